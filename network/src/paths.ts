@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+
+/** Repository root (this file compiles to network/dist/paths.js). */
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const networkPackageDir = path.join(repoRoot, 'network');
+
+/** All runtime state (crypto material, ledgers, logs, pid files, wallet); removed by `down`. */
+export const stateDir = path.resolve(process.env.EMR_NETWORK_DIR ?? path.join(networkPackageDir, '.run'));
+
+/** Pinned binaries, outside git; the hash of the pins names the directory (see install-binaries.sh). */
+export function binDir(): string {
+  const pins = ['fabric', 'fabric-ca'].map((m) => readFileSync(path.join(networkPackageDir, 'tools', m, 'go.mod')));
+  const hash = createHash('sha256').update(Buffer.concat(pins)).digest('hex').slice(0, 12);
+  return path.join(process.env.EMR_CACHE_DIR ?? path.join(homedir(), '.cache', 'emr-fabric'), 'bin', hash);
+}
+
+export const builderDir = path.join(networkPackageDir, 'builders', 'ccaas');
+
+export const state = {
+  pids: path.join(stateDir, 'pids'),
+  logs: path.join(stateDir, 'logs'),
+  crypto: path.join(stateDir, 'crypto'),
+  wallet: path.join(stateDir, 'wallet'),
+  ledgers: path.join(stateDir, 'ledgers'),
+  config: path.join(stateDir, 'config'),
+  chaincode: path.join(stateDir, 'chaincode'),
+  /** The SDK's connection profile, written when the network is up. */
+  profile: path.join(stateDir, 'network.json'),
+};

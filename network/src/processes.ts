@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { state } from './paths';
+
+export interface DaemonSpec {
+  /** Unique name: pid file and log file are named after it. */
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export const logFile = (name: string): string => path.join(state.logs, `${name}.log`);
+const pidFile = (name: string): string => path.join(state.pids, `${name}.pid`);
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Starts a long-running process in its own process group, detached from us, logging to a file. */
+export function startDaemon(spec: DaemonSpec): number {
+  mkdirSync(state.pids, { recursive: true });
+  mkdirSync(state.logs, { recursive: true });
+  const out = openSync(logFile(spec.name), 'a');
+  try {
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.command})`);
+    child.unref();
+    writeFileSync(pidFile(spec.name), `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** Processes we started, from their pid files, with whether each still runs. */
+export function recordedDaemons(): { name: string; pid: number; alive: boolean }[] {
+  if (!existsSync(state.pids)) return [];
+  return readdirSync(state.pids)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => {
+      const pid = Number(readFileSync(path.join(state.pids, f), 'utf8').trim());
+      return { name: f.slice(0, -4), pid, alive: Number.isInteger(pid) && pid > 0 && isAlive(pid) };
+    });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Stops every process we started: SIGTERM to its process group, SIGKILL after a grace period. */
+export async function stopAllDaemons(graceMs = 5000): Promise<string[]> {
+  const daemons = recordedDaemons().filter((d) => d.alive);
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig); // the whole group: a supervisor and its child
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  for (const d of daemons) signal(d.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (daemons.some((d) => isAlive(d.pid)) && Date.now() < deadline) await sleep(50);
+  for (const d of daemons) if (isAlive(d.pid)) signal(d.pid, 'SIGKILL');
+  while (daemons.some((d) => isAlive(d.pid))) await sleep(20);
+  if (existsSync(state.pids)) rmSync(state.pids, { recursive: true, force: true });
+  return daemons.map((d) => d.name);
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Polls `check` until it returns true; on timeout the error names what was awaited and the log to read. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, log?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      const tail = log && existsSync(log) ? `\n--- last lines of ${log}:\n${readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${tail}`);
+    }
+    await sleep(100);
+  }
+}

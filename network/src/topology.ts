@@ -1,0 +1,158 @@
+/**
+ * The network, described once. Everything that starts, configures, documents or
+ * connects to the network (native launcher, docker-compose.yaml, SDK connection
+ * profile, tests) reads this file. Every port binds 127.0.0.1.
+ */
+import type { Role } from '@emr/chaincode';
+
+/** Fabric CA identity types; with NodeOUs they become the certificate's OU. */
+export type IdentityType = 'admin' | 'client' | 'peer' | 'orderer';
+
+export interface UserSpec {
+  /** Enrollment id at the org's CA; also the wallet entry name. */
+  id: string;
+  type: IdentityType;
+  /** Value of the `role` attribute in the enrollment certificate. */
+  role: Role;
+}
+
+export interface CaSpec {
+  name: string;
+  port: number;
+  operationsPort: number;
+}
+
+export interface OrdererSpec {
+  name: string;
+  /** Client and Raft cluster traffic share this port. */
+  port: number;
+  adminPort: number;
+  operationsPort: number;
+}
+
+export interface PeerSpec {
+  name: string;
+  port: number;
+  chaincodeListenPort: number;
+  operationsPort: number;
+}
+
+export interface OrgSpec {
+  name: string;
+  mspId: string;
+  /** DNS suffix used in certificate SANs and docker-compose service names. */
+  domain: string;
+  ca: CaSpec;
+}
+
+export interface OrdererOrgSpec extends OrgSpec {
+  orderers: OrdererSpec[];
+}
+
+export interface MemberOrgSpec extends OrgSpec {
+  peer: PeerSpec;
+  /** Port of this org's chaincode-as-a-service process. */
+  chaincodePort: number;
+  users: UserSpec[];
+}
+
+export interface Topology {
+  host: '127.0.0.1';
+  channel: string;
+  chaincode: { name: string; version: string; sequence: number };
+  /** Raft BatchTimeout; short so tests and lifecycle steps do not idle. */
+  batchTimeout: string;
+  ordererOrg: OrdererOrgSpec;
+  members: MemberOrgSpec[];
+}
+
+const staff = (extra: UserSpec[]): UserSpec[] => [
+  { id: 'admin', type: 'admin', role: 'admin' },
+  { id: 'proxy', type: 'client', role: 'proxy' },
+  { id: 'kgc', type: 'client', role: 'kgc' },
+  ...extra,
+];
+
+export const topology: Topology = {
+  host: '127.0.0.1',
+  channel: 'emr',
+  chaincode: { name: 'emr', version: '1.0', sequence: 1 },
+  batchTimeout: '250ms',
+  ordererOrg: {
+    name: 'OrdererOrg',
+    mspId: 'OrdererMSP',
+    domain: 'orderer.emr',
+    ca: { name: 'ca-orderer', port: 7054, operationsPort: 17054 },
+    orderers: [
+      { name: 'orderer1', port: 7050, adminPort: 7053, operationsPort: 8443 },
+      { name: 'orderer2', port: 7150, adminPort: 7153, operationsPort: 8543 },
+      { name: 'orderer3', port: 7250, adminPort: 7253, operationsPort: 8643 },
+    ],
+  },
+  members: [
+    {
+      name: 'HospitalA',
+      mspId: 'HospitalAMSP',
+      domain: 'hospitala.emr',
+      ca: { name: 'ca-hospitala', port: 7154, operationsPort: 17154 },
+      peer: { name: 'peer0', port: 7051, chaincodeListenPort: 7052, operationsPort: 9443 },
+      chaincodePort: 7999,
+      users: staff([
+        { id: 'doctor1', type: 'client', role: 'doctor' },
+        { id: 'doctor2', type: 'client', role: 'doctor' },
+        { id: 'patient1', type: 'client', role: 'patient' },
+      ]),
+    },
+    {
+      name: 'HospitalB',
+      mspId: 'HospitalBMSP',
+      domain: 'hospitalb.emr',
+      ca: { name: 'ca-hospitalb', port: 7254, operationsPort: 17254 },
+      peer: { name: 'peer0', port: 8051, chaincodeListenPort: 8052, operationsPort: 9543 },
+      chaincodePort: 8999,
+      users: staff([
+        { id: 'doctor1', type: 'client', role: 'doctor' },
+        { id: 'patient1', type: 'client', role: 'patient' },
+      ]),
+    },
+    {
+      name: 'ResearchInstitute',
+      mspId: 'ResearchInstituteMSP',
+      domain: 'research.emr',
+      ca: { name: 'ca-research', port: 7354, operationsPort: 17354 },
+      peer: { name: 'peer0', port: 9051, chaincodeListenPort: 9052, operationsPort: 9643 },
+      chaincodePort: 9999,
+      users: staff([{ id: 'researcher1', type: 'client', role: 'researcher' }]),
+    },
+  ],
+};
+
+export const hostnameOf = (node: { name: string }, org: OrgSpec): string => `${node.name}.${org.domain}`;
+export const caHostnameOf = (org: OrgSpec): string => `ca.${org.domain}`;
+
+export const memberOrg = (name: string): MemberOrgSpec => {
+  const org = topology.members.find((m) => m.name === name);
+  if (!org) throw new Error(`unknown org '${name}'; the topology has ${topology.members.map((m) => m.name).join(', ')}`);
+  return org;
+};
+
+/** Every TCP port the network binds, with what binds it (for status, docs and port checks). */
+export function allPorts(t: Topology = topology): { port: number; owner: string }[] {
+  const ports: { port: number; owner: string }[] = [];
+  for (const org of [t.ordererOrg, ...t.members]) {
+    ports.push({ port: org.ca.port, owner: `${org.ca.name}` }, { port: org.ca.operationsPort, owner: `${org.ca.name} operations` });
+  }
+  for (const o of t.ordererOrg.orderers) {
+    ports.push({ port: o.port, owner: o.name }, { port: o.adminPort, owner: `${o.name} admin` }, { port: o.operationsPort, owner: `${o.name} operations` });
+  }
+  for (const m of t.members) {
+    const p = hostnameOf(m.peer, m);
+    ports.push(
+      { port: m.peer.port, owner: p },
+      { port: m.peer.chaincodeListenPort, owner: `${p} chaincode listener` },
+      { port: m.peer.operationsPort, owner: `${p} operations` },
+      { port: m.chaincodePort, owner: `${m.name} chaincode service` },
+    );
+  }
+  return ports;
+}
