@@ -21,6 +21,13 @@ export class EmrContract extends Contract {
     return { caller, records: new RecordStore(ctx.stub as unknown as StateStore) };
   }
 
+  /** The caller as the chaincode sees it (MSP, enrollment id, role): for health checks and debugging identities. */
+  @Transaction(false)
+  @Returns('string')
+  async WhoAmI(ctx: Context): Promise<string> {
+    return canonicalJson(callerOf(ctx.clientIdentity));
+  }
+
   /** Indexes a record owned by the caller's hospital. Argument: the record input as JSON. */
   @Transaction()
   @Returns('string')

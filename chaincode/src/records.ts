@@ -131,8 +131,13 @@ export interface StateStore {
     bookmark: string,
   ): Promise<StateQueryPage>;
 }
+/** fabric-shim's StateQueryIterator (it has next(), but no Symbol.asyncIterator). */
+export interface StateIterator {
+  next(): Promise<{ value?: { key: string; value: Uint8Array }; done?: boolean }>;
+  close(): Promise<void>;
+}
 export interface StateQueryPage {
-  iterator: AsyncIterable<{ key: string; value: Uint8Array }> & { close(): Promise<void> };
+  iterator: StateIterator;
   metadata: { fetchedRecordsCount: number; bookmark: string };
 }
 
@@ -202,7 +207,9 @@ export class RecordStore {
     const { iterator, metadata } = await this.state.getStateByPartialCompositeKeyWithPagination(BY_PATIENT, [patientPseudonym], pageSize, bookmark);
     const ids: string[] = [];
     try {
-      for await (const { key } of iterator) ids.push(key.split('\u0000').filter(Boolean).pop()!);
+      for (let r = await iterator.next(); !r.done && r.value; r = await iterator.next()) {
+        ids.push(r.value.key.split('\u0000').filter(Boolean).pop()!);
+      }
     } finally {
       await iterator.close();
     }

@@ -111,3 +111,18 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     await sleep(100);
   }
 }
+
+/** Runs a command to completion; a non-zero exit throws with the command's own output. */
+export function run(command: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: env ?? process.env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`${path.basename(command)} ${args.join(' ')} exited with ${code}:\n${out.split('\n').slice(-20).join('\n')}`));
+    });
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * Connects to an org's Fabric Gateway peer as an enrolled identity from the wallet.
+ * One gRPC channel per connection; every call has an explicit deadline.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { connect, hash, signers, type Contract, type Gateway, type Identity, type Signer } from '@hyperledger/fabric-gateway';
+import { loadProfile, type ConnectionProfile, type OrgProfile } from './profile';
+
+export interface ConnectOptions {
+  /** Org name from the topology, e.g. `HospitalA`. */
+  org: string;
+  /** Enrollment id of a wallet entry of that org, e.g. `doctor1`. */
+  user: string;
+  /** Profile object, or the directory holding network.json (default $EMR_NETWORK_DIR). */
+  profile?: ConnectionProfile | string;
+  /** Deadlines in milliseconds. */
+  timeouts?: Partial<Timeouts>;
+}
+
+export interface Timeouts {
+  evaluate: number;
+  endorse: number;
+  submit: number;
+  commitStatus: number;
+}
+
+const DEFAULT_TIMEOUTS: Timeouts = { evaluate: 5_000, endorse: 15_000, submit: 5_000, commitStatus: 60_000 };
+
+/** An open gateway connection; close it when done. */
+export interface EmrConnection {
+  org: string;
+  user: string;
+  mspId: string;
+  gateway: Gateway;
+  contract: Contract;
+  close(): void;
+}
+
+function orgOf(profile: ConnectionProfile, org: string): OrgProfile {
+  const found = profile.orgs[org];
+  if (!found) throw new Error(`unknown org '${org}': the network has ${Object.keys(profile.orgs).join(', ')}`);
+  return found;
+}
+
+/** Reads a wallet entry (cert.pem + key.pem) as a gateway identity and signer. */
+export function walletIdentity(orgProfile: OrgProfile, org: string, user: string): { identity: Identity; signer: Signer } {
+  const entry = orgProfile.users[user];
+  if (!entry) throw new Error(`unknown user '${user}' of ${org}: the wallet has ${Object.keys(orgProfile.users).join(', ')}`);
+  const credentials = readFileSync(path.join(entry.dir, 'cert.pem'));
+  const privateKey = createPrivateKey(readFileSync(path.join(entry.dir, 'key.pem')));
+  return { identity: { mspId: orgProfile.mspId, credentials }, signer: signers.newPrivateKeySigner(privateKey) };
+}
+
+export function connectGateway(options: ConnectOptions): EmrConnection {
+  const profile = typeof options.profile === 'object' ? options.profile : loadProfile(options.profile);
+  const orgProfile = orgOf(profile, options.org);
+  const { identity, signer } = walletIdentity(orgProfile, options.org, options.user);
+  const client = new grpc.Client(orgProfile.peerEndpoint, grpc.credentials.createSsl(readFileSync(orgProfile.tlsRootCertPath)), {
+    'grpc.ssl_target_name_override': orgProfile.peerHostAlias,
+  });
+  const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
+  const gateway = connect({
+    client,
+    identity,
+    signer,
+    hash: hash.sha256,
+    evaluateOptions: deadline(t.evaluate),
+    endorseOptions: deadline(t.endorse),
+    submitOptions: deadline(t.submit),
+    commitStatusOptions: deadline(t.commitStatus),
+  });
+  const contract = gateway.getNetwork(profile.channel).getContract(profile.chaincode);
+  return {
+    org: options.org,
+    user: options.user,
+    mspId: orgProfile.mspId,
+    gateway,
+    contract,
+    close() {
+      gateway.close();
+      client.close();
+    },
+  };
+}

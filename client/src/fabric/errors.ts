@@ -1,0 +1,93 @@
+/**
+ * SDK error classes. Chaincode failures carry a stable code (`CODE[field]: text`) that is
+ * mapped back to a class a caller can act on; transport failures map by gRPC status.
+ */
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { CommitError, GatewayError, StatusCode } from '@hyperledger/fabric-gateway';
+
+export class EmrError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The chaincode rejected the transaction; `code` is its stable error code. */
+export class ChaincodeRejectedError extends EmrError {
+  constructor(
+    readonly code: string,
+    readonly detail: string,
+    readonly field: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}${field ? `[${field}]` : ''}: ${detail}`, options);
+  }
+}
+/** The caller's identity may not do this (chaincode `UNAUTHORIZED`, or the peer's access control). */
+export class UnauthorizedError extends ChaincodeRejectedError {}
+/** Input failed validation; `field` names what is wrong. */
+export class InvalidArgumentError extends ChaincodeRejectedError {}
+export class NotFoundError extends ChaincodeRejectedError {}
+/** The ledger already holds what the caller tried to create. */
+export class ConflictError extends ChaincodeRejectedError {}
+/** Endorsement failed for a reason the chaincode did not classify. */
+export class EndorsementError extends ChaincodeRejectedError {}
+
+/** A concurrent transaction changed what this one read (MVCC read conflict); retrying may succeed. */
+export class MvccConflictError extends EmrError {
+  constructor(readonly transactionId: string, options?: { cause?: unknown }) {
+    super(`transaction ${transactionId} was invalidated by a concurrent update (MVCC_READ_CONFLICT); retry it`, options);
+  }
+}
+/** The transaction was ordered but the peers marked it invalid for another reason. */
+export class TransactionInvalidError extends EmrError {
+  constructor(readonly transactionId: string, readonly validationCode: string, options?: { cause?: unknown }) {
+    super(`transaction ${transactionId} was invalidated with ${validationCode}`, options);
+  }
+}
+/** A deadline passed before the network answered. */
+export class TimeoutError extends EmrError {}
+/** The peer or orderer could not be reached. */
+export class UnavailableError extends EmrError {}
+
+const CODE_CLASSES: Record<string, typeof ChaincodeRejectedError> = {
+  UNAUTHORIZED: UnauthorizedError,
+  INVALID_ARGUMENT: InvalidArgumentError,
+  NOT_FOUND: NotFoundError,
+  CONFLICT: ConflictError,
+};
+
+const CHAINCODE_MESSAGE = /\b([A-Z][A-Z_]+)(?:\[([^\]]+)\])?: (.*)$/s;
+
+/** Finds the chaincode's `CODE[field]: text` in a gateway error and its details. */
+function chaincodeMessage(err: GatewayError): { code: string; field?: string; detail: string } | undefined {
+  const texts = [...err.details.map((d) => d.message), err.message];
+  for (const text of texts) {
+    const inner = text.replace(/^.*?chaincode response \d+, /s, '');
+    const m = CHAINCODE_MESSAGE.exec(inner);
+    if (m && CODE_CLASSES[m[1]!]) return { code: m[1]!, ...(m[2] ? { field: m[2] } : {}), detail: m[3]!.trim() };
+  }
+  return undefined;
+}
+
+/** Maps anything thrown by fabric-gateway to an SDK error. */
+export function mapGatewayError(err: unknown): Error {
+  if (err instanceof EmrError) return err;
+  if (err instanceof CommitError) {
+    if (err.code === StatusCode.MVCC_READ_CONFLICT) return new MvccConflictError(err.transactionId, { cause: err });
+    const name = Object.entries(StatusCode).find(([, v]) => v === err.code)?.[0] ?? String(err.code);
+    return new TransactionInvalidError(err.transactionId, name, { cause: err });  }
+  if (err instanceof GatewayError) {
+    if (err.code === GrpcStatus.DEADLINE_EXCEEDED) return new TimeoutError(`deadline exceeded: ${err.message}`, { cause: err });
+    if (err.code === GrpcStatus.UNAVAILABLE) return new UnavailableError(`network unavailable: ${err.message}`, { cause: err });
+    if (err.code === GrpcStatus.PERMISSION_DENIED) return new UnauthorizedError('PERMISSION_DENIED', err.message, undefined, { cause: err });
+    const parsed = chaincodeMessage(err);
+    if (parsed) {
+      const Class = CODE_CLASSES[parsed.code]!;
+      return new Class(parsed.code, parsed.detail, parsed.field, { cause: err });
+    }
+    const detail = err.details.map((d) => `${d.mspId}@${d.address}: ${d.message}`).join('; ') || err.message;
+    return new EndorsementError('ENDORSEMENT_FAILED', detail, undefined, { cause: err });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

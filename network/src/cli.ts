@@ -1,0 +1,58 @@
+/**
+ * network — start, stop and inspect the native Fabric network.
+ *   up       start everything (no-op when already up; clean restart when unhealthy)
+ *   down     stop every process we started, by pid, and remove all state
+ *   status   processes and health of every node (--json)
+ *   logs     list log files, or print one: logs <name> [--lines N]
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { down, status, up } from './network';
+import { state } from './paths';
+import { logFile } from './processes';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      await up();
+      return 0;
+    case 'down':
+      await down();
+      return 0;
+    case 'status': {
+      const s = await status();
+      if (rest.includes('--json')) console.log(JSON.stringify(s, null, 2));
+      else {
+        console.log(`network: ${s.up ? 'UP' : 'DOWN'}`);
+        for (const l of s.lines) console.log(`  ${l.name.padEnd(28)} ${l.process.padEnd(12)} ${(l.pid ?? '').toString().padEnd(8)} ${l.healthy ? 'healthy' : '-'}`);
+      }
+      return s.up ? 0 : 1;
+    }
+    case 'logs': {
+      const name = rest.find((a) => !a.startsWith('--'));
+      if (!name) {
+        const files = existsSync(state.logs) ? readdirSync(state.logs) : [];
+        console.log(files.length ? files.map((f) => `  ${path.basename(f, '.log')}`).join('\n') : 'no logs (the network has not run since the last down)');
+        return 0;
+      }
+      const file = logFile(name);
+      if (!existsSync(file)) throw new Error(`no log named '${name}' in ${state.logs}`);
+      const i = rest.indexOf('--lines');
+      const lines = i >= 0 ? Number(rest[i + 1]) : 50;
+      console.log(readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n'));
+      return 0;
+    }
+    default:
+      console.error('usage: network <up|down|status|logs> [options]');
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`network: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,217 @@
+/** Brings the native network up and down, and reports on it. */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import YAML from 'yaml';
+import { connectGateway, type ConnectionProfile } from '@emr/client';
+import { caCertOf, enrollOrg, identitiesOf, startCa, tlsDirOf, waitForCa, walletEntryDir } from './ca';
+import { deployChaincode } from './chaincode';
+import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
+import { binDir, state, stateDir } from './paths';
+import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
+import { allPorts, hostnameOf, topology, type OrgSpec } from './topology';
+
+const bin = (name: string) => path.join(binDir(), name);
+const upMarker = () => path.join(stateDir, 'up.json');
+const channelBlock = () => path.join(channelConfigDir(), `${topology.channel}.block`);
+
+/** GET over TLS, trusting the org's CA; resolves with status code and body. */
+function httpsGet(url: string, org: OrgSpec, clientTlsDir?: string): Promise<{ status: number; body: string }> {
+  const client = clientTlsDir ? { cert: readFileSync(path.join(clientTlsDir, 'cert.pem')), key: readFileSync(path.join(clientTlsDir, 'key.pem')) } : {};
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca: readFileSync(caCertOf(org)), timeout: 2000, ...client }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
+    req.on('error', reject);
+  });
+}
+
+const healthy = async (port: number, org: OrgSpec) => (await httpsGet(`https://${topology.host}:${port}/healthz`, org)).status === 200;
+
+/** Every node's operations endpoint, for waiting and for `status`. */
+function healthEndpoints(): { name: string; check: () => Promise<boolean> }[] {
+  const oo = topology.ordererOrg;
+  return [
+    ...[oo, ...topology.members].map((org) => ({
+      name: org.ca.name,
+      check: async () => (await fetch(`http://${topology.host}:${org.ca.operationsPort}/healthz`)).ok,
+    })),
+    ...oo.orderers.map((o) => ({ name: o.name, check: () => healthy(o.operationsPort, oo) })),
+    ...topology.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
+    ...topology.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
+  ];
+}
+
+export interface UpResult {
+  alreadyUp: boolean;
+  seconds: number;
+  steps: { step: string; seconds: number }[];
+}
+
+/** True when every process we started runs, every node is healthy and the chaincode was committed. */
+export async function isUp(): Promise<boolean> {
+  if (!existsSync(upMarker())) return false;
+  const daemons = recordedDaemons();
+  if (daemons.length === 0 || daemons.some((d) => !d.alive)) return false;
+  const checks = await Promise.all(healthEndpoints().map((h) => h.check().catch(() => false)));
+  return checks.every(Boolean);
+}
+
+export async function up(log: (line: string) => void = console.log): Promise<UpResult> {
+  const t0 = Date.now();
+  if (await isUp()) {
+    log('network is already up (nothing to do)');
+    return { alreadyUp: true, seconds: 0, steps: [] };
+  }
+  if (existsSync(stateDir)) {
+    log('a previous network was found (not fully healthy): cleaning it up first');
+    await down(() => undefined);
+  }
+  for (const name of ['peer', 'orderer', 'configtxgen', 'osnadmin', 'fabric-ca-server', 'fabric-ca-client']) {
+    if (!existsSync(bin(name))) throw new Error(`missing binary ${bin(name)}: run 'npm run install:binaries' first`);
+  }
+  const busy = [];
+  for (const p of allPorts()) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
+  if (busy.length) throw new Error(`ports already in use on ${topology.host}: ${busy.join(', ')}; stop whatever holds them`);
+
+  const steps: UpResult['steps'] = [];
+  let last = Date.now();
+  const step = (name: string) => {
+    const now = Date.now();
+    steps.push({ step: name, seconds: (now - last) / 1000 });
+    log(`  ✓ ${name} (${((now - last) / 1000).toFixed(1)} s)`);
+    last = now;
+  };
+  mkdirSync(stateDir, { recursive: true });
+  const orgs = [topology.ordererOrg, ...topology.members];
+
+  for (const org of orgs) startCa(org);
+  await Promise.all(orgs.map((org) => waitForCa(org)));
+  step(`${orgs.length} Fabric CAs started`);
+
+  await Promise.all(identitiesOf().map(enrollOrg));
+  step('identities registered and enrolled through the CAs');
+
+  writeAllNodeConfigs();
+  mkdirSync(channelConfigDir(), { recursive: true });
+  writeFileSync(path.join(channelConfigDir(), 'configtx.yaml'), YAML.stringify(configtxObject()));
+  await run(bin('configtxgen'), ['-configPath', channelConfigDir(), '-profile', 'EmrChannel', '-channelID', topology.channel, '-outputBlock', channelBlock()]);
+  step(`genesis block of channel '${topology.channel}' created`);
+
+  const oo = topology.ordererOrg;
+  for (const o of oo.orderers) startDaemon({ name: o.name, command: bin('orderer'), args: [], env: { ...process.env, FABRIC_CFG_PATH: ordererConfigDir(o), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
+  for (const m of topology.members) {
+    startDaemon({ name: hostnameOf(m.peer, m), command: bin('peer'), args: ['node', 'start'], env: { ...process.env, FABRIC_CFG_PATH: peerConfigDir(m), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
+  }
+  await Promise.all([
+    ...oo.orderers.map((o) => waitFor(`${o.name} health`, () => healthy(o.operationsPort, oo), 30000, logFile(o.name))),
+    ...topology.members.map((m) => waitFor(`${hostnameOf(m.peer, m)} health`, () => healthy(m.peer.operationsPort, m), 30000, logFile(hostnameOf(m.peer, m)))),
+  ]);
+  step(`${oo.orderers.length} orderers and ${topology.members.length} peers healthy`);
+
+  const adminTls = tlsDirOf(oo, 'admin');
+  await Promise.all(
+    oo.orderers.map((o) =>
+      run(bin('osnadmin'), [
+        'channel', 'join', '--channelID', topology.channel, '--config-block', channelBlock(),
+        '-o', `${topology.host}:${o.adminPort}`, '--ca-file', caCertOf(oo),
+        '--client-cert', path.join(adminTls, 'cert.pem'), '--client-key', path.join(adminTls, 'key.pem'),
+      ]),
+    ),
+  );
+  await waitFor('a Raft leader for the channel', async () => {
+    const metrics = await Promise.all(oo.orderers.map((o) => httpsGet(`https://${topology.host}:${o.operationsPort}/metrics`, oo, adminTls).then((r) => r.body)));
+    return metrics.some((m) => new RegExp(`consensus_etcdraft_is_leader\\{channel="${topology.channel}"\\} 1`).test(m));
+  }, 30000, logFile(oo.orderers[0]!.name));
+  // (/metrics needs a client certificate from the orderer org: the admin's TLS pair.)
+  await Promise.all(topology.members.map((m) => run(bin('peer'), ['channel', 'join', '-b', channelBlock()], peerAdminEnv(m))));
+  step(`channel joined by ${oo.orderers.length} orderers (osnadmin) and ${topology.members.length} peers`);
+
+  await deployChaincode();
+  step(`chaincode '${topology.chaincode.name}' installed, approved by ${topology.members.length} orgs and committed`);
+
+  writeFileSync(state.profile, JSON.stringify(connectionProfile(), null, 2));
+  await Promise.all(topology.members.map((m) => waitForEndorsementPlan(m.name)));
+  step('every gateway can gather endorsements (gossip and discovery converged)');
+  const seconds = (Date.now() - t0) / 1000;
+  writeFileSync(upMarker(), JSON.stringify({ startedAt: new Date().toISOString(), seconds, steps }, null, 2));
+  log(`network up in ${seconds.toFixed(1)} s`);
+  return { alreadyUp: false, seconds, steps };
+}
+
+/**
+ * Waits until the org's gateway finds peers satisfying the chaincode's endorsement policy:
+ * discovery needs gossip to have spread membership and installed chaincodes across orgs.
+ * Endorses (never submits) the read-only WhoAmI transaction.
+ */
+async function waitForEndorsementPlan(org: string): Promise<void> {
+  const connection = connectGateway({ org, user: 'admin', profile: connectionProfile() });
+  try {
+    await waitFor(`${org}'s gateway to find endorsers in every org`, async () => {
+      await connection.contract.newProposal('emr:WhoAmI').endorse();
+      return true;
+    }, 60000);
+  } finally {
+    connection.close();
+  }
+}
+
+/** What the SDK needs to connect as any enrolled identity. */
+export function connectionProfile(): ConnectionProfile {
+  return {
+    channel: topology.channel,
+    chaincode: topology.chaincode.name,
+    orgs: Object.fromEntries(
+      topology.members.map((m) => [
+        m.name,
+        {
+          mspId: m.mspId,
+          peerEndpoint: `${topology.host}:${m.peer.port}`,
+          peerHostAlias: hostnameOf(m.peer, m),
+          tlsRootCertPath: caCertOf(m),
+          users: Object.fromEntries(m.users.map((u) => [u.id, { role: u.role, dir: walletEntryDir(m, u.id) }])),
+        },
+      ]),
+    ),
+  };
+}
+
+/** Stops every process we started (by pid), checks their ports are free, and removes all state. */
+export async function down(log: (line: string) => void = console.log): Promise<{ stopped: string[]; seconds: number }> {
+  const t0 = Date.now();
+  const stopped = await stopAllDaemons();
+  await waitFor('all network ports to be released', async () => {
+    for (const p of allPorts()) if (await portInUse(p.port)) return false;
+    return true;
+  }, 15000);
+  rmSync(stateDir, { recursive: true, force: true });
+  const seconds = (Date.now() - t0) / 1000;
+  log(stopped.length ? `stopped ${stopped.length} processes (${stopped.join(', ')}) and removed ${stateDir} in ${seconds.toFixed(1)} s` : `nothing was running; removed ${stateDir}`);
+  return { stopped, seconds };
+}
+
+export interface StatusLine {
+  name: string;
+  pid?: number;
+  process: 'running' | 'stopped' | 'not started';
+  healthy: boolean;
+}
+
+export async function status(): Promise<{ up: boolean; lines: StatusLine[] }> {
+  const daemons = new Map(recordedDaemons().map((d) => [d.name, d]));
+  const lines: StatusLine[] = await Promise.all(
+    healthEndpoints().map(async (h) => {
+      const d = daemons.get(h.name);
+      return {
+        name: h.name,
+        ...(d ? { pid: d.pid } : {}),
+        process: d ? (d.alive ? 'running' : 'stopped') : 'not started',
+        healthy: await h.check().catch(() => false),
+      } as StatusLine;
+    }),
+  );
+  return { up: await isUp(), lines };
+}
