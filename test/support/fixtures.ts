@@ -1,0 +1,22 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { EmrRecordInput } from '../../chaincode/src/records';
+
+/** A hex pseudonym like the SDK's keyed hash (never a name). */
+export const pseudonym = (seed: string): string => createHash('sha256').update(`test-pseudonym:${seed}`).digest('hex');
+
+/** A valid record input with a fresh id; override any field. */
+export function recordInput(overrides: Partial<EmrRecordInput> = {}): EmrRecordInput {
+  const id = `rec-${randomUUID()}`;
+  return {
+    recordId: id,
+    patientPseudonym: pseudonym('patient1'),
+    category: 'cardiology/ecg',
+    type: 'sharable',
+    cid: `bafkrei${createHash('sha256').update(id).digest('hex').replace(/[01890]/g, 'a').slice(0, 52)}`,
+    ciphertextSha256: createHash('sha256').update(`ciphertext:${id}`).digest('hex'),
+    size: 2048,
+    cipherSuite: 'aes-256-gcm.v1',
+    encapsulatedKey: Buffer.from(`capsule:${id}`).toString('base64url'),
+    ...overrides,
+  };
+}
