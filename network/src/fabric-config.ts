@@ -50,6 +50,11 @@ export function peerOverrides(org: MemberOrgSpec, at: Placement): Overrides {
         publishStateInfoInterval: '1s',
         requestStateInfoInterval: '1s',
         pullInterval: '1s',
+        // Peers start before they join the channel, so their first handshakes with other
+        // orgs fail; retry in seconds, not the default 25 s.
+        reconnectInterval: '2s',
+        aliveTimeInterval: '2s',
+        aliveExpirationTimeout: '10s',
       },
       tls: {
         enabled: true,
@@ -128,15 +133,20 @@ export function writeNodeConfig(defaultsFile: string, overrides: Overrides, dir:
   writeFileSync(path.join(dir, path.basename(defaultsFile)), YAML.stringify(merged));
 }
 
-/** Flattens overrides to Fabric's environment variables (PREFIX_SECTION_KEY); lists are left to files. */
-export function toEnv(prefix: string, overrides: Overrides): Record<string, string> {
+/**
+ * Flattens overrides to Fabric's environment variables (PREFIX_SECTION_KEY). String lists
+ * use each binary's syntax (the orderer's `[a,b]`, the peer's space-separated); lists of
+ * objects (external builders) cannot be expressed and are left to the image's file.
+ */
+export function toEnv(prefix: 'CORE' | 'ORDERER', overrides: Overrides): Record<string, string> {
   const env: Record<string, string> = {};
   const walk = (node: Overrides, keys: string[]) => {
     for (const [k, v] of Object.entries(node)) {
-      const name = [...keys, k];
-      if (Array.isArray(v)) continue;
-      if (isPlainObject(v)) walk(v as Overrides, name);
-      else env[[prefix, ...name].join('_').toUpperCase()] = String(v);
+      const name = [prefix, ...keys, k].join('_').toUpperCase();
+      if (Array.isArray(v)) {
+        if (v.every((x) => typeof x === 'string')) env[name] = prefix === 'ORDERER' ? `[${v.join(',')}]` : v.join(' ');
+      } else if (isPlainObject(v)) walk(v as Overrides, [...keys, k]);
+      else env[name] = String(v);
     }
   };
   walk(overrides, []);

@@ -1,0 +1,85 @@
+/**
+ * The network tooling itself on real processes: cold start, idempotent up, supervision of
+ * the chaincode services, recovery from an unhealthy network, and a clean, repeatable down.
+ * Runs alone (its own jest run), after the integration project has stopped its network.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connectGateway, EmrIndex } from '../../client/src';
+import { down, isUp, status, up } from '../../network/src/network';
+import { stateDir } from '../../network/src/paths';
+import { isAlive, portInUse, recordedDaemons, waitFor } from '../../network/src/processes';
+import { allPorts } from '../../network/src/topology';
+
+jest.setTimeout(180_000);
+
+const boundPorts = async () => {
+  const bound: number[] = [];
+  for (const { port } of allPorts()) if (await portInUse(port)) bound.push(port);
+  return bound;
+};
+
+async function whoAmI(org: string): Promise<string> {
+  const c = connectGateway({ org, user: 'admin', profile: stateDir });
+  try {
+    return (await new EmrIndex(c.contract).whoAmI()).mspId;
+  } finally {
+    c.close();
+  }
+}
+
+afterAll(async () => {
+  await down(() => undefined);
+});
+
+it('starts from nothing to a committed chaincode, and a second up changes nothing', async () => {
+  await down(() => undefined);
+  expect(await boundPorts()).toEqual([]);
+
+  const first = await up(() => undefined);
+  expect(first.alreadyUp).toBe(false);
+  console.log(`cold up: ${first.seconds.toFixed(1)} s\n${first.steps.map((s) => `  ${s.step}: ${s.seconds.toFixed(1)} s`).join('\n')}`);
+  const s = await status();
+  expect(s.up).toBe(true);
+  expect(s.lines.filter((l) => !l.healthy || l.process !== 'running')).toEqual([]);
+  await expect(whoAmI('ResearchInstitute')).resolves.toBe('ResearchInstituteMSP');
+
+  const pidsBefore = recordedDaemons().map((d) => d.pid).sort();
+  const second = await up(() => undefined);
+  expect(second.alreadyUp).toBe(true);
+  expect(recordedDaemons().map((d) => d.pid).sort()).toEqual(pidsBefore);
+});
+
+it('restarts a chaincode service that dies, under its supervisor', async () => {
+  const supervisor = recordedDaemons().find((d) => d.name === 'chaincode-HospitalB')!;
+  const childPid = () => Number(execFileSync('pgrep', ['-P', String(supervisor.pid)]).toString().trim().split('\n')[0]);
+  const victim = childPid();
+  process.kill(victim, 'SIGKILL');
+  await waitFor('the supervisor to start a new chaincode process', async () => !isAlive(victim) && Number.isInteger(childPid()) && childPid() !== victim, 30_000);
+  await waitFor('HospitalB to answer through its restarted chaincode', async () => (await whoAmI('HospitalB')) === 'HospitalBMSP', 30_000);
+  expect(isAlive(supervisor.pid)).toBe(true);
+});
+
+it('up on an unhealthy network restarts it cleanly', async () => {
+  const peer = recordedDaemons().find((d) => d.name === 'peer0.hospitala.emr')!;
+  process.kill(peer.pid, 'SIGKILL');
+  await waitFor('the peer to die', async () => !isAlive(peer.pid), 10_000);
+  expect(await isUp()).toBe(false);
+  const again = await up(() => undefined);
+  expect(again.alreadyUp).toBe(false);
+  expect(await isUp()).toBe(true);
+  await expect(whoAmI('HospitalA')).resolves.toBe('HospitalAMSP');
+});
+
+it('down stops every process it started and frees every port; a second down is harmless', async () => {
+  const daemons = recordedDaemons();
+  expect(daemons.length).toBe(13);
+  const result = await down(() => undefined);
+  console.log(`down: ${result.seconds.toFixed(1)} s`);
+  expect(result.stopped.sort()).toEqual(daemons.map((d) => d.name).sort());
+  expect(daemons.filter((d) => isAlive(d.pid))).toEqual([]);
+  expect(await boundPorts()).toEqual([]);
+  expect(existsSync(stateDir)).toBe(false);
+  const twice = await down(() => undefined);
+  expect(twice.stopped).toEqual([]);
+});
