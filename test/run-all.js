@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The test command: lint, type-check, then the three jest projects one after another
+// (unit; integration on the live network; the network's own lifecycle). Ends with the
+// line `N passed, N failed` summing every jest run; exits non-zero if anything failed.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const results = path.join(root, 'test-results');
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const run = (label, command, args) => {
+  console.log(`\n=== ${label}: ${path.basename(command)} ${args.join(' ')}`);
+  const t0 = Date.now();
+  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  console.log(`=== ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return r.status === 0;
+};
+
+const started = Date.now();
+const checks = [
+  run('lint', bin('eslint'), ['.']),
+  run('build and type-check', bin('tsc'), ['-b', 'chaincode', 'client', 'network']) && run('type-check tests', bin('tsc'), ['-p', 'test', '--noEmit']),
+];
+let passed = 0;
+let failed = 0;
+for (const project of ['unit', 'integration', 'lifecycle']) {
+  const out = path.join(results, `${project}.json`);
+  const ok = run(`jest ${project}`, bin('jest'), ['--selectProjects', project, '--runInBand', '--json', `--outputFile=${out}`]);
+  if (existsSync(out)) {
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    passed += report.numPassedTests;
+    failed += report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0);
+    if (!ok && report.numFailedTests === 0 && !report.numRuntimeErrorTestSuites) failed += 1; // e.g. the global setup failed
+  } else {
+    failed += 1; // jest could not even report
+  }
+  checks.push(ok);
+}
+console.log(`\nall checks ${checks.every(Boolean) ? 'passed' : 'did NOT pass'} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+const summary = `${passed} passed, ${failed} failed`;
+writeFileSync(path.join(results, 'summary.txt'), `${summary}\n`);
+console.log(summary);
+process.exit(checks.every(Boolean) && failed === 0 ? 0 : 1);
