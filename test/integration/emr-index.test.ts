@@ -14,6 +14,7 @@ import {
   loadProfile,
   mapGatewayError,
 } from '../../client/src';
+import { CommitError } from '@hyperledger/fabric-gateway';
 import { stateDir } from '../../network/src/paths';
 import { pseudonym, recordInput } from '../support/fixtures';
 import { Connections } from '../support/network';
@@ -111,21 +112,20 @@ describe('rejections carry the chaincode\'s stable error code', () => {
 });
 
 describe('transport and validation failures map to SDK errors', () => {
-  it('two versions superseding the same record in one block: one commits, the other is an MVCC conflict', async () => {
+  it('two versions endorsed against the same state: one commits, the other is an MVCC conflict', async () => {
     const a = net.connection('HospitalA', 'doctor1');
     const base = await net.as('HospitalA', 'doctor1').createRecord(recordInput());
-    const submit = async () => {
-      const commit = await a.contract.submitAsync('emr:CreateRecord', { arguments: [JSON.stringify(recordInput({ supersedes: base.recordId }))] });
-      const status = await commit.getStatus();
-      if (!status.successful) throw mapGatewayError(new (await import('@hyperledger/fabric-gateway')).CommitError({ code: status.code, transactionId: status.transactionId }));
-      return status.transactionId;
-    };
-    const results = await Promise.allSettled([submit(), submit()]);
-    const fulfilled = results.filter((r) => r.status === 'fulfilled');
-    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    expect(fulfilled).toHaveLength(1);
-    expect(rejected).toHaveLength(1);
-    expect(rejected[0]!.reason).toBeInstanceOf(MvccConflictError);
+    // Endorse both before submitting either, so both read the same (empty) successor key.
+    const endorsed = await Promise.all(
+      [1, 2].map(() => a.contract.newProposal('emr:CreateRecord', { arguments: [JSON.stringify(recordInput({ supersedes: base.recordId }))] }).endorse()),
+    );
+    const outcomes = [];
+    for (const tx of endorsed) {
+      const status = await (await tx.submit()).getStatus();
+      outcomes.push(status.successful ? 'committed' : mapGatewayError(new CommitError({ code: status.code, transactionId: status.transactionId })));
+    }
+    expect(outcomes[0]).toBe('committed');
+    expect(outcomes[1]).toBeInstanceOf(MvccConflictError);
   });
 
   it('an impossible deadline is a TimeoutError', async () => {
