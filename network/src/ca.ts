@@ -90,12 +90,13 @@ function normalizeMsp(mspDir: string): void {
   writeNodeOuConfig(mspDir);
 }
 
-async function registerAndEnroll(org: OrgSpec, user: UserSpec, tlsHosts?: string[]): Promise<void> {
+/** Registers and enrols one identity; only users get a `role` attribute (nodes and services never act as users). */
+async function registerAndEnroll(org: OrgSpec, user: Omit<UserSpec, 'role'> & { role?: UserSpec['role'] }, tlsHosts?: string[]): Promise<void> {
   const secret = randomBytes(12).toString('base64url');
   await client(org, registrarHome(org), [
     'register', '-u', caUrl(org),
     '--id.name', user.id, '--id.secret', secret, '--id.type', user.type,
-    '--id.attrs', `role=${user.role}:ecert`,
+    ...(user.role ? ['--id.attrs', `role=${user.role}:ecert`] : []),
   ]);
   const home = identityDir(org, user.id);
   await client(org, home, ['enroll', '-u', caUrl(org, `${user.id}:${secret}@`), '-M', mspDirOf(org, user.id), '--csr.cn', user.id]);
@@ -127,10 +128,7 @@ export interface OrgIdentities {
 /** Enrolls the registrar, then registers and enrolls every identity of the org (sequentially: one sqlite CA). */
 export async function enrollOrg({ org, users, nodes }: OrgIdentities): Promise<void> {
   await client(org, registrarHome(org), ['enroll', '-u', caUrl(org, `ca-admin:${registrarSecret(org)}@`)]);
-  for (const node of nodes) {
-    // Nodes carry role 'admin' only as a placeholder: they never sign transactions.
-    await registerAndEnroll(org, { id: node.id, type: node.type, role: 'admin' }, node.hosts);
-  }
+  for (const node of nodes) await registerAndEnroll(org, node, node.hosts);
   for (const user of users) {
     await registerAndEnroll(org, user);
     const wallet = walletEntryDir(org, user.id);

@@ -11,9 +11,13 @@ import {
   UnauthorizedError,
   UnavailableError,
   connectGateway,
+  EmrIndex,
   loadProfile,
   mapGatewayError,
 } from '../../client/src';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CommitError } from '@hyperledger/fabric-gateway';
 import { stateDir } from '../../network/src/paths';
 import { pseudonym, recordInput } from '../support/fixtures';
@@ -86,6 +90,25 @@ describe('rejections carry the chaincode\'s stable error code', () => {
     expect(err).toMatchObject({ code: 'UNAUTHORIZED' });
     expect((err as Error).message).toMatch(/role 'researcher'.*may not call CreateRecord/);
     await expect(net.as('HospitalA', 'doctor1').readRecord(input.recordId)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('a certificate without a role attribute (a node\'s own identity) is refused', async () => {
+    const profile = loadProfile(stateDir);
+    const dir = mkdtempSync(path.join(tmpdir(), 'emr-node-id-'));
+    const msp = path.join(stateDir, 'crypto', 'HospitalA', 'identities', 'chaincode', 'msp');
+    copyFileSync(path.join(msp, 'signcerts', 'cert.pem'), path.join(dir, 'cert.pem'));
+    copyFileSync(path.join(msp, 'keystore', 'key.pem'), path.join(dir, 'key.pem'));
+    const a = profile.orgs.HospitalA!;
+    const withNode = { ...profile, orgs: { ...profile.orgs, HospitalA: { ...a, users: { ...a.users, node: { role: 'admin' as const, dir } } } } };
+    const connection = connectGateway({ org: 'HospitalA', user: 'node', profile: withNode });
+    try {
+      const err = await new EmrIndex(connection.contract).whoAmI().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnauthorizedError);
+      expect((err as Error).message).toMatch(/has no valid role attribute/);
+    } finally {
+      connection.close();
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it('a patient may not create a record through another hospital either', async () => {
