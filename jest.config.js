@@ -2,15 +2,19 @@
 //   unit         pure logic, in-memory fakes allowed
 //   integration  the real network: started once per run by the global setup, stopped at the end
 //   lifecycle    up/down of the real network itself (cold start, idempotence, clean stop)
+// @noble/curves and @noble/hashes are ESM-only: ts-jest transpiles them to CommonJS for jest.
 const base = {
-  preset: 'ts-jest',
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
+    '^.+/node_modules/@noble/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' }, isolatedModules: true }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
 };
 
 module.exports = {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], setupFiles: ['<rootDir>/test/support/quiet-logs.ts'] },
     {
       ...base,
       displayName: 'integration',

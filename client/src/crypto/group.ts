@@ -1,0 +1,97 @@
+/**
+ * BLS12-381 groups, the scalar field and the domain-separated hashes of docs/crypto.md.
+ * Every hash has its own domain-separation tag (DST); names follow the spec.
+ */
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { randomBytes } from 'node:crypto';
+
+export const G1 = bls12_381.G1.Point;
+export const G2 = bls12_381.G2.Point;
+export type G1Point = InstanceType<typeof G1>;
+export type G2Point = InstanceType<typeof G2>;
+export const Fr = bls12_381.fields.Fr;
+export const Fp12 = bls12_381.fields.Fp12;
+export type Gt = ReturnType<typeof bls12_381.pairing>;
+export const pairing = (p: G1Point, q: G2Point): Gt => bls12_381.pairing(p, q);
+
+/** Domain-separation tags, one per hash in the spec. */
+export const DST = {
+  /** H_Q: identity string → G2 (the IBE public key of an identity). */
+  identity: 'EMR-PRE-V1-H_Q-BLS12381G2_XMD:SHA-256_SSWU_RO_',
+  /** H_r: FO randomness from the seed σ and the capsule's context. */
+  fo: 'EMR-PRE-V1-H_r',
+  /** H_k: key derivation from a pairing value. */
+  kdf: 'EMR-PRE-V1-H_k',
+  /** H_c: Fiat–Shamir challenge of a DLEQ proof. */
+  challenge: 'EMR-PRE-V1-H_c',
+  /** H_x: the proxies' polynomial coefficients (derived, so ReKeyGen can be deterministic in tests). */
+  coefficient: 'EMR-PRE-V1-H_x',
+} as const;
+
+const utf8 = new TextEncoder();
+export const bytes = (s: string): Uint8Array => utf8.encode(s);
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Length-prefixed framing, so distinct tuples never hash to the same input. */
+export function frame(...parts: (Uint8Array | string)[]): Uint8Array {
+  return concat(
+    ...parts.flatMap((p) => {
+      const b = typeof p === 'string' ? bytes(p) : p;
+      const len = new Uint8Array(4);
+      new DataView(len.buffer).setUint32(0, b.length);
+      return [len, b];
+    }),
+  );
+}
+
+/** SHA-256 of the DST-framed input. */
+export const hash = (dst: string, ...parts: (Uint8Array | string)[]): Uint8Array => sha256(frame(dst, ...parts));
+
+/** A scalar from a hash: 48 bytes of XOF-style output reduced mod r (bias < 2^-128). */
+export function hashToScalar(dst: string, ...parts: (Uint8Array | string)[]): bigint {
+  const wide = concat(hash(dst, '0', ...parts), hash(dst, '1', ...parts)).slice(0, 48);
+  const s = Fr.create(bytesToBigint(wide));
+  return s === 0n ? 1n : s;
+}
+
+export const hashToG2 = (id: string): G2Point => bls12_381.G2.hashToCurve(bytes(id), { DST: DST.identity }) as unknown as G2Point;
+
+export function bytesToBigint(b: Uint8Array): bigint {
+  let x = 0n;
+  for (const v of b) x = (x << 8n) | BigInt(v);
+  return x;
+}
+
+export function scalarToBytes(s: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  let x = s;
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+/** A source of randomness; tests inject a seeded one to make vectors reproducible. */
+export type Rng = (n: number) => Uint8Array;
+export const systemRng: Rng = (n) => new Uint8Array(randomBytes(n));
+
+/** A uniformly random non-zero scalar. */
+export function randomScalar(rng: Rng = systemRng): bigint {
+  for (;;) {
+    const s = Fr.create(bytesToBigint(rng(48)));
+    if (s !== 0n) return s;
+  }
+}
+
+export const gtToBytes = (x: Gt): Uint8Array => Fp12.toBytes(x);

@@ -1,0 +1,283 @@
+/**
+ * Type-and-condition, unidirectional, multi-hop, threshold proxy re-encryption of data
+ * keys (docs/crypto.md). The pairing is used to deliver keys to identities; the proxies'
+ * hot path (ReEncrypt, fragment proofs) is pairing-free scalar multiplication in G1.
+ */
+import { DST, Fr, G1, G2, frame, hash, pairing, randomScalar, systemRng, type G1Point, type G2Point, type Rng } from './group';
+import { proveDleqFor, verifyDleq, type DleqProof } from './dleq';
+import { CryptoError, open, openWith, readSealed, seal, writeSealed, type PublicParams, type Sealed } from './ibe';
+import { Reader, Writer } from './encoding';
+import { Polynomial, assertDistinctIndices, commitmentAt, lagrangeAtZero } from './shamir';
+
+export const RECORD_KEY_TYPES = ['sharable', 'non-sharable'] as const;
+export type KeyType = (typeof RECORD_KEY_TYPES)[number];
+
+/** What a capsule is encrypted to: the patient's identity, a type and a condition. */
+export interface Slot {
+  owner: string;
+  type: KeyType;
+  condition: string;
+}
+
+/** The IBE identity of a slot; the centres extract its key only for the slot's owner. */
+export function slotIdentity(slot: Slot): string {
+  if (!slot.owner) throw new CryptoError('slot owner (an identity) is required');
+  if (!(RECORD_KEY_TYPES as readonly string[]).includes(slot.type)) throw new CryptoError(`slot type must be one of ${RECORD_KEY_TYPES.join(', ')}`);
+  if (!slot.condition) throw new CryptoError('slot condition is required');
+  return `emr-slot:v1:${JSON.stringify([slot.owner, slot.type, slot.condition])}`;
+}
+
+export const DATA_KEY_BYTES = 32;
+
+/**
+ * An encapsulated data key. `u0`, `w`, `v` never change; `u` is the current
+ * (re-encrypted) first component and `hops` how many re-encryptions it went through.
+ */
+export interface Capsule {
+  slot: Slot;
+  u0: G1Point;
+  w: Uint8Array;
+  v: Uint8Array;
+  u: G1Point;
+  hops: number;
+}
+
+const capsuleContext = (slot: Slot) => frame('capsule', slotIdentity(slot));
+
+/** Encrypt: encapsulates a 32-byte data key to (owner, type, condition) with the public parameters only. */
+export function encrypt(params: PublicParams, slot: Slot, dataKey: Uint8Array, rng: Rng = systemRng): Capsule {
+  if (dataKey.length !== DATA_KEY_BYTES) throw new CryptoError(`data key must be ${DATA_KEY_BYTES} bytes, got ${dataKey.length}`);
+  const sealed = seal(params, slotIdentity(slot), dataKey, capsuleContext(slot), rng);
+  return { slot, u0: sealed.u, w: sealed.w, v: sealed.v, u: sealed.u, hops: 0 };
+}
+
+const sealedOf = (c: Capsule): Sealed => ({ u: c.u0, w: c.w, v: c.v });
+
+/** Decrypt (original): the slot's owner opens with the slot key d_slot. */
+export function decrypt(capsule: Capsule, slotKey: G2Point): Uint8Array {
+  if (capsule.hops !== 0) throw new CryptoError(`capsule was re-encrypted ${capsule.hops} times; open it with decryptReEncrypted`);
+  return open(sealedOf(capsule), slotIdentity(capsule.slot), slotKey, capsuleContext(capsule.slot));
+}
+
+/** What the chain registers for a grant: enough to check every proxy's fragment, no secret. */
+export interface GrantPublic {
+  grantId: string;
+  slot: Slot;
+  delegatee: string;
+  /** 1 for the patient's own grant; parent's hop + 1 for a re-delegation. */
+  hop: number;
+  threshold: number;
+  /** Feldman commitments to the re-encryption polynomial f, f(0) = ρ. */
+  commitments: G1Point[];
+  /** The grant key X = ρ⁻¹·(delegator's key), sealed to the delegatee's identity. */
+  sealedGrantKey: Sealed;
+}
+
+/** A proxy's share f(index), sealed to that proxy's identity. */
+export interface ProxyShare {
+  proxy: string;
+  index: bigint;
+  sealed: Sealed;
+}
+
+export interface ReKeyGenInput {
+  grantId: string;
+  slot: Slot;
+  /** The delegator's key for the slot: the slot key, or for a re-delegation the grant key received. */
+  delegatorKey: G2Point;
+  delegatee: string;
+  hop: number;
+  /** Proxy identities; proxy i (1-based) gets share f(i). */
+  proxies: string[];
+  threshold: number;
+}
+
+const grantKeyContext = (g: { grantId: string; slot: Slot; delegatee: string; hop: number }) =>
+  frame('grant-key', g.grantId, slotIdentity(g.slot), g.delegatee, String(g.hop));
+const shareContext = (grantId: string, index: bigint) => frame('rekey-share', grantId, index.toString());
+
+/**
+ * ReKeyGen: made by the delegator alone from the delegatee's identity (non-interactive,
+ * unidirectional). ρ is random; X = ρ⁻¹·key goes to the delegatee; ρ is Shamir-shared
+ * among the proxies so t−1 of them learn nothing about it.
+ */
+export function reKeyGen(params: PublicParams, input: ReKeyGenInput, rng: Rng = systemRng): { grant: GrantPublic; shares: ProxyShare[] } {
+  const n = input.proxies.length;
+  if (!Number.isInteger(input.threshold) || input.threshold < 1 || input.threshold > n) {
+    throw new CryptoError(`threshold must be between 1 and the number of proxies (${n}), got ${input.threshold}`);
+  }
+  if (!Number.isInteger(input.hop) || input.hop < 1) throw new CryptoError(`hop must be an integer ≥ 1, got ${input.hop}`);
+  const rho = randomScalar(rng);
+  const grantKey = input.delegatorKey.multiply(Fr.inv(rho));
+  const f = Polynomial.random(input.threshold, rho, rng);
+  const base = { grantId: input.grantId, slot: input.slot, delegatee: input.delegatee, hop: input.hop };
+  const grant: GrantPublic = {
+    ...base,
+    threshold: input.threshold,
+    commitments: f.commitments(),
+    sealedGrantKey: seal(params, input.delegatee, grantKey.toBytes(true), grantKeyContext(base), rng),
+  };
+  const shares = input.proxies.map((proxy, i) => {
+    const index = BigInt(i + 1);
+    const share = new Writer('reKeyShare').scalar(f.evaluate(index)).finish();
+    return { proxy, index, sealed: seal(params, proxy, share, shareContext(input.grantId, index), rng) };
+  });
+  return { grant, shares };
+}
+
+/** A proxy opens its share with its identity key. */
+export function openShare(share: ProxyShare, grantId: string, proxyKey: G2Point): bigint {
+  const r = new Reader(open(share.sealed, share.proxy, proxyKey, shareContext(grantId, share.index)), 'reKeyShare');
+  const s = r.scalar('share');
+  r.end();
+  return s;
+}
+
+/** The delegatee opens its grant key X with its identity key. */
+export function openGrantKey(grant: GrantPublic, delegateeKey: G2Point): G2Point {
+  const bytes = open(grant.sealedGrantKey, grant.delegatee, delegateeKey, grantKeyContext(grant));
+  try {
+    return G2.fromBytes(bytes);
+  } catch {
+    throw new CryptoError('grant key is not a G2 point');
+  }
+}
+
+/** One proxy's re-encryption: U_j = f(j)·U with a proof that f(j) is the committed share. */
+export interface Fragment {
+  grantId: string;
+  index: bigint;
+  u: G1Point;
+  proof: DleqProof;
+}
+
+/** Binds a fragment's proof to its grant, its index and the exact capsule it transforms. */
+function fragmentContext(grantId: string, index: bigint, capsule: Capsule): Uint8Array {
+  return hash(DST.challenge, 'fragment', grantId, index.toString(), slotIdentity(capsule.slot), capsule.u0.toBytes(true), capsule.w, capsule.v, String(capsule.hops));
+}
+
+function checkGrantFits(capsule: Capsule, grant: GrantPublic): void {
+  if (slotIdentity(capsule.slot) !== slotIdentity(grant.slot)) throw new CryptoError(`grant '${grant.grantId}' is for another type or condition than this capsule`);
+  if (grant.hop !== capsule.hops + 1) throw new CryptoError(`grant '${grant.grantId}' is for hop ${grant.hop}, the capsule is at hop ${capsule.hops}`);
+}
+
+/** ReEncrypt: proxy `index` applies its share to the capsule's current U. Pairing-free. */
+export function reEncrypt(capsule: Capsule, grant: GrantPublic, index: bigint, share: bigint, rng: Rng = systemRng): Fragment {
+  checkGrantFits(capsule, grant);
+  const u = capsule.u.multiply(share);
+  const publicShare = G1.BASE.multiply(share);
+  return { grantId: grant.grantId, index, u, proof: proveDleqFor(share, G1.BASE, publicShare, capsule.u, u, fragmentContext(grant.grantId, index, capsule), rng) };
+}
+
+/** Checks one fragment against the grant's commitments: anyone can run this. */
+export function verifyFragment(capsule: Capsule, grant: GrantPublic, fragment: Fragment): boolean {
+  if (fragment.grantId !== grant.grantId || fragment.index < 1n) return false;
+  const publicShare = commitmentAt(grant.commitments, fragment.index);
+  return verifyDleq(fragment.proof, G1.BASE, publicShare, capsule.u, fragment.u, fragmentContext(grant.grantId, fragment.index, capsule));
+}
+
+/** Thrown when fragments cannot be combined; names the proxies whose fragments failed their proofs. */
+export class FragmentError extends CryptoError {
+  constructor(
+    message: string,
+    readonly badIndices: bigint[],
+  ) {
+    super(message);
+    this.name = 'FragmentError';
+  }
+}
+
+/**
+ * Verifies every fragment, then combines t good ones: U' = Σ λ_j U_j = ρ·U. Bad fragments
+ * are identified by index (and reported even when enough good ones remain).
+ */
+export function combineFragments(capsule: Capsule, grant: GrantPublic, fragments: Fragment[]): { capsule: Capsule; badIndices: bigint[] } {
+  checkGrantFits(capsule, grant);
+  const seen = new Set<string>();
+  const good: Fragment[] = [];
+  const badIndices: bigint[] = [];
+  for (const f of fragments) {
+    if (seen.has(f.index.toString())) continue;
+    seen.add(f.index.toString());
+    if (verifyFragment(capsule, grant, f)) good.push(f);
+    else badIndices.push(f.index);
+  }
+  if (good.length < grant.threshold) {
+    throw new FragmentError(
+      `need ${grant.threshold} valid fragments for grant '${grant.grantId}', have ${good.length}` + (badIndices.length ? `; bad fragments from proxies ${badIndices.join(', ')}` : ''),
+      badIndices,
+    );
+  }
+  const chosen = good.slice(0, grant.threshold);
+  const xs = chosen.map((f) => f.index);
+  assertDistinctIndices(xs, 'fragments');
+  const u = chosen.reduce((acc, f) => acc.add(f.u.multiply(lagrangeAtZero(xs, f.index))), G1.ZERO);
+  return { capsule: { ...capsule, u, hops: capsule.hops + 1 }, badIndices };
+}
+
+/** Decrypt after h hops: e(ρ_h⋯ρ_1·U, ρ_h⁻¹⋯ρ_1⁻¹·d_slot) = e(U, d_slot). */
+export function decryptReEncrypted(capsule: Capsule, grantKey: G2Point): Uint8Array {
+  if (capsule.hops < 1) throw new CryptoError('capsule was never re-encrypted; its owner opens it with decrypt');
+  return openWith(sealedOf(capsule), slotIdentity(capsule.slot), pairing(capsule.u, grantKey), capsuleContext(capsule.slot));
+}
+
+/** Type switch: the owner re-encapsulates the same data key under another type (content unchanged). */
+export function switchType(params: PublicParams, capsule: Capsule, slotKey: G2Point, type: KeyType, rng: Rng = systemRng): Capsule {
+  return encrypt(params, { ...capsule.slot, type }, decrypt(capsule, slotKey), rng);
+}
+
+// ---- encodings ----
+
+const writeSlot = (w: Writer, s: Slot) => w.string(s.owner).string(s.type).string(s.condition);
+function readSlot(r: Reader): Slot {
+  const owner = r.string('slot.owner');
+  const type = r.string('slot.type');
+  const condition = r.string('slot.condition');
+  const slot = { owner, type: type as KeyType, condition };
+  slotIdentity(slot); // validates
+  return slot;
+}
+
+export const encodeCapsule = (c: Capsule): Uint8Array => writeSlot(new Writer('capsule'), c.slot).g1(c.u0).bytes(c.w).bytes(c.v).g1(c.u).u32(c.hops).finish();
+
+export function decodeCapsule(bytes: Uint8Array): Capsule {
+  const r = new Reader(bytes, 'capsule');
+  const slot = readSlot(r);
+  const c = { slot, u0: r.g1('u0'), w: r.bytes('w', 32), v: r.bytes('v', 64), u: r.g1('u'), hops: r.u32('hops') };
+  r.end();
+  if (c.w.length !== 32 || c.v.length !== DATA_KEY_BYTES) throw new CryptoError('capsule has wrong field lengths');
+  if (c.hops === 0 && !c.u.equals(c.u0)) throw new CryptoError('capsule at hop 0 must have u = u0');
+  return c;
+}
+
+export const encodeFragment = (f: Fragment): Uint8Array =>
+  new Writer('fragment').string(f.grantId).u32(Number(f.index)).g1(f.u).scalar(f.proof.c).scalar(f.proof.z).finish();
+
+export function decodeFragment(bytes: Uint8Array): Fragment {
+  const r = new Reader(bytes, 'fragment');
+  const f = { grantId: r.string('grantId'), index: BigInt(r.u32('index')), u: r.g1('u'), proof: { c: r.scalar('proof.c'), z: r.scalar('proof.z') } };
+  r.end();
+  if (f.index < 1n) throw new CryptoError('fragment index must be ≥ 1');
+  return f;
+}
+
+export const encodeGrant = (g: GrantPublic): Uint8Array => {
+  const w = writeSlot(new Writer('grantKey').string(g.grantId), g.slot).string(g.delegatee).u32(g.hop).u32(g.threshold).u32(g.commitments.length);
+  for (const c of g.commitments) w.g1(c);
+  return writeSealed(w, g.sealedGrantKey).finish();
+};
+
+export function decodeGrant(bytes: Uint8Array): GrantPublic {
+  const r = new Reader(bytes, 'grantKey');
+  const grantId = r.string('grantId');
+  const slot = readSlot(r);
+  const delegatee = r.string('delegatee');
+  const hop = r.u32('hop');
+  const threshold = r.u32('threshold');
+  const count = r.u32('commitments');
+  if (count !== threshold) throw new CryptoError(`grant has ${count} commitments for threshold ${threshold}`);
+  const commitments = Array.from({ length: count }, (_, i) => r.g1(`commitments[${i}]`));
+  const sealedGrantKey = readSealed(r, 'sealedGrantKey');
+  r.end();
+  return { grantId, slot, delegatee, hop, threshold, commitments, sealedGrantKey };
+}
