@@ -12,7 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { frame } from './group';
+import { frame, systemRng, type Rng } from './group';
 
 export const CIPHER_SUITE = 'aes-256-gcm-stream.v1';
 const MAGIC = Buffer.from('EMRC');
@@ -64,12 +64,12 @@ export class RecordEncryptor extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private digest?: string;
 
-  constructor(dataKey: Uint8Array, binding: RecordBinding, segmentLog2 = DEFAULT_SEGMENT_LOG2) {
+  constructor(dataKey: Uint8Array, binding: RecordBinding, segmentLog2 = DEFAULT_SEGMENT_LOG2, rng: Rng = systemRng) {
     super();
     if (!Number.isInteger(segmentLog2) || segmentLog2 < 10 || segmentLog2 > 24) throw new RecordCipherError('segment size must be 2^10..2^24 bytes');
     this.key = checkKey(dataKey);
     this.segmentSize = 2 ** segmentLog2;
-    this.header = Buffer.concat([MAGIC, Buffer.from([VERSION, segmentLog2]), randomBytes(7)]);
+    this.header = Buffer.concat([MAGIC, Buffer.from([VERSION, segmentLog2]), rng(7)]);
     this.aad = aadFor(this.header, binding);
     this.emit_(this.header);
   }
