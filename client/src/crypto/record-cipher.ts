@@ -79,10 +79,13 @@ export class RecordEncryptor extends Transform {
     this.push(chunk);
   }
 
-  private seal(plain: Buffer, last: boolean): void {
+  /** Encrypts one segment from its parts without first copying them together. */
+  private seal(parts: Buffer[], last: boolean): void {
     const cipher = createCipheriv('aes-256-gcm', this.key, nonceFor(this.header.subarray(6), this.index++, last));
     cipher.setAAD(this.aad);
-    this.emit_(Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]));
+    for (const p of parts) this.emit_(cipher.update(p));
+    cipher.final();
+    this.emit_(cipher.getAuthTag());
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -90,17 +93,28 @@ export class RecordEncryptor extends Transform {
     this.pendingBytes += chunk.length;
     // Keep at least one byte back so the final segment is known to be last.
     while (this.pendingBytes > this.segmentSize) {
-      const all = Buffer.concat(this.pending);
-      this.seal(all.subarray(0, this.segmentSize), false);
-      const rest = all.subarray(this.segmentSize);
-      this.pending = [rest];
-      this.pendingBytes = rest.length;
+      const segment: Buffer[] = [];
+      let need = this.segmentSize;
+      while (need > 0) {
+        const head = this.pending[0]!;
+        if (head.length <= need) {
+          segment.push(head);
+          this.pending.shift();
+          need -= head.length;
+        } else {
+          segment.push(head.subarray(0, need));
+          this.pending[0] = head.subarray(need);
+          need = 0;
+        }
+      }
+      this.pendingBytes -= this.segmentSize;
+      this.seal(segment, false);
     }
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.seal(Buffer.concat(this.pending), true);
+    this.seal(this.pending, true);
     this.pending = [];
     this.digest = this.hash.digest('hex');
     done();

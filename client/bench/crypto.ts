@@ -1,0 +1,153 @@
+/**
+ * npm run bench:crypto [-- --json]
+ * Our PRE operations beside @nucypher/umbral-pre (the reference) in the same process,
+ * with each operation's floor: its count of group operations times their unit costs
+ * measured in this run. Medians over repeated runs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as umbral from '@nucypher/umbral-pre';
+import { G1, hashToG2, pairing, randomScalar } from '../src/crypto/group';
+import { KeyGenerationCentre, runDkg } from '../src/crypto/dkg';
+import { combinePartialKeys, extractPartial, verifyPartialKey } from '../src/crypto/ibe';
+import { combineFragments, decryptReEncrypted, encrypt, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type Slot } from '../src/crypto/pre';
+import { RecordEncryptor } from '../src/crypto/record-cipher';
+
+const json = process.argv.includes('--json');
+const log = (...a: unknown[]) => { if (!json) console.log(...a); };
+
+function median(fn: () => unknown, runs: number): number {
+  for (let i = 0; i < Math.min(3, runs); i++) fn(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+async function main() {
+  log('unit costs ...');
+  const s = randomScalar();
+  const p1 = G1.BASE.multiply(randomScalar());
+  const q2 = hashToG2('unit-cost');
+  const unit = {
+    g1Base: median(() => G1.BASE.multiply(s), 60),
+    g1Var: median(() => p1.multiply(s), 60),
+    g2Var: median(() => q2.multiply(s), 30),
+    pairing: median(() => pairing(p1, q2), 20),
+    hashToG2: median(() => hashToG2(`id-${Math.random()}`), 30),
+  };
+
+  log('DKG and extraction ...');
+  const dkgMs = median(() => runDkg(Array.from({ length: 5 }, (_, i) => new KeyGenerationCentre(i + 1, 5, 3))), 3);
+  const dkg = runDkg(Array.from({ length: 5 }, (_, i) => new KeyGenerationCentre(i + 1, 5, 3)));
+  const keyOf = (id: string) => combinePartialKeys(dkg.params, id, [1, 2, 3].map((j) => extractPartial(BigInt(j), dkg.secretShares.get(j)!, id)));
+  const extractMs = median(() => {
+    const id = `user-${Math.random()}`;
+    const partials = [1, 2, 3].map((j) => extractPartial(BigInt(j), dkg.secretShares.get(j)!, id));
+    for (const p of partials) verifyPartialKey(p, dkg.publicShares.get(Number(p.index))!, id);
+    combinePartialKeys(dkg.params, id, partials);
+  }, 5);
+
+  log('PRE ...');
+  const slot: Slot = { owner: 'patient1@HospitalA', type: 'sharable', condition: 'cardiology/ecg' };
+  const dataKey = new Uint8Array(randomBytes(32));
+  const proxies = ['p1', 'p2', 'p3', 'p4', 'p5'];
+  const { grant, shares } = reKeyGen(dkg.params, { grantId: 'g', slot, delegatorKey: keyOf(slotIdentity(slot)), delegatee: 'bob', hop: 1, proxies, threshold: 3 });
+  const openShares = shares.map((sh) => ({ index: sh.index, share: openShare(sh, 'g', keyOf(sh.proxy)) }));
+  const grantKey = openGrantKey(grant, keyOf('bob'));
+  const capsule = encrypt(dkg.params, slot, dataKey);
+  const fragments = openShares.slice(0, 3).map((sh) => reEncrypt(capsule, grant, sh.index, sh.share));
+  const ours = {
+    encrypt: median(() => encrypt(dkg.params, slot, dataKey), 30),
+    reEncrypt: median(() => reEncrypt(capsule, grant, openShares[0]!.index, openShares[0]!.share), 40),
+    decryptAfterOneHopT3: median(() => decryptReEncrypted(combineFragments(capsule, grant, fragments).capsule, grantKey), 20),
+    reKeyGenN5T3: median(() => reKeyGen(dkg.params, { grantId: 'g2', slot, delegatorKey: keyOf(slotIdentity(slot)), delegatee: 'bob', hop: 1, proxies, threshold: 3 }), 5),
+  };
+  // Floors: group operations per algorithm (docs/crypto.md, "Cost").
+  const floor = {
+    encrypt: unit.hashToG2 + unit.g1Base + unit.g1Var + unit.pairing,
+    reEncrypt: 2 * unit.g1Base + 2 * unit.g1Var,
+    decryptAfterOneHopT3: 3 * (unit.g1Base + 3 * unit.g1Var) + 3 * unit.g1Var + unit.pairing + unit.hashToG2 + unit.g1Base,
+    reKeyGenN5T3: unit.g2Var + 3 * unit.g1Base + 6 * (unit.hashToG2 + unit.g1Base + unit.g1Var + unit.pairing),
+  };
+
+  log('Umbral (reference) ...');
+  const aliceSk = umbral.SecretKey.random();
+  const alicePk = aliceSk.publicKey();
+  const bobSk = umbral.SecretKey.random();
+  const bobPk = bobSk.publicKey();
+  const signer = new umbral.Signer(umbral.SecretKey.random());
+  const [uCapsule, uCiphertext] = umbral.encrypt(alicePk, dataKey);
+  const kfrags = umbral.generateKFrags(aliceSk, bobPk, signer, 3, 5, true, true);
+  const cfrags = kfrags.slice(0, 3).map((k) => umbral.reencrypt(uCapsule, k));
+  const reference = {
+    encrypt: median(() => umbral.encrypt(alicePk, dataKey), 200),
+    reEncrypt: median(() => umbral.reencrypt(uCapsule, kfrags[0]!), 200),
+    decryptAfterOneHopT3: median(() => umbral.decryptReencrypted(bobSk, alicePk, uCapsule, cfrags, uCiphertext), 200),
+    decryptAfterOneHopT3WithVerify: median(() => {
+      const verified = cfrags.map((c) => umbral.CapsuleFrag.fromBytes(c.toBytes()).verify(uCapsule, signer.verifyingKey(), alicePk, bobPk));
+      umbral.decryptReencrypted(bobSk, alicePk, uCapsule, verified, uCiphertext);
+    }, 100),
+    reKeyGenN5T3: median(() => umbral.generateKFrags(aliceSk, bobPk, signer, 3, 5, true, true), 50),
+  };
+
+  log('content: AES-256-GCM + SHA-256 of 100 MiB ...');
+  const size = 100 * 1024 * 1024;
+  const chunk = randomBytes(1 << 20);
+  const contentRuns: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const t0 = performance.now();
+    let n = 0;
+    const enc = new RecordEncryptor(dataKey, { recordId: 'bench', version: 1 });
+    await pipeline(
+      new Readable({ read() { if (n >= size) this.push(null); else { n += chunk.length; this.push(chunk); } } }),
+      enc,
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
+    enc.sha256();
+    contentRuns.push(performance.now() - t0);
+  }
+  contentRuns.sort((a, b) => a - b);
+  const contentMBps = size / 1e6 / (contentRuns[1]! / 1000);
+  void createHash;
+
+  const rows = (['encrypt', 'reEncrypt', 'decryptAfterOneHopT3', 'reKeyGenN5T3'] as const).map((op) => ({
+    operation: op,
+    oursMs: ours[op],
+    referenceMs: reference[op],
+    ratio: ours[op] / reference[op],
+    floorMs: floor[op],
+    ofFloor: ours[op] / floor[op],
+  }));
+  const result = {
+    machine: { cpus: require('node:os').cpus().length, model: require('node:os').cpus()[0]?.model, node: process.version },
+    unitCostsMs: unit,
+    operations: rows,
+    referenceDecryptWithCfragVerifyMs: reference.decryptAfterOneHopT3WithVerify,
+    dkg5of3Ms: dkgMs,
+    extractionT3Ms: extractMs,
+    contentAesGcmSha256MBps: contentMBps,
+  };
+  if (json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  console.log('\noperation                 ours ms   umbral ms    ratio   floor ms  ours/floor');
+  for (const r of rows) {
+    console.log(`${r.operation.padEnd(24)} ${r.oursMs.toFixed(2).padStart(8)} ${r.referenceMs.toFixed(3).padStart(10)} ${r.ratio.toFixed(1).padStart(8)}x ${r.floorMs.toFixed(2).padStart(9)} ${r.ofFloor.toFixed(2).padStart(10)}x`);
+  }
+  console.log(`umbral decryptReencrypted incl. verifying 3 cfrags: ${reference.decryptAfterOneHopT3WithVerify.toFixed(3)} ms`);
+  console.log(`unit costs (ms): ${Object.entries(unit).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  console.log(`DKG 5 centres, t = 3: ${dkgMs.toFixed(0)} ms; identity key extraction (3 partials, verified, combined): ${extractMs.toFixed(0)} ms`);
+  console.log(`content AES-256-GCM + SHA-256, 100 MiB: ${contentMBps.toFixed(0)} MB/s`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
