@@ -4,7 +4,8 @@
  * with each operation's floor: its count of group operations times their unit costs
  * measured in this run. Medians over repeated runs.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as umbral from '@nucypher/umbral-pre';
@@ -32,13 +33,15 @@ function median(fn: () => unknown, runs: number): number {
 async function main() {
   log('unit costs ...');
   const s = randomScalar();
-  const p1 = G1.BASE.multiply(randomScalar());
-  const q2 = hashToG2('unit-cost');
+  const points = Array.from({ length: 64 }, () => G1.BASE.multiply(randomScalar()));
+  const q2 = Array.from({ length: 32 }, (_, i) => hashToG2(`unit-cost-${i}`));
+  let i1 = 0;
+  let i2 = 0;
   const unit = {
     g1Base: median(() => G1.BASE.multiply(s), 60),
-    g1Var: median(() => p1.multiply(s), 60),
-    g2Var: median(() => q2.multiply(s), 30),
-    pairing: median(() => pairing(p1, q2), 20),
+    g1Var: median(() => points[i1++ % points.length]!.multiply(s), 60),
+    g2Var: median(() => q2[i2++ % q2.length]!.multiply(s), 30),
+    pairing: median(() => pairing(points[i1++ % points.length]!, q2[i2++ % q2.length]!), 20),
     hashToG2: median(() => hashToG2(`id-${Math.random()}`), 30),
   };
 
@@ -60,12 +63,20 @@ async function main() {
   const { grant, shares } = reKeyGen(dkg.params, { grantId: 'g', slot, delegatorKey: keyOf(slotIdentity(slot)), delegatee: 'bob', hop: 1, proxies, threshold: 3 });
   const openShares = shares.map((sh) => ({ index: sh.index, share: openShare(sh, 'g', keyOf(sh.proxy)) }));
   const grantKey = openGrantKey(grant, keyOf('bob'));
-  const capsule = encrypt(dkg.params, slot, dataKey);
-  const fragments = openShares.slice(0, 3).map((sh) => reEncrypt(capsule, grant, sh.index, sh.share));
+  // Fresh capsules and fragments for every run: no operation sees the same point twice.
+  const pool = Array.from({ length: 24 }, () => {
+    const capsule = encrypt(dkg.params, slot, dataKey);
+    return { capsule, fragments: openShares.slice(0, 3).map((sh) => reEncrypt(capsule, grant, sh.index, sh.share)) };
+  });
+  let next = 0;
+  const fresh = () => pool[next++ % pool.length]!;
   const ours = {
     encrypt: median(() => encrypt(dkg.params, slot, dataKey), 30),
-    reEncrypt: median(() => reEncrypt(capsule, grant, openShares[0]!.index, openShares[0]!.share), 40),
-    decryptAfterOneHopT3: median(() => decryptReEncrypted(combineFragments(capsule, grant, fragments).capsule, grantKey), 20),
+    reEncrypt: median(() => reEncrypt(fresh().capsule, grant, openShares[0]!.index, openShares[0]!.share), 20),
+    decryptAfterOneHopT3: median(() => {
+      const { capsule, fragments } = fresh();
+      decryptReEncrypted(combineFragments(capsule, grant, fragments).capsule, grantKey);
+    }, 20),
     reKeyGenN5T3: median(() => reKeyGen(dkg.params, { grantId: 'g2', slot, delegatorKey: keyOf(slotIdentity(slot)), delegatee: 'bob', hop: 1, proxies, threshold: 3 }), 5),
   };
   // Floors: group operations per algorithm (docs/crypto.md, "Cost").
@@ -114,7 +125,6 @@ async function main() {
   }
   contentRuns.sort((a, b) => a - b);
   const contentMBps = size / 1e6 / (contentRuns[1]! / 1000);
-  void createHash;
 
   const rows = (['encrypt', 'reEncrypt', 'decryptAfterOneHopT3', 'reKeyGenN5T3'] as const).map((op) => ({
     operation: op,
@@ -125,7 +135,7 @@ async function main() {
     ofFloor: ours[op] / floor[op],
   }));
   const result = {
-    machine: { cpus: require('node:os').cpus().length, model: require('node:os').cpus()[0]?.model, node: process.version },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
     unitCostsMs: unit,
     operations: rows,
     referenceDecryptWithCfragVerifyMs: reference.decryptAfterOneHopT3WithVerify,

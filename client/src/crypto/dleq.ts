@@ -3,7 +3,8 @@
  * Fiat–Shamir: proves log_G(X) = log_U(Y) without revealing it. Used for proxy
  * fragments (the proxy applied the share it committed to) and for DKG-free checks.
  */
-import { Fr, type G1Point, hashToScalar, DST, randomScalar, systemRng, type Rng } from './group';
+import { normalizeZ } from '@noble/curves/abstract/curve.js';
+import { DST, Fr, G1, hashToScalar, randomScalar, systemRng, type G1Point, type Rng } from './group';
 
 export interface DleqProof {
   /** Challenge c. */
@@ -12,8 +13,10 @@ export interface DleqProof {
   z: bigint;
 }
 
+// One field inversion for all six points (Montgomery's trick) instead of one per encoding:
+// affine conversion dominates the cost of hashing fresh points.
 const challenge = (g: G1Point, x: G1Point, u: G1Point, y: G1Point, a: G1Point, b: G1Point, context: Uint8Array): bigint =>
-  hashToScalar(DST.challenge, ...[g, x, u, y, a, b].map((p) => p.toBytes(true)), context);
+  hashToScalar(DST.challenge, ...normalizeZ(G1, [g, x, u, y, a, b]).map((p) => p.toBytes(true)), context);
 
 /** Proves X = x·G and Y = x·U for the same x. `context` binds the proof to its use. */
 export function proveDleq(x: bigint, g: G1Point, u: G1Point, context: Uint8Array, rng: Rng = systemRng): DleqProof {
