@@ -64,7 +64,23 @@ export function hashToScalar(dst: string, ...parts: (Uint8Array | string)[]): bi
   return s === 0n ? 1n : s;
 }
 
-export const hashToG2 = (id: string): G2Point => bls12_381.G2.hashToCurve(bytes(id), { DST: DST.identity }) as unknown as G2Point;
+/**
+ * H_Q(id), memoized: identities recur (a patient's slots, the proxies of every grant),
+ * and returning the same point object also lets noble reuse its pairing precomputation.
+ */
+const identityPoints = new Map<string, G2Point>();
+const IDENTITY_CACHE_SIZE = 4096;
+export function hashToG2(id: string): G2Point {
+  let q = identityPoints.get(id);
+  if (q) {
+    identityPoints.delete(id); // refresh its place in the LRU order
+  } else {
+    q = bls12_381.G2.hashToCurve(bytes(id), { DST: DST.identity }) as unknown as G2Point;
+    if (identityPoints.size >= IDENTITY_CACHE_SIZE) identityPoints.delete(identityPoints.keys().next().value!);
+  }
+  identityPoints.set(id, q);
+  return q;
+}
 
 export function bytesToBigint(b: Uint8Array): bigint {
   let x = 0n;
