@@ -9,13 +9,12 @@
  * Each centre is a message-in, message-out state machine; `runDkg` wires them together
  * in one process (the key generation centre service carries the same messages over the network).
  */
-import { Fr, G1, bytes, randomScalar, type G1Point, type Rng, systemRng } from './group';
-import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { DST, Fr, G1, hashToG1, randomScalar, type G1Point, type Rng, systemRng } from './group';
 import { CryptoError, type PublicParams } from './ibe';
 import { Polynomial, commitmentAt } from './shamir';
 
 /** Second Pedersen generator: hashed to the curve, so nobody knows log_G(H). */
-export const PEDERSEN_H: G1Point = bls12_381.G1.hashToCurve(bytes('pedersen-generator'), { DST: 'EMR-PRE-V1-H_pedersen-BLS12381G1_XMD:SHA-256_SSWU_RO_' }) as unknown as G1Point;
+export const PEDERSEN_H: G1Point = hashToG1('pedersen-generator', DST.pedersen);
 
 export interface PrivateShare {
   /** f_i(j) */

@@ -5,7 +5,7 @@
  * UTF-8 strings with a 4-byte length. Decoding rejects wrong magic, version or tag,
  * truncation, trailing bytes, non-canonical scalars and points off the subgroup.
  */
-import { Fr, G1, G2, type G1Point, type G2Point, bytesToBigint, scalarToBytes } from './group';
+import { Fr, G1, G2, concat, type G1Point, type G2Point, bytesToBigint, scalarToBytes } from './group';
 
 export const ENCODING_VERSION = 1;
 export const TAGS = {
@@ -61,13 +61,7 @@ export class Writer {
     return this;
   }
   finish(): Uint8Array {
-    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concat(...this.parts);
   }
 }
 
@@ -88,25 +82,22 @@ export class Reader {
     this.offset += n;
     return out;
   }
-  g1(field: string): G1Point {
-    const b = this.take(48, field);
+  /** A compressed point, checked to be on the curve and in the prime-order subgroup. */
+  private point<P extends { assertValidity(): void }>(field: string, size: number, group: string, fromBytes: (b: Uint8Array) => P): P {
+    const b = this.take(size, field);
     try {
-      const p = G1.fromBytes(b);
+      const p = fromBytes(b);
       p.assertValidity();
       return p;
     } catch (err) {
-      throw new EncodingError(this.tag, `${field} is not a G1 point (${(err as Error).message})`);
+      throw new EncodingError(this.tag, `${field} is not a ${group} point (${(err as Error).message})`);
     }
   }
+  g1(field: string): G1Point {
+    return this.point(field, 48, 'G1', (b) => G1.fromBytes(b));
+  }
   g2(field: string): G2Point {
-    const b = this.take(96, field);
-    try {
-      const p = G2.fromBytes(b);
-      p.assertValidity();
-      return p;
-    } catch (err) {
-      throw new EncodingError(this.tag, `${field} is not a G2 point (${(err as Error).message})`);
-    }
+    return this.point(field, 96, 'G2', (b) => G2.fromBytes(b));
   }
   scalar(field: string, { nonZero = true } = {}): bigint {
     const s = bytesToBigint(this.take(32, field));

@@ -25,8 +25,8 @@ export const DST = {
   kdf: 'EMR-PRE-V1-H_k',
   /** H_c: Fiat–Shamir challenge of a DLEQ proof. */
   challenge: 'EMR-PRE-V1-H_c',
-  /** H_x: the proxies' polynomial coefficients (derived, so ReKeyGen can be deterministic in tests). */
-  coefficient: 'EMR-PRE-V1-H_x',
+  /** H_P: the second Pedersen generator of the DKG → G1. */
+  pedersen: 'EMR-PRE-V1-H_pedersen-BLS12381G1_XMD:SHA-256_SSWU_RO_',
 } as const;
 
 const utf8 = new TextEncoder();
@@ -63,6 +63,8 @@ export function hashToScalar(dst: string, ...parts: (Uint8Array | string)[]): bi
   const s = Fr.create(bytesToBigint(wide));
   return s === 0n ? 1n : s;
 }
+
+export const hashToG1 = (msg: string, dst: string): G1Point => bls12_381.G1.hashToCurve(bytes(msg), { DST: dst }) as unknown as G1Point;
 
 /**
  * H_Q(id), memoized: identities recur (a patient's slots, the proxies of every grant),

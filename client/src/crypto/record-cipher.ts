@@ -198,29 +198,25 @@ export class RecordDecryptor extends Transform {
   }
 }
 
-/** Whole-buffer convenience for small records. */
-export async function encryptRecord(plain: Uint8Array, dataKey: Uint8Array, binding: RecordBinding): Promise<{ ciphertext: Buffer; sha256: string }> {
-  const enc = new RecordEncryptor(dataKey, binding);
+/** Pushes one buffer through a transform and collects everything it outputs. */
+async function runThrough(transform: Transform, input: Uint8Array): Promise<Buffer> {
   const out: Buffer[] = [];
-  enc.on('data', (d: Buffer) => out.push(d));
+  transform.on('data', (d: Buffer) => out.push(d));
   const done = new Promise<void>((resolve, reject) => {
-    enc.on('end', resolve);
-    enc.on('error', reject);
+    transform.on('end', resolve);
+    transform.on('error', reject);
   });
-  enc.end(Buffer.from(plain));
-  await done;
-  return { ciphertext: Buffer.concat(out), sha256: enc.sha256() };
-}
-
-export async function decryptRecord(ciphertext: Uint8Array, dataKey: Uint8Array, binding: RecordBinding): Promise<Buffer> {
-  const dec = new RecordDecryptor(dataKey, binding);
-  const out: Buffer[] = [];
-  dec.on('data', (d: Buffer) => out.push(d));
-  const done = new Promise<void>((resolve, reject) => {
-    dec.on('end', resolve);
-    dec.on('error', reject);
-  });
-  dec.end(Buffer.from(ciphertext));
+  transform.end(Buffer.from(input));
   await done;
   return Buffer.concat(out);
 }
+
+/** Whole-buffer convenience for small records. */
+export async function encryptRecord(plain: Uint8Array, dataKey: Uint8Array, binding: RecordBinding): Promise<{ ciphertext: Buffer; sha256: string }> {
+  const enc = new RecordEncryptor(dataKey, binding);
+  const ciphertext = await runThrough(enc, plain);
+  return { ciphertext, sha256: enc.sha256() };
+}
+
+export const decryptRecord = (ciphertext: Uint8Array, dataKey: Uint8Array, binding: RecordBinding): Promise<Buffer> =>
+  runThrough(new RecordDecryptor(dataKey, binding), ciphertext);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { RECORD_TYPES } from '../../../chaincode/src/records';
 import { Fr } from '../../../client/src/crypto/group';
 import { CryptoError } from '../../../client/src/crypto/ibe';
 import { lagrangeAtZero } from '../../../client/src/crypto/shamir';
@@ -14,6 +15,7 @@ import {
   encodeGrant,
   encrypt,
   FragmentError,
+  RECORD_KEY_TYPES,
   openGrantKey,
   openShare,
   reEncrypt,
@@ -211,4 +213,8 @@ describe('encodings', () => {
     offCurve[bytes.length - 4 - 10] ^= 0xff; // inside u
     expect(() => decodeCapsule(offCurve)).toThrow(/invalid capsule: u is not a G1 point/);
   });
+});
+
+it('the crypto layer\'s key types are the chaincode\'s record types (kept apart so crypto imports no Fabric code)', () => {
+  expect([...RECORD_KEY_TYPES]).toEqual([...RECORD_TYPES]);
 });
