@@ -1,5 +1,6 @@
-// Three projects, run one after another by test/run-all.js (see README):
+// Projects, run one after another by test/run-all.js (see README):
 //   unit         pure logic, in-memory fakes allowed
+//   unit-mcl     the crypto property tests again on the mcl backend (noble is the default)
 //   integration  the real network: started once per run by the global setup, stopped at the end
 //   lifecycle    up/down of the real network itself (cold start, idempotence, clean stop)
 // @noble/curves and @noble/hashes are ESM-only: ts-jest transpiles them to CommonJS for jest.
@@ -15,6 +16,12 @@ const base = {
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], setupFiles: ['<rootDir>/test/support/quiet-logs.ts'] },
+    {
+      ...base,
+      displayName: 'unit-mcl',
+      testMatch: ['<rootDir>/test/unit/crypto/{pre,dkg}.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/mcl-backend.ts'],
+    },
     {
       ...base,
       displayName: 'integration',

@@ -1,6 +1,7 @@
 /**
  * npm run bench:crypto [-- --json]
- * Our PRE operations beside @nucypher/umbral-pre (the reference) in the same process,
+ * Our PRE operations, under each arithmetic backend (noble, the default, and mcl), beside
+ * @nucypher/umbral-pre (the reference) in the same process,
  * with each operation's floor: its count of group operations times their unit costs
  * measured in this run. Medians over repeated runs.
  */
@@ -9,6 +10,7 @@ import os from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as umbral from '@nucypher/umbral-pre';
+import { useBackend, type BackendName } from '../src/crypto/backend';
 import { G1, hashToG2, pairing, randomScalar } from '../src/crypto/group';
 import { KeyGenerationCentre, runDkg } from '../src/crypto/dkg';
 import { combinePartialKeys, extractPartial, verifyPartialKey } from '../src/crypto/ibe';
@@ -30,37 +32,57 @@ function median(fn: () => unknown, runs: number): number {
   return times[Math.floor(times.length / 2)]!;
 }
 
-async function main() {
-  log('unit costs ...');
+interface BackendRun {
+  unitCostsMs: Record<string, number>;
+  ours: Record<Op | 'encryptKnownSlot', number>;
+  floor: Record<Op, number>;
+  dkg5of3Ms: number;
+  extractionT3Ms: number;
+}
+const OPS = ['encrypt', 'reEncrypt', 'decryptAfterOneHopT3', 'reKeyGenN5T3'] as const;
+type Op = (typeof OPS)[number];
+
+/** Our operations, their unit costs and floors, all under one backend. */
+async function runOurs(name: BackendName, dataKey: Uint8Array): Promise<BackendRun> {
+  await useBackend(name);
+  log(`[${name}] unit costs ...`);
   const s = randomScalar();
   const points = Array.from({ length: 64 }, () => G1.BASE.multiply(randomScalar()));
   const q2 = Array.from({ length: 32 }, (_, i) => hashToG2(`unit-cost-${i}`));
   let i1 = 0;
   let i2 = 0;
+  const p = () => points[i1++ % points.length]!;
   const unit = {
     g1Base: median(() => G1.BASE.multiply(s), 60),
-    g1Var: median(() => points[i1++ % points.length]!.multiply(s), 60),
+    g1Var: median(() => p().multiply(s), 60),
+    /** Two-term multi-multiplications with full scalars (the two halves of a proof check). */
+    g1Msm2: median(() => G1.sumOfProducts([p(), p()], [s, s]), 60),
+    g1Msm2Base: median(() => G1.sumOfProducts([G1.BASE, p()], [s, s]), 60),
+    /** Three terms with full scalars (combining t = 3 fragments). */
+    g1Msm3: median(() => G1.sumOfProducts([p(), p(), p()], [s, s, s]), 60),
+    /** Three terms with the scalars 1, j, j² (a public share from t = 3 commitments). */
+    g1Msm3Small: median(() => G1.sumOfProducts([p(), p(), p()], [1n, 5n, 25n]), 60),
     g2Var: median(() => q2[i2++ % q2.length]!.multiply(s), 30),
-    pairing: median(() => pairing(points[i1++ % points.length]!, q2[i2++ % q2.length]!), 20),
+    pairing: median(() => pairing(p(), q2[i2++ % q2.length]!), 20),
     hashToG2: median(() => hashToG2(`id-${Math.random()}`), 30),
   };
 
-  log('DKG and extraction ...');
-  const dkgMs = median(() => runDkg(Array.from({ length: 5 }, (_, i) => new KeyGenerationCentre(i + 1, 5, 3))), 3);
+  log(`[${name}] DKG and extraction ...`);
+  const dkg5of3Ms = median(() => runDkg(Array.from({ length: 5 }, (_, i) => new KeyGenerationCentre(i + 1, 5, 3))), 3);
   const dkg = runDkg(Array.from({ length: 5 }, (_, i) => new KeyGenerationCentre(i + 1, 5, 3)));
   const keyOf = (id: string) => combinePartialKeys(dkg.params, id, [1, 2, 3].map((j) => extractPartial(BigInt(j), dkg.secretShares.get(j)!, id)));
-  const extractMs = median(() => {
+  const extractionT3Ms = median(() => {
     const id = `user-${Math.random()}`;
     const partials = [1, 2, 3].map((j) => extractPartial(BigInt(j), dkg.secretShares.get(j)!, id));
     for (const p of partials) verifyPartialKey(p, dkg.publicShares.get(Number(p.index))!, id);
     combinePartialKeys(dkg.params, id, partials);
   }, 5);
 
-  log('PRE ...');
+  log(`[${name}] PRE ...`);
   const slot: Slot = { owner: 'patient1@HospitalA', type: 'sharable', condition: 'cardiology/ecg' };
-  const dataKey = new Uint8Array(randomBytes(32));
   const proxies = ['p1', 'p2', 'p3', 'p4', 'p5'];
-  const { grant, shares } = reKeyGen(dkg.params, { grantId: 'g', slot, delegatorKey: keyOf(slotIdentity(slot)), delegatee: 'bob', hop: 1, proxies, threshold: 3 });
+  const slotKey = keyOf(slotIdentity(slot));
+  const { grant, shares } = reKeyGen(dkg.params, { grantId: 'g', slot, delegatorKey: slotKey, delegatee: 'bob', hop: 1, proxies, threshold: 3 });
   const openShares = shares.map((sh) => ({ index: sh.index, share: openShare(sh, 'g', keyOf(sh.proxy)) }));
   const grantKey = openGrantKey(grant, keyOf('bob'));
   // Fresh capsules and fragments for every run: no operation sees the same point twice.
@@ -71,7 +93,7 @@ async function main() {
   let next = 0;
   const fresh = () => pool[next++ % pool.length]!;
   const ours = {
-    // A slot never seen before: H_Q and the pairing precomputation are paid in full.
+    // A slot never seen before: H_Q (and noble's pairing precomputation) are paid in full.
     encrypt: median(() => encrypt(dkg.params, { ...slot, condition: `c-${Math.random()}` }, dataKey), 20),
     // The same slot again (a hospital uploading a patient's next record): H_Q is cached.
     encryptKnownSlot: median(() => encrypt(dkg.params, slot, dataKey), 20),
@@ -80,16 +102,24 @@ async function main() {
       const { capsule, fragments } = fresh();
       decryptReEncrypted(combineFragments(capsule, grant, fragments).capsule, grantKey);
     }, 20),
-    reKeyGenN5T3: median(() => reKeyGen(dkg.params, { grantId: 'g2', slot, delegatorKey: keyOf(slotIdentity(slot)), delegatee: 'bob', hop: 1, proxies, threshold: 3 }), 5),
+    reKeyGenN5T3: median(() => reKeyGen(dkg.params, { grantId: 'g2', slot, delegatorKey: slotKey, delegatee: 'bob', hop: 1, proxies, threshold: 3 }), 7),
   };
-  // Floors: group operations per algorithm (docs/crypto.md, "Cost").
+  // Floors: the group operations of each algorithm (docs/crypto.md, "Cost") at this run's unit costs.
   const floor = {
     encrypt: unit.hashToG2 + unit.g1Base + unit.g1Var + unit.pairing,
     reEncrypt: 2 * unit.g1Base + 2 * unit.g1Var,
-    decryptAfterOneHopT3: 3 * (unit.g1Base + 3 * unit.g1Var) + 3 * unit.g1Var + unit.pairing + unit.hashToG2 + unit.g1Base,
+    decryptAfterOneHopT3: 3 * (unit.g1Msm3Small + unit.g1Msm2Base + unit.g1Msm2) + unit.g1Msm3 + unit.pairing + unit.g1Base,
     // The proxies' and delegatee's identities recur across grants, so H_Q is cached here.
     reKeyGenN5T3: unit.g2Var + 3 * unit.g1Base + 6 * (unit.g1Base + unit.g1Var + unit.pairing),
   };
+  return { unitCostsMs: unit, ours, floor, dkg5of3Ms, extractionT3Ms };
+}
+
+async function main() {
+  const dataKey = new Uint8Array(randomBytes(32));
+  const backends = ['noble', 'mcl'] as const;
+  const runs = {} as Record<BackendName, BackendRun>;
+  for (const b of backends) runs[b] = await runOurs(b, dataKey);
 
   log('Umbral (reference) ...');
   const aliceSk = umbral.SecretKey.random();
@@ -100,7 +130,7 @@ async function main() {
   const [uCapsule, uCiphertext] = umbral.encrypt(alicePk, dataKey);
   const kfrags = umbral.generateKFrags(aliceSk, bobPk, signer, 3, 5, true, true);
   const cfrags = kfrags.slice(0, 3).map((k) => umbral.reencrypt(uCapsule, k));
-  const reference = {
+  const reference: Record<Op, number> & { decryptAfterOneHopT3WithVerify: number } = {
     encrypt: median(() => umbral.encrypt(alicePk, dataKey), 200),
     reEncrypt: median(() => umbral.reencrypt(uCapsule, kfrags[0]!), 200),
     decryptAfterOneHopT3: median(() => umbral.decryptReencrypted(bobSk, alicePk, uCapsule, cfrags, uCiphertext), 200),
@@ -110,7 +140,6 @@ async function main() {
     }, 100),
     reKeyGenN5T3: median(() => umbral.generateKFrags(aliceSk, bobPk, signer, 3, 5, true, true), 50),
   };
-  const encryptKnownSlot = { oursMs: ours.encryptKnownSlot, referenceMs: reference.encrypt, ratio: ours.encryptKnownSlot / reference.encrypt };
 
   log('content: AES-256-GCM + SHA-256 of 100 MiB ...');
   const size = 100 * 1024 * 1024;
@@ -131,36 +160,40 @@ async function main() {
   contentRuns.sort((a, b) => a - b);
   const contentMBps = size / 1e6 / (contentRuns[1]! / 1000);
 
-  const rows = (['encrypt', 'reEncrypt', 'decryptAfterOneHopT3', 'reKeyGenN5T3'] as const).map((op) => ({
-    operation: op,
-    oursMs: ours[op],
-    referenceMs: reference[op],
-    ratio: ours[op] / reference[op],
-    floorMs: floor[op],
-    ofFloor: ours[op] / floor[op],
-  }));
+  const operations = backends.flatMap((backend) =>
+    OPS.map((op) => ({
+      backend,
+      operation: op,
+      oursMs: runs[backend].ours[op],
+      referenceMs: reference[op],
+      ratio: runs[backend].ours[op] / reference[op],
+      floorMs: runs[backend].floor[op],
+      ofFloor: runs[backend].ours[op] / runs[backend].floor[op],
+    })),
+  );
   const result = {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-    unitCostsMs: unit,
-    operations: rows,
-    encryptKnownSlot,
+    operations,
+    encryptKnownSlot: backends.map((backend) => ({ backend, oursMs: runs[backend].ours.encryptKnownSlot, referenceMs: reference.encrypt, ratio: runs[backend].ours.encryptKnownSlot / reference.encrypt })),
     referenceDecryptWithCfragVerifyMs: reference.decryptAfterOneHopT3WithVerify,
-    dkg5of3Ms: dkgMs,
-    extractionT3Ms: extractMs,
+    backends: Object.fromEntries(backends.map((b) => [b, { unitCostsMs: runs[b].unitCostsMs, dkg5of3Ms: runs[b].dkg5of3Ms, extractionT3Ms: runs[b].extractionT3Ms }])),
     contentAesGcmSha256MBps: contentMBps,
   };
   if (json) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
-  console.log('\noperation                 ours ms   umbral ms    ratio   floor ms  ours/floor');
-  for (const r of rows) {
-    console.log(`${r.operation.padEnd(24)} ${r.oursMs.toFixed(2).padStart(8)} ${r.referenceMs.toFixed(3).padStart(10)} ${r.ratio.toFixed(1).padStart(8)}x ${r.floorMs.toFixed(2).padStart(9)} ${r.ofFloor.toFixed(2).padStart(10)}x`);
+  console.log('\nbackend  operation                 ours ms   umbral ms    ratio   floor ms  ours/floor');
+  for (const r of operations) {
+    console.log(`${r.backend.padEnd(8)} ${r.operation.padEnd(24)} ${r.oursMs.toFixed(2).padStart(8)} ${r.referenceMs.toFixed(3).padStart(10)} ${r.ratio.toFixed(1).padStart(8)}x ${r.floorMs.toFixed(2).padStart(9)} ${r.ofFloor.toFixed(2).padStart(10)}x`);
   }
-  console.log(`encrypt to a slot seen before (cached H_Q): ${encryptKnownSlot.oursMs.toFixed(2)} ms, ${encryptKnownSlot.ratio.toFixed(1)}x Umbral`);
+  for (const e of result.encryptKnownSlot) console.log(`[${e.backend}] encrypt to a slot seen before (cached H_Q): ${e.oursMs.toFixed(2)} ms, ${e.ratio.toFixed(1)}x Umbral`);
   console.log(`umbral decryptReencrypted incl. verifying 3 cfrags: ${reference.decryptAfterOneHopT3WithVerify.toFixed(3)} ms`);
-  console.log(`unit costs (ms): ${Object.entries(unit).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
-  console.log(`DKG 5 centres, t = 3: ${dkgMs.toFixed(0)} ms; identity key extraction (3 partials, verified, combined): ${extractMs.toFixed(0)} ms`);
+  for (const b of backends) {
+    const r = runs[b];
+    console.log(`[${b}] unit costs (ms): ${Object.entries(r.unitCostsMs).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    console.log(`[${b}] DKG 5 centres, t = 3: ${r.dkg5of3Ms.toFixed(0)} ms; identity key extraction (3 partials, verified, combined): ${r.extractionT3Ms.toFixed(0)} ms`);
+  }
   console.log(`content AES-256-GCM + SHA-256, 100 MiB: ${contentMBps.toFixed(0)} MB/s`);
 }
 

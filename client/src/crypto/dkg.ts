@@ -11,10 +11,15 @@
  */
 import { DST, Fr, G1, hashToG1, randomScalar, type G1Point, type Rng, systemRng } from './group';
 import { CryptoError, type PublicParams } from './ibe';
+import { backend, type Backend } from './backend';
 import { Polynomial, commitmentAt } from './shamir';
 
 /** Second Pedersen generator: hashed to the curve, so nobody knows log_G(H). */
-export const PEDERSEN_H: G1Point = hashToG1('pedersen-generator', DST.pedersen);
+let pedersen: { backend: Backend; h: G1Point } | undefined;
+export function pedersenH(): G1Point {
+  if (pedersen?.backend !== backend()) pedersen = { backend: backend(), h: hashToG1('pedersen-generator', DST.pedersen) };
+  return pedersen.h;
+}
 
 export interface PrivateShare {
   /** f_i(j) */
@@ -38,7 +43,7 @@ export interface Complaint {
 
 const pedersenAt = (commitments: G1Point[], j: number) => commitmentAt(commitments, BigInt(j));
 const checkPedersen = (c: G1Point[], j: number, sh: PrivateShare) =>
-  G1.BASE.multiply(sh.s).add(PEDERSEN_H.multiply(sh.b)).equals(pedersenAt(c, j));
+  G1.BASE.multiply(sh.s).add(pedersenH().multiply(sh.b)).equals(pedersenAt(c, j));
 
 export class KeyGenerationCentre {
   private readonly f: Polynomial;
@@ -60,7 +65,7 @@ export class KeyGenerationCentre {
 
   /** Phase 1: deal f(j), g(j) to every centre and broadcast the Pedersen commitments. */
   deal(): Dealing {
-    const pedersen = this.f.coefficients.map((a, k) => G1.BASE.multiply(a).add(PEDERSEN_H.multiply(this.g.coefficients[k]!)));
+    const pedersen = this.f.coefficients.map((a, k) => G1.BASE.multiply(a).add(pedersenH().multiply(this.g.coefficients[k]!)));
     const shares = new Map<number, PrivateShare>();
     for (let j = 1; j <= this.n; j++) shares.set(j, { s: this.f.evaluate(BigInt(j)), b: this.g.evaluate(BigInt(j)) });
     return { dealer: this.index, pedersen, shares };

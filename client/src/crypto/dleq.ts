@@ -3,7 +3,6 @@
  * Fiat–Shamir: proves log_G(X) = log_U(Y) without revealing it. Used for proxy
  * fragments (the proxy applied the share it committed to) and for DKG-free checks.
  */
-import { normalizeZ } from '@noble/curves/abstract/curve.js';
 import { DST, Fr, G1, hashToScalar, randomScalar, systemRng, type G1Point, type Rng } from './group';
 
 export interface DleqProof {
@@ -16,7 +15,7 @@ export interface DleqProof {
 // One field inversion for all six points (Montgomery's trick) instead of one per encoding:
 // affine conversion dominates the cost of hashing fresh points.
 const challenge = (g: G1Point, x: G1Point, u: G1Point, y: G1Point, a: G1Point, b: G1Point, context: Uint8Array): bigint =>
-  hashToScalar(DST.challenge, ...normalizeZ(G1, [g, x, u, y, a, b]).map((p) => p.toBytes(true)), context);
+  hashToScalar(DST.challenge, ...G1.toBytesMany([g, x, u, y, a, b]), context);
 
 /** Proves X = x·G and Y = x·U for the same x. `context` binds the proof to its use. */
 export function proveDleq(x: bigint, g: G1Point, u: G1Point, context: Uint8Array, rng: Rng = systemRng): DleqProof {
@@ -37,8 +36,10 @@ export function proveDleqFor(x: bigint, g: G1Point, bigX: G1Point, u: G1Point, b
 export function verifyDleq(proof: DleqProof, g: G1Point, x: G1Point, u: G1Point, y: G1Point, context: Uint8Array): boolean {
   if (proof.c === 0n && proof.z === 0n) return false;
   // A = z·G − c·X, B = z·U − c·Y
-  const a = g.multiply(proof.z).subtract(x.multiply(proof.c));
-  const b = u.multiply(proof.z).subtract(y.multiply(proof.c));
+  // Public inputs only, so the variable-time multi-multiplication is safe here.
+  const minusC = Fr.neg(proof.c);
+  const a = G1.sumOfProducts([g, x], [proof.z, minusC]);
+  const b = G1.sumOfProducts([u, y], [proof.z, minusC]);
   return challenge(g, x, u, y, a, b, context) === proof.c;
 }
 

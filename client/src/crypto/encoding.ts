@@ -33,11 +33,11 @@ export class Writer {
     this.parts.push(Uint8Array.of(0x45, 0x50, ENCODING_VERSION, TAGS[tag]));
   }
   g1(p: G1Point): this {
-    this.parts.push(p.toBytes(true));
+    this.parts.push(p.toBytes());
     return this;
   }
   g2(p: G2Point): this {
-    this.parts.push(p.toBytes(true));
+    this.parts.push(p.toBytes());
     return this;
   }
   scalar(s: bigint): this {
@@ -83,12 +83,10 @@ export class Reader {
     return out;
   }
   /** A compressed point, checked to be on the curve and in the prime-order subgroup. */
-  private point<P extends { assertValidity(): void }>(field: string, size: number, group: string, fromBytes: (b: Uint8Array) => P): P {
+  private point<P>(field: string, size: number, group: string, fromBytes: (b: Uint8Array) => P): P {
     const b = this.take(size, field);
     try {
-      const p = fromBytes(b);
-      p.assertValidity();
-      return p;
+      return fromBytes(b);
     } catch (err) {
       throw new EncodingError(this.tag, `${field} is not a ${group} point (${(err as Error).message})`);
     }

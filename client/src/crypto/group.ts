@@ -1,19 +1,36 @@
 /**
  * BLS12-381 groups, the scalar field and the domain-separated hashes of docs/crypto.md.
- * Every hash has its own domain-separation tag (DST); names follow the spec.
+ * Every hash has its own domain-separation tag (DST); names follow the spec. Group
+ * arithmetic goes through the active backend (backend.ts); scalars are bigints mod r.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { backend, type G1Point, type G2Point, type Gt } from './backend';
 
-export const G1 = bls12_381.G1.Point;
-export const G2 = bls12_381.G2.Point;
-export type G1Point = InstanceType<typeof G1>;
-export type G2Point = InstanceType<typeof G2>;
+export type { G1Point, G2Point, Gt } from './backend';
 export const Fr = bls12_381.fields.Fr;
-export const Fp12 = bls12_381.fields.Fp12;
-export type Gt = ReturnType<typeof bls12_381.pairing>;
-export const pairing = (p: G1Point, q: G2Point): Gt => bls12_381.pairing(p, q);
+
+/** G1 and G2 of the active backend. */
+export const G1 = {
+  get BASE(): G1Point {
+    return backend().G1.BASE;
+  },
+  get ZERO(): G1Point {
+    return backend().G1.ZERO;
+  },
+  fromBytes: (b: Uint8Array): G1Point => backend().G1.fromBytes(b),
+  sumOfProducts: (points: G1Point[], scalars: bigint[]): G1Point => backend().G1.sumOfProducts(points, scalars),
+  toBytesMany: (points: G1Point[]): Uint8Array[] => backend().G1.toBytesMany(points),
+};
+export const G2 = {
+  get ZERO(): G2Point {
+    return backend().G2.ZERO;
+  },
+  fromBytes: (b: Uint8Array): G2Point => backend().G2.fromBytes(b),
+};
+export const pairing = (p: G1Point, q: G2Point): Gt => backend().pairing(p, q);
+export const gtEquals = (a: Gt, b: Gt): boolean => backend().gtEquals(a, b);
+export const gtToBytes = (x: Gt): Uint8Array => backend().gtToBytes(x);
 
 /** Domain-separation tags, one per hash in the spec. */
 export const DST = {
@@ -54,8 +71,8 @@ export function frame(...parts: (Uint8Array | string)[]): Uint8Array {
   );
 }
 
-/** SHA-256 of the DST-framed input. */
-export const hash = (dst: string, ...parts: (Uint8Array | string)[]): Uint8Array => sha256(frame(dst, ...parts));
+/** SHA-256 of the DST-framed input (Node's native SHA-256: hashing is on every hot path). */
+export const hash = (dst: string, ...parts: (Uint8Array | string)[]): Uint8Array => new Uint8Array(createHash('sha256').update(frame(dst, ...parts)).digest());
 
 /** A scalar from a hash: 48 bytes of XOF-style output reduced mod r (bias < 2^-128). */
 export function hashToScalar(dst: string, ...parts: (Uint8Array | string)[]): bigint {
@@ -64,23 +81,25 @@ export function hashToScalar(dst: string, ...parts: (Uint8Array | string)[]): bi
   return s === 0n ? 1n : s;
 }
 
-export const hashToG1 = (msg: string, dst: string): G1Point => bls12_381.G1.hashToCurve(bytes(msg), { DST: dst }) as unknown as G1Point;
+export const hashToG1 = (msg: string, dst: string): G1Point => backend().G1.hashToCurve(bytes(msg), dst);
 
 /**
- * H_Q(id), memoized: identities recur (a patient's slots, the proxies of every grant),
- * and returning the same point object also lets noble reuse its pairing precomputation.
+ * H_Q(id), memoized per backend: identities recur (a patient's slots, the proxies of every
+ * grant), and returning the same point object also lets noble reuse its pairing precomputation.
  */
 const identityPoints = new Map<string, G2Point>();
 const IDENTITY_CACHE_SIZE = 4096;
 export function hashToG2(id: string): G2Point {
-  let q = identityPoints.get(id);
+  const b = backend();
+  const key = `${b.name}\0${id}`;
+  let q = identityPoints.get(key);
   if (q) {
-    identityPoints.delete(id); // refresh its place in the LRU order
+    identityPoints.delete(key); // refresh its place in the LRU order
   } else {
-    q = bls12_381.G2.hashToCurve(bytes(id), { DST: DST.identity }) as unknown as G2Point;
+    q = b.G2.hashToCurve(bytes(id), DST.identity);
     if (identityPoints.size >= IDENTITY_CACHE_SIZE) identityPoints.delete(identityPoints.keys().next().value!);
   }
-  identityPoints.set(id, q);
+  identityPoints.set(key, q);
   return q;
 }
 
@@ -112,4 +131,3 @@ export function randomScalar(rng: Rng = systemRng): bigint {
   }
 }
 
-export const gtToBytes = (x: Gt): Uint8Array => Fp12.toBytes(x);

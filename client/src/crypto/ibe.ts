@@ -3,7 +3,7 @@
  * with a master key that no party holds: the key generation centres hold Shamir shares
  * s_i of s, publish S_i = s_i·G1, and each returns a verifiable partial key s_i·H_Q(id).
  */
-import { DST, Fp12, G1, G2, concat, gtToBytes, hash, hashToG2, hashToScalar, pairing, systemRng, type G1Point, type G2Point, type Gt, type Rng } from './group';
+import { DST, G1, G2, concat, gtEquals, gtToBytes, hash, hashToG2, hashToScalar, pairing, systemRng, type G1Point, type G2Point, type Gt, type Rng } from './group';
 import { Reader, Writer } from './encoding';
 import { lagrangeAtZero, assertDistinctIndices } from './shamir';
 
@@ -27,7 +27,7 @@ export class CryptoError extends Error {
 
 /** Checks e(G1, d_i) = e(S_i, H_Q(id)): the centre used the share it committed to. */
 export function verifyPartialKey(partial: PartialKey, publicShare: G1Point, id: string): boolean {
-  return Fp12.eql(pairing(G1.BASE, partial.key), pairing(publicShare, hashToG2(id)));
+  return gtEquals(pairing(G1.BASE, partial.key), pairing(publicShare, hashToG2(id)));
 }
 
 /** Extraction by one centre holding share s_i. */
@@ -41,7 +41,7 @@ export function combinePartialKeys(params: PublicParams, id: string, partials: P
   const xs = partials.map((p) => p.index);
   assertDistinctIndices(xs, 'partial keys');
   const key = partials.reduce((acc, p) => acc.add(p.key.multiply(lagrangeAtZero(xs, p.index))), G2.ZERO);
-  if (key.equals(G2.ZERO) || !Fp12.eql(pairing(G1.BASE, key), pairing(params.mpk, hashToG2(id)))) {
+  if (key.equals(G2.ZERO) || !gtEquals(pairing(G1.BASE, key), pairing(params.mpk, hashToG2(id)))) {
     throw new CryptoError(`the ${partials.length} partial keys do not combine to the identity key of '${id}' (too few, or one is bad)`);
   }
   return key;
@@ -69,7 +69,7 @@ export function seal(params: PublicParams, id: string, message: Uint8Array, cont
   const r = hashToScalar(DST.fo, sigma, message, id, context);
   const u = G1.BASE.multiply(r);
   const z = pairing(params.mpk.multiply(r), hashToG2(id));
-  return { u, w: xor(sigma, expand(DST.kdf, 32, 'seal-w', gtToBytes(z), u.toBytes(true), id, context)), v: xor(message, expand(DST.kdf, message.length, 'seal-v', sigma)) };
+  return { u, w: xor(sigma, expand(DST.kdf, 32, 'seal-w', gtToBytes(z), u.toBytes(), id, context)), v: xor(message, expand(DST.kdf, message.length, 'seal-v', sigma)) };
 }
 
 /** Opens a sealed message with the identity key; throws CryptoError if anything was altered. */
@@ -81,7 +81,7 @@ export const open = (sealed: Sealed, id: string, identityKey: G2Point, context: 
  * e(ρ·U, ρ⁻¹·d_id) after re-encryption); the FO check recomputes U from σ.
  */
 export function openWith(sealed: Sealed, id: string, z: Gt, context: Uint8Array): Uint8Array {
-  const sigma = xor(sealed.w, expand(DST.kdf, 32, 'seal-w', gtToBytes(z), sealed.u.toBytes(true), id, context));
+  const sigma = xor(sealed.w, expand(DST.kdf, 32, 'seal-w', gtToBytes(z), sealed.u.toBytes(), id, context));
   const message = xor(sealed.v, expand(DST.kdf, sealed.v.length, 'seal-v', sigma));
   const r = hashToScalar(DST.fo, sigma, message, id, context);
   if (!G1.BASE.multiply(r).equals(sealed.u)) throw new CryptoError(`sealed message for '${id}' failed its integrity check (tampered, or the wrong key)`);

@@ -116,7 +116,7 @@ export function reKeyGen(params: PublicParams, input: ReKeyGenInput, rng: Rng = 
     ...base,
     threshold: input.threshold,
     commitments: f.commitments(),
-    sealedGrantKey: seal(params, input.delegatee, grantKey.toBytes(true), grantKeyContext(base), rng),
+    sealedGrantKey: seal(params, input.delegatee, grantKey.toBytes(), grantKeyContext(base), rng),
   };
   const shares = input.proxies.map((proxy, i) => {
     const index = BigInt(i + 1);
@@ -154,7 +154,7 @@ export interface Fragment {
 
 /** Binds a fragment's proof to its grant, its index and the exact capsule it transforms. */
 function fragmentContext(grantId: string, index: bigint, capsule: Capsule): Uint8Array {
-  return hash(DST.challenge, 'fragment', grantId, index.toString(), slotIdentity(capsule.slot), capsule.u0.toBytes(true), capsule.w, capsule.v, String(capsule.hops));
+  return hash(DST.challenge, 'fragment', grantId, index.toString(), slotIdentity(capsule.slot), capsule.u0.toBytes(), capsule.w, capsule.v, String(capsule.hops));
 }
 
 function checkGrantFits(capsule: Capsule, grant: GrantPublic): void {
@@ -212,7 +212,10 @@ export function combineFragments(capsule: Capsule, grant: GrantPublic, fragments
   const chosen = good.slice(0, grant.threshold);
   const xs = chosen.map((f) => f.index);
   assertDistinctIndices(xs, 'fragments');
-  const u = chosen.reduce((acc, f) => acc.add(f.u.multiply(lagrangeAtZero(xs, f.index))), G1.ZERO);
+  const u = G1.sumOfProducts(
+    chosen.map((f) => f.u),
+    chosen.map((f) => lagrangeAtZero(xs, f.index)),
+  );
   return { capsule: { ...capsule, u, hops: capsule.hops + 1 }, badIndices };
 }
 

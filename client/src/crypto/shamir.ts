@@ -24,11 +24,11 @@ export class Polynomial {
   }
 }
 
-/** Σ C_k·x^k: the public image f(x)·G of a share, from the commitments alone (Horner). */
+/** Σ C_k·x^k: the public image f(x)·G of a share, from the commitments alone. */
 export function commitmentAt(commitments: G1Point[], x: bigint): G1Point {
-  let acc = commitments[commitments.length - 1]!;
-  for (let k = commitments.length - 2; k >= 0; k--) acc = acc.multiplyUnsafe(x).add(commitments[k]!);
-  return acc;
+  const powers: bigint[] = [];
+  for (let k = 0, p = 1n; k < commitments.length; k++, p = Fr.mul(p, x)) powers.push(p);
+  return G1.sumOfProducts(commitments, powers);
 }
 
 /** Lagrange coefficient λ_i for interpolation at 0 over the distinct indices `xs`. */
