@@ -22,6 +22,14 @@ export const PERMISSIONS = {
   CreateRecord: ['doctor'],
   ReadRecord: ['doctor', 'patient', 'researcher', 'proxy', 'admin'],
   ListRecordsByPatient: ['doctor', 'patient', 'proxy', 'admin'],
+  RegisterPatient: ['admin'],
+  GrantConsent: ['patient'],
+  RevokeConsent: ['patient'],
+  ReadConsent: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  ListConsentsByPatient: ['patient', 'admin'],
+  RequestAccess: ['doctor', 'researcher'],
+  ListPatientLog: ['patient', 'admin'],
+  ListRecordLog: ['patient', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export function authorize(caller: Caller, transaction: keyof typeof PERMISSIONS): void {

@@ -1,12 +1,8 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { authorize, callerOf, type PERMISSIONS } from './access';
 import { canonicalJson } from './canonical-json';
-import { checkPseudonym, checkRecordId, parsePageSize, parseRecordInput, RecordStore, type StateStore, type TxContext } from './records';
+import { checkPseudonym, checkRecordId, parsePageSize, parseRecordInput, RecordStore, txOf, type StateStore } from './records';
 
-const txOf = (ctx: Context): TxContext => {
-  const ts = ctx.stub.getTxTimestamp();
-  return { txId: ctx.stub.getTxID(), timestamp: new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)) };
-};
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */
 @Info({ title: 'EmrContract', description: 'EMR index records: create, read, list by patient pseudonym' })

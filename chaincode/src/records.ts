@@ -114,6 +114,16 @@ export function checkRecordId(value: string, field = 'recordId'): string {
   return value;
 }
 
+export function checkCategory(value: unknown, field = 'category'): string {
+  if (typeof value !== 'string' || !PATTERNS.category![0].test(value)) throw invalid(field, PATTERNS.category![1]);
+  return value;
+}
+
+export function checkEnrollmentId(value: string, field = 'enrollmentId'): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$/.test(value)) throw invalid(field, 'must be an enrollment id: 1-128 characters of A-Z a-z 0-9 @ . _ -');
+  return value;
+}
+
 export function checkPseudonym(value: string): string {
   if (!PATTERNS.patientPseudonym![0].test(value)) throw invalid('patientPseudonym', PATTERNS.patientPseudonym![1]);
   return value;
@@ -123,6 +133,8 @@ export function checkPseudonym(value: string): string {
 export interface StateStore {
   getState(key: string): Promise<Uint8Array>;
   putState(key: string, value: Uint8Array): Promise<void>;
+  /** One chaincode event per transaction (Fabric keeps the last one set). */
+  setEvent(name: string, payload: Uint8Array): void;
   createCompositeKey(objectType: string, attributes: string[]): string;
   getStateByPartialCompositeKeyWithPagination(
     objectType: string,
@@ -141,6 +153,26 @@ export interface StateQueryPage {
   metadata: { fetchedRecordsCount: number; bookmark: string };
 }
 
+/** The transaction's id and timestamp (never the local clock: endorsers must agree). */
+export function txOf(ctx: { stub: { getTxID(): string; getTxTimestamp(): { seconds: number | { toNumber(): number } | bigint; nanos: number } } }): TxContext {
+  const ts = ctx.stub.getTxTimestamp();
+  return { txId: ctx.stub.getTxID(), timestamp: new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)) };
+}
+
+/** A composite key's last attribute (fabric-shim separates attributes with U+0000). */
+export const lastKeyPart = (key: string): string => key.split('\u0000').filter(Boolean).pop()!;
+
+/** Reads every key of an iterator page and closes it. */
+export async function keysOf(page: StateQueryPage): Promise<string[]> {
+  const keys: string[] = [];
+  try {
+    for (let r = await page.iterator.next(); !r.done && r.value; r = await page.iterator.next()) keys.push(r.value.key);
+  } finally {
+    await page.iterator.close();
+  }
+  return keys;
+}
+
 /** Ledger facts of the current transaction. */
 export interface TxContext {
   txId: string;
@@ -150,7 +182,7 @@ export interface TxContext {
 const RECORD = 'emr.record';
 const BY_PATIENT = 'emr.record~patient';
 const SUCCESSOR = 'emr.record~successor';
-const encode = (value: unknown): Uint8Array => Buffer.from(canonicalJson(value), 'utf8');
+export const encode = (value: unknown): Uint8Array => Buffer.from(canonicalJson(value), 'utf8');
 
 /** EMR index records on the world state, keyed by composite keys. */
 export class RecordStore {
@@ -204,15 +236,9 @@ export class RecordStore {
 
   /** One page of a patient's records, in record-id order. */
   async listByPatient(patientPseudonym: string, pageSize: number, bookmark: string): Promise<RecordPage> {
-    const { iterator, metadata } = await this.state.getStateByPartialCompositeKeyWithPagination(BY_PATIENT, [patientPseudonym], pageSize, bookmark);
-    const ids: string[] = [];
-    try {
-      for (let r = await iterator.next(); !r.done && r.value; r = await iterator.next()) {
-        ids.push(r.value.key.split('\u0000').filter(Boolean).pop()!);
-      }
-    } finally {
-      await iterator.close();
-    }
+    const page = await this.state.getStateByPartialCompositeKeyWithPagination(BY_PATIENT, [patientPseudonym], pageSize, bookmark);
+    const metadata = page.metadata;
+    const ids = (await keysOf(page)).map(lastKeyPart);
     const records: EmrRecord[] = [];
     for (const id of ids) records.push(await this.require(id));
     return { records, bookmark: ids.length < pageSize ? '' : metadata.bookmark };

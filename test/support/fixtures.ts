@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { ConsentInput } from '../../chaincode/src/consents';
 import type { EmrRecordInput } from '../../chaincode/src/records';
 
 /** A hex pseudonym like the SDK's keyed hash (never a name). */
@@ -17,6 +18,22 @@ export function recordInput(overrides: Partial<EmrRecordInput> = {}): EmrRecordI
     size: 2048,
     cipherSuite: 'aes-256-gcm.v1',
     encapsulatedKey: Buffer.from(`capsule:${id}`).toString('base64url'),
+    ...overrides,
+  };
+}
+
+/** A valid consent: patient1's cardiology records for researcher1 of the research institute, for a day. */
+export function consentInput(overrides: Partial<ConsentInput> = {}): ConsentInput {
+  return {
+    consentId: `consent-${randomUUID()}`,
+    patientPseudonym: pseudonym('patient1'),
+    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+    scope: { category: 'cardiology' },
+    purpose: 'research',
+    validFrom: '2026-01-01T00:00:00.000Z',
+    validUntil: '2026-01-02T00:00:00.000Z',
+    maxAccesses: 3,
+    hopLimit: 2,
     ...overrides,
   };
 }

@@ -6,6 +6,12 @@ import type { StateQueryPage, StateStore } from '../../chaincode/src/records';
  */
 export class MemoryState implements StateStore {
   readonly data = new Map<string, Uint8Array>();
+  /** Events set by the transactions run on this state, in order. */
+  readonly events: { name: string; payload: unknown }[] = [];
+
+  setEvent(name: string, payload: Uint8Array): void {
+    this.events.push({ name, payload: JSON.parse(Buffer.from(payload).toString('utf8')) });
+  }
 
   async getState(key: string): Promise<Uint8Array> {
     return this.data.get(key) ?? new Uint8Array();

@@ -1,4 +1,4 @@
-import { connectGateway, EmrIndex, type EmrConnection } from '../../client/src';
+import { connectGateway, ConsentLedger, EmrIndex, type EmrConnection } from '../../client/src';
 import { stateDir } from '../../network/src/paths';
 
 /** Opens gateway connections as wallet identities of the live network; closes them all at once. */
@@ -9,6 +9,10 @@ export class Connections {
     const connection = connectGateway({ org, user, profile: stateDir, ...(timeouts ? { timeouts } : {}) });
     this.open.push(connection);
     return new EmrIndex(connection.contract);
+  }
+
+  consents(org: string, user: string): ConsentLedger {
+    return new ConsentLedger(this.connection(org, user).contract);
   }
 
   connection(org: string, user: string): EmrConnection {

@@ -1,17 +1,9 @@
-import type { Context } from 'fabric-contract-api';
 import { canonicalJson } from '../../../chaincode/src/canonical-json';
 import { EmrContract } from '../../../chaincode/src/emr-contract';
 import { recordInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
+import { chaincodeContext as context } from '../../support/chaincode-context';
 
-/** A transaction context over an in-memory world state, signed by the given certificate attributes. */
-function context(state: MemoryState, mspId: string, attrs: Record<string, string>, txId = 'tx-1'): Context {
-  const stub = Object.assign(state, {
-    getTxID: () => txId,
-    getTxTimestamp: () => ({ seconds: 1_767_225_600, nanos: 250_000_000 }),
-  });
-  return { stub, clientIdentity: { getMSPID: () => mspId, getAttributeValue: (n: string) => attrs[n] ?? null } } as unknown as Context;
-}
 const doctor = { 'hf.EnrollmentID': 'doctor1', role: 'doctor' };
 const researcher = { 'hf.EnrollmentID': 'researcher1', role: 'researcher' };
 

@@ -1,0 +1,264 @@
+/**
+ * Patient consent conditions: who may use which records, for what, when and how often.
+ * `evaluateConsent` is a pure function of the consent, the request and the transaction
+ * time, so it is unit- and property-tested apart from the ledger.
+ */
+import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { isRole, ROLES, type Caller, type Role } from './roles';
+import { RECORD_TYPES, checkCategory, checkEnrollmentId, checkPseudonym, checkRecordId, encode, keysOf, lastKeyPart, type EmrRecord, type RecordType, type StateStore, type TxContext } from './records';
+
+/** Purposes of use (mapped to FHIR v3-PurposeOfUse codes in docs/chaincode.md). */
+export const PURPOSES = ['treatment', 'research', 'emergency', 'payment', 'audit'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+/** Who a consent is for: one identity, a role at an org, or a whole org. */
+export type Grantee = { kind: 'identity'; mspId: string; enrollmentId: string } | { kind: 'role'; mspId: string; role: Role } | { kind: 'org'; mspId: string };
+
+/** Which records a consent covers; every given criterion must hold (at least one is required). */
+export interface ConsentScope {
+  recordIds?: string[];
+  /** A department subtree: `cardiology` covers `cardiology/ecg`. */
+  category?: string;
+  type?: RecordType;
+}
+
+export interface ConsentInput {
+  consentId: string;
+  patientPseudonym: string;
+  grantee: Grantee;
+  scope: ConsentScope;
+  purpose: Purpose;
+  /** ISO-8601; the window is [validFrom, validUntil). */
+  validFrom: string;
+  validUntil: string;
+  maxAccesses: number;
+  /** Hop limit: 1 means the grantee only; h > 1 lets the grantee's delegatees re-delegate up to hop h. */
+  hopLimit: number;
+}
+
+export const CONSENT_STATUSES = ['active', 'revoked'] as const;
+export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
+
+export interface Consent extends ConsentInput {
+  status: ConsentStatus;
+  accessCount: number;
+  createdBy: string;
+  createdAt: string;
+  txId: string;
+  revokedAt: string | null;
+  revokeTxId: string | null;
+}
+
+export const MAX_SCOPE_RECORDS = 100;
+export const MAX_HOP_LIMIT = 5;
+export const MAX_ACCESSES = 1_000_000;
+const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function onlyFields(obj: Record<string, unknown>, allowed: string[], prefix: string): void {
+  const extra = Object.keys(obj).find((k) => !allowed.includes(k));
+  if (extra !== undefined) throw invalid(`${prefix}${extra}`, 'is not a known field');
+}
+
+function str(obj: Record<string, unknown>, field: string, pattern: RegExp, rule: string, prefix = ''): string {
+  const v = obj[field];
+  if (typeof v !== 'string') throw invalid(prefix + field, v === undefined ? 'is required' : 'must be a string');
+  if (!pattern.test(v)) throw invalid(prefix + field, rule);
+  return v;
+}
+
+function parseTime(obj: Record<string, unknown>, field: string): string {
+  const v = obj[field];
+  if (typeof v !== 'string') throw invalid(field, v === undefined ? 'is required' : 'must be an ISO-8601 time string');
+  const t = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(t)) throw invalid(field, 'must be an ISO-8601 time like 2026-01-01T00:00:00Z');
+  return new Date(t).toISOString();
+}
+
+function int(obj: Record<string, unknown>, field: string, min: number, max: number): number {
+  const v = obj[field];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw invalid(field, `must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+export function parseGrantee(raw: unknown): Grantee {
+  if (!isObject(raw)) throw invalid('grantee', 'must be an object with kind identity, role or org');
+  const mspId = () => str(raw, 'mspId', MSP_ID, 'must be an MSP id', 'grantee.');
+  switch (raw.kind) {
+    case 'identity': {
+      onlyFields(raw, ['kind', 'mspId', 'enrollmentId'], 'grantee.');
+      const m = mspId();
+      return { kind: 'identity', mspId: m, enrollmentId: checkEnrollmentId(typeof raw.enrollmentId === 'string' ? raw.enrollmentId : '', 'grantee.enrollmentId') };
+    }
+    case 'role': {
+      onlyFields(raw, ['kind', 'mspId', 'role'], 'grantee.');
+      const m = mspId();
+      if (!isRole(raw.role)) throw invalid('grantee.role', `must be one of ${ROLES.join(', ')}`);
+      return { kind: 'role', mspId: m, role: raw.role };
+    }
+    case 'org':
+      onlyFields(raw, ['kind', 'mspId'], 'grantee.');
+      return { kind: 'org', mspId: mspId() };
+    default:
+      throw invalid('grantee.kind', 'must be identity, role or org');
+  }
+}
+
+function parseScope(raw: unknown): ConsentScope {
+  if (!isObject(raw)) throw invalid('scope', 'must be an object');
+  onlyFields(raw, ['recordIds', 'category', 'type'], 'scope.');
+  const scope: ConsentScope = {};
+  if (raw.recordIds !== undefined) {
+    const ids = raw.recordIds;
+    if (!Array.isArray(ids) || ids.length < 1 || ids.length > MAX_SCOPE_RECORDS) throw invalid('scope.recordIds', `must be a list of 1 to ${MAX_SCOPE_RECORDS} record ids`);
+    scope.recordIds = ids.map((id, i) => checkRecordId(typeof id === 'string' ? id : '', `scope.recordIds[${i}]`));
+    if (new Set(scope.recordIds).size !== ids.length) throw invalid('scope.recordIds', 'must not repeat a record id');
+  }
+  if (raw.category !== undefined) {
+    scope.category = checkCategory(raw.category, 'scope.category');
+  }
+  if (raw.type !== undefined) {
+    if (!(RECORD_TYPES as readonly unknown[]).includes(raw.type)) throw invalid('scope.type', `must be one of ${RECORD_TYPES.join(', ')}`);
+    scope.type = raw.type as RecordType;
+  }
+  if (Object.keys(scope).length === 0) throw invalid('scope', 'must name record ids, a category or a type');
+  return scope;
+}
+
+/** Parses and validates a consent; errors name the offending field. */
+export function parseConsentInput(json: string): ConsentInput {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw invalid('consent', 'must be a JSON object');
+  }
+  if (!isObject(raw)) throw invalid('consent', 'must be a JSON object');
+  onlyFields(raw, ['consentId', 'patientPseudonym', 'grantee', 'scope', 'purpose', 'validFrom', 'validUntil', 'maxAccesses', 'hopLimit'], '');
+  const consentId = checkRecordId(typeof raw.consentId === 'string' ? raw.consentId : '', 'consentId');
+  const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
+  const grantee = parseGrantee(raw.grantee);
+  const scope = parseScope(raw.scope);
+  if (!(PURPOSES as readonly unknown[]).includes(raw.purpose)) throw invalid('purpose', `must be one of ${PURPOSES.join(', ')}`);
+  const validFrom = parseTime(raw, 'validFrom');
+  const validUntil = parseTime(raw, 'validUntil');
+  if (Date.parse(validUntil) <= Date.parse(validFrom)) throw invalid('validUntil', 'must be after validFrom');
+  return {
+    consentId,
+    patientPseudonym,
+    grantee,
+    scope,
+    purpose: raw.purpose as Purpose,
+    validFrom,
+    validUntil,
+    maxAccesses: int(raw, 'maxAccesses', 1, MAX_ACCESSES),
+    hopLimit: int(raw, 'hopLimit', 1, MAX_HOP_LIMIT),
+  };
+}
+
+export const DENY_REASONS = ['revoked', 'not-yet-valid', 'expired', 'exhausted', 'not-grantee', 'out-of-scope', 'wrong-purpose', 'hop-limit'] as const;
+export type DenyReason = (typeof DENY_REASONS)[number];
+export type Decision = { allow: true } | { allow: false; reason: DenyReason; detail: string };
+
+export interface ConsentRequest {
+  requester: Caller;
+  record: Pick<EmrRecord, 'recordId' | 'patientPseudonym' | 'category' | 'type'>;
+  purpose: Purpose;
+  /** The transaction time. */
+  at: Date;
+  /** 1 for the grantee itself, h for the h-th delegatee down a re-delegation chain. */
+  hop: number;
+}
+
+export function granteeMatches(grantee: Grantee, caller: Caller): boolean {
+  if (grantee.mspId !== caller.mspId) return false;
+  if (grantee.kind === 'identity') return grantee.enrollmentId === caller.enrollmentId;
+  if (grantee.kind === 'role') return grantee.role === caller.role;
+  return true;
+}
+
+export const inCategory = (category: string, subtree: string): boolean => category === subtree || category.startsWith(`${subtree}/`);
+
+const deny = (reason: DenyReason, detail: string): Decision => ({ allow: false, reason, detail });
+
+/** Decides a request against a consent at the transaction time. Pure: no ledger, no clock. */
+export function evaluateConsent(consent: Consent, req: ConsentRequest): Decision {
+  if (consent.status !== 'active') return deny('revoked', `consent '${consent.consentId}' was revoked at ${consent.revokedAt}`);
+  const t = req.at.getTime();
+  if (t < Date.parse(consent.validFrom)) return deny('not-yet-valid', `consent '${consent.consentId}' is valid from ${consent.validFrom}`);
+  if (t >= Date.parse(consent.validUntil)) return deny('expired', `consent '${consent.consentId}' expired at ${consent.validUntil}`);
+  if (consent.accessCount >= consent.maxAccesses) return deny('exhausted', `consent '${consent.consentId}' allowed ${consent.maxAccesses} accesses, all used`);
+  if (req.hop === 1 && !granteeMatches(consent.grantee, req.requester)) {
+    return deny('not-grantee', `'${req.requester.enrollmentId}' (${req.requester.mspId}, ${req.requester.role}) is not the grantee of consent '${consent.consentId}'`);
+  }
+  if (!Number.isSafeInteger(req.hop) || req.hop < 1 || req.hop > consent.hopLimit) return deny('hop-limit', `consent '${consent.consentId}' allows ${consent.hopLimit} hop(s), not ${req.hop}`);
+  const { record } = req;
+  const { scope } = consent;
+  if (
+    record.patientPseudonym !== consent.patientPseudonym ||
+    (scope.recordIds !== undefined && !scope.recordIds.includes(record.recordId)) ||
+    (scope.category !== undefined && !inCategory(record.category, scope.category)) ||
+    (scope.type !== undefined && scope.type !== record.type)
+  ) {
+    return deny('out-of-scope', `record '${record.recordId}' is outside the scope of consent '${consent.consentId}'`);
+  }
+  if (req.purpose !== consent.purpose) return deny('wrong-purpose', `consent '${consent.consentId}' is for ${consent.purpose}, not ${req.purpose}`);
+  return { allow: true };
+}
+
+export interface ConsentPage {
+  consents: Consent[];
+  bookmark: string;
+}
+
+const CONSENT = 'emr.consent';
+const BY_PATIENT = 'emr.consent~patient';
+
+/** Consents on the world state. Revocation changes the status; nothing is deleted. */
+export class ConsentStore {
+  constructor(private readonly state: StateStore) {}
+
+  async get(consentId: string): Promise<Consent | undefined> {
+    const bytes = await this.state.getState(this.state.createCompositeKey(CONSENT, [consentId]));
+    return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as Consent) : undefined;
+  }
+
+  async require(consentId: string): Promise<Consent> {
+    const consent = await this.get(consentId);
+    if (!consent) throw new ChaincodeError(ErrorCode.NotFound, `consent '${consentId}' does not exist`, 'consentId');
+    return consent;
+  }
+
+  private put = (consent: Consent) => this.state.putState(this.state.createCompositeKey(CONSENT, [consent.consentId]), encode(consent));
+
+  async create(input: ConsentInput, caller: Caller, tx: TxContext): Promise<Consent> {
+    if (await this.get(input.consentId)) throw new ChaincodeError(ErrorCode.Conflict, `consent '${input.consentId}' already exists`, 'consentId');
+    const consent: Consent = { ...input, status: 'active', accessCount: 0, createdBy: caller.enrollmentId, createdAt: tx.timestamp.toISOString(), txId: tx.txId, revokedAt: null, revokeTxId: null };
+    await this.put(consent);
+    await this.state.putState(this.state.createCompositeKey(BY_PATIENT, [input.patientPseudonym, input.consentId]), Buffer.from([0]));
+    return consent;
+  }
+
+  async revoke(consent: Consent, tx: TxContext): Promise<Consent> {
+    if (consent.status === 'revoked') throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' is already revoked`, 'consentId');
+    const revoked: Consent = { ...consent, status: 'revoked', revokedAt: tx.timestamp.toISOString(), revokeTxId: tx.txId };
+    await this.put(revoked);
+    return revoked;
+  }
+
+  /** Counts one granted access against maxAccesses. */
+  async recordUse(consent: Consent): Promise<Consent> {
+    const used = { ...consent, accessCount: consent.accessCount + 1 };
+    await this.put(used);
+    return used;
+  }
+
+  async listByPatient(patientPseudonym: string, pageSize: number, bookmark: string): Promise<ConsentPage> {
+    const page = await this.state.getStateByPartialCompositeKeyWithPagination(BY_PATIENT, [patientPseudonym], pageSize, bookmark);
+    const ids = (await keysOf(page)).map(lastKeyPart);
+    const consents: Consent[] = [];
+    for (const id of ids) consents.push(await this.require(id));
+    return { consents, bookmark: ids.length < pageSize ? '' : page.metadata.bookmark };
+  }
+}

@@ -1,0 +1,62 @@
+/** Typed access to patient registrations, consents, access requests and the access log. */
+import type { Consent, ConsentInput, ConsentPage, DenyReason, LogEntry, LogPage, PatientRegistration, Purpose } from '@emr/chaincode';
+import { ContractClient, type PageOptions } from './contract-client';
+import { EmrError } from './errors';
+
+/** The consent does not authorize this request; the denial is on the patient's log. */
+export class AccessDeniedError extends EmrError {
+  constructor(
+    readonly reason: DenyReason,
+    readonly detail: string,
+    /** The log entry recording the denial. */
+    readonly entry: LogEntry,
+  ) {
+    super(`access denied (${reason}): ${detail}`);
+  }
+}
+
+export class ConsentLedger extends ContractClient {
+  /** An admin binds a pseudonym to a patient enrolled at the admin's hospital. */
+  registerPatient(patientPseudonym: string, enrollmentId: string): Promise<PatientRegistration> {
+    return this.submit('consent:RegisterPatient', patientPseudonym, enrollmentId);
+  }
+
+  /** The patient grants a consent condition (caller: the registered patient). */
+  grantConsent(input: ConsentInput): Promise<Consent> {
+    return this.submit('consent:GrantConsent', JSON.stringify(input));
+  }
+
+  /** The patient revokes a consent; it refuses every later request. */
+  revokeConsent(consentId: string): Promise<Consent> {
+    return this.submit('consent:RevokeConsent', consentId);
+  }
+
+  readConsent(consentId: string): Promise<Consent> {
+    return this.evaluate('consent:ReadConsent', consentId);
+  }
+
+  listConsents(patientPseudonym: string, options: PageOptions = {}): Promise<ConsentPage> {
+    return this.evaluate('consent:ListConsentsByPatient', patientPseudonym, ...ContractClient.page(options));
+  }
+
+  /**
+   * Asks to use a record under a consent (caller: doctor or researcher). Resolves with the
+   * log entry of the granted request; throws AccessDeniedError (after the denial is
+   * committed to the log) when the consent does not authorize it.
+   */
+  async requestAccess(recordId: string, consentId: string, purpose: Purpose): Promise<LogEntry> {
+    const { entry, detail } = await this.submit<{ entry: LogEntry; detail: string | null }>('consent:RequestAccess', recordId, consentId, purpose);
+    if (entry.outcome !== 'success') throw new AccessDeniedError(entry.reason as DenyReason, detail ?? '', entry);
+    return entry;
+  }
+
+  /** The patient's access log, newest first. */
+  patientLog(patientPseudonym: string, options: PageOptions = {}): Promise<LogPage> {
+    return this.evaluate('consent:ListPatientLog', patientPseudonym, ...ContractClient.page(options));
+  }
+
+  /** One record's access log, newest first. */
+  recordLog(recordId: string, options: PageOptions = {}): Promise<LogPage> {
+    return this.evaluate('consent:ListRecordLog', recordId, ...ContractClient.page(options));
+  }
+}

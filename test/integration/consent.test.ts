@@ -1,0 +1,117 @@
+/**
+ * Patient registrations, consents, access requests and the access log through the SDK on
+ * the live network, from the right and the wrong identities of every org.
+ */
+import { randomUUID } from 'node:crypto';
+import { AccessDeniedError, ConflictError, InvalidArgumentError, MvccConflictError, NotFoundError, UnauthorizedError, type ConsentInput } from '../../client/src';
+import { loadProfile } from '../../client/src';
+import { stateDir } from '../../network/src/paths';
+import { consentInput, pseudonym, recordInput } from '../support/fixtures';
+import { Connections } from '../support/network';
+
+jest.setTimeout(90_000);
+const net = new Connections();
+afterAll(() => net.closeAll());
+
+const adminA = net.consents('HospitalA', 'admin');
+const adminB = net.consents('HospitalB', 'admin');
+const patientA = net.consents('HospitalA', 'patient1');
+const patientB = net.consents('HospitalB', 'patient1'); // same enrollment id, another hospital: another person
+const doctorA = net.consents('HospitalA', 'doctor1');
+const doctorB = net.consents('HospitalB', 'doctor1');
+const researcher = net.consents('ResearchInstitute', 'researcher1');
+
+// A fresh pseudonym per run: the network may be reused between runs.
+const p = pseudonym(`it-patient-${randomUUID()}`);
+const hour = 3_600_000;
+const window = () => ({ validFrom: new Date(Date.now() - hour).toISOString(), validUntil: new Date(Date.now() + 24 * hour).toISOString() });
+const consentFor = (overrides: Partial<ConsentInput> = {}) => consentInput({ patientPseudonym: p, ...window(), ...overrides });
+let recordId: string;
+
+beforeAll(async () => {
+  await adminA.registerPatient(p, 'patient1');
+  recordId = (await net.as('HospitalA', 'doctor1').createRecord(recordInput({ patientPseudonym: p, category: 'cardiology/ecg' }))).recordId;
+});
+
+describe('registration', () => {
+  it('is bound once; another hospital cannot re-bind the pseudonym; a doctor cannot register', async () => {
+    await expect(adminB.registerPatient(p, 'patient1')).rejects.toBeInstanceOf(ConflictError);
+    await expect(net.consents('HospitalA', 'doctor1').registerPatient(pseudonym(randomUUID()), 'patient1')).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+});
+
+describe('consent, request, revoke, log', () => {
+  it('the grantee reads under the consent, others are denied and logged, revocation stops the next request', async () => {
+    const consent = await patientA.grantConsent(consentFor());
+    expect(consent).toMatchObject({ status: 'active', accessCount: 0, createdBy: 'patient1' });
+
+    const granted = await researcher.requestAccess(recordId, consent.consentId, 'research');
+    expect(granted).toMatchObject({ outcome: 'success', agent: { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' } });
+
+    const notGrantee = await doctorB.requestAccess(recordId, consent.consentId, 'research').catch((e: unknown) => e);
+    expect(notGrantee).toBeInstanceOf(AccessDeniedError);
+    expect((notGrantee as AccessDeniedError).reason).toBe('not-grantee');
+
+    await patientA.revokeConsent(consent.consentId);
+    const revoked = await researcher.requestAccess(recordId, consent.consentId, 'research').catch((e: unknown) => e);
+    expect((revoked as AccessDeniedError).reason).toBe('revoked');
+
+    const log = await patientA.patientLog(p, { pageSize: 10 });
+    expect(log.entries.map((e) => `${e.action}:${e.outcome}`).slice(0, 5)).toEqual([
+      'access-request:denied',
+      'consent-revoke:success',
+      'access-request:denied',
+      'access-request:success',
+      'consent-grant:success',
+    ]);
+    expect((await adminA.recordLog(recordId)).entries.filter((e) => e.action === 'access-request')).toHaveLength(3);
+  });
+
+  it('refuses the wrong callers of every transaction', async () => {
+    const consent = await patientA.grantConsent(consentFor());
+    await expect(doctorA.grantConsent(consentFor())).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(patientB.grantConsent(consentFor())).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(patientB.revokeConsent(consent.consentId)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(patientA.requestAccess(recordId, consent.consentId, 'research')).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(researcher.patientLog(p)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(adminB.patientLog(p)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(adminB.listConsents(p)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(doctorB.readConsent(consent.consentId)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(researcher.readConsent(consent.consentId)).resolves.toMatchObject({ consentId: consent.consentId });
+  });
+
+  it('bad input names the field; unknown references are not found', async () => {
+    const err = await patientA.grantConsent({ ...consentFor(), purpose: 'marketing' as never }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).field).toBe('purpose');
+    await expect(researcher.requestAccess(recordId, 'no-such-consent', 'research')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(patientA.grantConsent(consentFor({ patientPseudonym: pseudonym(randomUUID()) }))).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('two concurrent revocations of one consent: one commits, the other surfaces as a conflict', async () => {
+    const consent = await patientA.grantConsent(consentFor());
+    const results = await Promise.allSettled([patientA.revokeConsent(consent.consentId), net.consents('HospitalA', 'patient1').revokeConsent(consent.consentId)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const failure = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+    expect(failure instanceof ConflictError || failure instanceof MvccConflictError).toBe(true);
+    expect(await patientA.readConsent(consent.consentId)).toMatchObject({ status: 'revoked' });
+  });
+
+  it('announces grants and revocations as chaincode events carrying ids only', async () => {
+    const connection = net.connection('HospitalA', 'proxy');
+    const profile = loadProfile(stateDir);
+    const consent = await patientA.grantConsent(consentFor());
+    const events = await connection.gateway.getNetwork(profile.channel).getChaincodeEvents(profile.chaincode, { startBlock: 0n });
+    try {
+      for await (const event of events) {
+        const payload = JSON.parse(new TextDecoder().decode(event.payload));
+        if (event.eventName === 'consent.granted' && payload.consentId === consent.consentId) {
+          expect(payload).toEqual({ consentId: consent.consentId });
+          break;
+        }
+      }
+    } finally {
+      events.close();
+    }
+  });
+});

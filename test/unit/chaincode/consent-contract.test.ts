@@ -1,0 +1,160 @@
+import { ConsentContract } from '../../../chaincode/src/consent-contract';
+import { EmrContract } from '../../../chaincode/src/emr-contract';
+import { chaincodeContext, identity } from '../../support/chaincode-context';
+import { consentInput, pseudonym, recordInput } from '../../support/fixtures';
+import { MemoryState } from '../../support/memory-state';
+
+const A = 'HospitalAMSP';
+const B = 'HospitalBMSP';
+const RI = 'ResearchInstituteMSP';
+const admin = identity('admin', 'admin');
+const patient1 = identity('patient1', 'patient');
+const doctor1 = identity('doctor1', 'doctor');
+const researcher1 = identity('researcher1', 'researcher');
+const p1 = pseudonym('patient1');
+
+const consent = new ConsentContract();
+const emr = new EmrContract();
+
+/** A ledger with patient1 of HospitalA registered and one cardiology record of his. */
+async function ledger() {
+  const state = new MemoryState();
+  let n = 0;
+  const as = (msp: string, attrs: Record<string, string>, at = '2026-01-01T06:00:00.000Z') => chaincodeContext(state, msp, attrs, { txId: `tx-${++n}`, at });
+  await consent.RegisterPatient(as(A, admin), p1, 'patient1');
+  const record = recordInput();
+  await emr.CreateRecord(as(A, doctor1), JSON.stringify(record));
+  return { state, as, record };
+}
+
+describe('RegisterPatient', () => {
+  it('an admin binds a pseudonym to a patient of the same hospital, once; the state holds a hash, not the enrollment id', async () => {
+    const { state, as } = await ledger();
+    const stored = [...state.data.values()].map((v) => Buffer.from(v).toString('utf8')).find((v) => v.includes('"homeMsp"'))!;
+    expect(JSON.parse(stored)).toMatchObject({ homeMsp: A, patientPseudonym: p1 });
+    expect(stored).not.toContain('patient1');
+    await expect(consent.RegisterPatient(as(A, admin), p1, 'patient1')).rejects.toThrow(/^CONFLICT\[patientPseudonym\]/);
+  });
+
+  it('refuses callers that are not admins, before reading arguments', async () => {
+    const { as } = await ledger();
+    await expect(consent.RegisterPatient(as(A, doctor1), 'x', '')).rejects.toThrow(/^UNAUTHORIZED: /);
+    await expect(consent.RegisterPatient(as(A, patient1), pseudonym('p9'), 'patient1')).rejects.toThrow(/^UNAUTHORIZED: /);
+  });
+});
+
+describe('GrantConsent and RevokeConsent', () => {
+  it('the patient grants; the grant is logged and announced by id only', async () => {
+    const { state, as } = await ledger();
+    const input = consentInput();
+    const granted = JSON.parse(await consent.GrantConsent(as(A, patient1), JSON.stringify(input)));
+    expect(granted).toMatchObject({ consentId: input.consentId, status: 'active', accessCount: 0, createdBy: 'patient1' });
+    expect(state.events.at(-1)).toEqual({ name: 'consent.granted', payload: { consentId: input.consentId } });
+  });
+
+  it('only the registered patient grants or revokes: not a doctor, not another patient, not the same name at another org', async () => {
+    const { as } = await ledger();
+    const input = consentInput();
+    await expect(consent.GrantConsent(as(A, doctor1), JSON.stringify(input))).rejects.toThrow(/^UNAUTHORIZED: /);
+    await expect(consent.GrantConsent(as(A, identity('patient2', 'patient')), JSON.stringify(input))).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.GrantConsent(as(B, patient1), JSON.stringify(input))).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(input));
+    await expect(consent.RevokeConsent(as(B, patient1), input.consentId)).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.RevokeConsent(as(A, admin), input.consentId)).rejects.toThrow(/^UNAUTHORIZED: /);
+  });
+
+  it('bad input names the field and writes nothing', async () => {
+    const { state, as } = await ledger();
+    const before = new Map(state.data);
+    await expect(consent.GrantConsent(as(A, patient1), JSON.stringify({ ...consentInput(), maxAccesses: -1 }))).rejects.toThrow(/^INVALID_ARGUMENT\[maxAccesses\]/);
+    await expect(consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ patientPseudonym: pseudonym('nobody') })))).rejects.toThrow(/^NOT_FOUND\[patientPseudonym\]/);
+    await expect(consent.RevokeConsent(as(A, patient1), 'no-such-consent')).rejects.toThrow(/^NOT_FOUND\[consentId\]/);
+    expect(state.data).toEqual(before);
+  });
+
+  it('a duplicate consent id and a second revocation are conflicts', async () => {
+    const { as } = await ledger();
+    const input = consentInput();
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(input));
+    await expect(consent.GrantConsent(as(A, patient1), JSON.stringify(input))).rejects.toThrow(/^CONFLICT\[consentId\]/);
+    await consent.RevokeConsent(as(A, patient1), input.consentId);
+    await expect(consent.RevokeConsent(as(A, patient1), input.consentId)).rejects.toThrow(/^CONFLICT\[consentId\]/);
+  });
+});
+
+describe('RequestAccess', () => {
+  it('allows the grantee within the consent, counts uses up to the maximum, then denies; revocation denies every later request', async () => {
+    const { state, as, record } = await ledger();
+    const input = consentInput({ maxAccesses: 2 });
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(input));
+    const ask = () => consent.RequestAccess(as(RI, researcher1), record.recordId, input.consentId, 'research').then((r) => JSON.parse(r));
+    expect((await ask()).entry).toMatchObject({ outcome: 'success', action: 'access-request', recordId: record.recordId, agent: { enrollmentId: 'researcher1', mspId: RI } });
+    expect(state.events.at(-1)!.name).toBe('access.requested');
+    await ask();
+    expect(await ask()).toMatchObject({ entry: { outcome: 'denied', reason: 'exhausted' } });
+
+    const other = consentInput();
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(other));
+    await consent.RevokeConsent(as(A, patient1), other.consentId);
+    const after = JSON.parse(await consent.RequestAccess(as(RI, researcher1), record.recordId, other.consentId, 'research'));
+    expect(after).toMatchObject({ entry: { outcome: 'denied', reason: 'revoked' } });
+  });
+
+  it('denies (and logs) a non-grantee, the wrong purpose and a time outside the window', async () => {
+    const { as, record } = await ledger();
+    const input = consentInput();
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(input));
+    const denied = async (msp: string, who: Record<string, string>, purpose: string, at?: string) =>
+      JSON.parse(await consent.RequestAccess(as(msp, who, at), record.recordId, input.consentId, purpose)).entry.reason;
+    expect(await denied(B, doctor1, 'research')).toBe('not-grantee');
+    expect(await denied(RI, researcher1, 'treatment')).toBe('wrong-purpose');
+    expect(await denied(RI, researcher1, 'research', '2026-01-03T00:00:00.000Z')).toBe('expired');
+  });
+
+  it('refuses patients, admins and proxies as requesters, and names bad arguments', async () => {
+    const { as, record } = await ledger();
+    await expect(consent.RequestAccess(as(A, patient1), record.recordId, 'c', 'research')).rejects.toThrow(/^UNAUTHORIZED: /);
+    await expect(consent.RequestAccess(as(A, identity('proxy', 'proxy')), record.recordId, 'c', 'research')).rejects.toThrow(/^UNAUTHORIZED: /);
+    await expect(consent.RequestAccess(as(RI, researcher1), record.recordId, 'c', 'fun')).rejects.toThrow(/^INVALID_ARGUMENT\[purpose\]/);
+    await expect(consent.RequestAccess(as(RI, researcher1), 'no-such-record', 'c', 'research')).rejects.toThrow(/^NOT_FOUND\[recordId\]/);
+    await expect(consent.RequestAccess(as(RI, researcher1), record.recordId, 'no-such-consent', 'research')).rejects.toThrow(/^NOT_FOUND\[consentId\]/);
+  });
+});
+
+describe('reading consents and logs', () => {
+  it('the patient lists his log newest first, across pages; a record has its own log', async () => {
+    const { as, record } = await ledger();
+    const input = consentInput({ maxAccesses: 10 });
+    await consent.GrantConsent(as(A, patient1, '2026-01-01T07:00:00.000Z'), JSON.stringify(input));
+    for (let h = 8; h <= 11; h++) await consent.RequestAccess(as(RI, researcher1, `2026-01-01T${String(h).padStart(2, '0')}:00:00.000Z`), record.recordId, input.consentId, 'research');
+    const page1 = JSON.parse(await consent.ListPatientLog(as(A, patient1), p1, '3', ''));
+    expect(page1.entries.map((e: { recorded: string }) => e.recorded)).toEqual(['2026-01-01T11:00:00.000Z', '2026-01-01T10:00:00.000Z', '2026-01-01T09:00:00.000Z']);
+    const page2 = JSON.parse(await consent.ListPatientLog(as(A, patient1), p1, '3', page1.bookmark));
+    expect(page2.entries.map((e: { action: string }) => e.action)).toEqual(['access-request', 'consent-grant', 'patient-registration']);
+    expect(page2.bookmark).toBe('');
+    const recordLog = JSON.parse(await consent.ListRecordLog(as(A, admin), record.recordId, '10', ''));
+    expect(recordLog.entries).toHaveLength(4);
+  });
+
+  it('logs and consent lists are for the patient and his hospital admin only', async () => {
+    const { as, record } = await ledger();
+    await expect(consent.ListPatientLog(as(RI, researcher1), p1, '10', '')).rejects.toThrow(/^UNAUTHORIZED: /);
+    await expect(consent.ListPatientLog(as(B, admin), p1, '10', '')).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.ListPatientLog(as(A, identity('patient2', 'patient')), p1, '10', '')).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.ListConsentsByPatient(as(B, admin), p1, '10', '')).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.ListRecordLog(as(B, admin), record.recordId, '10', '')).rejects.toThrow(/^UNAUTHORIZED\[recordId\]/);
+    await expect(consent.ListRecordLog(as(A, patient1), record.recordId, '10', '')).resolves.toContain('"entries"');
+  });
+
+  it('a consent is readable by its patient, the grantee and proxies, not by others', async () => {
+    const { as } = await ledger();
+    const input = consentInput();
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(input));
+    await expect(consent.ReadConsent(as(RI, researcher1), input.consentId)).resolves.toContain(input.consentId);
+    await expect(consent.ReadConsent(as(B, identity('proxy', 'proxy')), input.consentId)).resolves.toContain(input.consentId);
+    await expect(consent.ReadConsent(as(A, patient1), input.consentId)).resolves.toContain(input.consentId);
+    await expect(consent.ReadConsent(as(B, doctor1), input.consentId)).rejects.toThrow(/^UNAUTHORIZED\[consentId\]/);
+    const list = JSON.parse(await consent.ListConsentsByPatient(as(A, patient1), p1, '10', ''));
+    expect(list.consents.map((c: { consentId: string }) => c.consentId)).toEqual([input.consentId]);
+  });
+});
