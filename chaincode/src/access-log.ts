@@ -6,7 +6,7 @@
 import type { Caller } from './roles';
 import { encode, keysOf, lastKeyPart, type StateStore, type TxContext } from './records';
 
-export const LOG_ACTIONS = ['access-request', 're-encryption', 'receipt', 'consent-grant', 'consent-revoke', 'patient-registration'] as const;
+export const LOG_ACTIONS = ['access-request', 're-encryption', 'receipt', 'consent-grant', 'consent-revoke', 'grant-registration', 'patient-registration'] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
 export interface LogEntry {

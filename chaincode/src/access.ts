@@ -30,6 +30,8 @@ export const PERMISSIONS = {
   RequestAccess: ['doctor', 'researcher'],
   ListPatientLog: ['patient', 'admin'],
   ListRecordLog: ['patient', 'admin'],
+  RegisterGrant: ['patient', 'doctor', 'researcher'],
+  ReadGrant: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export function authorize(caller: Caller, transaction: keyof typeof PERMISSIONS): void {

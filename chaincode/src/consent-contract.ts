@@ -5,6 +5,7 @@ import { canonicalJson } from './canonical-json';
 import { ConsentStore, PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type Purpose } from './consents';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { PatientStore } from './patients';
+import { RegistrationStore, parseRegistrationInput, registrationActive } from './registrations';
 import type { Caller } from './roles';
 import { checkEnrollmentId, checkPseudonym, checkRecordId, parsePageSize, RecordStore, txOf, type StateStore } from './records';
 
@@ -25,7 +26,16 @@ export class ConsentContract extends Contract {
     authorize(caller, transaction);
     const stub = ctx.stub as unknown as StateStore;
     const tx = txOf(ctx);
-    return { caller, stub, tx, patients: new PatientStore(stub), consents: new ConsentStore(stub), records: new RecordStore(stub), log: new AccessLog(stub, tx) };
+    return {
+      caller,
+      stub,
+      tx,
+      patients: new PatientStore(stub),
+      consents: new ConsentStore(stub),
+      records: new RecordStore(stub),
+      grants: new RegistrationStore(stub),
+      log: new AccessLog(stub, tx),
+    };
   }
 
   /** An admin binds a pseudonym to a patient enrolled at the admin's hospital. */
@@ -119,6 +129,34 @@ export class ConsentContract extends Contract {
     });
     event(stub, 'access.requested', { entryId: entry.entryId, recordId, consentId, outcome: entry.outcome });
     return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
+  }
+
+  /**
+   * Registers the public part of a re-encryption key made under a consent: by the patient
+   * for hop 1, by the previous delegatee for a re-delegation within the hop limit.
+   */
+  @Transaction()
+  @Returns('string')
+  async RegisterGrant(ctx: Context, registrationJson: string): Promise<string> {
+    const { caller, stub, tx, patients, consents, grants, log } = this.begin(ctx, 'RegisterGrant');
+    const input = parseRegistrationInput(registrationJson);
+    const consent = await consents.require(input.consentId);
+    if (input.hop === 1) await patients.requirePatient(consent.patientPseudonym, caller, 'register a grant under this consent');
+    const reg = await grants.register(input, consent, caller, tx);
+    await log.append({ action: 'grant-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: consent.purpose });
+    event(stub, 'grant.registered', { grantId: reg.grantId, consentId: reg.consentId });
+    return canonicalJson(reg);
+  }
+
+  /** A registration with whether it is usable now (its consent active, neither expired). */
+  @Transaction(false)
+  @Returns('string')
+  async ReadGrant(ctx: Context, grantId: string): Promise<string> {
+    const { tx, consents, grants } = this.begin(ctx, 'ReadGrant');
+    checkRecordId(grantId, 'grantId');
+    const reg = await grants.require(grantId);
+    const consent = await consents.require(reg.consentId);
+    return canonicalJson({ registration: reg, active: registrationActive(reg, consent, tx.timestamp) });
   }
 
   /** The patient's log, newest first. */

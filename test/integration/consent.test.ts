@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { AccessDeniedError, ConflictError, InvalidArgumentError, MvccConflictError, NotFoundError, UnauthorizedError, type ConsentInput } from '../../client/src';
 import { loadProfile } from '../../client/src';
 import { stateDir } from '../../network/src/paths';
-import { consentInput, pseudonym, recordInput } from '../support/fixtures';
+import { consentInput, pseudonym, recordInput, registrationInput } from '../support/fixtures';
 import { Connections } from '../support/network';
 
 jest.setTimeout(90_000);
@@ -95,6 +95,22 @@ describe('consent, request, revoke, log', () => {
     const failure = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
     expect(failure instanceof ConflictError || failure instanceof MvccConflictError).toBe(true);
     expect(await patientA.readConsent(consent.consentId)).toMatchObject({ status: 'revoked' });
+  });
+
+  it('re-encryption key registrations: patient to grantee, grantee re-delegates within the hop limit, revocation deactivates', async () => {
+    const consent = await patientA.grantConsent(consentFor({ hopLimit: 2 }));
+    const expiresAt = new Date(Date.now() + 2 * hour).toISOString();
+    const g1 = registrationInput(consent.consentId, { expiresAt });
+    await expect(researcher.registerGrant(g1)).rejects.toBeInstanceOf(UnauthorizedError); // hop 1 is the patient's
+    await patientA.registerGrant(g1);
+    const g2 = registrationInput(consent.consentId, { expiresAt, hop: 2, parentGrantId: g1.grantId, delegatee: { mspId: 'HospitalBMSP', enrollmentId: 'doctor1' } });
+    await expect(doctorB.registerGrant(g2)).rejects.toBeInstanceOf(UnauthorizedError); // only g1's delegatee re-delegates
+    await researcher.registerGrant(g2);
+    const g3 = registrationInput(consent.consentId, { expiresAt, hop: 3, parentGrantId: g2.grantId, delegatee: { mspId: 'HospitalAMSP', enrollmentId: 'doctor2' } });
+    await expect(doctorB.registerGrant(g3)).rejects.toBeInstanceOf(InvalidArgumentError); // beyond the hop limit
+    expect(await doctorB.readGrant(g2.grantId)).toMatchObject({ active: true, registration: { delegator: { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' }, hop: 2 } });
+    await patientA.revokeConsent(consent.consentId);
+    expect((await net.consents('HospitalA', 'proxy').readGrant(g2.grantId)).active).toBe(false);
   });
 
   it('announces grants and revocations as chaincode events carrying ids only', async () => {

@@ -1,5 +1,5 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
-import type { Consent, ConsentInput, ConsentPage, DenyReason, LogEntry, LogPage, PatientRegistration, Purpose } from '@emr/chaincode';
+import type { Consent, ConsentInput, ConsentPage, DenyReason, LogEntry, LogPage, PatientRegistration, Purpose, Registration, RegistrationInput } from '@emr/chaincode';
 import { ContractClient, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
 
@@ -48,6 +48,16 @@ export class ConsentLedger extends ContractClient {
     const { entry, detail } = await this.submit<{ entry: LogEntry; detail: string | null }>('consent:RequestAccess', recordId, consentId, purpose);
     if (entry.outcome !== 'success') throw new AccessDeniedError(entry.reason as DenyReason, detail ?? '', entry);
     return entry;
+  }
+
+  /** Registers a grant's public part: the patient for hop 1, the previous delegatee for a re-delegation. */
+  registerGrant(input: RegistrationInput): Promise<Registration> {
+    return this.submit('consent:RegisterGrant', JSON.stringify(input));
+  }
+
+  /** A grant's registration and whether it is usable now (consent active, not expired). */
+  readGrant(grantId: string): Promise<{ registration: Registration; active: boolean }> {
+    return this.evaluate('consent:ReadGrant', grantId);
   }
 
   /** The patient's access log, newest first. */

@@ -1,7 +1,7 @@
 import { ConsentContract } from '../../../chaincode/src/consent-contract';
 import { EmrContract } from '../../../chaincode/src/emr-contract';
 import { chaincodeContext, identity } from '../../support/chaincode-context';
-import { consentInput, pseudonym, recordInput } from '../../support/fixtures';
+import { consentInput, pseudonym, recordInput, registrationInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
 
 const A = 'HospitalAMSP';
@@ -156,5 +156,58 @@ describe('reading consents and logs', () => {
     await expect(consent.ReadConsent(as(B, doctor1), input.consentId)).rejects.toThrow(/^UNAUTHORIZED\[consentId\]/);
     const list = JSON.parse(await consent.ListConsentsByPatient(as(A, patient1), p1, '10', ''));
     expect(list.consents.map((c: { consentId: string }) => c.consentId)).toEqual([input.consentId]);
+  });
+});
+
+describe('RegisterGrant and ReadGrant', () => {
+  const grantOf = async (as: (msp: string, attrs: Record<string, string>) => ReturnType<typeof chaincodeContext>, grantId: string) =>
+    JSON.parse(await consent.ReadGrant(as(RI, researcher1), grantId)) as { registration: { delegator: unknown; hop: number }; active: boolean };
+
+  it('the patient registers a hop-1 grant to the grantee; the grantee re-delegates within the hop limit; revocation deactivates both', async () => {
+    const { state, as } = await ledger();
+    const c = consentInput({ hopLimit: 2 });
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
+    const g1 = registrationInput(c.consentId);
+    await consent.RegisterGrant(as(A, patient1), JSON.stringify(g1));
+    expect(state.events.at(-1)).toEqual({ name: 'grant.registered', payload: { grantId: g1.grantId, consentId: c.consentId } });
+    expect(await grantOf(as, g1.grantId)).toMatchObject({ active: true, registration: { delegator: { mspId: A, enrollmentId: 'patient1' }, hop: 1 } });
+
+    const g2 = registrationInput(c.consentId, { hop: 2, parentGrantId: g1.grantId, delegatee: { mspId: B, enrollmentId: 'doctor1' } });
+    await expect(consent.RegisterGrant(as(B, doctor1), JSON.stringify(g2))).rejects.toThrow(/^UNAUTHORIZED\[parentGrantId\]/); // not the parent's delegatee
+    await consent.RegisterGrant(as(RI, researcher1), JSON.stringify(g2));
+    const g3 = registrationInput(c.consentId, { hop: 3, parentGrantId: g2.grantId, delegatee: { mspId: A, enrollmentId: 'doctor2' } });
+    await expect(consent.RegisterGrant(as(B, doctor1), JSON.stringify(g3))).rejects.toThrow(/^INVALID_ARGUMENT\[hop\]/); // over the hop limit
+
+    await consent.RevokeConsent(as(A, patient1), c.consentId);
+    expect((await grantOf(as, g1.grantId)).active).toBe(false);
+    expect((await grantOf(as, g2.grantId)).active).toBe(false);
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(registrationInput(c.consentId)))).rejects.toThrow(/^CONFLICT\[consentId\]/);
+  });
+
+  it('refuses the wrong delegator and the wrong delegatee of a hop-1 grant', async () => {
+    const { as } = await ledger();
+    const c = consentInput();
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
+    await expect(consent.RegisterGrant(as(A, doctor1), JSON.stringify(registrationInput(c.consentId)))).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.RegisterGrant(as(A, admin), JSON.stringify(registrationInput(c.consentId)))).rejects.toThrow(/^UNAUTHORIZED: /);
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(registrationInput(c.consentId, { delegatee: { mspId: B, enrollmentId: 'doctor1' } })))).rejects.toThrow(
+      /^INVALID_ARGUMENT\[delegatee\]/,
+    );
+  });
+
+  it.each([
+    ['commitments', { commitments: ['x'] }],
+    ['threshold', { threshold: 4 }],
+    ['proxies', { proxies: [] }],
+    ['expiresAt', { expiresAt: '2026-01-05T00:00:00.000Z' }], // after the consent's validUntil
+    ['conditionHash', { conditionHash: 'not-a-hash' }],
+    ['parentGrantId', { parentGrantId: 'g0' }], // only for hop > 1
+  ])('bad %s is named and nothing is written', async (field, overrides) => {
+    const { state, as } = await ledger();
+    const c = consentInput();
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
+    const before = new Map(state.data);
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify({ ...registrationInput(c.consentId), ...overrides }))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[${field}`));
+    expect(state.data).toEqual(before);
   });
 });

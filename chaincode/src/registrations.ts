@@ -1,0 +1,164 @@
+/**
+ * Re-encryption key registrations: the public part of a grant made under a consent. The
+ * key material itself never reaches the chain; the registration names who delegates to
+ * whom, for which type and condition, at which hop, through which proxies with which
+ * threshold, and carries the Feldman commitments that let anyone check a proxy's fragment.
+ * A registration is usable only while its consent is active (revocation needs no write here).
+ */
+import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { MAX_HOP_LIMIT, granteeMatches, type Consent } from './consents';
+import type { Caller } from './roles';
+import { RECORD_TYPES, checkEnrollmentId, checkRecordId, encode, type RecordType, type StateStore, type TxContext } from './records';
+
+/** An identity on the network: MSP id and enrollment id. */
+export interface Party {
+  mspId: string;
+  enrollmentId: string;
+}
+
+export interface RegistrationInput {
+  /** The crypto layer's grant id (GrantPublic.grantId). */
+  grantId: string;
+  consentId: string;
+  delegatee: Party;
+  type: RecordType;
+  /** Hex SHA-256 of the slot condition the grant key is for. */
+  conditionHash: string;
+  /** 1 for the patient's own grant; the parent's hop + 1 for a re-delegation. */
+  hop: number;
+  /** The grant this one re-delegates (hop > 1). */
+  parentGrantId?: string;
+  /** Proxies holding the shares, in share-index order (proxy i holds f(i)). */
+  proxies: Party[];
+  threshold: number;
+  /** Base64url compressed G1 Feldman commitments, `threshold` of them; opaque here. */
+  commitments: string[];
+  /** Base64url encoded grant (crypto `encodeGrant`): the sealed grant key; opaque here. */
+  grant: string;
+  expiresAt: string;
+}
+
+export interface Registration extends Omit<RegistrationInput, 'parentGrantId'> {
+  parentGrantId: string | null;
+  delegator: Party;
+  createdAt: string;
+  txId: string;
+}
+
+const REGISTRATION = 'emr.registration';
+const BY_CONSENT = 'emr.registration~consent';
+const MAX_PROXIES = 16;
+const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
+const B64URL = (max: number) => new RegExp(`^[A-Za-z0-9_-]{1,${max}}$`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseParty(raw: unknown, field: string): Party {
+  if (!isObject(raw)) throw invalid(field, 'must be {mspId, enrollmentId}');
+  const extra = Object.keys(raw).find((k) => k !== 'mspId' && k !== 'enrollmentId');
+  if (extra !== undefined) throw invalid(`${field}.${extra}`, 'is not a known field');
+  if (typeof raw.mspId !== 'string' || !MSP_ID.test(raw.mspId)) throw invalid(`${field}.mspId`, 'must be an MSP id');
+  return { mspId: raw.mspId, enrollmentId: checkEnrollmentId(typeof raw.enrollmentId === 'string' ? raw.enrollmentId : '', `${field}.enrollmentId`) };
+}
+
+export function parseRegistrationInput(json: string): RegistrationInput {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw invalid('registration', 'must be a JSON object');
+  }
+  if (!isObject(raw)) throw invalid('registration', 'must be a JSON object');
+  const known = ['grantId', 'consentId', 'delegatee', 'type', 'conditionHash', 'hop', 'parentGrantId', 'proxies', 'threshold', 'commitments', 'grant', 'expiresAt'];
+  const extra = Object.keys(raw).find((k) => !known.includes(k));
+  if (extra !== undefined) throw invalid(extra, 'is not a known field');
+  const s = (f: string) => (typeof raw[f] === 'string' ? (raw[f] as string) : '');
+  const grantId = checkRecordId(s('grantId'), 'grantId');
+  const consentId = checkRecordId(s('consentId'), 'consentId');
+  const delegatee = parseParty(raw.delegatee, 'delegatee');
+  if (!(RECORD_TYPES as readonly unknown[]).includes(raw.type)) throw invalid('type', `must be one of ${RECORD_TYPES.join(', ')}`);
+  if (!/^[0-9a-f]{64}$/.test(s('conditionHash'))) throw invalid('conditionHash', 'must be 64 lowercase hex characters');
+  const hop = raw.hop;
+  if (typeof hop !== 'number' || !Number.isSafeInteger(hop) || hop < 1 || hop > MAX_HOP_LIMIT) throw invalid('hop', `must be an integer from 1 to ${MAX_HOP_LIMIT}`);
+  let parentGrantId: string | undefined;
+  if (hop > 1) parentGrantId = checkRecordId(s('parentGrantId'), 'parentGrantId');
+  else if (raw.parentGrantId !== undefined) throw invalid('parentGrantId', 'is only for a re-delegation (hop > 1)');
+  if (!Array.isArray(raw.proxies) || raw.proxies.length < 1 || raw.proxies.length > MAX_PROXIES) throw invalid('proxies', `must list 1 to ${MAX_PROXIES} proxies`);
+  const proxies = raw.proxies.map((p, i) => parseParty(p, `proxies[${i}]`));
+  if (new Set(proxies.map((p) => `${p.mspId}/${p.enrollmentId}`)).size !== proxies.length) throw invalid('proxies', 'must not repeat a proxy');
+  const threshold = raw.threshold;
+  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 1 || threshold > proxies.length) throw invalid('threshold', `must be an integer from 1 to the number of proxies (${proxies.length})`);
+  if (!Array.isArray(raw.commitments) || raw.commitments.length !== threshold) throw invalid('commitments', `must list exactly threshold (${threshold}) commitments`);
+  const commitments = raw.commitments.map((c, i) => {
+    if (typeof c !== 'string' || !/^[A-Za-z0-9_-]{64}$/.test(c)) throw invalid(`commitments[${i}]`, 'must be a base64url compressed G1 point (64 characters)');
+    return c;
+  });
+  if (!B64URL(8192).test(s('grant'))) throw invalid('grant', 'must be base64url, at most 8192 characters');
+  const expiresAt = s('expiresAt');
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(expiresAt) || Number.isNaN(Date.parse(expiresAt))) throw invalid('expiresAt', 'must be an ISO-8601 time');
+  return {
+    grantId,
+    consentId,
+    delegatee,
+    type: raw.type as RecordType,
+    conditionHash: s('conditionHash'),
+    hop,
+    ...(parentGrantId !== undefined ? { parentGrantId } : {}),
+    proxies,
+    threshold,
+    commitments,
+    grant: s('grant'),
+    expiresAt: new Date(Date.parse(expiresAt)).toISOString(),
+  };
+}
+
+const sameParty = (a: Party, b: Party) => a.mspId === b.mspId && a.enrollmentId === b.enrollmentId;
+
+/** Usable now: its consent is active and neither has expired. */
+export function registrationActive(reg: Registration, consent: Consent, at: Date): boolean {
+  return consent.status === 'active' && at.getTime() < Date.parse(reg.expiresAt) && at.getTime() < Date.parse(consent.validUntil);
+}
+
+export class RegistrationStore {
+  constructor(private readonly state: StateStore) {}
+
+  async get(grantId: string): Promise<Registration | undefined> {
+    const bytes = await this.state.getState(this.state.createCompositeKey(REGISTRATION, [grantId]));
+    return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as Registration) : undefined;
+  }
+
+  async require(grantId: string, field = 'grantId'): Promise<Registration> {
+    const reg = await this.get(grantId);
+    if (!reg) throw new ChaincodeError(ErrorCode.NotFound, `grant '${grantId}' is not registered`, field);
+    return reg;
+  }
+
+  /**
+   * Registers a grant under a consent. Hop 1: the caller is the consent's patient (checked by
+   * the contract) and the delegatee must be the consent's grantee. Hop h > 1: the caller is
+   * the delegatee of the active parent grant at hop h − 1, within the consent's hop limit.
+   */
+  async register(input: RegistrationInput, consent: Consent, caller: Caller, tx: TxContext): Promise<Registration> {
+    if (await this.get(input.grantId)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${input.grantId}' is already registered`, 'grantId');
+    if (consent.status !== 'active') throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' is revoked`, 'consentId');
+    if (Date.parse(input.expiresAt) > Date.parse(consent.validUntil)) throw invalid('expiresAt', `must not be after the consent's validUntil (${consent.validUntil})`);
+    if (Date.parse(input.expiresAt) <= tx.timestamp.getTime()) throw invalid('expiresAt', 'must be in the future');
+    if (consent.scope.type !== undefined && consent.scope.type !== input.type) throw invalid('type', `the consent covers ${consent.scope.type} records only`);
+    if (input.hop > consent.hopLimit) throw invalid('hop', `the consent allows ${consent.hopLimit} hop(s)`);
+    const delegator: Party = { mspId: caller.mspId, enrollmentId: caller.enrollmentId };
+    if (input.hop === 1) {
+      const delegateeAsCaller = { ...input.delegatee, role: consent.grantee.kind === 'role' ? consent.grantee.role : caller.role };
+      if (!granteeMatches(consent.grantee, delegateeAsCaller)) throw invalid('delegatee', `is not the grantee of consent '${consent.consentId}'`);
+    } else {
+      const parent = await this.require(input.parentGrantId!, 'parentGrantId');
+      if (parent.consentId !== consent.consentId) throw invalid('parentGrantId', 'belongs to another consent');
+      if (parent.hop !== input.hop - 1) throw invalid('hop', `must be the parent's hop + 1 (${parent.hop + 1})`);
+      if (!sameParty(parent.delegatee, delegator)) throw new ChaincodeError(ErrorCode.Unauthorized, `only the delegatee of grant '${parent.grantId}' may re-delegate it`, 'parentGrantId');
+      if (!registrationActive(parent, consent, tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${parent.grantId}' has expired`, 'parentGrantId');
+      if (parent.type !== input.type || parent.conditionHash !== input.conditionHash) throw invalid('conditionHash', 'a re-delegation keeps its parent\'s type and condition');
+    }
+    const reg: Registration = { ...input, parentGrantId: input.parentGrantId ?? null, delegator, createdAt: tx.timestamp.toISOString(), txId: tx.txId };
+    await this.state.putState(this.state.createCompositeKey(REGISTRATION, [reg.grantId]), encode(reg));
+    await this.state.putState(this.state.createCompositeKey(BY_CONSENT, [reg.consentId, reg.grantId]), Buffer.from([0]));
+    return reg;
+  }
+}
