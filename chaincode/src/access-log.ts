@@ -4,7 +4,7 @@
  * log newest first. Entries are shaped to map onto a FHIR AuditEvent (docs/chaincode.md).
  */
 import type { Caller } from './roles';
-import { encode, keysOf, lastKeyPart, type StateStore, type TxContext } from './records';
+import { encode, indexPage, readJson, type StateStore, type TxContext } from './ledger';
 
 export const LOG_ACTIONS = ['access-request', 're-encryption', 'receipt', 'consent-grant', 'consent-revoke', 'grant-registration', 'patient-registration'] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
@@ -58,13 +58,7 @@ export class AccessLog {
   listByRecord = (recordId: string, pageSize: number, bookmark: string): Promise<LogPage> => this.list(BY_RECORD, recordId, pageSize, bookmark);
 
   private async list(index: string, key: string, pageSize: number, bookmark: string): Promise<LogPage> {
-    const page = await this.state.getStateByPartialCompositeKeyWithPagination(index, [key], pageSize, bookmark);
-    const ids = (await keysOf(page)).map(lastKeyPart);
-    const entries: LogEntry[] = [];
-    for (const id of ids) {
-      const bytes = await this.state.getState(this.state.createCompositeKey(ENTRY, [id]));
-      entries.push(JSON.parse(Buffer.from(bytes).toString('utf8')) as LogEntry);
-    }
-    return { entries, bookmark: ids.length < pageSize ? '' : page.metadata.bookmark };
+    const { items, bookmark: next } = await indexPage(this.state, index, [key], pageSize, bookmark, async (id) => (await readJson<LogEntry>(this.state, ENTRY, [id]))!);
+    return { entries: items, bookmark: next };
   }
 }

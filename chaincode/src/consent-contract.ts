@@ -7,7 +7,8 @@ import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { PatientStore } from './patients';
 import { RegistrationStore, parseRegistrationInput, registrationActive } from './registrations';
 import type { Caller } from './roles';
-import { checkEnrollmentId, checkPseudonym, checkRecordId, parsePageSize, RecordStore, txOf, type StateStore } from './records';
+import { txOf, type StateStore } from './ledger';
+import { checkEnrollmentId, checkPseudonym, checkRecordId, parsePageSize, RecordStore } from './records';
 
 const event = (stub: StateStore, name: string, payload: Record<string, string>) => stub.setEvent(name, Buffer.from(canonicalJson(payload), 'utf8'));
 

@@ -5,7 +5,8 @@
  */
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { isRole, ROLES, type Caller, type Role } from './roles';
-import { RECORD_TYPES, checkCategory, checkEnrollmentId, checkPseudonym, checkRecordId, encode, keysOf, lastKeyPart, type EmrRecord, type RecordType, type StateStore, type TxContext } from './records';
+import { encode, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
+import { RECORD_TYPES, checkCategory, checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, type EmrRecord, type RecordType } from './records';
 
 /** Purposes of use (mapped to FHIR v3-PurposeOfUse codes in docs/chaincode.md). */
 export const PURPOSES = ['treatment', 'research', 'emergency', 'payment', 'audit'] as const;
@@ -52,21 +53,6 @@ export interface Consent extends ConsentInput {
 export const MAX_SCOPE_RECORDS = 100;
 export const MAX_HOP_LIMIT = 5;
 export const MAX_ACCESSES = 1_000_000;
-const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function onlyFields(obj: Record<string, unknown>, allowed: string[], prefix: string): void {
-  const extra = Object.keys(obj).find((k) => !allowed.includes(k));
-  if (extra !== undefined) throw invalid(`${prefix}${extra}`, 'is not a known field');
-}
-
-function str(obj: Record<string, unknown>, field: string, pattern: RegExp, rule: string, prefix = ''): string {
-  const v = obj[field];
-  if (typeof v !== 'string') throw invalid(prefix + field, v === undefined ? 'is required' : 'must be a string');
-  if (!pattern.test(v)) throw invalid(prefix + field, rule);
-  return v;
-}
 
 function parseTime(obj: Record<string, unknown>, field: string): string {
   const v = obj[field];
@@ -84,21 +70,21 @@ function int(obj: Record<string, unknown>, field: string, min: number, max: numb
 
 export function parseGrantee(raw: unknown): Grantee {
   if (!isObject(raw)) throw invalid('grantee', 'must be an object with kind identity, role or org');
-  const mspId = () => str(raw, 'mspId', MSP_ID, 'must be an MSP id', 'grantee.');
+  const mspId = () => checkMspId(raw.mspId, 'grantee.mspId');
   switch (raw.kind) {
     case 'identity': {
-      onlyFields(raw, ['kind', 'mspId', 'enrollmentId'], 'grantee.');
+      rejectUnknownFields(raw, ['kind', 'mspId', 'enrollmentId'], 'grantee.');
       const m = mspId();
       return { kind: 'identity', mspId: m, enrollmentId: checkEnrollmentId(typeof raw.enrollmentId === 'string' ? raw.enrollmentId : '', 'grantee.enrollmentId') };
     }
     case 'role': {
-      onlyFields(raw, ['kind', 'mspId', 'role'], 'grantee.');
+      rejectUnknownFields(raw, ['kind', 'mspId', 'role'], 'grantee.');
       const m = mspId();
       if (!isRole(raw.role)) throw invalid('grantee.role', `must be one of ${ROLES.join(', ')}`);
       return { kind: 'role', mspId: m, role: raw.role };
     }
     case 'org':
-      onlyFields(raw, ['kind', 'mspId'], 'grantee.');
+      rejectUnknownFields(raw, ['kind', 'mspId'], 'grantee.');
       return { kind: 'org', mspId: mspId() };
     default:
       throw invalid('grantee.kind', 'must be identity, role or org');
@@ -107,7 +93,7 @@ export function parseGrantee(raw: unknown): Grantee {
 
 function parseScope(raw: unknown): ConsentScope {
   if (!isObject(raw)) throw invalid('scope', 'must be an object');
-  onlyFields(raw, ['recordIds', 'category', 'type'], 'scope.');
+  rejectUnknownFields(raw, ['recordIds', 'category', 'type'], 'scope.');
   const scope: ConsentScope = {};
   if (raw.recordIds !== undefined) {
     const ids = raw.recordIds;
@@ -128,14 +114,8 @@ function parseScope(raw: unknown): ConsentScope {
 
 /** Parses and validates a consent; errors name the offending field. */
 export function parseConsentInput(json: string): ConsentInput {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    throw invalid('consent', 'must be a JSON object');
-  }
-  if (!isObject(raw)) throw invalid('consent', 'must be a JSON object');
-  onlyFields(raw, ['consentId', 'patientPseudonym', 'grantee', 'scope', 'purpose', 'validFrom', 'validUntil', 'maxAccesses', 'hopLimit'], '');
+  const raw = parseJsonObject(json, 'consent');
+  rejectUnknownFields(raw, ['consentId', 'patientPseudonym', 'grantee', 'scope', 'purpose', 'validFrom', 'validUntil', 'maxAccesses', 'hopLimit']);
   const consentId = checkRecordId(typeof raw.consentId === 'string' ? raw.consentId : '', 'consentId');
   const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
   const grantee = parseGrantee(raw.grantee);
@@ -220,8 +200,7 @@ export class ConsentStore {
   constructor(private readonly state: StateStore) {}
 
   async get(consentId: string): Promise<Consent | undefined> {
-    const bytes = await this.state.getState(this.state.createCompositeKey(CONSENT, [consentId]));
-    return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as Consent) : undefined;
+    return readJson<Consent>(this.state, CONSENT, [consentId]);
   }
 
   async require(consentId: string): Promise<Consent> {
@@ -255,10 +234,7 @@ export class ConsentStore {
   }
 
   async listByPatient(patientPseudonym: string, pageSize: number, bookmark: string): Promise<ConsentPage> {
-    const page = await this.state.getStateByPartialCompositeKeyWithPagination(BY_PATIENT, [patientPseudonym], pageSize, bookmark);
-    const ids = (await keysOf(page)).map(lastKeyPart);
-    const consents: Consent[] = [];
-    for (const id of ids) consents.push(await this.require(id));
-    return { consents, bookmark: ids.length < pageSize ? '' : page.metadata.bookmark };
+    const { items, bookmark: next } = await indexPage(this.state, BY_PATIENT, [patientPseudonym], pageSize, bookmark, (id) => this.require(id));
+    return { consents: items, bookmark: next };
   }
 }

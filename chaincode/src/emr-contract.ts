@@ -1,7 +1,8 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { authorize, callerOf, type PERMISSIONS } from './access';
 import { canonicalJson } from './canonical-json';
-import { checkPseudonym, checkRecordId, parsePageSize, parseRecordInput, RecordStore, txOf, type StateStore } from './records';
+import { txOf, type StateStore } from './ledger';
+import { checkPseudonym, checkRecordId, parsePageSize, parseRecordInput, RecordStore } from './records';
 
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */

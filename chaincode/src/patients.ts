@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ChaincodeError, ErrorCode } from './errors';
 import type { Caller } from './roles';
-import { encode, type StateStore, type TxContext } from './records';
+import { encode, readJson, type StateStore, type TxContext } from './ledger';
 
 export interface PatientRegistration {
   patientPseudonym: string;
@@ -28,8 +28,7 @@ export class PatientStore {
   constructor(private readonly state: StateStore) {}
 
   async get(patientPseudonym: string): Promise<PatientRegistration | undefined> {
-    const bytes = await this.state.getState(this.state.createCompositeKey(PATIENT, [patientPseudonym]));
-    return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as PatientRegistration) : undefined;
+    return readJson<PatientRegistration>(this.state, PATIENT, [patientPseudonym]);
   }
 
   async require(patientPseudonym: string): Promise<PatientRegistration> {

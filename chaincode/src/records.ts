@@ -1,5 +1,5 @@
-import { canonicalJson } from './canonical-json';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { encode, indexPage, parseJsonObject, readJson, type StateStore, type TxContext } from './ledger';
 import type { Caller } from './roles';
 
 export const RECORD_TYPES = ['sharable', 'non-sharable'] as const;
@@ -68,14 +68,7 @@ function checkString(obj: Record<string, unknown>, field: string): string {
 
 /** Parses and validates a JSON record input; errors name the offending field. */
 export function parseRecordInput(json: string): EmrRecordInput {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    throw invalid('record', 'must be a JSON object');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('record', 'must be a JSON object');
-  const obj = raw as Record<string, unknown>;
+  const obj = parseJsonObject(json, 'record');
   const unknown = Object.keys(obj).find((k) => !INPUT_FIELDS.has(k));
   if (unknown !== undefined) throw invalid(unknown, 'is not a field of a record');
 
@@ -124,73 +117,26 @@ export function checkEnrollmentId(value: string, field = 'enrollmentId'): string
   return value;
 }
 
+export function checkMspId(value: unknown, field = 'mspId'): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/.test(value)) throw invalid(field, 'must be an MSP id');
+  return value;
+}
+
 export function checkPseudonym(value: string): string {
   if (!PATTERNS.patientPseudonym![0].test(value)) throw invalid('patientPseudonym', PATTERNS.patientPseudonym![1]);
   return value;
 }
 
-/** The subset of fabric-shim's ChaincodeStub the record store uses. */
-export interface StateStore {
-  getState(key: string): Promise<Uint8Array>;
-  putState(key: string, value: Uint8Array): Promise<void>;
-  /** One chaincode event per transaction (Fabric keeps the last one set). */
-  setEvent(name: string, payload: Uint8Array): void;
-  createCompositeKey(objectType: string, attributes: string[]): string;
-  getStateByPartialCompositeKeyWithPagination(
-    objectType: string,
-    attributes: string[],
-    pageSize: number,
-    bookmark: string,
-  ): Promise<StateQueryPage>;
-}
-/** fabric-shim's StateQueryIterator (it has next(), but no Symbol.asyncIterator). */
-export interface StateIterator {
-  next(): Promise<{ value?: { key: string; value: Uint8Array }; done?: boolean }>;
-  close(): Promise<void>;
-}
-export interface StateQueryPage {
-  iterator: StateIterator;
-  metadata: { fetchedRecordsCount: number; bookmark: string };
-}
-
-/** The transaction's id and timestamp (never the local clock: endorsers must agree). */
-export function txOf(ctx: { stub: { getTxID(): string; getTxTimestamp(): { seconds: number | { toNumber(): number } | bigint; nanos: number } } }): TxContext {
-  const ts = ctx.stub.getTxTimestamp();
-  return { txId: ctx.stub.getTxID(), timestamp: new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)) };
-}
-
-/** A composite key's last attribute (fabric-shim separates attributes with U+0000). */
-export const lastKeyPart = (key: string): string => key.split('\u0000').filter(Boolean).pop()!;
-
-/** Reads every key of an iterator page and closes it. */
-export async function keysOf(page: StateQueryPage): Promise<string[]> {
-  const keys: string[] = [];
-  try {
-    for (let r = await page.iterator.next(); !r.done && r.value; r = await page.iterator.next()) keys.push(r.value.key);
-  } finally {
-    await page.iterator.close();
-  }
-  return keys;
-}
-
-/** Ledger facts of the current transaction. */
-export interface TxContext {
-  txId: string;
-  timestamp: Date;
-}
-
 const RECORD = 'emr.record';
 const BY_PATIENT = 'emr.record~patient';
 const SUCCESSOR = 'emr.record~successor';
-export const encode = (value: unknown): Uint8Array => Buffer.from(canonicalJson(value), 'utf8');
 
 /** EMR index records on the world state, keyed by composite keys. */
 export class RecordStore {
   constructor(private readonly state: StateStore) {}
 
   async get(recordId: string): Promise<EmrRecord | undefined> {
-    const bytes = await this.state.getState(this.state.createCompositeKey(RECORD, [recordId]));
-    return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as EmrRecord) : undefined;
+    return readJson<EmrRecord>(this.state, RECORD, [recordId]);
   }
 
   async require(recordId: string): Promise<EmrRecord> {
@@ -236,11 +182,7 @@ export class RecordStore {
 
   /** One page of a patient's records, in record-id order. */
   async listByPatient(patientPseudonym: string, pageSize: number, bookmark: string): Promise<RecordPage> {
-    const page = await this.state.getStateByPartialCompositeKeyWithPagination(BY_PATIENT, [patientPseudonym], pageSize, bookmark);
-    const metadata = page.metadata;
-    const ids = (await keysOf(page)).map(lastKeyPart);
-    const records: EmrRecord[] = [];
-    for (const id of ids) records.push(await this.require(id));
-    return { records, bookmark: ids.length < pageSize ? '' : metadata.bookmark };
+    const { items, bookmark: next } = await indexPage(this.state, BY_PATIENT, [patientPseudonym], pageSize, bookmark, (id) => this.require(id));
+    return { records: items, bookmark: next };
   }
 }

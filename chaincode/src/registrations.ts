@@ -8,7 +8,8 @@
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { MAX_HOP_LIMIT, granteeMatches, type Consent } from './consents';
 import type { Caller } from './roles';
-import { RECORD_TYPES, checkEnrollmentId, checkRecordId, encode, type RecordType, type StateStore, type TxContext } from './records';
+import { encode, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
+import { RECORD_TYPES, checkEnrollmentId, checkMspId, checkRecordId, type RecordType } from './records';
 
 /** An identity on the network: MSP id and enrollment id. */
 export interface Party {
@@ -48,29 +49,17 @@ export interface Registration extends Omit<RegistrationInput, 'parentGrantId'> {
 const REGISTRATION = 'emr.registration';
 const BY_CONSENT = 'emr.registration~consent';
 const MAX_PROXIES = 16;
-const MSP_ID = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
 const B64URL = (max: number) => new RegExp(`^[A-Za-z0-9_-]{1,${max}}$`);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseParty(raw: unknown, field: string): Party {
   if (!isObject(raw)) throw invalid(field, 'must be {mspId, enrollmentId}');
-  const extra = Object.keys(raw).find((k) => k !== 'mspId' && k !== 'enrollmentId');
-  if (extra !== undefined) throw invalid(`${field}.${extra}`, 'is not a known field');
-  if (typeof raw.mspId !== 'string' || !MSP_ID.test(raw.mspId)) throw invalid(`${field}.mspId`, 'must be an MSP id');
-  return { mspId: raw.mspId, enrollmentId: checkEnrollmentId(typeof raw.enrollmentId === 'string' ? raw.enrollmentId : '', `${field}.enrollmentId`) };
+  rejectUnknownFields(raw, ['mspId', 'enrollmentId'], `${field}.`);
+  return { mspId: checkMspId(raw.mspId, `${field}.mspId`), enrollmentId: checkEnrollmentId(typeof raw.enrollmentId === 'string' ? raw.enrollmentId : '', `${field}.enrollmentId`) };
 }
 
 export function parseRegistrationInput(json: string): RegistrationInput {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    throw invalid('registration', 'must be a JSON object');
-  }
-  if (!isObject(raw)) throw invalid('registration', 'must be a JSON object');
-  const known = ['grantId', 'consentId', 'delegatee', 'type', 'conditionHash', 'hop', 'parentGrantId', 'proxies', 'threshold', 'commitments', 'grant', 'expiresAt'];
-  const extra = Object.keys(raw).find((k) => !known.includes(k));
-  if (extra !== undefined) throw invalid(extra, 'is not a known field');
+  const raw = parseJsonObject(json, 'registration');
+  rejectUnknownFields(raw, ['grantId', 'consentId', 'delegatee', 'type', 'conditionHash', 'hop', 'parentGrantId', 'proxies', 'threshold', 'commitments', 'grant', 'expiresAt']);
   const s = (f: string) => (typeof raw[f] === 'string' ? (raw[f] as string) : '');
   const grantId = checkRecordId(s('grantId'), 'grantId');
   const consentId = checkRecordId(s('consentId'), 'consentId');
@@ -122,8 +111,7 @@ export class RegistrationStore {
   constructor(private readonly state: StateStore) {}
 
   async get(grantId: string): Promise<Registration | undefined> {
-    const bytes = await this.state.getState(this.state.createCompositeKey(REGISTRATION, [grantId]));
-    return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as Registration) : undefined;
+    return readJson<Registration>(this.state, REGISTRATION, [grantId]);
   }
 
   async require(grantId: string, field = 'grantId'): Promise<Registration> {

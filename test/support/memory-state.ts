@@ -1,4 +1,4 @@
-import type { StateQueryPage, StateStore } from '../../chaincode/src/records';
+import type { StateQueryPage, StateStore } from '../../chaincode/src/ledger';
 
 /**
  * An in-memory world state for unit tests, with fabric-shim's composite-key encoding

@@ -16,6 +16,7 @@ interface McModule {
   [fn: string]: unknown;
 }
 type Op2 = { _op2(func: unknown, y: mcl.Fr): McPoint };
+const utf8 = new TextEncoder();
 const mod = (): McModule => (mcl as unknown as { mod: McModule }).mod;
 
 function fr(s: bigint): mcl.Fr {
@@ -72,7 +73,7 @@ function mclCurve<T extends McPoint>(name: 'G1' | 'G2', make: () => T, base: Uin
     ZERO: wrap(make()),
     fromBytes,
     hashToCurve(msg, dst) {
-      const d = new TextEncoder().encode(dst);
+      const d = utf8.encode(dst);
       const buf = m._malloc(pointBytes + d.length + msg.length);
       try {
         m.HEAP8.set(d, buf + pointBytes);

@@ -1,0 +1,103 @@
+/**
+ * The world-state plumbing every store shares: the part of fabric-shim's stub we use,
+ * canonical JSON values, composite-key pages, and JSON argument parsing.
+ */
+import { canonicalJson } from './canonical-json';
+import { invalid } from './errors';
+
+/** The subset of fabric-shim's ChaincodeStub the stores use. */
+export interface StateStore {
+  getState(key: string): Promise<Uint8Array>;
+  putState(key: string, value: Uint8Array): Promise<void>;
+  /** One chaincode event per transaction (Fabric keeps the last one set). */
+  setEvent(name: string, payload: Uint8Array): void;
+  createCompositeKey(objectType: string, attributes: string[]): string;
+  getStateByPartialCompositeKeyWithPagination(
+    objectType: string,
+    attributes: string[],
+    pageSize: number,
+    bookmark: string,
+  ): Promise<StateQueryPage>;
+}
+/** fabric-shim's StateQueryIterator (it has next(), but no Symbol.asyncIterator). */
+export interface StateIterator {
+  next(): Promise<{ value?: { key: string; value: Uint8Array }; done?: boolean }>;
+  close(): Promise<void>;
+}
+export interface StateQueryPage {
+  iterator: StateIterator;
+  metadata: { fetchedRecordsCount: number; bookmark: string };
+}
+
+/** The transaction's id and timestamp (never the local clock: endorsers must agree). */
+export function txOf(ctx: { stub: { getTxID(): string; getTxTimestamp(): { seconds: number | { toNumber(): number } | bigint; nanos: number } } }): TxContext {
+  const ts = ctx.stub.getTxTimestamp();
+  return { txId: ctx.stub.getTxID(), timestamp: new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)) };
+}
+
+/** A composite key's last attribute (fabric-shim separates attributes with U+0000). */
+export const lastKeyPart = (key: string): string => key.split('\u0000').filter(Boolean).pop()!;
+
+/** Reads every key of an iterator page and closes it. */
+export async function keysOf(page: StateQueryPage): Promise<string[]> {
+  const keys: string[] = [];
+  try {
+    for (let r = await page.iterator.next(); !r.done && r.value; r = await page.iterator.next()) keys.push(r.value.key);
+  } finally {
+    await page.iterator.close();
+  }
+  return keys;
+}
+
+/** Ledger facts of the current transaction. */
+export interface TxContext {
+  txId: string;
+  timestamp: Date;
+}
+
+export const encode = (value: unknown): Uint8Array => Buffer.from(canonicalJson(value), 'utf8');
+
+/** The JSON value under a composite key, or undefined when there is none. */
+export async function readJson<T>(state: StateStore, objectType: string, attributes: string[]): Promise<T | undefined> {
+  const bytes = await state.getState(state.createCompositeKey(objectType, attributes));
+  return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : undefined;
+}
+
+/**
+ * One page of an index whose keys end in an object id: loads each object, and answers the
+ * bookmark for the next page ('' when this page is the last).
+ */
+export async function indexPage<T>(
+  state: StateStore,
+  index: string,
+  attributes: string[],
+  pageSize: number,
+  bookmark: string,
+  load: (id: string) => Promise<T>,
+): Promise<{ items: T[]; bookmark: string }> {
+  const page = await state.getStateByPartialCompositeKeyWithPagination(index, attributes, pageSize, bookmark);
+  const ids = (await keysOf(page)).map(lastKeyPart);
+  const items: T[] = [];
+  for (const id of ids) items.push(await load(id));
+  return { items, bookmark: ids.length < pageSize ? '' : page.metadata.bookmark };
+}
+
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses a transaction argument that must be a JSON object; `what` names it in the error. */
+export function parseJsonObject(json: string, what: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw invalid(what, 'must be a JSON object');
+  }
+  if (!isObject(raw)) throw invalid(what, 'must be a JSON object');
+  return raw;
+}
+
+/** Rejects the first field not in `allowed`, naming it (with `prefix` for nested objects). */
+export function rejectUnknownFields(obj: Record<string, unknown>, allowed: readonly string[], prefix = ''): void {
+  const extra = Object.keys(obj).find((k) => !allowed.includes(k));
+  if (extra !== undefined) throw invalid(`${prefix}${extra}`, 'is not a known field');
+}
