@@ -11,6 +11,8 @@ const base = {
     '^.+/node_modules/@noble/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' }, isolatedModules: true }],
   },
   transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
+  // One copy of the crypto (its backend choice is module state): the sources, not dist.
+  moduleNameMapper: { '^@emr/crypto$': '<rootDir>/crypto/src/index.ts' },
 };
 
 module.exports = {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { G1, type G2Point, type Rng } from '../../client/src/crypto/group';
-import { combinePartialKeys, extractPartial, type PublicParams } from '../../client/src/crypto/ibe';
-import { Polynomial } from '../../client/src/crypto/shamir';
+import { G1, type G2Point, type Rng } from '../../crypto/src/group';
+import { combinePartialKeys, extractPartial, type PublicParams } from '../../crypto/src/ibe';
+import { Polynomial } from '../../crypto/src/shamir';
 
 /** A deterministic RNG (SHA-256 in counter mode) so tests and vectors reproduce. */
 export function seededRng(seed: string): Rng {

@@ -5,10 +5,10 @@
  */
 // Raw curve and field arithmetic to build edge cases; only bytes and bigints cross into the backends.
 import { bls12_381 } from '@noble/curves/bls12-381.js';
-import { backend, useBackend, type Backend } from '../../../client/src/crypto/backend';
-import { DST, bytes, randomScalar } from '../../../client/src/crypto/group';
-import { decodeCapsule, decodeFragment, decrypt, encodeCapsule, encodeFragment, encrypt, reEncrypt, reKeyGen, openShare, combineFragments, decryptReEncrypted, openGrantKey, decodeGrant, encodeGrant, slotIdentity } from '../../../client/src/crypto/pre';
-import { EncodingError } from '../../../client/src/crypto/encoding';
+import { backend, useBackend, type Backend } from '../../../crypto/src/backend';
+import { DST, bytes, randomScalar } from '../../../crypto/src/group';
+import { decodeCapsule, decodeFragment, decrypt, encodeCapsule, encodeFragment, encrypt, reEncrypt, reKeyGen, openShare, combineFragments, decryptReEncrypted, openGrantKey, decodeGrant, encodeGrant, slotIdentity } from '../../../crypto/src/pre';
+import { EncodingError } from '../../../crypto/src/encoding';
 import { seededRng, testCentres } from '../../support/consortium';
 
 jest.setTimeout(60_000);

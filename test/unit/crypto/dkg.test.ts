@@ -1,7 +1,7 @@
-import { Fr, G1 } from '../../../client/src/crypto/group';
-import { KeyGenerationCentre, runDkg } from '../../../client/src/crypto/dkg';
-import { combinePartialKeys, extractPartial, open, seal, verifyPartialKey } from '../../../client/src/crypto/ibe';
-import { lagrangeAtZero } from '../../../client/src/crypto/shamir';
+import { Fr, G1 } from '../../../crypto/src/group';
+import { KeyGenerationCentre, runDkg } from '../../../crypto/src/dkg';
+import { combinePartialKeys, extractPartial, open, seal, verifyPartialKey } from '../../../crypto/src/ibe';
+import { lagrangeAtZero } from '../../../crypto/src/shamir';
 import { seededRng } from '../../support/consortium';
 
 jest.setTimeout(120_000);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { RECORD_TYPES } from '../../../chaincode/src/records';
-import { Fr, type G2Point } from '../../../client/src/crypto/group';
-import { CryptoError, type PublicParams } from '../../../client/src/crypto/ibe';
-import { lagrangeAtZero } from '../../../client/src/crypto/shamir';
+import { Fr, type G2Point } from '../../../crypto/src/group';
+import { CryptoError, type PublicParams } from '../../../crypto/src/ibe';
+import { lagrangeAtZero } from '../../../crypto/src/shamir';
 import {
   combineFragments,
   decodeCapsule,
@@ -25,7 +25,7 @@ import {
   type Capsule,
   type GrantPublic,
   type Slot,
-} from '../../../client/src/crypto/pre';
+} from '../../../crypto/src/pre';
 import { seededRng, testCentres } from '../../support/consortium';
 
 jest.setTimeout(120_000);

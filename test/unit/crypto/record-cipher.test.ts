@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decryptRecord, encryptRecord, newDataKey, RecordDecryptor, RecordEncryptor } from '../../../client/src/crypto/record-cipher';
+import { decryptRecord, encryptRecord, newDataKey, RecordDecryptor, RecordEncryptor } from '../../../crypto/src/record-cipher';
 
 jest.setTimeout(120_000);
 const binding = { recordId: 'rec-1', version: 1 };

@@ -8,12 +8,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { useBackend, type BackendName } from '../../../client/src/crypto/backend';
-import { KeyGenerationCentre, runDkg } from '../../../client/src/crypto/dkg';
-import { toBase64url } from '../../../client/src/crypto/encoding';
-import { combinePartialKeys, extractPartial } from '../../../client/src/crypto/ibe';
-import { combineFragments, decryptReEncrypted, encodeCapsule, encodeFragment, encodeGrant, encrypt, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity } from '../../../client/src/crypto/pre';
-import { RecordEncryptor } from '../../../client/src/crypto/record-cipher';
+import { useBackend, type BackendName } from '../../../crypto/src/backend';
+import { KeyGenerationCentre, runDkg } from '../../../crypto/src/dkg';
+import { toBase64url } from '../../../crypto/src/encoding';
+import { combinePartialKeys, extractPartial } from '../../../crypto/src/ibe';
+import { combineFragments, decryptReEncrypted, encodeCapsule, encodeFragment, encodeGrant, encrypt, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity } from '../../../crypto/src/pre';
+import { RecordEncryptor } from '../../../crypto/src/record-cipher';
 import { seededRng } from '../../support/consortium';
 
 jest.setTimeout(120_000);

@@ -10,12 +10,12 @@ import os from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as umbral from '@nucypher/umbral-pre';
-import { useBackend, type BackendName } from '../src/crypto/backend';
-import { G1, hashToG2, pairing, randomScalar } from '../src/crypto/group';
-import { KeyGenerationCentre, runDkg } from '../src/crypto/dkg';
-import { combinePartialKeys, extractPartial, verifyPartialKey } from '../src/crypto/ibe';
-import { combineFragments, decryptReEncrypted, encrypt, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type Slot } from '../src/crypto/pre';
-import { RecordEncryptor } from '../src/crypto/record-cipher';
+import { useBackend, type BackendName } from '../src/backend';
+import { G1, hashToG2, pairing, randomScalar } from '../src/group';
+import { KeyGenerationCentre, runDkg } from '../src/dkg';
+import { combinePartialKeys, extractPartial, verifyPartialKey } from '../src/ibe';
+import { combineFragments, decryptReEncrypted, encrypt, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type Slot } from '../src/pre';
+import { RecordEncryptor } from '../src/record-cipher';
 
 const json = process.argv.includes('--json');
 const log = (...a: unknown[]) => { if (!json) console.log(...a); };

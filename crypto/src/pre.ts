@@ -9,7 +9,7 @@ import { CryptoError, open, openWith, readSealed, seal, writeSealed, type Public
 import { Reader, Writer } from './encoding';
 import { Polynomial, assertDistinctIndices, commitmentAt, lagrangeAtZero } from './shamir';
 
-// The chaincode's RECORD_TYPES, repeated: client/crypto imports nothing from the Fabric side.
+// The chaincode's RECORD_TYPES, repeated: @emr/crypto imports nothing from the Fabric side.
 export const RECORD_KEY_TYPES = ['sharable', 'non-sharable'] as const;
 export type KeyType = (typeof RECORD_KEY_TYPES)[number];
 

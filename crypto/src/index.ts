@@ -1,0 +1,15 @@
+/**
+ * @emr/crypto: identity-based, type-and-condition, multi-hop threshold proxy
+ * re-encryption on BLS12-381, the key centres' DKG, and hybrid record encryption.
+ * Shared by the SDK (which encrypts, grants, re-encrypts, decrypts) and the chaincode
+ * (which checks a reported fragment against the commitments on chain).
+ */
+export { useBackend, backend, type BackendName } from './backend';
+export * from './group';
+export * from './encoding';
+export * from './shamir';
+export * from './dleq';
+export * from './ibe';
+export * from './pre';
+export * from './dkg';
+export * from './record-cipher';
