@@ -4,9 +4,23 @@
  * log newest first. Entries are shaped to map onto a FHIR AuditEvent (docs/chaincode.md).
  */
 import type { Caller } from './roles';
+import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { encode, indexPage, readJson, type StateStore, type TxContext } from './ledger';
 
-export const LOG_ACTIONS = ['access-request', 're-encryption', 'receipt', 'consent-grant', 'consent-revoke', 'grant-registration', 'patient-registration'] as const;
+export const LOG_ACTIONS = [
+  'access-request',
+  're-encryption',
+  'receipt',
+  'consent-grant',
+  'consent-approval',
+  'consent-revoke',
+  'grant-registration',
+  'patient-registration',
+  'record-approval',
+  'type-switch',
+  'break-glass-request',
+  'break-glass-approval',
+] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
 export interface LogEntry {
@@ -20,6 +34,8 @@ export interface LogEntry {
   patientPseudonym: string;
   recordId: string | null;
   consentId: string | null;
+  /** Set on emergency overrides (break-glass): listed first in the patient's log. */
+  emergencyId: string | null;
   purpose: string | null;
   /** ISO-8601 transaction timestamp. */
   recorded: string;
@@ -33,6 +49,8 @@ export interface LogPage {
 
 const ENTRY = 'emr.log';
 const BY_PATIENT = 'emr.log~patient';
+const OVERRIDES_BY_PATIENT = 'emr.log~patient-override';
+const RECEIPT = 'emr.receipt';
 const BY_RECORD = 'emr.log~record';
 /** Newest first under lexicographic key order: 13-digit milliseconds counted down from year 2286. */
 const descendingTime = (t: Date): string => String(9_999_999_999_999 - t.getTime()).padStart(13, '0');
@@ -45,16 +63,48 @@ export class AccessLog {
     private readonly tx: TxContext,
   ) {}
 
-  async append(entry: Omit<LogEntry, 'entryId' | 'recorded' | 'txId'>): Promise<LogEntry> {
-    const full: LogEntry = { ...entry, entryId: `${this.tx.txId}.${this.written++}`, recorded: this.tx.timestamp.toISOString(), txId: this.tx.txId };
+  async append(entry: Omit<LogEntry, 'entryId' | 'recorded' | 'txId' | 'emergencyId'> & { emergencyId?: string }): Promise<LogEntry> {
+    const full: LogEntry = { ...entry, emergencyId: entry.emergencyId ?? null, entryId: `${this.tx.txId}.${this.written++}`, recorded: this.tx.timestamp.toISOString(), txId: this.tx.txId };
     const when = descendingTime(this.tx.timestamp);
     await this.state.putState(this.state.createCompositeKey(ENTRY, [full.entryId]), encode(full));
-    await this.state.putState(this.state.createCompositeKey(BY_PATIENT, [full.patientPseudonym, when, full.entryId]), Buffer.from([0]));
+    const patientIndex = full.emergencyId ? OVERRIDES_BY_PATIENT : BY_PATIENT;
+    await this.state.putState(this.state.createCompositeKey(patientIndex, [full.patientPseudonym, when, full.entryId]), Buffer.from([0]));
     if (full.recordId) await this.state.putState(this.state.createCompositeKey(BY_RECORD, [full.recordId, when, full.entryId]), Buffer.from([0]));
     return full;
   }
 
-  listByPatient = (patientPseudonym: string, pageSize: number, bookmark: string): Promise<LogPage> => this.list(BY_PATIENT, patientPseudonym, pageSize, bookmark);
+  async get(entryId: string): Promise<LogEntry> {
+    const entry = await readJson<LogEntry>(this.state, ENTRY, [entryId]);
+    if (!entry) throw new ChaincodeError(ErrorCode.NotFound, `log entry '${entryId}' does not exist`, 'entryId');
+    return entry;
+  }
+
+  /** Marks an access entry as confirmed by a receipt, once. */
+  async markReceipt(entryId: string): Promise<void> {
+    const key = this.state.createCompositeKey(RECEIPT, [entryId]);
+    const seen = await this.state.getState(key);
+    if (seen && seen.length > 0) throw new ChaincodeError(ErrorCode.Conflict, `access '${entryId}' already has a receipt`, 'entryId');
+    await this.state.putState(key, Buffer.from(this.tx.txId, 'utf8'));
+  }
+
+  /**
+   * The patient's log: emergency overrides first (newest first), then everything else
+   * (newest first). The bookmark says which part it continues: `o:` or `r:` + Fabric's.
+   */
+  async listByPatient(patientPseudonym: string, pageSize: number, bookmark: string): Promise<LogPage> {
+    if (bookmark !== '' && !/^[or]:/.test(bookmark)) throw invalid('bookmark', "must be '' or a bookmark returned by this list");
+    if (bookmark.startsWith('r:')) {
+      const rest = await this.list(BY_PATIENT, patientPseudonym, pageSize, bookmark.slice(2));
+      return { entries: rest.entries, bookmark: rest.bookmark && `r:${rest.bookmark}` };
+    }
+    const overrides = await this.list(OVERRIDES_BY_PATIENT, patientPseudonym, pageSize, bookmark.slice(2));
+    if (overrides.bookmark) return { entries: overrides.entries, bookmark: `o:${overrides.bookmark}` };
+    const room = pageSize - overrides.entries.length;
+    if (room === 0) return { entries: overrides.entries, bookmark: 'r:' };
+    const rest = await this.list(BY_PATIENT, patientPseudonym, room, '');
+    return { entries: [...overrides.entries, ...rest.entries], bookmark: rest.bookmark && `r:${rest.bookmark}` };
+  }
+
   listByRecord = (recordId: string, pageSize: number, bookmark: string): Promise<LogPage> => this.list(BY_RECORD, recordId, pageSize, bookmark);
 
   private async list(index: string, key: string, pageSize: number, bookmark: string): Promise<LogPage> {

@@ -5,6 +5,8 @@ import { isRole, type Caller, type Role } from './roles';
 export interface CertificateIdentity {
   getMSPID(): string;
   getAttributeValue(name: string): string | null;
+  /** The caller's certificate (PEM): checks his signatures, keeps a proxy's key. */
+  getIDBytes(): Uint8Array;
 }
 
 /** Reads the caller from the transaction creator's certificate (attributes set by Fabric CA). */
@@ -19,19 +21,44 @@ export function callerOf(identity: CertificateIdentity): Caller {
 
 /** Which roles may call each transaction. */
 export const PERMISSIONS = {
-  CreateRecord: ['doctor'],
+  // emr: the record index
+  CreateRecord: ['doctor', 'patient'],
   ReadRecord: ['doctor', 'patient', 'researcher', 'proxy', 'admin'],
   ListRecordsByPatient: ['doctor', 'patient', 'proxy', 'admin'],
+  ApproveRecord: ['patient'],
+  SwitchType: ['patient'],
+  PutInternalMetadata: ['doctor', 'admin'],
+  ReadInternalMetadata: ['doctor', 'admin'],
+  // consent: patients, consents, approvals, grants, requests, the log
   RegisterPatient: ['admin'],
   GrantConsent: ['patient'],
   RevokeConsent: ['patient'],
   ReadConsent: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   ListConsentsByPatient: ['patient', 'admin'],
+  SetApprovalPolicy: ['admin'],
+  ReadApprovalPolicies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  ApproveConsent: ['doctor', 'admin'],
   RequestAccess: ['doctor', 'researcher'],
+  ConfirmReceipt: ['doctor', 'researcher'],
   ListPatientLog: ['patient', 'admin'],
   ListRecordLog: ['patient', 'admin'],
   RegisterGrant: ['patient', 'doctor', 'researcher'],
   ReadGrant: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  // emergency: break-glass
+  RecordJustification: ['doctor'],
+  RequestBreakGlass: ['doctor'],
+  ApproveBreakGlass: ['doctor'],
+  RequestEmergencyAccess: ['doctor'],
+  ReadBreakGlass: ['patient', 'doctor', 'admin'],
+  ReadJustification: ['doctor', 'admin'],
+  // proxy: registry, stake, election, faults, re-encryption log
+  RegisterProxy: ['proxy'],
+  VoteStake: ['admin'],
+  ReadProxy: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  ListProxies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  ElectProxies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  ReportBadFragment: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  LogReEncryption: ['proxy'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export function authorize(caller: Caller, transaction: keyof typeof PERMISSIONS): void {

@@ -1,49 +1,31 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { authorize, callerOf, type PERMISSIONS } from './access';
-import { AccessLog } from './access-log';
 import { canonicalJson } from './canonical-json';
-import { ConsentStore, PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type Purpose } from './consents';
+import { PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type ConsentInput, type Purpose } from './consents';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { PatientStore } from './patients';
-import { RegistrationStore, parseRegistrationInput, registrationActive } from './registrations';
+import { parseApprovalPolicy, requiredApprovals, type ApproverRole } from './policies';
+import { electProxies, electionSeed } from './proxies';
+import { parseRegistrationInput, registrationActive } from './registrations';
 import type { Caller } from './roles';
-import { txOf, type StateStore } from './ledger';
-import { checkEnrollmentId, checkPseudonym, checkRecordId, parsePageSize, RecordStore } from './records';
-
-const event = (stub: StateStore, name: string, payload: Record<string, string>) => stub.setEvent(name, Buffer.from(canonicalJson(payload), 'utf8'));
+import { checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, parsePageSize, type RecordStore } from './records';
+import { session } from './session';
 
 /**
- * Patients, consents, access requests and the access log. Each transaction checks the
- * caller's role first, then its arguments, then ownership (which needs the state).
+ * Patients, consents and their approvals, re-encryption key registrations, access requests,
+ * receipts and the access log. Each transaction checks the caller's role first, then its
+ * arguments, then ownership (which needs the state).
  */
-@Info({ title: 'ConsentContract', description: 'patient registrations, consent conditions, access requests, access logs' })
+@Info({ title: 'ConsentContract', description: 'patient registrations, consent conditions, approvals, grants, access requests, access logs' })
 export class ConsentContract extends Contract {
   constructor() {
     super('consent');
-  }
-
-  private begin(ctx: Context, transaction: keyof typeof PERMISSIONS) {
-    const caller = callerOf(ctx.clientIdentity);
-    authorize(caller, transaction);
-    const stub = ctx.stub as unknown as StateStore;
-    const tx = txOf(ctx);
-    return {
-      caller,
-      stub,
-      tx,
-      patients: new PatientStore(stub),
-      consents: new ConsentStore(stub),
-      records: new RecordStore(stub),
-      grants: new RegistrationStore(stub),
-      log: new AccessLog(stub, tx),
-    };
   }
 
   /** An admin binds a pseudonym to a patient enrolled at the admin's hospital. */
   @Transaction()
   @Returns('string')
   async RegisterPatient(ctx: Context, patientPseudonym: string, enrollmentId: string): Promise<string> {
-    const { caller, tx, patients, log } = this.begin(ctx, 'RegisterPatient');
+    const { caller, tx, patients, log } = session(ctx, 'RegisterPatient');
     checkPseudonym(patientPseudonym);
     checkEnrollmentId(enrollmentId);
     const registration = await patients.register(patientPseudonym, enrollmentId, caller, tx);
@@ -55,12 +37,14 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async GrantConsent(ctx: Context, consentJson: string): Promise<string> {
-    const { caller, stub, tx, patients, consents, log } = this.begin(ctx, 'GrantConsent');
+    const { caller, tx, patients, consents, records, policies, log, event } = session(ctx, 'GrantConsent');
     const input = parseConsentInput(consentJson);
-    await patients.requirePatient(input.patientPseudonym, caller, 'grant consent over these records');
-    const consent = await consents.create(input, caller, tx);
+    const patient = await patients.requirePatient(input.patientPseudonym, caller, 'grant consent over these records');
+    const reach = await this.categoriesReached(input, records);
+    const required = requiredApprovals((await policies.get(patient.homeMsp)).policies, reach);
+    const consent = await consents.create(input, required, patient.homeMsp, caller, tx);
     await log.append({ action: 'consent-grant', outcome: 'success', reason: null, agent: caller, patientPseudonym: input.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: consent.purpose });
-    event(stub, 'consent.granted', { consentId: consent.consentId });
+    event('consent.granted', { consentId: consent.consentId, status: consent.status });
     return canonicalJson(consent);
   }
 
@@ -68,13 +52,13 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RevokeConsent(ctx: Context, consentId: string): Promise<string> {
-    const { caller, stub, tx, patients, consents, log } = this.begin(ctx, 'RevokeConsent');
+    const { caller, tx, patients, consents, log, event } = session(ctx, 'RevokeConsent');
     checkRecordId(consentId, 'consentId');
     const consent = await consents.require(consentId);
     await patients.requirePatient(consent.patientPseudonym, caller, 'revoke this consent');
     const revoked = await consents.revoke(consent, tx);
     await log.append({ action: 'consent-revoke', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId, purpose: consent.purpose });
-    event(stub, 'consent.revoked', { consentId });
+    event('consent.revoked', { consentId });
     return canonicalJson(revoked);
   }
 
@@ -82,7 +66,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadConsent(ctx: Context, consentId: string): Promise<string> {
-    const { caller, patients, consents } = this.begin(ctx, 'ReadConsent');
+    const { caller, patients, consents } = session(ctx, 'ReadConsent');
     checkRecordId(consentId, 'consentId');
     const consent = await consents.require(consentId);
     const registration = await patients.require(consent.patientPseudonym);
@@ -95,7 +79,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListConsentsByPatient(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { caller, patients, consents } = this.begin(ctx, 'ListConsentsByPatient');
+    const { caller, patients, consents } = session(ctx, 'ListConsentsByPatient');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
     await this.requirePatientOrHomeAdmin(patients, patientPseudonym, caller);
@@ -110,7 +94,7 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RequestAccess(ctx: Context, recordId: string, consentId: string, purpose: string): Promise<string> {
-    const { caller, stub, tx, consents, records, log } = this.begin(ctx, 'RequestAccess');
+    const { caller, tx, consents, records, log, event } = session(ctx, 'RequestAccess');
     checkRecordId(recordId);
     checkRecordId(consentId, 'consentId');
     if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalid('purpose', `must be one of ${PURPOSES.join(', ')}`);
@@ -128,7 +112,7 @@ export class ConsentContract extends Contract {
       consentId,
       purpose,
     });
-    event(stub, 'access.requested', { entryId: entry.entryId, recordId, consentId, outcome: entry.outcome });
+    event('access.requested', { entryId: entry.entryId, recordId, consentId, outcome: entry.outcome });
     return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
   }
 
@@ -139,21 +123,70 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RegisterGrant(ctx: Context, registrationJson: string): Promise<string> {
-    const { caller, stub, tx, patients, consents, grants, log } = this.begin(ctx, 'RegisterGrant');
+    const { caller, tx, patients, consents, grants, proxies, log, event } = session(ctx, 'RegisterGrant');
     const input = parseRegistrationInput(registrationJson);
     const consent = await consents.require(input.consentId);
-    if (input.hop === 1) await patients.requirePatient(consent.patientPseudonym, caller, 'register a grant under this consent');
-    const reg = await grants.register(input, consent, caller, tx);
+    const patient = input.hop === 1 ? await patients.requirePatient(consent.patientPseudonym, caller, 'register a grant under this consent') : await patients.require(consent.patientPseudonym);
+    const elected = electProxies(await proxies.all(), electionSeed(input.grantId, input.consentId), input.proxies.length);
+    const reg = await grants.register(input, consent, elected, patient.homeMsp, caller, tx);
     await log.append({ action: 'grant-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: consent.purpose });
-    event(stub, 'grant.registered', { grantId: reg.grantId, consentId: reg.consentId });
+    event('grant.registered', { grantId: reg.grantId, consentId: reg.consentId });
     return canonicalJson(reg);
+  }
+
+  /** An admin sets (or, with no approvals, removes) one category policy of his hospital. */
+  @Transaction()
+  @Returns('string')
+  async SetApprovalPolicy(ctx: Context, policyJson: string): Promise<string> {
+    const { caller, tx, policies } = session(ctx, 'SetApprovalPolicy');
+    const policy = parseApprovalPolicy(policyJson);
+    return canonicalJson(await policies.set(caller.mspId, policy, caller.enrollmentId, tx));
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async ReadApprovalPolicies(ctx: Context, mspId: string): Promise<string> {
+    const { policies } = session(ctx, 'ReadApprovalPolicies');
+    return canonicalJson(await policies.get(checkMspId(mspId)));
+  }
+
+  /** A doctor or admin of the patient's home hospital approves a pending consent. */
+  @Transaction()
+  @Returns('string')
+  async ApproveConsent(ctx: Context, consentId: string): Promise<string> {
+    const { caller, tx, patients, consents, log, event } = session(ctx, 'ApproveConsent');
+    checkRecordId(consentId, 'consentId');
+    const consent = await consents.require(consentId);
+    const patient = await patients.require(consent.patientPseudonym);
+    if (caller.mspId !== patient.homeMsp) throw new ChaincodeError(ErrorCode.Unauthorized, `only ${patient.homeMsp}, the patient's hospital, approves this consent`, 'consentId');
+    const approved = await consents.approve(consent, { ...caller, role: caller.role as ApproverRole }, tx);
+    await log.append({ action: 'consent-approval', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId, purpose: consent.purpose });
+    event('consent.approved', { consentId, status: approved.status });
+    return canonicalJson(approved);
+  }
+
+  /** The requester confirms he decrypted what an allowed access request gave him. */
+  @Transaction()
+  @Returns('string')
+  async ConfirmReceipt(ctx: Context, entryId: string): Promise<string> {
+    const { caller, log } = session(ctx, 'ConfirmReceipt');
+    if (!/^[A-Za-z0-9._-]{1,160}$/.test(entryId)) throw invalid('entryId', 'must be a log entry id');
+    const access = await log.get(entryId);
+    if (access.action !== 'access-request' || access.outcome !== 'success') throw invalid('entryId', 'must name an allowed access request');
+    if (access.agent.mspId !== caller.mspId || access.agent.enrollmentId !== caller.enrollmentId) {
+      throw new ChaincodeError(ErrorCode.Unauthorized, 'only the requester confirms receipt of his access', 'entryId');
+    }
+    await log.markReceipt(entryId);
+    const { patientPseudonym, recordId, consentId, emergencyId, purpose } = access;
+    const receipt = await log.append({ action: 'receipt', outcome: 'success', reason: null, agent: caller, patientPseudonym, recordId, consentId, purpose, ...(emergencyId ? { emergencyId } : {}) });
+    return canonicalJson(receipt);
   }
 
   /** A registration with whether it is usable now (its consent active, neither expired). */
   @Transaction(false)
   @Returns('string')
   async ReadGrant(ctx: Context, grantId: string): Promise<string> {
-    const { tx, consents, grants } = this.begin(ctx, 'ReadGrant');
+    const { tx, consents, grants } = session(ctx, 'ReadGrant');
     checkRecordId(grantId, 'grantId');
     const reg = await grants.require(grantId);
     const consent = await consents.require(reg.consentId);
@@ -164,7 +197,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListPatientLog(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { caller, patients, log } = this.begin(ctx, 'ListPatientLog');
+    const { caller, patients, log } = session(ctx, 'ListPatientLog');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
     await this.requirePatientOrHomeAdmin(patients, patientPseudonym, caller);
@@ -175,7 +208,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListRecordLog(ctx: Context, recordId: string, pageSize: string, bookmark: string): Promise<string> {
-    const { caller, patients, records, log } = this.begin(ctx, 'ListRecordLog');
+    const { caller, patients, records, log } = session(ctx, 'ListRecordLog');
     checkRecordId(recordId);
     const size = parsePageSize(Number(pageSize));
     const record = await records.require(recordId);
@@ -183,6 +216,23 @@ export class ConsentContract extends Contract {
     const allowed = (registration && PatientStore.isPatient(registration, caller)) || (caller.role === 'admin' && caller.mspId === record.ownerMsp);
     if (!allowed) throw new ChaincodeError(ErrorCode.Unauthorized, `only the record's patient or an admin of ${record.ownerMsp} may read its log`, 'recordId');
     return canonicalJson(await log.listByRecord(recordId, size, bookmark));
+  }
+
+  /**
+   * The categories a consent can reach, to pick the approval policies: its category, or the
+   * categories of the records it names (which must exist and be the patient's), else all.
+   */
+  private async categoriesReached(input: ConsentInput, records: RecordStore): Promise<string[] | 'all'> {
+    if (input.scope.category !== undefined) return [input.scope.category];
+    if (input.scope.recordIds === undefined) return 'all';
+    const categories: string[] = [];
+    for (const [i, id] of input.scope.recordIds.entries()) {
+      const record = await records.get(id);
+      if (!record) throw new ChaincodeError(ErrorCode.NotFound, `record '${id}' does not exist`, `scope.recordIds[${i}]`);
+      if (record.patientPseudonym !== input.patientPseudonym) throw invalid(`scope.recordIds[${i}]`, "names another patient's record");
+      categories.push(record.category);
+    }
+    return categories;
   }
 
   private async requirePatientOrHomeAdmin(patients: PatientStore, patientPseudonym: string, caller: Caller): Promise<void> {

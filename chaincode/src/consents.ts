@@ -5,7 +5,8 @@
  */
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { isRole, ROLES, type Caller, type Role } from './roles';
-import { encode, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
+import { encode, endorsedBy, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
+import { approvalsSatisfy, type Approval, type ApprovalRequirement } from './policies';
 import { RECORD_TYPES, checkCategory, checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, type EmrRecord, type RecordType } from './records';
 
 /** Purposes of use (mapped to FHIR v3-PurposeOfUse codes in docs/chaincode.md). */
@@ -37,11 +38,15 @@ export interface ConsentInput {
   hopLimit: number;
 }
 
-export const CONSENT_STATUSES = ['active', 'revoked'] as const;
+/** `pending` until the approvals its home hospital's policy asks for are given. */
+export const CONSENT_STATUSES = ['pending', 'active', 'revoked'] as const;
 export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
 
 export interface Consent extends ConsentInput {
   status: ConsentStatus;
+  /** Fixed when granted, from the policies of the patient's home hospital then in force. */
+  requiredApprovals: ApprovalRequirement[];
+  approvals: Approval[];
   accessCount: number;
   createdBy: string;
   createdAt: string;
@@ -137,7 +142,7 @@ export function parseConsentInput(json: string): ConsentInput {
   };
 }
 
-export const DENY_REASONS = ['revoked', 'not-yet-valid', 'expired', 'exhausted', 'not-grantee', 'out-of-scope', 'wrong-purpose', 'hop-limit'] as const;
+export const DENY_REASONS = ['revoked', 'pending-approval', 'not-yet-valid', 'expired', 'exhausted', 'not-grantee', 'out-of-scope', 'wrong-purpose', 'hop-limit'] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
 export type Decision = { allow: true } | { allow: false; reason: DenyReason; detail: string };
 
@@ -160,11 +165,23 @@ export function granteeMatches(grantee: Grantee, caller: Caller): boolean {
 
 export const inCategory = (category: string, subtree: string): boolean => category === subtree || category.startsWith(`${subtree}/`);
 
+/** The record is the consent's patient's and meets every criterion of its scope. */
+export function recordInScope(consent: Pick<Consent, 'patientPseudonym' | 'scope'>, record: ConsentRequest['record']): boolean {
+  const { scope } = consent;
+  return (
+    record.patientPseudonym === consent.patientPseudonym &&
+    (scope.recordIds === undefined || scope.recordIds.includes(record.recordId)) &&
+    (scope.category === undefined || inCategory(record.category, scope.category)) &&
+    (scope.type === undefined || scope.type === record.type)
+  );
+}
+
 const deny = (reason: DenyReason, detail: string): Decision => ({ allow: false, reason, detail });
 
 /** Decides a request against a consent at the transaction time. Pure: no ledger, no clock. */
 export function evaluateConsent(consent: Consent, req: ConsentRequest): Decision {
-  if (consent.status !== 'active') return deny('revoked', `consent '${consent.consentId}' was revoked at ${consent.revokedAt}`);
+  if (consent.status === 'revoked') return deny('revoked', `consent '${consent.consentId}' was revoked at ${consent.revokedAt}`);
+  if (consent.status !== 'active') return deny('pending-approval', `consent '${consent.consentId}' awaits the approvals its policy requires`);
   const t = req.at.getTime();
   if (t < Date.parse(consent.validFrom)) return deny('not-yet-valid', `consent '${consent.consentId}' is valid from ${consent.validFrom}`);
   if (t >= Date.parse(consent.validUntil)) return deny('expired', `consent '${consent.consentId}' expired at ${consent.validUntil}`);
@@ -173,16 +190,7 @@ export function evaluateConsent(consent: Consent, req: ConsentRequest): Decision
     return deny('not-grantee', `'${req.requester.enrollmentId}' (${req.requester.mspId}, ${req.requester.role}) is not the grantee of consent '${consent.consentId}'`);
   }
   if (!Number.isSafeInteger(req.hop) || req.hop < 1 || req.hop > consent.hopLimit) return deny('hop-limit', `consent '${consent.consentId}' allows ${consent.hopLimit} hop(s), not ${req.hop}`);
-  const { record } = req;
-  const { scope } = consent;
-  if (
-    record.patientPseudonym !== consent.patientPseudonym ||
-    (scope.recordIds !== undefined && !scope.recordIds.includes(record.recordId)) ||
-    (scope.category !== undefined && !inCategory(record.category, scope.category)) ||
-    (scope.type !== undefined && scope.type !== record.type)
-  ) {
-    return deny('out-of-scope', `record '${record.recordId}' is outside the scope of consent '${consent.consentId}'`);
-  }
+  if (!recordInScope(consent, req.record)) return deny('out-of-scope', `record '${req.record.recordId}' is outside the scope of consent '${consent.consentId}'`);
   if (req.purpose !== consent.purpose) return deny('wrong-purpose', `consent '${consent.consentId}' is for ${consent.purpose}, not ${req.purpose}`);
   return { allow: true };
 }
@@ -211,10 +219,26 @@ export class ConsentStore {
 
   private put = (consent: Consent) => this.state.putState(this.state.createCompositeKey(CONSENT, [consent.consentId]), encode(consent));
 
-  async create(input: ConsentInput, caller: Caller, tx: TxContext): Promise<Consent> {
+  /**
+   * Stores a new consent, `pending` when approvals are required. Every later write of it
+   * (approval, use, revocation) needs the patient's home hospital's peer (state-based endorsement).
+   */
+  async create(input: ConsentInput, requiredApprovals: ApprovalRequirement[], homeMsp: string, caller: Caller, tx: TxContext): Promise<Consent> {
     if (await this.get(input.consentId)) throw new ChaincodeError(ErrorCode.Conflict, `consent '${input.consentId}' already exists`, 'consentId');
-    const consent: Consent = { ...input, status: 'active', accessCount: 0, createdBy: caller.enrollmentId, createdAt: tx.timestamp.toISOString(), txId: tx.txId, revokedAt: null, revokeTxId: null };
+    const consent: Consent = {
+      ...input,
+      status: requiredApprovals.length ? 'pending' : 'active',
+      requiredApprovals,
+      approvals: [],
+      accessCount: 0,
+      createdBy: caller.enrollmentId,
+      createdAt: tx.timestamp.toISOString(),
+      txId: tx.txId,
+      revokedAt: null,
+      revokeTxId: null,
+    };
     await this.put(consent);
+    await endorsedBy(this.state, this.state.createCompositeKey(CONSENT, [input.consentId]), homeMsp);
     await this.state.putState(this.state.createCompositeKey(BY_PATIENT, [input.patientPseudonym, input.consentId]), Buffer.from([0]));
     return consent;
   }
@@ -224,6 +248,28 @@ export class ConsentStore {
     const revoked: Consent = { ...consent, status: 'revoked', revokedAt: tx.timestamp.toISOString(), revokeTxId: tx.txId };
     await this.put(revoked);
     return revoked;
+  }
+
+  /**
+   * One approval by a doctor or admin of the patient's home hospital (the contract checks
+   * the org). Each identity approves once, only for a role still short; the consent becomes
+   * active when every requirement is met.
+   */
+  async approve(consent: Consent, approver: Caller & { role: Approval['role'] }, tx: TxContext): Promise<Consent> {
+    if (consent.status !== 'pending') throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' is ${consent.status}, not awaiting approval`, 'consentId');
+    if (tx.timestamp.getTime() >= Date.parse(consent.validUntil)) throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' expired at ${consent.validUntil}`, 'consentId');
+    if (consent.approvals.some((a) => a.mspId === approver.mspId && a.enrollmentId === approver.enrollmentId)) {
+      throw new ChaincodeError(ErrorCode.Conflict, `'${approver.enrollmentId}' already approved consent '${consent.consentId}'`, 'consentId');
+    }
+    const need = consent.requiredApprovals.find((r) => r.role === approver.role);
+    if (!need) throw new ChaincodeError(ErrorCode.Unauthorized, `the policy of consent '${consent.consentId}' asks no ${approver.role} for approval`, 'consentId');
+    if (consent.approvals.filter((a) => a.role === approver.role).length >= need.count) {
+      throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' already has its ${need.count} ${approver.role} approval(s)`, 'consentId');
+    }
+    const approvals = [...consent.approvals, { mspId: approver.mspId, enrollmentId: approver.enrollmentId, role: approver.role, approvedAt: tx.timestamp.toISOString(), txId: tx.txId }];
+    const approved: Consent = { ...consent, approvals, status: approvalsSatisfy(consent.requiredApprovals, approvals) ? 'active' : 'pending' };
+    await this.put(approved);
+    return approved;
   }
 
   /** Counts one granted access against maxAccesses. */

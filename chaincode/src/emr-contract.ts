@@ -1,21 +1,17 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { authorize, callerOf, type PERMISSIONS } from './access';
+import { callerOf } from './access';
 import { canonicalJson } from './canonical-json';
-import { txOf, type StateStore } from './ledger';
-import { checkPseudonym, checkRecordId, parsePageSize, parseRecordInput, RecordStore } from './records';
-
+import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { isObject, parseJsonObject, transientText } from './ledger';
+import { MAX_INTERNAL_BYTES, checkEncapsulatedKey, checkPseudonym, checkRecordId, checkRecordType, checkSignature, parsePageSize, parseRecordInput, type EmrRecord } from './records';
+import { recordSigningPayload } from './signatures';
+import { session } from './session';
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */
-@Info({ title: 'EmrContract', description: 'EMR index records: create, read, list by patient pseudonym' })
+@Info({ title: 'EmrContract', description: 'EMR index records: create, version, patient approval, type switch, hospital-internal metadata' })
 export class EmrContract extends Contract {
   constructor() {
     super('emr');
-  }
-
-  private begin(ctx: Context, transaction: keyof typeof PERMISSIONS) {
-    const caller = callerOf(ctx.clientIdentity);
-    authorize(caller, transaction);
-    return { caller, records: new RecordStore(ctx.stub as unknown as StateStore) };
   }
 
   /** The caller as the chaincode sees it (MSP, enrollment id, role): for health checks and debugging identities. */
@@ -25,19 +21,30 @@ export class EmrContract extends Contract {
     return canonicalJson(callerOf(ctx.clientIdentity));
   }
 
-  /** Indexes a record owned by the caller's hospital. Argument: the record input as JSON. */
+  /**
+   * Indexes a record owned by the caller's hospital: by one of its doctors, or by the
+   * patient himself, who then signs the index fields (`patientSignature`).
+   */
   @Transaction()
   @Returns('string')
   async CreateRecord(ctx: Context, recordJson: string): Promise<string> {
-    const { caller, records } = this.begin(ctx, 'CreateRecord');
+    const s = session(ctx, 'CreateRecord');
     const input = parseRecordInput(recordJson);
-    return canonicalJson(await records.create(input, caller, txOf(ctx)));
+    if (s.caller.role === 'patient') {
+      await s.patients.requirePatient(input.patientPseudonym, s.caller, 'index records under this pseudonym');
+      if (!input.patientSignature) throw invalid('patientSignature', 'is required when the patient creates the record');
+    } else if (input.patientSignature) {
+      throw invalid('patientSignature', 'is given by the patient himself (CreateRecord or ApproveRecord as the patient)');
+    }
+    const verify = (r: EmrRecord) => s.requireSignature(recordSigningPayload(r), r.patientApproval!.signature, 'patientSignature');
+    const record = await s.records.create(input, s.caller, s.tx, input.patientSignature ? verify : undefined);
+    return canonicalJson(record);
   }
 
   @Transaction(false)
   @Returns('string')
   async ReadRecord(ctx: Context, recordId: string): Promise<string> {
-    const { records } = this.begin(ctx, 'ReadRecord');
+    const { records } = session(ctx, 'ReadRecord');
     checkRecordId(recordId);
     return canonicalJson(await records.require(recordId));
   }
@@ -45,9 +52,84 @@ export class EmrContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListRecordsByPatient(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { records } = this.begin(ctx, 'ListRecordsByPatient');
+    const { records } = session(ctx, 'ListRecordsByPatient');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
     return canonicalJson(await records.listByPatient(patientPseudonym, size, bookmark));
+  }
+
+  /** The patient signs the index fields of a record a doctor created. */
+  @Transaction()
+  @Returns('string')
+  async ApproveRecord(ctx: Context, recordId: string, signature: string): Promise<string> {
+    const s = session(ctx, 'ApproveRecord');
+    checkRecordId(recordId);
+    checkSignature(signature);
+    const record = await s.records.require(recordId);
+    await s.patients.requirePatient(record.patientPseudonym, s.caller, 'approve this record');
+    const approved = await s.records.approve(record, signature, (r) => s.requireSignature(recordSigningPayload(r), signature, 'signature'), s.tx);
+    await s.log.append({ action: 'record-approval', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
+    return canonicalJson(approved);
+  }
+
+  /**
+   * The patient switches a record between sharable and non-sharable. Argument: JSON
+   * {recordId, type, encapsulatedKey (the data key re-encapsulated for the new type), signature}.
+   */
+  @Transaction()
+  @Returns('string')
+  async SwitchType(ctx: Context, switchJson: string): Promise<string> {
+    const s = session(ctx, 'SwitchType');
+    const raw = parseJsonObject(switchJson, 'switch');
+    const extra = Object.keys(raw).find((k) => !['recordId', 'type', 'encapsulatedKey', 'signature'].includes(k));
+    if (extra) throw invalid(extra, 'is not a known field');
+    const recordId = checkRecordId(typeof raw.recordId === 'string' ? raw.recordId : '');
+    const type = checkRecordType(raw.type);
+    const encapsulatedKey = checkEncapsulatedKey(raw.encapsulatedKey);
+    const signature = checkSignature(raw.signature);
+    const record = await s.records.require(recordId);
+    await s.patients.requirePatient(record.patientPseudonym, s.caller, "switch this record's type");
+    const switched = await s.records.switchType(record, { type, encapsulatedKey, signature }, (r) => s.requireSignature(recordSigningPayload(r), signature, 'signature'), s.tx);
+    await s.log.append({ action: 'type-switch', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
+    s.event('record.type-switched', { recordId, type });
+    return canonicalJson(switched);
+  }
+
+  /**
+   * The owning hospital's internal metadata of a record (transient `metadata`, a JSON
+   * object), written only to its implicit private data collection. Submit it endorsed by
+   * the own org only, so the data never leaves it.
+   */
+  @Transaction()
+  @Returns('string')
+  async PutInternalMetadata(ctx: Context, recordId: string): Promise<string> {
+    const s = session(ctx, 'PutInternalMetadata');
+    checkRecordId(recordId);
+    const text = transientText(s.stub, 'metadata', MAX_INTERNAL_BYTES);
+    let metadata: unknown;
+    try {
+      metadata = JSON.parse(text);
+    } catch {
+      throw invalid('metadata', 'must be a JSON object');
+    }
+    if (!isObject(metadata)) throw invalid('metadata', 'must be a JSON object');
+    const record = await s.records.require(recordId);
+    this.requireOwnerStaff(record, s.caller);
+    return canonicalJson(await s.records.putInternal(record, metadata, s.caller, s.tx));
+  }
+
+  /** Read on the owning hospital's own peer, by its doctors and admins. */
+  @Transaction(false)
+  @Returns('string')
+  async ReadInternalMetadata(ctx: Context, recordId: string): Promise<string> {
+    const s = session(ctx, 'ReadInternalMetadata');
+    checkRecordId(recordId);
+    const record = await s.records.require(recordId);
+    this.requireOwnerStaff(record, s.caller);
+    return canonicalJson(await s.records.getInternal(record));
+  }
+
+  private requireOwnerStaff(record: EmrRecord, caller: { mspId: string; enrollmentId: string }): void {
+    if (caller.mspId !== record.ownerMsp) throw new ChaincodeError(ErrorCode.Unauthorized, `record '${record.recordId}' is owned by ${record.ownerMsp}`, 'recordId');
   }
 }

@@ -2,6 +2,8 @@
  * The world-state plumbing every store shares: the part of fabric-shim's stub we use,
  * canonical JSON values, composite-key pages, and JSON argument parsing.
  */
+import { createHash } from 'node:crypto';
+import { KeyEndorsementPolicy } from 'fabric-shim';
 import { canonicalJson } from './canonical-json';
 import { invalid } from './errors';
 
@@ -18,6 +20,13 @@ export interface StateStore {
     pageSize: number,
     bookmark: string,
   ): Promise<StateQueryPage>;
+  /** Key-level (state-based) endorsement policy for later writes of a key. */
+  setStateValidationParameter(key: string, policy: Uint8Array): Promise<void>;
+  getPrivateData(collection: string, key: string): Promise<Uint8Array>;
+  putPrivateData(collection: string, key: string, value: Uint8Array): Promise<void>;
+  /** Readable on every peer: the SHA-256 of a private value, from the public hashed state. */
+  getPrivateDataHash(collection: string, key: string): Promise<Uint8Array>;
+  getTransient(): Map<string, Uint8Array>;
 }
 /** fabric-shim's StateQueryIterator (it has next(), but no Symbol.asyncIterator). */
 export interface StateIterator {
@@ -100,4 +109,24 @@ export function parseJsonObject(json: string, what: string): Record<string, unkn
 export function rejectUnknownFields(obj: Record<string, unknown>, allowed: readonly string[], prefix = ''): void {
   const extra = Object.keys(obj).find((k) => !allowed.includes(k));
   if (extra !== undefined) throw invalid(`${prefix}${extra}`, 'is not a known field');
+}
+
+/** Every later write of `key` needs an endorsement from a peer of `mspId` (state-based endorsement). */
+export async function endorsedBy(state: StateStore, key: string, mspId: string): Promise<void> {
+  const policy = new KeyEndorsementPolicy();
+  policy.addOrgs('PEER', mspId);
+  await state.setStateValidationParameter(key, policy.getPolicy());
+}
+
+/** An org's implicit private data collection: stored on that org's peers only, hashed on every ledger. */
+export const implicitCollection = (mspId: string): string => `_implicit_org_${mspId}`;
+
+export const sha256Hex = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
+
+/** A transient (never on the ledger) argument, as UTF-8 text. */
+export function transientText(state: StateStore, name: string, maxBytes: number): string {
+  const bytes = state.getTransient().get(name);
+  if (!bytes || bytes.length === 0) throw invalid(name, `is required as transient data '${name}' (it never reaches the ledger)`);
+  if (bytes.length > maxBytes) throw invalid(name, `must be at most ${maxBytes} bytes`);
+  return Buffer.from(bytes).toString('utf8');
 }

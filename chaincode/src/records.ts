@@ -1,6 +1,7 @@
 import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { encode, indexPage, parseJsonObject, readJson, type StateStore, type TxContext } from './ledger';
+import { encode, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 import type { Caller } from './roles';
+import { SIGNATURE_PATTERN } from './signatures';
 
 export const RECORD_TYPES = ['sharable', 'non-sharable'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -25,11 +26,22 @@ export interface EmrRecordInput {
   encapsulatedKey: string;
   /** Id of the record this one replaces; the old version stays on the ledger. */
   supersedes?: string;
+  /** Required when the patient creates the record: his signature over the index fields (signatures.ts). */
+  patientSignature?: string;
+}
+
+/** The patient's signature over the index fields as they stand (signatures.ts: recordSigningPayload). */
+export interface PatientApproval {
+  signature: string;
+  signedAt: string;
+  txId: string;
 }
 
 /** An EMR index record as stored on the ledger. */
-export interface EmrRecord extends Omit<EmrRecordInput, 'supersedes'> {
+export interface EmrRecord extends Omit<EmrRecordInput, 'supersedes' | 'patientSignature'> {
   supersedes: string | null;
+  /** Set when the patient created the record, approved it, or switched its type. */
+  patientApproval: PatientApproval | null;
   version: number;
   /** MSP id of the hospital that owns the record: the creator's org. */
   ownerMsp: string;
@@ -56,7 +68,7 @@ const PATTERNS: Record<string, [RegExp, string]> = {
   cipherSuite: [/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters of a-z 0-9 . _ -'],
   encapsulatedKey: [/^[A-Za-z0-9_-]{1,8192}$/, 'must be base64url without padding, at most 8192 characters'],
 };
-const INPUT_FIELDS = new Set([...Object.keys(PATTERNS), 'type', 'size', 'supersedes']);
+const INPUT_FIELDS = new Set([...Object.keys(PATTERNS), 'type', 'size', 'supersedes', 'patientSignature']);
 
 function checkString(obj: Record<string, unknown>, field: string): string {
   const value = obj[field];
@@ -72,8 +84,7 @@ export function parseRecordInput(json: string): EmrRecordInput {
   const unknown = Object.keys(obj).find((k) => !INPUT_FIELDS.has(k));
   if (unknown !== undefined) throw invalid(unknown, 'is not a field of a record');
 
-  const type = obj.type;
-  if (!(RECORD_TYPES as readonly unknown[]).includes(type)) throw invalid('type', `must be one of ${RECORD_TYPES.join(', ')}`);
+  const type = checkRecordType(obj.type);
   const size = obj.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid('size', 'must be a non-negative integer');
   let supersedes: string | undefined;
@@ -83,18 +94,33 @@ export function parseRecordInput(json: string): EmrRecordInput {
     }
     supersedes = obj.supersedes;
   }
+  let patientSignature: string | undefined;
+  if (obj.patientSignature !== undefined) patientSignature = checkSignature(obj.patientSignature, 'patientSignature');
   return {
     recordId: checkString(obj, 'recordId'),
     patientPseudonym: checkString(obj, 'patientPseudonym'),
     category: checkString(obj, 'category'),
-    type: type as RecordType,
+    type,
     cid: checkString(obj, 'cid'),
     ciphertextSha256: checkString(obj, 'ciphertextSha256'),
     size,
     cipherSuite: checkString(obj, 'cipherSuite'),
     encapsulatedKey: checkString(obj, 'encapsulatedKey'),
     ...(supersedes !== undefined ? { supersedes } : {}),
+    ...(patientSignature !== undefined ? { patientSignature } : {}),
   };
+}
+
+export const checkEncapsulatedKey = (value: unknown): string => checkString({ encapsulatedKey: value }, 'encapsulatedKey');
+
+export function checkSignature(value: unknown, field = 'signature'): string {
+  if (typeof value !== 'string' || !SIGNATURE_PATTERN.test(value)) throw invalid(field, 'must be a base64url DER ECDSA signature');
+  return value;
+}
+
+export function checkRecordType(value: unknown, field = 'type'): RecordType {
+  if (!(RECORD_TYPES as readonly unknown[]).includes(value)) throw invalid(field, `must be one of ${RECORD_TYPES.join(', ')}`);
+  return value as RecordType;
 }
 
 export function parsePageSize(value: number): number {
@@ -130,6 +156,18 @@ export function checkPseudonym(value: string): string {
 const RECORD = 'emr.record';
 const BY_PATIENT = 'emr.record~patient';
 const SUCCESSOR = 'emr.record~successor';
+const INTERNAL = 'emr.internal';
+/** Hospital-internal metadata (ward, local record number, ...): a JSON object of at most this many bytes. */
+export const MAX_INTERNAL_BYTES = 16 * 1024;
+
+/** A hospital's own notes on a record, kept in its implicit private data collection. */
+export interface InternalMetadata {
+  recordId: string;
+  metadata: Record<string, unknown>;
+  writtenBy: string;
+  writtenAt: string;
+  txId: string;
+}
 
 /** EMR index records on the world state, keyed by composite keys. */
 export class RecordStore {
@@ -145,8 +183,19 @@ export class RecordStore {
     return record;
   }
 
-  /** Creates a record, or a new version of one; nothing is ever overwritten. */
-  async create(input: EmrRecordInput, caller: Caller, tx: TxContext): Promise<EmrRecord> {
+  private put = (record: EmrRecord) => this.state.putState(this.state.createCompositeKey(RECORD, [record.recordId]), encode(record));
+
+  /** The latest version: no record supersedes it. */
+  async isCurrent(recordId: string): Promise<boolean> {
+    const successor = await this.state.getState(this.state.createCompositeKey(SUCCESSOR, [recordId]));
+    return !successor || successor.length === 0;
+  }
+
+  /**
+   * Creates a record, or a new version of one; nothing is ever overwritten. `approve`
+   * checks the patient's signature over the final fields before anything is written.
+   */
+  async create(input: EmrRecordInput, caller: Caller, tx: TxContext, approve?: (record: EmrRecord) => void): Promise<EmrRecord> {
     if (await this.get(input.recordId)) {
       throw new ChaincodeError(ErrorCode.Conflict, `record '${input.recordId}' already exists; versions never overwrite`, 'recordId');
     }
@@ -158,26 +207,72 @@ export class RecordStore {
       if (previous.ownerMsp !== caller.mspId) {
         throw new ChaincodeError(ErrorCode.Unauthorized, `record '${previous.recordId}' is owned by ${previous.ownerMsp}`, 'supersedes');
       }
-      const successorKey = this.state.createCompositeKey(SUCCESSOR, [previous.recordId]);
-      const successor = await this.state.getState(successorKey);
-      if (successor && successor.length > 0) {
-        throw new ChaincodeError(ErrorCode.Conflict, `record '${previous.recordId}' is already superseded by '${Buffer.from(successor).toString('utf8')}'`, 'supersedes');
+      if (!(await this.isCurrent(previous.recordId))) {
+        throw new ChaincodeError(ErrorCode.Conflict, `record '${previous.recordId}' is already superseded`, 'supersedes');
       }
-      await this.state.putState(successorKey, Buffer.from(input.recordId, 'utf8'));
       version = previous.version + 1;
     }
+    const { patientSignature, ...fields } = input;
     const record: EmrRecord = {
-      ...input,
+      ...fields,
       supersedes: input.supersedes ?? null,
       version,
       ownerMsp: caller.mspId,
+      patientApproval: patientSignature ? { signature: patientSignature, signedAt: tx.timestamp.toISOString(), txId: tx.txId } : null,
       createdBy: caller.enrollmentId,
       createdAt: tx.timestamp.toISOString(),
       txId: tx.txId,
     };
-    await this.state.putState(this.state.createCompositeKey(RECORD, [record.recordId]), encode(record));
+    approve?.(record);
+    if (input.supersedes !== undefined) await this.state.putState(this.state.createCompositeKey(SUCCESSOR, [input.supersedes]), Buffer.from(input.recordId, 'utf8'));
+    await this.put(record);
     await this.state.putState(this.state.createCompositeKey(BY_PATIENT, [record.patientPseudonym, record.recordId]), Buffer.from([0]));
     return record;
+  }
+
+  /** Attaches the patient's signature over the fields as they stand. */
+  async approve(record: EmrRecord, signature: string, verify: (r: EmrRecord) => void, tx: TxContext): Promise<EmrRecord> {
+    if (record.patientApproval) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' already carries the patient's signature`, 'recordId');
+    const approved: EmrRecord = { ...record, patientApproval: { signature, signedAt: tx.timestamp.toISOString(), txId: tx.txId } };
+    verify(approved);
+    await this.put(approved);
+    return approved;
+  }
+
+  /**
+   * The patient switches the current version's type: the data key is re-encapsulated for
+   * the new type's slot (crypto switchType), and he signs the fields as they become.
+   */
+  async switchType(record: EmrRecord, change: { type: RecordType; encapsulatedKey: string; signature: string }, verify: (r: EmrRecord) => void, tx: TxContext): Promise<EmrRecord> {
+    if (record.type === change.type) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' is already ${change.type}`, 'type');
+    if (!(await this.isCurrent(record.recordId))) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' is superseded; switch the current version`, 'recordId');
+    const switched: EmrRecord = {
+      ...record,
+      type: change.type,
+      encapsulatedKey: change.encapsulatedKey,
+      patientApproval: { signature: change.signature, signedAt: tx.timestamp.toISOString(), txId: tx.txId },
+    };
+    verify(switched);
+    await this.put(switched);
+    return switched;
+  }
+
+  /** Writes the owning hospital's internal metadata of a record to its implicit collection, once. */
+  async putInternal(record: EmrRecord, metadata: Record<string, unknown>, caller: Caller, tx: TxContext): Promise<{ recordId: string; sha256: string }> {
+    const collection = implicitCollection(record.ownerMsp);
+    const key = this.state.createCompositeKey(INTERNAL, [record.recordId]);
+    const existing = await this.state.getPrivateDataHash(collection, key);
+    if (existing && existing.length > 0) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' already has internal metadata`, 'recordId');
+    const value: InternalMetadata = { recordId: record.recordId, metadata, writtenBy: caller.enrollmentId, writtenAt: tx.timestamp.toISOString(), txId: tx.txId };
+    const bytes = encode(value);
+    await this.state.putPrivateData(collection, key, bytes);
+    return { recordId: record.recordId, sha256: sha256Hex(bytes) };
+  }
+
+  async getInternal(record: EmrRecord): Promise<InternalMetadata> {
+    const bytes = await this.state.getPrivateData(implicitCollection(record.ownerMsp), this.state.createCompositeKey(INTERNAL, [record.recordId]));
+    if (!bytes || bytes.length === 0) throw new ChaincodeError(ErrorCode.NotFound, `record '${record.recordId}' has no internal metadata`, 'recordId');
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as InternalMetadata;
   }
 
   /** One page of a patient's records, in record-id order. */

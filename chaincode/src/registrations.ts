@@ -5,16 +5,46 @@
  * threshold, and carries the Feldman commitments that let anyone check a proxy's fragment.
  * A registration is usable only while its consent is active (revocation needs no write here).
  */
+import { decodeGrant, fromBase64url, toBase64url, type GrantPublic } from '@emr/crypto';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { MAX_HOP_LIMIT, granteeMatches, type Consent } from './consents';
 import type { Caller } from './roles';
-import { encode, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
+import { encode, endorsedBy, isObject, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
+import { partyKey } from './proxies';
 import { RECORD_TYPES, checkEnrollmentId, checkMspId, checkRecordId, type RecordType } from './records';
 
 /** An identity on the network: MSP id and enrollment id. */
 export interface Party {
   mspId: string;
   enrollmentId: string;
+}
+
+/** A party's identity string in the identity-based crypto (what its keys are extracted for). */
+export const cryptoIdentity = (p: Party): string => `${p.enrollmentId}@${p.mspId}`;
+
+/**
+ * The encoded grant must say what the registration says: same id, hop, delegatee, type,
+ * condition (by hash), threshold and commitments. The chain then vouches for the
+ * commitments that fragments are checked against.
+ */
+export function decodeRegisteredGrant(input: Pick<RegistrationInput, 'grantId' | 'hop' | 'delegatee' | 'type' | 'conditionHash' | 'threshold' | 'commitments' | 'grant'>): GrantPublic {
+  let grant: GrantPublic;
+  try {
+    grant = decodeGrant(fromBase64url(input.grant, 'grant'));
+  } catch (e) {
+    throw invalid('grant', `is not an encoded grant: ${(e as Error).message}`);
+  }
+  const mismatch =
+    grant.grantId !== input.grantId ? 'grantId'
+    : grant.hop !== input.hop ? 'hop'
+    : grant.delegatee !== cryptoIdentity(input.delegatee) ? 'delegatee'
+    : grant.slot.type !== input.type ? 'type'
+    : sha256Hex(grant.slot.condition) !== input.conditionHash ? 'conditionHash'
+    : grant.threshold !== input.threshold ? 'threshold'
+    : grant.commitments.some((c, i) => toBase64url(c.toBytes()) !== input.commitments[i]) ? 'commitments'
+    : null;
+  if (mismatch) throw invalid(mismatch, 'differs from the encoded grant');
+  return grant;
 }
 
 export interface RegistrationInput {
@@ -48,10 +78,10 @@ export interface Registration extends Omit<RegistrationInput, 'parentGrantId'> {
 
 const REGISTRATION = 'emr.registration';
 const BY_CONSENT = 'emr.registration~consent';
-const MAX_PROXIES = 16;
+const MAX_GRANT_PROXIES = 16;
 const B64URL = (max: number) => new RegExp(`^[A-Za-z0-9_-]{1,${max}}$`);
 
-function parseParty(raw: unknown, field: string): Party {
+export function parseParty(raw: unknown, field: string): Party {
   if (!isObject(raw)) throw invalid(field, 'must be {mspId, enrollmentId}');
   rejectUnknownFields(raw, ['mspId', 'enrollmentId'], `${field}.`);
   return { mspId: checkMspId(raw.mspId, `${field}.mspId`), enrollmentId: checkEnrollmentId(typeof raw.enrollmentId === 'string' ? raw.enrollmentId : '', `${field}.enrollmentId`) };
@@ -71,7 +101,7 @@ export function parseRegistrationInput(json: string): RegistrationInput {
   let parentGrantId: string | undefined;
   if (hop > 1) parentGrantId = checkRecordId(s('parentGrantId'), 'parentGrantId');
   else if (raw.parentGrantId !== undefined) throw invalid('parentGrantId', 'is only for a re-delegation (hop > 1)');
-  if (!Array.isArray(raw.proxies) || raw.proxies.length < 1 || raw.proxies.length > MAX_PROXIES) throw invalid('proxies', `must list 1 to ${MAX_PROXIES} proxies`);
+  if (!Array.isArray(raw.proxies) || raw.proxies.length < 1 || raw.proxies.length > MAX_GRANT_PROXIES) throw invalid('proxies', `must list 1 to ${MAX_GRANT_PROXIES} proxies`);
   const proxies = raw.proxies.map((p, i) => parseParty(p, `proxies[${i}]`));
   if (new Set(proxies.map((p) => `${p.mspId}/${p.enrollmentId}`)).size !== proxies.length) throw invalid('proxies', 'must not repeat a proxy');
   const threshold = raw.threshold;
@@ -125,9 +155,13 @@ export class RegistrationStore {
    * the contract) and the delegatee must be the consent's grantee. Hop h > 1: the caller is
    * the delegatee of the active parent grant at hop h − 1, within the consent's hop limit.
    */
-  async register(input: RegistrationInput, consent: Consent, caller: Caller, tx: TxContext): Promise<Registration> {
+  async register(input: RegistrationInput, consent: Consent, elected: Party[], homeMsp: string, caller: Caller, tx: TxContext): Promise<Registration> {
     if (await this.get(input.grantId)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${input.grantId}' is already registered`, 'grantId');
-    if (consent.status !== 'active') throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' is revoked`, 'consentId');
+    if (consent.status === 'revoked') throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' is revoked`, 'consentId');
+    if (input.proxies.map(partyKey).join(',') !== elected.map(partyKey).join(',')) {
+      throw new ChaincodeError(ErrorCode.Conflict, `are not the proxies elected for this grant (${elected.map(partyKey).join(', ')}); the registry changed or the election was not run`, 'proxies');
+    }
+    decodeRegisteredGrant(input);
     if (Date.parse(input.expiresAt) > Date.parse(consent.validUntil)) throw invalid('expiresAt', `must not be after the consent's validUntil (${consent.validUntil})`);
     if (Date.parse(input.expiresAt) <= tx.timestamp.getTime()) throw invalid('expiresAt', 'must be in the future');
     if (consent.scope.type !== undefined && consent.scope.type !== input.type) throw invalid('type', `the consent covers ${consent.scope.type} records only`);
@@ -145,7 +179,9 @@ export class RegistrationStore {
       if (parent.type !== input.type || parent.conditionHash !== input.conditionHash) throw invalid('conditionHash', 'a re-delegation keeps its parent\'s type and condition');
     }
     const reg: Registration = { ...input, parentGrantId: input.parentGrantId ?? null, delegator, createdAt: tx.timestamp.toISOString(), txId: tx.txId };
-    await this.state.putState(this.state.createCompositeKey(REGISTRATION, [reg.grantId]), encode(reg));
+    const key = this.state.createCompositeKey(REGISTRATION, [reg.grantId]);
+    await this.state.putState(key, encode(reg));
+    await endorsedBy(this.state, key, homeMsp);
     await this.state.putState(this.state.createCompositeKey(BY_CONSENT, [reg.consentId, reg.grantId]), Buffer.from([0]));
     return reg;
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { StateQueryPage, StateStore } from '../../chaincode/src/ledger';
 
 /**
@@ -8,6 +9,34 @@ export class MemoryState implements StateStore {
   readonly data = new Map<string, Uint8Array>();
   /** Events set by the transactions run on this state, in order. */
   readonly events: { name: string; payload: unknown }[] = [];
+  /** Key-level endorsement policies set, by key (the policy bytes). */
+  readonly validation = new Map<string, Uint8Array>();
+  /** Private data by collection, then key. */
+  readonly private = new Map<string, Map<string, Uint8Array>>();
+  /** Transient data of the next transaction (set by chaincodeContext). */
+  transient = new Map<string, Uint8Array>();
+
+  async setStateValidationParameter(key: string, policy: Uint8Array): Promise<void> {
+    this.validation.set(key, policy);
+  }
+
+  async getPrivateData(collection: string, key: string): Promise<Uint8Array> {
+    return this.private.get(collection)?.get(key) ?? new Uint8Array();
+  }
+
+  async putPrivateData(collection: string, key: string, value: Uint8Array): Promise<void> {
+    if (!this.private.has(collection)) this.private.set(collection, new Map());
+    this.private.get(collection)!.set(key, value);
+  }
+
+  async getPrivateDataHash(collection: string, key: string): Promise<Uint8Array> {
+    const value = this.private.get(collection)?.get(key);
+    return value ? createHash('sha256').update(value).digest() : new Uint8Array();
+  }
+
+  getTransient(): Map<string, Uint8Array> {
+    return this.transient;
+  }
 
   setEvent(name: string, payload: Uint8Array): void {
     this.events.push({ name, payload: JSON.parse(Buffer.from(payload).toString('utf8')) });

@@ -1,0 +1,142 @@
+import { decodeCapsule, decodeFragment, decodeGrant, fromBase64url, verifyFragment, type Capsule } from '@emr/crypto';
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { canonicalJson } from './canonical-json';
+import { recordInScope } from './consents';
+import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { parseJsonObject, rejectUnknownFields, sha256Hex } from './ledger';
+import { checkEndpoint, electProxies, electionSeed, partyKey } from './proxies';
+import { parseParty, registrationActive } from './registrations';
+import { checkEnrollmentId, checkMspId, checkRecordId, checkSignature } from './records';
+import { fragmentSigningPayload, publicKeyPem, signatureValid } from './signatures';
+import { session } from './session';
+
+const B64URL = /^[A-Za-z0-9_-]{1,16384}$/;
+
+/**
+ * The proxy registry: self-registration of a member's proxy, stake votes by member orgs,
+ * the verifiable election of a grant's proxies, proven-fault reports that cost reputation,
+ * and the proxies' re-encryption log entries.
+ */
+@Info({ title: 'ProxyContract', description: 'proxy registry, delegated stake, election, reputation, re-encryption log' })
+export class ProxyContract extends Contract {
+  constructor() {
+    super('proxy');
+  }
+
+  /** A proxy identity of a member org registers itself; its certificate key is kept. */
+  @Transaction()
+  @Returns('string')
+  async RegisterProxy(ctx: Context, endpoint: string): Promise<string> {
+    const s = session(ctx, 'RegisterProxy');
+    checkEndpoint(endpoint);
+    const proxy = await s.proxies.register(s.caller, endpoint, publicKeyPem(s.certificate()), s.tx);
+    s.event('proxy.registered', { proxy: partyKey(proxy) });
+    return canonicalJson(proxy);
+  }
+
+  /** A member org's admin sets the org's stake on a proxy (0 withdraws it). */
+  @Transaction()
+  @Returns('string')
+  async VoteStake(ctx: Context, mspId: string, enrollmentId: string, amount: string): Promise<string> {
+    const s = session(ctx, 'VoteStake');
+    const target = { mspId: checkMspId(mspId), enrollmentId: checkEnrollmentId(enrollmentId) };
+    if (!/^\d{1,6}$/.test(amount)) throw invalid('amount', 'must be a non-negative integer');
+    return canonicalJson(await s.proxies.vote(s.caller.mspId, target, Number(amount)));
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async ReadProxy(ctx: Context, mspId: string, enrollmentId: string): Promise<string> {
+    const s = session(ctx, 'ReadProxy');
+    return canonicalJson(await s.proxies.require({ mspId: checkMspId(mspId), enrollmentId: checkEnrollmentId(enrollmentId) }));
+  }
+
+  /** The whole registry (at most MAX_PROXIES), in key order. */
+  @Transaction(false)
+  @Returns('string')
+  async ListProxies(ctx: Context): Promise<string> {
+    const s = session(ctx, 'ListProxies');
+    return canonicalJson(await s.proxies.all());
+  }
+
+  /** The n proxies a grant would get now; RegisterGrant repeats the draw and must agree. */
+  @Transaction(false)
+  @Returns('string')
+  async ElectProxies(ctx: Context, grantId: string, consentId: string, n: string): Promise<string> {
+    const s = session(ctx, 'ElectProxies');
+    checkRecordId(grantId, 'grantId');
+    checkRecordId(consentId, 'consentId');
+    if (!/^\d{1,2}$/.test(n) || Number(n) < 1 || Number(n) > 16) throw invalid('n', 'must be an integer from 1 to 16');
+    const seed = electionSeed(grantId, consentId);
+    return canonicalJson({ seed, proxies: electProxies(await s.proxies.all(), seed, Number(n)) });
+  }
+
+  /**
+   * Proof that a proxy misbehaved: a fragment it signed for a capsule that fails the proof
+   * against the grant's commitments on chain (or does not decode, or claims another share).
+   * Argument: JSON {grantId, proxy: {mspId, enrollmentId}, capsule, fragment, signature},
+   * byte strings base64url.
+   */
+  @Transaction()
+  @Returns('string')
+  async ReportBadFragment(ctx: Context, reportJson: string): Promise<string> {
+    const s = session(ctx, 'ReportBadFragment');
+    const raw = parseJsonObject(reportJson, 'report');
+    rejectUnknownFields(raw, ['grantId', 'proxy', 'capsule', 'fragment', 'signature']);
+    const grantId = checkRecordId(typeof raw.grantId === 'string' ? raw.grantId : '', 'grantId');
+    const party = parseParty(raw.proxy, 'proxy');
+    const bytes = (field: 'capsule' | 'fragment') => {
+      const v = raw[field];
+      if (typeof v !== 'string' || !B64URL.test(v)) throw invalid(field, 'must be base64url bytes');
+      return fromBase64url(v, field);
+    };
+    const capsuleBytes = bytes('capsule');
+    const fragmentBytes = bytes('fragment');
+    const signature = checkSignature(raw.signature);
+    const reg = await s.grants.require(grantId);
+    const position = reg.proxies.findIndex((p) => partyKey(p) === partyKey(party));
+    if (position < 0) throw invalid('proxy', `is not a proxy of grant '${grantId}'`);
+    const proxy = await s.proxies.require(party);
+    const payload = fragmentSigningPayload({ grantId, capsuleSha256: sha256Hex(capsuleBytes), fragmentSha256: sha256Hex(fragmentBytes) });
+    if (!signatureValid(proxy.publicKey, payload, signature)) throw invalid('signature', "is not the proxy's signature over this capsule and fragment, so it proves nothing");
+    let capsule: Capsule;
+    try {
+      capsule = decodeCapsule(capsuleBytes);
+    } catch (e) {
+      throw invalid('capsule', `does not decode: ${(e as Error).message}`);
+    }
+    const fault = this.faultOf(capsule, decodeGrant(fromBase64url(reg.grant, 'grant')), fragmentBytes, BigInt(position + 1));
+    if (!fault) throw invalid('fragment', "verifies against the grant's commitments; there is nothing to report");
+    const penalized = await s.proxies.penalize(proxy, sha256Hex(payload));
+    s.event('proxy.faulted', { proxy: partyKey(proxy), grantId, status: penalized.status });
+    return canonicalJson({ proxy: penalized, fault });
+  }
+
+  /** A proxy logs that it re-encrypted a record's capsule under an active grant it serves. */
+  @Transaction()
+  @Returns('string')
+  async LogReEncryption(ctx: Context, recordId: string, grantId: string): Promise<string> {
+    const s = session(ctx, 'LogReEncryption');
+    checkRecordId(recordId);
+    checkRecordId(grantId, 'grantId');
+    const reg = await s.grants.require(grantId);
+    if (!reg.proxies.some((p) => partyKey(p) === partyKey(s.caller))) throw new ChaincodeError(ErrorCode.Unauthorized, `'${partyKey(s.caller)}' is not a proxy of grant '${grantId}'`, 'grantId');
+    const consent = await s.consents.require(reg.consentId);
+    if (!registrationActive(reg, consent, s.tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${grantId}' is not active (consent ${consent.status}, or expired)`, 'grantId');
+    const record = await s.records.require(recordId);
+    if (!recordInScope(consent, record) || record.type !== reg.type) throw invalid('recordId', `is outside grant '${grantId}'`);
+    const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: consent.consentId, purpose: consent.purpose });
+    return canonicalJson(entry);
+  }
+
+  /** What is wrong with a signed fragment, or null when it is a good one. */
+  private faultOf(capsule: Capsule, grant: ReturnType<typeof decodeGrant>, fragmentBytes: Uint8Array, index: bigint): string | null {
+    try {
+      const fragment = decodeFragment(fragmentBytes);
+      if (fragment.index !== index) return `claims share ${fragment.index}, the proxy holds share ${index}`;
+      return verifyFragment(capsule, grant, fragment) ? null : 'its proof fails against the commitments';
+    } catch (e) {
+      return `does not decode: ${(e as Error).message}`;
+    }
+  }
+}

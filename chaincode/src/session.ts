@@ -1,0 +1,48 @@
+import type { Context } from 'fabric-contract-api';
+import { authorize, callerOf, type PERMISSIONS } from './access';
+import { AccessLog } from './access-log';
+import { canonicalJson } from './canonical-json';
+import { ConsentStore } from './consents';
+import { EmergencyStore } from './emergencies';
+import { ChaincodeError, ErrorCode } from './errors';
+import { txOf, type StateStore } from './ledger';
+import { PatientStore } from './patients';
+import { PolicyStore } from './policies';
+import { ProxyStore } from './proxies';
+import { RecordStore } from './records';
+import { RegistrationStore } from './registrations';
+import { signatureValid } from './signatures';
+
+/**
+ * What every transaction starts with: the caller from the certificate, checked against the
+ * transaction's roles before any argument is read, and the stores over the stub.
+ */
+export function session(ctx: Context, transaction: keyof typeof PERMISSIONS) {
+  const caller = callerOf(ctx.clientIdentity);
+  authorize(caller, transaction);
+  const stub = ctx.stub as unknown as StateStore;
+  const tx = txOf(ctx);
+  return {
+    caller,
+    stub,
+    tx,
+    patients: new PatientStore(stub),
+    consents: new ConsentStore(stub),
+    records: new RecordStore(stub),
+    grants: new RegistrationStore(stub),
+    policies: new PolicyStore(stub),
+    emergencies: new EmergencyStore(stub),
+    proxies: new ProxyStore(stub),
+    log: new AccessLog(stub, tx),
+    /** The caller's certificate (PEM). */
+    certificate: (): Uint8Array => ctx.clientIdentity.getIDBytes(),
+    /** Throws INVALID_ARGUMENT[field] unless the caller's certificate key signed `payload`. */
+    requireSignature(payload: string, signature: string, field: string): void {
+      if (!signatureValid(ctx.clientIdentity.getIDBytes(), payload, signature)) {
+        throw new ChaincodeError(ErrorCode.InvalidArgument, `is not a valid signature of '${caller.enrollmentId}' over the index fields`, field);
+      }
+    },
+    /** One event per transaction (Fabric keeps the last set); ids only, never PHI. */
+    event: (name: string, payload: Record<string, string>): void => stub.setEvent(name, Buffer.from(canonicalJson(payload), 'utf8')),
+  };
+}
