@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ConsentInput } from '../../chaincode/src/consents';
-import type { RegistrationInput } from '../../chaincode/src/registrations';
 import type { EmrRecordInput } from '../../chaincode/src/records';
 
 /** A hex pseudonym like the SDK's keyed hash (never a name). */
@@ -35,29 +34,6 @@ export function consentInput(overrides: Partial<ConsentInput> = {}): ConsentInpu
     validUntil: '2026-01-02T00:00:00.000Z',
     maxAccesses: 3,
     hopLimit: 2,
-    ...overrides,
-  };
-}
-
-/** A hop-1 grant registration under `consentInput()`'s grantee, 3 proxies, threshold 2. */
-export function registrationInput(consentId: string, overrides: Partial<RegistrationInput> = {}): RegistrationInput {
-  const point = (i: number) => Buffer.from(createHash('sha384').update(`commitment-${i}`).digest()).toString('base64url');
-  return {
-    grantId: `grant-${randomUUID()}`,
-    consentId,
-    delegatee: { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-    type: 'sharable',
-    conditionHash: createHash('sha256').update(consentId).digest('hex'),
-    hop: 1,
-    proxies: [
-      { mspId: 'HospitalAMSP', enrollmentId: 'proxy' },
-      { mspId: 'HospitalBMSP', enrollmentId: 'proxy' },
-      { mspId: 'ResearchInstituteMSP', enrollmentId: 'proxy' },
-    ],
-    threshold: 2,
-    commitments: [point(0), point(1)],
-    grant: Buffer.from(`grant:${consentId}`).toString('base64url'),
-    expiresAt: '2026-01-01T20:00:00.000Z',
     ...overrides,
   };
 }

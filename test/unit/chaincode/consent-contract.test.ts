@@ -1,31 +1,8 @@
-import { ConsentContract } from '../../../chaincode/src/consent-contract';
-import { EmrContract } from '../../../chaincode/src/emr-contract';
 import { chaincodeContext, identity } from '../../support/chaincode-context';
-import { consentInput, pseudonym, recordInput, registrationInput } from '../../support/fixtures';
-import { MemoryState } from '../../support/memory-state';
+import { consentInput, pseudonym } from '../../support/fixtures';
+import { A, B, RI, admin, contracts, doctor1, p1, patient1, researcher1, unitLedger as ledger } from '../../support/unit-ledger';
 
-const A = 'HospitalAMSP';
-const B = 'HospitalBMSP';
-const RI = 'ResearchInstituteMSP';
-const admin = identity('admin', 'admin');
-const patient1 = identity('patient1', 'patient');
-const doctor1 = identity('doctor1', 'doctor');
-const researcher1 = identity('researcher1', 'researcher');
-const p1 = pseudonym('patient1');
-
-const consent = new ConsentContract();
-const emr = new EmrContract();
-
-/** A ledger with patient1 of HospitalA registered and one cardiology record of his. */
-async function ledger() {
-  const state = new MemoryState();
-  let n = 0;
-  const as = (msp: string, attrs: Record<string, string>, at = '2026-01-01T06:00:00.000Z') => chaincodeContext(state, msp, attrs, { txId: `tx-${++n}`, at });
-  await consent.RegisterPatient(as(A, admin), p1, 'patient1');
-  const record = recordInput();
-  await emr.CreateRecord(as(A, doctor1), JSON.stringify(record));
-  return { state, as, record };
-}
+const { consent } = contracts;
 
 describe('RegisterPatient', () => {
   it('an admin binds a pseudonym to a patient of the same hospital, once; the state holds a hash, not the enrollment id', async () => {
@@ -49,7 +26,7 @@ describe('GrantConsent and RevokeConsent', () => {
     const input = consentInput();
     const granted = JSON.parse(await consent.GrantConsent(as(A, patient1), JSON.stringify(input)));
     expect(granted).toMatchObject({ consentId: input.consentId, status: 'active', accessCount: 0, createdBy: 'patient1' });
-    expect(state.events.at(-1)).toEqual({ name: 'consent.granted', payload: { consentId: input.consentId } });
+    expect(state.events.at(-1)).toEqual({ name: 'consent.granted', payload: { consentId: input.consentId, status: 'active' } });
   });
 
   it('only the registered patient grants or revokes: not a doctor, not another patient, not the same name at another org', async () => {
@@ -164,33 +141,34 @@ describe('RegisterGrant and ReadGrant', () => {
     JSON.parse(await consent.ReadGrant(as(RI, researcher1), grantId)) as { registration: { delegator: unknown; hop: number }; active: boolean };
 
   it('the patient registers a hop-1 grant to the grantee; the grantee re-delegates within the hop limit; revocation deactivates both', async () => {
-    const { state, as } = await ledger();
+    const { state, as, grant } = await ledger();
     const c = consentInput({ hopLimit: 2 });
     await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
-    const g1 = registrationInput(c.consentId);
+    const g1 = (await grant({ consentId: c.consentId })).input;
     await consent.RegisterGrant(as(A, patient1), JSON.stringify(g1));
     expect(state.events.at(-1)).toEqual({ name: 'grant.registered', payload: { grantId: g1.grantId, consentId: c.consentId } });
     expect(await grantOf(as, g1.grantId)).toMatchObject({ active: true, registration: { delegator: { mspId: A, enrollmentId: 'patient1' }, hop: 1 } });
 
-    const g2 = registrationInput(c.consentId, { hop: 2, parentGrantId: g1.grantId, delegatee: { mspId: B, enrollmentId: 'doctor1' } });
+    const g2 = (await grant({ consentId: c.consentId, hop: 2, parentGrantId: g1.grantId, delegatee: { mspId: B, enrollmentId: 'doctor1' } })).input;
     await expect(consent.RegisterGrant(as(B, doctor1), JSON.stringify(g2))).rejects.toThrow(/^UNAUTHORIZED\[parentGrantId\]/); // not the parent's delegatee
     await consent.RegisterGrant(as(RI, researcher1), JSON.stringify(g2));
-    const g3 = registrationInput(c.consentId, { hop: 3, parentGrantId: g2.grantId, delegatee: { mspId: A, enrollmentId: 'doctor2' } });
+    const g3 = (await grant({ consentId: c.consentId, hop: 3, parentGrantId: g2.grantId, delegatee: { mspId: A, enrollmentId: 'doctor2' } })).input;
     await expect(consent.RegisterGrant(as(B, doctor1), JSON.stringify(g3))).rejects.toThrow(/^INVALID_ARGUMENT\[hop\]/); // over the hop limit
 
     await consent.RevokeConsent(as(A, patient1), c.consentId);
     expect((await grantOf(as, g1.grantId)).active).toBe(false);
     expect((await grantOf(as, g2.grantId)).active).toBe(false);
-    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(registrationInput(c.consentId)))).rejects.toThrow(/^CONFLICT\[consentId\]/);
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify((await grant({ consentId: c.consentId })).input))).rejects.toThrow(/^CONFLICT\[consentId\]/);
   });
 
   it('refuses the wrong delegator and the wrong delegatee of a hop-1 grant', async () => {
-    const { as } = await ledger();
+    const { as, grant } = await ledger();
     const c = consentInput();
     await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
-    await expect(consent.RegisterGrant(as(A, doctor1), JSON.stringify(registrationInput(c.consentId)))).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
-    await expect(consent.RegisterGrant(as(A, admin), JSON.stringify(registrationInput(c.consentId)))).rejects.toThrow(/^UNAUTHORIZED: /);
-    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(registrationInput(c.consentId, { delegatee: { mspId: B, enrollmentId: 'doctor1' } })))).rejects.toThrow(
+    const g = JSON.stringify((await grant({ consentId: c.consentId })).input);
+    await expect(consent.RegisterGrant(as(A, doctor1), g)).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.RegisterGrant(as(A, admin), g)).rejects.toThrow(/^UNAUTHORIZED: /);
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify((await grant({ consentId: c.consentId, delegatee: { mspId: B, enrollmentId: 'doctor1' } })).input))).rejects.toThrow(
       /^INVALID_ARGUMENT\[delegatee\]/,
     );
   });
@@ -203,11 +181,11 @@ describe('RegisterGrant and ReadGrant', () => {
     ['conditionHash', { conditionHash: 'not-a-hash' }],
     ['parentGrantId', { parentGrantId: 'g0' }], // only for hop > 1
   ])('bad %s is named and nothing is written', async (field, overrides) => {
-    const { state, as } = await ledger();
+    const { state, as, grant } = await ledger();
     const c = consentInput();
     await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
     const before = new Map(state.data);
-    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify({ ...registrationInput(c.consentId), ...overrides }))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[${field}`));
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify({ ...(await grant({ consentId: c.consentId })).input, ...overrides }))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[${field}`));
     expect(state.data).toEqual(before);
   });
 });
