@@ -70,7 +70,8 @@ export function parseEmergencyInput(json: string): EmergencyInput {
 
 /** The status at a time. Pure. */
 export function emergencyStatus(e: Emergency, at: Date): EmergencyStatus {
-  if (e.expiresAt !== null) return at.getTime() < Date.parse(e.expiresAt) ? 'active' : 'expired';
+  // A transaction stamped before the approval (client clocks differ) does not see it.
+  if (e.expiresAt !== null && e.approvedAt !== null && at.getTime() >= Date.parse(e.approvedAt)) return at.getTime() < Date.parse(e.expiresAt) ? 'active' : 'expired';
   return at.getTime() < Date.parse(e.requestedAt) + APPROVAL_WINDOW_MINUTES * MINUTE ? 'pending' : 'lapsed';
 }
 
