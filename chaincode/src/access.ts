@@ -10,7 +10,7 @@ export interface CertificateIdentity {
 }
 
 /** Reads the caller from the transaction creator's certificate (attributes set by Fabric CA). */
-export function callerOf(identity: CertificateIdentity): Caller {
+export function callerOf(identity: Pick<CertificateIdentity, 'getMSPID' | 'getAttributeValue'>): Caller {
   const mspId = identity.getMSPID();
   const enrollmentId = identity.getAttributeValue('hf.EnrollmentID');
   const role = identity.getAttributeValue('role');

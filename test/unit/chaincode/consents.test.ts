@@ -9,7 +9,7 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 const HOUR = 3_600_000;
 
 function consent(overrides: Partial<Consent> = {}): Consent {
-  return { ...consentInput(), status: 'active', accessCount: 0, createdBy: 'patient1', createdAt: new Date(T0).toISOString(), txId: 't', revokedAt: null, revokeTxId: null, ...overrides };
+  return { ...consentInput(), status: 'active', requiredApprovals: [], approvals: [], accessCount: 0, createdBy: 'patient1', createdAt: new Date(T0).toISOString(), txId: 't', revokedAt: null, revokeTxId: null, ...overrides };
 }
 const record = { recordId: 'rec-1', patientPseudonym: pseudonym('patient1'), category: 'cardiology/ecg', type: 'sharable' as const };
 const request = (overrides: Partial<ConsentRequest> = {}): ConsentRequest => ({ requester: researcher, record, purpose: 'research', at: new Date(T0 + HOUR), hop: 1, ...overrides });
@@ -51,6 +51,7 @@ describe('evaluateConsent', () => {
 
   it.each([
     ['revoked', consent({ status: 'revoked', revokedAt: 'x' }), request()],
+    ['pending-approval', consent({ status: 'pending', requiredApprovals: [{ role: 'doctor', count: 1 }] }), request()],
     ['not-yet-valid', consent(), request({ at: new Date(T0 - 1) })],
     ['expired', consent(), request({ at: new Date(T0 + 24 * HOUR) })],
     ['exhausted', consent({ accessCount: 3, maxAccesses: 3 }), request()],
@@ -102,7 +103,7 @@ describe('evaluateConsent, properties', () => {
       maxAccesses: fc.integer({ min: 1, max: 5 }),
       accessCount: fc.integer({ min: 0, max: 6 }),
       hopLimit: fc.integer({ min: 1, max: 5 }),
-      revoked: fc.boolean(),
+      status: fc.constantFrom('active', 'pending', 'revoked'),
     })
     .filter((c) => Object.keys(c.scope).length > 0)
     .map(
@@ -110,13 +111,15 @@ describe('evaluateConsent, properties', () => {
         ...consentInput({ grantee: c.grantee, scope: c.scope, purpose: c.purpose, maxAccesses: c.maxAccesses, hopLimit: c.hopLimit }),
         validFrom: new Date(T0 + c.fromOffset * HOUR).toISOString(),
         validUntil: new Date(T0 + (c.fromOffset + c.lengthHours) * HOUR).toISOString(),
-        status: c.revoked ? 'revoked' : 'active',
+        status: c.status as Consent['status'],
+        requiredApprovals: c.status === 'pending' ? [{ role: 'doctor', count: 1 }] : [],
+        approvals: [],
         accessCount: c.accessCount,
         createdBy: 'patient1',
         createdAt: new Date(T0).toISOString(),
         txId: 't',
-        revokedAt: c.revoked ? new Date(T0).toISOString() : null,
-        revokeTxId: c.revoked ? 't2' : null,
+        revokedAt: c.status === 'revoked' ? new Date(T0).toISOString() : null,
+        revokeTxId: c.status === 'revoked' ? 't2' : null,
       }),
     );
   const arbRequest = fc.record({
@@ -128,10 +131,10 @@ describe('evaluateConsent, properties', () => {
   });
   const runs = { numRuns: 2000 };
 
-  it('a revoked, expired, not-yet-valid or exhausted consent never authorizes', () => {
+  it('a revoked, not yet approved, expired, not-yet-valid or exhausted consent never authorizes', () => {
     fc.assert(
       fc.property(arbConsent, arbRequest, (c, r) => {
-        const closed = c.status === 'revoked' || r.at.getTime() >= Date.parse(c.validUntil) || r.at.getTime() < Date.parse(c.validFrom) || c.accessCount >= c.maxAccesses;
+        const closed = c.status !== 'active' || r.at.getTime() >= Date.parse(c.validUntil) || r.at.getTime() < Date.parse(c.validFrom) || c.accessCount >= c.maxAccesses;
         return !closed || !evaluateConsent(c, r).allow;
       }),
       runs,
