@@ -11,8 +11,9 @@ const base = {
     '^.+/node_modules/@noble/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' }, isolatedModules: true }],
   },
   transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
-  // One copy of the crypto (its backend choice is module state): the sources, not dist.
-  moduleNameMapper: { '^@emr/crypto$': '<rootDir>/crypto/src/index.ts' },
+  // Sources, not dist: one copy of the crypto (its backend choice is module state), and the
+  // chaincode's signing payloads the SDK imports.
+  moduleNameMapper: { '^@emr/crypto$': '<rootDir>/crypto/src/index.ts', '^@emr/chaincode/dist/(.*)$': '<rootDir>/chaincode/src/$1' },
 };
 
 module.exports = {

@@ -10,7 +10,7 @@ const connections: EmrConnection[] = [];
 function as(org: string, user: string): EmrIndex {
   const c = connectGateway({ org, user, profile: stateDir });
   connections.push(c);
-  return new EmrIndex(c.contract);
+  return new EmrIndex(c);
 }
 
 let n = 0;

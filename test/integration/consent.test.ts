@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { AccessDeniedError, ConflictError, InvalidArgumentError, MvccConflictError, NotFoundError, UnauthorizedError, type ConsentInput } from '../../client/src';
 import { loadProfile } from '../../client/src';
 import { stateDir } from '../../network/src/paths';
-import { consentInput, pseudonym, recordInput, registrationInput } from '../support/fixtures';
-import { Connections } from '../support/network';
+import { consentInput, pseudonym, recordInput } from '../support/fixtures';
+import { grantRegistration } from '../support/grants';
+import { Connections, ensureProxyRegistry } from '../support/network';
 
 jest.setTimeout(90_000);
 const net = new Connections();
@@ -28,7 +29,11 @@ const window = () => ({ validFrom: new Date(Date.now() - hour).toISOString(), va
 const consentFor = (overrides: Partial<ConsentInput> = {}) => consentInput({ patientPseudonym: p, ...window(), ...overrides });
 let recordId: string;
 
+const elect = (grantId: string, consentId: string, n: number) => net.proxies('HospitalA', 'doctor1').elect(grantId, consentId, n);
+const registration = async (consentId: string, o: Omit<Parameters<typeof grantRegistration>[0], 'elect' | 'consentId'>) => (await grantRegistration({ consentId, elect, ...o })).input;
+
 beforeAll(async () => {
+  await ensureProxyRegistry(net);
   await adminA.registerPatient(p, 'patient1');
   recordId = (await net.as('HospitalA', 'doctor1').createRecord(recordInput({ patientPseudonym: p, category: 'cardiology/ecg' }))).recordId;
 });
@@ -100,13 +105,13 @@ describe('consent, request, revoke, log', () => {
   it('re-encryption key registrations: patient to grantee, grantee re-delegates within the hop limit, revocation deactivates', async () => {
     const consent = await patientA.grantConsent(consentFor({ hopLimit: 2 }));
     const expiresAt = new Date(Date.now() + 2 * hour).toISOString();
-    const g1 = registrationInput(consent.consentId, { expiresAt });
+    const g1 = await registration(consent.consentId, { expiresAt, n: 2 });
     await expect(researcher.registerGrant(g1)).rejects.toBeInstanceOf(UnauthorizedError); // hop 1 is the patient's
     await patientA.registerGrant(g1);
-    const g2 = registrationInput(consent.consentId, { expiresAt, hop: 2, parentGrantId: g1.grantId, delegatee: { mspId: 'HospitalBMSP', enrollmentId: 'doctor1' } });
+    const g2 = await registration(consent.consentId, { expiresAt, n: 2, hop: 2, parentGrantId: g1.grantId, delegatee: { mspId: 'HospitalBMSP', enrollmentId: 'doctor1' } });
     await expect(doctorB.registerGrant(g2)).rejects.toBeInstanceOf(UnauthorizedError); // only g1's delegatee re-delegates
     await researcher.registerGrant(g2);
-    const g3 = registrationInput(consent.consentId, { expiresAt, hop: 3, parentGrantId: g2.grantId, delegatee: { mspId: 'HospitalAMSP', enrollmentId: 'doctor2' } });
+    const g3 = await registration(consent.consentId, { expiresAt, n: 2, hop: 3, parentGrantId: g2.grantId, delegatee: { mspId: 'HospitalAMSP', enrollmentId: 'doctor2' } });
     await expect(doctorB.registerGrant(g3)).rejects.toBeInstanceOf(InvalidArgumentError); // beyond the hop limit
     expect(await doctorB.readGrant(g2.grantId)).toMatchObject({ active: true, registration: { delegator: { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' }, hop: 2 } });
     await patientA.revokeConsent(consent.consentId);
@@ -122,7 +127,7 @@ describe('consent, request, revoke, log', () => {
       for await (const event of events) {
         const payload = JSON.parse(new TextDecoder().decode(event.payload));
         if (event.eventName === 'consent.granted' && payload.consentId === consent.consentId) {
-          expect(payload).toEqual({ consentId: consent.consentId });
+          expect(payload).toEqual({ consentId: consent.consentId, status: 'active' });
           break;
         }
       }

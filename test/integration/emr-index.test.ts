@@ -102,7 +102,7 @@ describe('rejections carry the chaincode\'s stable error code', () => {
     const withNode = { ...profile, orgs: { ...profile.orgs, HospitalA: { ...a, users: { ...a.users, node: { role: 'admin' as const, dir } } } } };
     const connection = connectGateway({ org: 'HospitalA', user: 'node', profile: withNode });
     try {
-      const err = await new EmrIndex(connection.contract).whoAmI().catch((e: unknown) => e);
+      const err = await new EmrIndex(connection).whoAmI().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UnauthorizedError);
       expect((err as Error).message).toMatch(/has no valid role attribute/);
     } finally {

@@ -22,7 +22,7 @@ const boundPorts = async () => {
 async function whoAmI(org: string): Promise<string> {
   const c = connectGateway({ org, user: 'admin', profile: stateDir });
   try {
-    return (await new EmrIndex(c.contract).whoAmI()).mspId;
+    return (await new EmrIndex(c).whoAmI()).mspId;
   } finally {
     c.close();
   }

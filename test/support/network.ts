@@ -1,4 +1,5 @@
-import { connectGateway, ConsentLedger, EmrIndex, type EmrConnection } from '../../client/src';
+import { ConflictError, connectGateway, ConsentLedger, EmergencyAccess, EmrIndex, ProxyRegistry, type EmrConnection } from '../../client/src';
+import { topology } from '../../network/src/topology';
 import { stateDir } from '../../network/src/paths';
 
 /** Opens gateway connections as wallet identities of the live network; closes them all at once. */
@@ -8,11 +9,19 @@ export class Connections {
   as(org: string, user: string, timeouts?: Parameters<typeof connectGateway>[0]['timeouts']): EmrIndex {
     const connection = connectGateway({ org, user, profile: stateDir, ...(timeouts ? { timeouts } : {}) });
     this.open.push(connection);
-    return new EmrIndex(connection.contract);
+    return new EmrIndex(connection);
   }
 
   consents(org: string, user: string): ConsentLedger {
-    return new ConsentLedger(this.connection(org, user).contract);
+    return new ConsentLedger(this.connection(org, user));
+  }
+
+  emergency(org: string, user: string): EmergencyAccess {
+    return new EmergencyAccess(this.connection(org, user));
+  }
+
+  proxies(org: string, user: string): ProxyRegistry {
+    return new ProxyRegistry(this.connection(org, user));
   }
 
   connection(org: string, user: string): EmrConnection {
@@ -24,4 +33,24 @@ export class Connections {
   closeAll(): void {
     for (const c of this.open.splice(0)) c.close();
   }
+}
+
+/**
+ * Each member org's proxy identity registered, and each org's admin staking 30 on every
+ * proxy (idempotent: a vote replaces the org's previous one). The proxy services of the
+ * end-to-end issue will do this for themselves; until then the tests do.
+ */
+export async function ensureProxyRegistry(net: Connections): Promise<void> {
+  const members = topology.members.map((m) => ({ org: m.name, mspId: m.mspId }));
+  await Promise.all(
+    members.map((m) =>
+      net
+        .proxies(m.org, 'proxy')
+        .register(`https://127.0.0.1:${7350 + members.indexOf(m)}`)
+        .catch((e: unknown) => {
+          if (!(e instanceof ConflictError)) throw e;
+        }),
+    ),
+  );
+  for (const voter of members) for (const m of members) await net.proxies(voter.org, 'admin').voteStake({ mspId: m.mspId, enrollmentId: 'proxy' }, 30);
 }

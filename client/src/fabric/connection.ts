@@ -2,7 +2,7 @@
  * Connects to an org's Fabric Gateway peer as an enrolled identity from the wallet.
  * One gRPC channel per connection; every call has an explicit deadline.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -36,6 +36,8 @@ export interface EmrConnection {
   mspId: string;
   gateway: Gateway;
   contract: Contract;
+  /** Signs a payload with the identity's key (ECDSA P-256, SHA-256): DER, base64url. */
+  sign(payload: string): string;
   close(): void;
 }
 
@@ -46,18 +48,18 @@ function orgOf(profile: ConnectionProfile, org: string): OrgProfile {
 }
 
 /** Reads a wallet entry (cert.pem + key.pem) as a gateway identity and signer. */
-export function walletIdentity(orgProfile: OrgProfile, org: string, user: string): { identity: Identity; signer: Signer } {
+export function walletIdentity(orgProfile: OrgProfile, org: string, user: string): { identity: Identity; signer: Signer; privateKey: KeyObject } {
   const entry = orgProfile.users[user];
   if (!entry) throw new Error(`unknown user '${user}' of ${org}: the wallet has ${Object.keys(orgProfile.users).join(', ')}`);
   const credentials = readFileSync(path.join(entry.dir, 'cert.pem'));
   const privateKey = createPrivateKey(readFileSync(path.join(entry.dir, 'key.pem')));
-  return { identity: { mspId: orgProfile.mspId, credentials }, signer: signers.newPrivateKeySigner(privateKey) };
+  return { identity: { mspId: orgProfile.mspId, credentials }, signer: signers.newPrivateKeySigner(privateKey), privateKey };
 }
 
 export function connectGateway(options: ConnectOptions): EmrConnection {
   const profile = typeof options.profile === 'object' ? options.profile : loadProfile(options.profile);
   const orgProfile = orgOf(profile, options.org);
-  const { identity, signer } = walletIdentity(orgProfile, options.org, options.user);
+  const { identity, signer, privateKey } = walletIdentity(orgProfile, options.org, options.user);
   const client = new grpc.Client(orgProfile.peerEndpoint, grpc.credentials.createSsl(readFileSync(orgProfile.tlsRootCertPath)), {
     'grpc.ssl_target_name_override': orgProfile.peerHostAlias,
   });
@@ -80,6 +82,7 @@ export function connectGateway(options: ConnectOptions): EmrConnection {
     mspId: orgProfile.mspId,
     gateway,
     contract,
+    sign: (payload) => sign('sha256', Buffer.from(payload, 'utf8'), privateKey).toString('base64url'),
     close() {
       gateway.close();
       client.close();

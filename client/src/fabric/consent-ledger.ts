@@ -1,5 +1,5 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
-import type { Consent, ConsentInput, ConsentPage, DenyReason, LogEntry, LogPage, PatientRegistration, Purpose, Registration, RegistrationInput } from '@emr/chaincode';
+import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/chaincode';
 import { ContractClient, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
 
@@ -13,6 +13,12 @@ export class AccessDeniedError extends EmrError {
   ) {
     super(`access denied (${reason}): ${detail}`);
   }
+}
+
+/** The entry of an allowed request, or AccessDeniedError for a denied one (already on the log). */
+export function allowedOrThrow({ entry, detail }: { entry: LogEntry; detail: string | null }): LogEntry {
+  if (entry.outcome !== 'success') throw new AccessDeniedError(entry.reason as DenyReason, detail ?? '', entry);
+  return entry;
 }
 
 export class ConsentLedger extends ContractClient {
@@ -45,9 +51,26 @@ export class ConsentLedger extends ContractClient {
    * committed to the log) when the consent does not authorize it.
    */
   async requestAccess(recordId: string, consentId: string, purpose: Purpose): Promise<LogEntry> {
-    const { entry, detail } = await this.submit<{ entry: LogEntry; detail: string | null }>('consent:RequestAccess', recordId, consentId, purpose);
-    if (entry.outcome !== 'success') throw new AccessDeniedError(entry.reason as DenyReason, detail ?? '', entry);
-    return entry;
+    return allowedOrThrow(await this.submit('consent:RequestAccess', recordId, consentId, purpose));
+  }
+
+  /** The requester confirms he decrypted what an allowed access gave him (logged as a receipt). */
+  confirmReceipt(accessEntryId: string): Promise<LogEntry> {
+    return this.submit('consent:ConfirmReceipt', accessEntryId);
+  }
+
+  /** An admin sets (or, with no approvals, removes) one category policy of his hospital. */
+  setApprovalPolicy(policy: ApprovalPolicy): Promise<PolicySet> {
+    return this.submit('consent:SetApprovalPolicy', JSON.stringify(policy));
+  }
+
+  readApprovalPolicies(mspId: string): Promise<PolicySet> {
+    return this.evaluate('consent:ReadApprovalPolicies', mspId);
+  }
+
+  /** A doctor or admin of the patient's hospital approves a pending consent. */
+  approveConsent(consentId: string): Promise<Consent> {
+    return this.submit('consent:ApproveConsent', consentId);
   }
 
   /** Registers a grant's public part: the patient for hop 1, the previous delegatee for a re-delegation. */
@@ -60,7 +83,7 @@ export class ConsentLedger extends ContractClient {
     return this.evaluate('consent:ReadGrant', grantId);
   }
 
-  /** The patient's access log, newest first. */
+  /** The patient's access log: emergency overrides first, then the rest; each newest first. */
   patientLog(patientPseudonym: string, options: PageOptions = {}): Promise<LogPage> {
     return this.evaluate('consent:ListPatientLog', patientPseudonym, ...ContractClient.page(options));
   }

@@ -1,4 +1,5 @@
-import type { Contract } from '@hyperledger/fabric-gateway';
+import type { Contract, ProposalOptions } from '@hyperledger/fabric-gateway';
+import type { EmrConnection } from './connection';
 import { mapGatewayError } from './errors';
 
 const utf8 = new TextDecoder();
@@ -10,26 +11,51 @@ export interface PageOptions {
   bookmark?: string;
 }
 
+/** What the typed clients need of a connection: the contract, the caller (org, enrollment id) and his signing key. */
+export type ContractConnection = Pick<EmrConnection, 'contract' | 'mspId' | 'user' | 'sign'>;
+
 /** Submits and evaluates chaincode transactions as JSON, mapping every failure to an SDK error. */
 export abstract class ContractClient {
-  constructor(protected readonly contract: Contract) {}
+  protected readonly contract: Contract;
+
+  constructor(protected readonly connection: ContractConnection) {
+    this.contract = connection.contract;
+  }
 
   /** Endorses, orders and waits for the commit; answers the parsed JSON result. */
-  protected async submit<T>(name: string, ...args: string[]): Promise<T> {
+  protected submit<T>(name: string, ...args: string[]): Promise<T> {
+    return this.submitWith(name, { arguments: args });
+  }
+
+  /** As submit, with transient data or chosen endorsing orgs. */
+  protected async submitWith<T>(name: string, options: ProposalOptions): Promise<T> {
     try {
-      return JSON.parse(utf8.decode(await this.contract.submitTransaction(name, ...args))) as T;
+      return JSON.parse(utf8.decode(await this.contract.submit(name, options))) as T;
     } catch (err) {
       throw mapGatewayError(err);
     }
   }
 
   /** Queries one peer without ordering. */
-  protected async evaluate<T>(name: string, ...args: string[]): Promise<T> {
+  protected evaluate<T>(name: string, ...args: string[]): Promise<T> {
+    return this.evaluateWith(name, { arguments: args });
+  }
+
+  protected async evaluateWith<T>(name: string, options: ProposalOptions): Promise<T> {
     try {
-      return JSON.parse(utf8.decode(await this.contract.evaluateTransaction(name, ...args))) as T;
+      return JSON.parse(utf8.decode(await this.contract.evaluate(name, options))) as T;
     } catch (err) {
       throw mapGatewayError(err);
     }
+  }
+
+  /**
+   * Private to the caller's org: its transient data goes to its own peers only, and a
+   * transaction writing only its implicit collection needs only them to endorse.
+   */
+  protected ownOrgOnly(args: string[], transient: Record<string, string> = {}): ProposalOptions {
+    const transientData = Object.fromEntries(Object.entries(transient).map(([k, v]) => [k, new TextEncoder().encode(v)]));
+    return { arguments: args, transientData, endorsingOrganizations: [this.connection.mspId] };
   }
 
   protected static page(options: PageOptions): [string, string] {

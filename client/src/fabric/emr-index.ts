@@ -1,5 +1,6 @@
 /** Typed access to the chaincode's EMR index transactions. */
-import type { Caller, EmrRecord, EmrRecordInput, RecordPage } from '@emr/chaincode';
+import type { Caller, EmrRecord, EmrRecordInput, InternalMetadata, RecordPage, RecordType } from '@emr/chaincode';
+import { recordSigningPayload } from '@emr/chaincode/dist/signatures';
 import { ContractClient, type PageOptions } from './contract-client';
 
 export class EmrIndex extends ContractClient {
@@ -8,9 +9,16 @@ export class EmrIndex extends ContractClient {
     return this.evaluate('emr:WhoAmI');
   }
 
-  /** Indexes a record owned by the caller's hospital (caller role: doctor); resolves once committed. */
+  /** Indexes a record owned by the caller's hospital (caller: one of its doctors); resolves once committed. */
   createRecord(input: EmrRecordInput): Promise<EmrRecord> {
     return this.submit('emr:CreateRecord', JSON.stringify(input));
+  }
+
+  /** The patient indexes his own record, signing the index fields as they will be stored. */
+  async createRecordAsPatient(input: Omit<EmrRecordInput, 'patientSignature'>): Promise<EmrRecord> {
+    const version = input.supersedes ? (await this.readRecord(input.supersedes)).version + 1 : 1;
+    const fields = { ...input, ownerMsp: this.connection.mspId, version, supersedes: input.supersedes ?? null };
+    return this.submit('emr:CreateRecord', JSON.stringify({ ...input, patientSignature: this.connection.sign(recordSigningPayload(fields)) }));
   }
 
   readRecord(recordId: string): Promise<EmrRecord> {
@@ -20,5 +28,31 @@ export class EmrIndex extends ContractClient {
   /** One page of a patient's records; pass `bookmark` back for the next page ('' when done). */
   listRecordsByPatient(patientPseudonym: string, options: PageOptions = {}): Promise<RecordPage> {
     return this.evaluate('emr:ListRecordsByPatient', patientPseudonym, ...ContractClient.page(options));
+  }
+
+  /** The patient signs the index fields of a record a doctor created. */
+  async approveRecord(recordId: string): Promise<EmrRecord> {
+    const record = await this.readRecord(recordId);
+    return this.submit('emr:ApproveRecord', recordId, this.connection.sign(recordSigningPayload(record)));
+  }
+
+  /**
+   * The patient switches a record's type; `encapsulatedKey` is the data key re-encapsulated
+   * for the new type (crypto switchType). He signs the fields as they become.
+   */
+  async switchType(recordId: string, type: RecordType, encapsulatedKey: string): Promise<EmrRecord> {
+    const record = await this.readRecord(recordId);
+    const signature = this.connection.sign(recordSigningPayload({ ...record, type, encapsulatedKey }));
+    return this.submit('emr:SwitchType', JSON.stringify({ recordId, type, encapsulatedKey, signature }));
+  }
+
+  /** Hospital-internal metadata, to the caller's org's implicit collection; it never leaves the org. */
+  putInternalMetadata(recordId: string, metadata: Record<string, unknown>): Promise<{ recordId: string; sha256: string }> {
+    return this.submitWith('emr:PutInternalMetadata', this.ownOrgOnly([recordId], { metadata: JSON.stringify(metadata) }));
+  }
+
+  /** Read from the caller's own org's peer. */
+  readInternalMetadata(recordId: string): Promise<InternalMetadata> {
+    return this.evaluateWith('emr:ReadInternalMetadata', this.ownOrgOnly([recordId]));
   }
 }

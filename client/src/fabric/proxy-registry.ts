@@ -1,0 +1,59 @@
+/** Typed access to the proxy registry: registration, stake, election, fault reports, re-encryption log. */
+import { createHash } from 'node:crypto';
+import type { LogEntry, Party, Proxy } from '@emr/chaincode';
+import { fragmentSigningPayload } from '@emr/chaincode/dist/signatures';
+import { ContractClient } from './contract-client';
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+
+/** A fragment as a proxy hands it out: the bytes and the proxy's signature binding them to the capsule. */
+export interface SignedFragment {
+  grantId: string;
+  proxy: Party;
+  capsule: Uint8Array;
+  fragment: Uint8Array;
+  signature: string;
+}
+
+export class ProxyRegistry extends ContractClient {
+  /** The caller, a proxy identity of a member org, registers itself at `endpoint`. */
+  register(endpoint: string): Promise<Proxy> {
+    return this.submit('proxy:RegisterProxy', endpoint);
+  }
+
+  /** A member org's admin sets the org's stake on a proxy (0 withdraws). */
+  voteStake(proxy: Party, amount: number): Promise<{ proxy: Proxy; voterTotal: number }> {
+    return this.submit('proxy:VoteStake', proxy.mspId, proxy.enrollmentId, String(amount));
+  }
+
+  read(proxy: Party): Promise<Proxy> {
+    return this.evaluate('proxy:ReadProxy', proxy.mspId, proxy.enrollmentId);
+  }
+
+  list(): Promise<Proxy[]> {
+    return this.evaluate('proxy:ListProxies');
+  }
+
+  /** The n proxies a new grant gets, in share order; RegisterGrant checks the same draw. */
+  async elect(grantId: string, consentId: string, n: number): Promise<Party[]> {
+    return (await this.evaluate<{ proxies: Party[] }>('proxy:ElectProxies', grantId, consentId, String(n))).proxies;
+  }
+
+  /** A proxy signs the fragment it made from a capsule, so a bad one is provable on chain. */
+  signFragment(grantId: string, capsule: Uint8Array, fragment: Uint8Array): SignedFragment {
+    const signature = this.connection.sign(fragmentSigningPayload({ grantId, capsuleSha256: sha256(capsule), fragmentSha256: sha256(fragment) }));
+    return { grantId, proxy: { mspId: this.connection.mspId, enrollmentId: this.connection.user }, capsule, fragment, signature };
+  }
+
+  /** Reports a signed fragment that fails its proof; the proxy loses reputation (and may be suspended). */
+  reportBadFragment(f: SignedFragment): Promise<{ proxy: Proxy; fault: string }> {
+    const report = { grantId: f.grantId, proxy: f.proxy, capsule: b64url(f.capsule), fragment: b64url(f.fragment), signature: f.signature };
+    return this.submit('proxy:ReportBadFragment', JSON.stringify(report));
+  }
+
+  /** The proxy logs a re-encryption it served under an active grant. */
+  logReEncryption(recordId: string, grantId: string): Promise<LogEntry> {
+    return this.submit('proxy:LogReEncryption', recordId, grantId);
+  }
+}
