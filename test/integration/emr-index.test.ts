@@ -2,6 +2,7 @@
  * The chaincode through the Fabric Gateway on the live network: real peers, orderers,
  * CAs and chaincode services. Identities come from the CA-issued wallet.
  */
+import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
   InvalidArgumentError,
@@ -111,8 +112,11 @@ describe('rejections carry the chaincode\'s stable error code', () => {
     }
   });
 
-  it('a patient may not create a record through another hospital either', async () => {
-    await expect(net.as('HospitalB', 'patient1').createRecord(recordInput())).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  it("a patient indexes only his own records: another hospital's patient of the same name is refused", async () => {
+    const own = pseudonym(`it-own-${randomUUID()}`);
+    await net.consents('HospitalA', 'admin').registerPatient(own, 'patient1');
+    await expect(net.as('HospitalB', 'patient1').createRecordAsPatient(recordInput({ patientPseudonym: own }))).rejects.toMatchObject({ code: 'UNAUTHORIZED', field: 'patientPseudonym' });
+    await expect(net.as('HospitalA', 'patient1').createRecordAsPatient(recordInput({ patientPseudonym: own }))).resolves.toMatchObject({ createdBy: 'patient1' });
   });
 
   it('invalid input names the field', async () => {

@@ -1,4 +1,4 @@
-import { ConflictError, connectGateway, ConsentLedger, EmergencyAccess, EmrIndex, ProxyRegistry, type EmrConnection } from '../../client/src';
+import { ConflictError, MvccConflictError, connectGateway, ConsentLedger, EmergencyAccess, EmrIndex, ProxyRegistry, type EmrConnection } from '../../client/src';
 import { topology } from '../../network/src/topology';
 import { stateDir } from '../../network/src/paths';
 
@@ -42,15 +42,25 @@ export class Connections {
  */
 export async function ensureProxyRegistry(net: Connections): Promise<void> {
   const members = topology.members.map((m) => ({ org: m.name, mspId: m.mspId }));
-  await Promise.all(
-    members.map((m) =>
+  // Test files run in parallel and all write the registry: retry what a concurrent write invalidated.
+  const retried = async (op: () => Promise<unknown>) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (!(e instanceof MvccConflictError) || attempt === 5) throw e;
+      }
+    }
+  };
+  for (const [i, m] of members.entries()) {
+    await retried(() =>
       net
         .proxies(m.org, 'proxy')
-        .register(`https://127.0.0.1:${7350 + members.indexOf(m)}`)
+        .register(`https://127.0.0.1:${7350 + i}`)
         .catch((e: unknown) => {
-          if (!(e instanceof ConflictError)) throw e;
+          if (!(e instanceof ConflictError)) throw e; // registered by an earlier file or run
         }),
-    ),
-  );
-  for (const voter of members) for (const m of members) await net.proxies(voter.org, 'admin').voteStake({ mspId: m.mspId, enrollmentId: 'proxy' }, 30);
+    );
+  }
+  for (const voter of members) for (const m of members) await retried(() => net.proxies(voter.org, 'admin').voteStake({ mspId: m.mspId, enrollmentId: 'proxy' }, 30));
 }
