@@ -74,6 +74,7 @@ describe('break-glass', () => {
   it('justification, second-doctor approval, emergency read shown first to the patient; wrong approvers refused', async () => {
     const emergencyId = `eg-${randomUUID()}`;
     const justification = 'Patient unconscious in the emergency room; medication history needed now.';
+    await expect(net.emergency('ResearchInstitute', 'researcher1').breakGlass({ emergencyId, patientPseudonym: p, durationMinutes: 30, justification })).rejects.toBeInstanceOf(UnauthorizedError);
     const requested = await net.emergency(A, 'doctor1').breakGlass({ emergencyId, patientPseudonym: p, durationMinutes: 30, justification });
     expect(requested.justificationHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(requested)).not.toContain('unconscious');
@@ -84,8 +85,16 @@ describe('break-glass', () => {
     const approved = await net.emergency(A, 'doctor2').approve(emergencyId);
     expect(Date.parse(approved.expiresAt!) - Date.parse(approved.approvedAt!)).toBe(30 * 60_000);
     await expect(net.emergency(A, 'doctor1').requestAccess(recordId, emergencyId)).resolves.toMatchObject({ outcome: 'success', emergencyId });
-    const log = await net.consents(A, 'patient1').patientLog(p, { pageSize: 3 });
-    expect(log.entries.map((e) => e.emergencyId)).toEqual([emergencyId, emergencyId, emergencyId]);
+    const otherDoctor = await net.emergency(A, 'doctor2').requestAccess(recordId, emergencyId).catch((e: unknown) => e);
+    expect((otherDoctor as AccessDeniedError).reason).toBe('not-grantee');
+    const log = await net.consents(A, 'patient1').patientLog(p, { pageSize: 5 });
+    expect(log.entries.map((e) => [e.action, e.emergencyId])).toEqual([
+      ['access-request', emergencyId], // doctor2's denied attempt
+      ['access-request', emergencyId],
+      ['break-glass-approval', emergencyId],
+      ['access-request', emergencyId], // the early, unapproved attempt
+      ['break-glass-request', emergencyId],
+    ]);
     expect((await net.emergency(A, 'admin').justification(emergencyId)).justification).toBe(justification);
     await expect(net.emergency('HospitalB', 'admin').justification(emergencyId)).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(net.emergency('HospitalB', 'doctor1').read(emergencyId)).rejects.toBeInstanceOf(UnauthorizedError);
