@@ -5,7 +5,7 @@
  */
 import type { Caller } from './roles';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { encode, indexPage, readJson, type StateStore, type TxContext } from './ledger';
+import { encode, found, indexPage, readJson, type StateStore, type TxContext } from './ledger';
 
 export const LOG_ACTIONS = [
   'access-request',
@@ -74,9 +74,7 @@ export class AccessLog {
   }
 
   async get(entryId: string): Promise<LogEntry> {
-    const entry = await readJson<LogEntry>(this.state, ENTRY, [entryId]);
-    if (!entry) throw new ChaincodeError(ErrorCode.NotFound, `log entry '${entryId}' does not exist`, 'entryId');
-    return entry;
+    return found(await readJson<LogEntry>(this.state, ENTRY, [entryId]), 'entryId', `log entry '${entryId}' does not exist`);
   }
 
   /** Marks an access entry as confirmed by a receipt, once. */

@@ -5,7 +5,7 @@
  */
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { isRole, ROLES, type Caller, type Role } from './roles';
-import { encode, endorsedBy, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
+import { encode, endorsedBy, found, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
 import { approvalsSatisfy, type Approval, type ApprovalRequirement } from './policies';
 import { RECORD_TYPES, checkCategory, checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, type EmrRecord, type RecordType } from './records';
 
@@ -212,9 +212,7 @@ export class ConsentStore {
   }
 
   async require(consentId: string): Promise<Consent> {
-    const consent = await this.get(consentId);
-    if (!consent) throw new ChaincodeError(ErrorCode.NotFound, `consent '${consentId}' does not exist`, 'consentId');
-    return consent;
+    return found(await this.get(consentId), 'consentId', `consent '${consentId}' does not exist`);
   }
 
   private put = (consent: Consent) => this.state.putState(this.state.createCompositeKey(CONSENT, [consent.consentId]), encode(consent));

@@ -6,9 +6,8 @@
  * Every step is logged as an emergency override, which the patient's log lists first.
  */
 import { ChaincodeError, ErrorCode, invalid } from './errors';
-import type { Decision } from './consents';
-import { inCategory } from './consents';
-import { encode, implicitCollection, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
+import { inCategory, type Decision } from './consents';
+import { encode, found, implicitCollection, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
 import type { Party } from './registrations';
 import { checkCategory, checkPseudonym, checkRecordId, type EmrRecord } from './records';
 import type { Caller } from './roles';
@@ -100,9 +99,7 @@ export class EmergencyStore {
   }
 
   async require(emergencyId: string): Promise<Emergency> {
-    const e = await this.get(emergencyId);
-    if (!e) throw new ChaincodeError(ErrorCode.NotFound, `break-glass '${emergencyId}' does not exist`, 'emergencyId');
-    return e;
+    return found(await this.get(emergencyId), 'emergencyId', `break-glass '${emergencyId}' does not exist`);
   }
 
   private justificationKey = (emergencyId: string, enrollmentId: string) => this.state.createCompositeKey(JUSTIFICATION, [emergencyId, enrollmentId]);

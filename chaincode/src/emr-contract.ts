@@ -2,9 +2,8 @@ import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-a
 import { callerOf } from './access';
 import { canonicalJson } from './canonical-json';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { isObject, parseJsonObject, transientText } from './ledger';
+import { parseJsonObject, rejectUnknownFields, transientText } from './ledger';
 import { MAX_INTERNAL_BYTES, checkEncapsulatedKey, checkPseudonym, checkRecordId, checkRecordType, checkSignature, parsePageSize, parseRecordInput, type EmrRecord } from './records';
-import { recordSigningPayload } from './signatures';
 import { session } from './session';
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */
@@ -36,8 +35,7 @@ export class EmrContract extends Contract {
     } else if (input.patientSignature) {
       throw invalid('patientSignature', 'is given by the patient himself (CreateRecord or ApproveRecord as the patient)');
     }
-    const verify = (r: EmrRecord) => s.requireSignature(recordSigningPayload(r), r.patientApproval!.signature, 'patientSignature');
-    const record = await s.records.create(input, s.caller, s.tx, input.patientSignature ? verify : undefined);
+    const record = await s.records.create(input, s.caller, s.tx, input.patientSignature ? (r) => s.requirePatientSignature(r, 'patientSignature') : undefined);
     return canonicalJson(record);
   }
 
@@ -67,7 +65,7 @@ export class EmrContract extends Contract {
     checkSignature(signature);
     const record = await s.records.require(recordId);
     await s.patients.requirePatient(record.patientPseudonym, s.caller, 'approve this record');
-    const approved = await s.records.approve(record, signature, (r) => s.requireSignature(recordSigningPayload(r), signature, 'signature'), s.tx);
+    const approved = await s.records.approve(record, signature, (r) => s.requirePatientSignature(r, 'signature'), s.tx);
     await s.log.append({ action: 'record-approval', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     return canonicalJson(approved);
   }
@@ -81,15 +79,14 @@ export class EmrContract extends Contract {
   async SwitchType(ctx: Context, switchJson: string): Promise<string> {
     const s = session(ctx, 'SwitchType');
     const raw = parseJsonObject(switchJson, 'switch');
-    const extra = Object.keys(raw).find((k) => !['recordId', 'type', 'encapsulatedKey', 'signature'].includes(k));
-    if (extra) throw invalid(extra, 'is not a known field');
+    rejectUnknownFields(raw, ['recordId', 'type', 'encapsulatedKey', 'signature']);
     const recordId = checkRecordId(typeof raw.recordId === 'string' ? raw.recordId : '');
     const type = checkRecordType(raw.type);
     const encapsulatedKey = checkEncapsulatedKey(raw.encapsulatedKey);
     const signature = checkSignature(raw.signature);
     const record = await s.records.require(recordId);
     await s.patients.requirePatient(record.patientPseudonym, s.caller, "switch this record's type");
-    const switched = await s.records.switchType(record, { type, encapsulatedKey, signature }, (r) => s.requireSignature(recordSigningPayload(r), signature, 'signature'), s.tx);
+    const switched = await s.records.switchType(record, { type, encapsulatedKey, signature }, (r) => s.requirePatientSignature(r, 'signature'), s.tx);
     await s.log.append({ action: 'type-switch', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     s.event('record.type-switched', { recordId, type });
     return canonicalJson(switched);
@@ -105,14 +102,7 @@ export class EmrContract extends Contract {
   async PutInternalMetadata(ctx: Context, recordId: string): Promise<string> {
     const s = session(ctx, 'PutInternalMetadata');
     checkRecordId(recordId);
-    const text = transientText(s.stub, 'metadata', MAX_INTERNAL_BYTES);
-    let metadata: unknown;
-    try {
-      metadata = JSON.parse(text);
-    } catch {
-      throw invalid('metadata', 'must be a JSON object');
-    }
-    if (!isObject(metadata)) throw invalid('metadata', 'must be a JSON object');
+    const metadata = parseJsonObject(transientText(s.stub, 'metadata', MAX_INTERNAL_BYTES), 'metadata');
     const record = await s.records.require(recordId);
     this.requireOwnerStaff(record, s.caller);
     return canonicalJson(await s.records.putInternal(record, metadata, s.caller, s.tx));

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { KeyEndorsementPolicy } from 'fabric-shim';
 import { canonicalJson } from './canonical-json';
-import { invalid } from './errors';
+import { ChaincodeError, ErrorCode, invalid } from './errors';
 
 /** The subset of fabric-shim's ChaincodeStub the stores use. */
 export interface StateStore {
@@ -70,6 +70,12 @@ export const encode = (value: unknown): Uint8Array => Buffer.from(canonicalJson(
 export async function readJson<T>(state: StateStore, objectType: string, attributes: string[]): Promise<T | undefined> {
   const bytes = await state.getState(state.createCompositeKey(objectType, attributes));
   return bytes && bytes.length > 0 ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : undefined;
+}
+
+/** The value, or NOT_FOUND[field] with `detail` when there is none. */
+export function found<T>(value: T | undefined, field: string, detail: string): T {
+  if (value === undefined) throw new ChaincodeError(ErrorCode.NotFound, detail, field);
+  return value;
 }
 
 /**

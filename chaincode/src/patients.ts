@@ -3,10 +3,9 @@
  * enrolled the patient (its admin) registers the binding; the chain stores only a hash of
  * the patient's MSP and enrollment id, so the state never lists who a pseudonym is.
  */
-import { createHash } from 'node:crypto';
 import { ChaincodeError, ErrorCode } from './errors';
 import type { Caller } from './roles';
-import { encode, readJson, type StateStore, type TxContext } from './ledger';
+import { encode, found, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 
 export interface PatientRegistration {
   patientPseudonym: string;
@@ -22,7 +21,7 @@ export interface PatientRegistration {
 const PATIENT = 'emr.patient';
 
 export const subjectOf = (mspId: string, enrollmentId: string): string =>
-  createHash('sha256').update(`emr-patient-subject:v1\u0000${mspId}\u0000${enrollmentId}`).digest('hex');
+  sha256Hex(`emr-patient-subject:v1\u0000${mspId}\u0000${enrollmentId}`);
 
 export class PatientStore {
   constructor(private readonly state: StateStore) {}
@@ -32,9 +31,7 @@ export class PatientStore {
   }
 
   async require(patientPseudonym: string): Promise<PatientRegistration> {
-    const p = await this.get(patientPseudonym);
-    if (!p) throw new ChaincodeError(ErrorCode.NotFound, `no patient is registered under this pseudonym`, 'patientPseudonym');
-    return p;
+    return found(await this.get(patientPseudonym), 'patientPseudonym', 'no patient is registered under this pseudonym');
   }
 
   /** An admin registers a patient of the admin's own hospital. A pseudonym is bound once. */

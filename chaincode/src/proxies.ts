@@ -6,9 +6,8 @@
  * stake × reputation with a seed fixed by the grant, so anyone can recompute the draw.
  * A fragment a proxy signed that fails its proof costs reputation, and then its seat.
  */
-import { createHash } from 'node:crypto';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { encode, readJson, type StateStore, type TxContext } from './ledger';
+import { encode, found, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 import type { Party } from './registrations';
 import type { Caller } from './roles';
 
@@ -66,8 +65,9 @@ export function electProxies(proxies: Proxy[], seed: string, n: number): Party[]
   const elected: Party[] = [];
   for (let round = 0; round < n; round++) {
     const total = pool.reduce((sum, p) => sum + p.weight, 0n);
-    let r = BigInt(`0x${createHash('sha256').update(`emr-proxy-election:v1\u0000${seed}\u0000${round}`).digest('hex')}`) % total;
-    const i = pool.findIndex((p) => (r < p.weight ? true : ((r -= p.weight), false)));
+    let r = BigInt(`0x${sha256Hex(`emr-proxy-election:v1\u0000${seed}\u0000${round}`)}`) % total;
+    let i = 0;
+    while (r >= pool[i]!.weight) r -= pool[i++]!.weight;
     elected.push(pool[i]!.party);
     pool.splice(i, 1);
   }
@@ -75,8 +75,7 @@ export function electProxies(proxies: Proxy[], seed: string, n: number): Party[]
 }
 
 /** The election seed of a grant: fixed by the grant and its consent. */
-export const electionSeed = (grantId: string, consentId: string): string =>
-  createHash('sha256').update(`emr-election-seed:v1\u0000${consentId}\u0000${grantId}`).digest('hex');
+export const electionSeed = (grantId: string, consentId: string): string => sha256Hex(`emr-election-seed:v1\u0000${consentId}\u0000${grantId}`);
 
 export class ProxyStore {
   constructor(private readonly state: StateStore) {}
@@ -86,9 +85,7 @@ export class ProxyStore {
   }
 
   async require(p: Party, field = 'proxy'): Promise<Proxy> {
-    const proxy = await this.get(p);
-    if (!proxy) throw new ChaincodeError(ErrorCode.NotFound, `proxy '${partyKey(p)}' is not registered`, field);
-    return proxy;
+    return found(await this.get(p), field, `proxy '${partyKey(p)}' is not registered`);
   }
 
   private put = (p: Proxy) => this.state.putState(this.state.createCompositeKey(PROXY, [p.mspId, p.enrollmentId]), encode(p));

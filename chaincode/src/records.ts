@@ -1,5 +1,5 @@
 import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { encode, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
+import { encode, found, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 import type { Caller } from './roles';
 import { SIGNATURE_PATTERN } from './signatures';
 
@@ -178,9 +178,7 @@ export class RecordStore {
   }
 
   async require(recordId: string): Promise<EmrRecord> {
-    const record = await this.get(recordId);
-    if (!record) throw new ChaincodeError(ErrorCode.NotFound, `record '${recordId}' does not exist`, 'recordId');
-    return record;
+    return found(await this.get(recordId), 'recordId', `record '${recordId}' does not exist`);
   }
 
   private put = (record: EmrRecord) => this.state.putState(this.state.createCompositeKey(RECORD, [record.recordId]), encode(record));

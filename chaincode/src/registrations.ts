@@ -9,7 +9,7 @@ import { decodeGrant, fromBase64url, toBase64url, type GrantPublic } from '@emr/
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { MAX_HOP_LIMIT, granteeMatches, type Consent } from './consents';
 import type { Caller } from './roles';
-import { encode, endorsedBy, isObject, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
+import { encode, endorsedBy, found, isObject, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
 import { partyKey } from './proxies';
 import { RECORD_TYPES, checkEnrollmentId, checkMspId, checkRecordId, type RecordType } from './records';
 
@@ -145,9 +145,7 @@ export class RegistrationStore {
   }
 
   async require(grantId: string, field = 'grantId'): Promise<Registration> {
-    const reg = await this.get(grantId);
-    if (!reg) throw new ChaincodeError(ErrorCode.NotFound, `grant '${grantId}' is not registered`, field);
-    return reg;
+    return found(await this.get(grantId), field, `grant '${grantId}' is not registered`);
   }
 
   /**

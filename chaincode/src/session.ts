@@ -9,9 +9,9 @@ import { txOf, type StateStore } from './ledger';
 import { PatientStore } from './patients';
 import { PolicyStore } from './policies';
 import { ProxyStore } from './proxies';
-import { RecordStore } from './records';
+import { RecordStore, type EmrRecord } from './records';
 import { RegistrationStore } from './registrations';
-import { signatureValid } from './signatures';
+import { recordSigningPayload, signatureValid } from './signatures';
 
 /**
  * What every transaction starts with: the caller from the certificate, checked against the
@@ -36,9 +36,9 @@ export function session(ctx: Context, transaction: keyof typeof PERMISSIONS) {
     log: new AccessLog(stub, tx),
     /** The caller's certificate (PEM). */
     certificate: (): Uint8Array => ctx.clientIdentity.getIDBytes(),
-    /** Throws INVALID_ARGUMENT[field] unless the caller's certificate key signed `payload`. */
-    requireSignature(payload: string, signature: string, field: string): void {
-      if (!signatureValid(ctx.clientIdentity.getIDBytes(), payload, signature)) {
+    /** Throws INVALID_ARGUMENT[field] unless the record's patient approval is the caller's signature over its index fields. */
+    requirePatientSignature(record: EmrRecord, field: string): void {
+      if (!signatureValid(ctx.clientIdentity.getIDBytes(), recordSigningPayload(record), record.patientApproval?.signature ?? '')) {
         throw new ChaincodeError(ErrorCode.InvalidArgument, `is not a valid signature of '${caller.enrollmentId}' over the index fields`, field);
       }
     },

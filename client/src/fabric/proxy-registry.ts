@@ -1,11 +1,11 @@
 /** Typed access to the proxy registry: registration, stake, election, fault reports, re-encryption log. */
 import { createHash } from 'node:crypto';
+import { toBase64url } from '@emr/crypto';
 import type { LogEntry, Party, Proxy } from '@emr/chaincode';
 import { fragmentSigningPayload } from '@emr/chaincode/dist/signatures';
 import { ContractClient } from './contract-client';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 /** A fragment as a proxy hands it out: the bytes and the proxy's signature binding them to the capsule. */
 export interface SignedFragment {
@@ -48,7 +48,7 @@ export class ProxyRegistry extends ContractClient {
 
   /** Reports a signed fragment that fails its proof; the proxy loses reputation (and may be suspended). */
   reportBadFragment(f: SignedFragment): Promise<{ proxy: Proxy; fault: string }> {
-    const report = { grantId: f.grantId, proxy: f.proxy, capsule: b64url(f.capsule), fragment: b64url(f.fragment), signature: f.signature };
+    const report = { grantId: f.grantId, proxy: f.proxy, capsule: toBase64url(f.capsule), fragment: toBase64url(f.fragment), signature: f.signature };
     return this.submit('proxy:ReportBadFragment', JSON.stringify(report));
   }
 
