@@ -20,6 +20,7 @@ export const LOG_ACTIONS = [
   'type-switch',
   'break-glass-request',
   'break-glass-approval',
+  'record-erasure',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
@@ -36,6 +37,8 @@ export interface LogEntry {
   consentId: string | null;
   /** Set on emergency overrides (break-glass): listed first in the patient's log. */
   emergencyId: string | null;
+  /** Set on a delegatee's request: the grant (leaf of the re-delegation chain) it goes through. */
+  grantId?: string;
   purpose: string | null;
   /** ISO-8601 transaction timestamp. */
   recorded: string;

@@ -27,6 +27,7 @@ export const PERMISSIONS = {
   ListRecordsByPatient: ['doctor', 'patient', 'proxy', 'admin'],
   ApproveRecord: ['patient'],
   SwitchType: ['patient'],
+  EraseRecord: ['patient', 'admin'],
   PutInternalMetadata: ['doctor', 'admin'],
   ReadInternalMetadata: ['doctor', 'admin'],
   // consent: patients, consents, approvals, grants, requests, the log
@@ -39,6 +40,9 @@ export const PERMISSIONS = {
   ReadApprovalPolicies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   ApproveConsent: ['doctor', 'admin'],
   RequestAccess: ['doctor', 'researcher'],
+  RequestDelegatedAccess: ['doctor', 'researcher'],
+  ReadAccessEntry: ['doctor', 'researcher', 'proxy', 'admin'],
+  ListGrantsByConsent: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   ConfirmReceipt: ['doctor', 'researcher'],
   ListPatientLog: ['patient', 'admin'],
   ListRecordLog: ['patient', 'admin'],
@@ -59,6 +63,9 @@ export const PERMISSIONS = {
   ElectProxies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   ReportBadFragment: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   LogReEncryption: ['proxy'],
+  // kgc: the key generation centres' public record
+  RegisterKeyCentre: ['kgc'],
+  ListKeyCentres: ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export function authorize(caller: Caller, transaction: keyof typeof PERMISSIONS): void {

@@ -4,7 +4,7 @@ import { PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type Cons
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { PatientStore } from './patients';
 import { parseApprovalPolicy, requiredApprovals, type ApproverRole } from './policies';
-import { electProxies, electionSeed } from './proxies';
+import { electProxies, electionSeed, partyKey } from './proxies';
 import { parseRegistrationInput, registrationActive } from './registrations';
 import type { Caller } from './roles';
 import { checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, parsePageSize, type RecordStore } from './records';
@@ -114,6 +114,66 @@ export class ConsentContract extends Contract {
     });
     event('access.requested', { entryId: entry.entryId, recordId, consentId, outcome: entry.outcome });
     return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
+  }
+
+  /**
+   * A delegatee asks to use a record through the grant he holds (a re-delegation, hop ≥ 2,
+   * or his own hop-1 grant). Decided like RequestAccess at the grant's hop, logged either
+   * way with the grant; the proxies of every grant up the chain serve the entry.
+   */
+  @Transaction()
+  @Returns('string')
+  async RequestDelegatedAccess(ctx: Context, recordId: string, grantId: string, purpose: string): Promise<string> {
+    const { caller, tx, consents, records, grants, log, event } = session(ctx, 'RequestDelegatedAccess');
+    checkRecordId(recordId);
+    checkRecordId(grantId, 'grantId');
+    if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalid('purpose', `must be one of ${PURPOSES.join(', ')}`);
+    const record = await records.require(recordId);
+    const reg = await grants.require(grantId);
+    if (partyKey(reg.delegatee) !== partyKey(caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${partyKey(reg.delegatee)}`, 'grantId');
+    const consent = await consents.require(reg.consentId);
+    let decision = evaluateConsent(consent, { requester: caller, record, purpose: purpose as Purpose, at: tx.timestamp, hop: reg.hop });
+    if (decision.allow && tx.timestamp.getTime() >= Date.parse(reg.expiresAt)) decision = { allow: false, reason: 'expired', detail: `grant '${grantId}' expired at ${reg.expiresAt}` };
+    if (decision.allow && record.type !== reg.type) decision = { allow: false, reason: 'out-of-scope', detail: `grant '${grantId}' is for ${reg.type} records` };
+    if (decision.allow) await consents.recordUse(consent);
+    const entry = await log.append({
+      action: 'access-request',
+      outcome: decision.allow ? 'success' : 'denied',
+      reason: decision.allow ? null : decision.reason,
+      agent: caller,
+      patientPseudonym: record.patientPseudonym,
+      recordId,
+      consentId: consent.consentId,
+      grantId,
+      purpose,
+    });
+    event('access.requested', { entryId: entry.entryId, recordId, consentId: consent.consentId, grantId, outcome: entry.outcome });
+    return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
+  }
+
+  /** One access entry: for the proxies that serve it, its requester, and admins. */
+  @Transaction(false)
+  @Returns('string')
+  async ReadAccessEntry(ctx: Context, entryId: string): Promise<string> {
+    const { caller, log } = session(ctx, 'ReadAccessEntry');
+    if (!/^[A-Za-z0-9._-]{1,160}$/.test(entryId)) throw invalid('entryId', 'must be a log entry id');
+    const entry = await log.get(entryId);
+    if (entry.action !== 'access-request') throw invalid('entryId', 'must name an access request');
+    if ((caller.role === 'doctor' || caller.role === 'researcher') && partyKey(entry.agent) !== partyKey(caller)) {
+      throw new ChaincodeError(ErrorCode.Unauthorized, 'only the requester, proxies and admins read an access entry', 'entryId');
+    }
+    return canonicalJson(entry);
+  }
+
+  /** The grants registered under a consent, a page at a time (the proxies resolve requests with it). */
+  @Transaction(false)
+  @Returns('string')
+  async ListGrantsByConsent(ctx: Context, consentId: string, pageSize: string, bookmark: string): Promise<string> {
+    const { consents, grants } = session(ctx, 'ListGrantsByConsent');
+    checkRecordId(consentId, 'consentId');
+    const size = parsePageSize(Number(pageSize));
+    await consents.require(consentId);
+    return canonicalJson(await grants.listByConsent(consentId, size, bookmark));
   }
 
   /**

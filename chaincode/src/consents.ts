@@ -142,13 +142,13 @@ export function parseConsentInput(json: string): ConsentInput {
   };
 }
 
-export const DENY_REASONS = ['revoked', 'pending-approval', 'not-yet-valid', 'expired', 'exhausted', 'not-grantee', 'out-of-scope', 'wrong-purpose', 'hop-limit'] as const;
+export const DENY_REASONS = ['revoked', 'pending-approval', 'not-yet-valid', 'expired', 'exhausted', 'not-grantee', 'out-of-scope', 'wrong-purpose', 'hop-limit', 'erased'] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
 export type Decision = { allow: true } | { allow: false; reason: DenyReason; detail: string };
 
 export interface ConsentRequest {
   requester: Caller;
-  record: Pick<EmrRecord, 'recordId' | 'patientPseudonym' | 'category' | 'type'>;
+  record: Pick<EmrRecord, 'recordId' | 'patientPseudonym' | 'category' | 'type' | 'erased'>;
   purpose: Purpose;
   /** The transaction time. */
   at: Date;
@@ -190,6 +190,7 @@ export function evaluateConsent(consent: Consent, req: ConsentRequest): Decision
     return deny('not-grantee', `'${req.requester.enrollmentId}' (${req.requester.mspId}, ${req.requester.role}) is not the grantee of consent '${consent.consentId}'`);
   }
   if (!Number.isSafeInteger(req.hop) || req.hop < 1 || req.hop > consent.hopLimit) return deny('hop-limit', `consent '${consent.consentId}' allows ${consent.hopLimit} hop(s), not ${req.hop}`);
+  if (req.record.erased) return deny('erased', `record '${req.record.recordId}' was erased at ${req.record.erased.erasedAt}`);
   if (!recordInScope(consent, req.record)) return deny('out-of-scope', `record '${req.record.recordId}' is outside the scope of consent '${consent.consentId}'`);
   if (req.purpose !== consent.purpose) return deny('wrong-purpose', `consent '${consent.consentId}' is for ${consent.purpose}, not ${req.purpose}`);
   return { allow: true };

@@ -93,6 +93,25 @@ export class EmrContract extends Contract {
   }
 
   /**
+   * Erases a record (the right to erasure): by its patient or an admin of the hospital that
+   * owns it. The capsule leaves the world state; requests and re-encryptions are refused
+   * from now on. The SDK unpins the ciphertext from every IPFS node (docs/chaincode.md).
+   */
+  @Transaction()
+  @Returns('string')
+  async EraseRecord(ctx: Context, recordId: string): Promise<string> {
+    const s = session(ctx, 'EraseRecord');
+    checkRecordId(recordId);
+    const record = await s.records.require(recordId);
+    if (s.caller.role === 'admin') this.requireOwnerStaff(record, s.caller);
+    else await s.patients.requirePatient(record.patientPseudonym, s.caller, 'erase this record');
+    const erased = await s.records.erase(record, s.caller, s.tx);
+    await s.log.append({ action: 'record-erasure', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
+    s.event('record.erased', { recordId });
+    return canonicalJson(erased);
+  }
+
+  /**
    * The owning hospital's internal metadata of a record (transient `metadata`, a JSON
    * object), written only to its implicit private data collection. Submit it endorsed by
    * the own org only, so the data never leaves it.

@@ -124,6 +124,7 @@ export class ProxyContract extends Contract {
     const consent = await s.consents.require(reg.consentId);
     if (!registrationActive(reg, consent, s.tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${grantId}' is not active (consent ${consent.status}, or expired)`, 'grantId');
     const record = await s.records.require(recordId);
+    if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${recordId}' was erased`, 'recordId');
     if (!recordInScope(consent, record) || record.type !== reg.type) throw invalid('recordId', `is outside grant '${grantId}'`);
     const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: consent.consentId, purpose: consent.purpose });
     return canonicalJson(entry);

@@ -38,7 +38,15 @@ export interface PatientApproval {
 }
 
 /** An EMR index record as stored on the ledger. */
+/** Set when the record was erased: the capsule is gone from the world state, the hashes stay. */
+export interface Erasure {
+  erasedAt: string;
+  erasedBy: string;
+  txId: string;
+}
+
 export interface EmrRecord extends Omit<EmrRecordInput, 'supersedes' | 'patientSignature'> {
+  erased?: Erasure;
   supersedes: string | null;
   /** Set when the patient created the record, approved it, or switched its type. */
   patientApproval: PatientApproval | null;
@@ -228,8 +236,20 @@ export class RecordStore {
     return record;
   }
 
+  /**
+   * Crypto-shredding on the chain's side: the capsule (the only copy of the data key on the
+   * world state) is removed and the record marked erased; the CID and hashes stay as evidence.
+   */
+  async erase(record: EmrRecord, caller: Caller, tx: TxContext): Promise<EmrRecord> {
+    if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was already erased`, 'recordId');
+    const erased: EmrRecord = { ...record, encapsulatedKey: '', erased: { erasedAt: tx.timestamp.toISOString(), erasedBy: caller.enrollmentId, txId: tx.txId } };
+    await this.put(erased);
+    return erased;
+  }
+
   /** Attaches the patient's signature over the fields as they stand. */
   async approve(record: EmrRecord, signature: string, verify: (r: EmrRecord) => void, tx: TxContext): Promise<EmrRecord> {
+    if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was erased`, 'recordId');
     if (record.patientApproval) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' already carries the patient's signature`, 'recordId');
     const approved: EmrRecord = { ...record, patientApproval: { signature, signedAt: tx.timestamp.toISOString(), txId: tx.txId } };
     verify(approved);
@@ -242,6 +262,7 @@ export class RecordStore {
    * the new type's slot (crypto switchType), and he signs the fields as they become.
    */
   async switchType(record: EmrRecord, change: { type: RecordType; encapsulatedKey: string; signature: string }, verify: (r: EmrRecord) => void, tx: TxContext): Promise<EmrRecord> {
+    if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was erased`, 'recordId');
     if (record.type === change.type) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' is already ${change.type}`, 'type');
     if (!(await this.isCurrent(record.recordId))) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' is superseded; switch the current version`, 'recordId');
     const switched: EmrRecord = {

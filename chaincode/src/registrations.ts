@@ -9,7 +9,7 @@ import { decodeGrant, fromBase64url, toBase64url, type GrantPublic } from '@emr/
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { MAX_HOP_LIMIT, granteeMatches, type Consent } from './consents';
 import type { Caller } from './roles';
-import { encode, endorsedBy, found, isObject, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
+import { encode, endorsedBy, found, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
 import { partyKey } from './proxies';
 import { RECORD_TYPES, checkEnrollmentId, checkMspId, checkRecordId, type RecordType } from './records';
 
@@ -146,6 +146,12 @@ export class RegistrationStore {
 
   async require(grantId: string, field = 'grantId'): Promise<Registration> {
     return found(await this.get(grantId), field, `grant '${grantId}' is not registered`);
+  }
+
+  /** The grants registered under a consent, a page at a time. */
+  async listByConsent(consentId: string, pageSize: number, bookmark: string): Promise<{ grants: Registration[]; bookmark: string }> {
+    const { items, bookmark: next } = await indexPage(this.state, BY_CONSENT, [consentId], pageSize, bookmark, (id) => this.require(id));
+    return { grants: items, bookmark: next };
   }
 
   /**
