@@ -32,6 +32,7 @@ export const PERMISSIONS = {
   ReadInternalMetadata: ['doctor', 'admin'],
   // consent: patients, consents, approvals, grants, requests, the log
   RegisterPatient: ['admin'],
+  ReadPatient: ['patient', 'doctor', 'admin', 'kgc'],
   GrantConsent: ['patient'],
   RevokeConsent: ['patient'],
   ReadConsent: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],

@@ -33,6 +33,14 @@ export class ConsentContract extends Contract {
     return canonicalJson(registration);
   }
 
+  /** A pseudonym's registration: home hospital and the hash binding it to one certificate subject (no PHI). */
+  @Transaction(false)
+  @Returns('string')
+  async ReadPatient(ctx: Context, patientPseudonym: string): Promise<string> {
+    const { patients } = session(ctx, 'ReadPatient');
+    return canonicalJson(await patients.require(checkPseudonym(patientPseudonym)));
+  }
+
   /** The patient grants a consent condition. Argument: the consent input as JSON. */
   @Transaction()
   @Returns('string')

@@ -32,6 +32,7 @@ export interface KeyCentre extends KeyCentreInput {
 }
 
 const CENTRE = 'emr.kgc';
+const INDEX = 'emr.kgc~index';
 const MAX_CENTRES = 32;
 const POINT = /^[A-Za-z0-9_-]{64}$/; // 48 bytes of a compressed G1 point
 
@@ -66,8 +67,11 @@ export class KeyCentreStore {
   /** A centre registers (or, after a new DKG, re-registers) its own index. */
   async register(input: KeyCentreInput, caller: Caller, tx: TxContext): Promise<KeyCentre> {
     const centre: KeyCentre = { ...input, mspId: caller.mspId, enrollmentId: caller.enrollmentId, registeredAt: tx.timestamp.toISOString(), txId: tx.txId };
-    const holder = (await this.all()).find((c) => c.index === input.index && c.mspId !== caller.mspId);
-    if (holder) throw invalid('index', `centre ${input.index} is already held by ${holder.mspId}`);
+    // (A point read, not the listing: Fabric forbids writes after a paginated query.)
+    const indexKey = this.state.createCompositeKey(INDEX, [String(input.index)]);
+    const holder = Buffer.from(await this.state.getState(indexKey)).toString('utf8');
+    if (holder && holder !== caller.mspId) throw invalid('index', `centre ${input.index} is already held by ${holder}`);
+    await this.state.putState(indexKey, Buffer.from(caller.mspId, 'utf8'));
     await this.state.putState(this.state.createCompositeKey(CENTRE, [caller.mspId]), encode(centre));
     return centre;
   }

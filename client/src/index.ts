@@ -3,6 +3,11 @@ export { EmrIndex } from './fabric/emr-index';
 export { ConsentLedger, AccessDeniedError } from './fabric/consent-ledger';
 export { EmergencyAccess } from './fabric/emergency-access';
 export { ProxyRegistry, type SignedFragment } from './fabric/proxy-registry';
+export { KeyCentreRegistry } from './fabric/key-centre-registry';
+export { EmrClient, FlowError, type FetchOptions, type FetchResult, type GrantResult, type Progress, type Timings, type UploadInput, type UploadResult, type Via } from './sharing/emr-client';
+export { IpfsStore, type IpfsNode } from './sharing/ipfs-store';
+export { loadConsortium, extractKey, type Consortium } from './sharing/key-centres';
+export * from './sharing/errors';
 export type { ContractConnection, PageOptions } from './fabric/contract-client';
 export * from './fabric/errors';
 export { loadProfile, type ConnectionProfile, type OrgProfile } from './fabric/profile';
@@ -22,6 +27,9 @@ export type {
   EmergencyStatus,
   EmrRecord,
   EmrRecordInput,
+  Erasure,
+  KeyCentre,
+  KeyCentreInput,
   Grantee,
   InternalMetadata,
   Justification,

@@ -17,6 +17,7 @@ export const TAGS = {
   identityKey: 6,
   dealing: 7,
   sealedRecordKey: 8,
+  proxyShare: 9,
 } as const;
 export type TagName = keyof typeof TAGS;
 

@@ -285,3 +285,16 @@ export function decodeGrant(bytes: Uint8Array): GrantPublic {
   r.end();
   return { grantId, slot, delegatee, hop, threshold, commitments, sealedGrantKey };
 }
+
+/** A proxy's sealed share as it travels from the delegator to that proxy. */
+export const encodeProxyShare = (s: ProxyShare): Uint8Array => writeSealed(new Writer('proxyShare').string(s.proxy).u32(Number(s.index)), s.sealed).finish();
+
+export function decodeProxyShare(bytes: Uint8Array): ProxyShare {
+  const r = new Reader(bytes, 'proxyShare');
+  const proxy = r.string('proxy');
+  const index = BigInt(r.u32('index'));
+  const sealed = readSealed(r, 'sealed');
+  r.end();
+  if (index < 1n) throw new CryptoError('share index must be ≥ 1');
+  return { proxy, index, sealed };
+}

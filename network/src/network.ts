@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import https from 'node:https';
 import path from 'node:path';
 import YAML from 'yaml';
-import { connectGateway, type ConnectionProfile } from '@emr/client';
+import { KeyCentreRegistry, ProxyRegistry, connectGateway, type ConnectionProfile } from '@emr/client';
 import { caCertOf, enrollOrg, identitiesOf, startCa, tlsDirOf, waitForCa, walletEntryDir } from './ca';
 import { deployChaincode } from './chaincode';
 import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
-import { binDir, state, stateDir } from './paths';
+import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
+import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
 import { allPorts, hostnameOf, topology, type OrgSpec } from './topology';
 
@@ -42,6 +43,9 @@ function healthEndpoints(): { name: string; check: () => Promise<boolean> }[] {
     ...oo.orderers.map((o) => ({ name: o.name, check: () => healthy(o.operationsPort, oo) })),
     ...topology.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
     ...topology.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
+    ...topology.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
+    ...topology.members.map((m) => ({ name: `kgc-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.kgcPort)}/v1/health`)).ok })),
+    ...topology.members.map((m) => ({ name: `proxy-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.proxyPort)}/v1/health`)).ok })),
   ];
 }
 
@@ -70,8 +74,8 @@ export async function up(log: (line: string) => void = console.log): Promise<UpR
     log('a previous network was found (not fully healthy): cleaning it up first');
     await down(() => undefined);
   }
-  for (const name of ['peer', 'orderer', 'configtxgen', 'osnadmin', 'fabric-ca-server', 'fabric-ca-client']) {
-    if (!existsSync(bin(name))) throw new Error(`missing binary ${bin(name)}: run 'npm run install:binaries' first`);
+  for (const file of [...['peer', 'orderer', 'configtxgen', 'osnadmin', 'fabric-ca-server', 'fabric-ca-client'].map(bin), kuboBin()]) {
+    if (!existsSync(file)) throw new Error(`missing binary ${file}: run 'npm run install:binaries' first`);
   }
   const busy = [];
   for (const p of allPorts()) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
@@ -89,8 +93,9 @@ export async function up(log: (line: string) => void = console.log): Promise<UpR
   const orgs = [topology.ordererOrg, ...topology.members];
 
   for (const org of orgs) startCa(org);
-  await Promise.all(orgs.map((org) => waitForCa(org)));
-  step(`${orgs.length} Fabric CAs started`);
+  const [, peerIds] = await Promise.all([Promise.all(orgs.map((org) => waitForCa(org))), initKubo()]);
+  step(`${orgs.length} Fabric CAs started; ${topology.members.length} IPFS repositories made (private swarm key)`);
+  for (const m of topology.members) startKubo(m);
 
   await Promise.all(identitiesOf().map(enrollOrg));
   step('identities registered and enrolled through the CAs');
@@ -110,7 +115,8 @@ export async function up(log: (line: string) => void = console.log): Promise<UpR
     ...oo.orderers.map((o) => waitFor(`${o.name} health`, () => healthy(o.operationsPort, oo), 30000, logFile(o.name))),
     ...topology.members.map((m) => waitFor(`${hostnameOf(m.peer, m)} health`, () => healthy(m.peer.operationsPort, m), 30000, logFile(hostnameOf(m.peer, m)))),
   ]);
-  step(`${oo.orderers.length} orderers and ${topology.members.length} peers healthy`);
+  await Promise.all(topology.members.map((m) => waitForKubo(m, peerIds)));
+  step(`${oo.orderers.length} orderers and ${topology.members.length} peers healthy; ${topology.members.length} IPFS nodes joined the private swarm`);
 
   const adminTls = tlsDirOf(oo, 'admin');
   await Promise.all(
@@ -136,6 +142,9 @@ export async function up(log: (line: string) => void = console.log): Promise<UpR
   writeFileSync(state.profile, JSON.stringify(connectionProfile(), null, 2));
   await Promise.all(topology.members.map((m) => waitForEndorsementPlan(m.name)));
   step('every gateway can gather endorsements (gossip and discovery converged)');
+
+  await startServices();
+  step(`${topology.members.length} key centres ran the DKG and published the master public key; ${topology.members.length} proxies registered and staked`);
   const seconds = (Date.now() - t0) / 1000;
   writeFileSync(upMarker(), JSON.stringify({ startedAt: new Date().toISOString(), seconds, steps }, null, 2));
   log(`network up in ${seconds.toFixed(1)} s`);
@@ -159,6 +168,45 @@ async function waitForEndorsementPlan(org: string): Promise<void> {
   }
 }
 
+const serviceUrl = (port: number) => `http://${topology.host}:${port}`;
+const serviceMain = () => path.join(repoRoot, 'client', 'dist', 'services', 'main.js');
+
+/**
+ * The key centres (they run the DKG among themselves and register the outcome), then the
+ * proxies (they fetch their identity keys and register); each org's admin stakes the proxies.
+ */
+async function startServices(): Promise<void> {
+  const env = { ...process.env, EMR_NETWORK_DIR: stateDir };
+  const serviceState = (kind: string, m: OrgSpec) => path.join(state.services, `${kind}-${m.name}`);
+  for (const m of topology.members) {
+    startDaemon({ name: `kgc-${m.name}`, command: process.execPath, args: [serviceMain(), 'kgc', '--org', m.name, '--threshold', String(topology.kgcThreshold), '--state', serviceState('kgc', m)], env });
+  }
+  const admin = (org: string) => connectGateway({ org, user: 'admin', profile: connectionProfile() });
+  const first = admin(topology.members[0]!.name);
+  try {
+    await waitFor('the key centres to publish agreeing parameters', async () => {
+      const centres = await new KeyCentreRegistry(first).list();
+      return centres.length === topology.members.length && new Set(centres.map((c) => c.mpk)).size === 1;
+    }, 120000, logFile(`kgc-${topology.members[0]!.name}`));
+    for (const m of topology.members) {
+      startDaemon({ name: `proxy-${m.name}`, command: process.execPath, args: [serviceMain(), 'proxy', '--org', m.name, '--state', serviceState('proxy', m)], env });
+    }
+    await waitFor('every proxy to register on chain', async () => (await new ProxyRegistry(first).list()).length >= topology.members.length, 60000, logFile(`proxy-${topology.members[0]!.name}`));
+    await Promise.all(topology.members.map((m) => waitFor(`proxy-${m.name} health`, async () => (await fetch(`${serviceUrl(m.proxyPort)}/v1/health`)).ok, 30000, logFile(`proxy-${m.name}`))));
+  } finally {
+    first.close();
+  }
+  // Every org's admin stakes every member's proxy (30 of its budget of 100 each).
+  for (const voter of topology.members) {
+    const c = admin(voter.name);
+    try {
+      for (const m of topology.members) await new ProxyRegistry(c).voteStake({ mspId: m.mspId, enrollmentId: 'proxy' }, 30);
+    } finally {
+      c.close();
+    }
+  }
+}
+
 /** What the SDK needs to connect as any enrolled identity. */
 export function connectionProfile(): ConnectionProfile {
   return {
@@ -172,6 +220,10 @@ export function connectionProfile(): ConnectionProfile {
           peerEndpoint: `${topology.host}:${m.peer.port}`,
           peerHostAlias: hostnameOf(m.peer, m),
           tlsRootCertPath: caCertOf(m),
+          caCertPath: caCertOf(m),
+          ipfsApi: kuboApi(m),
+          proxyEndpoint: serviceUrl(m.proxyPort),
+          kgcEndpoint: serviceUrl(m.kgcPort),
           users: Object.fromEntries(m.users.map((u) => [u.id, { role: u.role, dir: walletEntryDir(m, u.id) }])),
         },
       ]),

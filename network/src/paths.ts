@@ -17,6 +17,12 @@ export function binDir(): string {
   return path.join(process.env.EMR_CACHE_DIR ?? path.join(homedir(), '.cache', 'emr-fabric'), 'bin', hash);
 }
 
+/** The pinned Kubo binary, in its own directory named by the hash of its pin (install-binaries.sh). */
+export function kuboBin(): string {
+  const hash = createHash('sha256').update(readFileSync(path.join(networkPackageDir, 'tools', 'kubo', 'go.mod'))).digest('hex').slice(0, 12);
+  return path.join(process.env.EMR_CACHE_DIR ?? path.join(homedir(), '.cache', 'emr-fabric'), 'bin', `kubo-${hash}`, 'ipfs');
+}
+
 export const builderDir = path.join(networkPackageDir, 'builders', 'ccaas');
 
 export const state = {
@@ -27,6 +33,10 @@ export const state = {
   ledgers: path.join(stateDir, 'ledgers'),
   config: path.join(stateDir, 'config'),
   chaincode: path.join(stateDir, 'chaincode'),
+  /** One Kubo repository per member org. */
+  ipfs: path.join(stateDir, 'ipfs'),
+  /** The proxy and key-centre services' persisted state (shares, checkpoints, DKG share). */
+  services: path.join(stateDir, 'services'),
   /** The SDK's connection profile, written when the network is up. */
   profile: path.join(stateDir, 'network.json'),
 };

@@ -53,6 +53,12 @@ export interface MemberOrgSpec extends OrgSpec {
   peer: PeerSpec;
   /** Port of this org's chaincode-as-a-service process. */
   chaincodePort: number;
+  /** The org's Kubo node: RPC API, libp2p swarm (TCP only, private network) and HTTP gateway. */
+  ipfs: { apiPort: number; swarmPort: number; gatewayPort: number };
+  /** The org's re-encryption proxy service (HTTP). */
+  proxyPort: number;
+  /** The org's key generation centre service (HTTP); its DKG index is the org's position. */
+  kgcPort: number;
   users: UserSpec[];
 }
 
@@ -62,6 +68,10 @@ export interface Topology {
   chaincode: { name: string; version: string; sequence: number };
   /** Raft BatchTimeout; short so tests and lifecycle steps do not idle. */
   batchTimeout: string;
+  /** Key generation centres needed to extract a key (t of the n member orgs). */
+  kgcThreshold: number;
+  /** Proxies elected per grant, and how many of them must answer (t of n). */
+  grantProxies: { n: number; threshold: number };
   ordererOrg: OrdererOrgSpec;
   members: MemberOrgSpec[];
 }
@@ -78,6 +88,8 @@ export const topology: Topology = {
   channel: 'emr',
   chaincode: { name: 'emr', version: '1.0', sequence: 1 },
   batchTimeout: '250ms',
+  kgcThreshold: 2,
+  grantProxies: { n: 3, threshold: 2 },
   ordererOrg: {
     name: 'OrdererOrg',
     mspId: 'OrdererMSP',
@@ -97,6 +109,9 @@ export const topology: Topology = {
       ca: { name: 'ca-hospitala', port: 7154, operationsPort: 17154 },
       peer: { name: 'peer0', port: 7051, chaincodeListenPort: 7052, operationsPort: 9443 },
       chaincodePort: 7999,
+      ipfs: { apiPort: 5001, swarmPort: 4001, gatewayPort: 8080 },
+      proxyPort: 7350,
+      kgcPort: 7360,
       users: staff([
         { id: 'doctor1', type: 'client', role: 'doctor' },
         { id: 'doctor2', type: 'client', role: 'doctor' },
@@ -110,6 +125,9 @@ export const topology: Topology = {
       ca: { name: 'ca-hospitalb', port: 7254, operationsPort: 17254 },
       peer: { name: 'peer0', port: 8051, chaincodeListenPort: 8052, operationsPort: 9543 },
       chaincodePort: 8999,
+      ipfs: { apiPort: 5101, swarmPort: 4101, gatewayPort: 8180 },
+      proxyPort: 7351,
+      kgcPort: 7361,
       users: staff([
         { id: 'doctor1', type: 'client', role: 'doctor' },
         { id: 'patient1', type: 'client', role: 'patient' },
@@ -122,6 +140,9 @@ export const topology: Topology = {
       ca: { name: 'ca-research', port: 7354, operationsPort: 17354 },
       peer: { name: 'peer0', port: 9051, chaincodeListenPort: 9052, operationsPort: 9643 },
       chaincodePort: 9999,
+      ipfs: { apiPort: 5201, swarmPort: 4201, gatewayPort: 8280 },
+      proxyPort: 7352,
+      kgcPort: 7362,
       users: staff([{ id: 'researcher1', type: 'client', role: 'researcher' }]),
     },
   ],
@@ -152,6 +173,11 @@ export function allPorts(t: Topology = topology): { port: number; owner: string 
       { port: m.peer.chaincodeListenPort, owner: `${p} chaincode listener` },
       { port: m.peer.operationsPort, owner: `${p} operations` },
       { port: m.chaincodePort, owner: `${m.name} chaincode service` },
+      { port: m.ipfs.apiPort, owner: `ipfs-${m.name} RPC API` },
+      { port: m.ipfs.swarmPort, owner: `ipfs-${m.name} swarm` },
+      { port: m.ipfs.gatewayPort, owner: `ipfs-${m.name} gateway` },
+      { port: m.proxyPort, owner: `proxy-${m.name}` },
+      { port: m.kgcPort, owner: `kgc-${m.name}` },
     );
   }
   return ports;

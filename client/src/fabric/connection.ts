@@ -36,6 +36,8 @@ export interface EmrConnection {
   mspId: string;
   gateway: Gateway;
   contract: Contract;
+  /** The identity's enrollment certificate (PEM). */
+  certificate: string;
   /** Signs a payload with the identity's key (ECDSA P-256, SHA-256): DER, base64url. */
   sign(payload: string): string;
   close(): void;
@@ -82,6 +84,7 @@ export function connectGateway(options: ConnectOptions): EmrConnection {
     mspId: orgProfile.mspId,
     gateway,
     contract,
+    certificate: Buffer.from(identity.credentials).toString('utf8'),
     sign: (payload) => sign('sha256', Buffer.from(payload, 'utf8'), privateKey).toString('base64url'),
     close() {
       gateway.close();

@@ -27,6 +27,11 @@ export class ConsentLedger extends ContractClient {
     return this.submit('consent:RegisterPatient', patientPseudonym, enrollmentId);
   }
 
+  /** A pseudonym's registration (home hospital, subject hash). */
+  readPatient(patientPseudonym: string): Promise<PatientRegistration> {
+    return this.evaluate('consent:ReadPatient', patientPseudonym);
+  }
+
   /** The patient grants a consent condition (caller: the registered patient). */
   grantConsent(input: ConsentInput): Promise<Consent> {
     return this.submit('consent:GrantConsent', JSON.stringify(input));
@@ -52,6 +57,21 @@ export class ConsentLedger extends ContractClient {
    */
   async requestAccess(recordId: string, consentId: string, purpose: Purpose): Promise<LogEntry> {
     return allowedOrThrow(await this.submit('consent:RequestAccess', recordId, consentId, purpose));
+  }
+
+  /** A delegatee asks to use a record through the grant he holds (re-delegation chains included). */
+  async requestDelegatedAccess(recordId: string, grantId: string, purpose: Purpose): Promise<LogEntry> {
+    return allowedOrThrow(await this.submit('consent:RequestDelegatedAccess', recordId, grantId, purpose));
+  }
+
+  /** One access entry (for its requester, the proxies serving it, admins). */
+  readAccessEntry(entryId: string): Promise<LogEntry> {
+    return this.evaluate('consent:ReadAccessEntry', entryId);
+  }
+
+  /** The grants registered under a consent, a page at a time. */
+  listGrants(consentId: string, options: PageOptions = {}): Promise<{ grants: Registration[]; bookmark: string }> {
+    return this.evaluate('consent:ListGrantsByConsent', consentId, ...ContractClient.page(options));
   }
 
   /** The requester confirms he decrypted what an allowed access gave him (logged as a receipt). */

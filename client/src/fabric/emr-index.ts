@@ -21,6 +21,11 @@ export class EmrIndex extends ContractClient {
     return this.submit('emr:CreateRecord', JSON.stringify({ ...input, patientSignature: this.connection.sign(recordSigningPayload(fields)) }));
   }
 
+  /** Erases a record (its patient, or an admin of its hospital): the capsule leaves the world state. */
+  eraseRecord(recordId: string): Promise<EmrRecord> {
+    return this.submit('emr:EraseRecord', recordId);
+  }
+
   readRecord(recordId: string): Promise<EmrRecord> {
     return this.evaluate('emr:ReadRecord', recordId);
   }

@@ -70,6 +70,18 @@ function chaincodeMessage(err: GatewayError): { code: string; field?: string; de
   return undefined;
 }
 
+/** Runs a submit again (with a growing pause) while a concurrent writer invalidates it. */
+export async function retryMvcc<T>(op: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!(err instanceof MvccConflictError) || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt + Math.random() * 200));
+    }
+  }
+}
+
 /** Maps anything thrown by fabric-gateway to an SDK error. */
 export function mapGatewayError(err: unknown): Error {
   if (err instanceof EmrError) return err;

@@ -11,6 +11,13 @@ export interface OrgProfile {
   peerHostAlias: string;
   /** PEM file of the CA that signed the peer's TLS certificate. */
   tlsRootCertPath: string;
+  /** PEM file of the org's CA (it issues enrollment certificates): services check callers against it. */
+  caCertPath: string;
+  /** The org's Kubo RPC API, e.g. http://127.0.0.1:5001. */
+  ipfsApi: string;
+  /** The org's proxy service and key generation centre service (HTTP base URLs). */
+  proxyEndpoint: string;
+  kgcEndpoint: string;
   /** Wallet entries: enrollment id → role and a directory holding cert.pem and key.pem. */
   users: Record<string, { role: Role; dir: string }>;
 }

@@ -1,0 +1,14 @@
+/** Typed access to the key generation centres' public record on chain. */
+import type { KeyCentre, KeyCentreInput } from '@emr/chaincode';
+import { ContractClient } from './contract-client';
+
+export class KeyCentreRegistry extends ContractClient {
+  /** A centre (role kgc) registers the DKG's public outcome as it computed it. */
+  register(input: KeyCentreInput): Promise<KeyCentre> {
+    return this.submit('kgc:RegisterKeyCentre', JSON.stringify(input));
+  }
+
+  list(): Promise<KeyCentre[]> {
+    return this.evaluate('kgc:ListKeyCentres');
+  }
+}

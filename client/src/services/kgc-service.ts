@@ -1,0 +1,237 @@
+/**
+ * A key generation centre: one per member org. On first start the n centres run the DKG
+ * among themselves over HTTP (GJKR, the message flow of @emr/crypto's runDkg), each keeps
+ * its share s_j on disk, and registers the public outcome (mpk, every S_j, QUAL) on chain.
+ * Afterwards it serves partial identity keys d_j = s_j·H_Q(id) to enrolled users who sign
+ * their request with their Fabric key: for their own identity, and for slot identities of
+ * records they own. Nobody, this service included, ever holds the master secret.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { G1, KeyGenerationCentre, commitmentAt, extractPartial, toBase64url, fromBase64url, type G1Point, type PrivateShare } from '@emr/crypto';
+import type { Caller, PatientRegistration } from '@emr/chaincode';
+import { subjectOf } from '@emr/chaincode/dist/patients';
+import { ConsentLedger } from '../fabric/consent-ledger';
+import { KeyCentreRegistry } from '../fabric/key-centre-registry';
+import { retryMvcc } from '../fabric/errors';
+import type { EmrConnection } from '../fabric/connection';
+import { AuthenticationError, verifySigned, type TrustedCas } from './auth';
+import { HttpError, callService, serveJson, type Request } from './http';
+
+export interface KgcConfig {
+  index: number;
+  n: number;
+  threshold: number;
+  port: number;
+  endpoint: string;
+  /** index → base URL of every centre (including this one). */
+  peers: Map<number, string>;
+  /** index → MSP id of the org running that centre. */
+  mspOfIndex: Map<number, string>;
+  stateDir: string;
+  trust: TrustedCas;
+}
+
+interface Outcome {
+  mpk: string;
+  publicShares: string[];
+  qual: number[];
+  /** s_j, hex: this centre's share of the master key. */
+  secretShare: string;
+}
+
+/**
+ * Who may get the key of an identity: a user his own (`enrollmentId@MSP`); a patient the
+ * slots of his pseudonym (pre.ts slotIdentity, owner = pseudonym), checked against the
+ * pseudonym's registration on chain.
+ */
+export async function mayExtract(caller: Caller, identity: string, readPatient: (pseudonym: string) => Promise<PatientRegistration>): Promise<boolean> {
+  if (identity === `${caller.enrollmentId}@${caller.mspId}`) return true;
+  const prefix = 'emr-slot:v1:';
+  if (!identity.startsWith(prefix) || caller.role !== 'patient') return false;
+  let owner: unknown;
+  try {
+    [owner] = JSON.parse(identity.slice(prefix.length)) as unknown[];
+  } catch {
+    return false;
+  }
+  if (typeof owner !== 'string') return false;
+  const registration = await readPatient(owner).catch(() => undefined);
+  return registration?.subject === subjectOf(caller.mspId, caller.enrollmentId);
+}
+
+const point = (p: G1Point) => toBase64url(p.toBytes());
+const readPoint = (s: string) => G1.fromBytes(fromBase64url(s, 'point'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class KeyGenerationCentreService {
+  private dealing?: ReturnType<KeyGenerationCentre['deal']>;
+  /** Published DKG messages of this centre, by phase. */
+  private readonly published = new Map<string, unknown>();
+  private outcome?: Outcome;
+  private readonly ledger: ConsentLedger;
+
+  constructor(
+    private readonly config: KgcConfig,
+    private readonly connection: EmrConnection,
+    private readonly log: (line: string) => void,
+  ) {
+    this.ledger = new ConsentLedger(connection);
+  }
+
+  private get stateFile() {
+    return path.join(this.config.stateDir, `kgc-${this.config.index}.json`);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.config.stateDir, { recursive: true });
+    if (existsSync(this.stateFile)) this.outcome = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Outcome;
+    await serveJson(this.config.port, this.routes(), this.log);
+    this.log(`key centre ${this.config.index}/${this.config.n} listening on ${this.config.endpoint}`);
+    if (!this.outcome) {
+      this.outcome = await this.runDkg();
+      writeFileSync(this.stateFile, JSON.stringify(this.outcome), { mode: 0o600 });
+    }
+    await this.register(this.outcome);
+  }
+
+  private routes() {
+    const phase = (name: string) => async () => {
+      if (!this.published.has(name)) throw new HttpError(409, 'NOT_READY', `phase '${name}' has not been reached`);
+      return this.published.get(name);
+    };
+    return {
+      'GET /v1/health': async () => ({ index: this.config.index, ready: !!this.outcome }),
+      'GET /v1/dkg/commitments': phase('commitments'),
+      'GET /v1/dkg/complaints': phase('complaints'),
+      'GET /v1/dkg/answers': phase('answers'),
+      'GET /v1/dkg/feldman': phase('feldman'),
+      // The private share for the calling centre: only that centre's kgc identity gets it.
+      'GET /v1/dkg/share': async (req: Request) => {
+        const caller = this.authenticate(req);
+        const index = [...this.config.mspOfIndex].find(([, msp]) => msp === caller.mspId)?.[0];
+        if (caller.role !== 'kgc' || index === undefined) throw new HttpError(403, 'UNAUTHORIZED', 'only the key centres fetch DKG shares');
+        if (!this.dealing) throw new HttpError(409, 'NOT_READY', 'not dealt yet');
+        const share = this.dealing.shares.get(index)!;
+        return { s: share.s.toString(16), b: share.b.toString(16) };
+      },
+      'POST /v1/keys': async (req: Request) => {
+        const caller = this.authenticate(req);
+        const { identity } = req.json<{ identity?: unknown }>();
+        if (typeof identity !== 'string' || identity.length === 0 || identity.length > 1024) throw new HttpError(400, 'INVALID_ARGUMENT', 'identity must be a non-empty string');
+        if (!(await mayExtract(caller, identity, (p) => this.ledger.readPatient(p)))) throw new HttpError(403, 'UNAUTHORIZED', `'${caller.enrollmentId}@${caller.mspId}' may not get the key of '${identity}'`);
+        if (!this.outcome) throw new HttpError(503, 'NOT_READY', 'the DKG has not completed');
+        const partial = extractPartial(BigInt(this.config.index), BigInt(`0x${this.outcome.secretShare}`), identity);
+        return { index: this.config.index, key: toBase64url(partial.key.toBytes()) };
+      },
+    };
+  }
+
+  private authenticate(req: Request): Caller {
+    try {
+      return verifySigned(req.headers, req.method, req.path, req.body, this.config.trust);
+    } catch (err) {
+      if (err instanceof AuthenticationError) throw new HttpError(401, 'UNAUTHENTICATED', err.message);
+      throw err;
+    }
+  }
+
+  /** Polls every other centre for a phase's message until all answered or the deadline passed. */
+  private async collect<T>(what: string, path: string, signed = false, timeoutMs = 120_000): Promise<Map<number, T>> {
+    const got = new Map<number, T>();
+    const deadline = Date.now() + timeoutMs;
+    const others = [...this.config.peers].filter(([i]) => i !== this.config.index);
+    while (got.size < others.length && Date.now() < deadline) {
+      for (const [i, base] of others) {
+        if (got.has(i)) continue;
+        try {
+          got.set(i, await callService<T>(`key centre ${i}`, base, 'GET', path, undefined, signed ? this.connection : undefined, 5000));
+        } catch {
+          /* not there yet */
+        }
+      }
+      if (got.size < others.length) await sleep(250);
+    }
+    const missing = others.filter(([i]) => !got.has(i)).map(([i]) => i);
+    if (missing.length) this.log(`DKG ${what}: no answer from centre(s) ${missing.join(', ')}`);
+    return got;
+  }
+
+  private async runDkg(): Promise<Outcome> {
+    const { index, n, threshold: t } = this.config;
+    this.log(`DKG: dealing as centre ${index} of ${n} (threshold ${t})`);
+    const centre = new KeyGenerationCentre(index, n, t);
+    this.dealing = centre.deal();
+    this.published.set('commitments', { pedersen: this.dealing.pedersen.map(point) });
+
+    // Phase 1: everyone's Pedersen commitments and my private share from each dealer.
+    const commitments = await this.collect<{ pedersen: string[] }>('commitments', '/v1/dkg/commitments');
+    const shares = await this.collect<{ s: string; b: string }>('shares', '/v1/dkg/share', true);
+    const pedersen = new Map<number, G1Point[]>([[index, this.dealing.pedersen]]);
+    const complaints: number[] = [];
+    centre.receive(index, this.dealing.pedersen, this.dealing.shares.get(index));
+    for (let i = 1; i <= n; i++) {
+      if (i === index) continue;
+      const c = commitments.get(i)?.pedersen.map(readPoint) ?? [];
+      pedersen.set(i, c);
+      const raw = shares.get(i);
+      const share: PrivateShare | undefined = raw ? { s: BigInt(`0x${raw.s}`), b: BigInt(`0x${raw.b}`) } : undefined;
+      if (centre.receive(i, c, share)) complaints.push(i);
+    }
+    this.published.set('complaints', { against: complaints });
+
+    // Phase 2: complaints; a dealer answers each one against it by revealing the disputed share.
+    const allComplaints = await this.collect<{ against: number[] }>('complaints', '/v1/dkg/complaints');
+    allComplaints.set(index, { against: complaints });
+    const against = (dealer: number) => [...allComplaints].filter(([, c]) => c.against.includes(dealer)).map(([from]) => from);
+    const answers = Object.fromEntries(against(index).map((from) => {
+      const a = centre.answer({ from, against: index });
+      return [from, { s: a.s.toString(16), b: a.b.toString(16) }];
+    }));
+    this.published.set('answers', answers);
+    const allAnswers = await this.collect<Record<string, { s: string; b: string }>>('answers', '/v1/dkg/answers');
+    allAnswers.set(index, answers);
+
+    const qual: number[] = [];
+    for (let dealer = 1; dealer <= n; dealer++) {
+      const froms = against(dealer);
+      if (!commitments.has(dealer) && dealer !== index) continue; // never dealt
+      if (froms.length > t) continue;
+      const ok = froms.every((from) => {
+        const a = allAnswers.get(dealer)?.[String(from)];
+        return centre.acceptAnswer(dealer, { from, against: dealer }, a ? { s: BigInt(`0x${a.s}`), b: BigInt(`0x${a.b}`) } : undefined);
+      });
+      if (ok) qual.push(dealer);
+    }
+    if (qual.length < t) throw new Error(`DKG failed: only ${qual.length} centres qualified, ${t} needed`);
+
+    // Phase 3: Feldman commitments of the qualified dealers. A mismatch proves a cheating
+    // dealer after qualification; the in-process runDkg reconstructs it, this service stops
+    // and says so (an operator restarts the DKG without that centre).
+    this.published.set('feldman', { commitments: centre.feldman().map(point) });
+    const feldmans = await this.collect<{ commitments: string[] }>('feldman', '/v1/dkg/feldman');
+    const feldman = new Map<number, G1Point[]>([[index, centre.feldman()]]);
+    for (const dealer of qual) {
+      if (dealer === index) continue;
+      const c = feldmans.get(dealer)?.commitments.map(readPoint);
+      if (!c || !centre.checkFeldman(dealer, c)) throw new Error(`DKG failed: centre ${dealer}'s Feldman commitments do not match its share; restart the DKG without it`);
+      feldman.set(dealer, c);
+    }
+    const mpk = qual.reduce((acc, i) => acc.add(feldman.get(i)![0]!), G1.ZERO);
+    const publicShares = Array.from({ length: n }, (_, j) => qual.reduce((acc, i) => acc.add(commitmentAt(feldman.get(i)!, BigInt(j + 1))), G1.ZERO));
+    const secretShare = centre.secretShare(qual);
+    if (!G1.BASE.multiply(secretShare).equals(publicShares[index - 1]!)) throw new Error('DKG failed: my share does not match my public share');
+    this.log(`DKG: done; QUAL = {${qual.join(', ')}}`);
+    return { mpk: point(mpk), publicShares: publicShares.map(point), qual, secretShare: secretShare.toString(16) };
+  }
+
+  /** Registers the outcome on chain (again after a restart, so the endpoint stays current). */
+  private async register(o: Outcome): Promise<void> {
+    const registry = new KeyCentreRegistry(this.connection);
+    const input = { index: this.config.index, endpoint: this.config.endpoint, n: this.config.n, threshold: this.config.threshold, mpk: o.mpk, publicShares: o.publicShares, qual: o.qual };
+    const current = (await registry.list()).find((c) => c.index === input.index);
+    if (current && current.mpk === input.mpk && current.endpoint === input.endpoint) return;
+    await retryMvcc(() => registry.register(input));
+    this.log(`registered on chain: mpk ${o.mpk.slice(0, 16)}…`);
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * A re-encryption proxy: one per member org. It holds key shares f(j) of the grants it was
+ * elected for (each delivered sealed to its identity), and turns a capsule into its fragment
+ * f(j)·U with a proof, only for an allowed access entry on chain whose grant chain includes
+ * the grant, while that grant is active and the record in its scope and not erased. Every
+ * fragment it serves is logged on chain once (`LogReEncryption`) and signed with its Fabric
+ * key, so a bad one is provable.
+ *
+ * It follows the chaincode events from a file checkpoint, so a restart resumes exactly where
+ * it stopped: allowed hop-1 requests are served ahead (fragment made and logged before the
+ * requester asks), revoked consents and erased records drop their shares and fragments,
+ * registered grants confirm the shares delivered for them.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkpointers, type ChaincodeEvent } from '@hyperledger/fabric-gateway';
+import {
+  G1,
+  commitmentAt,
+  decodeCapsule,
+  decodeGrant,
+  decodeProxyShare,
+  encodeCapsule,
+  encodeFragment,
+  fromBase64url,
+  openShare,
+  reEncrypt,
+  slotIdentity,
+  toBase64url,
+  type Capsule,
+  type G2Point,
+} from '@emr/crypto';
+import type { LogEntry, Registration } from '@emr/chaincode';
+import type { EmrConnection } from '../fabric/connection';
+import { ConsentLedger } from '../fabric/consent-ledger';
+import { EmrIndex } from '../fabric/emr-index';
+import { ProxyRegistry } from '../fabric/proxy-registry';
+import { ConflictError, NotFoundError, retryMvcc } from '../fabric/errors';
+import { HttpError, serveJson, type Request } from './http';
+
+export interface ProxyConfig {
+  port: number;
+  endpoint: string;
+  stateDir: string;
+  channel: string;
+}
+
+interface StoredShare {
+  grantId: string;
+  consentId: string | null;
+  index: number;
+  /** f(index), hex. */
+  share: string;
+  /** Confirmed against the commitments registered on chain. */
+  confirmed: boolean;
+}
+
+export interface ServedFragment {
+  entryId: string;
+  grantId: string;
+  recordId: string;
+  proxy: { mspId: string; enrollmentId: string };
+  /** base64url: the capsule it was made from, the fragment, and the proxy's signature over both. */
+  capsule: string;
+  fragment: string;
+  signature: string;
+}
+
+const key = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+const sameParty = (a: { mspId: string; enrollmentId: string }, b: { mspId: string; enrollmentId: string }) => a.mspId === b.mspId && a.enrollmentId === b.enrollmentId;
+
+export class ProxyService {
+  private readonly ledger: ConsentLedger;
+  private readonly records: EmrIndex;
+  private readonly registry: ProxyRegistry;
+  private readonly inFlight = new Map<string, Promise<ServedFragment>>();
+  private readonly me: { mspId: string; enrollmentId: string };
+  private stopEvents?: () => void;
+
+  constructor(
+    private readonly config: ProxyConfig,
+    private readonly connection: EmrConnection,
+    /** This proxy's identity key, from the key centres. */
+    private readonly identityKey: G2Point,
+    private readonly log: (line: string) => void,
+  ) {
+    this.ledger = new ConsentLedger(connection);
+    this.records = new EmrIndex(connection);
+    this.registry = new ProxyRegistry(connection);
+    this.me = { mspId: connection.mspId, enrollmentId: connection.user };
+    for (const dir of ['shares', 'served']) mkdirSync(path.join(config.stateDir, dir), { recursive: true });
+  }
+
+  get identity(): string {
+    return `${this.me.enrollmentId}@${this.me.mspId}`;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await retryMvcc(() => this.registry.register(this.config.endpoint));
+      this.log(`registered on chain at ${this.config.endpoint}`);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err; // registered before
+    }
+    await serveJson(this.config.port, this.routes(), this.log);
+    this.log(`proxy ${this.identity} listening on ${this.config.endpoint}`);
+    void this.followEvents();
+  }
+
+  stop(): void {
+    this.stopEvents?.();
+  }
+
+  private routes() {
+    return {
+      'GET /v1/health': async () => ({ proxy: this.identity, shares: readdirSync(path.join(this.config.stateDir, 'shares')).length }),
+      'POST /v1/shares': async (req: Request) => {
+        const body = req.json<{ grantId?: unknown; share?: unknown; commitments?: unknown }>();
+        if (typeof body.grantId !== 'string' || typeof body.share !== 'string' || !Array.isArray(body.commitments)) {
+          throw new HttpError(400, 'INVALID_ARGUMENT', 'body must be {grantId, share, commitments}');
+        }
+        return this.acceptShare(body.grantId, body.share, body.commitments as string[]);
+      },
+      'POST /v1/fragments': async (req: Request) => {
+        const body = req.json<{ entryId?: unknown; grantId?: unknown; capsule?: unknown }>();
+        if (typeof body.entryId !== 'string' || typeof body.grantId !== 'string' || typeof body.capsule !== 'string') {
+          throw new HttpError(400, 'INVALID_ARGUMENT', 'body must be {entryId, grantId, capsule}');
+        }
+        let capsule: Capsule;
+        try {
+          capsule = decodeCapsule(fromBase64url(body.capsule, 'capsule'));
+        } catch (err) {
+          throw new HttpError(400, 'INVALID_ARGUMENT', `capsule: ${(err as Error).message}`);
+        }
+        return this.serve(body.entryId, body.grantId, capsule);
+      },
+    };
+  }
+
+  private shareFile = (grantId: string) => path.join(this.config.stateDir, 'shares', `${key(grantId)}.json`);
+  private servedFile = (entryId: string, grantId: string) => path.join(this.config.stateDir, 'served', `${key(entryId)}__${key(grantId)}.json`);
+
+  /** Opens a delivered share with this proxy's key and checks it against the grant's commitments. */
+  private acceptShare(grantId: string, encoded: string, commitments: string[]): { index: number } {
+    let share: bigint;
+    let index: number;
+    try {
+      const sealed = decodeProxyShare(fromBase64url(encoded, 'share'));
+      if (sealed.proxy !== this.identity) throw new Error(`it is sealed to ${sealed.proxy}`);
+      index = Number(sealed.index);
+      share = openShare(sealed, grantId, this.identityKey);
+    } catch (err) {
+      throw new HttpError(400, 'INVALID_ARGUMENT', `share: ${(err as Error).message}`);
+    }
+    const points = commitments.map((c) => G1.fromBytes(fromBase64url(c, 'commitment')));
+    if (!G1.BASE.multiply(share).equals(commitmentAt(points, BigInt(index)))) throw new HttpError(400, 'INVALID_ARGUMENT', 'share does not match the commitments');
+    const stored: StoredShare = { grantId, consentId: null, index, share: share.toString(16), confirmed: false };
+    writeFileSync(this.shareFile(grantId), JSON.stringify(stored), { mode: 0o600 });
+    return { index };
+  }
+
+  private loadShare(grantId: string): StoredShare | undefined {
+    const file = this.shareFile(grantId);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StoredShare) : undefined;
+  }
+
+  /** The fragment for (entry, grant), made and logged on chain once, then served from disk. */
+  serve(entryId: string, grantId: string, capsule: Capsule): Promise<ServedFragment> {
+    const file = this.servedFile(entryId, grantId);
+    if (existsSync(file)) {
+      const served = JSON.parse(readFileSync(file, 'utf8')) as ServedFragment;
+      if (served.capsule !== toBase64url(encodeCapsule(capsule))) throw new HttpError(409, 'CONFLICT', 'this access was already served for another capsule');
+      return Promise.resolve(served);
+    }
+    const id = `${entryId}/${grantId}`;
+    let pending = this.inFlight.get(id);
+    if (!pending) {
+      pending = this.make(entryId, grantId, capsule).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async make(entryId: string, grantId: string, capsule: Capsule): Promise<ServedFragment> {
+    const entry = await this.ledger.readAccessEntry(entryId).catch((e: unknown) => {
+      throw e instanceof NotFoundError ? new HttpError(404, 'NOT_FOUND', `access entry '${entryId}' does not exist`) : e;
+    });
+    if (entry.outcome !== 'success' || !entry.recordId) throw new HttpError(403, 'DENIED', `access entry '${entryId}' was not allowed`);
+    const { registration: reg, active } = await this.ledger.readGrant(grantId).catch((e: unknown) => {
+      throw e instanceof NotFoundError ? new HttpError(404, 'NOT_FOUND', `grant '${grantId}' is not registered`) : e;
+    });
+    if (!active) throw new HttpError(409, 'GRANT_INACTIVE', `grant '${grantId}' is not active (its consent was revoked, or it expired)`);
+    const index = reg.proxies.findIndex((p) => sameParty(p, this.me)) + 1;
+    if (index === 0) throw new HttpError(403, 'UNAUTHORIZED', `${this.identity} is not a proxy of grant '${grantId}'`);
+    if (!(await this.servesEntry(entry, reg))) throw new HttpError(403, 'UNAUTHORIZED', `access entry '${entryId}' does not go through grant '${grantId}'`);
+    const record = await this.records.readRecord(entry.recordId);
+    if (record.erased) throw new HttpError(409, 'ERASED', `record '${record.recordId}' was erased`);
+    if (record.type !== reg.type) throw new HttpError(409, 'OUT_OF_SCOPE', `record '${record.recordId}' is ${record.type}, grant '${grantId}' is for ${reg.type}`);
+    const original = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
+    const sameCapsule = slotIdentity(original.slot) === slotIdentity(capsule.slot) && original.u0.equals(capsule.u0) && Buffer.from(original.w).equals(Buffer.from(capsule.w)) && Buffer.from(original.v).equals(Buffer.from(capsule.v));
+    if (!sameCapsule) throw new HttpError(400, 'INVALID_ARGUMENT', `capsule is not record '${record.recordId}''s`);
+    if (capsule.hops !== reg.hop - 1 || (reg.hop === 1 && !capsule.u.equals(original.u))) throw new HttpError(400, 'INVALID_ARGUMENT', `grant '${grantId}' re-encrypts capsules at hop ${reg.hop - 1}`);
+    const stored = this.loadShare(grantId);
+    if (!stored || stored.index !== index) throw new HttpError(404, 'NO_SHARE', `${this.identity} holds no key share for grant '${grantId}'`);
+    const grant = decodeGrant(fromBase64url(reg.grant, 'grant'));
+    const share = BigInt(`0x${stored.share}`);
+    if (!G1.BASE.multiply(share).equals(commitmentAt(grant.commitments, BigInt(index)))) throw new HttpError(409, 'BAD_SHARE', `the share held for grant '${grantId}' does not match its registration`);
+    let fragment;
+    try {
+      fragment = reEncrypt(capsule, grant, BigInt(index), share);
+    } catch (err) {
+      throw new HttpError(409, 'OUT_OF_SCOPE', (err as Error).message);
+    }
+    const signed = this.registry.signFragment(grantId, encodeCapsule(capsule), encodeFragment(fragment));
+    await this.registry.logReEncryption(entry.recordId, grantId);
+    const served: ServedFragment = { entryId, grantId, recordId: entry.recordId, proxy: this.me, capsule: toBase64url(signed.capsule), fragment: toBase64url(signed.fragment), signature: signed.signature };
+    writeFileSync(this.servedFile(entryId, grantId), JSON.stringify(served));
+    return served;
+  }
+
+  /** A hop-1 request names the consent; a delegated one its leaf grant, whose chain must contain this grant. */
+  private async servesEntry(entry: LogEntry, reg: Registration): Promise<boolean> {
+    if (entry.consentId !== reg.consentId) return false;
+    if (!entry.grantId) return reg.hop === 1 && sameParty(reg.delegatee, entry.agent);
+    let id: string | null = entry.grantId;
+    for (let depth = 0; id && depth < 8; depth++) {
+      if (id === reg.grantId) return true;
+      id = (await this.ledger.readGrant(id)).registration.parentGrantId;
+    }
+    return false;
+  }
+
+  /** Follows the chaincode events from the checkpoint until stopped. */
+  private async followEvents(): Promise<void> {
+    const checkpointer = await checkpointers.file(path.join(this.config.stateDir, 'checkpoint.json'));
+    const network = this.connection.gateway.getNetwork(this.config.channel);
+    for (;;) {
+      const events = await network.getChaincodeEvents(this.connection.contract.getChaincodeName(), { checkpoint: checkpointer, startBlock: 0n });
+      this.stopEvents = () => events.close();
+      try {
+        for await (const event of events) {
+          await this.onEvent(event).catch((err: unknown) => this.log(`event ${event.eventName} in tx ${event.transactionId}: ${(err as Error).message}`));
+          await checkpointer.checkpointChaincodeEvent(event);
+        }
+        return;
+      } catch (err) {
+        this.log(`event stream interrupted (${(err as Error).message}); resuming from the checkpoint`);
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        events.close();
+      }
+    }
+  }
+
+  private async onEvent(event: ChaincodeEvent): Promise<void> {
+    const payload = JSON.parse(Buffer.from(event.payload).toString('utf8')) as Record<string, string>;
+    switch (event.eventName) {
+      case 'access.requested':
+        if (payload.outcome === 'success' && !payload.grantId && !payload.emergencyId) await this.serveAhead(payload.entryId!, payload.consentId!, payload.recordId!);
+        return;
+      case 'grant.registered': {
+        const stored = this.loadShare(payload.grantId!);
+        if (stored && !stored.confirmed) writeFileSync(this.shareFile(stored.grantId), JSON.stringify({ ...stored, consentId: payload.consentId, confirmed: true }), { mode: 0o600 });
+        return;
+      }
+      case 'consent.revoked':
+        for (const f of readdirSync(path.join(this.config.stateDir, 'shares'))) {
+          const stored = JSON.parse(readFileSync(path.join(this.config.stateDir, 'shares', f), 'utf8')) as StoredShare;
+          if (stored.consentId === payload.consentId) {
+            rmSync(path.join(this.config.stateDir, 'shares', f));
+            this.log(`consent ${payload.consentId} revoked: share of grant ${stored.grantId} destroyed`);
+          }
+        }
+        return;
+      case 'record.erased':
+        for (const f of readdirSync(path.join(this.config.stateDir, 'served'))) {
+          const served = JSON.parse(readFileSync(path.join(this.config.stateDir, 'served', f), 'utf8')) as ServedFragment;
+          if (served.recordId === payload.recordId) rmSync(path.join(this.config.stateDir, 'served', f));
+        }
+        return;
+    }
+  }
+
+  /** An allowed hop-1 request: make (and log) this proxy's fragment before the requester asks. */
+  private async serveAhead(entryId: string, consentId: string, recordId: string): Promise<void> {
+    const record = await this.records.readRecord(recordId);
+    if (record.erased) return;
+    const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
+    const entry = await this.ledger.readAccessEntry(entryId);
+    for (let bookmark: string | undefined; ; ) {
+      const page = await this.ledger.listGrants(consentId, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
+      for (const reg of page.grants) {
+        const mine = reg.proxies.some((p) => sameParty(p, this.me)) && this.loadShare(reg.grantId);
+        if (mine && reg.hop === 1 && sameParty(reg.delegatee, entry.agent) && reg.type === record.type && decodeGrant(fromBase64url(reg.grant, 'grant')).slot.condition === capsule.slot.condition) {
+          await this.serve(entryId, reg.grantId, capsule);
+        }
+      }
+      if (!page.bookmark) return;
+      bookmark = page.bookmark;
+    }
+  }
+}

@@ -1,0 +1,510 @@
+/**
+ * The end-to-end flows a hospital, patient or researcher application uses: upload a record
+ * (streamed encryption → private IPFS → index on chain), grant and revoke consent (with the
+ * split re-encryption keys for the elected proxies), request access and fetch (t verified
+ * fragments → data key → ciphertext by CID → SHA-256 → decryption → receipt on chain),
+ * re-delegate, switch a record's type, read the audit trail and erase a record.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  CIPHER_SUITE,
+  RecordDecryptor,
+  RecordEncryptor,
+  combineFragments,
+  decodeCapsule,
+  decodeFragment,
+  decodeGrant,
+  decrypt,
+  decryptReEncrypted,
+  encodeCapsule,
+  encodeGrant,
+  encodeProxyShare,
+  encrypt,
+  fromBase64url,
+  newDataKey,
+  openGrantKey,
+  reKeyGen,
+  slotIdentity,
+  switchType as switchCapsuleType,
+  toBase64url,
+  verifyFragment,
+  type Capsule,
+  type G2Point,
+  type GrantPublic,
+  type Slot,
+} from '@emr/crypto';
+import type { Consent, ConsentInput, EmrRecord, LogEntry, Party, Purpose, Registration, RecordType } from '@emr/chaincode';
+import { recordInScope } from '@emr/chaincode/dist/consents';
+import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
+import { ConsentLedger } from '../fabric/consent-ledger';
+import { EmrIndex } from '../fabric/emr-index';
+import { EmrError } from '../fabric/errors';
+import { loadProfile, type ConnectionProfile } from '../fabric/profile';
+import { ProxyRegistry, type SignedFragment } from '../fabric/proxy-registry';
+import { callService } from '../services/http';
+import type { ServedFragment } from '../services/proxy-service';
+import { InsufficientFragmentsError, IntegrityError, ServiceError } from './errors';
+import { IpfsStore } from './ipfs-store';
+import { extractKey, loadConsortium, type Consortium } from './key-centres';
+
+export interface Progress {
+  phase: 'encrypt+upload' | 'download+decrypt';
+  bytes: number;
+  /** Known for files and buffers. */
+  total?: number;
+}
+
+export interface UploadInput {
+  patientPseudonym: string;
+  /** Department category, e.g. `cardiology/ecg`; it is also the capsule's condition. */
+  category: string;
+  type?: RecordType;
+  /** Default: a fresh `rec-<uuid>`. */
+  recordId?: string;
+  supersedes?: string;
+  /** A file path, the bytes, or a stream (e.g. a FHIR R4 bundle as JSON). */
+  source: string | Uint8Array | Readable;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Where the time of a flow went, in milliseconds. */
+export type Timings = Partial<Record<'chain' | 'keys' | 'proxies' | 'crypto' | 'ipfs', number>>;
+
+export interface UploadResult {
+  record: EmrRecord;
+  pinnedOn: string[];
+  timings: Timings;
+}
+
+export interface GrantResult {
+  consent: Consent;
+  /** One grant per (type, category) slot of the patient's records the consent reaches now. */
+  grants: Registration[];
+}
+
+export type Via = { consentId: string } | { grantId: string };
+
+export interface FetchOptions {
+  purpose: Purpose;
+  /** Write the plaintext to this file (streamed) instead of returning it. */
+  to?: string;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface FetchResult {
+  record: EmrRecord;
+  entry: LogEntry;
+  receipt: LogEntry;
+  /** The plaintext, unless `to` was given. */
+  data?: Buffer;
+  bytes: number;
+  timings: Timings;
+}
+
+/** A part of the flow failed after some writes; `cause` says why. */
+export class FlowError extends EmrError {}
+
+const identityOf = (p: Party): string => `${p.enrollmentId}@${p.mspId}`;
+const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Counts bytes through a stream and reports progress. */
+function counter(phase: Progress['phase'], total: number | undefined, onProgress?: (p: Progress) => void): Transform & { bytes: number } {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      t.bytes += chunk.length;
+      onProgress?.({ phase, bytes: t.bytes, ...(total !== undefined ? { total } : {}) });
+      done(null, chunk);
+    },
+  }) as Transform & { bytes: number };
+  t.bytes = 0;
+  return t;
+}
+
+export class EmrClient {
+  readonly index: EmrIndex;
+  readonly consents: ConsentLedger;
+  readonly proxies: ProxyRegistry;
+  readonly ipfs: IpfsStore;
+  private consortium?: Consortium;
+  private readonly keys = new Map<string, G2Point>();
+
+  private constructor(
+    readonly connection: EmrConnection,
+    readonly profile: ConnectionProfile,
+    private readonly grantProxies: { n: number; threshold: number },
+  ) {
+    this.index = new EmrIndex(connection);
+    this.consents = new ConsentLedger(connection);
+    this.proxies = new ProxyRegistry(connection);
+    const own = profile.orgs[connection.org]!;
+    const others = Object.entries(profile.orgs).filter(([name]) => name !== connection.org);
+    this.ipfs = new IpfsStore([{ org: connection.org, api: own.ipfsApi }, ...others.map(([org, o]) => ({ org, api: o.ipfsApi }))]);
+  }
+
+  /** Connects as an enrolled identity of an org (profile from $EMR_NETWORK_DIR unless given). */
+  static connect(options: ConnectOptions & { grantProxies?: { n: number; threshold: number } }): EmrClient {
+    const profile = typeof options.profile === 'object' ? options.profile : loadProfile(options.profile);
+    const n = Math.min(3, Object.keys(profile.orgs).length);
+    return new EmrClient(connectGateway({ ...options, profile }), profile, options.grantProxies ?? { n, threshold: Math.min(2, n) });
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  get identity(): string {
+    return `${this.connection.user}@${this.connection.mspId}`;
+  }
+
+  private async params(): Promise<Consortium> {
+    return (this.consortium ??= await loadConsortium(this.connection));
+  }
+
+  /** The caller's key for an identity he may hold (his own, or a slot of his pseudonym), cached. */
+  private async keyOf(identity: string): Promise<G2Point> {
+    let key = this.keys.get(identity);
+    if (!key) this.keys.set(identity, (key = await extractKey(await this.params(), identity, this.connection)));
+    return key;
+  }
+
+  /**
+   * Encrypts a record as it streams (AES-256-GCM segments under a fresh data key), stores the
+   * ciphertext on the own org's IPFS node and a replica, encapsulates the data key to the
+   * patient's slot (pseudonym, type, category) and indexes it on chain. A doctor uploads for
+   * his hospital; a patient for himself (signed). If indexing fails, the ciphertext is unpinned.
+   */
+  async uploadRecord(input: UploadInput): Promise<UploadResult> {
+    const timings: Timings = {};
+    const time = async <T>(part: keyof Timings, f: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        timings[part] = (timings[part] ?? 0) + performance.now() - t0;
+      }
+    };
+    const recordId = input.recordId ?? `rec-${randomUUID()}`;
+    const type = input.type ?? 'sharable';
+    const { params } = await time('keys', () => this.params());
+    const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
+    const dataKey = newDataKey();
+    const slot: Slot = { owner: input.patientPseudonym, type, condition: input.category };
+    const capsule = encrypt(params, slot, dataKey);
+
+    const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
+    const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
+    const progress = counter('encrypt+upload', total, input.onProgress);
+    const encryptor = new RecordEncryptor(dataKey, { recordId, version });
+    source.on('error', (e: Error) => encryptor.destroy(e));
+    progress.on('error', (e) => encryptor.destroy(e));
+    const stored = await time('ipfs', () => this.ipfs.add(source.pipe(progress).pipe(encryptor)));
+    dataKey.fill(0);
+    const fields = {
+      recordId,
+      patientPseudonym: input.patientPseudonym,
+      category: input.category,
+      type,
+      cid: stored.cid,
+      ciphertextSha256: encryptor.sha256(),
+      size: progress.bytes,
+      cipherSuite: CIPHER_SUITE,
+      encapsulatedKey: toBase64url(encodeCapsule(capsule)),
+      ...(input.supersedes ? { supersedes: input.supersedes } : {}),
+    };
+    try {
+      const record = await time('chain', () => (this.isPatient() ? this.index.createRecordAsPatient(fields) : this.index.createRecord(fields)));
+      return { record, pinnedOn: stored.pinnedOn, timings };
+    } catch (err) {
+      await this.ipfs.erase(stored.cid).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private isPatient(): boolean {
+    return this.profile.orgs[this.connection.org]?.users[this.connection.user]?.role === 'patient';
+  }
+
+  /**
+   * The patient grants a consent and, for an identity grantee, makes one re-encryption key
+   * per (type, category) slot among his current sharable records it reaches, split among
+   * the proxies the chain elects, delivered to them, and registered. If a grant cannot be
+   * made, the consent is revoked again so no half-made consent stays usable.
+   */
+  async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string }): Promise<GrantResult> {
+    const consent = await this.consents.grantConsent({ ...input, consentId: input.consentId ?? `consent-${randomUUID()}` });
+    try {
+      return { consent, grants: await this.extendGrants(consent) };
+    } catch (err) {
+      await this.consents.revokeConsent(consent.consentId).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Makes the grants a consent lacks for slots of records indexed since it was granted. */
+  async extendGrants(consentOrId: Consent | string): Promise<Registration[]> {
+    const consent = typeof consentOrId === 'string' ? await this.consents.readConsent(consentOrId) : consentOrId;
+    if (consent.grantee.kind !== 'identity') return []; // a role or org has no single key to deliver to
+    const delegatee: Party = { mspId: consent.grantee.mspId, enrollmentId: consent.grantee.enrollmentId };
+    const existing = await this.allGrants(consent.consentId);
+    const covered = new Set(existing.filter((g) => g.hop === 1).map((g) => `${g.type}|${g.conditionHash}`));
+    const slots = new Map<string, Slot>();
+    for (const record of await this.allRecords(consent.patientPseudonym)) {
+      if (record.erased || record.type !== 'sharable' || !recordInScope(consent, record)) continue;
+      const slot: Slot = { owner: consent.patientPseudonym, type: record.type, condition: record.category };
+      if (!covered.has(`${slot.type}|${sha256Hex(slot.condition)}`)) slots.set(slotIdentity(slot), slot);
+    }
+    const made: Registration[] = [];
+    for (const slot of slots.values()) {
+      const slotKey = await this.keyOf(slotIdentity(slot));
+      made.push(await this.makeGrant({ consentId: consent.consentId, slot, delegatorKey: slotKey, delegatee, hop: 1, expiresAt: consent.validUntil }));
+    }
+    return made;
+  }
+
+  /**
+   * ReKeyGen for the elected proxies, shares delivered (each proxy checks its share against
+   * the commitments), then the registration on chain. At least t proxies must accept first.
+   */
+  private async makeGrant(g: { consentId: string; slot: Slot; delegatorKey: G2Point; delegatee: Party; hop: number; parentGrantId?: string; expiresAt: string }): Promise<Registration> {
+    const { params } = await this.params();
+    const grantId = `grant-${randomUUID()}`;
+    const elected = await this.proxies.elect(grantId, g.consentId, this.grantProxies.n);
+    const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: identityOf(g.delegatee), hop: g.hop, proxies: elected.map(identityOf), threshold: this.grantProxies.threshold });
+    const commitments = grant.commitments.map((c) => toBase64url(c.toBytes()));
+    const endpoints = await this.proxyEndpoints();
+    const refused: { proxy: string; reason: string }[] = [];
+    await Promise.all(
+      shares.map(async (share, i) => {
+        const proxy = identityOf(elected[i]!);
+        try {
+          await callService(`proxy ${proxy}`, endpoints.get(proxy) ?? '', 'POST', '/v1/shares', { grantId, share: toBase64url(encodeProxyShare(share)), commitments });
+        } catch (err) {
+          refused.push({ proxy, reason: (err as Error).message });
+        }
+      }),
+    );
+    if (shares.length - refused.length < grant.threshold) throw new InsufficientFragmentsError(grantId, grant.threshold, refused);
+    return this.consents.registerGrant({
+      grantId,
+      consentId: g.consentId,
+      delegatee: g.delegatee,
+      type: g.slot.type,
+      conditionHash: sha256Hex(g.slot.condition),
+      hop: g.hop,
+      ...(g.parentGrantId ? { parentGrantId: g.parentGrantId } : {}),
+      proxies: elected,
+      threshold: grant.threshold,
+      commitments,
+      grant: toBase64url(encodeGrant(grant)),
+      expiresAt: g.expiresAt,
+    });
+  }
+
+  /** The patient revokes a consent: every grant under it stops at once (proxies also drop their shares). */
+  revokeConsent(consentId: string): Promise<Consent> {
+    return this.consents.revokeConsent(consentId);
+  }
+
+  /** Asks on chain to use a record, under a consent (its grantee) or through a grant (a delegatee). */
+  requestAccess(recordId: string, via: Via, purpose: Purpose): Promise<LogEntry> {
+    return 'grantId' in via ? this.consents.requestDelegatedAccess(recordId, via.grantId, purpose) : this.consents.requestAccess(recordId, via.consentId, purpose);
+  }
+
+  /**
+   * Reads a record: requests access on chain, collects t verified fragments per grant up the
+   * delegation chain (a bad one is reported on chain), opens the data key, streams the
+   * ciphertext from IPFS checking its SHA-256 against the chain, decrypts and confirms receipt.
+   * A patient reads his own record without a consent (`via` omitted).
+   */
+  async fetchRecord(recordId: string, via: Via | undefined, options: FetchOptions): Promise<FetchResult> {
+    const timings: Timings = {};
+    const time = async <T>(part: keyof Timings, f: () => Promise<T> | T): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        timings[part] = (timings[part] ?? 0) + performance.now() - t0;
+      }
+    };
+    const record = await time('chain', () => this.index.readRecord(recordId));
+    if (record.erased) throw new FlowError(`record '${recordId}' was erased at ${record.erased.erasedAt}`);
+    const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
+    let dataKey: Uint8Array;
+    let entry: LogEntry | undefined;
+    if (!via) {
+      const slotKey = await time('keys', () => this.keyOf(slotIdentity(capsule.slot)));
+      dataKey = await time('crypto', () => decrypt(capsule, slotKey));
+    } else {
+      entry = await time('chain', () => this.requestAccess(recordId, via, options.purpose));
+      const chain = await time('chain', () => this.grantChain(record, capsule, via));
+      let current = capsule;
+      for (const grant of chain) current = await this.reEncryptThrough(entry!, grant, current, timings);
+      const myKey = await time('keys', () => this.keyOf(this.identity));
+      dataKey = await time('crypto', () => decryptReEncrypted(current, openGrantKey(chain[chain.length - 1]!, myKey)));
+    }
+    const { data, bytes } = await time('ipfs', () => this.download(record, dataKey, options));
+    dataKey.fill(0);
+    const receipt = entry ? await time('chain', () => this.consents.confirmReceipt(entry!.entryId)) : undefined;
+    return { record, entry: entry!, receipt: receipt!, ...(data ? { data } : {}), bytes, timings };
+  }
+
+  /** The grants from hop 1 down to the one the caller holds. */
+  private async grantChain(record: EmrRecord, capsule: Capsule, via: Via): Promise<GrantPublic[]> {
+    if ('grantId' in via) {
+      const chain: GrantPublic[] = [];
+      for (let id: string | null = via.grantId; id; ) {
+        const { registration } = await this.consents.readGrant(id);
+        chain.unshift(decodeGrant(fromBase64url(registration.grant, 'grant')));
+        id = registration.parentGrantId;
+      }
+      return chain;
+    }
+    const me = this.identity;
+    const grant = (await this.allGrants(via.consentId))
+      .map((r) => ({ r, g: decodeGrant(fromBase64url(r.grant, 'grant')) }))
+      .find(({ r, g }) => r.hop === 1 && identityOf(r.delegatee) === me && slotIdentity(g.slot) === slotIdentity(capsule.slot));
+    if (!grant) throw new FlowError(`consent '${via.consentId}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
+    return [grant.g];
+  }
+
+  /** Asks every proxy of a grant for its fragment, verifies each, reports bad ones, combines t. */
+  private async reEncryptThrough(entry: LogEntry, grant: GrantPublic, capsule: Capsule, timings: Timings): Promise<Capsule> {
+    const { registration } = await this.consents.readGrant(grant.grantId);
+    const endpoints = await this.proxyEndpoints();
+    const failures: { proxy: string; reason: string }[] = [];
+    const good: { index: bigint; fragment: ReturnType<typeof decodeFragment> }[] = [];
+    const t0 = performance.now();
+    const answers = await Promise.all(
+      registration.proxies.map(async (p) => {
+        const proxy = identityOf(p);
+        try {
+          return { proxy, served: await callService<ServedFragment>(`proxy ${proxy}`, endpoints.get(proxy) ?? '', 'POST', '/v1/fragments', { entryId: entry.entryId, grantId: grant.grantId, capsule: toBase64url(encodeCapsule(capsule)) }, undefined, 20_000) };
+        } catch (err) {
+          failures.push({ proxy, reason: err instanceof ServiceError ? `${err.code}: ${err.message}` : (err as Error).message });
+          return undefined;
+        }
+      }),
+    );
+    timings.proxies = (timings.proxies ?? 0) + performance.now() - t0;
+    const t1 = performance.now();
+    for (const a of answers) {
+      if (!a) continue;
+      const index = BigInt(registration.proxies.findIndex((p) => identityOf(p) === a.proxy) + 1);
+      let fragment;
+      try {
+        fragment = decodeFragment(fromBase64url(a.served.fragment, 'fragment'));
+      } catch {
+        fragment = undefined;
+      }
+      if (fragment && fragment.index === index && verifyFragment(capsule, grant, fragment)) {
+        good.push({ index, fragment });
+        continue;
+      }
+      failures.push({ proxy: a.proxy, reason: 'its fragment fails its proof (reported on chain)' });
+      const signed: SignedFragment = { grantId: grant.grantId, proxy: a.served.proxy, capsule: fromBase64url(a.served.capsule, 'capsule'), fragment: fromBase64url(a.served.fragment, 'fragment'), signature: a.served.signature };
+      void this.proxies.reportBadFragment(signed).catch(() => undefined);
+    }
+    if (good.length < grant.threshold) throw new InsufficientFragmentsError(grant.grantId, grant.threshold, failures);
+    const combined = combineFragments(capsule, grant, good.slice(0, grant.threshold).map((g) => g.fragment)).capsule;
+    timings.crypto = (timings.crypto ?? 0) + performance.now() - t1;
+    return combined;
+  }
+
+  /** Streams the ciphertext from IPFS through the SHA-256 check and the decryptor. */
+  private async download(record: EmrRecord, dataKey: Uint8Array, options: FetchOptions): Promise<{ data?: Buffer; bytes: number }> {
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+      flush(done) {
+        const got = hash.digest('hex');
+        done(got === record.ciphertextSha256 ? null : new IntegrityError(`the ciphertext of '${record.recordId}' from IPFS has SHA-256 ${got}, the chain recorded ${record.ciphertextSha256}`));
+      },
+    });
+    const decryptor = new RecordDecryptor(dataKey, { recordId: record.recordId, version: record.version });
+    const progress = counter('download+decrypt', record.size, options.onProgress);
+    const chunks: Buffer[] = [];
+    const partial = options.to ? `${options.to}.partial` : undefined;
+    const sink = partial ? createWriteStream(partial) : new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) });
+    try {
+      await pipeline(Readable.from(await this.ipfs.cat(record.cid)), hashing, decryptor, progress, sink);
+    } catch (err) {
+      if (partial) rmSync(partial, { force: true });
+      if (err instanceof EmrError) throw err;
+      throw new IntegrityError(`record '${record.recordId}' failed decryption: ${(err as Error).message}`, { cause: err });
+    }
+    if (partial) renameSync(partial, options.to!);
+    return { ...(partial ? {} : { data: Buffer.concat(chunks) }), bytes: progress.bytes };
+  }
+
+  /**
+   * A delegatee re-delegates his grant (e.g. a doctor to a specialist) within the consent's
+   * hop limit; the capsule stays the same size however many hops it goes through.
+   */
+  async delegate(parentGrantId: string, delegatee: Party, expiresAt?: string): Promise<Registration> {
+    const { registration: parent } = await this.consents.readGrant(parentGrantId);
+    const parentGrant = decodeGrant(fromBase64url(parent.grant, 'grant'));
+    const grantKey = openGrantKey(parentGrant, await this.keyOf(this.identity));
+    return this.makeGrant({ consentId: parent.consentId, slot: parentGrant.slot, delegatorKey: grantKey, delegatee, hop: parent.hop + 1, parentGrantId: parentGrantId, expiresAt: expiresAt ?? parent.expiresAt });
+  }
+
+  /** The patient switches a record between sharable and non-sharable (re-encapsulated for the new slot). */
+  async switchType(recordId: string, type: RecordType): Promise<EmrRecord> {
+    const record = await this.index.readRecord(recordId);
+    const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
+    const { params } = await this.params();
+    const switched = switchCapsuleType(params, capsule, await this.keyOf(slotIdentity(capsule.slot)), type);
+    return this.index.switchType(recordId, type, toBase64url(encodeCapsule(switched)));
+  }
+
+  /** The patient's whole log: emergency overrides first, then everything else, newest first. */
+  async auditTrail(patientPseudonym: string): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    for (let bookmark: string | undefined; ; ) {
+      const page = await this.consents.patientLog(patientPseudonym, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
+      entries.push(...page.entries);
+      if (!page.bookmark) return entries;
+      bookmark = page.bookmark;
+    }
+  }
+
+  /**
+   * Crypto-shredding: the chain drops the capsule (the only copy of the data key on the world
+   * state) and refuses every later request; then the ciphertext is unpinned and collected on
+   * every IPFS node. Reports nodes it could not reach (erase again when they are back).
+   */
+  async eraseRecord(recordId: string): Promise<{ record: EmrRecord; erasedOn: string[]; unreachable: string[] }> {
+    const current = await this.index.readRecord(recordId);
+    const record = current.erased ? current : await this.index.eraseRecord(recordId);
+    return { record, ...(await this.ipfs.erase(record.cid)) };
+  }
+
+  private async proxyEndpoints(): Promise<Map<string, string>> {
+    return new Map((await this.proxies.list()).map((p) => [identityOf(p), p.endpoint]));
+  }
+
+  private async allGrants(consentId: string): Promise<Registration[]> {
+    const out: Registration[] = [];
+    for (let bookmark: string | undefined; ; ) {
+      const page = await this.consents.listGrants(consentId, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
+      out.push(...page.grants);
+      if (!page.bookmark) return out;
+      bookmark = page.bookmark;
+    }
+  }
+
+  private async allRecords(patientPseudonym: string): Promise<EmrRecord[]> {
+    const out: EmrRecord[] = [];
+    for (let bookmark: string | undefined; ; ) {
+      const page = await this.index.listRecordsByPatient(patientPseudonym, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
+      out.push(...page.records);
+      if (!page.bookmark) return out;
+      bookmark = page.bookmark;
+    }
+  }
+}
