@@ -130,6 +130,7 @@ export const topology: Topology = {
       kgcPort: 7361,
       users: staff([
         { id: 'doctor1', type: 'client', role: 'doctor' },
+        { id: 'specialist1', type: 'client', role: 'doctor' },
         { id: 'patient1', type: 'client', role: 'patient' },
       ]),
     },
