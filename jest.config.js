@@ -3,14 +3,20 @@
 //   unit-mcl     the crypto property tests again on the mcl backend (noble is the default)
 //   integration  the real network: started once per run by the global setup, stopped at the end
 //   lifecycle    up/down of the real network itself (cold start, idempotence, clean stop)
-// @noble/curves and @noble/hashes are ESM-only: ts-jest transpiles them to CommonJS for jest.
+// ESM-only packages (@noble/curves and @noble/hashes; kubo-rpc-client and its dependency
+// tree, listed by scripts: node test/support/esm-packages.js): ts-jest transpiles them to
+// CommonJS for jest, which loads modules through its own CommonJS loader.
+const esmPackages = require('./test/support/esm-packages');
+const esm = `(?:${esmPackages.map((p) => p.replace(/[.]/g, '\\.')).join('|')})`;
 const base = {
   testEnvironment: 'node',
+  // Some of those packages export only an `import` condition.
+  resolver: '<rootDir>/test/support/jest-resolver.js',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
-    '^.+/node_modules/@noble/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' }, isolatedModules: true }],
+    [`^.+/node_modules/${esm}/.+\\.js$`]: ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' }, isolatedModules: true }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@noble/)'],
+  transformIgnorePatterns: [`/node_modules/(?!${esm}/)`],
   // Sources, not dist: one copy of the crypto (its backend choice is module state), and the
   // chaincode's signing payloads the SDK imports.
   moduleNameMapper: { '^@emr/crypto$': '<rootDir>/crypto/src/index.ts', '^@emr/chaincode/dist/(.*)$': '<rootDir>/chaincode/src/$1' },

@@ -10,7 +10,7 @@ import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, 
 import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
-import { allPorts, hostnameOf, topology, type OrgSpec } from './topology';
+import { allPorts, hostnameOf, topology, type MemberOrgSpec, type OrgSpec } from './topology';
 
 const bin = (name: string) => path.join(binDir(), name);
 const upMarker = () => path.join(stateDir, 'up.json');
@@ -171,16 +171,19 @@ async function waitForEndorsementPlan(org: string): Promise<void> {
 const serviceUrl = (port: number) => `http://${topology.host}:${port}`;
 const serviceMain = () => path.join(repoRoot, 'client', 'dist', 'services', 'main.js');
 
+/** Starts (or, after a stop, restarts from its persisted state) one org's key centre or proxy. */
+export function startService(kind: 'kgc' | 'proxy', m: MemberOrgSpec): void {
+  const env = { ...process.env, EMR_NETWORK_DIR: stateDir };
+  const args = [serviceMain(), kind, '--org', m.name, '--state', path.join(state.services, `${kind}-${m.name}`), ...(kind === 'kgc' ? ['--threshold', String(topology.kgcThreshold)] : [])];
+  startDaemon({ name: `${kind}-${m.name}`, command: process.execPath, args, env });
+}
+
 /**
  * The key centres (they run the DKG among themselves and register the outcome), then the
  * proxies (they fetch their identity keys and register); each org's admin stakes the proxies.
  */
 async function startServices(): Promise<void> {
-  const env = { ...process.env, EMR_NETWORK_DIR: stateDir };
-  const serviceState = (kind: string, m: OrgSpec) => path.join(state.services, `${kind}-${m.name}`);
-  for (const m of topology.members) {
-    startDaemon({ name: `kgc-${m.name}`, command: process.execPath, args: [serviceMain(), 'kgc', '--org', m.name, '--threshold', String(topology.kgcThreshold), '--state', serviceState('kgc', m)], env });
-  }
+  for (const m of topology.members) startService('kgc', m);
   const admin = (org: string) => connectGateway({ org, user: 'admin', profile: connectionProfile() });
   const first = admin(topology.members[0]!.name);
   try {
@@ -188,9 +191,7 @@ async function startServices(): Promise<void> {
       const centres = await new KeyCentreRegistry(first).list();
       return centres.length === topology.members.length && new Set(centres.map((c) => c.mpk)).size === 1;
     }, 120000, logFile(`kgc-${topology.members[0]!.name}`));
-    for (const m of topology.members) {
-      startDaemon({ name: `proxy-${m.name}`, command: process.execPath, args: [serviceMain(), 'proxy', '--org', m.name, '--state', serviceState('proxy', m)], env });
-    }
+    for (const m of topology.members) startService('proxy', m);
     await waitFor('every proxy to register on chain', async () => (await new ProxyRegistry(first).list()).length >= topology.members.length, 60000, logFile(`proxy-${topology.members[0]!.name}`));
     await Promise.all(topology.members.map((m) => waitFor(`proxy-${m.name} health`, async () => (await fetch(`${serviceUrl(m.proxyPort)}/v1/health`)).ok, 30000, logFile(`proxy-${m.name}`))));
   } finally {

@@ -59,6 +59,24 @@ export function recordedDaemons(): { name: string; pid: number; alive: boolean }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Stops one process we started (SIGTERM to its group, SIGKILL after the grace period); for fault tests. */
+export async function stopDaemon(name: string, graceMs = 5000): Promise<void> {
+  const d = recordedDaemons().find((x) => x.name === name);
+  if (!d?.alive) return;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-d.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(d.pid) && Date.now() < deadline) await sleep(50);
+  if (isAlive(d.pid)) signal('SIGKILL');
+  while (isAlive(d.pid)) await sleep(20);
+}
+
 /** Stops every process we started: SIGTERM to its process group, SIGKILL after a grace period. */
 export async function stopAllDaemons(graceMs = 5000): Promise<string[]> {
   const daemons = recordedDaemons().filter((d) => d.alive);

@@ -8,7 +8,7 @@ import { loadProfile } from '../../client/src';
 import { stateDir } from '../../network/src/paths';
 import { consentInput, pseudonym, recordInput } from '../support/fixtures';
 import { grantRegistration } from '../support/grants';
-import { Connections, ensureProxyRegistry } from '../support/network';
+import { Connections } from '../support/network';
 
 jest.setTimeout(90_000);
 const net = new Connections();
@@ -33,7 +33,6 @@ const elect = (grantId: string, consentId: string, n: number) => net.proxies('Ho
 const registration = async (consentId: string, o: Omit<Parameters<typeof grantRegistration>[0], 'elect' | 'consentId'>) => (await grantRegistration({ consentId, elect, ...o })).input;
 
 beforeAll(async () => {
-  await ensureProxyRegistry(net);
   await adminA.registerPatient(p, 'patient1');
   recordId = (await net.as('HospitalA', 'doctor1').createRecord(recordInput({ patientPseudonym: p, category: 'cardiology/ecg' }))).recordId;
 });

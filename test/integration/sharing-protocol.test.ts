@@ -10,7 +10,7 @@ import { G1, encodeCapsule, encodeFragment, encrypt, openShare, reEncrypt } from
 import { AccessDeniedError, ConflictError, InvalidArgumentError, UnauthorizedError, type ConsentInput } from '../../client/src';
 import { consentInput, pseudonym, recordInput } from '../support/fixtures';
 import { centresForTests, grantRegistration, identityOf } from '../support/grants';
-import { Connections, ensureProxyRegistry } from '../support/network';
+import { Connections } from '../support/network';
 
 jest.setTimeout(120_000);
 const net = new Connections();
@@ -25,7 +25,6 @@ const elect = (grantId: string, consentId: string, n: number) => net.proxies(A, 
 let recordId: string;
 
 beforeAll(async () => {
-  await ensureProxyRegistry(net);
   await net.consents(A, 'admin').registerPatient(p, 'patient1');
   recordId = (await net.as(A, 'doctor1').createRecord(recordInput({ patientPseudonym: p }))).recordId;
 });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, type Contract, type Gateway, type Identity, type Signer } from '@hyperledger/fabric-gateway';
+import { UnknownIdentityError } from './errors';
 import { loadProfile, type ConnectionProfile, type OrgProfile } from './profile';
 
 export interface ConnectOptions {
@@ -45,14 +46,14 @@ export interface EmrConnection {
 
 function orgOf(profile: ConnectionProfile, org: string): OrgProfile {
   const found = profile.orgs[org];
-  if (!found) throw new Error(`unknown org '${org}': the network has ${Object.keys(profile.orgs).join(', ')}`);
+  if (!found) throw new UnknownIdentityError(`unknown org '${org}': the network has ${Object.keys(profile.orgs).join(', ')}`);
   return found;
 }
 
 /** Reads a wallet entry (cert.pem + key.pem) as a gateway identity and signer. */
 export function walletIdentity(orgProfile: OrgProfile, org: string, user: string): { identity: Identity; signer: Signer; privateKey: KeyObject } {
   const entry = orgProfile.users[user];
-  if (!entry) throw new Error(`unknown user '${user}' of ${org}: the wallet has ${Object.keys(orgProfile.users).join(', ')}`);
+  if (!entry) throw new UnknownIdentityError(`unknown user '${user}' of ${org}: the wallet has ${Object.keys(orgProfile.users).join(', ')}`);
   const credentials = readFileSync(path.join(entry.dir, 'cert.pem'));
   const privateKey = createPrivateKey(readFileSync(path.join(entry.dir, 'key.pem')));
   return { identity: { mspId: orgProfile.mspId, credentials }, signer: signers.newPrivateKeySigner(privateKey), privateKey };

@@ -45,6 +45,8 @@ export class TransactionInvalidError extends EmrError {
     super(`transaction ${transactionId} was invalidated with ${validationCode}`, options);
   }
 }
+/** The org or the user is not in the connection profile / wallet. */
+export class UnknownIdentityError extends EmrError {}
 /** A deadline passed before the network answered. */
 export class TimeoutError extends EmrError {}
 /** The peer or orderer could not be reached. */

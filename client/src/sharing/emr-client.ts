@@ -13,9 +13,7 @@ import {
   CIPHER_SUITE,
   RecordDecryptor,
   RecordEncryptor,
-  combineFragments,
   decodeCapsule,
-  decodeFragment,
   decodeGrant,
   decrypt,
   decryptReEncrypted,
@@ -30,7 +28,6 @@ import {
   slotIdentity,
   switchType as switchCapsuleType,
   toBase64url,
-  verifyFragment,
   type Capsule,
   type G2Point,
   type GrantPublic,
@@ -43,10 +40,11 @@ import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
 import { EmrError } from '../fabric/errors';
 import { loadProfile, type ConnectionProfile } from '../fabric/profile';
-import { ProxyRegistry, type SignedFragment } from '../fabric/proxy-registry';
+import { ProxyRegistry } from '../fabric/proxy-registry';
 import { callService } from '../services/http';
 import type { ServedFragment } from '../services/proxy-service';
-import { InsufficientFragmentsError, IntegrityError, ServiceError } from './errors';
+import { InsufficientFragmentsError, IntegrityError } from './errors';
+import { collectFragments } from './fragments';
 import { IpfsStore } from './ipfs-store';
 import { extractKey, loadConsortium, type Consortium } from './key-centres';
 
@@ -370,47 +368,16 @@ export class EmrClient {
     return [grant.g];
   }
 
-  /** Asks every proxy of a grant for its fragment, verifies each, reports bad ones, combines t. */
+  /** Asks every proxy of a grant for its fragment; t verified ones make the next capsule; bad ones are reported on chain. */
   private async reEncryptThrough(entry: LogEntry, grant: GrantPublic, capsule: Capsule, timings: Timings): Promise<Capsule> {
     const { registration } = await this.consents.readGrant(grant.grantId);
     const endpoints = await this.proxyEndpoints();
-    const failures: { proxy: string; reason: string }[] = [];
-    const good: { index: bigint; fragment: ReturnType<typeof decodeFragment> }[] = [];
-    const t0 = performance.now();
-    const answers = await Promise.all(
-      registration.proxies.map(async (p) => {
-        const proxy = identityOf(p);
-        try {
-          return { proxy, served: await callService<ServedFragment>(`proxy ${proxy}`, endpoints.get(proxy) ?? '', 'POST', '/v1/fragments', { entryId: entry.entryId, grantId: grant.grantId, capsule: toBase64url(encodeCapsule(capsule)) }, undefined, 20_000) };
-        } catch (err) {
-          failures.push({ proxy, reason: err instanceof ServiceError ? `${err.code}: ${err.message}` : (err as Error).message });
-          return undefined;
-        }
-      }),
-    );
-    timings.proxies = (timings.proxies ?? 0) + performance.now() - t0;
-    const t1 = performance.now();
-    for (const a of answers) {
-      if (!a) continue;
-      const index = BigInt(registration.proxies.findIndex((p) => identityOf(p) === a.proxy) + 1);
-      let fragment;
-      try {
-        fragment = decodeFragment(fromBase64url(a.served.fragment, 'fragment'));
-      } catch {
-        fragment = undefined;
-      }
-      if (fragment && fragment.index === index && verifyFragment(capsule, grant, fragment)) {
-        good.push({ index, fragment });
-        continue;
-      }
-      failures.push({ proxy: a.proxy, reason: 'its fragment fails its proof (reported on chain)' });
-      const signed: SignedFragment = { grantId: grant.grantId, proxy: a.served.proxy, capsule: fromBase64url(a.served.capsule, 'capsule'), fragment: fromBase64url(a.served.fragment, 'fragment'), signature: a.served.signature };
-      void this.proxies.reportBadFragment(signed).catch(() => undefined);
-    }
-    if (good.length < grant.threshold) throw new InsufficientFragmentsError(grant.grantId, grant.threshold, failures);
-    const combined = combineFragments(capsule, grant, good.slice(0, grant.threshold).map((g) => g.fragment)).capsule;
-    timings.crypto = (timings.crypto ?? 0) + performance.now() - t1;
-    return combined;
+    const body = { entryId: entry.entryId, grantId: grant.grantId, capsule: toBase64url(encodeCapsule(capsule)) };
+    return collectFragments(capsule, grant, registration.proxies, {
+      ask: (proxy) => callService<ServedFragment>(`proxy ${identityOf(proxy)}`, endpoints.get(identityOf(proxy)) ?? '', 'POST', '/v1/fragments', body, undefined, 20_000),
+      report: (signed) => void this.proxies.reportBadFragment(signed).catch(() => undefined),
+      timings,
+    });
   }
 
   /** Streams the ciphertext from IPFS through the SHA-256 check and the decryptor. */

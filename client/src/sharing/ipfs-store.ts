@@ -5,7 +5,7 @@
  * node first (it fetches from any holder over bitswap), then every other node.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import { create, type KuboRPCClient } from 'kubo-rpc-client';
+import type { KuboRPCClient } from 'kubo-rpc-client';
 import { ContentUnavailableError, IntegrityError, ServiceUnavailableError } from './errors';
 
 export interface IpfsNode {
@@ -18,6 +18,10 @@ export interface StoredContent {
   /** Orgs whose node pinned it. */
   pinnedOn: string[];
 }
+
+/** kubo-rpc-client is ESM-only: loaded when first used (Node 20 requires it natively; jest transpiles it). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kubo = (): typeof import('kubo-rpc-client') => require('kubo-rpc-client');
 
 /** Kubo's add options for records: CIDv1, raw leaves, 1 MiB chunks, pinned. */
 const ADD_OPTIONS = { cidVersion: 1, rawLeaves: true, chunker: 'size-1048576', pin: true } as const;
@@ -32,7 +36,7 @@ export class IpfsStore {
 
   private client(node: IpfsNode): KuboRPCClient {
     let c = this.clients.get(node.org);
-    if (!c) this.clients.set(node.org, (c = create({ url: `${node.api}/api/v0`, timeout: 600_000 })));
+    if (!c) this.clients.set(node.org, (c = kubo().create({ url: `${node.api}/api/v0`, timeout: 600_000 })));
     return c;
   }
 

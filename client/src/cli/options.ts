@@ -1,0 +1,179 @@
+/**
+ * Pure parsing and validation of the `emr` command line's option values. Each parser throws a
+ * UsageError that names the option, so a bad value is reported before any connection is made.
+ * The rules are the chaincode's own (record ids, pseudonyms, categories, limits).
+ */
+import path from 'node:path';
+import type { ConsentInput, Grantee, Party, Purpose, RecordType } from '@emr/chaincode';
+import { MAX_ACCESSES, MAX_HOP_LIMIT, MAX_SCOPE_RECORDS, PURPOSES } from '@emr/chaincode/dist/consents';
+import { RECORD_TYPES, checkCategory, checkPseudonym, checkRecordId } from '@emr/chaincode/dist/records';
+import type { Via } from '../sharing/emr-client';
+
+/** A command-line value is missing or malformed; `option` names it (e.g. `--grantee`). */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly option?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** `<enrollmentId>@<MSPID>`, e.g. `researcher1@ResearchInstituteMSP`. */
+export const PARTY_PATTERN = /^[^@]+@[A-Za-z0-9]+$/;
+
+const quote = (v: string) => JSON.stringify(v);
+
+function required(value: string | undefined, option: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${option} is required`, option);
+  return value;
+}
+
+/** Runs one of the chaincode's checkers, reporting its rule against the option instead of the field. */
+function checked<T>(option: string, value: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    const detail = (err as { detail?: string }).detail ?? (err as Error).message;
+    throw new UsageError(`${option} ${detail}, got ${quote(value)}`, option);
+  }
+}
+
+/** Parses `<enrollmentId>@<MSPID>` into a party. */
+export function parseParty(value: string | undefined, option: string): Party {
+  const v = required(value, option);
+  if (!PARTY_PATTERN.test(v)) throw new UsageError(`${option} must be <enrollmentId>@<MSPID> (e.g. researcher1@ResearchInstituteMSP), got ${quote(v)}`, option);
+  const at = v.lastIndexOf('@');
+  return { enrollmentId: v.slice(0, at), mspId: v.slice(at + 1) };
+}
+
+/** A consent's grantee: one identity, given as `<enrollmentId>@<MSPID>`. */
+export function parseGrantee(value: string | undefined, option = '--grantee'): Grantee {
+  const party = parseParty(value, option);
+  return { kind: 'identity', mspId: party.mspId, enrollmentId: party.enrollmentId };
+}
+
+export function parsePurpose(value: string | undefined, option = '--purpose'): Purpose {
+  const v = required(value, option);
+  if (!(PURPOSES as readonly string[]).includes(v)) throw new UsageError(`${option} must be one of ${PURPOSES.join(', ')}, got ${quote(v)}`, option);
+  return v as Purpose;
+}
+
+export function parseRecordType(value: string | undefined, option = '--type'): RecordType {
+  const v = required(value, option);
+  if (!(RECORD_TYPES as readonly string[]).includes(v)) throw new UsageError(`${option} must be one of ${RECORD_TYPES.join(', ')}, got ${quote(v)}`, option);
+  return v as RecordType;
+}
+
+/** A whole number in [min, max], written in decimal digits only. */
+export function parseInteger(value: string | undefined, option: string, min: number, max: number): number {
+  const v = required(value, option);
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${option} must be a whole number from ${min} to ${max}, got ${quote(v)}`, option);
+  return n;
+}
+
+/** An ISO-8601 time (as the chaincode takes it), normalised to UTC. */
+export function parseTime(value: string | undefined, option: string): string {
+  const v = required(value, option);
+  const t = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(t)) throw new UsageError(`${option} must be an ISO-8601 time like 2026-01-01T00:00:00Z, got ${quote(v)}`, option);
+  return new Date(t).toISOString();
+}
+
+export function parsePseudonym(value: string | undefined, option = '--patient'): string {
+  const v = required(value, option);
+  return checked(option, v, () => checkPseudonym(v));
+}
+
+export function parseCategory(value: string | undefined, option = '--category'): string {
+  const v = required(value, option);
+  return checked(option, v, () => checkCategory(v));
+}
+
+export function parseRecordId(value: string | undefined, option: string): string {
+  const v = required(value, option);
+  return checked(option, v, () => checkRecordId(v));
+}
+
+/** A comma-separated list of distinct record ids. */
+export function parseRecordIds(value: string | undefined, option = '--records'): string[] {
+  const ids = required(value, option)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (ids.length === 0 || ids.length > MAX_SCOPE_RECORDS) throw new UsageError(`${option} must list 1 to ${MAX_SCOPE_RECORDS} record ids separated by commas`, option);
+  ids.forEach((id) => parseRecordId(id, option));
+  if (new Set(ids).size !== ids.length) throw new UsageError(`${option} must not repeat a record id`, option);
+  return ids;
+}
+
+/** `--consent <id>` or `--grant <id>`, never both; `required` when the command needs one. */
+export function parseVia(options: { consent?: string; grant?: string }, isRequired: boolean): Via | undefined {
+  const { consent, grant } = options;
+  if (consent !== undefined && grant !== undefined) throw new UsageError('give either --consent or --grant, not both', '--consent');
+  if (consent !== undefined) return { consentId: parseRecordId(consent, '--consent') };
+  if (grant !== undefined) return { grantId: parseRecordId(grant, '--grant') };
+  if (isRequired) throw new UsageError('one of --consent <consentId> or --grant <grantId> is required', '--consent');
+  return undefined;
+}
+
+/** The raw values of `emr grant`'s options, as commander hands them over. */
+export interface GrantOptions {
+  patient?: string;
+  grantee?: string;
+  purpose?: string;
+  category?: string;
+  type?: string;
+  records?: string;
+  validFrom?: string;
+  validUntil?: string;
+  maxAccesses?: string;
+  hopLimit?: string;
+}
+
+export const DEFAULT_MAX_ACCESSES = 10;
+export const DEFAULT_HOP_LIMIT = 1;
+export const DEFAULT_VALIDITY_MS = 24 * 3600_000;
+/** The default start lies a minute back, so a consent is usable at once despite clock skew. */
+export const DEFAULT_START_SKEW_MS = 60_000;
+
+/** The consent `emr grant` asks for (the SDK adds the id). */
+export function grantInput(o: GrantOptions, now: Date = new Date()): Omit<ConsentInput, 'consentId'> {
+  const patientPseudonym = parsePseudonym(o.patient);
+  const grantee = parseGrantee(o.grantee);
+  const purpose = parsePurpose(o.purpose);
+  const scope: ConsentInput['scope'] = {};
+  if (o.category !== undefined) scope.category = parseCategory(o.category);
+  if (o.type !== undefined) scope.type = parseRecordType(o.type);
+  if (o.records !== undefined) scope.recordIds = parseRecordIds(o.records);
+  if (Object.keys(scope).length === 0) throw new UsageError('the consent needs a scope: give at least one of --category, --type, --records', '--category');
+  const validFrom = o.validFrom !== undefined ? parseTime(o.validFrom, '--valid-from') : new Date(now.getTime() - DEFAULT_START_SKEW_MS).toISOString();
+  const validUntil = o.validUntil !== undefined ? parseTime(o.validUntil, '--valid-until') : new Date(now.getTime() + DEFAULT_VALIDITY_MS).toISOString();
+  if (Date.parse(validUntil) <= Date.parse(validFrom)) throw new UsageError(`--valid-until (${validUntil}) must be after --valid-from (${validFrom})`, '--valid-until');
+  if (Date.parse(validUntil) <= now.getTime()) throw new UsageError(`--valid-until (${validUntil}) is already past`, '--valid-until');
+  const maxAccesses = o.maxAccesses !== undefined ? parseInteger(o.maxAccesses, '--max-accesses', 1, MAX_ACCESSES) : DEFAULT_MAX_ACCESSES;
+  const hopLimit = o.hopLimit !== undefined ? parseInteger(o.hopLimit, '--hop-limit', 1, MAX_HOP_LIMIT) : DEFAULT_HOP_LIMIT;
+  return { patientPseudonym, grantee, scope, purpose, validFrom, validUntil, maxAccesses, hopLimit };
+}
+
+/** The global options every command shares. */
+export interface GlobalOptions {
+  org: string;
+  user: string;
+  /** The directory holding network.json. */
+  network: string;
+  json: boolean;
+}
+
+/**
+ * Validates the global options. The network directory is `--network`, else $EMR_NETWORK_DIR,
+ * else `network/.run` of the checkout the script lives in (`scriptDir` is client/dist/cli).
+ */
+export function globalOptions(raw: { org?: string; user?: string; network?: string; json?: boolean }, env: NodeJS.ProcessEnv, scriptDir: string): GlobalOptions {
+  const org = required(raw.org, '--org');
+  const user = required(raw.user, '--user');
+  const network = path.resolve(raw.network || env.EMR_NETWORK_DIR || path.resolve(scriptDir, '../../../network/.run'));
+  return { org, user, network, json: raw.json === true };
+}

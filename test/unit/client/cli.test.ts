@@ -1,0 +1,278 @@
+import path from 'node:path';
+import type { LogEntry } from '../../../client/src';
+import { AccessDeniedError, InvalidArgumentError } from '../../../client/src';
+import { auditLines, errorDocument, errorText, main } from '../../../client/src/cli/emr';
+import {
+  DEFAULT_HOP_LIMIT,
+  DEFAULT_MAX_ACCESSES,
+  UsageError,
+  globalOptions,
+  grantInput,
+  parseCategory,
+  parseGrantee,
+  parseInteger,
+  parseParty,
+  parsePseudonym,
+  parsePurpose,
+  parseRecordIds,
+  parseRecordType,
+  parseTime,
+  parseVia,
+} from '../../../client/src/cli/options';
+import { ProgressBar, formatBytes, formatProgress, progressStream } from '../../../client/src/cli/progress';
+
+const PSEUDONYM = 'ab'.repeat(32);
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+
+/** The UsageError a call throws (fails the test if it throws nothing or something else). */
+function usageError(f: () => unknown): UsageError {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return err as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('grantee and party parsing', () => {
+  it('splits <enrollmentId>@<MSPID> into an identity grantee', () => {
+    expect(parseGrantee('researcher1@ResearchInstituteMSP')).toEqual({ kind: 'identity', enrollmentId: 'researcher1', mspId: 'ResearchInstituteMSP' });
+    expect(parseParty('specialist1@HospitalBMSP', '--to')).toEqual({ enrollmentId: 'specialist1', mspId: 'HospitalBMSP' });
+  });
+
+  it.each(['researcher1', '@HospitalAMSP', 'doctor1@', 'a@b@HospitalAMSP', 'doctor1@Hospital-A', 'doctor1@Hospital A', ''])('rejects %j naming the option', (value) => {
+    const err = usageError(() => parseGrantee(value));
+    expect(err.option).toBe('--grantee');
+    expect(err.message).toMatch(/^--grantee /);
+  });
+
+  it('names the option it parses for', () => {
+    expect(usageError(() => parseParty('nobody', '--to')).message).toMatch(/^--to must be <enrollmentId>@<MSPID>/);
+  });
+});
+
+describe('option values', () => {
+  it('accepts the purposes and record types of the chaincode, and nothing else', () => {
+    for (const p of ['treatment', 'research', 'emergency', 'payment', 'audit']) expect(parsePurpose(p)).toBe(p);
+    expect(usageError(() => parsePurpose('marketing')).message).toBe('--purpose must be one of treatment, research, emergency, payment, audit, got "marketing"');
+    expect(parseRecordType('non-sharable')).toBe('non-sharable');
+    expect(usageError(() => parseRecordType('private')).option).toBe('--type');
+    expect(usageError(() => parseRecordType('secret', '<type>')).message).toMatch(/^<type> must be one of sharable, non-sharable/);
+  });
+
+  it('checks pseudonyms and categories with the chaincode rules, naming the option', () => {
+    expect(parsePseudonym(PSEUDONYM)).toBe(PSEUDONYM);
+    expect(usageError(() => parsePseudonym('patient1')).message).toMatch(/^--patient must be 64 lowercase hex characters.*got "patient1"$/);
+    expect(usageError(() => parsePseudonym('AB'.repeat(32), '<pseudonym>')).option).toBe('<pseudonym>');
+    expect(parseCategory('cardiology/ecg')).toBe('cardiology/ecg');
+    expect(usageError(() => parseCategory('Cardiology')).message).toMatch(/^--category must be a department path/);
+  });
+
+  it('takes whole numbers within bounds only', () => {
+    expect(parseInteger('10', '--max-accesses', 1, 100)).toBe(10);
+    for (const bad of ['0', '101', '1.5', '-1', '1e2', ' 3', 'ten']) expect(usageError(() => parseInteger(bad, '--max-accesses', 1, 100)).message).toMatch(/^--max-accesses must be a whole number from 1 to 100/);
+  });
+
+  it('normalises ISO-8601 times and rejects other dates', () => {
+    expect(parseTime('2026-01-01T01:00:00+01:00', '--valid-from')).toBe('2026-01-01T00:00:00.000Z');
+    expect(usageError(() => parseTime('tomorrow', '--valid-until')).option).toBe('--valid-until');
+    expect(usageError(() => parseTime('2026-01-01', '--valid-until')).message).toMatch(/ISO-8601/);
+  });
+
+  it('parses comma-separated record ids, without repeats', () => {
+    expect(parseRecordIds('rec-1, rec-2,')).toEqual(['rec-1', 'rec-2']);
+    expect(usageError(() => parseRecordIds('rec-1,rec-1')).message).toMatch(/repeat/);
+    expect(usageError(() => parseRecordIds(',')).option).toBe('--records');
+    expect(usageError(() => parseRecordIds('rec 1')).option).toBe('--records');
+  });
+
+  it('takes a consent or a grant, not both', () => {
+    expect(parseVia({ consent: 'consent-1' }, true)).toEqual({ consentId: 'consent-1' });
+    expect(parseVia({ grant: 'grant-1' }, true)).toEqual({ grantId: 'grant-1' });
+    expect(parseVia({}, false)).toBeUndefined();
+    expect(usageError(() => parseVia({}, true)).message).toMatch(/--consent .* or --grant .* is required/);
+    expect(usageError(() => parseVia({ consent: 'c', grant: 'g' }, false)).message).toMatch(/not both/);
+  });
+});
+
+describe('grantInput', () => {
+  const base = { patient: PSEUDONYM, grantee: 'researcher1@ResearchInstituteMSP', purpose: 'research', category: 'cardiology' };
+
+  it('fills the defaults: from a minute ago, for 24 hours, 10 accesses, hop limit 1', () => {
+    expect(grantInput(base, NOW)).toEqual({
+      patientPseudonym: PSEUDONYM,
+      grantee: { kind: 'identity', enrollmentId: 'researcher1', mspId: 'ResearchInstituteMSP' },
+      scope: { category: 'cardiology' },
+      purpose: 'research',
+      validFrom: '2026-03-01T11:59:00.000Z',
+      validUntil: '2026-03-02T12:00:00.000Z',
+      maxAccesses: DEFAULT_MAX_ACCESSES,
+      hopLimit: DEFAULT_HOP_LIMIT,
+    });
+  });
+
+  it('takes every option', () => {
+    const input = grantInput({ ...base, type: 'sharable', records: 'rec-1,rec-2', validFrom: '2026-03-01T00:00:00Z', validUntil: '2026-04-01T00:00:00Z', maxAccesses: '3', hopLimit: '2' }, NOW);
+    expect(input).toMatchObject({ scope: { category: 'cardiology', type: 'sharable', recordIds: ['rec-1', 'rec-2'] }, validFrom: '2026-03-01T00:00:00.000Z', validUntil: '2026-04-01T00:00:00.000Z', maxAccesses: 3, hopLimit: 2 });
+  });
+
+  it.each([
+    ['no scope', { category: undefined }, '--category', /needs a scope/],
+    ['a grantee without MSP', { grantee: 'researcher1' }, '--grantee', /<enrollmentId>@<MSPID>/],
+    ['an unknown purpose', { purpose: 'fun' }, '--purpose', /one of/],
+    ['no patient', { patient: undefined }, '--patient', /is required/],
+    ['an end before the start', { validUntil: '2026-03-01T11:00:00Z' }, '--valid-until', /after --valid-from/],
+    ['a window already past', { validFrom: '2026-01-01T00:00:00Z', validUntil: '2026-02-01T00:00:00Z' }, '--valid-until', /already past/],
+    ['zero accesses', { maxAccesses: '0' }, '--max-accesses', /from 1 to/],
+    ['a hop limit over 5', { hopLimit: '6' }, '--hop-limit', /from 1 to 5/],
+  ])('rejects %s, naming the option', (_name, change, option, message) => {
+    const err = usageError(() => grantInput({ ...base, ...change }, NOW));
+    expect(err.option).toBe(option);
+    expect(err.message).toMatch(message);
+  });
+});
+
+describe('globalOptions', () => {
+  const scriptDir = '/repo/client/dist/cli';
+
+  it('finds the network directory: --network, else $EMR_NETWORK_DIR, else network/.run of the checkout', () => {
+    expect(globalOptions({ org: 'HospitalA', user: 'doctor1', network: '/n' }, { EMR_NETWORK_DIR: '/e' }, scriptDir)).toEqual({ org: 'HospitalA', user: 'doctor1', network: '/n', json: false });
+    expect(globalOptions({ org: 'HospitalA', user: 'doctor1' }, { EMR_NETWORK_DIR: '/e' }, scriptDir).network).toBe('/e');
+    expect(globalOptions({ org: 'HospitalA', user: 'doctor1', json: true }, {}, scriptDir)).toMatchObject({ network: path.resolve('/repo/network/.run'), json: true });
+  });
+
+  it('requires --org and --user', () => {
+    expect(usageError(() => globalOptions({ user: 'doctor1' }, {}, scriptDir)).option).toBe('--org');
+    expect(usageError(() => globalOptions({ org: 'HospitalA', user: '' }, {}, scriptDir)).option).toBe('--user');
+  });
+});
+
+describe('progress formatting', () => {
+  it('draws the bar, percentage, done/total in the total\'s unit and the rate', () => {
+    expect(formatProgress({ bytes: 5.2 * 1024 * 1024, total: 10 * 1024 * 1024, elapsedMs: 108.1, width: 10 })).toBe('[=====     ] 52% 5.2/10.0 MiB 48.1 MiB/s');
+    expect(formatProgress({ bytes: 0, total: 2048, elapsedMs: 0 })).toBe('[          ] 0% 0.0/2.0 KiB 0 B/s');
+    expect(formatProgress({ bytes: 2048, total: 2048, elapsedMs: 1000, width: 4 })).toBe('[====] 100% 2.0/2.0 KiB 2.0 KiB/s');
+  });
+
+  it('keeps within the bar when more bytes than the total arrive, and treats an empty total as done', () => {
+    expect(formatProgress({ bytes: 3000, total: 2048, elapsedMs: 1000, width: 4 })).toBe('[====] 100% 2.9/2.0 KiB 2.9 KiB/s');
+    expect(formatProgress({ bytes: 0, total: 0, elapsedMs: 10, width: 4 })).toBe('[====] 100% 0/0 B 0 B/s');
+  });
+
+  it('shows the bytes alone when the total is unknown, with a label in front', () => {
+    expect(formatProgress({ bytes: 1536, elapsedMs: 1000, label: '2/5 files' })).toBe('2/5 files 1.5 KiB 1.5 KiB/s');
+  });
+
+  it('formats byte counts in binary units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1024)).toBe('1.0 KiB');
+    expect(formatBytes(3 * 1024 ** 3)).toBe('3.0 GiB');
+  });
+
+  it('draws only to a terminal, and never with --json', () => {
+    const tty = { isTTY: true, write: () => true };
+    expect(progressStream(false, tty)).toBe(tty);
+    expect(progressStream(true, tty)).toBeUndefined();
+    expect(progressStream(false, { isTTY: false, write: () => true })).toBeUndefined();
+  });
+
+  it('redraws in place at most once per interval, then ends the line', () => {
+    let out = '';
+    let now = 0;
+    const bar = new ProgressBar({ write: (s: string) => ((out += s), true) } as any, { width: 4, intervalMs: 100, now: () => now });
+    now = 1000; // the clock starts with the first report
+    bar.update(0, 1024);
+    now = 1050;
+    bar.update(256, 1024); // within the interval: not drawn
+    now = 2000;
+    bar.update(512, 1024);
+    now = 3000;
+    bar.update(1024, 1024);
+    bar.finish();
+    expect(out.split('\r')).toEqual(['', '[    ] 0% 0.0/1.0 KiB 0 B/s', '[==  ] 50% 0.5/1.0 KiB 512 B/s', '[====] 100% 1.0/1.0 KiB 512 B/s', '[====] 100% 1.0/1.0 KiB 512 B/s\n']);
+  });
+
+  it('does nothing without a stream', () => {
+    const bar = new ProgressBar(undefined);
+    bar.update(1, 2);
+    bar.finish();
+    bar.clear();
+  });
+});
+
+const entry = (over: Partial<LogEntry>): LogEntry => ({
+  entryId: 'tx1.0',
+  action: 'access-request',
+  outcome: 'success',
+  reason: null,
+  agent: { enrollmentId: 'researcher1', mspId: 'ResearchInstituteMSP', role: 'researcher' },
+  patientPseudonym: PSEUDONYM,
+  recordId: 'rec-1',
+  consentId: 'consent-1',
+  emergencyId: null,
+  purpose: 'research',
+  recorded: '2026-03-01T12:00:00.000Z',
+  txId: 'tx1',
+  ...over,
+});
+
+describe('output', () => {
+  it('prints one aligned line per audit entry', () => {
+    const lines = auditLines([entry({}), entry({ action: 'consent-grant', outcome: 'denied', reason: 'expired', recordId: null, agent: { enrollmentId: 'patient1', mspId: 'HospitalAMSP', role: 'patient' } })]);
+    expect(lines).toEqual([
+      '2026-03-01T12:00:00.000Z  access-request  success  researcher1@ResearchInstituteMSP  rec-1  consent-1  -',
+      '2026-03-01T12:00:00.000Z  consent-grant   denied   patient1@HospitalAMSP             -      consent-1  expired',
+    ]);
+  });
+
+  it('reports errors by class with their fields', () => {
+    const denied = new AccessDeniedError('expired', 'the consent ended at 2026-01-01T00:00:00.000Z', entry({ outcome: 'denied', reason: 'expired', entryId: 'tx9.0' }));
+    expect(errorText(denied)).toBe('emr: AccessDeniedError: access denied (expired): the consent ended at 2026-01-01T00:00:00.000Z [reason: expired; the denial is logged as entry tx9.0]');
+    expect(errorDocument(denied)).toEqual({ error: { name: 'AccessDeniedError', message: 'access denied (expired): the consent ended at 2026-01-01T00:00:00.000Z', reason: 'expired', detail: 'the consent ended at 2026-01-01T00:00:00.000Z', entryId: 'tx9.0' } });
+    const invalid = new InvalidArgumentError('INVALID_ARGUMENT', 'must be a department path', 'category');
+    expect(errorText(invalid)).toBe('emr: InvalidArgumentError: INVALID_ARGUMENT[category]: must be a department path');
+    expect(errorDocument(invalid).error).toMatchObject({ name: 'InvalidArgumentError', code: 'INVALID_ARGUMENT', field: 'category' });
+    expect(errorDocument(new UsageError('--to is required', '--to'))).toEqual({ error: { name: 'UsageError', message: '--to is required', option: '--to' } });
+  });
+});
+
+describe('main', () => {
+  /** Runs the CLI with captured output against a network directory that does not exist. */
+  async function run(...args: string[]) {
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: { write: (s: string) => ((stdout += s), true) },
+      stderr: { isTTY: false, write: (s: string) => ((stderr += s), true) },
+      env: {},
+      scriptDir: __dirname,
+    } as any;
+    const code = await main(['node', 'emr', '--network', '/nonexistent/emr-network', ...args], io);
+    return { code, stdout, stderr };
+  }
+
+  it('rejects a bad option value before connecting (human)', async () => {
+    const r = await run('--org', 'HospitalA', '--user', 'patient1', 'grant', '--patient', PSEUDONYM, '--grantee', 'researcher1', '--purpose', 'research', '--category', 'cardiology');
+    expect(r).toEqual({ code: 1, stdout: '', stderr: expect.stringMatching(/^emr: UsageError: --grantee must be <enrollmentId>@<MSPID>/) });
+  });
+
+  it('answers errors as one JSON document on stdout with --json', async () => {
+    const r = await run('--org', 'HospitalA', '--user', 'doctor1', '--json', 'fetch', 'rec-1', '--consent', 'c1', '--purpose', 'gossip');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ error: { name: 'UsageError', message: expect.stringMatching(/^--purpose must be one of/), option: '--purpose' } });
+  });
+
+  it('reports missing global options and unknown commands as usage errors', async () => {
+    expect((await run('whoami')).stderr).toMatch(/^emr: UsageError: required option '--org <org>' not specified/);
+    const unknown = await run('--org', 'HospitalA', '--user', 'doctor1', '--json', 'frobnicate');
+    expect(JSON.parse(unknown.stdout).error).toMatchObject({ name: 'UsageError', message: expect.stringMatching(/unknown command 'frobnicate'/) });
+  });
+
+  it('reports a missing network directory when it connects', async () => {
+    const r = await run('--org', 'HospitalA', '--user', 'doctor1', 'whoami');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^emr: Error: cannot read connection profile \/nonexistent\/emr-network\/network\.json/);
+  });
+});
