@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { Consent, EmrRecord, LogEntry, Registration } from '@emr/chaincode';
 import { AccessDeniedError } from '../fabric/consent-ledger';
+import { ChaincodeRejectedError } from '../fabric/errors';
 import { EmrClient, type Timings, type UploadResult } from '../sharing/emr-client';
 import {
   UsageError,
@@ -75,6 +76,11 @@ function regularFileSize(file: string, what: string): number {
   return stat.size;
 }
 
+/** The cause worth showing: not the raw gateway error a chaincode rejection was parsed from. */
+function shownCause(e: Error): Error | undefined {
+  return e.cause instanceof Error && !(e instanceof ChaincodeRejectedError) && !e.message.includes(e.cause.message) ? e.cause : undefined;
+}
+
 /** The error as JSON: its class name, message and whatever fields its class adds. */
 export function errorDocument(err: unknown, extra: Record<string, unknown> = {}): { error: Record<string, unknown> } {
   const e = err instanceof Error ? err : new Error(String(err));
@@ -84,7 +90,8 @@ export function errorDocument(err: unknown, extra: Record<string, unknown> = {})
     if (key === 'entry' && value && typeof value === 'object') doc.entryId = (value as LogEntry).entryId;
     else doc[key] = value;
   }
-  if (e.cause instanceof Error && !e.message.includes(e.cause.message)) doc.cause = { name: e.cause.name, message: e.cause.message };
+  const cause = shownCause(e);
+  if (cause) doc.cause = { name: cause.name, message: cause.message };
   return { error: { ...doc, ...extra } };
 }
 
@@ -93,7 +100,8 @@ export function errorText(err: unknown): string {
   const e = err instanceof Error ? err : new Error(String(err));
   let text = `emr: ${e.name}: ${e.message}`;
   if (e instanceof AccessDeniedError) text += ` [reason: ${e.reason}; the denial is logged as entry ${e.entry.entryId}]`;
-  if (e.cause instanceof Error && !e.message.includes(e.cause.message)) text += `\n  caused by ${e.cause.name}: ${e.cause.message}`;
+  const cause = shownCause(e);
+  if (cause) text += `\n  caused by ${cause.name}: ${cause.message}`;
   return text;
 }
 
@@ -326,7 +334,7 @@ export function buildProgram(io: Io): Command {
             s.io.stdout.write(`${f.file}  ${summary.recordId}  ${summary.cid}  ${formatBytes(f.size)}  ${summary.pinnedOn.join(',')}\n`);
           }
         }
-        bar.update(doneBytes, totalBytes, `${done.length}/${files.length} files`, true);
+        bar.update(doneBytes, totalBytes, `${done.length}/${files.length} files`);
         bar.finish();
       });
       if (s.options.json) s.emit(done, '');

@@ -54,9 +54,10 @@ export function verifySigned(headers: Record<string, string | string[] | undefin
     if (typeof v !== 'string' || !v) throw new AuthenticationError(`missing ${name} header: sign the request with your enrollment key`);
     return v;
   };
+  const certificate = h('x-emr-certificate');
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(Buffer.from(h('x-emr-certificate'), 'base64url'));
+    cert = new X509Certificate(Buffer.from(certificate, 'base64url'));
   } catch {
     throw new AuthenticationError('x-emr-certificate is not a certificate');
   }

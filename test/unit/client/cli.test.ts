@@ -273,6 +273,6 @@ describe('main', () => {
   it('reports a missing network directory when it connects', async () => {
     const r = await run('--org', 'HospitalA', '--user', 'doctor1', 'whoami');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^emr: Error: cannot read connection profile \/nonexistent\/emr-network\/network\.json/);
+    expect(r.stderr).toMatch(/^emr: \w*Error: cannot read connection profile \/nonexistent\/emr-network\/network\.json/);
   });
 });

@@ -1,0 +1,79 @@
+/**
+ * The pure parts of the services and the fetch path: who may get which identity key from a
+ * key centre, and the collection of proxy fragments (good, bad, missing), with real crypto.
+ */
+import { G1, decodeCapsule, encodeCapsule, encodeFragment, encrypt, openGrantKey, decryptReEncrypted, openShare, reEncrypt, reKeyGen, slotIdentity, toBase64url, type Capsule, type Fragment } from '@emr/crypto';
+import type { Caller, Party } from '@emr/chaincode';
+import { subjectOf } from '../../../chaincode/src/patients';
+import { InsufficientFragmentsError, ServiceUnavailableError, type SignedFragment } from '../../../client/src';
+import { mayExtract } from '../../../client/src/services/kgc-service';
+import type { ServedFragment } from '../../../client/src/services/proxy-service';
+import { collectFragments } from '../../../client/src/sharing/fragments';
+import { testCentres } from '../../support/consortium';
+
+describe('key centre: who may get which key', () => {
+  const patient: Caller = { mspId: 'HospitalAMSP', enrollmentId: 'patient1', role: 'patient' };
+  const registrations: Record<string, string> = { pA: subjectOf('HospitalAMSP', 'patient1'), pB: subjectOf('HospitalBMSP', 'patient1') };
+  const readPatient = async (pseudonym: string) => {
+    if (!registrations[pseudonym]) throw new Error('NOT_FOUND');
+    return { patientPseudonym: pseudonym, homeMsp: 'x', subject: registrations[pseudonym]!, registeredBy: 'admin', registeredAt: '', txId: '' };
+  };
+  const slot = (owner: string) => slotIdentity({ owner, type: 'sharable', condition: 'cardiology/ecg' });
+
+  it('a user his own identity; a patient the slots of his own pseudonym only', async () => {
+    expect(await mayExtract(patient, 'patient1@HospitalAMSP', readPatient)).toBe(true);
+    expect(await mayExtract(patient, 'patient1@HospitalBMSP', readPatient)).toBe(false); // same name, another org
+    expect(await mayExtract(patient, slot('pA'), readPatient)).toBe(true);
+    expect(await mayExtract(patient, slot('pB'), readPatient)).toBe(false);
+    expect(await mayExtract(patient, slot('unregistered'), readPatient)).toBe(false);
+    expect(await mayExtract({ ...patient, role: 'doctor' }, slot('pA'), readPatient)).toBe(false);
+    expect(await mayExtract(patient, 'emr-slot:v1:not json', readPatient)).toBe(false);
+    expect(await mayExtract(patient, 'proxy@HospitalAMSP', readPatient)).toBe(false);
+  });
+});
+
+describe('collecting fragments', () => {
+  const { params, keyOf } = testCentres();
+  const proxies: Party[] = ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'].map((mspId) => ({ mspId, enrollmentId: 'proxy' }));
+  const idOf = (p: Party) => `${p.enrollmentId}@${p.mspId}`;
+  const slotValue = { owner: 'pA', type: 'sharable' as const, condition: 'cardiology/ecg' };
+  const dataKey = new Uint8Array(32).fill(9);
+  const capsule = encrypt(params, slotValue, dataKey);
+  const { grant, shares } = reKeyGen(params, { grantId: 'g1', slot: slotValue, delegatorKey: keyOf(slotIdentity(slotValue)), delegatee: 'researcher1@RI', hop: 1, proxies: proxies.map(idOf), threshold: 2 });
+  const honest = shares.map((s) => reEncrypt(capsule, grant, s.index, openShare(s, 'g1', keyOf(s.proxy))));
+  const served = (i: number, f: Fragment, c: Capsule = capsule): ServedFragment => ({ entryId: 'e1', grantId: 'g1', recordId: 'r1', proxy: proxies[i]!, capsule: toBase64url(encodeCapsule(c)), fragment: toBase64url(encodeFragment(f)), signature: 'sig' });
+  const opens = (c: Capsule) => Buffer.from(decryptReEncrypted(c, openGrantKey(grant, keyOf('researcher1@RI')))).equals(Buffer.from(dataKey));
+
+  it('t good fragments open the data key; a bad one is reported and does not stop the read', async () => {
+    const reported: SignedFragment[] = [];
+    const bad = { ...honest[1]!, u: honest[1]!.u.add(G1.BASE) };
+    const answers = [served(0, honest[0]!), served(1, bad), served(2, honest[2]!)];
+    const next = await collectFragments(capsule, grant, proxies, { ask: async (p) => answers[proxies.indexOf(p)]!, report: (s) => reported.push(s) });
+    expect(opens(next)).toBe(true);
+    expect(next.hops).toBe(1);
+    expect(decodeCapsule(encodeCapsule(next)).u.equals(next.u)).toBe(true);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ grantId: 'g1', proxy: proxies[1] });
+  });
+
+  it('a fragment claiming another index, or for another capsule, is bad', async () => {
+    const reported: SignedFragment[] = [];
+    const other = encrypt(params, slotValue, new Uint8Array(32).fill(1));
+    const answers = [served(0, { ...honest[0]!, index: 2n }), served(1, reEncrypt(other, grant, shares[1]!.index, openShare(shares[1]!, 'g1', keyOf(shares[1]!.proxy)))), served(2, honest[2]!)];
+    const err = await collectFragments(capsule, grant, proxies, { ask: async (p) => answers[proxies.indexOf(p)]!, report: (s) => reported.push(s) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsufficientFragmentsError);
+    expect((err as InsufficientFragmentsError).failures.map((f) => f.proxy)).toEqual(['proxy@HospitalAMSP', 'proxy@HospitalBMSP']);
+    expect(reported).toHaveLength(2);
+  });
+
+  it('proxies that do not answer: t of n still read; below t the error names each missing proxy and why', async () => {
+    const down = (i: number) => async (p: Party) => {
+      if (i >= 0 && proxies.indexOf(p) <= i) throw new ServiceUnavailableError(`proxy ${idOf(p)}`, `proxy ${idOf(p)} is unreachable`);
+      return served(proxies.indexOf(p), honest[proxies.indexOf(p)]!);
+    };
+    expect(opens(await collectFragments(capsule, grant, proxies, { ask: down(0), report: () => undefined }))).toBe(true);
+    const err = (await collectFragments(capsule, grant, proxies, { ask: down(1), report: () => undefined }).catch((e: unknown) => e)) as InsufficientFragmentsError;
+    expect(err).toBeInstanceOf(InsufficientFragmentsError);
+    expect(err.message).toMatch(/needs 2 verified fragments; 2 proxies failed: proxy@HospitalAMSP: proxy proxy@HospitalAMSP is unreachable/);
+  });
+});
