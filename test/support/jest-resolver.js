@@ -5,7 +5,7 @@
 module.exports = (request, options) => {
   try {
     return options.defaultResolver(request, options);
-  } catch (err) {
+  } catch {
     return options.defaultResolver(request, { ...options, conditions: ['import', 'node', 'default'] });
   }
 };
