@@ -73,7 +73,7 @@ it('up on an unhealthy network restarts it cleanly', async () => {
 
 it('down stops every process it started and frees every port; a second down is harmless', async () => {
   const daemons = recordedDaemons();
-  expect(daemons.length).toBe(13);
+  expect(daemons.length).toBe(22); // 4 CAs, 3 orderers, 3 peers, 3 chaincode services, 3 Kubo nodes, 3 key centres, 3 proxies
   const result = await down(() => undefined);
   console.log(`down: ${result.seconds.toFixed(1)} s`);
   expect(result.stopped.sort()).toEqual(daemons.map((d) => d.name).sort());
