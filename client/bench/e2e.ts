@@ -14,8 +14,8 @@
  *    timed together, with their breakdown.
  * Ours and the reference alternate which goes first per repetition. Every repetition uses
  * fresh random bytes (so Kubo never deduplicates the reference against an earlier run), in a
- * temp file that is streamed, never read whole. The records and reference CIDs it made are
- * erased/unpinned at the end unless --keep.
+ * temp file that is streamed, never read whole. At the end the reference CIDs are unpinned
+ * and the records it made are erased (--keep keeps them).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,10 +96,36 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/** The highest resident set size seen since the last reset (sampled every 25 ms while idle). */
+const rss = {
+  peak: 0,
+  timer: undefined as NodeJS.Timeout | undefined,
+  sample() {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss());
+  },
+  reset() {
+    this.peak = 0;
+    this.sample();
+    this.timer ??= setInterval(() => this.sample(), 25).unref();
+  },
+};
+
+interface Measured<T> {
+  ms: number;
+  /** CPU time of this process (user + system) meanwhile: the client's share of the work. */
+  cpuMs: number;
+  peakRssMiB: number;
+  value: T;
+}
+async function timed<T>(f: () => Promise<T>): Promise<Measured<T>> {
+  rss.reset();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const value = await f();
-  return { ms: performance.now() - t0, value };
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  rss.sample();
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMiB: rss.peak / MiB, value };
 }
 
 /** Writes `size` random bytes to `file` in 1 MiB pieces; returns their SHA-256 (hex). */
@@ -164,14 +190,14 @@ interface UploadRun {
   run: number;
   first: 'ours' | 'reference';
   sha256: string;
-  ours: { ms: number; timings: Timings; recordId: string; cid: string; pinnedOn: string[] };
-  reference: { ms: number; cid: string; node: string };
+  ours: { ms: number; cpuMs: number; peakRssMiB: number; timings: Timings; recordId: string; cid: string; pinnedOn: string[] };
+  reference: { ms: number; cpuMs: number; peakRssMiB: number; cid: string; node: string };
 }
 interface FetchRun {
   run: number;
   first: 'ours' | 'reference';
-  ours: { ms: number; timings: Timings; servedBy: string; bytes: number; intact: boolean; toFile: boolean };
-  reference: { ms: number; node: string; bytes: number; intact: boolean; toFile: boolean };
+  ours: { ms: number; cpuMs: number; peakRssMiB: number; timings: Timings; servedBy: string; bytes: number; intact: boolean; toFile: boolean };
+  reference: { ms: number; cpuMs: number; peakRssMiB: number; node: string; bytes: number; intact: boolean; toFile: boolean };
 }
 interface SizeResult {
   bytes: number;
@@ -251,7 +277,7 @@ async function main(): Promise<void> {
       admin.close();
     }
 
-    const ours = async (source: string | Uint8Array, category: string): Promise<{ ms: number; value: UploadResult }> => {
+    const ours = async (source: string | Uint8Array, category: string): Promise<Measured<UploadResult>> => {
       const r = await timed(() => doctor.uploadRecord({ patientPseudonym: pseudonym, category, source }));
       recordIds.push(r.value.record.recordId);
       return r;
@@ -259,7 +285,7 @@ async function main(): Promise<void> {
     const reference = async (file: string) => {
       const r = await timed(() => uploaderKubo.add(createReadStream(file, { highWaterMark: MiB }), ADD_OPTIONS));
       referenceCids.add(r.value.cid.toString());
-      return { ms: r.ms, cid: r.value.cid.toString() };
+      return { ms: r.ms, cpuMs: r.cpuMs, peakRssMiB: r.peakRssMiB, cid: r.value.cid.toString() };
     };
 
     // Warm-up (excluded from the runs): the first upload loads the consortium's parameters
@@ -290,8 +316,8 @@ async function main(): Promise<void> {
           run,
           first,
           sha256: sha,
-          ours: { ms: o!.ms, timings: o!.value.timings, recordId: o!.value.record.recordId, cid: o!.value.record.cid, pinnedOn: o!.value.pinnedOn },
-          reference: { ms: ref!.ms, cid: ref!.cid, node: UPLOADER.org },
+          ours: { ms: o!.ms, cpuMs: o!.cpuMs, peakRssMiB: o!.peakRssMiB, timings: o!.value.timings, recordId: o!.value.record.recordId, cid: o!.value.record.cid, pinnedOn: o!.value.pinnedOn },
+          reference: { ms: ref!.ms, cpuMs: ref!.cpuMs, peakRssMiB: ref!.peakRssMiB, cid: ref!.cid, node: UPLOADER.org },
         };
         size.uploads.push(u);
         log(`upload ${size.label} #${run + 1}: ours ${fmtMs(u.ours.ms)} ms (${fmtRate(mibPerS(bytes, u.ours.ms))} MiB/s, pinned on ${u.ours.pinnedOn.join('+')}), reference ${fmtMs(u.reference.ms)} ms (${fmtRate(mibPerS(bytes, u.reference.ms))} MiB/s)`);
@@ -317,8 +343,8 @@ async function main(): Promise<void> {
         const servedBy = await servingNode(u.ours.cid);
         const outOurs = path.join(tmp, `out-ours-${size.bytes}-${u.run}`);
         const outRef = path.join(tmp, `out-ref-${size.bytes}-${u.run}`);
-        let o: { ms: number; value: FetchResult } | undefined;
-        let ref: { ms: number; value: Buffer | undefined } | undefined;
+        let o: Measured<FetchResult> | undefined;
+        let ref: Measured<Buffer | undefined> | undefined;
         const first = u.run % 2 === 0 ? 'ours' : 'reference';
         for (const which of first === 'ours' ? ['ours', 'reference'] : ['reference', 'ours']) {
           if (which === 'ours') {
@@ -326,7 +352,9 @@ async function main(): Promise<void> {
           } else {
             ref = await timed(async () => {
               const stream = kuboOf(servedBy).cat(u.reference.cid as never);
-              if (toFile) return void (await pipeline(Readable.from(stream), createWriteStream(outRef)));
+              // A 1 MiB write buffer: with the default 16 KiB one, every pause of the file sink
+              // stalls Kubo's HTTP response for ~10 ms per 16 KiB chunk (100 MiB took 65-77 s).
+              if (toFile) return void (await pipeline(Readable.from(stream), createWriteStream(outRef, { highWaterMark: MiB })));
               const chunks: Buffer[] = [];
               for await (const c of stream) chunks.push(Buffer.from(c));
               return Buffer.concat(chunks);
@@ -341,8 +369,8 @@ async function main(): Promise<void> {
         const f: FetchRun = {
           run: u.run,
           first,
-          ours: { ms: o!.ms, timings: o!.value.timings, servedBy, bytes: o!.value.bytes, intact: oursSha === u.sha256, toFile },
-          reference: { ms: ref!.ms, node: servedBy, bytes: refBytes, intact: refSha === u.sha256, toFile },
+          ours: { ms: o!.ms, cpuMs: o!.cpuMs, peakRssMiB: o!.peakRssMiB, timings: o!.value.timings, servedBy, bytes: o!.value.bytes, intact: oursSha === u.sha256, toFile },
+          reference: { ms: ref!.ms, cpuMs: ref!.cpuMs, peakRssMiB: ref!.peakRssMiB, node: servedBy, bytes: refBytes, intact: refSha === u.sha256, toFile },
         };
         if (!f.ours.intact || !f.reference.intact) throw new Error(`fetch ${size.label} #${u.run + 1}: bytes differ from the upload (ours ${f.ours.intact}, reference ${f.reference.intact})`);
         size.fetches.push(f);
@@ -389,6 +417,10 @@ async function main(): Promise<void> {
           referenceMiBps: mibPerS(s.bytes, up.reference),
           ratio: up.reference / up.ours,
           oursTimingsP50: partsMedian(s.uploads.map((u) => u.ours.timings)),
+          oursClientCpuMsP50: median(s.uploads.map((u) => u.ours.cpuMs)),
+          referenceClientCpuMsP50: median(s.uploads.map((u) => u.reference.cpuMs)),
+          oursPeakRssMiB: Math.max(...s.uploads.map((u) => u.ours.peakRssMiB)),
+          referencePeakRssMiB: Math.max(...s.uploads.map((u) => u.reference.peakRssMiB)),
         },
         fetch: {
           servedBy: [...new Set(s.fetches.map((f) => f.ours.servedBy))],
@@ -398,6 +430,10 @@ async function main(): Promise<void> {
           referenceMiBps: mibPerS(s.bytes, down.reference),
           ratio: down.reference / down.ours,
           oursTimingsP50: partsMedian(s.fetches.map((f) => f.ours.timings)),
+          oursClientCpuMsP50: median(s.fetches.map((f) => f.ours.cpuMs)),
+          referenceClientCpuMsP50: median(s.fetches.map((f) => f.reference.cpuMs)),
+          oursPeakRssMiB: Math.max(...s.fetches.map((f) => f.ours.peakRssMiB)),
+          referencePeakRssMiB: Math.max(...s.fetches.map((f) => f.reference.peakRssMiB)),
         },
       };
     });
@@ -440,6 +476,13 @@ async function main(): Promise<void> {
         table(
           ['size', 'upload keys', 'upload ipfs', 'upload chain', 'fetch chain', 'fetch keys', 'fetch proxies', 'fetch crypto', 'fetch ipfs'],
           transfer.map((t) => [t.label, fmtMs(t.upload.oursTimingsP50.keys), fmtMs(t.upload.oursTimingsP50.ipfs), fmtMs(t.upload.oursTimingsP50.chain), fmtMs(t.fetch.oursTimingsP50.chain), fmtMs(t.fetch.oursTimingsP50.keys), fmtMs(t.fetch.oursTimingsP50.proxies), fmtMs(t.fetch.oursTimingsP50.crypto), fmtMs(t.fetch.oursTimingsP50.ipfs)]),
+        ),
+      );
+      console.log(`\nThis process (the client): CPU time p50 (ms) and peak RSS (MiB, whole process) during the operation\n`);
+      console.log(
+        table(
+          ['size', 'upload ours CPU', 'upload ref CPU', 'fetch ours CPU', 'fetch ref CPU', 'peak RSS ours up/fetch', 'peak RSS ref up/fetch'],
+          transfer.map((t) => [t.label, fmtMs(t.upload.oursClientCpuMsP50), fmtMs(t.upload.referenceClientCpuMsP50), fmtMs(t.fetch.oursClientCpuMsP50), fmtMs(t.fetch.referenceClientCpuMsP50), `${fmt(t.upload.oursPeakRssMiB, 0)} / ${fmt(t.fetch.oursPeakRssMiB, 0)}`, `${fmt(t.upload.referencePeakRssMiB, 0)} / ${fmt(t.fetch.referencePeakRssMiB, 0)}`]),
         ),
       );
       const big = transfer.find((t) => t.bytes === 100 * MiB);
