@@ -5,7 +5,7 @@ export { EmergencyAccess } from './fabric/emergency-access';
 export { ProxyRegistry, type SignedFragment } from './fabric/proxy-registry';
 export { KeyCentreRegistry } from './fabric/key-centre-registry';
 export { EmrClient, FlowError, type FetchOptions, type FetchResult, type GrantResult, type Progress, type Timings, type UploadInput, type UploadResult, type Via } from './sharing/emr-client';
-export { IpfsStore, type IpfsNode } from './sharing/ipfs-store';
+export { IpfsStore, type IpfsNode, type Replication } from './sharing/ipfs-store';
 export { loadConsortium, extractKey, type Consortium } from './sharing/key-centres';
 export * from './sharing/errors';
 export type { ContractConnection, PageOptions } from './fabric/contract-client';

@@ -52,14 +52,43 @@ const nonceFor = (prefix: Buffer, index: number, last: boolean): Buffer => {
 
 const aadFor = (header: Buffer, binding: RecordBinding) => Buffer.concat([header, frame(binding.recordId, String(binding.version))]);
 
+/** Bytes queued as the chunks they arrived in; segments are taken out without copying. */
+class ChunkQueue {
+  private chunks: Buffer[] = [];
+  bytes = 0;
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+  }
+
+  /** The next n bytes (n ≤ bytes), as views of the queued chunks. */
+  take(n: number): Buffer[] {
+    const parts: Buffer[] = [];
+    for (let need = n; need > 0; ) {
+      const head = this.chunks[0]!;
+      if (head.length <= need) {
+        parts.push(head);
+        this.chunks.shift();
+        need -= head.length;
+      } else {
+        parts.push(head.subarray(0, need));
+        this.chunks[0] = head.subarray(need);
+        need = 0;
+      }
+    }
+    this.bytes -= n;
+    return parts;
+  }
+}
+
 /** Encrypts a stream; `sha256()` gives the hex SHA-256 of the ciphertext once it has ended. */
 export class RecordEncryptor extends Transform {
   private readonly key: Buffer;
   private readonly header: Buffer;
   private readonly aad: Buffer;
   private readonly segmentSize: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly pending = new ChunkQueue();
   private index = 0;
   private readonly hash: Hash = createHash('sha256');
   private digest?: string;
@@ -90,32 +119,13 @@ export class RecordEncryptor extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
     // Keep at least one byte back so the final segment is known to be last.
-    while (this.pendingBytes > this.segmentSize) {
-      const segment: Buffer[] = [];
-      let need = this.segmentSize;
-      while (need > 0) {
-        const head = this.pending[0]!;
-        if (head.length <= need) {
-          segment.push(head);
-          this.pending.shift();
-          need -= head.length;
-        } else {
-          segment.push(head.subarray(0, need));
-          this.pending[0] = head.subarray(need);
-          need = 0;
-        }
-      }
-      this.pendingBytes -= this.segmentSize;
-      this.seal(segment, false);
-    }
+    while (this.pending.bytes > this.segmentSize) this.seal(this.pending.take(this.segmentSize), false);
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.seal(this.pending, true);
-    this.pending = [];
+    this.seal(this.pending.take(this.pending.bytes), true);
     this.digest = this.hash.digest('hex');
     done();
   }
@@ -133,7 +143,7 @@ export class RecordDecryptor extends Transform {
   private header?: Buffer;
   private aad?: Buffer;
   private segmentSize = 0;
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly pending = new ChunkQueue();
   private index = 0;
   private sawLast = false;
 
@@ -145,40 +155,43 @@ export class RecordDecryptor extends Transform {
     this.key = checkKey(dataKey);
   }
 
-  private open(sealed: Buffer, last: boolean): Buffer {
+  /** Decrypts one sealed segment (ciphertext parts, then its tag) and releases it only if the tag verifies. */
+  private open(parts: Buffer[], tag: Buffer, last: boolean): void {
     const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.header!.subarray(6), this.index, last));
     decipher.setAAD(this.aad!);
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    decipher.setAuthTag(tag);
     try {
-      const plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+      const plain = parts.map((p) => decipher.update(p));
+      decipher.final();
       this.index++;
-      return plain;
+      for (const p of plain) this.push(p);
     } catch {
       throw new RecordCipherError(`segment ${this.index} failed authentication (tampered, truncated, reordered, wrong key or wrong record)`);
     }
   }
 
+  private openNext(sealedBytes: number, last: boolean): void {
+    const parts = this.pending.take(sealedBytes - TAG_BYTES);
+    this.open(parts, Buffer.concat(this.pending.take(TAG_BYTES)), last);
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
       if (this.sawLast) throw new RecordCipherError('data after the final segment');
-      this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+      this.pending.push(chunk);
       if (!this.header) {
-        if (this.buffered.length < HEADER_BYTES) return done();
-        const header = this.buffered.subarray(0, HEADER_BYTES);
+        if (this.pending.bytes < HEADER_BYTES) return done();
+        const header = Buffer.concat(this.pending.take(HEADER_BYTES));
         if (!header.subarray(0, 4).equals(MAGIC)) throw new RecordCipherError('not an EMR record ciphertext (bad magic)');
         if (header[4] !== VERSION) throw new RecordCipherError(`unsupported record ciphertext version ${header[4]}`);
         if (header[5]! < 10 || header[5]! > 24) throw new RecordCipherError('invalid segment size');
-        this.header = Buffer.from(header);
+        this.header = header;
         this.segmentSize = 2 ** header[5]!;
         this.aad = aadFor(this.header, this.binding);
-        this.buffered = this.buffered.subarray(HEADER_BYTES);
       }
       const sealedSize = this.segmentSize + TAG_BYTES;
       // A full segment followed by more data cannot be the last one.
-      while (this.buffered.length > sealedSize) {
-        this.push(this.open(this.buffered.subarray(0, sealedSize), false));
-        this.buffered = this.buffered.subarray(sealedSize);
-      }
+      while (this.pending.bytes > sealedSize) this.openNext(sealedSize, false);
       done();
     } catch (err) {
       done(err as Error);
@@ -188,8 +201,8 @@ export class RecordDecryptor extends Transform {
   override _flush(done: TransformCallback): void {
     try {
       if (!this.header) throw new RecordCipherError('ciphertext is shorter than its header');
-      if (this.buffered.length < TAG_BYTES) throw new RecordCipherError('ciphertext is truncated');
-      this.push(this.open(this.buffered, true));
+      if (this.pending.bytes < TAG_BYTES) throw new RecordCipherError('ciphertext is truncated');
+      this.openNext(this.pending.bytes, true);
       this.sawLast = true;
       done();
     } catch (err) {

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const uploaded = await hospital.uploadRecord({ patientPseudonym: pseudonym, category: 'cardiology/ecg', source: bundle });
   show('record', `${uploaded.record.recordId} v${uploaded.record.version} (${uploaded.record.category}, ${uploaded.record.type})`);
   show('CIDv1', uploaded.record.cid);
-  show('pinned on', uploaded.pinnedOn.join(', '));
+  show('pinned on', (await uploaded.replicated).pinnedOn.join(', '));
   show('SHA-256 of ciphertext on chain', uploaded.record.ciphertextSha256);
   show('time', ms(uploaded.timings));
   const recordId = uploaded.record.recordId;

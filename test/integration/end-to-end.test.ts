@@ -116,7 +116,8 @@ describe('the flows', () => {
     const bundle = fhir('Sinus rhythm, 72 bpm.');
     const up = await doctor.uploadRecord({ patientPseudonym: p, category: cat, source: bundle });
     expect(up.record).toMatchObject({ cid: expect.stringMatching(/^baf[ky][a-z2-7]+$/) /* CIDv1, base32 */, size: bundle.length, cipherSuite: CIPHER_SUITE, ownerMsp: 'HospitalAMSP' });
-    expect(up.pinnedOn).toEqual(['HospitalA', 'HospitalB']);
+    expect(up.pinnedOn).toEqual(['HospitalA']);
+    expect(await up.replicated).toEqual({ pinnedOn: ['HospitalA', 'HospitalB'] });
     expect(JSON.stringify(up.record)).not.toContain('Sinus'); // nothing readable on chain
 
     const { consent, grants } = await patient.grantConsent(researchConsent(cat.split('/')[0]!));
@@ -127,6 +128,7 @@ describe('the flows', () => {
     const read = await researcher.fetchRecord(up.record.recordId, { consentId: consent.consentId }, { purpose: 'research' });
     expect(read.data!.equals(bundle)).toBe(true);
     expect(read.receipt).toMatchObject({ action: 'receipt', outcome: 'success' });
+    await read.receiptCommitted;
     expect(Object.keys(read.timings).sort()).toEqual(['chain', 'crypto', 'ipfs', 'keys', 'proxies']);
 
     // An allowed request made before the revocation: its proxies refuse it after.

@@ -149,6 +149,13 @@ class Session {
   }
 }
 
+/** The CLI reports an upload once its replica is pinned too (or says why there is none). */
+async function withReplica(r: UploadResult): Promise<UploadResult> {
+  const replication = await r.replicated;
+  if (replication.error) process.stderr.write(`emr: warning: ${replication.error.message}\n`);
+  return { ...r, pinnedOn: replication.pinnedOn };
+}
+
 function uploadSummary(r: UploadResult) {
   return { recordId: r.record.recordId, version: r.record.version, cid: r.record.cid, pinnedOn: r.pinnedOn, sha256: r.record.ciphertextSha256, size: r.record.size, timings: roundTimings(r.timings) };
 }
@@ -273,7 +280,7 @@ export function buildProgram(io: Io): Command {
       const result = await s.connect(async (c) => {
         const bar = s.bar();
         try {
-          const r = await c.uploadRecord({ ...input, source: file, onProgress: (p) => bar.update(p.bytes, p.total ?? size) });
+          const r = await withReplica(await c.uploadRecord({ ...input, source: file, onProgress: (p) => bar.update(p.bytes, p.total ?? size) }));
           bar.finish();
           return r;
         } catch (err) {
@@ -321,7 +328,7 @@ export function buildProgram(io: Io): Command {
           bar.update(doneBytes, totalBytes, label, true);
           let r: UploadResult;
           try {
-            r = await c.uploadRecord({ patientPseudonym, category, ...(type ? { type } : {}), source: f.file, onProgress: (p) => bar.update(doneBytes + p.bytes, totalBytes, label) });
+            r = await withReplica(await c.uploadRecord({ patientPseudonym, category, ...(type ? { type } : {}), source: f.file, onProgress: (p) => bar.update(doneBytes + p.bytes, totalBytes, label) }));
           } catch (err) {
             bar.clear();
             throw new Failure(err, { file: f.file, uploaded: done });

@@ -74,6 +74,11 @@ export class ConsentLedger extends ContractClient {
     return this.evaluate('consent:ListGrantsByConsent', consentId, ...ContractClient.page(options));
   }
 
+  /** As confirmReceipt, without waiting for the commit (`committed` settles then). */
+  confirmReceiptAsync(entryId: string): Promise<{ result: LogEntry; committed: Promise<void> }> {
+    return this.submitAsync('consent:ConfirmReceipt', entryId);
+  }
+
   /** The requester confirms he decrypted what an allowed access gave him (logged as a receipt). */
   confirmReceipt(accessEntryId: string): Promise<LogEntry> {
     return this.submit('consent:ConfirmReceipt', accessEntryId);

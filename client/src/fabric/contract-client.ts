@@ -1,6 +1,6 @@
 import type { Contract, ProposalOptions } from '@hyperledger/fabric-gateway';
 import type { EmrConnection } from './connection';
-import { mapGatewayError } from './errors';
+import { commitFailure, mapGatewayError } from './errors';
 
 const utf8 = new TextDecoder();
 
@@ -31,6 +31,29 @@ export abstract class ContractClient {
   protected async submitWith<T>(name: string, options: ProposalOptions): Promise<T> {
     try {
       return JSON.parse(utf8.decode(await this.contract.submit(name, options))) as T;
+    } catch (err) {
+      throw mapGatewayError(err);
+    }
+  }
+
+  /**
+   * Endorses and hands the transaction to the orderer, answering the endorsed result at once;
+   * `committed` settles when the peers validated it (rejects with MvccConflictError or
+   * TransactionInvalidError). For log entries whose commit nobody needs to wait for.
+   */
+  protected async submitAsync<T>(name: string, ...args: string[]): Promise<{ result: T; committed: Promise<void> }> {
+    try {
+      const tx = await this.contract.submitAsync(name, { arguments: args });
+      const committed = tx.getStatus().then(
+        (status) => {
+          if (!status.successful) throw commitFailure(status.transactionId, status.code);
+        },
+        (err: unknown) => {
+          throw mapGatewayError(err);
+        },
+      );
+      committed.catch(() => undefined); // the caller decides whether to wait; never unhandled
+      return { result: JSON.parse(utf8.decode(tx.getResult())) as T, committed };
     } catch (err) {
       throw mapGatewayError(err);
     }

@@ -72,6 +72,13 @@ function chaincodeMessage(err: GatewayError): { code: string; field?: string; de
   return undefined;
 }
 
+/** The error for a transaction the peers marked invalid (from its commit status). */
+export function commitFailure(transactionId: string, code: number): EmrError {
+  if (code === StatusCode.MVCC_READ_CONFLICT) return new MvccConflictError(transactionId);
+  const name = Object.entries(StatusCode).find(([, v]) => v === code)?.[0] ?? String(code);
+  return new TransactionInvalidError(transactionId, name);
+}
+
 /** Runs a submit again (with a growing pause) while a concurrent writer invalidates it. */
 export async function retryMvcc<T>(op: () => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {

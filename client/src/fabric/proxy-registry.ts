@@ -52,6 +52,11 @@ export class ProxyRegistry extends ContractClient {
     return this.submit('proxy:ReportBadFragment', JSON.stringify(report));
   }
 
+  /** As logReEncryption, without waiting for the commit (`committed` settles then). */
+  logReEncryptionAsync(recordId: string, grantId: string): Promise<{ result: LogEntry; committed: Promise<void> }> {
+    return this.submitAsync('proxy:LogReEncryption', recordId, grantId);
+  }
+
   /** The proxy logs a re-encryption it served under an active grant. */
   logReEncryption(recordId: string, grantId: string): Promise<LogEntry> {
     return this.submit('proxy:LogReEncryption', recordId, grantId);

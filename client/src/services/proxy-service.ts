@@ -35,7 +35,7 @@ import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
 import { ProxyRegistry } from '../fabric/proxy-registry';
-import { ConflictError, NotFoundError, retryMvcc } from '../fabric/errors';
+import { ConflictError, MvccConflictError, NotFoundError, retryMvcc } from '../fabric/errors';
 import { HttpError, serveJson, type Request } from './http';
 
 export interface ProxyConfig {
@@ -212,7 +212,13 @@ export class ProxyService {
       throw new HttpError(409, 'OUT_OF_SCOPE', (err as Error).message);
     }
     const signed = this.registry.signFragment(grantId, encodeCapsule(capsule), encodeFragment(fragment));
-    await this.registry.logReEncryption(entry.recordId, grantId);
+    // Logged on chain before the fragment leaves; the commit is awaited in the background
+    // (a read conflict with a concurrent request is retried), so the requester does not wait for a block.
+    const { committed } = await this.registry.logReEncryptionAsync(entry.recordId, grantId);
+    committed.catch(async (err: unknown) => {
+      if (!(err instanceof MvccConflictError)) return this.log(`re-encryption log of ${entryId}/${grantId} failed: ${(err as Error).message}`);
+      await retryMvcc(() => this.registry.logReEncryption(entry.recordId!, grantId)).catch((e: unknown) => this.log(`re-encryption log of ${entryId}/${grantId} failed: ${(e as Error).message}`));
+    });
     const served: ServedFragment = { entryId, grantId, recordId: entry.recordId, proxy: this.me, capsule: toBase64url(signed.capsule), fragment: toBase64url(signed.fragment), signature: signed.signature };
     writeFileSync(this.servedFile(entryId, grantId), JSON.stringify(served));
     return served;

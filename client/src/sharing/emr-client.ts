@@ -45,7 +45,7 @@ import { callService } from '../services/http';
 import type { ServedFragment } from '../services/proxy-service';
 import { InsufficientFragmentsError, IntegrityError } from './errors';
 import { collectFragments } from './fragments';
-import { IpfsStore } from './ipfs-store';
+import { IpfsStore, type Replication } from './ipfs-store';
 import { extractKey, loadConsortium, type Consortium } from './key-centres';
 
 export interface Progress {
@@ -73,7 +73,10 @@ export type Timings = Partial<Record<'chain' | 'keys' | 'proxies' | 'crypto' | '
 
 export interface UploadResult {
   record: EmrRecord;
+  /** Pinned on the own org's node when the upload returns. */
   pinnedOn: string[];
+  /** Settles once a second org's node pinned the ciphertext (see docs/sharing.md). */
+  replicated: Promise<Replication>;
   timings: Timings;
 }
 
@@ -95,7 +98,10 @@ export interface FetchOptions {
 export interface FetchResult {
   record: EmrRecord;
   entry: LogEntry;
+  /** The receipt as endorsed; it is on its way to the ledger. */
   receipt: LogEntry;
+  /** Settles when the receipt is committed (rejects if the peers invalidate it). */
+  receiptCommitted: Promise<void>;
   /** The plaintext, unless `to` was given. */
   data?: Buffer;
   bytes: number;
@@ -170,7 +176,8 @@ export class EmrClient {
 
   /**
    * Encrypts a record as it streams (AES-256-GCM segments under a fresh data key), stores the
-   * ciphertext on the own org's IPFS node and a replica, encapsulates the data key to the
+   * ciphertext on the own org's IPFS node (a second org's node pins a replica meanwhile:
+   * `replicated`), encapsulates the data key to the
    * patient's slot (pseudonym, type, category) and indexes it on chain. A doctor uploads for
    * his hospital; a patient for himself (signed). If indexing fails, the ciphertext is unpinned.
    */
@@ -214,9 +221,10 @@ export class EmrClient {
     };
     try {
       const record = await time('chain', () => (this.isPatient() ? this.index.createRecordAsPatient(fields) : this.index.createRecord(fields)));
-      return { record, pinnedOn: stored.pinnedOn, timings };
+      return { record, pinnedOn: stored.pinnedOn, replicated: stored.replicated, timings };
     } catch (err) {
-      await this.ipfs.erase(stored.cid).catch(() => undefined);
+      await stored.replicated;
+      await this.ipfs.unpinEverywhere(stored.cid);
       throw err;
     }
   }
@@ -345,8 +353,8 @@ export class EmrClient {
     }
     const { data, bytes } = await time('ipfs', () => this.download(record, dataKey, options));
     dataKey.fill(0);
-    const receipt = entry ? await time('chain', () => this.consents.confirmReceipt(entry!.entryId)) : undefined;
-    return { record, entry: entry!, receipt: receipt!, ...(data ? { data } : {}), bytes, timings };
+    const receipt = entry ? await time('chain', () => this.consents.confirmReceiptAsync(entry!.entryId)) : undefined;
+    return { record, entry: entry!, receipt: receipt?.result as LogEntry, receiptCommitted: receipt?.committed ?? Promise.resolve(), ...(data ? { data } : {}), bytes, timings };
   }
 
   /** The grants from hop 1 down to the one the caller holds. */
@@ -397,7 +405,7 @@ export class EmrClient {
     const progress = counter('download+decrypt', record.size, options.onProgress);
     const chunks: Buffer[] = [];
     const partial = options.to ? `${options.to}.partial` : undefined;
-    const sink = partial ? createWriteStream(partial) : new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) });
+    const sink = partial ? createWriteStream(partial, { highWaterMark: 1 << 20 }) : new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) });
     try {
       await pipeline(Readable.from(await this.ipfs.cat(record.cid)), hashing, decryptor, progress, sink);
     } catch (err) {

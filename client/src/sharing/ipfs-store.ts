@@ -1,16 +1,27 @@
 /**
- * Record ciphertext on the consortium's private IPFS swarm through `kubo-rpc-client`.
- * An upload streams into the hospital's node and one other org's node at once (both must
- * agree on the CIDv1), so the record survives either node; a read tries the reader's own
- * node first (it fetches from any holder over bitswap), then every other node.
+ * Record ciphertext on the consortium's private IPFS swarm. An upload streams into the
+ * hospital's node, then a second org's node pins the CID over bitswap, so the record
+ * survives either node; a read asks each node (own first) whether it holds the content
+ * pinned and streams it from the first that does. Everything but the streamed add goes
+ * through `kubo-rpc-client`.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { KuboRPCClient } from 'kubo-rpc-client';
-import { ContentUnavailableError, IntegrityError, ServiceUnavailableError } from './errors';
+import { ContentUnavailableError, ServiceUnavailableError } from './errors';
 
 export interface IpfsNode {
   org: string;
   api: string;
+}
+
+export interface Replication {
+  /** Orgs whose node holds the content pinned once replication ended. */
+  pinnedOn: string[];
+  /** Why no replica could be made (the content is then on the own node only). */
+  error?: Error;
 }
 
 export interface StoredContent {
@@ -24,7 +35,42 @@ export interface StoredContent {
 const kubo = (): typeof import('kubo-rpc-client') => require('kubo-rpc-client');
 
 /** Kubo's add options for records: CIDv1, raw leaves, 1 MiB chunks, pinned. */
-const ADD_OPTIONS = { cidVersion: 1, rawLeaves: true, chunker: 'size-1048576', pin: true } as const;
+const ADD_QUERY = 'cid-version=1&raw-leaves=true&chunker=size-1048576&pin=true&quieter=true&progress=false';
+
+/**
+ * `add` as a streamed multipart upload with back-pressure: memory stays bounded whatever
+ * the size (kubo-rpc-client's `add` holds the whole body in memory: +1 GiB for 1 GiB).
+ */
+function streamAdd(node: IpfsNode, source: Readable): Promise<string> {
+  const boundary = `emr-${randomBytes(12).toString('hex')}`;
+  const url = new URL(`${node.api}/api/v0/add?${ADD_QUERY}`);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        const last = body.trim().split('\n').filter(Boolean).pop() ?? '{}';
+        const answer = JSON.parse(last) as { Hash?: string; Message?: string };
+        if (res.statusCode === 200 && answer.Hash) resolve(answer.Hash);
+        else reject(new ServiceUnavailableError(`ipfs-${node.org}`, `ipfs add on ${node.org} failed: HTTP ${res.statusCode} ${answer.Message ?? body.slice(0, 200)}`));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', (err) => reject(new ServiceUnavailableError(`ipfs-${node.org}`, `ipfs add on ${node.org} failed: ${err.message}`, { cause: err })));
+    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="record"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    async function* body() {
+      yield head;
+      for await (const chunk of source) yield chunk as Buffer;
+      yield tail;
+    }
+    pipeline(Readable.from(body()), req).catch((err: Error) => {
+      req.destroy(err);
+      reject(err);
+    });
+  });
+}
 
 export class IpfsStore {
   private readonly clients = new Map<string, KuboRPCClient>();
@@ -50,38 +96,27 @@ export class IpfsStore {
   }
 
   /**
-   * Adds a stream to the own node and the first reachable other node in parallel; both pin.
-   * Fails (and unpins what was added) unless both agree on the CID.
+   * Streams the content into the own org's node (pinned there) and starts replicating it to
+   * the first reachable other org's node, which pins it by CID over bitswap. `replicated`
+   * settles when the replica is pinned (never rejects: a failure is in its `error`).
    */
-  async add(source: Readable): Promise<StoredContent> {
+  async add(source: Readable): Promise<StoredContent & { replicated: Promise<Replication> }> {
     const [own, ...others] = this.nodes;
     if (!(await this.reachable(own!))) throw new ServiceUnavailableError(`ipfs-${own!.org}`, `the IPFS node of ${own!.org} (${own!.api}) is unreachable`);
-    let replica: IpfsNode | undefined;
-    for (const o of others) if (await this.reachable(o)) { replica = o; break; }
-    if (!replica) throw new ServiceUnavailableError('ipfs', `no other org's IPFS node is reachable to hold a replica (tried ${others.map((o) => o.org).join(', ')})`);
-    const targets = [own!, replica];
-    const branches = targets.map(() => new PassThrough({ highWaterMark: 1 << 20 }));
-    // Tee with back-pressure: the source pauses while either branch is full.
-    source.on('data', (chunk: Buffer) => {
-      const full = branches.map((b) => !b.write(chunk)).some(Boolean);
-      if (full) {
-        source.pause();
-        let waiting = branches.filter((b) => b.writableNeedDrain).length;
-        for (const b of branches) if (b.writableNeedDrain) b.once('drain', () => --waiting === 0 && source.resume());
+    const cid = await streamAdd(own!, source);
+    const replicated = (async (): Promise<Replication> => {
+      const failures: string[] = [];
+      for (const o of others) {
+        try {
+          await this.client(o).pin.add(cid as never, { timeout: 600_000 });
+          return { pinnedOn: [own!.org, o.org] };
+        } catch (err) {
+          failures.push(`${o.org}: ${(err as Error).message.split('\n')[0]}`);
+        }
       }
-    });
-    source.on('end', () => branches.forEach((b) => b.end()));
-    source.on('error', (err) => branches.forEach((b) => b.destroy(err)));
-    const results = await Promise.allSettled(targets.map((node, i) => this.client(node).add(branches[i]!, ADD_OPTIONS)));
-    const cids = results.map((r) => (r.status === 'fulfilled' ? r.value.cid.toString() : undefined));
-    const added = targets.filter((_, i) => cids[i]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed || cids[0] !== cids[1]) {
-      for (const [i, node] of targets.entries()) if (cids[i]) await this.unpinOn(node, cids[i]!).catch(() => undefined);
-      if (failed) throw failed.reason instanceof Error && /source|cipher|segment/i.test(failed.reason.message) ? failed.reason : new ServiceUnavailableError('ipfs', `adding to IPFS failed: ${(failed.reason as Error).message}`, { cause: failed.reason });
-      throw new IntegrityError(`the two IPFS nodes computed different CIDs (${cids.join(' vs ')})`);
-    }
-    return { cid: cids[0]!, pinnedOn: added.map((n) => n.org) };
+      return { pinnedOn: [own!.org], error: new ServiceUnavailableError('ipfs', `no other org's IPFS node pinned a replica of ${cid} (${failures.join('; ')})`) };
+    })();
+    return { cid, pinnedOn: [own!.org], replicated };
   }
 
   /** The content as a stream, from the first node (own first) that holds it pinned. */
@@ -110,6 +145,11 @@ export class IpfsStore {
     } catch (err) {
       if (!/not pinned/i.test((err as Error).message)) throw err;
     }
+  }
+
+  /** Unpins on every node that answers (an upload that could not be indexed). */
+  async unpinEverywhere(cid: string): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.unpinOn(n, cid).catch(() => undefined)));
   }
 
   /** Unpins everywhere and collects garbage; reports the nodes it could not reach. */
