@@ -164,13 +164,17 @@ export class ProxyService {
     return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StoredShare) : undefined;
   }
 
-  /** The fragment for (entry, grant), made and logged on chain once, then served from disk. */
-  serve(entryId: string, grantId: string, capsule: Capsule): Promise<ServedFragment> {
+  /**
+   * The fragment for (entry, grant), made and logged on chain once, then served from disk
+   * while the grant stays active (a revocation stops fragments made ahead too).
+   */
+  async serve(entryId: string, grantId: string, capsule: Capsule): Promise<ServedFragment> {
     const file = this.servedFile(entryId, grantId);
     if (existsSync(file)) {
       const served = JSON.parse(readFileSync(file, 'utf8')) as ServedFragment;
       if (served.capsule !== toBase64url(encodeCapsule(capsule))) throw new HttpError(409, 'CONFLICT', 'this access was already served for another capsule');
-      return Promise.resolve(served);
+      if (!(await this.ledger.readGrant(grantId)).active) throw new HttpError(409, 'GRANT_INACTIVE', `grant '${grantId}' is not active (its consent was revoked, or it expired)`);
+      return served;
     }
     const id = `${entryId}/${grantId}`;
     let pending = this.inFlight.get(id);
