@@ -1,8 +1,27 @@
-import type { Contract, ProposalOptions } from '@hyperledger/fabric-gateway';
+import { GatewayError, type Contract, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import type { EmrConnection } from './connection';
 import { commitFailure, mapGatewayError } from './errors';
 
 const utf8 = new TextDecoder();
+
+const peersDisagree = (err: unknown): boolean =>
+  err instanceof GatewayError && err.details.some((d) => d.message.includes('ProposalResponsePayloads do not match'));
+
+/**
+ * Runs a submission, mapping failures to SDK errors. Peers that have not all committed the
+ * latest block yet endorse from different states; they agree again within a block, so the
+ * proposal (never ordered) is simply made again.
+ */
+async function retryWhilePeersDisagree<T>(submit: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await submit();
+    } catch (err) {
+      if (attempt >= 4 || !peersDisagree(err)) throw mapGatewayError(err);
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
+}
 
 export interface PageOptions {
   /** 1..100, default 20. */
@@ -28,12 +47,8 @@ export abstract class ContractClient {
   }
 
   /** As submit, with transient data or chosen endorsing orgs. */
-  protected async submitWith<T>(name: string, options: ProposalOptions): Promise<T> {
-    try {
-      return JSON.parse(utf8.decode(await this.contract.submit(name, options))) as T;
-    } catch (err) {
-      throw mapGatewayError(err);
-    }
+  protected submitWith<T>(name: string, options: ProposalOptions): Promise<T> {
+    return retryWhilePeersDisagree(async () => JSON.parse(utf8.decode(await this.contract.submit(name, options))) as T);
   }
 
   /**
@@ -42,21 +57,17 @@ export abstract class ContractClient {
    * TransactionInvalidError). For log entries whose commit nobody needs to wait for.
    */
   protected async submitAsync<T>(name: string, ...args: string[]): Promise<{ result: T; committed: Promise<void> }> {
-    try {
-      const tx = await this.contract.submitAsync(name, { arguments: args });
-      const committed = tx.getStatus().then(
-        (status) => {
-          if (!status.successful) throw commitFailure(status.transactionId, status.code);
-        },
-        (err: unknown) => {
-          throw mapGatewayError(err);
-        },
-      );
-      committed.catch(() => undefined); // the caller decides whether to wait; never unhandled
-      return { result: JSON.parse(utf8.decode(tx.getResult())) as T, committed };
-    } catch (err) {
-      throw mapGatewayError(err);
-    }
+    const tx = await retryWhilePeersDisagree(() => this.contract.submitAsync(name, { arguments: args }));
+    const committed = tx.getStatus().then(
+      (status) => {
+        if (!status.successful) throw commitFailure(status.transactionId, status.code);
+      },
+      (err: unknown) => {
+        throw mapGatewayError(err);
+      },
+    );
+    committed.catch(() => undefined); // the caller decides whether to wait; never unhandled
+    return { result: JSON.parse(utf8.decode(tx.getResult())) as T, committed };
   }
 
   /** Queries one peer without ordering. */
