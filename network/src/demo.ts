@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   show('plaintext', `${read.bytes} bytes, identical to the upload: ${read.data!.equals(bundle) ? 'yes' : 'NO'}`);
   show('observation', (JSON.parse(read.data!.toString()) as { entry: { resource: { valueString?: string } }[] }).entry[1]!.resource.valueString!);
   show('time', ms(read.timings));
+  await read.receiptCommitted;
 
   step("The patient grants HospitalB's doctor1 his cardiology records for treatment, re-delegable once (hop limit 2)");
   const care = await patient.grantConsent({
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   const delegated = await doctorB.delegate(doctorGrant.grantId, { mspId: 'HospitalBMSP', enrollmentId: 'specialist1' });
   show('grant', `${delegated.grantId} at hop ${delegated.hop}, parent ${delegated.parentGrantId}`);
   const viaSpecialist = await specialist.fetchRecord(recordId, { grantId: delegated.grantId }, { purpose: 'treatment' });
+  await viaSpecialist.receiptCommitted;
   show('specialist1 read', `${viaSpecialist.bytes} bytes, identical: ${viaSpecialist.data!.equals(bundle) ? 'yes' : 'NO'} (${ms(viaSpecialist.timings)})`);
 
   step("The patient revokes the researcher's consent; the next read is refused on chain and by the proxies");
