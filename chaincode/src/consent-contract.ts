@@ -1,14 +1,22 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { canonicalJson } from './canonical-json';
-import { PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type ConsentInput, type Purpose } from './consents';
+import { PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type Consent, type ConsentInput, type Decision, type Purpose } from './consents';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { PatientStore } from './patients';
 import { parseApprovalPolicy, requiredApprovals, type ApproverRole } from './policies';
 import { electProxies, electionSeed, partyKey } from './proxies';
 import { parseRegistrationInput, registrationActive } from './registrations';
 import type { Caller } from './roles';
-import { checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, parsePageSize, type RecordStore } from './records';
+import { checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, parsePageSize, type EmrRecord, type RecordStore } from './records';
 import { session } from './session';
+
+function checkPurpose(purpose: string): asserts purpose is Purpose {
+  if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalid('purpose', `must be one of ${PURPOSES.join(', ')}`);
+}
+
+const checkEntryId = (entryId: string): void => {
+  if (!/^[A-Za-z0-9._-]{1,160}$/.test(entryId)) throw invalid('entryId', 'must be a log entry id');
+};
 
 /**
  * Patients, consents and their approvals, re-encryption key registrations, access requests,
@@ -102,26 +110,14 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RequestAccess(ctx: Context, recordId: string, consentId: string, purpose: string): Promise<string> {
-    const { caller, tx, consents, records, log, event } = session(ctx, 'RequestAccess');
+    const s = session(ctx, 'RequestAccess');
     checkRecordId(recordId);
     checkRecordId(consentId, 'consentId');
-    if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalid('purpose', `must be one of ${PURPOSES.join(', ')}`);
-    const record = await records.require(recordId);
-    const consent = await consents.require(consentId);
-    const decision = evaluateConsent(consent, { requester: caller, record, purpose: purpose as Purpose, at: tx.timestamp, hop: 1 });
-    if (decision.allow) await consents.recordUse(consent);
-    const entry = await log.append({
-      action: 'access-request',
-      outcome: decision.allow ? 'success' : 'denied',
-      reason: decision.allow ? null : decision.reason,
-      agent: caller,
-      patientPseudonym: record.patientPseudonym,
-      recordId,
-      consentId,
-      purpose,
-    });
-    event('access.requested', { entryId: entry.entryId, recordId, consentId, outcome: entry.outcome });
-    return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
+    checkPurpose(purpose);
+    const record = await s.records.require(recordId);
+    const consent = await s.consents.require(consentId);
+    const decision = evaluateConsent(consent, { requester: s.caller, record, purpose, at: s.tx.timestamp, hop: 1 });
+    return this.logRequest(s, decision, record, consent, purpose);
   }
 
   /**
@@ -132,30 +128,40 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RequestDelegatedAccess(ctx: Context, recordId: string, grantId: string, purpose: string): Promise<string> {
-    const { caller, tx, consents, records, grants, log, event } = session(ctx, 'RequestDelegatedAccess');
+    const s = session(ctx, 'RequestDelegatedAccess');
     checkRecordId(recordId);
     checkRecordId(grantId, 'grantId');
-    if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalid('purpose', `must be one of ${PURPOSES.join(', ')}`);
-    const record = await records.require(recordId);
-    const reg = await grants.require(grantId);
-    if (partyKey(reg.delegatee) !== partyKey(caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${partyKey(reg.delegatee)}`, 'grantId');
-    const consent = await consents.require(reg.consentId);
-    let decision = evaluateConsent(consent, { requester: caller, record, purpose: purpose as Purpose, at: tx.timestamp, hop: reg.hop });
-    if (decision.allow && tx.timestamp.getTime() >= Date.parse(reg.expiresAt)) decision = { allow: false, reason: 'expired', detail: `grant '${grantId}' expired at ${reg.expiresAt}` };
+    checkPurpose(purpose);
+    const record = await s.records.require(recordId);
+    const reg = await s.grants.require(grantId);
+    if (partyKey(reg.delegatee) !== partyKey(s.caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${partyKey(reg.delegatee)}`, 'grantId');
+    const consent = await s.consents.require(reg.consentId);
+    let decision = evaluateConsent(consent, { requester: s.caller, record, purpose, at: s.tx.timestamp, hop: reg.hop });
+    if (decision.allow && s.tx.timestamp.getTime() >= Date.parse(reg.expiresAt)) decision = { allow: false, reason: 'expired', detail: `grant '${grantId}' expired at ${reg.expiresAt}` };
     if (decision.allow && record.type !== reg.type) decision = { allow: false, reason: 'out-of-scope', detail: `grant '${grantId}' is for ${reg.type} records` };
-    if (decision.allow) await consents.recordUse(consent);
-    const entry = await log.append({
+    return this.logRequest(s, decision, record, consent, purpose, grantId);
+  }
+
+  /**
+   * Logs an access request either way; an allowed one counts against the consent's maximum.
+   * Emits `access.requested` for the proxies.
+   */
+  private async logRequest(s: ReturnType<typeof session>, decision: Decision, record: EmrRecord, consent: Consent, purpose: Purpose, grantId?: string): Promise<string> {
+    if (decision.allow) await s.consents.recordUse(consent);
+    const { recordId } = record;
+    const { consentId } = consent;
+    const entry = await s.log.append({
       action: 'access-request',
       outcome: decision.allow ? 'success' : 'denied',
       reason: decision.allow ? null : decision.reason,
-      agent: caller,
+      agent: s.caller,
       patientPseudonym: record.patientPseudonym,
       recordId,
-      consentId: consent.consentId,
-      grantId,
+      consentId,
+      ...(grantId ? { grantId } : {}),
       purpose,
     });
-    event('access.requested', { entryId: entry.entryId, recordId, consentId: consent.consentId, grantId, outcome: entry.outcome });
+    s.event('access.requested', { entryId: entry.entryId, recordId, consentId, ...(grantId ? { grantId } : {}), outcome: entry.outcome });
     return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
   }
 
@@ -164,7 +170,7 @@ export class ConsentContract extends Contract {
   @Returns('string')
   async ReadAccessEntry(ctx: Context, entryId: string): Promise<string> {
     const { caller, log } = session(ctx, 'ReadAccessEntry');
-    if (!/^[A-Za-z0-9._-]{1,160}$/.test(entryId)) throw invalid('entryId', 'must be a log entry id');
+    checkEntryId(entryId);
     const entry = await log.get(entryId);
     if (entry.action !== 'access-request') throw invalid('entryId', 'must name an access request');
     if ((caller.role === 'doctor' || caller.role === 'researcher') && partyKey(entry.agent) !== partyKey(caller)) {
@@ -238,7 +244,7 @@ export class ConsentContract extends Contract {
   @Returns('string')
   async ConfirmReceipt(ctx: Context, entryId: string): Promise<string> {
     const { caller, log } = session(ctx, 'ConfirmReceipt');
-    if (!/^[A-Za-z0-9._-]{1,160}$/.test(entryId)) throw invalid('entryId', 'must be a log entry id');
+    checkEntryId(entryId);
     const access = await log.get(entryId);
     if (access.action !== 'access-request' || access.outcome !== 'success') throw invalid('entryId', 'must name an allowed access request');
     if (access.agent.mspId !== caller.mspId || access.agent.enrollmentId !== caller.enrollmentId) {

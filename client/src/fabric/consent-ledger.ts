@@ -1,6 +1,6 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
 import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/chaincode';
-import { ContractClient, type PageOptions } from './contract-client';
+import { ContractClient, allPages, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
 
 /** The consent does not authorize this request; the denial is on the patient's log. */
@@ -77,6 +77,16 @@ export class ConsentLedger extends ContractClient {
   /** As confirmReceipt, without waiting for the commit (`committed` settles then). */
   confirmReceiptAsync(entryId: string): Promise<{ result: LogEntry; committed: Promise<void> }> {
     return this.submitAsync('consent:ConfirmReceipt', entryId);
+  }
+
+  /** Every grant registered under a consent. */
+  allGrants(consentId: string): Promise<Registration[]> {
+    return allPages((o) => this.listGrants(consentId, o), (p) => p.grants);
+  }
+
+  /** The patient's whole log: emergency overrides first, then everything else, newest first. */
+  wholePatientLog(patientPseudonym: string): Promise<LogEntry[]> {
+    return allPages((o) => this.patientLog(patientPseudonym, o), (p) => p.entries);
   }
 
   /** The requester confirms he decrypted what an allowed access gave him (logged as a receipt). */

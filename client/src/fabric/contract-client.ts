@@ -30,6 +30,17 @@ export interface PageOptions {
   bookmark?: string;
 }
 
+/** Every item of a paged list, fetched a full page (100) at a time. */
+export async function allPages<P extends { bookmark: string }, T>(page: (options: PageOptions) => Promise<P>, items: (p: P) => T[]): Promise<T[]> {
+  const out: T[] = [];
+  for (let bookmark = ''; ; ) {
+    const p = await page({ pageSize: 100, bookmark });
+    out.push(...items(p));
+    if (!p.bookmark) return out;
+    bookmark = p.bookmark;
+  }
+}
+
 /** What the typed clients need of a connection: the contract, the caller (org, enrollment id) and his signing key. */
 export type ContractConnection = Pick<EmrConnection, 'contract' | 'mspId' | 'user' | 'sign'>;
 

@@ -1,7 +1,7 @@
 /** Typed access to the chaincode's EMR index transactions. */
 import type { Caller, EmrRecord, EmrRecordInput, InternalMetadata, RecordPage, RecordType } from '@emr/chaincode';
 import { recordSigningPayload } from '@emr/chaincode/dist/signatures';
-import { ContractClient, type PageOptions } from './contract-client';
+import { ContractClient, allPages, type PageOptions } from './contract-client';
 
 export class EmrIndex extends ContractClient {
   /** The caller's identity as the chaincode reads it from the certificate. */
@@ -33,6 +33,11 @@ export class EmrIndex extends ContractClient {
   /** One page of a patient's records; pass `bookmark` back for the next page ('' when done). */
   listRecordsByPatient(patientPseudonym: string, options: PageOptions = {}): Promise<RecordPage> {
     return this.evaluate('emr:ListRecordsByPatient', patientPseudonym, ...ContractClient.page(options));
+  }
+
+  /** Every record of a patient. */
+  allRecordsByPatient(patientPseudonym: string): Promise<EmrRecord[]> {
+    return allPages((o) => this.listRecordsByPatient(patientPseudonym, o), (p) => p.records);
   }
 
   /** The patient signs the index fields of a record a doctor created. */

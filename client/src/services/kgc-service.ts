@@ -11,6 +11,7 @@ import path from 'node:path';
 import { G1, KeyGenerationCentre, commitmentAt, extractPartial, toBase64url, fromBase64url, type G1Point, type PrivateShare } from '@emr/crypto';
 import type { Caller, PatientRegistration } from '@emr/chaincode';
 import { subjectOf } from '@emr/chaincode/dist/patients';
+import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
@@ -46,7 +47,7 @@ interface Outcome {
  * pseudonym's registration on chain.
  */
 export async function mayExtract(caller: Caller, identity: string, readPatient: (pseudonym: string) => Promise<PatientRegistration>): Promise<boolean> {
-  if (identity === `${caller.enrollmentId}@${caller.mspId}`) return true;
+  if (identity === cryptoIdentity(caller)) return true;
   const prefix = 'emr-slot:v1:';
   if (!identity.startsWith(prefix) || caller.role !== 'patient') return false;
   let owner: unknown;

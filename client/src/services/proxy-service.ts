@@ -30,7 +30,8 @@ import {
   type Capsule,
   type G2Point,
 } from '@emr/crypto';
-import type { LogEntry, Registration } from '@emr/chaincode';
+import type { LogEntry, Party, Registration } from '@emr/chaincode';
+import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
 import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
@@ -67,7 +68,7 @@ export interface ServedFragment {
 }
 
 const key = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
-const sameParty = (a: { mspId: string; enrollmentId: string }, b: { mspId: string; enrollmentId: string }) => a.mspId === b.mspId && a.enrollmentId === b.enrollmentId;
+const sameParty = (a: Party, b: Party) => cryptoIdentity(a) === cryptoIdentity(b);
 
 export class ProxyService {
   private readonly ledger: ConsentLedger;
@@ -92,7 +93,7 @@ export class ProxyService {
   }
 
   get identity(): string {
-    return `${this.me.enrollmentId}@${this.me.mspId}`;
+    return cryptoIdentity(this.me);
   }
 
   async start(): Promise<void> {
@@ -297,16 +298,11 @@ export class ProxyService {
     if (record.erased) return;
     const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
     const entry = await this.ledger.readAccessEntry(entryId);
-    for (let bookmark: string | undefined; ; ) {
-      const page = await this.ledger.listGrants(consentId, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
-      for (const reg of page.grants) {
-        const mine = reg.proxies.some((p) => sameParty(p, this.me)) && this.loadShare(reg.grantId);
-        if (mine && reg.hop === 1 && sameParty(reg.delegatee, entry.agent) && reg.type === record.type && decodeGrant(fromBase64url(reg.grant, 'grant')).slot.condition === capsule.slot.condition) {
-          await this.serve(entryId, reg.grantId, capsule);
-        }
+    for (const reg of await this.ledger.allGrants(consentId)) {
+      const mine = reg.proxies.some((p) => sameParty(p, this.me)) && this.loadShare(reg.grantId);
+      if (mine && reg.hop === 1 && sameParty(reg.delegatee, entry.agent) && reg.type === record.type && decodeGrant(fromBase64url(reg.grant, 'grant')).slot.condition === capsule.slot.condition) {
+        await this.serve(entryId, reg.grantId, capsule);
       }
-      if (!page.bookmark) return;
-      bookmark = page.bookmark;
     }
   }
 }

@@ -35,6 +35,7 @@ import {
 } from '@emr/crypto';
 import type { Consent, ConsentInput, EmrRecord, LogEntry, Party, Purpose, Registration, RecordType } from '@emr/chaincode';
 import { recordInScope } from '@emr/chaincode/dist/consents';
+import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
@@ -108,11 +109,28 @@ export interface FetchResult {
   timings: Timings;
 }
 
+/** One grant of a delegation chain: its registration on chain and the decoded grant. */
+interface ChainLink {
+  registration: Registration;
+  grant: GrantPublic;
+}
+
 /** A part of the flow failed after some writes; `cause` says why. */
 export class FlowError extends EmrError {}
 
-const identityOf = (p: Party): string => `${p.enrollmentId}@${p.mspId}`;
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Runs a step and adds its duration to `timings[part]`. */
+const timer =
+  (timings: Timings) =>
+  async <T>(part: keyof Timings, f: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[part] = (timings[part] ?? 0) + performance.now() - t0;
+    }
+  };
 
 /** Counts bytes through a stream and reports progress. */
 function counter(phase: Progress['phase'], total: number | undefined, onProgress?: (p: Progress) => void): Transform & { bytes: number } {
@@ -160,7 +178,7 @@ export class EmrClient {
   }
 
   get identity(): string {
-    return `${this.connection.user}@${this.connection.mspId}`;
+    return cryptoIdentity({ mspId: this.connection.mspId, enrollmentId: this.connection.user });
   }
 
   private async params(): Promise<Consortium> {
@@ -183,14 +201,7 @@ export class EmrClient {
    */
   async uploadRecord(input: UploadInput): Promise<UploadResult> {
     const timings: Timings = {};
-    const time = async <T>(part: keyof Timings, f: () => Promise<T>): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await f();
-      } finally {
-        timings[part] = (timings[part] ?? 0) + performance.now() - t0;
-      }
-    };
+    const time = timer(timings);
     const recordId = input.recordId ?? `rec-${randomUUID()}`;
     const type = input.type ?? 'sharable';
     const { params } = await time('keys', () => this.params());
@@ -254,10 +265,10 @@ export class EmrClient {
     const consent = typeof consentOrId === 'string' ? await this.consents.readConsent(consentOrId) : consentOrId;
     if (consent.grantee.kind !== 'identity') return []; // a role or org has no single key to deliver to
     const delegatee: Party = { mspId: consent.grantee.mspId, enrollmentId: consent.grantee.enrollmentId };
-    const existing = await this.allGrants(consent.consentId);
+    const existing = await this.consents.allGrants(consent.consentId);
     const covered = new Set(existing.filter((g) => g.hop === 1).map((g) => `${g.type}|${g.conditionHash}`));
     const slots = new Map<string, Slot>();
-    for (const record of await this.allRecords(consent.patientPseudonym)) {
+    for (const record of await this.index.allRecordsByPatient(consent.patientPseudonym)) {
       if (record.erased || record.type !== 'sharable' || !recordInScope(consent, record)) continue;
       const slot: Slot = { owner: consent.patientPseudonym, type: record.type, condition: record.category };
       if (!covered.has(`${slot.type}|${sha256Hex(slot.condition)}`)) slots.set(slotIdentity(slot), slot);
@@ -278,13 +289,13 @@ export class EmrClient {
     const { params } = await this.params();
     const grantId = `grant-${randomUUID()}`;
     const elected = await this.proxies.elect(grantId, g.consentId, this.grantProxies.n);
-    const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: identityOf(g.delegatee), hop: g.hop, proxies: elected.map(identityOf), threshold: this.grantProxies.threshold });
+    const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: cryptoIdentity(g.delegatee), hop: g.hop, proxies: elected.map(cryptoIdentity), threshold: this.grantProxies.threshold });
     const commitments = grant.commitments.map((c) => toBase64url(c.toBytes()));
     const endpoints = await this.proxyEndpoints();
     const refused: { proxy: string; reason: string }[] = [];
     await Promise.all(
       shares.map(async (share, i) => {
-        const proxy = identityOf(elected[i]!);
+        const proxy = cryptoIdentity(elected[i]!);
         try {
           await callService(`proxy ${proxy}`, endpoints.get(proxy) ?? '', 'POST', '/v1/shares', { grantId, share: toBase64url(encodeProxyShare(share)), commitments });
         } catch (err) {
@@ -327,14 +338,7 @@ export class EmrClient {
    */
   async fetchRecord(recordId: string, via: Via | undefined, options: FetchOptions): Promise<FetchResult> {
     const timings: Timings = {};
-    const time = async <T>(part: keyof Timings, f: () => Promise<T> | T): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await f();
-      } finally {
-        timings[part] = (timings[part] ?? 0) + performance.now() - t0;
-      }
-    };
+    const time = timer(timings);
     const record = await time('chain', () => this.index.readRecord(recordId));
     if (record.erased) throw new FlowError(`record '${recordId}' was erased at ${record.erased.erasedAt}`);
     const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
@@ -347,9 +351,10 @@ export class EmrClient {
       entry = await time('chain', () => this.requestAccess(recordId, via, options.purpose));
       const chain = await time('chain', () => this.grantChain(record, capsule, via));
       let current = capsule;
-      for (const grant of chain) current = await this.reEncryptThrough(entry!, grant, current, timings);
+      const endpoints = await time('chain', () => this.proxyEndpoints());
+      for (const link of chain) current = await this.reEncryptThrough(entry!, link, current, endpoints, timings);
       const myKey = await time('keys', () => this.keyOf(this.identity));
-      dataKey = await time('crypto', () => decryptReEncrypted(current, openGrantKey(chain[chain.length - 1]!, myKey)));
+      dataKey = await time('crypto', () => decryptReEncrypted(current, openGrantKey(chain[chain.length - 1]!.grant, myKey)));
     }
     const { data, bytes } = await time('ipfs', () => this.download(record, dataKey, options));
     dataKey.fill(0);
@@ -358,31 +363,31 @@ export class EmrClient {
   }
 
   /** The grants from hop 1 down to the one the caller holds. */
-  private async grantChain(record: EmrRecord, capsule: Capsule, via: Via): Promise<GrantPublic[]> {
+  private async grantChain(record: EmrRecord, capsule: Capsule, via: Via): Promise<ChainLink[]> {
+    const link = (registration: Registration): ChainLink => ({ registration, grant: decodeGrant(fromBase64url(registration.grant, 'grant')) });
     if ('grantId' in via) {
-      const chain: GrantPublic[] = [];
+      const chain: ChainLink[] = [];
       for (let id: string | null = via.grantId; id; ) {
         const { registration } = await this.consents.readGrant(id);
-        chain.unshift(decodeGrant(fromBase64url(registration.grant, 'grant')));
+        chain.unshift(link(registration));
         id = registration.parentGrantId;
       }
       return chain;
     }
     const me = this.identity;
-    const grant = (await this.allGrants(via.consentId))
-      .map((r) => ({ r, g: decodeGrant(fromBase64url(r.grant, 'grant')) }))
-      .find(({ r, g }) => r.hop === 1 && identityOf(r.delegatee) === me && slotIdentity(g.slot) === slotIdentity(capsule.slot));
-    if (!grant) throw new FlowError(`consent '${via.consentId}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
-    return [grant.g];
+    const found = (await this.consents.allGrants(via.consentId))
+      .filter((r) => r.hop === 1 && cryptoIdentity(r.delegatee) === me)
+      .map(link)
+      .find(({ grant }) => slotIdentity(grant.slot) === slotIdentity(capsule.slot));
+    if (!found) throw new FlowError(`consent '${via.consentId}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
+    return [found];
   }
 
   /** Asks every proxy of a grant for its fragment; t verified ones make the next capsule; bad ones are reported on chain. */
-  private async reEncryptThrough(entry: LogEntry, grant: GrantPublic, capsule: Capsule, timings: Timings): Promise<Capsule> {
-    const { registration } = await this.consents.readGrant(grant.grantId);
-    const endpoints = await this.proxyEndpoints();
+  private async reEncryptThrough(entry: LogEntry, { registration, grant }: ChainLink, capsule: Capsule, endpoints: Map<string, string>, timings: Timings): Promise<Capsule> {
     const body = { entryId: entry.entryId, grantId: grant.grantId, capsule: toBase64url(encodeCapsule(capsule)) };
     return collectFragments(capsule, grant, registration.proxies, {
-      ask: (proxy) => callService<ServedFragment>(`proxy ${identityOf(proxy)}`, endpoints.get(identityOf(proxy)) ?? '', 'POST', '/v1/fragments', body, undefined, 20_000),
+      ask: (proxy) => callService<ServedFragment>(`proxy ${cryptoIdentity(proxy)}`, endpoints.get(cryptoIdentity(proxy)) ?? '', 'POST', '/v1/fragments', body, undefined, 20_000),
       report: (signed) => void this.proxies.reportBadFragment(signed).catch(() => undefined),
       timings,
     });
@@ -438,14 +443,8 @@ export class EmrClient {
   }
 
   /** The patient's whole log: emergency overrides first, then everything else, newest first. */
-  async auditTrail(patientPseudonym: string): Promise<LogEntry[]> {
-    const entries: LogEntry[] = [];
-    for (let bookmark: string | undefined; ; ) {
-      const page = await this.consents.patientLog(patientPseudonym, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
-      entries.push(...page.entries);
-      if (!page.bookmark) return entries;
-      bookmark = page.bookmark;
-    }
+  auditTrail(patientPseudonym: string): Promise<LogEntry[]> {
+    return this.consents.wholePatientLog(patientPseudonym);
   }
 
   /**
@@ -460,26 +459,6 @@ export class EmrClient {
   }
 
   private async proxyEndpoints(): Promise<Map<string, string>> {
-    return new Map((await this.proxies.list()).map((p) => [identityOf(p), p.endpoint]));
-  }
-
-  private async allGrants(consentId: string): Promise<Registration[]> {
-    const out: Registration[] = [];
-    for (let bookmark: string | undefined; ; ) {
-      const page = await this.consents.listGrants(consentId, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
-      out.push(...page.grants);
-      if (!page.bookmark) return out;
-      bookmark = page.bookmark;
-    }
-  }
-
-  private async allRecords(patientPseudonym: string): Promise<EmrRecord[]> {
-    const out: EmrRecord[] = [];
-    for (let bookmark: string | undefined; ; ) {
-      const page = await this.index.listRecordsByPatient(patientPseudonym, { pageSize: 100, ...(bookmark ? { bookmark } : {}) });
-      out.push(...page.records);
-      if (!page.bookmark) return out;
-      bookmark = page.bookmark;
-    }
+    return new Map((await this.proxies.list()).map((p) => [cryptoIdentity(p), p.endpoint]));
   }
 }

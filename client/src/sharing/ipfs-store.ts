@@ -57,7 +57,11 @@ function streamAdd(node: IpfsNode, source: Readable): Promise<string> {
       });
       res.on('error', reject);
     });
-    req.on('error', (err) => reject(new ServiceUnavailableError(`ipfs-${node.org}`, `ipfs add on ${node.org} failed: ${err.message}`, { cause: err })));
+    let requestError: Error | undefined;
+    req.on('error', (err) => {
+      requestError = err;
+      reject(new ServiceUnavailableError(`ipfs-${node.org}`, `ipfs add on ${node.org} failed: ${err.message}`, { cause: err }));
+    });
     const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="record"\r\nContent-Type: application/octet-stream\r\n\r\n`);
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     async function* body() {
@@ -65,7 +69,9 @@ function streamAdd(node: IpfsNode, source: Readable): Promise<string> {
       for await (const chunk of source) yield chunk as Buffer;
       yield tail;
     }
+    // A failing source (file, cipher) rejects with its own error; a failing node was answered above.
     pipeline(Readable.from(body()), req).catch((err: Error) => {
+      if (err === requestError) return;
       req.destroy(err);
       reject(err);
     });
@@ -102,7 +108,6 @@ export class IpfsStore {
    */
   async add(source: Readable): Promise<StoredContent & { replicated: Promise<Replication> }> {
     const [own, ...others] = this.nodes;
-    if (!(await this.reachable(own!))) throw new ServiceUnavailableError(`ipfs-${own!.org}`, `the IPFS node of ${own!.org} (${own!.api}) is unreachable`);
     const cid = await streamAdd(own!, source);
     const replicated = (async (): Promise<Replication> => {
       const failures: string[] = [];
