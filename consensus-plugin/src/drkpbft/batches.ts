@@ -1,0 +1,123 @@
+/**
+ * What the two PBFT layers of DRKPBFT order, their digests and their group names.
+ *
+ * A region orders `RegionBatch`es of client requests. A region batch its region decided is a
+ * `CertifiedBatch`: the batch, where it sits in its region's log and the commit certificate
+ * that proves it. The top layer orders `TopEntry`s: one certified batch each, plus the
+ * positions of the requests the top primary found already ordered (`skip`), so what a
+ * decided entry executes is a function of the entry alone.
+ */
+import { batchDigest, canonical, sha256 } from '../core/digest';
+import type { ClientRequest, NodeId } from '../core/types';
+import type { CommitMessage } from '../pbft/messages';
+
+export interface RegionBatch {
+  requests: ClientRequest[];
+}
+
+/** A region batch with the region certificate that decided it. */
+export interface CertifiedBatch {
+  epoch: number;
+  region: number;
+  /** Its sequence number in the region's log (1, 2, … per epoch). */
+  regionSeq: number;
+  /** The region view of the certificate: its primary (the seat claimant) is `leaderOrder[view mod m]`. */
+  view: number;
+  batch: RegionBatch;
+  certificate: CommitMessage[];
+}
+
+/** One top-layer proposal: a certified region batch and the requests of it not to execute again. */
+export interface TopEntry {
+  batch: CertifiedBatch;
+  /** Increasing indices into `batch.batch.requests` of requests already ordered. */
+  skip: number[];
+  /**
+   * The certificate's signers, increasing (what reputation counts). Once the top layer has
+   * decided the entry its certificate has done its job: what a seat holder passes on to its
+   * region keeps the signers and drops the certificate (`withoutCertificate`), digest unchanged.
+   */
+  signers: NodeId[];
+}
+
+const regionDigests = new WeakMap<RegionBatch, string>();
+const topDigests = new WeakMap<TopEntry, string>();
+
+/** A region batch's digest is its requests' `batchDigest`: with one region it is the global order's digest. */
+export function regionDigest(batch: RegionBatch): string {
+  let digest = regionDigests.get(batch);
+  if (digest === undefined) {
+    digest = batchDigest(batch.requests);
+    regionDigests.set(batch, digest);
+  }
+  return digest;
+}
+
+/** The requests a top entry executes (before duplicates ordered elsewhere are dropped at execution). */
+export function keptRequests(entry: TopEntry): ClientRequest[] {
+  if (entry.skip.length === 0) return entry.batch.batch.requests;
+  const skip = new Set(entry.skip);
+  return entry.batch.batch.requests.filter((_, i) => !skip.has(i));
+}
+
+/** The distinct signers of a certificate, increasing. */
+export const certificateSigners = (certificate: readonly CommitMessage[]): NodeId[] => [...new Set(certificate.map((c) => c.sender))].sort((a, b) => a - b);
+
+/**
+ * A top entry's digest: `batchDigest(kept requests)` (what the global log commits, so a top
+ * commit vote is a vote for the committed batch), then ':' and a hash binding the rest —
+ * region, position, view, the whole batch, the skips and the certificate's signers (which
+ * reputation counts, so replicas must agree on them too).
+ */
+export function topDigest(entry: TopEntry): string {
+  let digest = topDigests.get(entry);
+  if (digest === undefined) {
+    const b = entry.batch;
+    const binding = canonical(['drkpbft/top/v1', b.epoch, b.region, b.regionSeq, b.view, regionDigest(b.batch), entry.skip, entry.signers]);
+    digest = `${batchDigest(keptRequests(entry))}:${sha256(binding)}`;
+    topDigests.set(entry, digest);
+  }
+  return digest;
+}
+
+/** The committed batch's digest inside a top digest (a region or flat digest is returned as is). */
+export const committedDigest = (digest: string): string => {
+  const colon = digest.indexOf(':');
+  return colon < 0 ? digest : digest.slice(0, colon);
+};
+
+/** The null request of the top layer: commits an empty batch. */
+export const TOP_NULL_DIGEST = `${batchDigest([])}:null`;
+/** The null request of a region: an empty batch, which the top layer orders like any other. */
+export const REGION_NULL_DIGEST = batchDigest([]);
+
+/** The same decided entry without the region certificate inside its payload (its digest does not change). */
+export function withoutCertificate(entry: TopEntry): TopEntry {
+  return { ...entry, batch: { ...entry.batch, certificate: [] } };
+}
+
+// ---- group names -----------------------------------------------------------------------
+// A region's group orders region batches only. The global log is ordered by the top group of
+// the current term (or, with a single region, by that region's `order` group); its name
+// carries the global sequence number before its first entry, so a vote seen on the wire maps
+// to a global position without any state.
+
+export const regionGroup = (epoch: number, region: number): string => `region:${region}@e${epoch}`;
+export const orderGroup = (epoch: number, offset: number): string => `order@e${epoch}/${offset}`;
+export const topGroup = (epoch: number, term: number, offset: number): string => `top@e${epoch}.t${term}/${offset}`;
+
+const LOG_GROUP = /^(?:order@e\d+|top@e\d+\.t\d+)\/(\d+)$/;
+const offsets = new Map<string, number | undefined>();
+
+/** The global sequence number before the first entry of a global-log group; undefined for a region group. */
+export function logOffset(group: string): number | undefined {
+  if (offsets.has(group)) return offsets.get(group);
+  const match = LOG_GROUP.exec(group);
+  const offset = match ? Number(match[1]) : undefined;
+  if (offsets.size > 10_000) offsets.clear();
+  offsets.set(group, offset);
+  return offset;
+}
+
+/** Whether `group` orders top entries (rather than region batches). */
+export const isTopGroup = (group: string): boolean => group.startsWith('top@');

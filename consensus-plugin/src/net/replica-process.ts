@@ -1,0 +1,264 @@
+/**
+ * One replica as an OS process: `node replica-process.js <cluster.json> <id>`.
+ *
+ * Runs the protocol's pure state machine behind the TCP transport. Every input (a peer
+ * message, a tick, a client request) yields a Ready; the Readies that arrive while the
+ * previous ones are being written are merged (group commit) and handled in the contract's order: persist the last state (tmp file, then
+ * rename; fsync when configured), then send the messages, then apply the commits (notify
+ * the clients that submitted the requests). `commits.log`, the record the driver checks
+ * agreement on, is appended before the state is written. A restarted process resumes from
+ * `state.json`.
+ *
+ * Started by the cluster driver with an IPC channel: it reports `ready` once both ports
+ * listen, answers `stats`, and exits when the driver goes away.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFile, open, rename } from 'node:fs/promises';
+import net, { type Server, type Socket } from 'node:net';
+import path from 'node:path';
+import { requestKey } from '../core/digest';
+import type { ClientRequest, Commit, ConsensusNode, Outbound, Ready } from '../core/types';
+import { COMMIT_LOG, type ClusterConfig, type CommittedFrame, type DriverMessage, type ReplicaEntry, type ReplicaMessage, type ReplicaStats, type SubmitFrame } from './config';
+import { encodeFrame, FrameDecoder } from './framing';
+import { loadAuthenticator } from './keys';
+import { createProtocol } from './protocols';
+import { PeerTransport } from './transport';
+
+const STATE_FILE = 'state.json';
+
+/** Writes `text` to `file` atomically: a crash leaves the old or the new content, never a mix. With `fsync`, also durably. */
+async function writeAtomically(file: string, text: string, fsync: boolean): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(text);
+    if (fsync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  if (fsync) {
+    // The rename itself is durable only once the directory is synced.
+    const dir = await open(path.dirname(file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
+
+function isClientRequest(value: unknown): value is ClientRequest {
+  const r = value as Partial<ClientRequest> | null;
+  return typeof r === 'object' && r !== null && typeof r.client === 'string' && Number.isSafeInteger(r.timestamp) && typeof r.operation === 'string';
+}
+
+export class Replica {
+  private readonly node: ConsensusNode<unknown, unknown>;
+  private readonly transport: PeerTransport<unknown>;
+  private readonly clientServer: Server;
+  private readonly clients = new Set<Socket>();
+  /** Who submitted each request not yet committed here: the commit is reported to them. */
+  private readonly waiting = new Map<string, Socket>();
+  private readonly statePath: string;
+  private readonly commitLogPath: string;
+  private ticker?: NodeJS.Timeout;
+  private pausedClients = false;
+  // Readies merged since the last flush started.
+  private pendingState: unknown;
+  private hasPendingState = false;
+  private pendingMessages: Outbound<unknown>[] = [];
+  private pendingCommits: Commit[] = [];
+  private flushScheduled = false;
+  /** A flush is writing to disk: new Readies wait for the next one (group commit). */
+  private flushing = false;
+  private committedSeq = 0;
+  private committedRequests = 0;
+
+  constructor(
+    private readonly config: ClusterConfig,
+    private readonly entry: ReplicaEntry,
+  ) {
+    mkdirSync(entry.dataDir, { recursive: true });
+    this.statePath = path.join(entry.dataDir, STATE_FILE);
+    this.commitLogPath = path.join(entry.dataDir, COMMIT_LOG);
+    const auth = loadAuthenticator(entry.id, entry.privateKey, config.publicKeys);
+    const protocol = createProtocol(config.protocol, config.members, config.options);
+    const persisted: unknown = existsSync(this.statePath) ? JSON.parse(readFileSync(this.statePath, 'utf8')) : undefined;
+    this.node = protocol.createNode(entry.id, auth, persisted);
+    this.transport = new PeerTransport<unknown>({
+      self: entry,
+      peers: config.replicas,
+      auth,
+      onMessage: (from, message) => this.absorb(this.node.step(from, message)),
+    });
+    this.clientServer = net.createServer((socket) => this.serveClient(socket));
+  }
+
+  /** Listens on both ports and starts ticking. */
+  async start(): Promise<void> {
+    await this.transport.start();
+    await new Promise<void>((resolve, reject) => {
+      this.clientServer.once('error', reject);
+      this.clientServer.listen(this.entry.clientPort, this.entry.host, () => resolve());
+    });
+    this.ticker = setInterval(() => {
+      this.absorb(this.node.tick());
+      this.applyBackPressure();
+    }, this.config.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.ticker);
+    for (const socket of this.clients) socket.destroy();
+    await Promise.all([this.transport.close(), new Promise<void>((resolve) => this.clientServer.close(() => resolve()))]);
+  }
+
+  stats(): ReplicaStats {
+    return { id: this.entry.id, committedSeq: this.committedSeq, committedRequests: this.committedRequests, ...this.transport.stats };
+  }
+
+  private absorb(ready: Ready<unknown, unknown>): void {
+    if (ready.state !== undefined) {
+      this.pendingState = ready.state;
+      this.hasPendingState = true;
+    }
+    for (const m of ready.messages) this.pendingMessages.push(m);
+    for (const c of ready.commits) this.pendingCommits.push(c);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.flushScheduled) return;
+    if (!this.hasPendingState && this.pendingMessages.length === 0 && this.pendingCommits.length === 0) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      // A replica that cannot write its state must not go on: crash loudly.
+      this.flush().catch((error: unknown) => setImmediate(() => {
+        throw error;
+      }));
+    });
+  }
+
+  /**
+   * Handles what the Readies since the last flush produced. The disk writes are asynchronous:
+   * the node keeps stepping meanwhile, and all it produces goes into the next flush, so one
+   * state write covers many inputs under load. Messages still leave only after the state
+   * that produced them is on disk.
+   */
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.flushing = true;
+    const messages = this.pendingMessages;
+    const commits = this.pendingCommits;
+    const state = this.hasPendingState ? JSON.stringify(this.pendingState) : undefined;
+    this.pendingMessages = [];
+    this.pendingCommits = [];
+    this.pendingState = undefined;
+    this.hasPendingState = false;
+    // The log goes first: a crash after the state write must not lose the commits that state covers
+    // (a crash before it may log a commit twice, with the same digest, which readers accept).
+    if (commits.length > 0) await this.logCommits(commits);
+    if (state !== undefined) await writeAtomically(this.statePath, state, this.config.fsync);
+    const toSelf: unknown[] = [];
+    for (const { to, message } of messages) {
+      if (to === this.entry.id) toSelf.push(message);
+      else this.transport.send(to, message);
+    }
+    if (commits.length > 0) this.notifyClients(commits);
+    this.flushing = false;
+    for (const message of toSelf) this.absorb(this.node.step(this.entry.id, message));
+    this.scheduleFlush();
+  }
+
+  private async logCommits(commits: Commit[]): Promise<void> {
+    let lines = '';
+    for (const commit of commits) {
+      lines += `${commit.seq} ${commit.digest} ${commit.requests.length}\n`;
+      this.committedSeq = Math.max(this.committedSeq, commit.seq);
+      this.committedRequests += commit.requests.length;
+    }
+    await appendFile(this.commitLogPath, lines);
+  }
+
+  private notifyClients(commits: Commit[]): void {
+    for (const commit of commits) {
+      for (const request of commit.requests) {
+        const key = requestKey(request);
+        const socket = this.waiting.get(key);
+        if (socket === undefined) continue;
+        this.waiting.delete(key);
+        const reply: CommittedFrame = { client: request.client, timestamp: request.timestamp, seq: commit.seq };
+        socket.write(encodeFrame(Buffer.from(JSON.stringify(reply))));
+      }
+    }
+  }
+
+  private serveClient(socket: Socket): void {
+    socket.setNoDelay(true);
+    this.clients.add(socket);
+    if (this.pausedClients) socket.pause();
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = decoder.push(chunk);
+      } catch {
+        return void socket.destroy();
+      }
+      for (const frame of frames) {
+        let submitted: Partial<SubmitFrame>;
+        try {
+          submitted = JSON.parse(frame.toString('utf8')) as Partial<SubmitFrame>;
+        } catch {
+          continue;
+        }
+        if (!isClientRequest(submitted.request)) continue;
+        const key = requestKey(submitted.request);
+        this.waiting.set(key, socket);
+        this.absorb(this.node.submit(submitted.request));
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      this.clients.delete(socket);
+      for (const [key, waiter] of this.waiting) if (waiter === socket) this.waiting.delete(key);
+    });
+  }
+
+  /** Stops reading client requests while a peer connection is backed up, so load cannot outrun the network. */
+  private applyBackPressure(): void {
+    const congested = this.transport.congested();
+    if (congested === this.pausedClients) return;
+    this.pausedClients = congested;
+    for (const socket of this.clients) {
+      if (congested) socket.pause();
+      else socket.resume();
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const [configPath, idText] = process.argv.slice(2);
+  if (configPath === undefined || idText === undefined) throw new Error('usage: replica-process <cluster.json> <id>');
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as ClusterConfig;
+  const entry = config.replicas.find((r) => r.id === Number(idText));
+  if (entry === undefined) throw new Error(`node ${idText} is not in ${configPath}`);
+  const replica = new Replica(config, entry);
+  await replica.start();
+  const report = (message: ReplicaMessage) => process.send?.(message);
+  process.on('message', (message: DriverMessage) => {
+    if (message.type === 'stats') report({ type: 'stats', stats: replica.stats() });
+  });
+  // Never outlive the driver: its IPC channel closes when it exits, however it exits.
+  process.on('disconnect', () => void replica.stop().finally(() => process.exit(0)));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void replica.stop().finally(() => process.exit(0)));
+  report({ type: 'ready' });
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

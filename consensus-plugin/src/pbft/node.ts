@@ -1,0 +1,302 @@
+/**
+ * A flat PBFT replica: one `PbftInstance` over batches of client requests, plus what sits
+ * around it. Requests are forwarded to the primary, which batches them; a request waiting
+ * too long is sent to every member, who then all expect it (their view-change timers run);
+ * after a view change each replica forwards what it still waits for to the new primary.
+ * Forwards are buffered and sent as one signed message per tick (or per `batchSize`
+ * requests), so the primary verifies one signature per backup per tick, not per request.
+ * Duplicates are suppressed by request key when batching and skipped when executing.
+ */
+import { batchDigest, requestKey } from '../core/digest';
+import type { Authenticator, ClientRequest, ClusterOptions, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
+import { ExecutedRequests, type ExecutedRecord } from '../core/executed';
+import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from './instance';
+import type { PbftInstanceMessage } from './messages';
+
+/** The group name flat PBFT signs under. */
+export const FLAT_GROUP = 'flat';
+
+/** Client requests on their way to the primary; `broadcast` when the sender waited too long and tells every member. */
+export interface RequestMessage {
+  type: 'request';
+  group: string;
+  requests: ClientRequest[];
+  broadcast: boolean;
+  sender: NodeId;
+  sig: string;
+}
+
+export type PbftMessage = PbftInstanceMessage<ClientRequest[]> | RequestMessage;
+
+/** What a flat PBFT replica persists: its PBFT log, the requests it executed and those it still waits for. */
+export interface PbftState {
+  instance: PbftInstanceState<ClientRequest[]>;
+  /** The executed requests, per client (a contiguous prefix of timestamps and the few above it). */
+  executed: ExecutedRecord;
+  /** Requests it learned and had not executed (it may also list executed ones, skipped on restart). */
+  pending: ClientRequest[];
+}
+
+/** The bytes a request message's signature covers. */
+const requestSigningPayload = (m: Omit<RequestMessage, 'sig'>): string =>
+  JSON.stringify(['pbft/v1', m.type, m.group, batchDigest(m.requests), m.broadcast, m.sender]);
+
+/** A well-formed batch: at most `batchSize` well-formed requests, no key twice. */
+export function validBatch(batch: unknown, batchSize: number): batch is ClientRequest[] {
+  if (!Array.isArray(batch) || batch.length > batchSize) return false;
+  const keys = new Set<string>();
+  for (const r of batch as unknown[]) {
+    if (typeof r !== 'object' || r === null) return false;
+    const { client, timestamp, operation } = r as Partial<ClientRequest>;
+    if (typeof client !== 'string' || typeof timestamp !== 'number' || typeof operation !== 'string') return false;
+    const key = requestKey(r as ClientRequest);
+    if (keys.has(key)) return false;
+    keys.add(key);
+  }
+  return true;
+}
+
+/** Engine settings beyond `ClusterOptions` (see `PbftInstanceConfig`). */
+export interface PbftTuning {
+  retainDecided?: number;
+}
+
+/** A flat PBFT replica behind the `ConsensusNode` contract. */
+export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
+  private readonly instance: PbftInstance<ClientRequest[]>;
+  private readonly others: readonly NodeId[];
+  private readonly memberSet: ReadonlySet<NodeId>;
+  private readonly executed: ExecutedRequests;
+  /** Known, not executed, and not yet announced to every member (oldest first). */
+  private readonly waiting = new Map<string, { request: ClientRequest; since: number }>();
+  /** Known to every member: the instance's view-change timer runs for these. */
+  private readonly announced = new Map<string, ClientRequest>();
+  /** As primary: requests to batch (oldest first). */
+  private readonly queue = new Map<string, { request: ClientRequest; since: number }>();
+  /** As primary: requests in a proposal of this view not executed yet. */
+  private readonly batched = new Set<string>();
+  /** As backup: requests to forward to the primary at the next tick (or once batchSize are here). */
+  private readonly forwards = new Map<string, ClientRequest>();
+  /** What `pending` persists: appended to as requests are learned, compacted now and then. */
+  private pendingLog: ClientRequest[] = [];
+  private pendingChanged = false;
+  private now = 0;
+
+  constructor(
+    readonly id: NodeId,
+    members: readonly NodeId[],
+    private readonly options: ClusterOptions,
+    private readonly auth: Authenticator,
+    persisted?: PbftState,
+    tuning: PbftTuning = {},
+  ) {
+    this.others = members.filter((m) => m !== id);
+    this.memberSet = new Set(members);
+    this.executed = new ExecutedRequests(persisted?.executed);
+    this.instance = new PbftInstance<ClientRequest[]>({
+      self: id,
+      group: FLAT_GROUP,
+      members,
+      options,
+      auth,
+      digest: batchDigest,
+      validate: (batch) => validBatch(batch, options.batchSize),
+      // A null request is an empty batch, so every sequence number commits a batch and its digest is batchDigest(requests).
+      nullDigest: batchDigest([]),
+      persisted: persisted?.instance,
+      retainDecided: tuning.retainDecided,
+    });
+    for (const r of persisted?.pending ?? []) this.learn(r, false);
+  }
+
+  /** The PBFT engine underneath (read-only use: view, primary, watermarks, log). */
+  get engine(): PbftInstance<ClientRequest[]> {
+    return this.instance;
+  }
+
+  submit(request: ClientRequest): Ready<PbftMessage, PbftState> {
+    const messages: Outbound<PbftMessage>[] = [];
+    if (this.learn(request, false)) this.route([request], messages);
+    return this.finish([], messages);
+  }
+
+  step(from: NodeId, message: PbftMessage): Ready<PbftMessage, PbftState> {
+    if (message.type !== 'request') return this.finish([this.instance.step(message, from)]);
+    const messages: Outbound<PbftMessage>[] = [];
+    if (this.authentic(message)) {
+      const fresh = message.requests.filter((r) => this.learn(r, message.broadcast));
+      if (!message.broadcast && fresh.length > 0) this.route(fresh, messages);
+    }
+    return this.finish([], messages);
+  }
+
+  tick(): Ready<PbftMessage, PbftState> {
+    this.now++;
+    const messages: Outbound<PbftMessage>[] = [];
+    const overdue: ClientRequest[] = [];
+    for (const [key, { request, since }] of this.waiting) {
+      if (this.now - since < this.options.requestTimeoutTicks) break;
+      this.waiting.delete(key);
+      this.announce(key, request);
+      overdue.push(request);
+    }
+    this.flushForwards(messages);
+    if (overdue.length > 0) {
+      const announcement = this.requestMessage(overdue, true);
+      for (const to of this.others) messages.push({ to, message: announcement });
+    }
+    return this.finish([this.instance.tick()], messages);
+  }
+
+  /** Records a request (`announced`: every member was told of it); true when it was new to this replica. */
+  private learn(request: ClientRequest, announced: boolean): boolean {
+    const key = requestKey(request);
+    if (this.executed.has(request) || this.announced.has(key)) return false;
+    const known = this.waiting.has(key);
+    if (announced) {
+      this.waiting.delete(key);
+      this.announce(key, request);
+    } else if (!known) {
+      this.waiting.set(key, { request, since: this.now });
+    }
+    if (!known) {
+      this.pendingLog.push(request);
+      this.pendingChanged = true;
+    }
+    if (this.instance.isPrimary) this.enqueue(key, request);
+    return !known;
+  }
+
+  private announce(key: string, request: ClientRequest): void {
+    this.announced.set(key, request);
+    this.instance.expect(key);
+  }
+
+  /**
+   * Buffers requests for the primary (the primary queues them itself in `learn`); dropped
+   * during a view change, since the new view re-forwards all that is still waiting.
+   */
+  private route(requests: ClientRequest[], messages: Outbound<PbftMessage>[]): void {
+    if (!this.instance.installed || this.instance.isPrimary) return;
+    for (const r of requests) this.forwards.set(requestKey(r), r);
+    if (this.forwards.size >= this.options.batchSize) this.flushForwards(messages);
+  }
+
+  /** The buffered forwards as one signed message to the primary of the installed view. */
+  private flushForwards(messages: Outbound<PbftMessage>[]): void {
+    if (this.forwards.size === 0) return;
+    const requests = [...this.forwards.values()];
+    this.forwards.clear();
+    if (this.instance.installed && !this.instance.isPrimary) messages.push({ to: this.instance.primary, message: this.requestMessage(requests, false) });
+  }
+
+  private enqueue(key: string, request: ClientRequest): void {
+    if (!this.executed.has(request) && !this.batched.has(key) && !this.queue.has(key)) this.queue.set(key, { request, since: this.now });
+  }
+
+  /** As primary: full batches at once, a partial one when its oldest request has waited batchTimeoutTicks. */
+  private proposeBatches(): PbftOutput<ClientRequest[]> {
+    const outputs: PbftOutput<ClientRequest[]>[] = [];
+    const { batchSize, batchTimeoutTicks } = this.options;
+    while (this.instance.isPrimary && this.queue.size > 0) {
+      const oldest = this.queue.values().next().value as { since: number };
+      if (this.queue.size < batchSize && this.now - oldest.since < batchTimeoutTicks) break;
+      const batch: ClientRequest[] = [];
+      for (const [key, { request }] of this.queue) {
+        if (batch.length === batchSize) break;
+        this.queue.delete(key);
+        this.batched.add(key);
+        batch.push(request);
+      }
+      outputs.push(this.instance.propose(batch));
+    }
+    return mergeOutputs(outputs);
+  }
+
+  private execute(d: Decision<ClientRequest[]>): Commit {
+    const requests: ClientRequest[] = [];
+    for (const request of d.payload ?? []) {
+      const key = requestKey(request);
+      this.batched.delete(key);
+      this.queue.delete(key);
+      this.forwards.delete(key);
+      this.waiting.delete(key);
+      this.announced.delete(key);
+      this.instance.satisfied(key);
+      if (this.executed.has(request)) continue;
+      this.executed.add(request);
+      requests.push(request);
+    }
+    // The digest stays the one the quorum signed; duplicates are left out of `requests`.
+    return { seq: d.seq, digest: d.digest, requests, quorum: d.certificate.map((c) => c.sender), epoch: 0 };
+  }
+
+  /** A new view: its primary queues what it knows and is not in the log yet; the others forward it. */
+  private onViewInstalled(messages: Outbound<PbftMessage>[]): void {
+    this.queue.clear();
+    this.batched.clear();
+    this.forwards.clear();
+    const known = [...this.announced.values(), ...[...this.waiting.values()].map((w) => w.request)];
+    if (this.instance.isPrimary) {
+      for (const payload of this.instance.undecidedProposals()) for (const r of payload) this.batched.add(requestKey(r));
+      for (const r of known) this.enqueue(requestKey(r), r);
+    } else if (known.length > 0) {
+      this.route(known, messages);
+    }
+  }
+
+  /** Applies the engine's outputs, then proposes what the queue holds (after a view change too), and builds the Ready. */
+  private finish(outputs: PbftOutput<ClientRequest[]>[], messages: Outbound<PbftMessage>[] = []): Ready<PbftMessage, PbftState> {
+    const commits: Commit[] = [];
+    let instanceState: PbftInstanceState<ClientRequest[]> | undefined;
+    const apply = (out: PbftOutput<ClientRequest[]>): void => {
+      for (const d of out.decisions) commits.push(this.execute(d));
+      messages.push(...out.messages);
+      if (out.installedView !== undefined) this.onViewInstalled(messages);
+      instanceState = out.state ?? instanceState;
+    };
+    outputs.forEach(apply);
+    apply(this.proposeBatches());
+    const ready: Ready<PbftMessage, PbftState> = { messages, commits };
+    if (instanceState || this.pendingChanged) {
+      this.compactPending();
+      ready.state = { instance: instanceState ?? this.instance.snapshot(), executed: this.executed.record(), pending: this.pendingLog };
+      this.pendingChanged = false;
+    }
+    return ready;
+  }
+
+  /** Drops executed requests from the persisted list once they make up most of it (a new array: earlier states stay as written). */
+  private compactPending(): void {
+    const live = this.waiting.size + this.announced.size;
+    if (this.pendingLog.length <= 64 + 2 * live) return;
+    this.pendingLog = [...this.announced.values(), ...[...this.waiting.values()].map((w) => w.request)];
+  }
+
+  private requestMessage(requests: ClientRequest[], broadcast: boolean): RequestMessage {
+    const unsigned = { type: 'request' as const, group: FLAT_GROUP, requests, broadcast, sender: this.id };
+    return { ...unsigned, sig: this.auth.sign(requestSigningPayload(unsigned)) };
+  }
+
+  private authentic(m: RequestMessage): boolean {
+    return (
+      m.group === FLAT_GROUP &&
+      this.memberSet.has(m.sender) &&
+      m.sender !== this.id &&
+      validBatch(m.requests, Number.MAX_SAFE_INTEGER) &&
+      this.auth.verify(m.sender, requestSigningPayload(m), m.sig)
+    );
+  }
+}
+
+function mergeOutputs<P>(outputs: PbftOutput<P>[]): PbftOutput<P> {
+  const merged: PbftOutput<P> = { messages: [], decisions: [], misbehaviours: [] };
+  for (const out of outputs) {
+    merged.messages.push(...out.messages);
+    merged.decisions.push(...out.decisions);
+    merged.misbehaviours.push(...out.misbehaviours);
+    if (out.installedView !== undefined) merged.installedView = out.installedView;
+    if (out.state) merged.state = out.state;
+  }
+  return merged;
+}
