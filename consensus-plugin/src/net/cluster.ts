@@ -17,7 +17,7 @@ import { rmSync } from 'node:fs';
 import { DEFAULT_OPTIONS } from '../core/types';
 import { conflictingPositions, Cluster } from './launcher';
 import { LoadDriver, type LoadMeasurement } from './load';
-import type { NetProtocolOptions, ProtocolName } from './protocols';
+import type { NetProtocolOptions, ProtocolName } from '../protocols';
 
 export interface RunClusterOptions {
   protocol: ProtocolName;

@@ -1,6 +1,6 @@
 /** The cluster configuration file every replica process reads, and the client wire format. */
 import type { ClientRequest, NodeId } from '../core/types';
-import type { NetProtocolOptions, ProtocolName } from './protocols';
+import type { NetProtocolOptions, ProtocolName } from '../protocols';
 import type { TransportStats } from './transport';
 
 export interface ReplicaEntry {

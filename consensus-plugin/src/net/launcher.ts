@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { NodeId } from '../core/types';
 import { COMMIT_LOG, type ClusterConfig, type DriverMessage, type ReplicaEntry, type ReplicaMessage, type ReplicaStats } from './config';
 import { writeClusterKeys } from './keys';
-import type { NetProtocolOptions, ProtocolName } from './protocols';
+import type { NetProtocolOptions, ProtocolName } from '../protocols';
 
 export interface LaunchSpec {
   protocol: ProtocolName;

@@ -21,7 +21,7 @@ import type { ClientRequest, Commit, ConsensusNode, Outbound, Ready } from '../c
 import { COMMIT_LOG, type ClusterConfig, type CommittedFrame, type DriverMessage, type ReplicaEntry, type ReplicaMessage, type ReplicaStats, type SubmitFrame } from './config';
 import { encodeFrame, FrameDecoder } from './framing';
 import { loadAuthenticator } from './keys';
-import { createProtocol } from './protocols';
+import { createProtocol } from '../protocols';
 import { PeerTransport } from './transport';
 
 const STATE_FILE = 'state.json';

@@ -18,9 +18,9 @@ export interface PrePrepareMessage<P> {
   sig: string;
 }
 
-/** A backup accepted the pre-prepare (view, seq, digest). */
-export interface PrepareMessage {
-  type: 'prepare';
+/** A vote on (view, seq, digest) in `group`, signed by `sender`. */
+interface SlotVote<T extends 'prepare' | 'commit'> {
+  type: T;
   group: string;
   view: number;
   seq: number;
@@ -29,16 +29,11 @@ export interface PrepareMessage {
   sig: string;
 }
 
+/** A backup accepted the pre-prepare (view, seq, digest). */
+export type PrepareMessage = SlotVote<'prepare'>;
+
 /** The sender is prepared for (view, seq, digest); a quorum of these decides it. */
-export interface CommitMessage {
-  type: 'commit';
-  group: string;
-  view: number;
-  seq: number;
-  digest: string;
-  sender: NodeId;
-  sig: string;
-}
+export type CommitMessage = SlotVote<'commit'>;
 
 /** The sender executed up to `seq` and its decided history hashes to `state`. */
 export interface CheckpointMessage {

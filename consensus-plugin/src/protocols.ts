@@ -1,10 +1,11 @@
-/** The protocols a replica process can run, by name. */
-import type { ClusterOptions, NodeId, Protocol } from '../core/types';
-import { createDrkpbft } from '../drkpbft/protocol';
-import { createPbft } from '../pbft/protocol';
-import { createRaft } from '../raft/protocol';
+/** The protocols by name: the one place the simulator, the replica processes and the bench build them. */
+import type { ClusterOptions, NodeId, Protocol } from './core/types';
+import { createDrkpbft } from './drkpbft/protocol';
+import { createPbft } from './pbft/protocol';
+import { createRaft } from './raft/protocol';
 
-export type ProtocolName = 'pbft' | 'drkpbft' | 'raft';
+export const PROTOCOL_NAMES = ['pbft', 'drkpbft', 'raft'] as const;
+export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
 
 /** ClusterOptions plus what some protocols need beyond them. */
 export interface NetProtocolOptions extends ClusterOptions {
@@ -14,7 +15,7 @@ export interface NetProtocolOptions extends ClusterOptions {
   seed?: string;
 }
 
-/** The configured protocol; the transport treats its messages and state as opaque JSON. */
+/** The configured protocol; the transport and the simulator treat its messages and state as opaque. */
 export function createProtocol(name: ProtocolName, members: readonly NodeId[], options: NetProtocolOptions): Protocol<unknown, unknown> {
   switch (name) {
     case 'pbft':
