@@ -1,6 +1,6 @@
 import type { NodeId } from '../core/types';
 import { clusterRegions } from './kmedoids';
-import { GENESIS_REPUTATION, updateReputations, VOTE_THRESHOLD, type EpochEvidence, type Reputations } from './reputation';
+import { GENESIS_REPUTATION, LEAD_THRESHOLD, updateReputations, VOTE_THRESHOLD, type EpochEvidence, type Reputations } from './reputation';
 
 /**
  * An epoch's configuration (docs/consensus.md, "Epochs and reconfiguration"): who is a
@@ -102,4 +102,21 @@ export function nextEpoch(previous: EpochConfig, evidence: EpochEvidence, latenc
     } else if (members.size > 1) members.delete(node);
   }
   return configure(previous.epoch + 1, sorted(members), reputations, latency);
+}
+
+const sameIds = (a: readonly NodeId[], b: readonly NodeId[]): boolean => a.length === b.length && a.every((id, i) => id === b[i]);
+const sameGroups = (a: readonly (readonly NodeId[])[], b: readonly (readonly NodeId[])[]): boolean => a.length === b.length && a.every((g, i) => sameIds(g, b[i]));
+
+/**
+ * Whether the groups built from `structure` may go on under `next` (docs/consensus.md,
+ * "Epochs and reconfiguration"): the same members, voters, regions and listeners, and every
+ * sitting leader (`leaders`: the seat holders) still at or above τ_lead. Reputations move a
+ * little every epoch; restarting every group for that would drop the batches in flight
+ * several times a second under load, so leader orders are refreshed only when the structure
+ * changes or a sitting leader is no longer trusted.
+ */
+export function keepsStructure(structure: EpochConfig, next: EpochConfig, leaders: readonly NodeId[]): boolean {
+  if (!sameIds(structure.members, next.members) || !sameIds(structure.voters, next.voters)) return false;
+  if (!sameGroups(structure.regions, next.regions) || !sameGroups(structure.listeners, next.listeners)) return false;
+  return leaders.every((leader) => (next.reputations[leader] ?? GENESIS_REPUTATION) >= LEAD_THRESHOLD);
 }

@@ -40,7 +40,7 @@ import {
   type RegionBatch,
   type TopEntry,
 } from './batches';
-import type { EpochConfig, MembershipChange } from './configuration';
+import { keepsStructure, type EpochConfig, type MembershipChange } from './configuration';
 import type { DrkContext, EpochLayout } from './context';
 import { ExecutedRequests, type ExecutedRecord } from '../core/executed';
 import {
@@ -68,9 +68,16 @@ export interface Seat {
 
 /** What a DRKPBFT node persists. */
 export interface DrkState {
+  /** The current epoch's configuration: its reputations feed the next one. */
   config: EpochConfig;
   /** First global position of the epoch. */
   epochStart: number;
+  /**
+   * The configuration the groups were built from (regions, leader orders, group names): the
+   * last epoch that changed the structure (see `keepsStructure`), and its first position.
+   */
+  structure: EpochConfig;
+  structureStart: number;
   term: number;
   /** First global position of the term. */
   termStart: number;
@@ -100,6 +107,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   // ---- persisted -------------------------------------------------------------------------
   private config: EpochConfig;
   private epochStart: number;
+  private structure: EpochConfig;
+  private structureStart: number;
   private term: number;
   private termStart: number;
   private executedSeq: number;
@@ -126,6 +135,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private readonly known = new Map<string, ClientRequest>();
   /** When each known request was learnt, until it is announced to the whole region (then the region waits on it). */
   private readonly waiting = new Map<string, number>();
+  /** Requests to forward to the region primary at the next tick (or once `batchSize` are here). */
+  private readonly forwards = new Map<string, ClientRequest>();
   /** Primary: requests waiting to be batched, and those already in a proposal or a decided batch. */
   private readonly queue = new Map<string, ClientRequest>();
   private queueSince = 0;
@@ -133,6 +144,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   /** When each certified batch was decided, and which ones the region now waits on (its primary did not get them ordered). */
   private readonly certifiedAt = new Map<number, number>();
   private readonly watched = new Set<number>();
+  /** Region primary: decided batches to send to the seat holders at the next tick. */
+  private readonly unsent = new Set<number>();
   private lastCertifiedSend = 0;
   /** Seat holder: certified batches of the epoch not executed yet, by `region:regionSeq`. */
   private readonly pool = new Map<string, CertifiedBatch>();
@@ -170,6 +183,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     const genesis = ctx.genesis;
     this.config = persisted?.config ?? genesis;
     this.epochStart = persisted?.epochStart ?? 1;
+    this.structure = persisted?.structure ?? genesis;
+    this.structureStart = persisted?.structureStart ?? 1;
     this.term = persisted?.term ?? 0;
     this.termStart = persisted?.termStart ?? 1;
     this.executedSeq = persisted?.executedSeq ?? 0;
@@ -200,6 +215,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     if (this.region) this.absorbRegion(this.region.tick());
     if (this.top) this.absorbTop(this.top.tick());
     this.batchQueued(true);
+    this.sendDecided();
+    this.flushForwards();
     this.announceWaiting();
     this.watchCertified();
     this.watchPool();
@@ -242,13 +259,26 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     } else this.forward(fresh);
   }
 
-  /** To the region primary (a listener: its region's seat holder; a non-member: some seat holder). */
+  /**
+   * Buffers requests for the region primary, sent as one signed message per tick or per
+   * `batchSize` requests (as flat PBFT does): one signature and one message per request
+   * would cost the primary more than the batch it ends up in.
+   */
   private forward(requests: readonly ClientRequest[]): void {
+    for (const r of requests) this.forwards.set(requestKey(r), r);
+    if (this.forwards.size >= this.ctx.options.batchSize) this.flushForwards();
+  }
+
+  /** The buffered forwards to the region primary (a listener: its region's seat holder; a non-member: some seat holder). */
+  private flushForwards(): void {
+    if (this.forwards.size === 0) return;
+    const requests = [...this.forwards.values()].filter((r) => !this.executed.has(r));
+    this.forwards.clear();
     let to: NodeId | undefined;
     if (this.region) to = this.region.installed ? this.region.primary : undefined;
     else to = this.seats[this.myRegion >= 0 ? this.myRegion : this.id % this.seats.length]?.holder;
     if (to === undefined || to === this.id || requests.length === 0) return;
-    this.send(to, signOwn<ForwardMessage>({ type: 'forward', requests: [...requests], announce: false }, this.auth));
+    this.send(to, signOwn<ForwardMessage>({ type: 'forward', requests, announce: false }, this.auth));
   }
 
   /** Requests not executed a request timeout after they arrived go to every voter of the region, which then waits on them. */
@@ -264,7 +294,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     }
     if (late.length === 0) return;
     const message = signOwn<ForwardMessage>({ type: 'forward', requests: late, announce: true }, this.auth);
-    for (const voter of this.config.regions[this.myRegion]) if (voter !== this.id) this.send(voter, message);
+    for (const voter of this.layout.config.regions[this.myRegion]) if (voter !== this.id) this.send(voter, message);
   }
 
   private enqueue(r: ClientRequest): void {
@@ -312,7 +342,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     }
     if (hasExecuted(this.progress[this.myRegion], d.seq)) return;
     const batch: CertifiedBatch = {
-      epoch: this.config.epoch,
+      epoch: this.structure.epoch,
       region: this.myRegion,
       regionSeq: d.seq,
       view: d.view,
@@ -322,13 +352,36 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.certified.set(d.seq, batch);
     this.certifiedAt.set(d.seq, this.now);
     this.dirty = true;
+    // The region did its part: from here on it waits on the batch (`watchCertified`), not its requests.
     for (const r of batch.batch.requests) {
       const key = requestKey(r);
       this.batched.add(key);
       this.queue.delete(key);
+      this.waiting.delete(key);
       this.region?.satisfied(key);
     }
-    if (this.region?.isPrimary) this.sendCertified([batch]);
+    // Sent at the next tick, with the commits that arrive meanwhile (see `lateCommit`).
+    if (this.region?.isPrimary) this.unsent.add(d.seq);
+  }
+
+  /**
+   * A region commit that arrived after its batch was decided. Until the primary sends the
+   * batch to the seat holders (at its next tick) the commit joins the batch's certificate:
+   * the certificate's signers are the votes reputation counts as timely, and a member only
+   * slightly slower than the first quorum voted as correctly and nearly as fast.
+   */
+  private lateCommit(c: CommitMessage): void {
+    const batch = this.certified.get(c.seq);
+    if (batch === undefined || !this.unsent.has(c.seq) || batch.view !== c.view || batch.certificate.some((v) => v.sender === c.sender)) return;
+    batch.certificate = [...batch.certificate, c];
+  }
+
+  /** As region primary, at each tick: the batches decided since the last one go to the seat holders. */
+  private sendDecided(): void {
+    if (this.unsent.size === 0) return;
+    const batches = [...this.unsent].map((seq) => this.certified.get(seq)).filter((b) => b !== undefined);
+    this.unsent.clear();
+    if (this.region?.isPrimary) this.sendCertified(batches);
   }
 
   /** A new region view: its primary takes over the queue and claims the seat; the others forward what they know. */
@@ -390,7 +443,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
 
   /** A certified batch for the top layer. */
   private pooled(batch: CertifiedBatch): void {
-    if (!this.top || batch.epoch !== this.config.epoch || hasExecuted(this.progress[batch.region], batch.regionSeq)) return;
+    // A region primary that claimed a seat gets the batches before it has executed far enough to sit in the new term.
+    if ((!this.top && !this.region?.isPrimary) || batch.epoch !== this.structure.epoch || hasExecuted(this.progress[batch.region], batch.regionSeq)) return;
     const key = `${batch.region}:${batch.regionSeq}`;
     if (this.pool.has(key)) return;
     this.pool.set(key, batch);
@@ -414,7 +468,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
 
   /** A certified batch whose certificate proves it: its region's commits for exactly its digest, every one valid. */
   private certificateValid(b: CertifiedBatch): boolean {
-    if (b.epoch !== this.config.epoch || !Number.isInteger(b.region) || b.region < 0 || b.region >= this.layout.k) return false;
+    if (b.epoch !== this.structure.epoch || !Number.isInteger(b.region) || b.region < 0 || b.region >= this.layout.k) return false;
     if (!b.batch || !validBatch(b.batch.requests, this.ctx.options.batchSize) || !Array.isArray(b.certificate)) return false;
     const verifier = this.regionVerifier(b.region);
     const digest = regionDigest(b.batch);
@@ -498,7 +552,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
 
   /** The group that orders the next position. */
   private logGroup(): string {
-    return this.layout.k === 1 ? orderGroup(this.config.epoch, this.epochStart - 1) : topGroup(this.config.epoch, this.term, this.termStart - 1);
+    return this.layout.k === 1 ? orderGroup(this.structure.epoch, this.structureStart - 1) : topGroup(this.structure.epoch, this.term, this.termStart - 1);
   }
 
   /** An entry for some position: executed when it is the next one (and proves itself), kept for later when ahead. */
@@ -538,14 +592,16 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     for (const s of this.inTopLog.keys()) if (s <= log.entry.seq) this.inTopLog.delete(s);
     let requests: ClientRequest[] = [];
     let seatMoved = false;
+    let movedRegion = -1;
     if (payload !== null && !isTopEntry(payload)) requests = payload.requests;
     else if (payload !== null) {
       const b = payload.batch;
       // A region batch the log already executed (possible only around view changes) executes nothing.
-      if (b.epoch === this.config.epoch && !hasExecuted(this.progress[b.region], b.regionSeq)) {
+      if (b.epoch === this.structure.epoch && !hasExecuted(this.progress[b.region], b.regionSeq)) {
         requests = keptRequests(payload);
         this.evidence = { ...this.evidence, regionBatches: [...this.evidence.regionBatches, { region: b.region, signers: payload.signers }] };
         seatMoved = this.moveSeat(b.region, b.view);
+        movedRegion = b.region;
         this.batchExecuted(b.region, b.regionSeq);
       }
     }
@@ -570,8 +626,11 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     const quorum = log.entry.certificate.map((c: CommitMessage) => c.sender);
     this.commits.push({ seq, digest: committedDigest(log.entry.digest), requests: fresh, quorum, epoch: this.config.epoch });
     this.tellRegion(this.log[seq]);
-    if (membershipChanged || seq - this.epochStart + 1 >= this.ctx.epochLength) this.nextEpoch();
-    else if (seatMoved) this.nextTerm();
+    // A new seat holder may not have heard of the entry that seated it (its region heard from the old holder).
+    const newHolder = seatMoved ? this.seats[movedRegion].holder : this.id;
+    if (this.top && newHolder !== this.id) this.send(newHolder, signOwn<DecideMessage>({ type: 'decide', log: this.log[seq] }, this.auth));
+    const restarted = (membershipChanged || seq - this.epochStart + 1 >= this.ctx.epochLength) && this.nextEpoch();
+    if (seatMoved && !restarted) this.nextTerm();
   }
 
   /** A join or leave that changes the membership; the epoch ends after its batch. */
@@ -615,7 +674,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     if (this.myRegion < 0) return;
     const single = this.layout.k === 1;
     if (single ? !this.region?.isPrimary : this.seats[this.myRegion].holder !== this.id) return;
-    const to = single ? this.config.listeners[0] : this.layout.regionMembers(this.myRegion);
+    const to = single ? this.layout.config.listeners[0] : this.layout.regionMembers(this.myRegion);
     if (to.length === 0) return;
     const message = signOwn<DecideMessage>({ type: 'decide', log }, this.auth);
     for (const node of to) if (node !== this.id) this.send(node, message);
@@ -623,31 +682,42 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
 
   // ---- epochs and terms ------------------------------------------------------------------
 
-  private nextEpoch(): void {
+  /**
+   * The next epoch's configuration. When it keeps the structure every group goes on as it
+   * was; otherwise (a join, a leave, a vote lost or a leader no longer trusted) every group
+   * starts afresh. Returns whether they did.
+   */
+  private nextEpoch(): boolean {
     this.config = this.ctx.next(this.config, this.evidence, this.changes);
     this.epochStart = this.executedSeq + 1;
-    this.term = 0;
-    this.termStart = this.epochStart;
     this.evidence = emptyEvidence();
     this.changes = [];
+    this.dirty = true;
+    if (keepsStructure(this.structure, this.config, this.seats.map((seat) => seat.holder))) return false;
+    this.structure = this.config;
+    this.structureStart = this.epochStart;
+    this.term = 0;
+    this.termStart = this.epochStart;
     this.certified.clear();
     this.regionState = undefined;
     this.topState = undefined;
     this.enterEpoch(true);
-    // Requests of region batches the old epoch did not order are batched again.
+    // Requests of region batches the old groups did not order are batched again.
     this.learnAgain();
+    return true;
   }
 
-  /** Derived state and groups of the current epoch; `fresh`: its batch progress and seats start over. */
+  /** Derived state and groups of the current structure; `fresh`: its batch progress and seats start over. */
   private enterEpoch(fresh: boolean): void {
-    this.layout = this.ctx.layout(this.config);
+    this.layout = this.ctx.layout(this.structure);
     this.myRegion = this.layout.regionOf.get(this.id) ?? -1;
     if (fresh) {
-      this.progress = this.config.regions.map(() => ({ upTo: 0, above: [] }));
+      this.progress = this.structure.regions.map(() => ({ upTo: 0, above: [] }));
       this.seats = this.layout.leaderOrders.map((order) => ({ holder: order[0], view: 0 }));
     }
     this.regionVerifiers = [];
     this.certifiedAt.clear();
+    this.unsent.clear();
     for (const regionSeq of this.certified.keys()) this.certifiedAt.set(regionSeq, this.now);
     this.watched.clear();
     this.pool.clear();
@@ -657,11 +727,11 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.dirty = true;
     this.region = undefined;
     if (this.layout.voters.has(this.id)) {
-      const voters = this.config.regions[this.myRegion];
+      const voters = this.structure.regions[this.myRegion];
       const single = this.layout.k === 1;
       this.region = new PbftInstance<RegionBatch>({
         self: this.id,
-        group: single ? orderGroup(this.config.epoch, this.epochStart - 1) : regionGroup(this.config.epoch, this.myRegion),
+        group: single ? orderGroup(this.structure.epoch, this.structureStart - 1) : regionGroup(this.structure.epoch, this.myRegion),
         members: voters,
         primaryOrder: this.layout.leaderOrders[this.myRegion],
         options: this.ctx.options,
@@ -670,6 +740,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
         nullDigest: REGION_NULL_DIGEST,
         validate: (batch) => !!batch && validBatch(batch.requests, this.ctx.options.batchSize),
         persisted: this.regionState,
+        lateCommit: (c) => this.lateCommit(c),
       });
       this.replayFuture(this.region.group);
     }
@@ -700,7 +771,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       self: this.id,
       group: this.logGroup(),
       members: [...holders].sort((a, b) => a - b),
-      primaryOrder: rankByReputation(holders, this.config.reputations),
+      primaryOrder: rankByReputation(holders, this.structure.reputations),
       options: this.ctx.options,
       auth: this.auth,
       digest: topDigest,
@@ -724,8 +795,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     let verifier = this.regionVerifiers[region];
     if (verifier === undefined) {
       verifier = new Verifier<RegionBatch>({
-        group: regionGroup(this.config.epoch, region),
-        members: this.config.regions[region],
+        group: regionGroup(this.structure.epoch, region),
+        members: this.structure.regions[region],
         primaryOrder: this.layout.leaderOrders[region],
         auth: this.auth,
         digest: regionDigest,
@@ -741,11 +812,11 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private logVerifier(): Verifier<LogPayload> {
     if (this.logVerifierCache === undefined) {
       const single = this.layout.k === 1;
-      const members = single ? this.config.regions[0] : this.seats.map((s) => s.holder).sort((a, b) => a - b);
+      const members = single ? this.structure.regions[0] : this.seats.map((s) => s.holder).sort((a, b) => a - b);
       this.logVerifierCache = new Verifier<LogPayload>({
         group: this.logGroup(),
         members,
-        primaryOrder: single ? this.layout.leaderOrders[0] : rankByReputation(members, this.config.reputations),
+        primaryOrder: single ? this.layout.leaderOrders[0] : rankByReputation(members, this.structure.reputations),
         auth: this.auth,
         digest: logDigest,
         nullDigest: single ? REGION_NULL_DIGEST : TOP_NULL_DIGEST,
@@ -768,7 +839,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private isFuture(group: string): boolean {
     const position = groupPosition(group);
     if (position === undefined) return false;
-    return position.epoch > this.config.epoch || (position.epoch === this.config.epoch && group.startsWith('top@') && position.term > this.term);
+    return position.epoch > this.structure.epoch || (position.epoch === this.structure.epoch && group.startsWith('top@') && position.term > this.term);
   }
 
   private replayFuture(group: string): void {
@@ -825,7 +896,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     const waiting = this.known.size > 0 || this.certified.size > 0;
     const behind = now || this.aheadCount > 0 || !this.layout.members.has(this.id) || quiet >= (waiting ? patience : 2 * patience);
     if (!behind) return;
-    const peers = (this.layout.k === 1 ? this.config.regions[0] : this.seats.map((s) => s.holder)).filter((p) => p !== this.id);
+    const peers = (this.layout.k === 1 ? this.structure.regions[0] : this.seats.map((s) => s.holder)).filter((p) => p !== this.id);
     if (peers.length === 0) return;
     this.lastFetch = this.now;
     const to = peers[this.fetchTurn++ % peers.length];
@@ -857,6 +928,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     return {
       config: this.config,
       epochStart: this.epochStart,
+      structure: this.structure,
+      structureStart: this.structureStart,
       term: this.term,
       termStart: this.termStart,
       executedSeq: this.executedSeq,

@@ -53,6 +53,8 @@ export interface PbftInstanceConfig<P> {
   fetchPatienceTicks?: number;
   /** The last `state` this replica output, when it restarts. */
   persisted?: PbftInstanceState<P>;
+  /** Called with each valid commit for the decided value that arrives after its sequence number was decided (DRKPBFT counts them as timely votes). */
+  lateCommit?: (commit: CommitMessage) => void;
 }
 
 /** A decided sequence number, delivered in order; `payload: null` is a null request. */
@@ -373,7 +375,11 @@ export class PbftInstance<P> {
     this.noteClaim(c.sender, c.seq, c.view);
     if (c.view > this.viewNo + 1 || !this.inWindow(c.seq)) return;
     const slot = this.slotFor(c.seq);
-    if (slot.record.decided) return;
+    const decided = slot.record.decided;
+    if (decided) {
+      if (decided.view === c.view && decided.digest === c.digest) this.config.lateCommit?.(c);
+      return;
+    }
     const conflict = slot.commitsIn(c.view).add(c);
     if (conflict) this.flag(c.sender, 'conflicting-vote', [conflict, c]);
     this.advance(slot);
