@@ -28,6 +28,8 @@ interface JobBase {
 export interface SteadyJob extends JobBase {
   kind: 'steady';
   load: 'saturating' | 'light';
+  /** Saturating load only: outstanding requests as a multiple of `SATURATING_LOAD`'s (default 1; see `peakSearch`). */
+  scale?: number;
 }
 
 /** Steady state with the protocol's maximum number of faulty nodes, saturating load. */
@@ -121,12 +123,15 @@ const QUORUM_CHECK_MAX_N = 100;
 
 function runSteady(job: SteadyJob): SteadyResult {
   const { protocol, network, authenticators } = simCluster(job.protocol, job.n, job.seed);
-  const load = job.load === 'saturating' ? SATURATING_LOAD : LIGHT_LOAD;
+  const load = job.load === 'saturating' ? scaledLoad(job.scale ?? 1) : LIGHT_LOAD;
   const { result, cpuSeconds } = timed(() =>
     simulate({ protocol, network, authenticators, seed: job.seed, durationMs: job.durationMs, warmupMs: job.warmupMs, tickMs: TICK_MS, load, ...judging(job) }),
   );
   return { kind: 'steady', job, ...figures(result, cpuSeconds, job.n) };
 }
+
+/** The saturating load with `scale` times as many requests outstanding (more windows per client, same clients). */
+export const scaledLoad = (scale: number): Partial<LoadOptions> => ({ ...SATURATING_LOAD, window: (SATURATING_LOAD.window ?? DEFAULT_LOAD.window) * scale });
 
 /**
  * The faulty nodes of a row: node 0 (PBFT's first primary, a DRKPBFT region primary, and

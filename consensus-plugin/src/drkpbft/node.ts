@@ -167,6 +167,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private readonly future: DrkMessage[] = [];
   private lastProgress = 0;
   private lastFetch = -Infinity;
+  /** The last log answer was a full page: there is probably more, fetch again at the next tick. */
+  private fullPage = false;
   private fetchTurn = 0;
   private readonly servedAt = new Map<NodeId, number>();
 
@@ -221,7 +223,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.watchCertified();
     this.watchPool();
     this.resendCertified();
-    this.fetchIfBehind();
+    this.fetchIfBehind(this.fullPage);
     return this.flush();
   }
 
@@ -865,9 +867,12 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       case 'log-fetch':
         this.serveLog(message);
         break;
-      case 'log':
+      case 'log': {
+        const before = this.executedSeq;
         for (const entry of message.entries) this.offer(entry, false);
+        this.fullPage = message.entries.length >= LOG_PAGE && this.executedSeq > before;
         break;
+      }
     }
   }
 
@@ -899,6 +904,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     const peers = (this.layout.k === 1 ? this.structure.regions[0] : this.seats.map((s) => s.holder)).filter((p) => p !== this.id);
     if (peers.length === 0) return;
     this.lastFetch = this.now;
+    this.fullPage = false;
     const to = peers[this.fetchTurn++ % peers.length];
     this.send(to, signOwn<LogFetchMessage>({ type: 'log-fetch', from: this.executedSeq + 1 }, this.auth));
   }
