@@ -13,8 +13,10 @@
  *   view's primary once the top layer orders it; everyone then starts a new top *term*
  *   (a fresh top instance among the new seat holders) at the next position.
  * - Epochs: every `epochLength` positions, or right after a committed join or leave, the
- *   next configuration is computed from the log and every group starts afresh. Region
- *   batches the top layer had not ordered are dropped; their requests are forwarded again.
+ *   next configuration is computed from the log. If it keeps the structure (same voters and
+ *   regions, seat holders still trusted) every group goes on; otherwise every group starts
+ *   afresh, region batches the top layer had not ordered are dropped and their requests
+ *   are forwarded again.
  * - With a single region (n < 8) there is no top layer: the region's decisions are the log.
  */
 import { requestKey } from '../core/digest';
