@@ -10,6 +10,7 @@ import { sign, signedBySender, type CommitMessage, type PrePrepareMessage } from
 import { InvariantChecker } from '../../../consensus-plugin/src/sim/invariants';
 import { simProtocolFactory } from '../../../consensus-plugin/src/sim/protocols';
 import { runScenario, SOAK_SETTINGS } from '../../../consensus-plugin/src/sim/scenario';
+import { soak } from '../../../consensus-plugin/src/sim/soak';
 
 const SEED = 'drkpbft-test';
 const OPTIONS: ClusterOptions = { batchSize: 4, batchTimeoutTicks: 1, requestTimeoutTicks: 20, checkpointInterval: 8 };
@@ -522,4 +523,12 @@ describe('DRKPBFT in the simulator', () => {
     expect(result.violations).toEqual([]);
     expect(result.metrics.requestsCommitted).toBeGreaterThan(0);
   });
+
+  it('soaks 1,000 randomized runs (n = 4, 7, 16: one region and four) without a safety violation', () => {
+    const summary = soak({ protocol: 'drkpbft', factory: simProtocolFactory('drkpbft'), runs: 1000, sizes: [4, 7, 16], seed: 'jest-drk-soak' });
+    expect(summary.runs).toBe(1000);
+    expect(summary.safetyFailures).toEqual([]);
+    expect(summary.safetyViolations).toBe(0);
+    expect(summary.eventsProcessed).toBeGreaterThan(1_000_000);
+  }, 180_000);
 });
