@@ -27,7 +27,7 @@ import { describeJob, runJobs } from './pool';
 import { REAL_SETTINGS, runRealClusters, type RealSettings } from './real-runs';
 import { charts, ratios, renderText, toCsv, type BenchReport, type SteadyRow } from './report';
 import { CLUSTER, LIGHT_LOAD, NETWORK, PROTOCOLS, RAFT_TIMERS, SATURATING_LOAD, TICK_MS, type ProtocolName } from './setup';
-import type { FaultBehaviour, FaultyResult, MembershipResult, RunFigures, SimJob, SimResult, SteadyJob, SteadyResult } from './sim-runs';
+import { outstandingAt, type FaultBehaviour, type FaultyResult, type MembershipResult, type RunFigures, type SimJob, type SimResult, type SteadyJob, type SteadyResult } from './sim-runs';
 
 /** Windows and sizes of one run of the benchmark (simulated ms). */
 interface Plan {
@@ -126,8 +126,8 @@ async function peakSearch(results: readonly SimResult[], workers: number, log: (
   const found: SteadyResult[] = [];
   let frontier = results.filter((r): r is SteadyResult => r.kind === 'steady' && r.job.load === 'saturating');
   let previous = new Map<string, number>();
+  const key = (r: SteadyResult): string => `${r.job.protocol}/${r.job.n}`;
   for (let scale = 2; scale <= MAX_SCALE; scale *= 2) {
-    const key = (r: SteadyResult): string => `${r.job.protocol}/${r.job.n}`;
     const grow = frontier.filter((r) => {
       const before = previous.get(key(r));
       const gained = before === undefined || r.throughput >= before * (1 + MIN_GAIN);
@@ -154,8 +154,7 @@ function steadyRows(plan: Plan, results: readonly SimResult[]): SteadyRow[] {
       const light = mine.find((r) => r.job.load === 'light');
       const peak = mine.filter((r) => r.job.load === 'saturating').sort((a, b) => b.throughput - a.throughput)[0];
       if (saturating) {
-        const outstanding = (peak.job.scale ?? 1) * SATURATING_LOAD.clients! * SATURATING_LOAD.window!;
-        rows.push({ n, protocol, saturating: strip(saturating), peak: { ...strip(peak), outstanding }, light: light && strip(light) });
+        rows.push({ n, protocol, saturating: strip(saturating), peak: { ...strip(peak), outstanding: outstandingAt(peak.job.scale ?? 1) }, light: light && strip(light) });
       }
       else rows.push({ n, protocol, notRun: pbftNotRunReason(n, steady) });
     }

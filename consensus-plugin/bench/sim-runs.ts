@@ -133,6 +133,12 @@ function runSteady(job: SteadyJob): SteadyResult {
 /** The saturating load with `scale` times as many requests outstanding (more windows per client, same clients). */
 export const scaledLoad = (scale: number): Partial<LoadOptions> => ({ ...SATURATING_LOAD, window: (SATURATING_LOAD.window ?? DEFAULT_LOAD.window) * scale });
 
+/** Requests outstanding under `scaledLoad(scale)`. */
+export function outstandingAt(scale: number): number {
+  const load = { ...DEFAULT_LOAD, ...scaledLoad(scale) };
+  return load.clients * load.window;
+}
+
 /**
  * The faulty nodes of a row: node 0 (PBFT's first primary, a DRKPBFT region primary, and
  * as likely a Raft leader as any) first, then the others in an order drawn from the row's

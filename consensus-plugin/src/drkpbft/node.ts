@@ -298,7 +298,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     }
     if (late.length === 0) return;
     const message = signOwn<ForwardMessage>({ type: 'forward', requests: late, announce: true }, this.auth);
-    for (const voter of this.layout.config.regions[this.myRegion]) if (voter !== this.id) this.send(voter, message);
+    for (const voter of this.structure.regions[this.myRegion]) if (voter !== this.id) this.send(voter, message);
   }
 
   private enqueue(r: ClientRequest): void {
@@ -377,7 +377,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private lateCommit(c: CommitMessage): void {
     const batch = this.certified.get(c.seq);
     if (batch === undefined || !this.unsent.has(c.seq) || batch.view !== c.view || batch.certificate.some((v) => v.sender === c.sender)) return;
-    batch.certificate = [...batch.certificate, c];
+    this.certified.set(c.seq, { ...batch, certificate: [...batch.certificate, c] });
   }
 
   /** As region primary, at each tick: the batches decided since the last one go to the seat holders. */
@@ -595,8 +595,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     const payload = log.entry.payload;
     for (const s of this.inTopLog.keys()) if (s <= log.entry.seq) this.inTopLog.delete(s);
     let requests: ClientRequest[] = [];
-    let seatMoved = false;
-    let movedRegion = -1;
+    /** The node a seat moved to, if this entry moved one. */
+    let seated: NodeId | undefined;
     if (payload !== null && !isTopEntry(payload)) requests = payload.requests;
     else if (payload !== null) {
       const b = payload.batch;
@@ -604,8 +604,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       if (b.epoch === this.structure.epoch && !hasExecuted(this.progress[b.region], b.regionSeq)) {
         requests = keptRequests(payload);
         this.evidence = { ...this.evidence, regionBatches: [...this.evidence.regionBatches, { region: b.region, signers: payload.signers }] };
-        seatMoved = this.moveSeat(b.region, b.view);
-        movedRegion = b.region;
+        if (this.moveSeat(b.region, b.view)) seated = this.seats[b.region].holder;
         this.batchExecuted(b.region, b.regionSeq);
       }
     }
@@ -631,10 +630,9 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.commits.push({ seq, digest: committedDigest(log.entry.digest), requests: fresh, quorum, epoch: this.config.epoch });
     this.tellRegion(this.log[seq]);
     // A new seat holder may not have heard of the entry that seated it (its region heard from the old holder).
-    const newHolder = seatMoved ? this.seats[movedRegion].holder : this.id;
-    if (this.top && newHolder !== this.id) this.send(newHolder, signOwn<DecideMessage>({ type: 'decide', log: this.log[seq] }, this.auth));
+    if (this.top && seated !== undefined && seated !== this.id) this.send(seated, signOwn<DecideMessage>({ type: 'decide', log: this.log[seq] }, this.auth));
     const restarted = (membershipChanged || seq - this.epochStart + 1 >= this.ctx.epochLength) && this.nextEpoch();
-    if (seatMoved && !restarted) this.nextTerm();
+    if (seated !== undefined && !restarted) this.nextTerm();
   }
 
   /** A join or leave that changes the membership; the epoch ends after its batch. */
@@ -678,7 +676,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     if (this.myRegion < 0) return;
     const single = this.layout.k === 1;
     if (single ? !this.region?.isPrimary : this.seats[this.myRegion].holder !== this.id) return;
-    const to = single ? this.layout.config.listeners[0] : this.layout.regionMembers(this.myRegion);
+    const to = single ? this.structure.listeners[0] : this.layout.regionMembers(this.myRegion);
     if (to.length === 0) return;
     const message = signOwn<DecideMessage>({ type: 'decide', log }, this.auth);
     for (const node of to) if (node !== this.id) this.send(node, message);
