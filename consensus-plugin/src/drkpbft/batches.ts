@@ -40,6 +40,46 @@ export interface TopEntry {
   signers: NodeId[];
 }
 
+/**
+ * The region that batches a request: its key hashed (FNV-1a) onto the `regions` regions.
+ * Each request has one home region, so a request a client re-sends to every node is still
+ * batched once, and the load spreads evenly whichever nodes the clients talk to.
+ */
+export function homeRegion(key: string, regions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % regions;
+}
+
+/**
+ * A top entry as the top primary's pre-prepare carries it: the certified batch named, not
+ * carried. Every seat holder got the batch from its region primary; a backup fills it in
+ * from there (`withBatch`) before its replica sees the proposal, so the top primary's
+ * uplink carries each batch once (to its region) instead of once per seat.
+ */
+export interface TopEntryRef {
+  ref: { epoch: number; region: number; regionSeq: number; view: number; digest: string };
+  skip: number[];
+  signers: NodeId[];
+}
+
+export const isTopEntryRef = (p: unknown): p is TopEntryRef => typeof p === 'object' && p !== null && 'ref' in p;
+
+/** The key of a certified batch in a seat holder's pool. */
+export const batchKey = (b: { region: number; regionSeq: number }): string => `${b.region}:${b.regionSeq}`;
+
+export function entryRef(entry: TopEntry): TopEntryRef {
+  const b = entry.batch;
+  return { ref: { epoch: b.epoch, region: b.region, regionSeq: b.regionSeq, view: b.view, digest: regionDigest(b.batch) }, skip: entry.skip, signers: entry.signers };
+}
+
+/** The entry `r` names, given the certified batch it names (undefined when `batch` is another). */
+export function withBatch(r: TopEntryRef, batch: CertifiedBatch): TopEntry | undefined {
+  const { ref } = r;
+  if (batch.epoch !== ref.epoch || batch.region !== ref.region || batch.regionSeq !== ref.regionSeq || batch.view !== ref.view || regionDigest(batch.batch) !== ref.digest) return undefined;
+  return { batch, skip: r.skip, signers: r.signers };
+}
+
 const regionDigests = new WeakMap<RegionBatch, string>();
 const topDigests = new WeakMap<TopEntry, string>();
 

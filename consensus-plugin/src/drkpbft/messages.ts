@@ -5,8 +5,8 @@
  */
 import { batchDigest } from '../core/digest';
 import type { Authenticator, ClientRequest, NodeId } from '../core/types';
-import type { DecidedEntry, PbftInstanceMessage, Unsigned } from '../pbft/messages';
-import { regionDigest, type CertifiedBatch, type RegionBatch, type TopEntry } from './batches';
+import type { DecidedEntry, PbftInstanceMessage, PrePrepareMessage, Unsigned } from '../pbft/messages';
+import { regionDigest, type CertifiedBatch, type RegionBatch, type TopEntry, type TopEntryRef } from './batches';
 
 /** What the global log holds at one position: a top entry, or with a single region a region batch. */
 export type LogPayload = TopEntry | RegionBatch;
@@ -17,7 +17,7 @@ export interface LogEntry {
   entry: DecidedEntry<LogPayload>;
 }
 
-/** Client requests on their way to the sender's region primary; `announce`: sent to every voter of the region, which waits on them. */
+/** Client requests on their way to their home region's primary; `announce`: sent to every voter of the home region, which waits on them. */
 export interface ForwardMessage {
   type: 'forward';
   requests: ClientRequest[];
@@ -59,9 +59,18 @@ export interface LogMessage {
   sig: string;
 }
 
-export type OwnMessage = ForwardMessage | CertifiedMessage | DecideMessage | LogFetchMessage | LogMessage;
+/** A top backup asks the top primary for a certified batch its pre-prepare named and the backup has not got. */
+export interface BatchFetchMessage {
+  type: 'batch-fetch';
+  region: number;
+  regionSeq: number;
+  sender: NodeId;
+  sig: string;
+}
 
-export type DrkMessage = PbftInstanceMessage<RegionBatch> | PbftInstanceMessage<TopEntry> | OwnMessage;
+export type OwnMessage = ForwardMessage | CertifiedMessage | DecideMessage | LogFetchMessage | LogMessage | BatchFetchMessage;
+
+export type DrkMessage = PbftInstanceMessage<RegionBatch> | PbftInstanceMessage<TopEntry> | PrePrepareMessage<TopEntryRef> | OwnMessage;
 
 const DOMAIN = 'drkpbft/v1';
 
@@ -82,6 +91,8 @@ export function ownSigningPayload(m: Unsigned<OwnMessage>): string {
       return JSON.stringify([DOMAIN, m.type, m.sender, m.from]);
     case 'log':
       return JSON.stringify([DOMAIN, m.type, m.sender, m.from, m.entries.map(logHeader)]);
+    case 'batch-fetch':
+      return JSON.stringify([DOMAIN, m.type, m.sender, m.region, m.regionSeq]);
   }
 }
 
@@ -91,7 +102,7 @@ export function signOwn<M extends OwnMessage>(m: Omit<M, 'sig' | 'sender'>, auth
   return { ...unsigned, sig: auth.sign(ownSigningPayload(unsigned)) } as M;
 }
 
-const OWN_TYPES: ReadonlySet<string> = new Set(['forward', 'certified', 'decide', 'log-fetch', 'log']);
+const OWN_TYPES: ReadonlySet<string> = new Set(['forward', 'certified', 'decide', 'log-fetch', 'log', 'batch-fetch']);
 
 export const isOwnMessage = (m: DrkMessage): m is OwnMessage => OWN_TYPES.has(m.type);
 

@@ -22,12 +22,16 @@
 import { requestKey } from '../core/digest';
 import type { Authenticator, ClientRequest, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
 import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from '../pbft/instance';
-import type { CommitMessage, PbftInstanceMessage } from '../pbft/messages';
+import type { CommitMessage, PbftInstanceMessage, PrePrepareMessage } from '../pbft/messages';
 import { validBatch } from '../pbft/node';
 import { Verifier } from '../pbft/verifier';
 import {
+  batchKey,
   certificateSigners,
   committedDigest,
+  entryRef,
+  homeRegion,
+  isTopEntryRef,
   keptRequests,
   logOffset,
   orderGroup,
@@ -37,10 +41,12 @@ import {
   TOP_NULL_DIGEST,
   topDigest,
   topGroup,
+  withBatch,
   withoutCertificate,
   type CertifiedBatch,
   type RegionBatch,
   type TopEntry,
+  type TopEntryRef,
 } from './batches';
 import { keepsStructure, type EpochConfig, type MembershipChange } from './configuration';
 import type { DrkContext, EpochLayout } from './context';
@@ -48,6 +54,7 @@ import { ExecutedRequests, type ExecutedRecord } from '../core/executed';
 import {
   isOwnMessage,
   ownSigned,
+  type BatchFetchMessage,
   signOwn,
   type CertifiedMessage,
   type DecideMessage,
@@ -88,6 +95,8 @@ export interface DrkState {
   /** Per region: the region batches the log executed this epoch. */
   progress: BatchProgress[];
   seats: Seat[];
+  /** The top primaries of the term in view order (see `topOrder`). */
+  topOrder: NodeId[];
   evidence: EpochEvidence;
   changes: MembershipChange[];
   /** Batches this node's region decided that the log has not executed yet. */
@@ -100,6 +109,7 @@ export interface DrkState {
 const LOG_PAGE = 64;
 const MAX_BUFFERED_ENTRIES = 4096;
 const MAX_FUTURE_MESSAGES = 8192;
+const MAX_UNRESOLVED = 1024;
 
 const MEMBERSHIP_OP = /^(join|leave):(\d+)$/;
 
@@ -117,6 +127,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private readonly executed: ExecutedRequests;
   private progress: BatchProgress[];
   private seats: Seat[];
+  private topOrder: NodeId[];
   private evidence: EpochEvidence;
   private changes: MembershipChange[];
   /** This region's decided batches not executed yet, by region sequence number. */
@@ -137,7 +148,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private readonly known = new Map<string, ClientRequest>();
   /** When each known request was learnt, until it is announced to the whole region (then the region waits on it). */
   private readonly waiting = new Map<string, number>();
-  /** Requests to forward to the region primary at the next tick (or once `batchSize` are here). */
+  /** Requests to pass on at the next tick (or once `batchSize` are here), see `flushForwards`. */
   private readonly forwards = new Map<string, ClientRequest>();
   /** Primary: requests waiting to be batched, and those already in a proposal or a decided batch. */
   private readonly queue = new Map<string, ClientRequest>();
@@ -162,6 +173,10 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private readonly inTopLog = new Map<number, TopEntry>();
   private topDirty = false;
   private nextRegionTurn = 0;
+  /** Top pre-prepares naming a batch this seat holder has not got yet, by `view:seq`; `fetched`: asked the primary for it. */
+  private readonly unresolved = new Map<string, { pp: PrePrepareMessage<TopEntryRef>; ref: TopEntryRef; fetched: boolean }>();
+  /** When this node last answered each `sender/batch` fetch. */
+  private readonly batchServedAt = new Map<string, number>();
   /** The executed global log (served to lagging nodes) and entries received ahead of execution. */
   private readonly log: LogEntry[] = [];
   private readonly ahead = new Map<number, LogEntry[]>();
@@ -200,6 +215,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.topState = persisted?.top;
     this.progress = persisted?.progress ?? [];
     this.seats = persisted?.seats ?? [];
+    this.topOrder = persisted?.topOrder ?? [];
     this.enterEpoch(persisted === undefined);
   }
 
@@ -225,6 +241,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.watchCertified();
     this.watchPool();
     this.resendCertified();
+    this.fetchUnresolved();
     this.fetchIfBehind(this.fullPage);
     return this.flush();
   }
@@ -237,9 +254,12 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   // ---- requests and region batches -------------------------------------------------------
 
   /**
-   * Requests that reached this node: remember them and get them to the region primary. The
-   * region waits on a request (its view-change clock runs) once it is `announced`: sent to
-   * every voter because it waited a request timeout, as a PBFT client re-sends to all.
+   * Requests that reached this node: remember them and get them to their home region's
+   * primary (`homeRegion`). A voter forwards to its own region primary, which batches the
+   * requests of its region and relays the others to their home regions' seat holders. The
+   * home region waits on a request (its view-change clock runs) once it is `announced`: sent
+   * to every voter of the home region because it waited a request timeout, as a PBFT client
+   * re-sends to all.
    */
   private learn(requests: readonly ClientRequest[], announced: boolean): void {
     const fresh: ClientRequest[] = [];
@@ -251,59 +271,92 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
         this.known.set(key, r);
         fresh.push(r);
       }
-      if (announced) {
+      const home = this.home(r);
+      // A request already in a decided batch: the region waits on the batch instead (`watchCertified`).
+      if (announced && home && !this.batched.has(key)) {
         this.waiting.delete(key);
         this.region?.expect(key);
-      } else if (isNew) this.waiting.set(key, this.now);
+      } else if (isNew && !(home && this.region?.isPrimary)) this.waiting.set(key, this.now);
     }
     if (fresh.length === 0) return;
     if (this.region?.isPrimary) {
       for (const r of fresh) this.enqueue(r);
       this.batchQueued(false);
+      this.forward(fresh.filter((r) => !this.home(r)));
     } else this.forward(fresh);
   }
 
+  /** Whether this node's region is the request's home region. */
+  private home(r: ClientRequest): boolean {
+    return this.layout.k === 1 || homeRegion(requestKey(r), this.layout.k) === this.myRegion;
+  }
+
   /**
-   * Buffers requests for the region primary, sent as one signed message per tick or per
-   * `batchSize` requests (as flat PBFT does): one signature and one message per request
-   * would cost the primary more than the batch it ends up in.
+   * Buffers requests for their next hop, sent as one signed message per destination and tick
+   * (or at once when `batchSize` are buffered), as flat PBFT does: one signature and one
+   * message per request would cost the primary more than the batch it ends up in.
    */
   private forward(requests: readonly ClientRequest[]): void {
     for (const r of requests) this.forwards.set(requestKey(r), r);
     if (this.forwards.size >= this.ctx.options.batchSize) this.flushForwards();
   }
 
-  /** The buffered forwards to the region primary (a listener: its region's seat holder; a non-member: some seat holder). */
+  /**
+   * The buffered forwards. A voter's next hop is its region primary, except that a primary
+   * relays what is not its region's to the home region's seat holder; a node without a vote
+   * sends to the home region's seat holder directly.
+   */
   private flushForwards(): void {
     if (this.forwards.size === 0) return;
-    const requests = [...this.forwards.values()].filter((r) => !this.executed.has(r));
+    const byHop = new Map<NodeId, ClientRequest[]>();
+    for (const r of this.forwards.values()) {
+      const to = this.nextHop(r);
+      if (to === undefined || to === this.id || this.executed.has(r)) continue;
+      const list = byHop.get(to);
+      if (list) list.push(r);
+      else byHop.set(to, [r]);
+    }
     this.forwards.clear();
-    let to: NodeId | undefined;
-    if (this.region) to = this.region.installed ? this.region.primary : undefined;
-    else to = this.seats[this.myRegion >= 0 ? this.myRegion : this.id % this.seats.length]?.holder;
-    if (to === undefined || to === this.id || requests.length === 0) return;
-    this.send(to, signOwn<ForwardMessage>({ type: 'forward', requests, announce: false }, this.auth));
+    for (const [to, list] of byHop) this.send(to, signOwn<ForwardMessage>({ type: 'forward', requests: list, announce: false }, this.auth));
   }
 
-  /** Requests not executed a request timeout after they arrived go to every voter of the region, which then waits on them. */
+  private nextHop(r: ClientRequest): NodeId | undefined {
+    const region = this.region;
+    if (region && !region.installed) return undefined;
+    if (region && (!region.isPrimary || this.home(r))) return region.primary;
+    const home = this.layout.k === 1 ? 0 : homeRegion(requestKey(r), this.layout.k);
+    return this.seats[home]?.holder;
+  }
+
+  /**
+   * Requests not executed a request timeout after they arrived go to every voter of their
+   * home region, which then waits on them (a region primary waits only on the requests it
+   * relayed: it batches its own).
+   */
   private announceWaiting(): void {
-    if (!this.region || this.region.isPrimary) return;
-    const late: ClientRequest[] = [];
+    if (!this.region) return;
+    const late = new Map<number, ClientRequest[]>();
     for (const [key, since] of this.waiting) {
       if (this.now - since < this.ctx.options.requestTimeoutTicks) break;
       this.waiting.delete(key);
-      this.region.expect(key);
       const r = this.known.get(key);
-      if (r) late.push(r);
+      if (r === undefined) continue;
+      const home = this.layout.k === 1 ? 0 : homeRegion(key, this.layout.k);
+      if (home === this.myRegion) this.region.expect(key);
+      const list = late.get(home);
+      if (list) list.push(r);
+      else late.set(home, [r]);
     }
-    if (late.length === 0) return;
-    const message = signOwn<ForwardMessage>({ type: 'forward', requests: late, announce: true }, this.auth);
-    for (const voter of this.structure.regions[this.myRegion]) if (voter !== this.id) this.send(voter, message);
+    for (const [home, requests] of late) {
+      const message = signOwn<ForwardMessage>({ type: 'forward', requests, announce: true }, this.auth);
+      for (const voter of this.structure.regions[home]) if (voter !== this.id) this.send(voter, message);
+    }
   }
 
+  /** As region primary: a request of this region to batch. */
   private enqueue(r: ClientRequest): void {
     const key = requestKey(r);
-    if (this.executed.has(r) || this.queue.has(key) || this.batched.has(key)) return;
+    if (!this.home(r) || this.executed.has(r) || this.queue.has(key) || this.batched.has(key)) return;
     if (this.queue.size === 0) this.queueSince = this.now;
     this.queue.set(key, r);
   }
@@ -400,13 +453,18 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     for (const p of region.undecidedProposals()) for (const r of p.requests) this.batched.add(requestKey(r));
     const pending = [...this.known.values()].filter((r) => !this.batched.has(requestKey(r)));
     if (region.isPrimary) {
-      for (const r of pending) this.enqueue(r);
+      // It batches its region's requests and relays the others (the old primary may have dropped them).
+      for (const r of pending) {
+        this.enqueue(r);
+        this.waiting.delete(requestKey(r));
+      }
+      this.forward(pending.filter((r) => !this.home(r)));
       const claim = this.layout.k > 1 && region.view > 0 && this.seats[this.myRegion].holder !== this.id;
       // A batch certified in this view is what moves the seat: propose one now, even empty.
       this.batchQueued(true, claim);
       this.sendCertified([...this.certified.values()]);
     } else {
-      this.forward(pending);
+      this.forward(pending.filter((r) => this.home(r)));
     }
   }
 
@@ -454,6 +512,52 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.pool.set(key, batch);
     this.poolUnwatched.set(key, this.now);
     this.topDirty = true;
+    for (const [slot, { pp, ref }] of this.unresolved) {
+      if (batchKey(ref.ref) !== key) continue;
+      this.unresolved.delete(slot);
+      this.resolve(pp);
+    }
+  }
+
+  /** A top pre-prepare naming a certified batch: with the batch filled in, to the top replica; kept until it arrives otherwise. */
+  private resolve(pp: PrePrepareMessage<TopEntryRef>): void {
+    const top = this.top;
+    const ref = pp.payload;
+    if (!top || pp.group !== top.group || !isTopEntryRef(ref) || typeof ref.ref !== 'object' || ref.ref === null) return;
+    const batch = this.batchFor(batchKey(ref.ref));
+    const entry = batch && withBatch(ref, batch);
+    if (entry) this.absorbTop(top.step({ ...pp, payload: entry }, pp.sender));
+    else if (this.unresolved.size < MAX_UNRESOLVED && pp.view >= top.view) this.unresolved.set(`${pp.view}:${pp.seq}`, { pp, ref, fetched: false });
+  }
+
+  /** A certified batch this seat holder holds: pooled, or in an entry of the top log. */
+  private batchFor(key: string): CertifiedBatch | undefined {
+    return this.pool.get(key) ?? [...this.inTopLog.values()].find((e) => batchKey(e.batch) === key)?.batch;
+  }
+
+  /** Batches still missing a tick after their pre-prepare named them: asked of the primary that proposed them. */
+  private fetchUnresolved(): void {
+    for (const [slot, pending] of this.unresolved) {
+      if (!this.top || pending.pp.view < this.top.view) this.unresolved.delete(slot);
+      else if (!pending.fetched) {
+        pending.fetched = true;
+        const { region, regionSeq } = pending.ref.ref;
+        this.send(pending.pp.sender, signOwn<BatchFetchMessage>({ type: 'batch-fetch', region, regionSeq }, this.auth));
+      }
+    }
+  }
+
+  /** A top backup's fetch: the certified batch, if this seat holder has it (once a request timeout per asker and batch). */
+  private serveBatch(m: BatchFetchMessage): void {
+    if (!this.top) return;
+    const key = batchKey(m);
+    const asked = `${m.sender}/${key}`;
+    if (this.now - (this.batchServedAt.get(asked) ?? -Infinity) < this.ctx.options.requestTimeoutTicks) return;
+    const batch = this.batchFor(key);
+    if (batch === undefined) return;
+    if (this.batchServedAt.size >= MAX_UNRESOLVED) this.batchServedAt.clear();
+    this.batchServedAt.set(asked, this.now);
+    this.send(m.sender, signOwn<CertifiedMessage>({ type: 'certified', batch }, this.auth));
   }
 
   /**
@@ -541,8 +645,18 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   }
 
   private absorbTop(out: PbftOutput<TopEntry>): void {
-    this.emit(out);
-    for (const { message: m } of out.messages) if (m.type === 'pre-prepare' && m.sender === this.id && m.payload !== null) this.inTopLog.set(m.seq, m.payload);
+    // Its own proposals go out naming their batches, which the seat holders have (`TopEntryRef`).
+    const refs = new Map<PbftInstanceMessage<TopEntry>, DrkMessage>();
+    for (const { to, message: m } of out.messages) {
+      if (m.type !== 'pre-prepare' || m.sender !== this.id || m.payload === null) {
+        this.send(to, m);
+        continue;
+      }
+      this.inTopLog.set(m.seq, m.payload);
+      let ref = refs.get(m);
+      if (ref === undefined) refs.set(m, (ref = { ...m, payload: entryRef(m.payload) }));
+      this.send(to, ref);
+    }
     if (out.state) {
       this.topState = out.state;
       this.dirty = true;
@@ -601,6 +715,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     else if (payload !== null) {
       const b = payload.batch;
       // A region batch the log already executed (possible only around view changes) executes nothing.
+      if (log.entry.view > 0) this.noteTopView(log.entry.view);
       if (b.epoch === this.structure.epoch && !hasExecuted(this.progress[b.region], b.regionSeq)) {
         requests = keptRequests(payload);
         this.evidence = { ...this.evidence, regionBatches: [...this.evidence.regionBatches, { region: b.region, signers: payload.signers }] };
@@ -746,24 +861,27 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       });
       this.replayFuture(this.region.group);
     }
-    this.enterTerm();
+    this.enterTerm(fresh);
   }
 
   private nextTerm(): void {
     this.term++;
     this.termStart = this.executedSeq + 1;
     this.topState = undefined;
-    this.enterTerm();
+    this.enterTerm(true);
     // The new seat holders need the batches the old ones were holding.
     if (this.region?.isPrimary) this.sendCertified([...this.certified.values()]);
   }
 
-  private enterTerm(): void {
+  /** The top instance of the term; `fresh`: a new term, whose primary order is fixed now. */
+  private enterTerm(fresh: boolean): void {
     this.logVerifierCache = undefined;
     this.inTopLog.clear();
+    this.unresolved.clear();
     this.top = undefined;
     this.topDirty = true;
     const holders = this.seats.map((s) => s.holder);
+    if (fresh) this.topOrder = this.termOrder(holders);
     if (this.layout.k === 1 || !holders.includes(this.id)) {
       this.pool.clear();
       this.poolUnwatched.clear();
@@ -773,7 +891,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       self: this.id,
       group: this.logGroup(),
       members: [...holders].sort((a, b) => a - b),
-      primaryOrder: rankByReputation(holders, this.structure.reputations),
+      primaryOrder: this.topOrder,
       options: this.ctx.options,
       auth: this.auth,
       digest: topDigest,
@@ -783,6 +901,27 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     });
     for (const key of this.pool.keys()) if (!this.poolUnwatched.has(key)) this.top.expect(`batch:${key}`);
     this.replayFuture(this.top.group);
+  }
+
+  /**
+   * A term's top primaries: the seat holders by reputation, those deposed (from a region or
+   * the top) this epoch last. The top instance starts afresh each term; without this a top
+   * primary just replaced by a view change would lead again as soon as a seat moves.
+   */
+  private termOrder(holders: readonly NodeId[]): NodeId[] {
+    const deposed = new Set(this.evidence.deposedLeaders);
+    const ranked = rankByReputation(holders, this.structure.reputations);
+    return [...ranked.filter((n) => !deposed.has(n)), ...ranked.filter((n) => deposed.has(n))];
+  }
+
+  /** Top entries decided in view v > 0: the term's primaries of the views before it lost the lead. */
+  private noteTopView(view: number): void {
+    const order = this.topOrder;
+    const leader = order[view % order.length];
+    const deposed = new Set(this.evidence.deposedLeaders);
+    const before = deposed.size;
+    for (let w = 0; w < Math.min(view, order.length); w++) if (order[w] !== leader) deposed.add(order[w]);
+    if (deposed.size > before) this.evidence = { ...this.evidence, deposedLeaders: [...deposed].sort((a, b) => a - b) };
   }
 
   /** After an epoch change: everything known and not executed goes to the new region primary. */
@@ -818,7 +957,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       this.logVerifierCache = new Verifier<LogPayload>({
         group: this.logGroup(),
         members,
-        primaryOrder: single ? this.layout.leaderOrders[0] : rankByReputation(members, this.structure.reputations),
+        primaryOrder: single ? this.layout.leaderOrders[0] : this.topOrder,
         auth: this.auth,
         digest: logDigest,
         nullDigest: single ? REGION_NULL_DIGEST : TOP_NULL_DIGEST,
@@ -830,9 +969,10 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
 
   // ---- messages --------------------------------------------------------------------------
 
-  private onPbft(message: PbftInstanceMessage<RegionBatch> | PbftInstanceMessage<TopEntry>, from: NodeId): void {
+  private onPbft(message: Exclude<DrkMessage, OwnMessage>, from: NodeId): void {
     const group = message.group;
-    if (this.region && group === this.region.group) this.absorbRegion(this.region.step(message as PbftInstanceMessage<RegionBatch>, from));
+    if (this.top && group === this.top.group && message.type === 'pre-prepare' && isTopEntryRef(message.payload)) this.resolve(message as PrePrepareMessage<TopEntryRef>);
+    else if (this.region && group === this.region.group) this.absorbRegion(this.region.step(message as PbftInstanceMessage<RegionBatch>, from));
     else if (this.top && group === this.top.group) this.absorbTop(this.top.step(message as PbftInstanceMessage<TopEntry>, from));
     else if (this.isFuture(group) && this.future.length < MAX_FUTURE_MESSAGES) this.future.push(message);
   }
@@ -866,6 +1006,9 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
         break;
       case 'log-fetch':
         this.serveLog(message);
+        break;
+      case 'batch-fetch':
+        this.serveBatch(message);
         break;
       case 'log': {
         const before = this.executedSeq;
@@ -942,6 +1085,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       executed: this.executed.record(),
       progress: this.progress,
       seats: this.seats,
+      topOrder: this.topOrder,
       evidence: this.evidence,
       changes: this.changes,
       certified: [...this.certified.values()],

@@ -4,9 +4,9 @@ import type { Authenticator, Mutations, NodeId, Protocol, Vote } from '../core/t
 import { sign, type PbftInstanceMessage } from '../pbft/messages';
 import { wireSize } from '../pbft/protocol';
 import { maxFaulty } from '../pbft/quorum';
-import { committedDigest, isTopGroup, logOffset, regionDigest, topDigest, type RegionBatch, type TopEntry } from './batches';
+import { committedDigest, isTopEntryRef, isTopGroup, logOffset, regionDigest, TOP_NULL_DIGEST, type RegionBatch } from './batches';
 import { DrkContext, type DrkpbftOptions } from './context';
-import { isOwnMessage, type DrkMessage } from './messages';
+import { isOwnMessage, type DrkMessage, type OwnMessage } from './messages';
 import { DrkpbftNode, type DrkState } from './node';
 
 export { DrkpbftNode, type DrkState, type Seat } from './node';
@@ -35,19 +35,14 @@ export function drkMaxFaulty(regions: readonly (readonly NodeId[])[]): number {
   return regions.length === 1 ? maxFaulty(regions[0].length) : maxFaulty(regions.length);
 }
 
-type AnyPbft = PbftInstanceMessage<RegionBatch> | PbftInstanceMessage<TopEntry>;
+type AnyPbft = Exclude<DrkMessage, OwnMessage>;
 
 /** The same proposal with another payload of the same kind; undefined when there is none. */
-function otherPayload(m: AnyPbft): { payload: RegionBatch | TopEntry; digest: string } | undefined {
+function otherPayload(m: AnyPbft): { payload: RegionBatch | null; digest: string } | undefined {
   if (m.type !== 'pre-prepare' || m.payload === null) return undefined;
-  if (isTopGroup(m.group)) {
-    const entry = m.payload as TopEntry;
-    if (entry.batch.batch.requests.length === 0) return undefined;
-    // Skipping the first request instead (or no longer skipping it): a different, equally well-formed entry.
-    const skip = entry.skip[0] === 0 ? entry.skip.slice(1) : [0, ...entry.skip];
-    const payload: TopEntry = { ...entry, skip };
-    return { payload, digest: topDigest(payload) };
-  }
+  // A top proposal names its batch (`TopEntryRef`), whose requests a mutation cannot see: the other half gets a null request.
+  if (isTopEntryRef(m.payload)) return { payload: null, digest: TOP_NULL_DIGEST };
+  if (isTopGroup(m.group)) return undefined;
   const requests = (m.payload as RegionBatch).requests;
   if (requests.length === 0) return undefined;
   const payload: RegionBatch = { requests: requests.slice(0, -1) };
@@ -60,7 +55,7 @@ export const drkMutations: Mutations<DrkMessage> = {
     if (isOwnMessage(message)) return undefined;
     const other = otherPayload(message);
     if (other === undefined || message.type !== 'pre-prepare') return undefined;
-    return sign<PbftInstanceMessage<RegionBatch | TopEntry>>({ ...message, ...other }, auth) as DrkMessage;
+    return sign<PbftInstanceMessage<RegionBatch>>({ ...message, ...other } as PbftInstanceMessage<RegionBatch>, auth) as DrkMessage;
   },
   conflictingVote(message, auth: Authenticator) {
     if (message.type !== 'prepare' && message.type !== 'commit') return undefined;

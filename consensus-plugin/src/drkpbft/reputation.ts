@@ -23,7 +23,7 @@ export type Reputations = Readonly<Record<NodeId, number>>;
 export interface EpochEvidence {
   /** Each committed region batch of the epoch: its region (index) and the signers of its region certificate. */
   regionBatches: readonly { region: number; signers: readonly NodeId[] }[];
-  /** Nodes that lost a region leadership by a committed view change this epoch. */
+  /** Nodes that lost a region or top leadership by a committed view change this epoch. */
   deposedLeaders: readonly NodeId[];
   /** Nodes with a committed proof of equivocation. */
   equivocators: readonly NodeId[];

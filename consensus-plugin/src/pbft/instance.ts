@@ -366,8 +366,16 @@ export class PbftInstance<P> {
     if (p.sender === this.verifier.primaryOf(p.view) || p.view < this.viewNo || p.view > this.viewNo + 1 || !this.inWindow(p.seq)) return;
     const slot = this.slotFor(p.seq);
     if (slot.record.decided) return;
-    const conflict = slot.preparesIn(p.view).add(p);
+    const prepares = slot.preparesIn(p.view);
+    const conflict = prepares.add(p);
     if (conflict) this.flag(p.sender, 'conflicting-vote', [conflict, p]);
+    // f + 1 backups prepared another proposal than the one the primary sent us: an honest one
+    // among them holds it signed, so the primary signed two. No point waiting for a timeout.
+    const ours = slot.prePrepares.get(p.view);
+    if (ours !== undefined && p.view === this.viewNo && this.installedFlag && prepares.total - prepares.count(ours.digest) > this.f) {
+      this.startViewChange(this.viewNo + 1);
+      return;
+    }
     this.advance(slot);
   }
 

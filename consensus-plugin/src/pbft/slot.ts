@@ -27,6 +27,11 @@ export class VoteTally<M extends { sender: NodeId }> {
     return this.counts.get(value) ?? 0;
   }
 
+  /** Votes counted, whatever their value. */
+  get total(): number {
+    return this.bySender.size;
+  }
+
   /** The values at least `needed` senders voted for. */
   valuesWith(needed: number): string[] {
     if (this.top < needed) return [];

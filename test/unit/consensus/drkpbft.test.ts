@@ -1,7 +1,7 @@
 import { batchDigest, canonical, requestKey } from '../../../consensus-plugin/src/core/digest';
 import { simAuthenticator } from '../../../consensus-plugin/src/core/sim-auth';
 import type { ClientRequest, ClusterOptions, Commit, NodeId, Protocol, Ready } from '../../../consensus-plugin/src/core/types';
-import { regionDigest, regionGroup, topDigest, topGroup, type CertifiedBatch, type TopEntry } from '../../../consensus-plugin/src/drkpbft/batches';
+import { entryRef, homeRegion, regionDigest, regionGroup, TOP_NULL_DIGEST, topDigest, topGroup, withBatch, type CertifiedBatch, type TopEntry, type TopEntryRef } from '../../../consensus-plugin/src/drkpbft/batches';
 import { genesisConfig, keepsStructure, matrixLatency, nextEpoch } from '../../../consensus-plugin/src/drkpbft/configuration';
 import { ownSigned, signOwn, type CertifiedMessage } from '../../../consensus-plugin/src/drkpbft/messages';
 import { emptyEvidence } from '../../../consensus-plugin/src/drkpbft/reputation';
@@ -405,25 +405,49 @@ describe('DRKPBFT epochs and membership', () => {
 });
 
 describe('DRKPBFT duplicates and restarts', () => {
-  it('a request submitted in several regions (a client retrying everywhere) is executed once', () => {
+  /** Region groups whose primaries proposed a batch holding `key`. */
+  const regionsThatBatched = (cluster: Cluster, key: string): Set<string> =>
+    new Set(
+      cluster.sent
+        .filter((e) => e.message.type === 'pre-prepare' && e.message.group.startsWith('region:') && (e.message.payload as { requests: ClientRequest[] } | null)?.requests.some((r) => requestKey(r) === key))
+        .map((e) => ('group' in e.message ? e.message.group : '')),
+    );
+
+  /** A request of `client` whose home is `region` of `k`. */
+  const homedIn = (region: number, k: number, client: string): ClientRequest => {
+    for (;;) {
+      const r = request(client);
+      if (homeRegion(requestKey(r), k) === region) return r;
+    }
+  };
+
+  it('a request submitted in every region (a client retrying everywhere) is batched by its home region only and executed once', () => {
     const cluster = new Cluster(createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) }));
-    // Three requests wait in each region primary's queue; the fourth, the same everywhere, fills every batch at once.
-    const others = Array.from({ length: 12 }, () => request('c10'));
-    others.forEach((r, i) => cluster.submit(4 * (i % 4) + 1, r));
-    const twice = request('retrier');
+    const twice = homedIn(2, 4, 'retrier');
     cluster.submit([1, 5, 9, 13], twice);
+    // And requests of every home region arriving in region 0 only: its primary relays them.
+    const others = Array.from({ length: 12 }, () => request('c10'));
+    others.forEach((r) => cluster.submit(1, r));
     cluster.runUntilCommitted([twice, ...others], ids(16));
     cluster.submit(2, twice);
     cluster.tick(5);
     const key = requestKey(twice);
     for (const id of ids(16)) expect((cluster.commits.get(id) ?? []).filter((c) => c.requests.some((r) => requestKey(r) === key))).toHaveLength(1);
-    // More than one region batched it: the top layer skipped the copies.
-    const regionsThatBatched = new Set(
-      cluster.sent
-        .filter((e) => e.message.type === 'pre-prepare' && e.message.group.startsWith('region:') && (e.message.payload as { requests: ClientRequest[] } | null)?.requests.some((r) => requestKey(r) === key))
-        .map((e) => ('group' in e.message ? e.message.group : '')),
-    );
-    expect(regionsThatBatched.size).toBeGreaterThan(1);
+    expect([...regionsThatBatched(cluster, key)]).toEqual([regionGroup(0, 2)]);
+    for (const r of others) expect([...regionsThatBatched(cluster, requestKey(r))]).toEqual([regionGroup(0, homeRegion(requestKey(r), 4))]);
+    expect(cluster.violations()).toEqual([]);
+  });
+
+  it('a request batched by two regions (a primary batching what is not its region’s) is executed once: the top layer skips the copy', () => {
+    const cluster = new Cluster(createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) }));
+    // Region 1's primary batches whatever reaches it, as a faulty one may.
+    (cluster.nodes.get(4) as unknown as { home: () => boolean }).home = () => true;
+    const twice = homedIn(0, 4, 'retrier');
+    cluster.submit([1, 4], twice);
+    cluster.runUntilCommitted([twice], ids(16));
+    const key = requestKey(twice);
+    expect(regionsThatBatched(cluster, key).size).toBe(2);
+    for (const id of ids(16)) expect((cluster.commits.get(id) ?? []).filter((c) => c.requests.some((r) => requestKey(r) === key))).toHaveLength(1);
     expect(cluster.violations()).toEqual([]);
   });
 
@@ -486,11 +510,12 @@ describe('DRKPBFT protocol surface', () => {
   });
 
   it('mutations: an equivocating proposal and a conflicting vote are validly signed; a bad signature is not', () => {
-    const pp = sign<PrePrepareMessage<TopEntry>>({ type: 'pre-prepare', group: topGroup(0, 0, 0), view: 0, seq: 1, digest: topDigest(entry), payload: entry, sender: 0 }, auth0);
+    // A top proposal names its batch; the other half is offered a null request for the same slot.
+    const pp = sign<PrePrepareMessage<TopEntryRef>>({ type: 'pre-prepare', group: topGroup(0, 0, 0), view: 0, seq: 1, digest: topDigest(entry), payload: entryRef(entry), sender: 0 }, auth0);
     const other = protocol.mutations.equivocate(pp, auth0) as PrePrepareMessage<TopEntry>;
     expect(other.seq).toBe(1);
-    expect(other.digest).not.toBe(pp.digest);
-    expect(other.digest).toBe(topDigest(other.payload as TopEntry));
+    expect(other.payload).toBeNull();
+    expect(other.digest).toBe(TOP_NULL_DIGEST);
     expect(signedBySender(other, auth0)).toBe(true);
     const regionPp = sign<PrePrepareMessage<{ requests: ClientRequest[] }>>(
       { type: 'pre-prepare', group: regionGroup(0, 0), view: 0, seq: 1, digest: regionDigest(batch), payload: batch, sender: 0 },
