@@ -893,6 +893,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       members: [...holders].sort((a, b) => a - b),
       primaryOrder: this.topOrder,
       options: this.ctx.options,
+      window: this.topWindow(),
       auth: this.auth,
       digest: topDigest,
       nullDigest: TOP_NULL_DIGEST,
@@ -901,6 +902,15 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     });
     for (const key of this.pool.keys()) if (!this.poolUnwatched.has(key)) this.top.expect(`batch:${key}`);
     this.replayFuture(this.top.group);
+  }
+
+  /**
+   * The top layer orders the batches of all K regions, so its log moves K times as fast as a
+   * region's: its watermark window is K times a region's, or it, not the seat holders' CPUs
+   * and links, would cap throughput (at ~2·interval slots per WAN round).
+   */
+  private topWindow(): number {
+    return 2 * this.ctx.options.checkpointInterval * this.layout.k;
   }
 
   /**
@@ -962,6 +972,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
         digest: logDigest,
         nullDigest: single ? REGION_NULL_DIGEST : TOP_NULL_DIGEST,
         checkpointInterval: this.ctx.options.checkpointInterval,
+        window: single ? undefined : this.topWindow(),
       });
     }
     return this.logVerifierCache;

@@ -51,6 +51,8 @@ export interface PbftInstanceConfig<P> {
   retainDecided?: number;
   /** A replica that sees peers ahead and makes no progress for this many ticks fetches decided entries (default ⌈requestTimeoutTicks / 4⌉). */
   fetchPatienceTicks?: number;
+  /** Sequence numbers in flight above the stable checkpoint (default 2 × checkpointInterval). */
+  window?: number;
   /** The last `state` this replica output, when it restarts. */
   persisted?: PbftInstanceState<P>;
   /** Called with each valid commit for the decided value that arrives after its sequence number was decided (DRKPBFT counts them as timely votes). */
@@ -163,6 +165,7 @@ export class PbftInstance<P> {
       digest: config.digest,
       nullDigest: config.nullDigest ?? DEFAULT_NULL_DIGEST,
       checkpointInterval: options.checkpointInterval,
+      window: config.window,
     });
     this.others = members.filter((m) => m !== self);
     this.f = maxFaulty(members.length);

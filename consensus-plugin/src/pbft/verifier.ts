@@ -39,6 +39,8 @@ export interface GroupRules<P> {
   digest(payload: P): string;
   nullDigest: string;
   checkpointInterval: number;
+  /** Sequence numbers in flight above the stable checkpoint (the high watermark's distance from the low; default 2 × checkpointInterval). */
+  window?: number;
 }
 
 /** A proposal a new view must carry at `seq`: the highest-view prepared value, or a null request. */
@@ -61,7 +63,7 @@ export class Verifier<P> {
   constructor(readonly rules: GroupRules<P>) {
     this.memberSet = new Set(rules.members);
     this.quorum = quorumSize(rules.members.length);
-    this.window = 2 * rules.checkpointInterval;
+    this.window = rules.window ?? 2 * rules.checkpointInterval;
   }
 
   isMember(node: NodeId): boolean {

@@ -1,7 +1,7 @@
 import { batchDigest, canonical, requestKey } from '../../../consensus-plugin/src/core/digest';
 import { simAuthenticator } from '../../../consensus-plugin/src/core/sim-auth';
 import type { ClientRequest, ClusterOptions, Commit, NodeId, Protocol, Ready } from '../../../consensus-plugin/src/core/types';
-import { entryRef, homeRegion, regionDigest, regionGroup, TOP_NULL_DIGEST, topDigest, topGroup, withBatch, type CertifiedBatch, type TopEntry, type TopEntryRef } from '../../../consensus-plugin/src/drkpbft/batches';
+import { entryRef, homeRegion, isTopEntryRef, regionDigest, regionGroup, TOP_NULL_DIGEST, topDigest, topGroup, withBatch, type CertifiedBatch, type TopEntry, type TopEntryRef } from '../../../consensus-plugin/src/drkpbft/batches';
 import { genesisConfig, keepsStructure, matrixLatency, nextEpoch } from '../../../consensus-plugin/src/drkpbft/configuration';
 import { ownSigned, signOwn, type CertifiedMessage } from '../../../consensus-plugin/src/drkpbft/messages';
 import { emptyEvidence } from '../../../consensus-plugin/src/drkpbft/reputation';
@@ -139,6 +139,14 @@ const request = (client = 'c0', operation?: string): ClientRequest => {
 
 const ids = (n: number): NodeId[] => [...Array(n).keys()];
 
+/** A request of `client` whose home is `region` of `k`. */
+function homedIn(region: number, k: number, client: string): ClientRequest {
+  for (;;) {
+    const r = request(client);
+    if (homeRegion(requestKey(r), k) === region) return r;
+  }
+}
+
 describe('DRKPBFT normal case', () => {
   it('n = 16: four regions of four order requests submitted anywhere, the same log everywhere', () => {
     const protocol = createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) });
@@ -226,6 +234,25 @@ describe('DRKPBFT leader replacement', () => {
     const state = cluster.states.get(9) as DrkState;
     expect(state.seats[0].holder).toBe(1);
     expect(state.evidence.deposedLeaders).toEqual([0]);
+  });
+
+  it('a top primary replaced by a view change leads last in the terms after it, though it keeps its seat', () => {
+    const cluster = new Cluster(createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) }));
+    // Node 0 leads region [0, 1, 2, 3] as it should but says nothing in the top layer; node 12 says nothing in region 3, which it leads.
+    const group = (e: { message: DrkMessage }): string => ('group' in e.message ? e.message.group : '');
+    cluster.drop = (e) => (e.from === 0 && group(e).startsWith('top@')) || (e.from === 12 && group(e).startsWith('region:3@'));
+    const live = ids(16);
+    const requests = Array.from({ length: 12 }, () => homedIn(3, 4, 'c11')).concat(Array.from({ length: 4 }, () => request('c11')));
+    requests.forEach((r, i) => cluster.submit(live[i % live.length], r));
+    cluster.runUntilCommitted(requests, live);
+    const state = cluster.states.get(5) as DrkState;
+    expect(state.seats[3].holder).toBe(13);
+    expect(state.term).toBeGreaterThanOrEqual(1);
+    expect(state.topOrder).toEqual([4, 8, 13, 0]);
+    const laterTerms = cluster.sent.filter((e) => e.message.type === 'pre-prepare' && /^top@e0\.t[1-9]/.test(e.message.group));
+    expect(laterTerms.length).toBeGreaterThan(0);
+    expect(laterTerms.every((e) => e.from === 4)).toBe(true);
+    expect(cluster.violations()).toEqual([]);
   });
 });
 
@@ -404,6 +431,55 @@ describe('DRKPBFT epochs and membership', () => {
   });
 });
 
+describe('DRKPBFT top proposals', () => {
+  it('name their batch instead of carrying it; a seat holder that lacks the batch fetches it from the top primary', () => {
+    const cluster = new Cluster(createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) }));
+    // Seat holder 8 never hears from the other region primaries: only the top primary (0) can give it their batches.
+    // Seat holder 12 is silent in the top layer, so no top slot is decided without 8's vote.
+    cluster.drop = (e) => (e.to === 8 && e.message.type === 'certified' && e.from !== 0) || (e.from === 12 && 'group' in e.message && e.message.group.startsWith('top@'));
+    const requests = Array.from({ length: 16 }, () => request('c12'));
+    requests.forEach((r, i) => cluster.submit(i % 16, r));
+    cluster.runUntilCommitted(requests, ids(16));
+    const proposals = cluster.sent.filter((e) => e.message.type === 'pre-prepare' && e.message.group.startsWith('top@') && e.message.payload !== null);
+    expect(proposals.length).toBeGreaterThan(0);
+    for (const { message } of proposals) {
+      expect(message.type === 'pre-prepare' && isTopEntryRef(message.payload)).toBe(true);
+      expect(JSON.stringify(message)).not.toContain('"requests"');
+    }
+    const fetches = cluster.sent.filter((e) => e.message.type === 'batch-fetch');
+    expect(fetches.length).toBeGreaterThan(0);
+    expect(fetches.every((e) => e.from === 8 && e.to === 0)).toBe(true);
+    // And it voted on them: a prepare from 8 for every top slot.
+    const prepared = new Set(cluster.sent.filter((e) => e.from === 8 && e.message.type === 'prepare' && e.message.group.startsWith('top@')).map((e) => (e.message as CommitMessage).seq));
+    for (const { message } of proposals) expect(prepared.has((message as PrePrepareMessage<TopEntryRef>).seq)).toBe(true);
+    expect(cluster.violations()).toEqual([]);
+  });
+
+  it('the top layer keeps K times a region\'s window of slots in flight: it orders the batches of all K regions', () => {
+    const cluster = new Cluster(createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) }));
+    // No top slot is ever decided, so no checkpoint moves the window: how far does the top primary propose?
+    cluster.drop = (e) => e.message.type === 'commit' && e.message.group.startsWith('top@');
+    Array.from({ length: 120 }, () => request('c13')).forEach((r, i) => cluster.submit(i % 16, r));
+    cluster.tick(10);
+    const regionWindow = 2 * OPTIONS.checkpointInterval;
+    const topSeqs = new Set(cluster.sent.filter((e) => e.message.type === 'pre-prepare' && e.message.group.startsWith('top@')).map((e) => (e.message as PrePrepareMessage<TopEntryRef>).seq));
+    expect(topSeqs.size).toBeGreaterThan(regionWindow);
+    expect(Math.max(...topSeqs)).toBeLessThanOrEqual(4 * regionWindow);
+  });
+
+  it('a named batch is filled in only with exactly the batch named', () => {
+    const batch = { requests: [request('r1'), request('r2')] };
+    const certified: CertifiedBatch = { epoch: 0, region: 1, regionSeq: 3, view: 0, batch, certificate: regionCertificate(0, 1, 3, batch, [4, 5, 6]) };
+    const entry: TopEntry = { batch: certified, skip: [], signers: [4, 5, 6] };
+    const ref = entryRef(entry);
+    expect(topDigest(withBatch(ref, certified) as TopEntry)).toBe(topDigest(entry));
+    expect(withBatch(ref, { ...certified, batch: { requests: batch.requests.slice(1) } })).toBeUndefined();
+    expect(withBatch(ref, { ...certified, view: 1 })).toBeUndefined();
+    expect(withBatch(ref, { ...certified, regionSeq: 4 })).toBeUndefined();
+    expect(withBatch(ref, { ...certified, epoch: 1 })).toBeUndefined();
+  });
+});
+
 describe('DRKPBFT duplicates and restarts', () => {
   /** Region groups whose primaries proposed a batch holding `key`. */
   const regionsThatBatched = (cluster: Cluster, key: string): Set<string> =>
@@ -412,14 +488,6 @@ describe('DRKPBFT duplicates and restarts', () => {
         .filter((e) => e.message.type === 'pre-prepare' && e.message.group.startsWith('region:') && (e.message.payload as { requests: ClientRequest[] } | null)?.requests.some((r) => requestKey(r) === key))
         .map((e) => ('group' in e.message ? e.message.group : '')),
     );
-
-  /** A request of `client` whose home is `region` of `k`. */
-  const homedIn = (region: number, k: number, client: string): ClientRequest => {
-    for (;;) {
-      const r = request(client);
-      if (homeRegion(requestKey(r), k) === region) return r;
-    }
-  };
 
   it('a request submitted in every region (a client retrying everywhere) is batched by its home region only and executed once', () => {
     const cluster = new Cluster(createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) }));

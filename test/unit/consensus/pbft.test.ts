@@ -353,6 +353,40 @@ describe('view change', () => {
     for (const i of [1, 2, 3]) expect(g.decisions[i].map((d) => [d.seq, d.payload])).toEqual([[1, null], [2, 'a'], [3, 'b']]);
   });
 
+  /** Primary 0 of 7 sends 'x' to backups 1–3 and 'y' to 4–6 for seq 1, both signed. */
+  function equivocatingPrimary(): Group<string> {
+    const g = stringGroup(7);
+    const other = sign<PrePrepareMessage<string>>({ type: 'pre-prepare', group: 'test', view: 0, seq: 1, digest: sha256('y'), payload: 'y', sender: 0 }, g.auths[0]);
+    g.pump.drop = (e) => e.message.type === 'pre-prepare' && e.message.digest === sha256('x') && e.to >= 4;
+    g.pump.post(0, [4, 5, 6].map((to) => ({ to, message: other })));
+    g.propose('x');
+    return g;
+  }
+
+  it('changes view at once, without a timeout, when f + 1 backups prepared another proposal than the primary sent', () => {
+    const g = equivocatingPrimary();
+    // No tick has passed: the view changes because 3 = f + 1 prepares contradict each backup's pre-prepare.
+    for (const i of ids(7).slice(1)) expect(g.engines[i].view).toBeGreaterThanOrEqual(1);
+    expect(messagesOf(g, 'new-view').map((e) => e.from)).toContain(1);
+    expect(g.decisions.flat().filter((d) => d.payload !== null)).toEqual([]);
+    g.pump.drop = () => false;
+    g.propose('z');
+    // Neither proposal prepared, so the new view starts again at seq 1.
+    for (const i of ids(7).slice(1)) expect(g.decided(i)).toEqual(['z']);
+  });
+
+  it('does not change view on f prepares for another proposal (they may all be Byzantine)', () => {
+    const g = stringGroup(7);
+    g.pump.drop = (e) => e.message.type === 'commit';
+    g.propose('x');
+    const forged = (sender: NodeId): PbftInstanceMessage<string> => sign({ type: 'prepare', group: 'test', view: 0, seq: 1, digest: sha256('forged'), sender }, g.auths[sender]);
+    // 5 and 6 are Byzantine: their prepares for a digest the primary never signed reach everyone else.
+    for (const to of [1, 2, 3, 4]) for (const from of [5, 6]) g.pump.post(from, [{ to, message: forged(from) }]);
+    g.pump.run();
+    for (const i of [1, 2, 3, 4]) expect([g.engines[i].view, g.engines[i].installed]).toEqual([0, true]);
+    expect(messagesOf(g, 'view-change')).toEqual([]);
+  });
+
   it('doubles the timeout for each consecutive failed view', () => {
     const g = stringGroup(7);
     g.pump.down.add(0).add(1); // primaries of views 0 and 1
