@@ -5,13 +5,11 @@
  */
 import { simAuthenticators } from '../src/core/sim-auth';
 import { DEFAULT_OPTIONS, type Authenticator, type ClusterOptions, type NodeId, type Protocol } from '../src/core/types';
-import { createDrkpbft } from '../src/drkpbft/protocol';
-import { createPbft } from '../src/pbft/protocol';
-import { createRaft } from '../src/raft/protocol';
+import { createProtocol, type ProtocolName } from '../src/protocols';
 import type { LoadOptions } from '../src/sim/clients';
 import { DEFAULT_NETWORK, Network, type NetworkOptions } from '../src/sim/network';
 
-export type ProtocolName = 'pbft' | 'drkpbft' | 'raft';
+export type { ProtocolName };
 export const PROTOCOLS: readonly ProtocolName[] = ['drkpbft', 'pbft', 'raft'];
 
 /** Simulated milliseconds per protocol tick. */
@@ -62,14 +60,7 @@ export function simCluster(name: ProtocolName, n: number, seed: string, networkS
 }
 
 function buildProtocol(name: ProtocolName, members: NodeId[], network: Network, seed: string): Protocol<unknown, unknown> {
-  switch (name) {
-    case 'pbft':
-      return createPbft(members, CLUSTER) as Protocol<unknown, unknown>;
-    case 'raft':
-      return createRaft(members, { ...CLUSTER, ...RAFT_TIMERS, seed }) as Protocol<unknown, unknown>;
-    case 'drkpbft': {
-      const latency = network.latencyMatrix().map((row) => row.map((ms) => ms / TICK_MS));
-      return createDrkpbft(members, { ...CLUSTER, latency }) as Protocol<unknown, unknown>;
-    }
-  }
+  // Each protocol reads what it needs: Raft its timers and seed, DRKPBFT the latency matrix.
+  const latency = name === 'drkpbft' ? network.latencyMatrix().map((row) => row.map((ms) => ms / TICK_MS)) : undefined;
+  return createProtocol(name, members, { ...CLUSTER, ...RAFT_TIMERS, seed, latency });
 }

@@ -2,13 +2,14 @@
 import type { ClusterOptions, NodeId, Protocol } from './core/types';
 import { createDrkpbft } from './drkpbft/protocol';
 import { createPbft } from './pbft/protocol';
+import type { RaftOptions } from './raft/options';
 import { createRaft } from './raft/protocol';
 
 export const PROTOCOL_NAMES = ['pbft', 'drkpbft', 'raft'] as const;
 export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
 
-/** ClusterOptions plus what some protocols need beyond them. */
-export interface NetProtocolOptions extends ClusterOptions {
+/** ClusterOptions plus what some protocols need beyond them (the others ignore it). */
+export interface NetProtocolOptions extends ClusterOptions, Partial<Pick<RaftOptions, 'electionTimeoutTicks' | 'heartbeatTicks'>> {
   /** DRKPBFT: the genesis latency matrix, in ticks. */
   latency?: number[][];
   /** Raft: seeds the election-timeout draws. */

@@ -113,6 +113,9 @@ const MAX_UNRESOLVED = 1024;
 
 const MEMBERSHIP_OP = /^(join|leave):(\d+)$/;
 
+/** A top pre-prepare that names its batch (`TopEntryRef`). */
+type NamingProposal = PrePrepareMessage<TopEntryRef> & { payload: TopEntryRef };
+
 export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private now = 0;
 
@@ -174,7 +177,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private topDirty = false;
   private nextRegionTurn = 0;
   /** Top pre-prepares naming a batch this seat holder has not got yet, by `view:seq`; `fetched`: asked the primary for it. */
-  private readonly unresolved = new Map<string, { pp: PrePrepareMessage<TopEntryRef>; ref: TopEntryRef; fetched: boolean }>();
+  private readonly unresolved = new Map<string, { pp: NamingProposal; fetched: boolean }>();
   /** When this node last answered each `sender/batch` fetch. */
   private readonly batchServedAt = new Map<string, number>();
   /** The executed global log (served to lagging nodes) and entries received ahead of execution. */
@@ -286,9 +289,14 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     } else this.forward(fresh);
   }
 
+  /** The region that batches the request with this key. */
+  private homeOf(key: string): number {
+    return this.layout.k === 1 ? 0 : homeRegion(key, this.layout.k);
+  }
+
   /** Whether this node's region is the request's home region. */
   private home(r: ClientRequest): boolean {
-    return this.layout.k === 1 || homeRegion(requestKey(r), this.layout.k) === this.myRegion;
+    return this.layout.k === 1 || this.homeOf(requestKey(r)) === this.myRegion;
   }
 
   /**
@@ -323,9 +331,9 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   private nextHop(r: ClientRequest): NodeId | undefined {
     const region = this.region;
     if (region && !region.installed) return undefined;
-    if (region && (!region.isPrimary || this.home(r))) return region.primary;
-    const home = this.layout.k === 1 ? 0 : homeRegion(requestKey(r), this.layout.k);
-    return this.seats[home]?.holder;
+    if (region && !region.isPrimary) return region.primary;
+    const home = this.homeOf(requestKey(r));
+    return region && home === this.myRegion ? region.primary : this.seats[home]?.holder;
   }
 
   /**
@@ -341,7 +349,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       this.waiting.delete(key);
       const r = this.known.get(key);
       if (r === undefined) continue;
-      const home = this.layout.k === 1 ? 0 : homeRegion(key, this.layout.k);
+      const home = this.homeOf(key);
       if (home === this.myRegion) this.region.expect(key);
       const list = late.get(home);
       if (list) list.push(r);
@@ -512,8 +520,8 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     this.pool.set(key, batch);
     this.poolUnwatched.set(key, this.now);
     this.topDirty = true;
-    for (const [slot, { pp, ref }] of this.unresolved) {
-      if (batchKey(ref.ref) !== key) continue;
+    for (const [slot, { pp }] of this.unresolved) {
+      if (batchKey(pp.payload.ref) !== key) continue;
       this.unresolved.delete(slot);
       this.resolve(pp);
     }
@@ -522,12 +530,11 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   /** A top pre-prepare naming a certified batch: with the batch filled in, to the top replica; kept until it arrives otherwise. */
   private resolve(pp: PrePrepareMessage<TopEntryRef>): void {
     const top = this.top;
-    const ref = pp.payload;
-    if (!top || pp.group !== top.group || !isTopEntryRef(ref) || typeof ref.ref !== 'object' || ref.ref === null) return;
-    const batch = this.batchFor(batchKey(ref.ref));
-    const entry = batch && withBatch(ref, batch);
+    if (!top || pp.group !== top.group || !isNamingProposal(pp)) return;
+    const batch = this.batchFor(batchKey(pp.payload.ref));
+    const entry = batch && withBatch(pp.payload, batch);
     if (entry) this.absorbTop(top.step({ ...pp, payload: entry }, pp.sender));
-    else if (this.unresolved.size < MAX_UNRESOLVED && pp.view >= top.view) this.unresolved.set(`${pp.view}:${pp.seq}`, { pp, ref, fetched: false });
+    else if (this.unresolved.size < MAX_UNRESOLVED && pp.view >= top.view) this.unresolved.set(`${pp.view}:${pp.seq}`, { pp, fetched: false });
   }
 
   /** A certified batch this seat holder holds: pooled, or in an entry of the top log. */
@@ -541,7 +548,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
       if (!this.top || pending.pp.view < this.top.view) this.unresolved.delete(slot);
       else if (!pending.fetched) {
         pending.fetched = true;
-        const { region, regionSeq } = pending.ref.ref;
+        const { region, regionSeq } = pending.pp.payload.ref;
         this.send(pending.pp.sender, signOwn<BatchFetchMessage>({ type: 'batch-fetch', region, regionSeq }, this.auth));
       }
     }
@@ -1105,3 +1112,6 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     };
   }
 }
+
+const isNamingProposal = (pp: PrePrepareMessage<TopEntryRef>): pp is NamingProposal =>
+  isTopEntryRef(pp.payload) && typeof pp.payload.ref === 'object' && pp.payload.ref !== null;
