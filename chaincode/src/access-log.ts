@@ -16,6 +16,8 @@ export const LOG_ACTIONS = [
   'consent-revoke',
   'grant-registration',
   'patient-registration',
+  'record-upload',
+  'record-version',
   'record-approval',
   'type-switch',
   'break-glass-request',

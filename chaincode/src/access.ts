@@ -31,7 +31,7 @@ export const PERMISSIONS = {
   PutInternalMetadata: ['doctor', 'admin'],
   ReadInternalMetadata: ['doctor', 'admin'],
   // consent: patients, consents, approvals, grants, requests, the log
-  RegisterPatient: ['admin'],
+  RegisterPatient: ['patient'],
   ReadPatient: ['patient', 'doctor', 'admin', 'kgc'],
   GrantConsent: ['patient'],
   RevokeConsent: ['patient'],
@@ -64,6 +64,9 @@ export const PERMISSIONS = {
   ElectProxies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   ReportBadFragment: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   LogReEncryption: ['proxy'],
+  // directory: who a consent may name
+  RegisterIdentity: ['doctor', 'researcher', 'admin'],
+  ReadIdentity: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   // kgc: the key generation centres' public record
   RegisterKeyCentre: ['kgc'],
   ListKeyCentres: ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],

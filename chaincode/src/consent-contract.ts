@@ -2,12 +2,11 @@ import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-a
 import { canonicalJson } from './canonical-json';
 import { PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type Consent, type ConsentInput, type Decision, type Purpose } from './consents';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { PatientStore } from './patients';
+import type { PatientStore } from './patients';
 import { parseApprovalPolicy, requiredApprovals, type ApproverRole } from './policies';
 import { electProxies, electionSeed, partyKey } from './proxies';
 import { parseRegistrationInput, registrationActive } from './registrations';
-import type { Caller } from './roles';
-import { checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, parsePageSize, type EmrRecord, type RecordStore } from './records';
+import { checkMspId, checkPseudonym, checkRecordId, parsePageSize, type EmrRecord, type RecordStore } from './records';
 import { session } from './session';
 
 function checkPurpose(purpose: string): asserts purpose is Purpose {
@@ -29,14 +28,16 @@ export class ConsentContract extends Contract {
     super('consent');
   }
 
-  /** An admin binds a pseudonym to a patient enrolled at the admin's hospital. */
+  /**
+   * A patient registers his pseudonym: the one derived from the key he signs this
+   * transaction with (pseudonyms.ts), at his certificate's MSP, his home hospital.
+   */
   @Transaction()
   @Returns('string')
-  async RegisterPatient(ctx: Context, patientPseudonym: string, enrollmentId: string): Promise<string> {
+  async RegisterPatient(ctx: Context, patientPseudonym: string): Promise<string> {
     const { caller, tx, patients, log } = session(ctx, 'RegisterPatient');
     checkPseudonym(patientPseudonym);
-    checkEnrollmentId(enrollmentId);
-    const registration = await patients.register(patientPseudonym, enrollmentId, caller, tx);
+    const registration = await patients.register(patientPseudonym, tx);
     await log.append({ action: 'patient-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym, recordId: null, consentId: null, purpose: null });
     return canonicalJson(registration);
   }
@@ -53,9 +54,10 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async GrantConsent(ctx: Context, consentJson: string): Promise<string> {
-    const { caller, tx, patients, consents, records, policies, log, event } = session(ctx, 'GrantConsent');
+    const { caller, tx, patients, consents, records, policies, directory, log, event } = session(ctx, 'GrantConsent');
     const input = parseConsentInput(consentJson);
-    const patient = await patients.requirePatient(input.patientPseudonym, caller, 'grant consent over these records');
+    const patient = await patients.requirePatient(input.patientPseudonym, 'grant consent over these records');
+    await directory.requireGrantee(input.grantee);
     const reach = await this.categoriesReached(input, records);
     const required = requiredApprovals((await policies.get(patient.homeMsp)).policies, reach);
     const consent = await consents.create(input, required, patient.homeMsp, caller, tx);
@@ -71,7 +73,7 @@ export class ConsentContract extends Contract {
     const { caller, tx, patients, consents, log, event } = session(ctx, 'RevokeConsent');
     checkRecordId(consentId, 'consentId');
     const consent = await consents.require(consentId);
-    await patients.requirePatient(consent.patientPseudonym, caller, 'revoke this consent');
+    await patients.requirePatient(consent.patientPseudonym, 'revoke this consent');
     const revoked = await consents.revoke(consent, tx);
     await log.append({ action: 'consent-revoke', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId, purpose: consent.purpose });
     event('consent.revoked', { consentId });
@@ -86,7 +88,7 @@ export class ConsentContract extends Contract {
     checkRecordId(consentId, 'consentId');
     const consent = await consents.require(consentId);
     const registration = await patients.require(consent.patientPseudonym);
-    if (!(caller.role === 'proxy' || granteeMatches(consent.grantee, caller) || PatientStore.isPatientOrHomeAdmin(registration, caller))) {
+    if (!(caller.role === 'proxy' || granteeMatches(consent.grantee, caller) || patients.isPatientOrHomeAdmin(registration))) {
       throw new ChaincodeError(ErrorCode.Unauthorized, `'${caller.enrollmentId}' (${caller.mspId}) is neither the patient, the patient's hospital admin, the grantee nor a proxy`, 'consentId');
     }
     return canonicalJson(consent);
@@ -95,10 +97,10 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListConsentsByPatient(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { caller, patients, consents } = session(ctx, 'ListConsentsByPatient');
+    const { patients, consents } = session(ctx, 'ListConsentsByPatient');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
-    await this.requirePatientOrHomeAdmin(patients, patientPseudonym, caller);
+    await this.requirePatientOrHomeAdmin(patients, patientPseudonym);
     return canonicalJson(await consents.listByPatient(patientPseudonym, size, bookmark));
   }
 
@@ -197,10 +199,11 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RegisterGrant(ctx: Context, registrationJson: string): Promise<string> {
-    const { caller, tx, patients, consents, grants, proxies, log, event } = session(ctx, 'RegisterGrant');
+    const { caller, tx, patients, consents, grants, proxies, directory, log, event } = session(ctx, 'RegisterGrant');
     const input = parseRegistrationInput(registrationJson);
     const consent = await consents.require(input.consentId);
-    const patient = input.hop === 1 ? await patients.requirePatient(consent.patientPseudonym, caller, 'register a grant under this consent') : await patients.require(consent.patientPseudonym);
+    const patient = input.hop === 1 ? await patients.requirePatient(consent.patientPseudonym, 'register a grant under this consent') : await patients.require(consent.patientPseudonym);
+    await directory.requireRequester(input.delegatee, 'delegatee');
     const elected = electProxies(await proxies.all(), electionSeed(input.grantId, input.consentId), input.proxies.length);
     const reg = await grants.register(input, consent, elected, patient.homeMsp, caller, tx);
     await log.append({ action: 'grant-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: consent.purpose });
@@ -271,10 +274,10 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListPatientLog(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { caller, patients, log } = session(ctx, 'ListPatientLog');
+    const { patients, log } = session(ctx, 'ListPatientLog');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
-    await this.requirePatientOrHomeAdmin(patients, patientPseudonym, caller);
+    await this.requirePatientOrHomeAdmin(patients, patientPseudonym);
     return canonicalJson(await log.listByPatient(patientPseudonym, size, bookmark));
   }
 
@@ -287,7 +290,7 @@ export class ConsentContract extends Contract {
     const size = parsePageSize(Number(pageSize));
     const record = await records.require(recordId);
     const registration = await patients.get(record.patientPseudonym);
-    const allowed = (registration && PatientStore.isPatient(registration, caller)) || (caller.role === 'admin' && caller.mspId === record.ownerMsp);
+    const allowed = (registration && patients.isPatient(registration)) || (caller.role === 'admin' && caller.mspId === record.ownerMsp);
     if (!allowed) throw new ChaincodeError(ErrorCode.Unauthorized, `only the record's patient or an admin of ${record.ownerMsp} may read its log`, 'recordId');
     return canonicalJson(await log.listByRecord(recordId, size, bookmark));
   }
@@ -309,9 +312,9 @@ export class ConsentContract extends Contract {
     return categories;
   }
 
-  private async requirePatientOrHomeAdmin(patients: PatientStore, patientPseudonym: string, caller: Caller): Promise<void> {
+  private async requirePatientOrHomeAdmin(patients: PatientStore, patientPseudonym: string): Promise<void> {
     const registration = await patients.require(patientPseudonym);
-    if (!PatientStore.isPatientOrHomeAdmin(registration, caller)) {
+    if (!patients.isPatientOrHomeAdmin(registration)) {
       throw new ChaincodeError(ErrorCode.Unauthorized, `only the patient or an admin of the patient's hospital may list this`, 'patientPseudonym');
     }
   }

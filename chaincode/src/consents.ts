@@ -142,7 +142,8 @@ export function parseConsentInput(json: string): ConsentInput {
   };
 }
 
-export const DENY_REASONS = ['revoked', 'pending-approval', 'not-yet-valid', 'expired', 'exhausted', 'not-grantee', 'out-of-scope', 'wrong-purpose', 'hop-limit', 'erased'] as const;
+/** In the order evaluateConsent checks them: the first that applies is reported. */
+export const DENY_REASONS = ['not-grantee', 'hop-limit', 'out-of-scope', 'wrong-purpose', 'erased', 'revoked', 'pending-approval', 'not-yet-valid', 'expired', 'exhausted'] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
 export type Decision = { allow: true } | { allow: false; reason: DenyReason; detail: string };
 
@@ -178,21 +179,28 @@ export function recordInScope(consent: Pick<Consent, 'patientPseudonym' | 'scope
 
 const deny = (reason: DenyReason, detail: string): Decision => ({ allow: false, reason, detail });
 
-/** Decides a request against a consent at the transaction time. Pure: no ledger, no clock. */
+/**
+ * Decides a request against a consent at the transaction time. Pure: no ledger, no clock.
+ * It reports the most specific reason: first what the consent could never allow (another
+ * requester, too many hops, a record out of its scope, another purpose), then the record's
+ * state (erased), then the consent's own state (revoked, pending, not yet valid, expired,
+ * used up). So a non-grantee learns nothing of the consent's state, and an oncology record
+ * asked under a used-up cardiology consent is out of scope, not exhausted.
+ */
 export function evaluateConsent(consent: Consent, req: ConsentRequest): Decision {
+  if (req.hop === 1 && !granteeMatches(consent.grantee, req.requester)) {
+    return deny('not-grantee', `'${req.requester.enrollmentId}' (${req.requester.mspId}, ${req.requester.role}) is not the grantee of consent '${consent.consentId}'`);
+  }
+  if (!Number.isSafeInteger(req.hop) || req.hop < 1 || req.hop > consent.hopLimit) return deny('hop-limit', `consent '${consent.consentId}' allows ${consent.hopLimit} hop(s), not ${req.hop}`);
+  if (!recordInScope(consent, req.record)) return deny('out-of-scope', `record '${req.record.recordId}' is outside the scope of consent '${consent.consentId}'`);
+  if (req.purpose !== consent.purpose) return deny('wrong-purpose', `consent '${consent.consentId}' is for ${consent.purpose}, not ${req.purpose}`);
+  if (req.record.erased) return deny('erased', `record '${req.record.recordId}' was erased at ${req.record.erased.erasedAt}`);
   if (consent.status === 'revoked') return deny('revoked', `consent '${consent.consentId}' was revoked at ${consent.revokedAt}`);
   if (consent.status !== 'active') return deny('pending-approval', `consent '${consent.consentId}' awaits the approvals its policy requires`);
   const t = req.at.getTime();
   if (t < Date.parse(consent.validFrom)) return deny('not-yet-valid', `consent '${consent.consentId}' is valid from ${consent.validFrom}`);
   if (t >= Date.parse(consent.validUntil)) return deny('expired', `consent '${consent.consentId}' expired at ${consent.validUntil}`);
   if (consent.accessCount >= consent.maxAccesses) return deny('exhausted', `consent '${consent.consentId}' allowed ${consent.maxAccesses} accesses, all used`);
-  if (req.hop === 1 && !granteeMatches(consent.grantee, req.requester)) {
-    return deny('not-grantee', `'${req.requester.enrollmentId}' (${req.requester.mspId}, ${req.requester.role}) is not the grantee of consent '${consent.consentId}'`);
-  }
-  if (!Number.isSafeInteger(req.hop) || req.hop < 1 || req.hop > consent.hopLimit) return deny('hop-limit', `consent '${consent.consentId}' allows ${consent.hopLimit} hop(s), not ${req.hop}`);
-  if (req.record.erased) return deny('erased', `record '${req.record.recordId}' was erased at ${req.record.erased.erasedAt}`);
-  if (!recordInScope(consent, req.record)) return deny('out-of-scope', `record '${req.record.recordId}' is outside the scope of consent '${consent.consentId}'`);
-  if (req.purpose !== consent.purpose) return deny('wrong-purpose', `consent '${consent.consentId}' is for ${consent.purpose}, not ${req.purpose}`);
   return { allow: true };
 }
 

@@ -104,7 +104,7 @@ export class EmergencyContract extends Contract {
   private async requireReader(e: Emergency, caller: Caller, patients: PatientStore): Promise<void> {
     if (caller.mspId === e.requester.mspId && caller.role !== 'patient') return;
     const registration = await patients.require(e.patientPseudonym);
-    if (!PatientStore.isPatientOrHomeAdmin(registration, caller)) {
+    if (!patients.isPatientOrHomeAdmin(registration)) {
       throw new ChaincodeError(ErrorCode.Unauthorized, `only the patient, his hospital's admins or ${e.requester.mspId} may read this break-glass`, 'emergencyId');
     }
   }

@@ -30,12 +30,16 @@ export class EmrContract extends Contract {
     const s = session(ctx, 'CreateRecord');
     const input = parseRecordInput(recordJson);
     if (s.caller.role === 'patient') {
-      await s.patients.requirePatient(input.patientPseudonym, s.caller, 'index records under this pseudonym');
+      await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');
       if (!input.patientSignature) throw invalid('patientSignature', 'is required when the patient creates the record');
-    } else if (input.patientSignature) {
-      throw invalid('patientSignature', 'is given by the patient himself (CreateRecord or ApproveRecord as the patient)');
+    } else {
+      // Only for a registered patient: a record filed under an unclaimed pseudonym would go to whoever claimed it.
+      await s.patients.require(input.patientPseudonym);
+      if (input.patientSignature) throw invalid('patientSignature', 'is given by the patient himself (CreateRecord or ApproveRecord as the patient)');
     }
     const record = await s.records.create(input, s.caller, s.tx, input.patientSignature ? (r) => s.requirePatientSignature(r, 'patientSignature') : undefined);
+    const action = record.supersedes ? 'record-version' : 'record-upload';
+    await s.log.append({ action, outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: null, purpose: null });
     return canonicalJson(record);
   }
 
@@ -64,7 +68,7 @@ export class EmrContract extends Contract {
     checkRecordId(recordId);
     checkSignature(signature);
     const record = await s.records.require(recordId);
-    await s.patients.requirePatient(record.patientPseudonym, s.caller, 'approve this record');
+    await s.patients.requirePatient(record.patientPseudonym, 'approve this record');
     const approved = await s.records.approve(record, signature, (r) => s.requirePatientSignature(r, 'signature'), s.tx);
     await s.log.append({ action: 'record-approval', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     return canonicalJson(approved);
@@ -85,7 +89,7 @@ export class EmrContract extends Contract {
     const encapsulatedKey = checkEncapsulatedKey(raw.encapsulatedKey);
     const signature = checkSignature(raw.signature);
     const record = await s.records.require(recordId);
-    await s.patients.requirePatient(record.patientPseudonym, s.caller, "switch this record's type");
+    await s.patients.requirePatient(record.patientPseudonym, "switch this record's type");
     const switched = await s.records.switchType(record, { type, encapsulatedKey, signature }, (r) => s.requirePatientSignature(r, 'signature'), s.tx);
     await s.log.append({ action: 'type-switch', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     s.event('record.type-switched', { recordId, type });
@@ -104,7 +108,7 @@ export class EmrContract extends Contract {
     checkRecordId(recordId);
     const record = await s.records.require(recordId);
     if (s.caller.role === 'admin') this.requireOwnerStaff(record, s.caller);
-    else await s.patients.requirePatient(record.patientPseudonym, s.caller, 'erase this record');
+    else await s.patients.requirePatient(record.patientPseudonym, 'erase this record');
     const erased = await s.records.erase(record, s.caller, s.tx);
     await s.log.append({ action: 'record-erasure', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     s.event('record.erased', { recordId });

@@ -70,7 +70,7 @@ export const MAX_PAGE_SIZE = 100;
 const PATTERNS: Record<string, [RegExp, string]> = {
   recordId: [/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'],
   patientPseudonym: [/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (a keyed hash, never a name)'],
-  category: [/^[a-z0-9][a-z0-9-]{0,63}(\/[a-z0-9][a-z0-9-]{0,63}){0,7}$/, "must be a department path like 'cardiology/ecg' (lowercase segments, at most 8)"],
+  category: [/^[a-z0-9][a-z0-9-]{0,63}(\/[a-z0-9][a-z0-9-]{0,63}){0,7}$/, "must be a department path like 'cardiology/ecg': 1 to 8 segments of 1-64 characters a-z 0-9 - (starting with a letter or digit), joined by '/'"],
   cid: [/^b[a-z2-7]{50,120}$/, 'must be a base32 CIDv1 (starting with "b")'],
   ciphertextSha256: [/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'],
   cipherSuite: [/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters of a-z 0-9 . _ -'],

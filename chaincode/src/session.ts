@@ -3,10 +3,12 @@ import { authorize, callerOf, type PERMISSIONS } from './access';
 import { AccessLog } from './access-log';
 import { canonicalJson } from './canonical-json';
 import { ConsentStore } from './consents';
+import { Directory } from './directory';
 import { EmergencyStore } from './emergencies';
 import { ChaincodeError, ErrorCode } from './errors';
 import { txOf, type StateStore } from './ledger';
 import { PatientStore } from './patients';
+import { pseudonymOf } from './pseudonyms';
 import { PolicyStore } from './policies';
 import { ProxyStore } from './proxies';
 import { RecordStore, type EmrRecord } from './records';
@@ -22,11 +24,13 @@ export function session(ctx: Context, transaction: keyof typeof PERMISSIONS) {
   authorize(caller, transaction);
   const stub = ctx.stub as unknown as StateStore;
   const tx = txOf(ctx);
+  let ownPseudonym: string | undefined;
   return {
     caller,
     stub,
     tx,
-    patients: new PatientStore(stub),
+    patients: new PatientStore(stub, caller, () => (ownPseudonym ??= pseudonymOf(caller.mspId, ctx.clientIdentity.getIDBytes()))),
+    directory: new Directory(stub),
     consents: new ConsentStore(stub),
     records: new RecordStore(stub),
     grants: new RegistrationStore(stub),

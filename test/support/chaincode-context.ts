@@ -1,5 +1,6 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { Context } from 'fabric-contract-api';
+import { pseudonymOf } from '../../chaincode/src/pseudonyms';
 import type { MemoryState } from './memory-state';
 
 /** A certificate's attributes as Fabric CA sets them. */
@@ -15,6 +16,12 @@ function keyOf(mspId: string, enrollmentId: string) {
   }
   return keys.get(id)!;
 }
+
+/** SPKI PEM of the identity's key (what its certificate carries). */
+export const publicPemOf = (mspId: string, enrollmentId: string): string => keyOf(mspId, enrollmentId).publicPem;
+
+/** The pseudonym of a (patient) identity's key: the one he may register (chaincode pseudonyms.ts). */
+export const pseudonymFor = (mspId: string, enrollmentId: string): string => pseudonymOf(mspId, keyOf(mspId, enrollmentId).publicPem);
 
 /** A signature by the identity's key over `payload`, as the SDK makes it (base64url DER). */
 export const signAs = (mspId: string, enrollmentId: string, payload: string): string =>

@@ -1,16 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ConsentInput } from '../../chaincode/src/consents';
 import type { EmrRecordInput } from '../../chaincode/src/records';
+import { pseudonymFor } from './chaincode-context';
 
-/** A hex pseudonym like the SDK's keyed hash (never a name). */
+/** A well-formed pseudonym nobody registered (no key derives it). */
 export const pseudonym = (seed: string): string => createHash('sha256').update(`test-pseudonym:${seed}`).digest('hex');
+
+/** The pseudonym of HospitalA's patient1, the unit tests' patient. */
+export const patient1Pseudonym = (): string => pseudonymFor('HospitalAMSP', 'patient1');
 
 /** A valid record input with a fresh id; override any field. */
 export function recordInput(overrides: Partial<EmrRecordInput> = {}): EmrRecordInput {
   const id = `rec-${randomUUID()}`;
   return {
     recordId: id,
-    patientPseudonym: pseudonym('patient1'),
+    patientPseudonym: patient1Pseudonym(),
     category: 'cardiology/ecg',
     type: 'sharable',
     cid: `bafkrei${createHash('sha256').update(id).digest('hex').replace(/[01890]/g, 'a').slice(0, 52)}`,
@@ -26,7 +30,7 @@ export function recordInput(overrides: Partial<EmrRecordInput> = {}): EmrRecordI
 export function consentInput(overrides: Partial<ConsentInput> = {}): ConsentInput {
   return {
     consentId: `consent-${randomUUID()}`,
-    patientPseudonym: pseudonym('patient1'),
+    patientPseudonym: patient1Pseudonym(),
     grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
     scope: { category: 'cardiology' },
     purpose: 'research',

@@ -1,10 +1,11 @@
 import { ConsentContract } from '../../chaincode/src/consent-contract';
+import { DirectoryContract } from '../../chaincode/src/directory-contract';
 import { EmergencyContract } from '../../chaincode/src/emergency-contract';
 import { EmrContract } from '../../chaincode/src/emr-contract';
 import { ProxyContract } from '../../chaincode/src/proxy-contract';
 import type { Party } from '../../chaincode/src/registrations';
 import { chaincodeContext, identity } from './chaincode-context';
-import { pseudonym, recordInput } from './fixtures';
+import { patient1Pseudonym, recordInput } from './fixtures';
 import { grantRegistration, type GrantOptions } from './grants';
 import { MemoryState } from './memory-state';
 
@@ -18,9 +19,9 @@ export const doctor1 = identity('doctor1', 'doctor');
 export const doctor2 = identity('doctor2', 'doctor');
 export const researcher1 = identity('researcher1', 'researcher');
 export const proxyId = identity('proxy', 'proxy');
-export const p1 = pseudonym('patient1');
+export const p1 = patient1Pseudonym();
 
-export const contracts = { emr: new EmrContract(), consent: new ConsentContract(), emergency: new EmergencyContract(), proxy: new ProxyContract() };
+export const contracts = { emr: new EmrContract(), consent: new ConsentContract(), directory: new DirectoryContract(), emergency: new EmergencyContract(), proxy: new ProxyContract() };
 
 /**
  * An in-memory ledger as the unit tests start from: patient1 of HospitalA registered,
@@ -31,8 +32,9 @@ export async function unitLedger() {
   let n = 0;
   const as = (msp: string, attrs: Record<string, string>, at = '2026-01-01T06:00:00.000Z', transient?: Record<string, string>) =>
     chaincodeContext(state, msp, attrs, { txId: `tx-${++n}`, at, ...(transient ? { transient } : {}) });
-  const { emr, consent, proxy } = contracts;
-  await consent.RegisterPatient(as(A, admin), p1, 'patient1');
+  const { emr, consent, proxy, directory } = contracts;
+  await consent.RegisterPatient(as(A, patient1), p1);
+  for (const msp of ORGS) for (const staff of [admin, doctor1, doctor2, researcher1]) await directory.RegisterIdentity(as(msp, staff));
   const record = recordInput();
   await emr.CreateRecord(as(A, doctor1), JSON.stringify(record));
   for (const msp of ORGS) await proxy.RegisterProxy(as(msp, proxyId), `https://127.0.0.1:${7300 + ORGS.indexOf(msp)}`);

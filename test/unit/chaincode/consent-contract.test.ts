@@ -1,22 +1,83 @@
-import { chaincodeContext, identity } from '../../support/chaincode-context';
-import { consentInput, pseudonym } from '../../support/fixtures';
+import { pseudonymOf } from '../../../chaincode/src/pseudonyms';
+import { chaincodeContext, identity, pseudonymFor, publicPemOf } from '../../support/chaincode-context';
+import { consentInput, pseudonym, recordInput } from '../../support/fixtures';
 import { A, B, RI, admin, contracts, doctor1, p1, patient1, researcher1, unitLedger as ledger } from '../../support/unit-ledger';
 
-const { consent } = contracts;
+const { consent, directory, emr } = contracts;
 
 describe('RegisterPatient', () => {
-  it('an admin binds a pseudonym to a patient of the same hospital, once; the state holds a hash, not the enrollment id', async () => {
+  it('the patient registers the pseudonym of his own key, once; the state holds neither his enrollment id nor his key', async () => {
     const { state, as } = await ledger();
     const stored = [...state.data.values()].map((v) => Buffer.from(v).toString('utf8')).find((v) => v.includes('"homeMsp"'))!;
-    expect(JSON.parse(stored)).toMatchObject({ homeMsp: A, patientPseudonym: p1 });
-    expect(stored).not.toContain('patient1');
-    await expect(consent.RegisterPatient(as(A, admin), p1, 'patient1')).rejects.toThrow(/^CONFLICT\[patientPseudonym\]/);
+    expect(JSON.parse(stored)).toEqual({ homeMsp: A, patientPseudonym: p1, registeredAt: '2026-01-01T06:00:00.000Z', txId: 'tx-1' });
+    expect(p1).toBe(pseudonymOf(A, publicPemOf(A, 'patient1')));
+    await expect(consent.RegisterPatient(as(A, patient1), p1)).rejects.toThrow(/^CONFLICT\[patientPseudonym\]/);
   });
 
-  it('refuses callers that are not admins, before reading arguments', async () => {
+  it('nobody else claims, squats or re-binds a pseudonym: not an admin of any org, not another patient, not a doctor', async () => {
+    const { state, as } = await ledger();
+    const before = new Map(state.data);
+    const unclaimed = pseudonymFor(B, 'patient9'); // a patient who has not registered yet
+    for (const msp of [A, B, RI]) {
+      await expect(consent.RegisterPatient(as(msp, admin), unclaimed)).rejects.toThrow(/^UNAUTHORIZED: role 'admin'/);
+      await expect(consent.RegisterPatient(as(msp, admin), p1)).rejects.toThrow(/^UNAUTHORIZED: role 'admin'/);
+    }
+    await expect(consent.RegisterPatient(as(B, doctor1), unclaimed)).rejects.toThrow(/^UNAUTHORIZED: role 'doctor'/);
+    await expect(consent.RegisterPatient(as(B, patient1), p1)).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]: .*own enrollment key/);
+    await expect(consent.RegisterPatient(as(B, patient1), unclaimed)).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.RegisterPatient(as(A, identity('patient2', 'patient')), unclaimed)).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.RegisterPatient(as(B, patient1), 'not-hex')).rejects.toThrow(/^INVALID_ARGUMENT\[patientPseudonym\]/);
+    expect(state.data).toEqual(before);
+    // the patient himself still can
+    await consent.RegisterPatient(as(B, identity('patient9', 'patient')), unclaimed);
+  });
+
+  it('a record needs a registered patient: the takeover through an unclaimed pseudonym is refused and writes nothing', async () => {
+    const { state, as } = await ledger();
+    const unclaimed = pseudonymFor(B, 'patient1');
+    const before = new Map(state.data);
+    await expect(emr.CreateRecord(as(A, doctor1), JSON.stringify(recordInput({ patientPseudonym: unclaimed })))).rejects.toThrow(/^NOT_FOUND\[patientPseudonym\]: no patient is registered/);
+    expect(state.data).toEqual(before);
+  });
+
+  it("a record another hospital files for a registered patient stays his: another org's patient cannot act as its owner", async () => {
     const { as } = await ledger();
-    await expect(consent.RegisterPatient(as(A, doctor1), 'x', '')).rejects.toThrow(/^UNAUTHORIZED: /);
-    await expect(consent.RegisterPatient(as(A, patient1), pseudonym('p9'), 'patient1')).rejects.toThrow(/^UNAUTHORIZED: /);
+    const fromB = recordInput();
+    await emr.CreateRecord(as(B, doctor1, '2026-01-01T07:00:00.000Z'), JSON.stringify(fromB));
+    const created = JSON.parse(await emr.ReadRecord(as(A, patient1), fromB.recordId));
+    expect(created).toMatchObject({ patientPseudonym: p1, ownerMsp: B });
+    await expect(emr.EraseRecord(as(B, patient1), fromB.recordId)).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(consent.ListPatientLog(as(B, patient1), p1, '10', '')).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    const log = JSON.parse(await consent.ListPatientLog(as(A, patient1), p1, '10', ''));
+    expect(log.entries[0]).toMatchObject({ action: 'record-upload', recordId: fromB.recordId, agent: { mspId: B, enrollmentId: 'doctor1', role: 'doctor' } });
+  });
+});
+
+describe('grantees must exist', () => {
+  it('refuses unknown identities, orgs that are not of the channel, and grantees that never request access, writing nothing', async () => {
+    const { state, as } = await ledger();
+    const before = new Map(state.data);
+    const grant = (grantee: unknown) => consent.GrantConsent(as(A, patient1), JSON.stringify({ ...consentInput(), grantee }));
+    await expect(grant({ kind: 'identity', mspId: RI, enrollmentId: 'ghost' })).rejects.toThrow(/^NOT_FOUND\[grantee\]: no identity 'ghost@ResearchInstituteMSP' is registered/);
+    await expect(grant({ kind: 'identity', mspId: A, enrollmentId: 'researcher9' })).rejects.toThrow(/^NOT_FOUND\[grantee\]: no identity 'researcher9@HospitalAMSP'/);
+    await expect(grant({ kind: 'identity', mspId: 'NoSuchMSP', enrollmentId: 'researcher1' })).rejects.toThrow(/^NOT_FOUND\[grantee\.mspId\]: 'NoSuchMSP' is not an org of this channel/);
+    await expect(grant({ kind: 'org', mspId: 'NoSuchMSP' })).rejects.toThrow(/^NOT_FOUND\[grantee\.mspId\]/);
+    await expect(grant({ kind: 'role', mspId: 'NoSuchMSP', role: 'doctor' })).rejects.toThrow(/^NOT_FOUND\[grantee\.mspId\]/);
+    await expect(grant({ kind: 'role', mspId: B, role: 'patient' })).rejects.toThrow(/^INVALID_ARGUMENT\[grantee\.role\]/);
+    await expect(grant({ kind: 'identity', mspId: B, enrollmentId: 'admin' })).rejects.toThrow(/^INVALID_ARGUMENT\[grantee\]: 'admin@HospitalBMSP' is a admin/);
+    expect(state.data).toEqual(before);
+    await grant({ kind: 'identity', mspId: RI, enrollmentId: 'researcher1' });
+    await grant({ kind: 'role', mspId: B, role: 'doctor' });
+  });
+
+  it('an identity registers itself with its certificate key, idempotently; patients are never listed', async () => {
+    const { as } = await ledger();
+    const entry = JSON.parse(await directory.RegisterIdentity(as(B, identity('nurse7', 'doctor'))));
+    expect(entry).toMatchObject({ mspId: B, enrollmentId: 'nurse7', role: 'doctor', publicKey: publicPemOf(B, 'nurse7') });
+    expect(JSON.parse(await directory.RegisterIdentity(as(B, identity('nurse7', 'doctor'))))).toEqual(entry);
+    expect(JSON.parse(await directory.ReadIdentity(as(A, patient1), B, 'nurse7'))).toEqual(entry);
+    await expect(directory.RegisterIdentity(as(A, patient1))).rejects.toThrow(/^UNAUTHORIZED: role 'patient'/);
+    await expect(directory.ReadIdentity(as(A, patient1), A, 'patient1')).rejects.toThrow(/^NOT_FOUND\[enrollmentId\]/);
   });
 });
 
@@ -108,9 +169,11 @@ describe('reading consents and logs', () => {
     expect(page1.entries.map((e: { recorded: string }) => e.recorded)).toEqual(['2026-01-01T11:00:00.000Z', '2026-01-01T10:00:00.000Z', '2026-01-01T09:00:00.000Z']);
     const page2 = JSON.parse(await consent.ListPatientLog(as(A, patient1), p1, '3', page1.bookmark));
     expect(page2.entries.map((e: { action: string }) => e.action)).toEqual(['access-request', 'consent-grant', 'patient-registration']);
-    expect(page2.bookmark).toBe('');
+    const page3 = JSON.parse(await consent.ListPatientLog(as(A, patient1), p1, '3', page2.bookmark));
+    expect(page3.entries.map((e: { action: string }) => e.action)).toEqual(['record-upload']);
+    expect(page3.bookmark).toBe('');
     const recordLog = JSON.parse(await consent.ListRecordLog(as(A, admin), record.recordId, '10', ''));
-    expect(recordLog.entries).toHaveLength(4);
+    expect(recordLog.entries.map((e: { action: string }) => e.action)).toEqual(['access-request', 'access-request', 'access-request', 'access-request', 'record-upload']);
   });
 
   it('logs and consent lists are for the patient and his hospital admin only', async () => {

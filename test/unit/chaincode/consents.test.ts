@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { evaluateConsent, parseConsentInput, type Consent, type ConsentRequest } from '../../../chaincode/src/consents';
+import { DENY_REASONS, evaluateConsent, parseConsentInput, type Consent, type ConsentRequest, type DenyReason } from '../../../chaincode/src/consents';
 import type { Caller } from '../../../chaincode/src/roles';
-import { consentInput, pseudonym } from '../../support/fixtures';
+import { consentInput, patient1Pseudonym, pseudonym } from '../../support/fixtures';
 
 jest.setTimeout(60_000); // thousands of property runs on a loaded 2-core machine
 const researcher: Caller = { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1', role: 'researcher' };
@@ -11,7 +11,7 @@ const HOUR = 3_600_000;
 function consent(overrides: Partial<Consent> = {}): Consent {
   return { ...consentInput(), status: 'active', requiredApprovals: [], approvals: [], accessCount: 0, createdBy: 'patient1', createdAt: new Date(T0).toISOString(), txId: 't', revokedAt: null, revokeTxId: null, ...overrides };
 }
-const record = { recordId: 'rec-1', patientPseudonym: pseudonym('patient1'), category: 'cardiology/ecg', type: 'sharable' as const };
+const record = { recordId: 'rec-1', patientPseudonym: patient1Pseudonym(), category: 'cardiology/ecg', type: 'sharable' as const };
 const request = (overrides: Partial<ConsentRequest> = {}): ConsentRequest => ({ requester: researcher, record, purpose: 'research', at: new Date(T0 + HOUR), hop: 1, ...overrides });
 
 describe('parseConsentInput', () => {
@@ -70,6 +70,13 @@ describe('evaluateConsent', () => {
     expect(evaluateConsent(c, request({ record: { ...record, category: 'cardiology2/ecg' } })).allow).toBe(false);
   });
 
+  it('reports the most specific reason: an oncology record under a used-up cardiology consent is out of scope', () => {
+    const usedUp = consent({ accessCount: 3, maxAccesses: 3 });
+    expect(evaluateConsent(usedUp, request({ record: { ...record, category: 'oncology/ct' } }))).toMatchObject({ reason: 'out-of-scope' });
+    expect(evaluateConsent(consent({ status: 'revoked', revokedAt: 'x' }), request({ purpose: 'treatment' }))).toMatchObject({ reason: 'wrong-purpose' });
+    expect(evaluateConsent(usedUp, request({ requester: { ...researcher, enrollmentId: 'researcher2' } }))).toMatchObject({ reason: 'not-grantee' });
+  });
+
   it('role and org grantees match by org and role', () => {
     expect(evaluateConsent(consent({ grantee: { kind: 'role', mspId: 'ResearchInstituteMSP', role: 'researcher' } }), request()).allow).toBe(true);
     expect(evaluateConsent(consent({ grantee: { kind: 'role', mspId: 'HospitalBMSP', role: 'researcher' } }), request()).allow).toBe(false);
@@ -85,7 +92,7 @@ describe('evaluateConsent, properties', () => {
   });
   const arbRecord = fc.record({
     recordId: fc.constantFrom('rec-1', 'rec-2', 'rec-3'),
-    patientPseudonym: fc.constantFrom(pseudonym('patient1'), pseudonym('patient2')),
+    patientPseudonym: fc.constantFrom(patient1Pseudonym(), pseudonym('patient2')),
     category: fc.constantFrom('cardiology', 'cardiology/ecg', 'psychiatry/notes', 'radiology/ct'),
     type: fc.constantFrom('sharable' as const, 'non-sharable' as const),
   });
@@ -154,6 +161,36 @@ describe('evaluateConsent, properties', () => {
         const grantee = g.mspId === r.requester.mspId && (g.kind === 'org' || (g.kind === 'role' ? g.role === r.requester.role : g.enrollmentId === r.requester.enrollmentId));
         const refused = outOfScope || r.purpose !== c.purpose || (r.hop === 1 && !grantee) || r.hop > c.hopLimit;
         return !refused || !evaluateConsent(c, r).allow;
+      }),
+      runs,
+    );
+  });
+
+  it('the reason reported is the first that applies, in the order of DENY_REASONS', () => {
+    fc.assert(
+      fc.property(arbConsent, arbRequest, (c, r) => {
+        const s = c.scope;
+        const g = c.grantee;
+        const t = r.at.getTime();
+        const applies: Record<DenyReason, boolean> = {
+          'not-grantee': r.hop === 1 && !(g.mspId === r.requester.mspId && (g.kind === 'org' || (g.kind === 'role' ? g.role === r.requester.role : g.enrollmentId === r.requester.enrollmentId))),
+          'hop-limit': r.hop > c.hopLimit,
+          'out-of-scope':
+            r.record.patientPseudonym !== c.patientPseudonym ||
+            (s.recordIds !== undefined && !s.recordIds.includes(r.record.recordId)) ||
+            (s.category !== undefined && r.record.category !== s.category && !r.record.category.startsWith(`${s.category}/`)) ||
+            (s.type !== undefined && s.type !== r.record.type),
+          'wrong-purpose': r.purpose !== c.purpose,
+          erased: false,
+          revoked: c.status === 'revoked',
+          'pending-approval': c.status === 'pending',
+          'not-yet-valid': t < Date.parse(c.validFrom),
+          expired: t >= Date.parse(c.validUntil),
+          exhausted: c.accessCount >= c.maxAccesses,
+        };
+        const expected = DENY_REASONS.find((reason) => applies[reason]);
+        const d = evaluateConsent(c, r);
+        return expected === undefined ? d.allow : !d.allow && d.reason === expected;
       }),
       runs,
     );

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { APPROVAL_WINDOW_MINUTES, evaluateEmergency, type Emergency } from '../../../chaincode/src/emergencies';
-import { identity } from '../../support/chaincode-context';
+import { identity, pseudonymFor } from '../../support/chaincode-context';
 import { consentInput, recordInput, pseudonym } from '../../support/fixtures';
 import { A, B, admin, contracts, doctor1, doctor2, p1, patient1, researcher1, RI, unitLedger } from '../../support/unit-ledger';
 
@@ -47,7 +47,7 @@ describe('break-glass', () => {
       ['consent-grant', false],
     ]);
     const rest = JSON.parse(await consent.ListPatientLog(as(A, patient1), p1, '10', page2.bookmark));
-    expect(rest.entries.map((e: { action: string }) => e.action)).toEqual(['patient-registration']);
+    expect(rest.entries.map((e: { action: string }) => e.action)).toEqual(['patient-registration', 'record-upload']);
     expect(rest.bookmark).toBe('');
     await expect(consent.ListPatientLog(as(A, patient1), p1, '2', 'garbage')).rejects.toThrow(/^INVALID_ARGUMENT\[bookmark\]/);
   });
@@ -85,7 +85,9 @@ describe('break-glass', () => {
   it("only the requester reads, only the patient's records and the category asked", async () => {
     const { as, read, emergencyId } = await breakGlass(true, { category: 'cardiology' });
     expect(await read(10, doctor2)).toMatchObject({ outcome: 'denied', reason: 'not-grantee' });
-    const other = recordInput({ patientPseudonym: pseudonym('patient9') });
+    const patient9 = identity('patient9', 'patient');
+    await consent.RegisterPatient(as(A, patient9), pseudonymFor(A, 'patient9'));
+    const other = recordInput({ patientPseudonym: pseudonymFor(A, 'patient9') });
     await emr.CreateRecord(as(A, doctor1), JSON.stringify(other));
     expect(await read(10, doctor1, other.recordId)).toMatchObject({ outcome: 'denied', reason: 'out-of-scope' });
     const psych = recordInput({ category: 'psychiatry' });

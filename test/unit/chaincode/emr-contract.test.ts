@@ -15,6 +15,7 @@ describe('EmrContract', () => {
   it('creates from the caller\'s certificate and the transaction timestamp, answering canonical JSON', async () => {
     const state = new MemoryState();
     const input = recordInput();
+    await contracts.consent.RegisterPatient(context(state, A, patient1, { txId: 'tx-0' }), input.patientPseudonym);
     const out = await contract.CreateRecord(context(state, 'HospitalAMSP', doctor), JSON.stringify(input));
     const record = JSON.parse(out);
     expect(out).toBe(canonicalJson(record));
@@ -91,7 +92,7 @@ describe('patient-created and patient-signed records', () => {
     await expect(emr.SwitchType(as(A, doctor1), body(good))).rejects.toThrow(/^UNAUTHORIZED: /);
     await expect(emr.SwitchType(as(A, patient1), body(signed(stored)))).rejects.toThrow(/^INVALID_ARGUMENT\[signature\]/);
     await expect(emr.SwitchType(as(A, patient1), JSON.stringify({ recordId: record.recordId, type: 'secret', encapsulatedKey: 'x', signature: good }))).rejects.toThrow(/^INVALID_ARGUMENT\[type\]/);
-    const switched = JSON.parse(await emr.SwitchType(as(A, patient1), body(good)));
+    const switched = JSON.parse(await emr.SwitchType(as(A, patient1, '2026-01-01T07:00:00.000Z'), body(good)));
     expect(switched).toMatchObject({ ...change, version: 1, patientApproval: { signature: good } });
     expect(state.events.at(-1)).toEqual({ name: 'record.type-switched', payload: { recordId: record.recordId, type: 'non-sharable' } });
     const log = JSON.parse(await contracts.consent.ListRecordLog(as(A, patient1), record.recordId, '10', ''));

@@ -1,0 +1,31 @@
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { canonicalJson } from './canonical-json';
+import { found } from './ledger';
+import { checkEnrollmentId, checkMspId } from './records';
+import { session } from './session';
+import { publicKeyPem } from './signatures';
+
+/** The identity directory (directory.ts): who a consent may name. */
+@Info({ title: 'DirectoryContract', description: 'registered doctors, researchers and admins; the orgs of the channel' })
+export class DirectoryContract extends Contract {
+  constructor() {
+    super('directory');
+  }
+
+  /** The caller registers himself with his certificate's key (not patients: see directory.ts). */
+  @Transaction()
+  @Returns('string')
+  async RegisterIdentity(ctx: Context): Promise<string> {
+    const s = session(ctx, 'RegisterIdentity');
+    return canonicalJson(await s.directory.register(s.caller, publicKeyPem(s.certificate()), s.tx));
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async ReadIdentity(ctx: Context, mspId: string, enrollmentId: string): Promise<string> {
+    const s = session(ctx, 'ReadIdentity');
+    checkMspId(mspId);
+    checkEnrollmentId(enrollmentId);
+    return canonicalJson(found(await s.directory.get(mspId, enrollmentId), 'enrollmentId', `no identity '${enrollmentId}@${mspId}' is registered on chain`));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The identity directory: the doctors, researchers and admins who registered themselves on
+ * chain with their certificate, and the orgs they belong to. A consent can name only a
+ * registered identity, and a role or org grantee only an org that has one, so a typo never
+ * hands records to whoever is enrolled under that name later. Patients are never listed:
+ * their key would link them to their pseudonym (pseudonyms.ts).
+ */
+import { invalid } from './errors';
+import type { Grantee } from './consents';
+import { encode, found, readJson, type StateStore, type TxContext } from './ledger';
+import type { Caller, Role } from './roles';
+
+export interface DirectoryEntry {
+  mspId: string;
+  enrollmentId: string;
+  /** The role attribute of the certificate it registered with. */
+  role: Role;
+  /** SPKI PEM of the certificate's key: the identity proved it holds it by signing the registration. */
+  publicKey: string;
+  registeredAt: string;
+  txId: string;
+}
+
+/** An org of the channel: one of its identities registered (Fabric admits only channel members' transactions). */
+export interface Member {
+  mspId: string;
+}
+
+/** Who can use a consent: the roles that request access. */
+export const REQUESTER_ROLES: readonly Role[] = ['doctor', 'researcher'];
+
+const IDENTITY = 'emr.identity';
+const MEMBER = 'emr.member';
+
+export class Directory {
+  constructor(private readonly state: StateStore) {}
+
+  get = (mspId: string, enrollmentId: string) => readJson<DirectoryEntry>(this.state, IDENTITY, [mspId, enrollmentId]);
+  member = (mspId: string) => readJson<Member>(this.state, MEMBER, [mspId]);
+
+  /**
+   * The caller registers himself with his certificate's key. Again with the same key changes
+   * nothing; with a new key (a renewed certificate of the same enrollment) it replaces it.
+   */
+  async register(caller: Caller, publicKey: string, tx: TxContext): Promise<DirectoryEntry> {
+    const existing = await this.get(caller.mspId, caller.enrollmentId);
+    if (existing && existing.publicKey === publicKey && existing.role === caller.role) return existing;
+    const entry: DirectoryEntry = { ...caller, publicKey, registeredAt: tx.timestamp.toISOString(), txId: tx.txId };
+    await this.state.putState(this.state.createCompositeKey(IDENTITY, [caller.mspId, caller.enrollmentId]), encode(entry));
+    // A blind write of a constant: identities of one org registering in the same block do not conflict.
+    await this.state.putState(this.state.createCompositeKey(MEMBER, [caller.mspId]), encode({ mspId: caller.mspId }));
+    return entry;
+  }
+
+  async requireMember(mspId: string, field: string): Promise<Member> {
+    return found(await this.member(mspId), field, `'${mspId}' is not an org of this channel (no identity of it has registered)`);
+  }
+
+  /** An identity that may request access: registered, with a requester role. */
+  async requireRequester(party: { mspId: string; enrollmentId: string }, field: string): Promise<DirectoryEntry> {
+    await this.requireMember(party.mspId, `${field}.mspId`);
+    const entry = found(
+      await this.get(party.mspId, party.enrollmentId),
+      field,
+      `no identity '${party.enrollmentId}@${party.mspId}' is registered on chain; it registers itself first (emr register)`,
+    );
+    if (!REQUESTER_ROLES.includes(entry.role)) throw invalid(field, `'${party.enrollmentId}@${party.mspId}' is a ${entry.role}; only ${REQUESTER_ROLES.join(' and ')}s request access`);
+    return entry;
+  }
+
+  /** A consent's grantee must exist: a registered requester, or a requester role / whole org of the channel. */
+  async requireGrantee(grantee: Grantee): Promise<void> {
+    if (grantee.kind === 'identity') {
+      await this.requireRequester(grantee, 'grantee');
+      return;
+    }
+    await this.requireMember(grantee.mspId, 'grantee.mspId');
+    if (grantee.kind === 'role' && !REQUESTER_ROLES.includes(grantee.role)) throw invalid('grantee.role', `is ${grantee.role}; only ${REQUESTER_ROLES.join(' and ')}s request access`);
+  }
+}
