@@ -3,7 +3,6 @@
  * canonical JSON values, composite-key pages, and JSON argument parsing.
  */
 import { createHash } from 'node:crypto';
-import { KeyEndorsementPolicy } from 'fabric-shim';
 import { canonicalJson } from './canonical-json';
 import { ChaincodeError, ErrorCode, invalid } from './errors';
 
@@ -119,6 +118,9 @@ export function rejectUnknownFields(obj: Record<string, unknown>, allowed: reado
 
 /** Every later write of `key` needs an endorsement from a peer of `mspId` (state-based endorsement). */
 export async function endorsedBy(state: StateStore, key: string, mspId: string): Promise<void> {
+  // Loaded here, not at import: fabric-shim's logger installs process-wide handlers that
+  // swallow uncaught errors, and the SDK and services import this module's neighbours.
+  const { KeyEndorsementPolicy } = await import('fabric-shim');
   const policy = new KeyEndorsementPolicy();
   policy.addOrgs('PEER', mspId);
   await state.setStateValidationParameter(key, policy.getPolicy());

@@ -117,6 +117,15 @@ async function registerAndEnroll(org: OrgSpec, user: Omit<UserSpec, 'role'> & { 
   }
 }
 
+/** Registers a user at the org's CA (its registrar enrolled by `up`), enrolls him, and puts him in the SDK wallet. */
+export async function enrollUser(org: OrgSpec, user: UserSpec): Promise<void> {
+  await registerAndEnroll(org, user);
+  const wallet = walletEntryDir(org, user.id);
+  mkdirSync(wallet, { recursive: true });
+  copyFileSync(path.join(mspDirOf(org, user.id), 'signcerts', 'cert.pem'), path.join(wallet, 'cert.pem'));
+  copyFileSync(path.join(mspDirOf(org, user.id), 'keystore', 'key.pem'), path.join(wallet, 'key.pem'));
+}
+
 export interface OrgIdentities {
   org: OrgSpec;
   /** Users to put in the SDK wallet. */
@@ -129,13 +138,7 @@ export interface OrgIdentities {
 export async function enrollOrg({ org, users, nodes }: OrgIdentities): Promise<void> {
   await client(org, registrarHome(org), ['enroll', '-u', caUrl(org, `ca-admin:${registrarSecret(org)}@`)]);
   for (const node of nodes) await registerAndEnroll(org, node, node.hosts);
-  for (const user of users) {
-    await registerAndEnroll(org, user);
-    const wallet = walletEntryDir(org, user.id);
-    mkdirSync(wallet, { recursive: true });
-    copyFileSync(path.join(mspDirOf(org, user.id), 'signcerts', 'cert.pem'), path.join(wallet, 'cert.pem'));
-    copyFileSync(path.join(mspDirOf(org, user.id), 'keystore', 'key.pem'), path.join(wallet, 'key.pem'));
-  }
+  for (const user of users) await enrollUser(org, user);
   // The org MSP that goes into the channel configuration: CA certs and NodeOUs, no keys.
   for (const dir of ['cacerts', 'tlscacerts']) {
     mkdirSync(path.join(orgMspDir(org), dir), { recursive: true });

@@ -4,10 +4,11 @@
  *   down     stop every process we started, by pid, and remove all state
  *   status   processes and health of every node (--json)
  *   logs     list log files, or print one: logs <name> [--lines N]
+ *   enroll   onboard a user on the running network: enroll --org <org> --user <id> --role <role> [--json]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { down, status, up } from './network';
+import { down, enroll, status, up } from './network';
 import { state } from './paths';
 import { logFile } from './processes';
 
@@ -43,8 +44,23 @@ async function main(argv: string[]): Promise<number> {
       console.log(readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n'));
       return 0;
     }
+    case 'enroll': {
+      const opt = (name: string) => {
+        const i = rest.indexOf(`--${name}`);
+        const v = i >= 0 ? rest[i + 1] : undefined;
+        if (!v || v.startsWith('--')) throw new Error(`enroll needs --${name} <value> (enroll --org <org> --user <id> --role <role>)`);
+        return v;
+      };
+      const done = await enroll(opt('org'), opt('user'), opt('role'));
+      if (rest.includes('--json')) console.log(JSON.stringify(done, null, 2));
+      else {
+        console.log(`${done.user}@${done.mspId} enrolled at ${done.org}'s CA as ${done.role}${done.listed ? ', listed in the directory' : ''}; in the wallet as --org ${done.org} --user ${done.user}`);
+        if (done.role === 'patient') console.log(`next: npm run -s emr -- --org ${done.org} --user ${done.user} patient register`);
+      }
+      return 0;
+    }
     default:
-      console.error('usage: network <up|down|status|logs> [options]');
+      console.error('usage: network <up|down|status|logs|enroll> [options]');
       return 2;
   }
 }

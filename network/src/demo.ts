@@ -3,8 +3,7 @@
  * identities: real Fabric transactions, real Kubo nodes, the key centres and the proxies.
  * Prints each step and ends with the patient's audit trail.
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { AccessDeniedError, ConsentLedger, EmrClient, connectGateway, type LogEntry } from '@emr/client';
+import { AccessDeniedError, ConflictError, EmrClient, type LogEntry } from '@emr/client';
 import { stateDir } from './paths';
 
 const clients: EmrClient[] = [];
@@ -50,12 +49,17 @@ async function main(): Promise<void> {
   const doctorB = as('HospitalB', 'doctor1');
   const specialist = as('HospitalB', 'specialist1');
 
-  // A keyed hash stands for the patient on chain; the key stays with the hospital.
-  const pseudonym = createHmac('sha256', randomBytes(32)).update('patient1@HospitalA').digest('hex');
-  step(`HospitalA registers patient1 under pseudonym ${pseudonym.slice(0, 16)}… (the chain keeps a hash of the subject only)`);
-  const admin = connectGateway({ org: 'HospitalA', user: 'admin', profile: stateDir });
-  await new ConsentLedger(admin).registerPatient(pseudonym, 'patient1');
-  admin.close();
+  // The patient's pseudonym is derived from his own enrollment key; he registers it himself.
+  const pseudonym = patient.ownPseudonym();
+  step('patient1 (enrolled by HospitalA) registers his pseudonym, derived from his own key: no other org can claim it');
+  const registered = await patient.registerPatient().then(
+    () => 'registered',
+    (err: unknown) => {
+      if (err instanceof ConflictError) return 'already registered by an earlier run';
+      throw err;
+    },
+  );
+  show('pseudonym', `${pseudonym} (${registered})`);
 
   const bundle = fhirBundle();
   step(`HospitalA's doctor1 uploads an ECG (FHIR R4 bundle, ${bundle.length} bytes): encrypted as it streams, stored on two Kubo nodes, indexed on chain`);

@@ -3,14 +3,15 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import https from 'node:https';
 import path from 'node:path';
 import YAML from 'yaml';
-import { KeyCentreRegistry, ProxyRegistry, connectGateway, type ConnectionProfile } from '@emr/client';
-import { caCertOf, enrollOrg, identitiesOf, startCa, tlsDirOf, waitForCa, walletEntryDir } from './ca';
+import { DirectoryClient, KeyCentreRegistry, ProxyRegistry, connectGateway, type ConnectionProfile } from '@emr/client';
+import { caCertOf, enrollOrg, enrollUser, identitiesOf, startCa, tlsDirOf, waitForCa, walletEntryDir } from './ca';
 import { deployChaincode } from './chaincode';
 import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
 import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
-import { allPorts, hostnameOf, topology, type MemberOrgSpec, type OrgSpec } from './topology';
+import { allPorts, hostnameOf, topology, type MemberOrgSpec, type OrgSpec, type UserSpec } from './topology';
+import { ROLES, type Role } from '@emr/chaincode/dist/roles';
 
 const bin = (name: string) => path.join(binDir(), name);
 const upMarker = () => path.join(stateDir, 'up.json');
@@ -143,8 +144,8 @@ export async function up(log: (line: string) => void = console.log): Promise<UpR
   await Promise.all(topology.members.map((m) => waitForEndorsementPlan(m.name)));
   step('every gateway can gather endorsements (gossip and discovery converged)');
 
-  await startServices();
-  step(`${topology.members.length} key centres ran the DKG and published the master public key; ${topology.members.length} proxies registered and staked`);
+  const [, listed] = await Promise.all([startServices(), registerDirectory()]);
+  step(`${topology.members.length} key centres ran the DKG and published the master public key; ${topology.members.length} proxies registered and staked; ${listed} staff identities listed in the directory`);
   const seconds = (Date.now() - t0) / 1000;
   writeFileSync(upMarker(), JSON.stringify({ startedAt: new Date().toISOString(), seconds, steps }, null, 2));
   log(`network up in ${seconds.toFixed(1)} s`);
@@ -206,6 +207,49 @@ async function startServices(): Promise<void> {
       c.close();
     }
   }
+}
+
+/** Roles listed in the on-chain directory (consents can name them); patients never are. */
+const listed = (role: Role) => role === 'doctor' || role === 'researcher' || role === 'admin';
+
+/** Each enrolled doctor, researcher and admin registers himself in the directory, with his own key. */
+async function registerDirectory(): Promise<number> {
+  const staff = topology.members.flatMap((m) => m.users.filter((u) => listed(u.role)).map((u) => ({ org: m.name, user: u.id })));
+  await Promise.all(staff.map(({ org, user }) => registerIdentity(org, user, connectionProfile())));
+  return staff.length;
+}
+
+async function registerIdentity(org: string, user: string, profile: ConnectionProfile): Promise<void> {
+  const c = connectGateway({ org, user, profile });
+  try {
+    await new DirectoryClient(c).registerIdentity();
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Onboards a new user of a member org on the running network: registered and enrolled at
+ * the org's Fabric CA, put in the SDK wallet and the connection profile, and (staff only)
+ * listed in the on-chain directory. A patient then registers his pseudonym himself.
+ */
+export async function enroll(orgName: string, id: string, roleName: string): Promise<{ org: string; user: string; role: Role; mspId: string; listed: boolean }> {
+  const org = topology.members.find((m) => m.name === orgName);
+  if (!org) throw new Error(`--org: unknown org '${orgName}'; the members are ${topology.members.map((m) => m.name).join(', ')}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) throw new Error(`--user: '${id}' must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`);
+  const enrollable = ROLES.filter((r) => r === 'patient' || listed(r));
+  const role = enrollable.find((r) => r === roleName);
+  if (!role) throw new Error(`--role: must be one of ${enrollable.join(', ')}`);
+  if (!existsSync(state.profile) || !(await isUp())) throw new Error('the network is not up: run `network up` first');
+  const profile = JSON.parse(readFileSync(state.profile, 'utf8')) as ConnectionProfile;
+  const users = profile.orgs[org.name]!.users;
+  if (users[id]) throw new Error(`--user: '${id}' is already enrolled at ${org.name} (as ${users[id]!.role})`);
+  const user: UserSpec = { id, type: role === 'admin' ? 'admin' : 'client', role };
+  await enrollUser(org, user);
+  users[id] = { role, dir: walletEntryDir(org, id) };
+  writeFileSync(state.profile, JSON.stringify(profile, null, 2));
+  if (listed(role)) await registerIdentity(org.name, id, profile);
+  return { org: org.name, user: id, role, mspId: org.mspId, listed: listed(role) };
 }
 
 /** What the SDK needs to connect as any enrolled identity. */

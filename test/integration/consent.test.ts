@@ -3,12 +3,12 @@
  * the live network, from the right and the wrong identities of every org.
  */
 import { randomUUID } from 'node:crypto';
-import { AccessDeniedError, ConflictError, InvalidArgumentError, MvccConflictError, NotFoundError, UnauthorizedError, type ConsentInput } from '../../client/src';
+import { AccessDeniedError, ConflictError, InvalidArgumentError, MvccConflictError, NotFoundError, UnauthorizedError, type ConsentInput, type ConsentLedger } from '../../client/src';
 import { loadProfile } from '../../client/src';
 import { stateDir } from '../../network/src/paths';
 import { consentInput, pseudonym, recordInput } from '../support/fixtures';
 import { grantRegistration } from '../support/grants';
-import { Connections } from '../support/network';
+import { Connections, newPatient } from '../support/network';
 
 jest.setTimeout(90_000);
 const net = new Connections();
@@ -16,14 +16,15 @@ afterAll(() => net.closeAll());
 
 const adminA = net.consents('HospitalA', 'admin');
 const adminB = net.consents('HospitalB', 'admin');
-const patientA = net.consents('HospitalA', 'patient1');
+let patientA: ConsentLedger;
+let patientUser: string;
 const patientB = net.consents('HospitalB', 'patient1'); // same enrollment id, another hospital: another person
 const doctorA = net.consents('HospitalA', 'doctor1');
 const doctorB = net.consents('HospitalB', 'doctor1');
 const researcher = net.consents('ResearchInstitute', 'researcher1');
 
-// A fresh pseudonym per run: the network may be reused between runs.
-const p = pseudonym(`it-patient-${randomUUID()}`);
+// A fresh patient per run (the network may be reused between runs).
+let p: string;
 const hour = 3_600_000;
 const window = () => ({ validFrom: new Date(Date.now() - hour).toISOString(), validUntil: new Date(Date.now() + 24 * hour).toISOString() });
 const consentFor = (overrides: Partial<ConsentInput> = {}) => consentInput({ patientPseudonym: p, ...window(), ...overrides });
@@ -33,21 +34,15 @@ const elect = (grantId: string, consentId: string, n: number) => net.proxies('Ho
 const registration = async (consentId: string, o: Omit<Parameters<typeof grantRegistration>[0], 'elect' | 'consentId'>) => (await grantRegistration({ consentId, elect, ...o })).input;
 
 beforeAll(async () => {
-  await adminA.registerPatient(p, 'patient1');
+  ({ user: patientUser, pseudonym: p } = await newPatient('HospitalA'));
+  patientA = net.consents('HospitalA', patientUser);
   recordId = (await net.as('HospitalA', 'doctor1').createRecord(recordInput({ patientPseudonym: p, category: 'cardiology/ecg' }))).recordId;
-});
-
-describe('registration', () => {
-  it('is bound once; another hospital cannot re-bind the pseudonym; a doctor cannot register', async () => {
-    await expect(adminB.registerPatient(p, 'patient1')).rejects.toBeInstanceOf(ConflictError);
-    await expect(net.consents('HospitalA', 'doctor1').registerPatient(pseudonym(randomUUID()), 'patient1')).rejects.toBeInstanceOf(UnauthorizedError);
-  });
 });
 
 describe('consent, request, revoke, log', () => {
   it('the grantee reads under the consent, others are denied and logged, revocation stops the next request', async () => {
     const consent = await patientA.grantConsent(consentFor());
-    expect(consent).toMatchObject({ status: 'active', accessCount: 0, createdBy: 'patient1' });
+    expect(consent).toMatchObject({ status: 'active', accessCount: 0, createdBy: patientUser });
 
     const granted = await researcher.requestAccess(recordId, consent.consentId, 'research');
     expect(granted).toMatchObject({ outcome: 'success', agent: { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' } });
@@ -94,7 +89,7 @@ describe('consent, request, revoke, log', () => {
 
   it('two concurrent revocations of one consent: one commits, the other surfaces as a conflict', async () => {
     const consent = await patientA.grantConsent(consentFor());
-    const results = await Promise.allSettled([patientA.revokeConsent(consent.consentId), net.consents('HospitalA', 'patient1').revokeConsent(consent.consentId)]);
+    const results = await Promise.allSettled([patientA.revokeConsent(consent.consentId), net.consents('HospitalA', patientUser).revokeConsent(consent.consentId)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const failure = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
     expect(failure instanceof ConflictError || failure instanceof MvccConflictError).toBe(true);

@@ -2,7 +2,6 @@
  * The chaincode through the Fabric Gateway on the live network: real peers, orderers,
  * CAs and chaincode services. Identities come from the CA-issued wallet.
  */
-import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
   InvalidArgumentError,
@@ -21,12 +20,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommitError } from '@hyperledger/fabric-gateway';
 import { stateDir } from '../../network/src/paths';
-import { pseudonym, recordInput } from '../support/fixtures';
-import { Connections } from '../support/network';
+import { recordInput } from '../support/fixtures';
+import { Connections, newPatient } from '../support/network';
 
 jest.setTimeout(60_000);
 const net = new Connections();
 afterAll(() => net.closeAll());
+
+// Records need a registered patient: this file's own, enrolled for the run.
+let patient: { user: string; pseudonym: string };
+beforeAll(async () => {
+  patient = await newPatient('HospitalA');
+});
+const rec = (overrides: Parameters<typeof recordInput>[0] = {}) => recordInput({ patientPseudonym: patient.pseudonym, ...overrides });
 
 describe('identities issued by the Fabric CAs', () => {
   it.each([
@@ -43,7 +49,7 @@ describe('identities issued by the Fabric CAs', () => {
 
 describe('EMR index records across organisations', () => {
   it('a record written through HospitalA\'s peer is read through HospitalB\'s and ResearchInstitute\'s', async () => {
-    const input = recordInput({ patientPseudonym: pseudonym(`cross-org-${Date.now()}`) });
+    const input = rec();
     const created = await net.as('HospitalA', 'doctor1').createRecord(input);
     expect(created).toMatchObject({ ...input, ownerMsp: 'HospitalAMSP', createdBy: 'doctor1', version: 1, supersedes: null });
     expect(created.txId).toMatch(/^[0-9a-f]{64}$/);
@@ -52,21 +58,21 @@ describe('EMR index records across organisations', () => {
   });
 
   it('HospitalB creates a record that HospitalA reads, owned by HospitalB', async () => {
-    const input = recordInput({ category: 'radiology/ct' });
+    const input = rec({ category: 'radiology/ct' });
     await net.as('HospitalB', 'doctor1').createRecord(input);
     await expect(net.as('HospitalA', 'doctor2').readRecord(input.recordId)).resolves.toMatchObject({ ownerMsp: 'HospitalBMSP', category: 'radiology/ct' });
   });
 
   it('lists a patient\'s records with pagination through another org\'s peer', async () => {
-    const patient = pseudonym(`paged-${Date.now()}`);
+    const { pseudonym: paged } = await newPatient('HospitalA'); // a patient with these five records only
     const a = net.as('HospitalA', 'doctor1');
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await a.createRecord(recordInput({ patientPseudonym: patient }))).recordId);
+    for (let i = 0; i < 5; i++) ids.push((await a.createRecord(recordInput({ patientPseudonym: paged }))).recordId);
     const b = net.as('HospitalB', 'doctor1');
     const seen: string[] = [];
     let bookmark = '';
     do {
-      const page = await b.listRecordsByPatient(patient, { pageSize: 2, bookmark });
+      const page = await b.listRecordsByPatient(paged, { pageSize: 2, bookmark });
       expect(page.records.length).toBeLessThanOrEqual(2);
       seen.push(...page.records.map((r) => r.recordId));
       bookmark = page.bookmark;
@@ -76,8 +82,8 @@ describe('EMR index records across organisations', () => {
 
   it('adds a new version without overwriting the old one', async () => {
     const a = net.as('HospitalA', 'doctor1');
-    const v1 = await a.createRecord(recordInput());
-    const v2 = await a.createRecord(recordInput({ supersedes: v1.recordId }));
+    const v1 = await a.createRecord(rec());
+    const v2 = await a.createRecord(rec({ supersedes: v1.recordId }));
     expect(v2).toMatchObject({ version: 2, supersedes: v1.recordId });
     await expect(net.as('HospitalB', 'doctor1').readRecord(v1.recordId)).resolves.toEqual(v1);
   });
@@ -85,7 +91,7 @@ describe('EMR index records across organisations', () => {
 
 describe('rejections carry the chaincode\'s stable error code', () => {
   it('a researcher may not create a record: UnauthorizedError with code UNAUTHORIZED', async () => {
-    const input = recordInput();
+    const input = rec();
     const err = await net.as('ResearchInstitute', 'researcher1').createRecord(input).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnauthorizedError);
     expect(err).toMatchObject({ code: 'UNAUTHORIZED' });
@@ -113,21 +119,19 @@ describe('rejections carry the chaincode\'s stable error code', () => {
   });
 
   it("a patient indexes only his own records: another hospital's patient of the same name is refused", async () => {
-    const own = pseudonym(`it-own-${randomUUID()}`);
-    await net.consents('HospitalA', 'admin').registerPatient(own, 'patient1');
-    await expect(net.as('HospitalB', 'patient1').createRecordAsPatient(recordInput({ patientPseudonym: own }))).rejects.toMatchObject({ code: 'UNAUTHORIZED', field: 'patientPseudonym' });
-    await expect(net.as('HospitalA', 'patient1').createRecordAsPatient(recordInput({ patientPseudonym: own }))).resolves.toMatchObject({ createdBy: 'patient1' });
+    await expect(net.as('HospitalB', 'patient1').createRecordAsPatient(rec())).rejects.toMatchObject({ code: 'UNAUTHORIZED', field: 'patientPseudonym' });
+    await expect(net.as('HospitalA', patient.user).createRecordAsPatient(rec())).resolves.toMatchObject({ createdBy: patient.user });
   });
 
   it('invalid input names the field', async () => {
-    const err = await net.as('HospitalA', 'doctor1').createRecord(recordInput({ ciphertextSha256: 'not-a-hash' })).catch((e: unknown) => e);
+    const err = await net.as('HospitalA', 'doctor1').createRecord(rec({ ciphertextSha256: 'not-a-hash' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'ciphertextSha256' });
   });
 
   it('a duplicate record id is a ConflictError and the original is unchanged', async () => {
     const a = net.as('HospitalA', 'doctor1');
-    const input = recordInput();
+    const input = rec();
     const original = await a.createRecord(input);
     await expect(a.createRecord({ ...input, size: 1 })).rejects.toBeInstanceOf(ConflictError);
     await expect(a.readRecord(input.recordId)).resolves.toEqual(original);
@@ -141,10 +145,10 @@ describe('rejections carry the chaincode\'s stable error code', () => {
 describe('transport and validation failures map to SDK errors', () => {
   it('two versions endorsed against the same state: one commits, the other is an MVCC conflict', async () => {
     const a = net.connection('HospitalA', 'doctor1');
-    const base = await net.as('HospitalA', 'doctor1').createRecord(recordInput());
+    const base = await net.as('HospitalA', 'doctor1').createRecord(rec());
     // Endorse both before submitting either, so both read the same (empty) successor key.
     const endorsed = await Promise.all(
-      [1, 2].map(() => a.contract.newProposal('emr:CreateRecord', { arguments: [JSON.stringify(recordInput({ supersedes: base.recordId }))] }).endorse()),
+      [1, 2].map(() => a.contract.newProposal('emr:CreateRecord', { arguments: [JSON.stringify(rec({ supersedes: base.recordId }))] }).endorse()),
     );
     const outcomes = [];
     for (const tx of endorsed) {

@@ -13,13 +13,13 @@ import path from 'node:path';
 import { CIPHER_SUITE, encodeCapsule, encrypt, encryptRecord, newDataKey, toBase64url } from '@emr/crypto';
 import {
   AccessDeniedError,
-  ConsentLedger,
   ContentUnavailableError,
   EmrClient,
   FlowError,
   InsufficientFragmentsError,
   IntegrityError,
   KeyExtractionError,
+  NotFoundError,
   ServiceError,
   ServiceUnavailableError,
   TimeoutError,
@@ -37,6 +37,7 @@ import { stateDir } from '../../network/src/paths';
 import { stopDaemon } from '../../network/src/processes';
 import { memberOrg, topology } from '../../network/src/topology';
 import { pseudonym } from '../support/fixtures';
+import { newPatient } from '../support/network';
 
 jest.setTimeout(180_000);
 const hour = 3_600_000;
@@ -48,9 +49,10 @@ const as = (org: string, user: string) => {
 };
 afterAll(() => open.forEach((c) => c.close()));
 
-const p = pseudonym(`e2e-${randomUUID()}`);
+let p: string;
+let patientUser: string;
+let patient: EmrClient; // this file's own patient of HospitalA, enrolled for the run
 const doctor = as('HospitalA', 'doctor1');
-const patient = as('HospitalA', 'patient1');
 const researcher = as('ResearchInstitute', 'researcher1');
 const doctorB = as('HospitalB', 'doctor1');
 const specialist = as('HospitalB', 'specialist1');
@@ -105,9 +107,8 @@ const pinCount = async (org: string) => {
 };
 
 beforeAll(async () => {
-  const admin = connectGateway({ org: 'HospitalA', user: 'admin', profile: stateDir });
-  await new ConsentLedger(admin).registerPatient(p, 'patient1');
-  admin.close();
+  ({ user: patientUser, pseudonym: p } = await newPatient('HospitalA', 'e2e-patient'));
+  patient = as('HospitalA', patientUser);
 });
 
 describe('the flows', () => {
@@ -195,7 +196,7 @@ describe('the flows', () => {
     const { record } = await doctor.uploadRecord({ patientPseudonym: p, category: cat, source: fhir('Mole, benign.') });
     const { consent } = await patient.grantConsent(researchConsent(cat.split('/')[0]!));
     const erased = await patient.eraseRecord(record.recordId);
-    expect(erased.record.erased).toMatchObject({ erasedBy: 'patient1' });
+    expect(erased.record.erased).toMatchObject({ erasedBy: patientUser });
     expect(erased.record.encapsulatedKey).toBe('');
     expect(erased.record.ciphertextSha256).toBe(record.ciphertextSha256); // the chain keeps hashes
     expect(erased.unreachable).toEqual([]);
@@ -238,8 +239,11 @@ describe('bad input and faults', () => {
   it('an upload whose indexing fails leaves nothing pinned and nothing on chain', async () => {
     const before = await Promise.all(['HospitalA', 'HospitalB'].map(pinCount));
     const recordId = `rec-${randomUUID()}`;
-    // Supersedes a record of another patient: the chaincode refuses after the IPFS add.
-    const other = await doctor.uploadRecord({ patientPseudonym: pseudonym(`other-${randomUUID()}`), category: 'x/y', source: fhir('other') });
+    // For a pseudonym nobody registered: the chaincode refuses after the IPFS add.
+    await expect(doctor.uploadRecord({ patientPseudonym: pseudonym(`unregistered-${randomUUID()}`), category: 'x/y', source: fhir('v1'), recordId })).rejects.toBeInstanceOf(NotFoundError);
+    expect(await Promise.all(['HospitalA', 'HospitalB'].map(pinCount))).toEqual(before);
+    // Supersedes a record of another patient: refused the same way.
+    const other = await doctor.uploadRecord({ patientPseudonym: (await newPatient('HospitalB', 'e2e-other')).pseudonym, category: 'x/y', source: fhir('other') });
     const afterOther = await Promise.all(['HospitalA', 'HospitalB'].map(pinCount));
     await expect(doctor.uploadRecord({ patientPseudonym: p, category: 'x/y', source: fhir('v2'), recordId, supersedes: other.record.recordId })).rejects.toThrow(/another patient/);
     expect(await Promise.all(['HospitalA', 'HospitalB'].map(pinCount))).toEqual(afterOther);

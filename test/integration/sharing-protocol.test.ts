@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { G1, encodeCapsule, encodeFragment, encrypt, openShare, reEncrypt } from '@emr/crypto';
 import { AccessDeniedError, ConflictError, InvalidArgumentError, UnauthorizedError, type ConsentInput } from '../../client/src';
-import { consentInput, pseudonym, recordInput } from '../support/fixtures';
+import { consentInput, recordInput } from '../support/fixtures';
 import { centresForTests, grantRegistration, identityOf } from '../support/grants';
-import { Connections } from '../support/network';
+import { Connections, newPatient } from '../support/network';
 
 jest.setTimeout(120_000);
 const net = new Connections();
@@ -18,27 +18,28 @@ afterAll(() => net.closeAll());
 
 const A = 'HospitalA';
 const hour = 3_600_000;
-const p = pseudonym(`it-protocol-${randomUUID()}`);
+let p: string;
+let patient: string; // this file's own patient of HospitalA, enrolled for the run
 const window = () => ({ validFrom: new Date(Date.now() - hour).toISOString(), validUntil: new Date(Date.now() + 24 * hour).toISOString() });
 const consentFor = (overrides: Partial<ConsentInput> = {}) => consentInput({ patientPseudonym: p, ...window(), ...overrides });
 const elect = (grantId: string, consentId: string, n: number) => net.proxies(A, 'doctor1').elect(grantId, consentId, n);
 let recordId: string;
 
 beforeAll(async () => {
-  await net.consents(A, 'admin').registerPatient(p, 'patient1');
+  ({ user: patient, pseudonym: p } = await newPatient(A));
   recordId = (await net.as(A, 'doctor1').createRecord(recordInput({ patientPseudonym: p }))).recordId;
 });
 
 describe('patient-signed records', () => {
   it('the patient indexes his own record signed; approves a doctor\'s record; switches a type; others cannot', async () => {
-    const own = await net.as(A, 'patient1').createRecordAsPatient(recordInput({ patientPseudonym: p }));
-    expect(own).toMatchObject({ createdBy: 'patient1', ownerMsp: 'HospitalAMSP', patientApproval: { signature: expect.any(String) } });
+    const own = await net.as(A, patient).createRecordAsPatient(recordInput({ patientPseudonym: p }));
+    expect(own).toMatchObject({ createdBy: patient, ownerMsp: 'HospitalAMSP', patientApproval: { signature: expect.any(String) } });
     await expect(net.as('HospitalB', 'patient1').approveRecord(recordId)).rejects.toBeInstanceOf(UnauthorizedError); // same name, another person
     await expect(net.as(A, 'doctor2').approveRecord(recordId)).rejects.toBeInstanceOf(UnauthorizedError);
-    expect((await net.as(A, 'patient1').approveRecord(recordId)).patientApproval).not.toBeNull();
+    expect((await net.as(A, patient).approveRecord(recordId)).patientApproval).not.toBeNull();
     await expect(net.as(A, 'doctor1').switchType(own.recordId, 'non-sharable', 'bmV3')).rejects.toBeInstanceOf(UnauthorizedError);
-    expect(await net.as(A, 'patient1').switchType(own.recordId, 'non-sharable', 'bmV3')).toMatchObject({ type: 'non-sharable', encapsulatedKey: 'bmV3' });
-    const again = await net.as(A, 'patient1').switchType(own.recordId, 'non-sharable', 'bmV3').catch((e: unknown) => e);
+    expect(await net.as(A, patient).switchType(own.recordId, 'non-sharable', 'bmV3')).toMatchObject({ type: 'non-sharable', encapsulatedKey: 'bmV3' });
+    const again = await net.as(A, patient).switchType(own.recordId, 'non-sharable', 'bmV3').catch((e: unknown) => e);
     expect(again).toBeInstanceOf(ConflictError);
   });
 
@@ -58,12 +59,12 @@ describe('multi-party approval', () => {
     await expect(net.consents('HospitalB', 'admin').readApprovalPolicies('HospitalAMSP')).resolves.toMatchObject({ policies: expect.arrayContaining([{ category, approvals: [{ role: 'doctor', count: 1 }] }]) });
     await expect(net.consents(A, 'doctor1').setApprovalPolicy({ category, approvals: [] })).rejects.toBeInstanceOf(UnauthorizedError);
     const psychRecord = (await net.as(A, 'doctor1').createRecord(recordInput({ patientPseudonym: p, category: `${category}/notes` }))).recordId;
-    const consent = await net.consents(A, 'patient1').grantConsent(consentFor({ scope: { category } }));
+    const consent = await net.consents(A, patient).grantConsent(consentFor({ scope: { category } }));
     expect(consent.status).toBe('pending');
     const denied = await net.consents('ResearchInstitute', 'researcher1').requestAccess(psychRecord, consent.consentId, 'research').catch((e: unknown) => e);
     expect((denied as AccessDeniedError).reason).toBe('pending-approval');
     await expect(net.consents('HospitalB', 'doctor1').approveConsent(consent.consentId)).rejects.toBeInstanceOf(UnauthorizedError);
-    await expect(net.consents(A, 'patient1').approveConsent(consent.consentId)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(net.consents(A, patient).approveConsent(consent.consentId)).rejects.toBeInstanceOf(UnauthorizedError);
     expect((await net.consents(A, 'doctor2').approveConsent(consent.consentId)).status).toBe('active');
     await expect(net.consents('ResearchInstitute', 'researcher1').requestAccess(psychRecord, consent.consentId, 'research')).resolves.toMatchObject({ outcome: 'success' });
   });
@@ -86,7 +87,7 @@ describe('break-glass', () => {
     await expect(net.emergency(A, 'doctor1').requestAccess(recordId, emergencyId)).resolves.toMatchObject({ outcome: 'success', emergencyId });
     const otherDoctor = await net.emergency(A, 'doctor2').requestAccess(recordId, emergencyId).catch((e: unknown) => e);
     expect((otherDoctor as AccessDeniedError).reason).toBe('not-grantee');
-    const log = await net.consents(A, 'patient1').patientLog(p, { pageSize: 5 });
+    const log = await net.consents(A, patient).patientLog(p, { pageSize: 5 });
     expect(log.entries.map((e) => [e.action, e.emergencyId])).toEqual([
       ['access-request', emergencyId], // doctor2's denied attempt
       ['access-request', emergencyId],
@@ -97,7 +98,7 @@ describe('break-glass', () => {
     expect((await net.emergency(A, 'admin').justification(emergencyId)).justification).toBe(justification);
     await expect(net.emergency('HospitalB', 'admin').justification(emergencyId)).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(net.emergency('HospitalB', 'doctor1').read(emergencyId)).rejects.toBeInstanceOf(UnauthorizedError);
-    expect((await net.emergency(A, 'patient1').read(emergencyId)).status).toBe('active');
+    expect((await net.emergency(A, patient).read(emergencyId)).status).toBe('active');
   });
 });
 
@@ -111,10 +112,10 @@ describe('proxy registry, election and faults', () => {
   });
 
   it('a grant takes the elected proxies only; its proxies log re-encryptions; the requester confirms receipt; a proven bad fragment costs reputation', async () => {
-    const consent = await net.consents(A, 'patient1').grantConsent(consentFor({ scope: { category: 'cardiology', type: 'sharable' } }));
+    const consent = await net.consents(A, patient).grantConsent(consentFor({ scope: { category: 'cardiology', type: 'sharable' } }));
     const { input, grant, shares } = await grantRegistration({ consentId: consent.consentId, elect, n: 2, expiresAt: new Date(Date.now() + 2 * hour).toISOString() });
-    await expect(net.consents(A, 'patient1').registerGrant({ ...input, proxies: [...input.proxies].reverse() })).rejects.toBeInstanceOf(ConflictError);
-    await net.consents(A, 'patient1').registerGrant(input);
+    await expect(net.consents(A, patient).registerGrant({ ...input, proxies: [...input.proxies].reverse() })).rejects.toBeInstanceOf(ConflictError);
+    await net.consents(A, patient).registerGrant(input);
 
     const access = await net.consents('ResearchInstitute', 'researcher1').requestAccess(recordId, consent.consentId, 'research');
     const [first] = input.proxies;
@@ -138,7 +139,7 @@ describe('proxy registry, election and faults', () => {
     expect([after.faults, after.reputation]).toEqual([before.faults + 1, before.reputation - 200]);
     await expect(net.proxies('ResearchInstitute', 'researcher1').reportBadFragment(bad)).rejects.toBeInstanceOf(ConflictError);
 
-    await net.consents(A, 'patient1').revokeConsent(consent.consentId);
+    await net.consents(A, patient).revokeConsent(consent.consentId);
     await expect(net.proxies(orgOf(first!.mspId), 'proxy').logReEncryption(recordId, input.grantId)).rejects.toBeInstanceOf(ConflictError);
   });
 });

@@ -1,4 +1,6 @@
-import { connectGateway, ConsentLedger, EmergencyAccess, EmrIndex, ProxyRegistry, type EmrConnection } from '../../client/src';
+import { randomUUID } from 'node:crypto';
+import { connectGateway, ConsentLedger, EmergencyAccess, EmrIndex, ProxyRegistry, pseudonymOf, type EmrConnection } from '../../client/src';
+import { enroll } from '../../network/src/network';
 import { stateDir } from '../../network/src/paths';
 
 /** Opens gateway connections as wallet identities of the live network; closes them all at once. */
@@ -31,5 +33,23 @@ export class Connections {
 
   closeAll(): void {
     for (const c of this.open.splice(0)) c.close();
+  }
+}
+
+/**
+ * A new patient of `org` on the live network: enrolled at the org's Fabric CA (put in the
+ * wallet and profile), then registered on chain by himself with his own pseudonym. Each test
+ * file gets its own, so it depends on no other file's state.
+ */
+export async function newPatient(org = 'HospitalA', prefix = 'it-patient'): Promise<{ user: string; pseudonym: string }> {
+  const user = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await enroll(org, user, 'patient');
+  const connection = connectGateway({ org, user, profile: stateDir });
+  try {
+    const pseudonym = pseudonymOf(connection.mspId, connection.certificate);
+    await new ConsentLedger(connection).registerPatient(pseudonym);
+    return { user, pseudonym };
+  } finally {
+    connection.close();
   }
 }

@@ -2,15 +2,19 @@
 /**
  * `emr`: the command line over the SDK's EmrClient. Every command connects as one enrolled
  * identity (`--org`, `--user`), runs one flow and closes the connection. Option values are
- * checked before connecting. Output is human text, or with `--json` exactly one JSON document
+ * checked before connecting, and so is what the caller's role (from the connection profile)
+ * rules out: `fetch` without --consent/--grant, and `patient register`/`show`, for anyone but
+ * a patient. Output is human text, or with `--json` exactly one JSON document
  * on stdout (an error too, as `{"error": {...}}`); the exit code is 1 on any error.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import type { Consent, EmrRecord, LogEntry, Registration } from '@emr/chaincode';
+import type { Consent, EmrRecord, LogEntry, PatientRegistration, Registration } from '@emr/chaincode';
+import { registrationActive } from '@emr/chaincode/dist/registrations';
 import { AccessDeniedError } from '../fabric/consent-ledger';
-import { ChaincodeRejectedError } from '../fabric/errors';
+import { allPages } from '../fabric/contract-client';
+import { ChaincodeRejectedError, ConflictError, NotFoundError } from '../fabric/errors';
 import { EmrClient, type Timings, type UploadResult } from '../sharing/emr-client';
 import {
   UsageError,
@@ -24,6 +28,9 @@ import {
   parseRecordType,
   parseTime,
   parseVia,
+  profileRole,
+  profileUsers,
+  requireViaUnlessPatient,
   type GlobalOptions,
   type GrantOptions,
 } from './options';
@@ -126,6 +133,11 @@ class Session {
     }
   }
 
+  /** The caller's role from the connection profile (undefined if it cannot be read). */
+  role(): string | undefined {
+    return profileRole(this.options);
+  }
+
   /** Human-only remarks, to stderr. */
   note(text: string): void {
     if (!this.options.json) this.io.stderr.write(`${text}\n`);
@@ -175,9 +187,14 @@ function uploadText(r: UploadResult): string {
   ]);
 }
 
+const granteeText = (g: Consent['grantee']): string => (g.kind === 'identity' ? party(g) : g.kind === 'role' ? `role ${g.role} at ${g.mspId}` : `org ${g.mspId}`);
+
+const scopeText = (s: Consent['scope']): string =>
+  [s.category && `category ${s.category}`, s.type && `type ${s.type}`, s.recordIds && `records ${s.recordIds.join(', ')}`].filter(Boolean).join('; ');
+
 function consentText(c: Consent): string {
-  const scope = [c.scope.category && `category ${c.scope.category}`, c.scope.type && `type ${c.scope.type}`, c.scope.recordIds && `records ${c.scope.recordIds.join(', ')}`].filter(Boolean).join('; ');
-  const grantee = c.grantee.kind === 'identity' ? party(c.grantee) : c.grantee.kind === 'role' ? `role ${c.grantee.role} at ${c.grantee.mspId}` : `org ${c.grantee.mspId}`;
+  const scope = scopeText(c.scope);
+  const grantee = granteeText(c.grantee);
   const pending = c.requiredApprovals.map((r) => `${r.count} ${r.role}`).join(', ');
   return table([
     ['consent', c.consentId],
@@ -213,11 +230,146 @@ function entryText(e: LogEntry): string {
   ]);
 }
 
-/** One line per log entry, in aligned columns: time, action, outcome, agent, record, consent, reason. */
+/** Rows under a header row, in aligned columns (the last column is not padded). */
+export function columns(header: string[], rows: string[][]): string[] {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** The audit trail: a header row, then one line per log entry (time, action, outcome, agent, purpose, record, consent, reason). */
 export function auditLines(entries: LogEntry[]): string[] {
-  const rows = entries.map((e) => [e.recorded, e.action, e.outcome, `${party(e.agent)}`, e.recordId ?? '-', e.consentId ?? e.emergencyId ?? '-', e.reason ?? '-']);
-  const widths = rows.reduce((w, r) => w.map((n, i) => Math.max(n, r[i]!.length)), [0, 0, 0, 0, 0, 0, 0]);
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  if (entries.length === 0) return [];
+  return columns(
+    ['TIME', 'ACTION', 'OUTCOME', 'AGENT', 'PURPOSE', 'RECORD', 'CONSENT', 'REASON'],
+    entries.map((e) => [e.recorded, e.action, e.outcome, party(e.agent), e.purpose ?? '-', e.recordId ?? '-', e.consentId ?? e.emergencyId ?? '-', e.reason ?? '-']),
+  );
+}
+
+/** A record as `emr records` lists it: the index entry and which later version replaced it. */
+export type ListedRecord = EmrRecord & { supersededBy: string | null };
+
+/** A patient's records, oldest first, each marked with the record superseding it (if listed). */
+export function listedRecords(records: EmrRecord[]): ListedRecord[] {
+  const successor = new Map(records.filter((r) => r.supersedes).map((r) => [r.supersedes!, r.recordId]));
+  return [...records]
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.recordId.localeCompare(b.recordId))
+    .map((r) => ({ ...r, supersededBy: successor.get(r.recordId) ?? null }));
+}
+
+/** `emr records`: a header row, then one line per record. */
+export function recordLines(records: ListedRecord[]): string[] {
+  if (records.length === 0) return [];
+  return columns(
+    ['RECORD', 'VERSION', 'CATEGORY', 'TYPE', 'OWNER', 'SIZE', 'CREATED', 'MARKS'],
+    records.map((r) => [
+      r.recordId,
+      String(r.version),
+      r.category,
+      r.type,
+      r.ownerMsp,
+      formatBytes(r.size),
+      r.createdAt,
+      [r.erased ? `erased ${r.erased.erasedAt}` : '', r.supersededBy ? `superseded by ${r.supersededBy}` : ''].filter(Boolean).join(', ') || '-',
+    ]),
+  );
+}
+
+/**
+ * What a consent allows now: `revoked` and `pending` from its status; an active one is
+ * `not-yet-valid` before its window, `expired` after it (the window is [validFrom, validUntil)),
+ * `exhausted` when every access is used, else `active` (the chaincode's order of checks).
+ */
+export type ConsentState = 'active' | 'pending' | 'revoked' | 'not-yet-valid' | 'expired' | 'exhausted';
+
+export function consentState(c: Consent, now: Date): ConsentState {
+  if (c.status === 'revoked') return 'revoked';
+  if (c.status === 'pending') return 'pending';
+  const t = now.getTime();
+  if (t < Date.parse(c.validFrom)) return 'not-yet-valid';
+  if (t >= Date.parse(c.validUntil)) return 'expired';
+  if (c.accessCount >= c.maxAccesses) return 'exhausted';
+  return 'active';
+}
+
+/** A grant as `emr consents` lists it: the public registration's summary and whether it is usable now. */
+export interface ListedGrant {
+  grantId: string;
+  hop: number;
+  parentGrantId: string | null;
+  delegator: string;
+  delegatee: string;
+  type: string;
+  threshold: number;
+  proxies: string[];
+  expiresAt: string;
+  createdAt: string;
+  active: boolean;
+}
+
+/** A consent as `emr consents` lists it. */
+export type ListedConsent = Consent & { state: ConsentState; usesLeft: number; grants: ListedGrant[] };
+
+export function listedConsent(c: Consent, grants: Registration[], now: Date): ListedConsent {
+  return {
+    ...c,
+    state: consentState(c, now),
+    usesLeft: Math.max(0, c.maxAccesses - c.accessCount),
+    grants: grants
+      .map((g) => ({
+        grantId: g.grantId,
+        hop: g.hop,
+        parentGrantId: g.parentGrantId,
+        delegator: party(g.delegator),
+        delegatee: party(g.delegatee),
+        type: g.type,
+        threshold: g.threshold,
+        proxies: g.proxies.map(party),
+        expiresAt: g.expiresAt,
+        createdAt: g.createdAt,
+        active: registrationActive(g, c, now),
+      }))
+      .sort((a, b) => a.hop - b.hop || a.createdAt.localeCompare(b.createdAt)),
+  };
+}
+
+/** One consent of `emr consents`: a block of aligned lines, its grants one per line at the end. */
+export function consentBlock(c: ListedConsent): string {
+  const state =
+    c.state === 'pending'
+      ? `pending (needs approval by ${c.requiredApprovals.map((r) => `${r.count} ${r.role}`).join(', ')}; ${c.approvals.length} given)`
+      : c.state === 'revoked'
+        ? `revoked at ${c.revokedAt}`
+        : c.state === c.status
+          ? c.state
+          : `${c.state} (status ${c.status})`;
+  const grantLines = c.grants.map(
+    (g) => `${g.grantId}  hop ${g.hop}${g.parentGrantId ? ` under ${g.parentGrantId}` : ''}  to ${g.delegatee}  ${g.type}  ${g.active ? 'active' : 'inactive'}  expires ${g.expiresAt}`,
+  );
+  const rows: [string, string | number][] = [
+    ['consent', c.consentId],
+    ['state', state],
+    ['uses left', `${c.usesLeft} of ${c.maxAccesses}`],
+    ['grantee', granteeText(c.grantee)],
+    ['purpose', c.purpose],
+    ['scope', scopeText(c.scope)],
+    ['valid', `${c.validFrom} to ${c.validUntil}`],
+    ['hop limit', c.hopLimit],
+    ['grants', grantLines[0] ?? 'none'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ...grantLines.slice(1).map((l) => `${' '.repeat(width)}  ${l}`)].join('\n');
+}
+
+/** `emr patient register` / `show`: the registration, the full pseudonym first. */
+export function registrationText(pseudonym: string, r: PatientRegistration | null): string {
+  return table([
+    ['pseudonym', pseudonym],
+    ['registered', r ? 'yes' : 'no'],
+    ['home MSP', r?.homeMsp],
+    ['registered at', r?.registeredAt],
+    ['tx', r?.txId],
+  ]);
 }
 
 function recordText(r: EmrRecord): string {
@@ -229,6 +381,28 @@ function recordText(r: EmrRecord): string {
     ['cid', r.cid],
     ['erased at', r.erased?.erasedAt],
   ]);
+}
+
+/** A UsageError, before connecting, when the profile lists the caller with another role than patient. */
+function requirePatient(s: Session, command: string): void {
+  const role = s.role();
+  if (role !== undefined && role !== 'patient') {
+    throw new UsageError(`${command} is run by the patient himself (e.g. --org ${s.options.org} --user ${profileUsers(s.options, 'patient')[0] ?? 'patient1'}); ${s.options.user} is a ${role}`, '--user');
+  }
+}
+
+/** What a newly registered patient does next (stderr, human mode only). */
+function nextSteps(s: Session, p: string): string {
+  const emr = 'npm run -s emr --';
+  const doctor = profileUsers(s.options, 'doctor')[0] ?? 'doctor1';
+  return [
+    'next steps:',
+    `  P=${p}`,
+    `  a doctor of your hospital uploads a record:  ${emr} --org ${s.options.org} --user ${doctor} upload ecg.json --patient $P --category cardiology/ecg`,
+    `  you list your records:                       ${emr} --org ${s.options.org} --user ${s.options.user} records --patient $P`,
+    `  you grant a consent:                         ${emr} --org ${s.options.org} --user ${s.options.user} grant --patient $P --grantee researcher1@ResearchInstituteMSP --category cardiology --purpose research`,
+    `  you list your consents and the audit trail:  ${emr} --org ${s.options.org} --user ${s.options.user} consents --patient $P; … audit $P`,
+  ].join('\n');
 }
 
 /** Builds the program; `globals` hands the validated global options to the commands. */
@@ -416,7 +590,7 @@ export function buildProgram(io: Io): Command {
     .command('fetch')
     .description('read a record: access on chain, verified proxy fragments, IPFS, SHA-256 check, decryption, receipt')
     .argument('<recordId>', 'the record')
-    .option('--consent <consentId>', 'the consent naming you')
+    .option('--consent <consentId>', 'the consent naming you (a doctor or researcher needs this or --grant)')
     .option('--grant <grantId>', 'the grant delegated to you')
     .option('--purpose <purpose>', 'treatment, research, emergency, payment or audit (required with --consent or --grant)')
     .option('--out <file>', 'write the plaintext to this file (default: stdout; with --json only its size is reported)')
@@ -424,6 +598,7 @@ export function buildProgram(io: Io): Command {
       const s = session();
       const id = parseRecordId(recordId, '<recordId>');
       const via = parseVia(o, false);
+      if (!via) requireViaUnlessPatient(via, s.role()); // before connecting: who may read without a consent
       // A patient reading his own record (no consent or grant) makes no request, so no purpose.
       const purpose = via || o.purpose !== undefined ? parsePurpose(o.purpose) : 'treatment';
       const out = o.out !== undefined && o.out !== '' ? path.resolve(o.out) : undefined;
@@ -498,14 +673,111 @@ export function buildProgram(io: Io): Command {
 
   program
     .command('audit')
-    .description("a patient's whole access log (emergency overrides first, then newest first)")
+    .description("a patient's whole access log (emergency overrides first, then newest first): the patient or an admin of his home hospital")
     .argument('<pseudonym>', "the patient's pseudonym")
+    .addHelpText('after', '\nColumns: TIME, ACTION, OUTCOME, AGENT, PURPOSE, RECORD, CONSENT (or emergency), REASON (of a denial). --json: the log entries as an array.')
     .action(async (pseudonym: string) => {
       const s = session();
       const p = parsePseudonym(pseudonym, '<pseudonym>');
       const entries = await s.connect((c) => c.auditTrail(p));
       s.emit(entries, () => auditLines(entries).join('\n'));
       if (entries.length === 0) s.note('emr: the log has no entries');
+    });
+
+  const patient = program.command('patient').description("the patient's own pseudonym: register it on chain, or show it");
+
+  patient
+    .command('register')
+    .description('the patient (e.g. --org HospitalA --user patient1) registers the pseudonym derived from his own enrollment key, and prints it in full')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Prints the full 64-hex pseudonym, the home MSP (the org whose CA enrolled you) and the transaction id;',
+        'with --json the registration: {patientPseudonym, homeMsp, registeredAt, txId, alreadyRegistered}.',
+        'Already registered: nothing is written, the existing registration is printed (alreadyRegistered: true),',
+        'a note says so on stderr, and the exit code is 0. Only a patient can register, and only his own pseudonym.',
+        '',
+        'Example: P=$(emr --org HospitalA --user patient1 --json patient register | jq -r .patientPseudonym)',
+      ].join('\n'),
+    )
+    .action(async () => {
+      const s = session();
+      requirePatient(s, 'patient register');
+      const { registration, already } = await s.connect(async (c) => {
+        try {
+          return { registration: await c.registerPatient(), already: false };
+        } catch (err) {
+          if (!(err instanceof ConflictError)) throw err;
+          return { registration: await c.consents.readPatient(c.ownPseudonym()), already: true };
+        }
+      });
+      const p = registration.patientPseudonym;
+      s.emit({ ...registration, alreadyRegistered: already }, () => registrationText(p, registration));
+      s.note(already ? `emr: already registered (at ${registration.registeredAt}); nothing was written` : 'emr: registered');
+      s.note(nextSteps(s, p));
+    });
+
+  patient
+    .command('show')
+    .description('the patient prints his own pseudonym (derived from his enrollment key) and whether it is registered')
+    .addHelpText('after', '\n--json: {patientPseudonym, registered, registration} (registration null when not registered).')
+    .action(async () => {
+      const s = session();
+      requirePatient(s, 'patient show');
+      const { p, registration } = await s.connect(async (c) => {
+        const p = c.ownPseudonym();
+        try {
+          return { p, registration: await c.consents.readPatient(p) };
+        } catch (err) {
+          if (err instanceof NotFoundError) return { p, registration: null };
+          throw err;
+        }
+      });
+      s.emit({ patientPseudonym: p, registered: registration !== null, registration }, () => registrationText(p, registration));
+      if (!registration) s.note(`emr: not registered yet: emr --org ${s.options.org} --user ${s.options.user} patient register`);
+    });
+
+  program
+    .command('records')
+    .description("a patient's records as indexed on chain (any enrolled identity may list them; reading one needs a consent)")
+    .requiredOption('--patient <pseudonym>', "the patient's pseudonym (64 hex characters)")
+    .addHelpText(
+      'after',
+      '\nColumns: RECORD, VERSION, CATEGORY, TYPE, OWNER (the hospital that uploaded it), SIZE (ciphertext), CREATED, MARKS (erased, superseded by a later version).\n--json: the records as an array, each with supersededBy (null when it is the latest version).',
+    )
+    .action(async (o: { patient: string }) => {
+      const s = session();
+      const p = parsePseudonym(o.patient);
+      const records = listedRecords(await s.connect((c) => c.index.allRecordsByPatient(p)));
+      s.emit(records, () => recordLines(records).join('\n'));
+      if (records.length === 0) s.note('emr: no records are indexed for this pseudonym');
+    });
+
+  program
+    .command('consents')
+    .description("a patient's consents with their state, uses left and grants: the patient or an admin of his home hospital")
+    .requiredOption('--patient <pseudonym>', "the patient's pseudonym (64 hex characters)")
+    .addHelpText(
+      'after',
+      [
+        '',
+        'state: active, pending (approvals needed), revoked, not-yet-valid, expired or exhausted (no uses left), as of now.',
+        'Each grant: id, hop (and parent grant), delegatee, record type, active (usable now) or inactive, expiry.',
+        '--json: the consents as an array, each with state, usesLeft and grants [{grantId, hop, parentGrantId, delegator, delegatee, type, threshold, proxies, expiresAt, createdAt, active}].',
+      ].join('\n'),
+    )
+    .action(async (o: { patient: string }) => {
+      const s = session();
+      const p = parsePseudonym(o.patient);
+      const listed = await s.connect(async (c) => {
+        const consents = await allPages((page) => c.consents.listConsents(p, page), (page) => page.consents);
+        const now = new Date();
+        return Promise.all(consents.map(async (consent) => listedConsent(consent, await c.consents.allGrants(consent.consentId), now)));
+      });
+      listed.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      s.emit(listed, () => listed.map(consentBlock).join('\n\n'));
+      if (listed.length === 0) s.note('emr: the patient has granted no consents');
     });
 
   program

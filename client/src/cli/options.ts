@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ConsentInput, Grantee, Party, Purpose, RecordType } from '@emr/chaincode';
 import { MAX_ACCESSES, MAX_HOP_LIMIT, MAX_SCOPE_RECORDS, PURPOSES } from '@emr/chaincode/dist/consents';
 import { RECORD_TYPES, checkCategory, checkPseudonym, checkRecordId } from '@emr/chaincode/dist/records';
+import { loadProfile } from '../fabric/profile';
 import type { Via } from '../sharing/emr-client';
 
 /** A command-line value is missing or malformed; `option` names it (e.g. `--grantee`). */
@@ -87,9 +88,26 @@ export function parsePseudonym(value: string | undefined, option = '--patient'):
   return checked(option, v, () => checkPseudonym(v));
 }
 
+/** The rule for categories, spelled out (the chaincode's checkCategory is the authority). */
+export const CATEGORY_RULE = "a department path like 'cardiology/ecg': 1 to 8 segments joined by '/', each 1 to 64 characters of a-z 0-9 - starting with a letter or digit";
+
 export function parseCategory(value: string | undefined, option = '--category'): string {
   const v = required(value, option);
-  return checked(option, v, () => checkCategory(v));
+  try {
+    return checkCategory(v);
+  } catch {
+    const segments = v.split('/');
+    const long = segments.findIndex((s) => s.length > 64);
+    const why =
+      long >= 0
+        ? ` (segment ${long + 1} is ${segments[long]!.length} characters long, the limit is 64)`
+        : segments.length > 8
+          ? ` (it has ${segments.length} segments, the limit is 8)`
+          : segments.some((s) => s === '')
+            ? ' (it has an empty segment)'
+            : '';
+    throw new UsageError(`${option} must be ${CATEGORY_RULE}${why}, got ${quote(v)}`, option);
+  }
 }
 
 export function parseRecordId(value: string | undefined, option: string): string {
@@ -117,6 +135,19 @@ export function parseVia(options: { consent?: string; grant?: string }, isRequir
   if (grant !== undefined) return { grantId: parseRecordId(grant, '--grant') };
   if (isRequired) throw new UsageError('one of --consent <consentId> or --grant <grantId> is required', '--consent');
   return undefined;
+}
+
+/**
+ * `emr fetch` without --consent or --grant reads as the record's patient; anyone else must say
+ * which consent or grant he reads under. `role` is the caller's role from the connection
+ * profile (undefined when it cannot be read: the connection then reports why).
+ */
+export function requireViaUnlessPatient(via: Via | undefined, role: string | undefined, command = 'fetch'): void {
+  if (via || role === undefined || role === 'patient') return;
+  throw new UsageError(
+    `${command} as a ${role} needs --consent <consentId> (the consent the patient granted you, printed by his \`emr grant\`) or --grant <grantId> (a grant delegated to you, printed by \`emr delegate\`); only a patient reads his own records without one`,
+    '--consent',
+  );
 }
 
 /** The raw values of `emr grant`'s options, as commander hands them over. */
@@ -176,4 +207,28 @@ export function globalOptions(raw: { org?: string; user?: string; network?: stri
   const user = required(raw.user, '--user');
   const network = path.resolve(raw.network || env.EMR_NETWORK_DIR || path.resolve(scriptDir, '../../../network/.run'));
   return { org, user, network, json: raw.json === true };
+}
+
+/**
+ * The caller's role as the connection profile lists it (`users[user].role` of the org), or
+ * undefined when the profile cannot be read or does not list him (connecting reports that).
+ */
+export function profileRole(options: Pick<GlobalOptions, 'network' | 'org' | 'user'>): string | undefined {
+  try {
+    return loadProfile(options.network).orgs[options.org]?.users[options.user]?.role;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The enrollment ids of an org's users with `role` in the connection profile (for hints). */
+export function profileUsers(options: Pick<GlobalOptions, 'network' | 'org'>, role: string): string[] {
+  try {
+    return Object.entries(loadProfile(options.network).orgs[options.org]?.users ?? {})
+      .filter(([, u]) => u.role === role)
+      .map(([id]) => id)
+      .sort();
+  } catch {
+    return [];
+  }
 }

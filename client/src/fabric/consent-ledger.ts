@@ -22,12 +22,12 @@ export function allowedOrThrow({ entry, detail }: { entry: LogEntry; detail: str
 }
 
 export class ConsentLedger extends ContractClient {
-  /** An admin binds a pseudonym to a patient enrolled at the admin's hospital. */
-  registerPatient(patientPseudonym: string, enrollmentId: string): Promise<PatientRegistration> {
-    return this.submit('consent:RegisterPatient', patientPseudonym, enrollmentId);
+  /** The calling patient registers his pseudonym: the one his enrollment key derives (`pseudonymOf`). */
+  registerPatient(patientPseudonym: string): Promise<PatientRegistration> {
+    return this.submit('consent:RegisterPatient', patientPseudonym);
   }
 
-  /** A pseudonym's registration (home hospital, subject hash). */
+  /** A pseudonym's registration (home hospital, when); NotFoundError when nobody registered it. */
   readPatient(patientPseudonym: string): Promise<PatientRegistration> {
     return this.evaluate('consent:ReadPatient', patientPseudonym);
   }

@@ -1,10 +1,15 @@
 /**
  * The services' HTTP plumbing: a small JSON router on 127.0.0.1, and a client that turns
  * refusals and unreachable services into SDK errors naming the service.
+ *
+ * The router answers every request, malformed ones included (400 and close), and bounds
+ * what a client can hold: header and request deadlines, a body limit, a connection cap
+ * (limits sized for a 2-core host; see docs/sharing.md).
  */
 import http from 'node:http';
+import { InvalidArgumentError } from '../fabric/errors';
 import { ServiceError, ServiceUnavailableError } from '../sharing/errors';
-import { signedHeaders, type RequestSigner } from './auth';
+import { newReplyKey, openReply, replyContext, signedHeaders, type RequestSigner, type SealedReply } from './auth';
 
 /** Thrown inside a handler: answered as `{code, message}` with this status. */
 export class HttpError extends Error {
@@ -23,73 +28,138 @@ export interface Request {
   params: Record<string, string>;
   headers: http.IncomingHttpHeaders;
   body: string;
-  json<T>(): T;
+  /** The body as a JSON object (400 for anything else: not JSON, null, an array, a number). */
+  json<T extends object>(): T;
 }
 export type Handler = (req: Request) => Promise<unknown>;
 export type Routes = Record<string, Handler>;
 
-const MAX_BODY = 4 * 1024 * 1024;
+export interface ServerLimits {
+  /** The whole header block must arrive within this. */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this, or 408 and close. */
+  requestTimeoutMs: number;
+  /** How often Node checks the two deadlines above (they are enforced to this granularity). */
+  checkIntervalMs: number;
+  /** Larger bodies get 413 (the largest legitimate body, a share or capsule, is a few KiB). */
+  maxBodyBytes: number;
+  /** Further connections are dropped at accept. */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, checkIntervalMs: 1_000, maxBodyBytes: 4 * 1024 * 1024, maxConnections: 256 };
+
+const isJson = (type: string | undefined) => /^application\/json\s*(;|$)/i.test(type ?? '');
 
 /** Routes are `METHOD /path/:param`; answers JSON. Resolves once listening. */
-export function serveJson(port: number, routes: Routes, log: (line: string) => void): Promise<http.Server> {
+export function serveJson(port: number, routes: Routes, log: (line: string) => void, limits: Partial<ServerLimits> = {}): Promise<http.Server> {
+  const l = { ...DEFAULT_LIMITS, ...limits };
   const table = Object.entries(routes).map(([key, handler]) => {
     const [method, pattern] = key.split(' ') as [string, string];
     const names: string[] = [];
     const re = new RegExp(`^${pattern.replace(/:([a-zA-Z]+)/g, (_, n: string) => (names.push(n), '([^/]+)'))}$`);
     return { method, re, names, handler };
   });
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) req.destroy();
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const answer = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
+  const server = http.createServer(
+    { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: l.checkIntervalMs, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
+    (req, res) => {
+      // An answer given before the body was read closes the connection (the rest is not read).
+      const answer = (status: number, value: unknown, close = false) => {
+        if (res.headersSent) return;
+        res.writeHead(status, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });
         res.end(JSON.stringify(value));
       };
-      const route = table.find((r) => r.method === req.method && r.re.test(url.pathname));
-      if (!route) return answer(404, { code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
-      const m = route.re.exec(url.pathname)!;
-      const body = Buffer.concat(chunks).toString('utf8');
-      const request: Request = {
-        method: req.method!,
-        path: url.pathname,
-        params: Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])),
-        headers: req.headers,
-        body,
-        json<T>() {
-          try {
-            return JSON.parse(body) as T;
-          } catch {
-            throw new HttpError(400, 'INVALID_ARGUMENT', 'the body is not JSON');
-          }
-        },
+      const refuse = (status: number, code: string, message: string) => answer(status, { code, message }, true);
+      const fail = (err: unknown) => {
+        if (err instanceof HttpError) return answer(err.status, { code: err.code, message: err.message });
+        if (err instanceof InvalidArgumentError) return answer(400, { code: 'INVALID_ARGUMENT', message: err.message });
+        log(`${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
+        answer(500, { code: 'INTERNAL', message: `internal error (${(err as Error)?.name ?? 'unknown'}); see the service log` }, true);
       };
-      route.handler(request).then(
-        (value) => answer(200, value),
-        (err: unknown) => {
-          if (err instanceof HttpError) return answer(err.status, { code: err.code, message: err.message });
-          log(`${req.method} ${url.pathname} failed: ${(err as Error).stack ?? String(err)}`);
-          answer(500, { code: 'INTERNAL', message: (err as Error).message });
-        },
-      );
-    });
-  });
+      // A client that goes away mid-request is normal; nothing is left to answer.
+      req.on('error', () => undefined);
+      try {
+        let url: URL;
+        try {
+          url = new URL(req.url ?? '/', 'http://localhost');
+        } catch {
+          return refuse(400, 'BAD_REQUEST', 'the request target is not a valid path');
+        }
+        const route = table.find((r) => r.method === req.method && r.re.test(url.pathname));
+        if (!route) return refuse(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+        if (req.method === 'POST' && !isJson(req.headers['content-type'])) return refuse(415, 'UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json');
+        if (Number(req.headers['content-length'] ?? 0) > l.maxBodyBytes) return refuse(413, 'TOO_LARGE', `the body exceeds ${l.maxBodyBytes} bytes`);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        req.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= l.maxBodyBytes) return void chunks.push(c);
+          chunks.length = 0;
+          refuse(413, 'TOO_LARGE', `the body exceeds ${l.maxBodyBytes} bytes`);
+        });
+        req.on('end', () => {
+          if (size > l.maxBodyBytes) return;
+          try {
+            const m = route.re.exec(url.pathname)!;
+            let params: Record<string, string>;
+            try {
+              params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+            } catch {
+              return refuse(400, 'BAD_REQUEST', 'a path parameter is not valid percent-encoding');
+            }
+            const body = Buffer.concat(chunks).toString('utf8');
+            const request: Request = {
+              method: req.method!,
+              path: url.pathname,
+              params,
+              headers: req.headers,
+              body,
+              json<T extends object>() {
+                let value: unknown;
+                try {
+                  value = JSON.parse(body);
+                } catch {
+                  throw new HttpError(400, 'INVALID_ARGUMENT', 'the request body is not JSON');
+                }
+                if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+                  throw new HttpError(400, 'INVALID_ARGUMENT', `the request body must be a JSON object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+                }
+                return value as T;
+              },
+            };
+            // catch after then: a value that cannot be answered (e.g. not serializable) is a 500 too.
+            route.handler(request).then((value) => answer(200, value)).catch(fail);
+          } catch (err) {
+            fail(err);
+          }
+        });
+      } catch (err) {
+        fail(err);
+      }
+    },
+  );
+  server.maxConnections = l.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
 }
 
+export interface CallOptions {
+  /**
+   * The answer is secret (a partial key, a DKG share): ask for it sealed to a fresh X25519
+   * key (signed with the request) and open it here. Needs a signer.
+   */
+  sealed?: boolean;
+}
+
 /** Calls a service; a refusal becomes ServiceError (with the service's code), no answer ServiceUnavailableError. */
-export async function callService<T>(service: string, base: string, method: 'GET' | 'POST', path: string, body?: unknown, signer?: RequestSigner, timeoutMs = 15_000): Promise<T> {
+export async function callService<T>(service: string, base: string, method: 'GET' | 'POST', path: string, body?: unknown, signer?: RequestSigner, timeoutMs = 15_000, options: CallOptions = {}): Promise<T> {
   const text = body === undefined ? '' : JSON.stringify(body);
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(signer ? signedHeaders(signer, method, path, text) : {}) };
+  const reply = options.sealed ? newReplyKey() : undefined;
+  if (reply && !signer) throw new TypeError('a sealed reply needs a signed request');
+  const signed = signer ? signedHeaders(signer, method, path, text, reply?.publicKey) : {};
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...signed };
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, { method, headers, ...(method === 'POST' ? { body: text } : {}), signal: AbortSignal.timeout(timeoutMs) });
@@ -97,7 +167,12 @@ export async function callService<T>(service: string, base: string, method: 'GET
     const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
     throw new ServiceUnavailableError(service, `${service} at ${base} is unreachable: ${why}`, { cause: err });
   }
-  const answer = (await res.json().catch(() => ({}))) as T & { code?: string; message?: string };
+  const answer = (await res.json().catch(() => ({}))) as T & { code?: string; message?: string; sealed?: SealedReply };
   if (!res.ok) throw new ServiceError(service, res.status, answer.code ?? 'HTTP_ERROR', `${service} refused ${method} ${path}: ${answer.message ?? res.statusText}`);
-  return answer;
+  if (!reply) return answer;
+  try {
+    return openReply<T>(answer.sealed!, replyContext(method, path, signed['x-emr-nonce']!), reply);
+  } catch (err) {
+    throw new ServiceError(service, res.status, 'BAD_SEAL', `${service} answered ${method} ${path} with a reply that does not open with the request's key: ${(err as Error).message}`);
+  }
 }

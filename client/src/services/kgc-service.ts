@@ -9,15 +9,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { G1, KeyGenerationCentre, commitmentAt, extractPartial, toBase64url, fromBase64url, type G1Point, type PrivateShare } from '@emr/crypto';
-import type { Caller, PatientRegistration } from '@emr/chaincode';
-import { subjectOf } from '@emr/chaincode/dist/patients';
+import type http from 'node:http';
+import type { Caller } from '@emr/chaincode';
+import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
 import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
-import { ConsentLedger } from '../fabric/consent-ledger';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
-import type { EmrConnection } from '../fabric/connection';
-import { AuthenticationError, verifySigned, type TrustedCas } from './auth';
-import { HttpError, callService, serveJson, type Request } from './http';
+import { NonceCache, type RequestSigner, type TrustedCas } from './auth';
+import { CallerLimiter, authenticate, sealedAnswer } from './guard';
+import { HttpError, callService, serveJson, type Request, type ServerLimits } from './http';
 
 export interface KgcConfig {
   index: number;
@@ -31,6 +31,14 @@ export interface KgcConfig {
   mspOfIndex: Map<number, string>;
   stateDir: string;
   trust: TrustedCas;
+  /** HTTP limits (tests shorten them). */
+  limits?: Partial<ServerLimits>;
+}
+
+/** What the centre needs of its Fabric connection: a request signer, and the on-chain registry. */
+export interface KgcDeps {
+  signer: RequestSigner;
+  registry: Pick<KeyCentreRegistry, 'list' | 'register'>;
 }
 
 interface Outcome {
@@ -43,10 +51,11 @@ interface Outcome {
 
 /**
  * Who may get the key of an identity: a user his own (`enrollmentId@MSP`); a patient the
- * slots of his pseudonym (pre.ts slotIdentity, owner = pseudonym), checked against the
- * pseudonym's registration on chain.
+ * slots of his pseudonym (pre.ts slotIdentity, owner = pseudonym). The pseudonym is derived
+ * from the patient's own enrollment key (chaincode pseudonyms.ts), so the signed request's
+ * certificate decides ownership; no chain read.
  */
-export async function mayExtract(caller: Caller, identity: string, readPatient: (pseudonym: string) => Promise<PatientRegistration>): Promise<boolean> {
+export function mayExtract(caller: Caller, certificate: string, identity: string): boolean {
   if (identity === cryptoIdentity(caller)) return true;
   const prefix = 'emr-slot:v1:';
   if (!identity.startsWith(prefix) || caller.role !== 'patient') return false;
@@ -56,9 +65,7 @@ export async function mayExtract(caller: Caller, identity: string, readPatient: 
   } catch {
     return false;
   }
-  if (typeof owner !== 'string') return false;
-  const registration = await readPatient(owner).catch(() => undefined);
-  return registration?.subject === subjectOf(caller.mspId, caller.enrollmentId);
+  return typeof owner === 'string' && owner === pseudonymOf(caller.mspId, certificate);
 }
 
 const point = (p: G1Point) => toBase64url(p.toBytes());
@@ -70,25 +77,37 @@ export class KeyGenerationCentreService {
   /** Published DKG messages of this centre, by phase. */
   private readonly published = new Map<string, unknown>();
   private outcome?: Outcome;
-  private readonly ledger: ConsentLedger;
+  private server?: http.Server;
+  private readonly nonces = new NonceCache();
+  /** Per caller: 600 key extractions a minute (each a hash to G2 and a multiplication, done synchronously). */
+  private readonly limiter = new CallerLimiter({ inFlight: 4, perWindow: 600, windowMs: 60_000 });
 
   constructor(
     private readonly config: KgcConfig,
-    private readonly connection: EmrConnection,
+    private readonly deps: KgcDeps,
     private readonly log: (line: string) => void,
-  ) {
-    this.ledger = new ConsentLedger(connection);
-  }
+  ) {}
 
   private get stateFile() {
     return path.join(this.config.stateDir, `kgc-${this.config.index}.json`);
   }
 
-  async start(): Promise<void> {
+  /** Loads a kept share and serves HTTP (the DKG and registration are start's). */
+  async listen(): Promise<http.Server> {
     mkdirSync(this.config.stateDir, { recursive: true });
     if (existsSync(this.stateFile)) this.outcome = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Outcome;
-    await serveJson(this.config.port, this.routes(), this.log);
+    this.server = await serveJson(this.config.port, this.routes(), this.log, this.config.limits);
     this.log(`key centre ${this.config.index}/${this.config.n} listening on ${this.config.endpoint}`);
+    return this.server;
+  }
+
+  close(): void {
+    this.server?.close();
+    this.server?.closeAllConnections();
+  }
+
+  async start(): Promise<void> {
+    if (!this.server) await this.listen();
     if (!this.outcome) {
       this.outcome = await this.runDkg();
       writeFileSync(this.stateFile, JSON.stringify(this.outcome), { mode: 0o600 });
@@ -107,34 +126,36 @@ export class KeyGenerationCentreService {
       'GET /v1/dkg/complaints': phase('complaints'),
       'GET /v1/dkg/answers': phase('answers'),
       'GET /v1/dkg/feldman': phase('feldman'),
-      // The private share for the calling centre: only that centre's kgc identity gets it.
+      // The private share for the calling centre: only that centre's kgc identity gets it,
+      // sealed to the ephemeral key in its signed request.
       'GET /v1/dkg/share': async (req: Request) => {
-        const caller = this.authenticate(req);
+        const signed = this.authenticate(req);
+        const { caller } = signed;
         const index = [...this.config.mspOfIndex].find(([, msp]) => msp === caller.mspId)?.[0];
         if (caller.role !== 'kgc' || index === undefined) throw new HttpError(403, 'UNAUTHORIZED', 'only the key centres fetch DKG shares');
         if (!this.dealing) throw new HttpError(409, 'NOT_READY', 'not dealt yet');
         const share = this.dealing.shares.get(index)!;
-        return { s: share.s.toString(16), b: share.b.toString(16) };
+        return sealedAnswer(req, signed, { s: share.s.toString(16), b: share.b.toString(16) });
       },
       'POST /v1/keys': async (req: Request) => {
-        const caller = this.authenticate(req);
+        const signed = this.authenticate(req);
+        const { caller } = signed;
         const { identity } = req.json<{ identity?: unknown }>();
-        if (typeof identity !== 'string' || identity.length === 0 || identity.length > 1024) throw new HttpError(400, 'INVALID_ARGUMENT', 'identity must be a non-empty string');
-        if (!(await mayExtract(caller, identity, (p) => this.ledger.readPatient(p)))) throw new HttpError(403, 'UNAUTHORIZED', `'${caller.enrollmentId}@${caller.mspId}' may not get the key of '${identity}'`);
+        if (typeof identity !== 'string' || identity.length === 0 || identity.length > 1024) throw new HttpError(400, 'INVALID_ARGUMENT', 'identity must be a non-empty string of at most 1024 characters');
+        if (!signed.replyKey) throw new HttpError(400, 'INVALID_ARGUMENT', 'x-emr-reply-key is required: partial keys are only served sealed to the requester');
+        if (!mayExtract(caller, signed.certificate, identity)) throw new HttpError(403, 'UNAUTHORIZED', `'${caller.enrollmentId}@${caller.mspId}' may not get the key of '${identity}'`);
         if (!this.outcome) throw new HttpError(503, 'NOT_READY', 'the DKG has not completed');
-        const partial = extractPartial(BigInt(this.config.index), BigInt(`0x${this.outcome.secretShare}`), identity);
-        return { index: this.config.index, key: toBase64url(partial.key.toBytes()) };
+        const { secretShare } = this.outcome;
+        return this.limiter.run(cryptoIdentity(caller), async () => {
+          const partial = extractPartial(BigInt(this.config.index), BigInt(`0x${secretShare}`), identity);
+          return sealedAnswer(req, signed, { index: this.config.index, key: toBase64url(partial.key.toBytes()) });
+        });
       },
     };
   }
 
-  private authenticate(req: Request): Caller {
-    try {
-      return verifySigned(req.headers, req.method, req.path, req.body, this.config.trust);
-    } catch (err) {
-      if (err instanceof AuthenticationError) throw new HttpError(401, 'UNAUTHENTICATED', err.message);
-      throw err;
-    }
+  private authenticate(req: Request) {
+    return authenticate(req, this.config.trust, this.nonces);
   }
 
   /** Polls every other centre for a phase's message until all answered or the deadline passed. */
@@ -146,7 +167,7 @@ export class KeyGenerationCentreService {
       for (const [i, base] of others) {
         if (got.has(i)) continue;
         try {
-          got.set(i, await callService<T>(`key centre ${i}`, base, 'GET', path, undefined, signed ? this.connection : undefined, 5000));
+          got.set(i, await callService<T>(`key centre ${i}`, base, 'GET', path, undefined, signed ? this.deps.signer : undefined, 5000, { sealed: signed }));
         } catch {
           /* not there yet */
         }
@@ -228,7 +249,7 @@ export class KeyGenerationCentreService {
 
   /** Registers the outcome on chain (again after a restart, so the endpoint stays current). */
   private async register(o: Outcome): Promise<void> {
-    const registry = new KeyCentreRegistry(this.connection);
+    const registry = this.deps.registry;
     const input = { index: this.config.index, endpoint: this.config.endpoint, n: this.config.n, threshold: this.config.threshold, mpk: o.mpk, publicShares: o.publicShares, qual: o.qual };
     const current = (await registry.list()).find((c) => c.index === input.index);
     if (current && current.mpk === input.mpk && current.endpoint === input.endpoint) return;

@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connectGateway } from '../fabric/connection';
+import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { loadProfile } from '../fabric/profile';
 import { extractKey, loadConsortium } from '../sharing/key-centres';
 import { KeyGenerationCentreService } from './kgc-service';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   const orgs = Object.entries(profile.orgs);
   const me = profile.orgs[org];
   if (!me) throw new Error(`unknown org '${org}'`);
+  const trust = new Map(orgs.map(([, o]) => [o.mspId, new X509Certificate(readFileSync(o.caCertPath))]));
   if (kind === 'kgc') {
     const connection = connectGateway({ org, user: 'kgc', profile });
     const service = new KeyGenerationCentreService(
@@ -41,9 +43,9 @@ async function main(): Promise<void> {
         peers: new Map(orgs.map(([, o], i) => [i + 1, o.kgcEndpoint])),
         mspOfIndex: new Map(orgs.map(([, o], i) => [i + 1, o.mspId])),
         stateDir: arg('state'),
-        trust: new Map(orgs.map(([, o]) => [o.mspId, new X509Certificate(readFileSync(o.caCertPath))])),
+        trust,
       },
-      connection,
+      { signer: connection, registry: new KeyCentreRegistry(connection) },
       log,
     );
     await service.start();
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
         await sleep(500);
       }
     }
-    const service = new ProxyService({ port: Number(new URL(me.proxyEndpoint).port), endpoint: me.proxyEndpoint, stateDir: arg('state'), channel: profile.channel }, connection, key, log);
+    const service = new ProxyService({ port: Number(new URL(me.proxyEndpoint).port), endpoint: me.proxyEndpoint, stateDir: arg('state'), channel: profile.channel, trust }, connection, key, log);
     await service.start();
   } else {
     throw new Error('usage: main.js <kgc|proxy> --org <org> --state <dir> [--threshold t]');

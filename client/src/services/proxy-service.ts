@@ -8,10 +8,14 @@
  *
  * It follows the chaincode events from a file checkpoint, so a restart resumes exactly where
  * it stopped: allowed hop-1 requests are served ahead (fragment made and logged before the
- * requester asks), revoked consents and erased records drop their shares and fragments,
- * registered grants confirm the shares delivered for them.
+ * requester asks), revoked consents and erased records drop their shares and fragments.
+ *
+ * A share is accepted only from the delegator of a grant already registered on chain, in a
+ * signed request, for this proxy's position among the grant's proxies, and only if it verifies
+ * against the commitments registered on chain; once stored it is never replaced.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type http from 'node:http';
 import path from 'node:path';
 import { checkpointers, type ChaincodeEvent } from '@hyperledger/fabric-gateway';
 import {
@@ -37,23 +41,35 @@ import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
 import { ProxyRegistry } from '../fabric/proxy-registry';
 import { ConflictError, MvccConflictError, NotFoundError, retryMvcc } from '../fabric/errors';
-import { HttpError, serveJson, type Request } from './http';
+import { NonceCache, type TrustedCas } from './auth';
+import { CallerLimiter, authenticate, checkEntryId, checkGrantId, onlyFields } from './guard';
+import { HttpError, serveJson, type Request, type ServerLimits } from './http';
 
 export interface ProxyConfig {
   port: number;
   endpoint: string;
   stateDir: string;
   channel: string;
+  /** The consortium's CAs, for signed requests. */
+  trust: TrustedCas;
+  /** HTTP limits (tests shorten them). */
+  limits?: Partial<ServerLimits>;
+}
+
+/** The chain as the proxy uses it (tests pass fakes). */
+export interface ProxyDeps {
+  ledger: Pick<ConsentLedger, 'readGrant' | 'readAccessEntry' | 'allGrants'>;
+  records: Pick<EmrIndex, 'readRecord'>;
+  registry: Pick<ProxyRegistry, 'register' | 'signFragment' | 'logReEncryptionAsync' | 'logReEncryption'>;
 }
 
 interface StoredShare {
   grantId: string;
+  /** The grant's consent, from its registration on chain (a revocation destroys the share). */
   consentId: string | null;
   index: number;
-  /** f(index), hex. */
+  /** f(index), hex; verified against the registration's commitments before it was stored. */
   share: string;
-  /** Confirmed against the commitments registered on chain. */
-  confirmed: boolean;
 }
 
 export interface ServedFragment {
@@ -71,23 +87,33 @@ const key = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
 const sameParty = (a: Party, b: Party) => cryptoIdentity(a) === cryptoIdentity(b);
 
 export class ProxyService {
-  private readonly ledger: ConsentLedger;
-  private readonly records: EmrIndex;
-  private readonly registry: ProxyRegistry;
+  private readonly ledger: ProxyDeps['ledger'];
+  private readonly records: ProxyDeps['records'];
+  private readonly registry: ProxyDeps['registry'];
   private readonly inFlight = new Map<string, Promise<ServedFragment>>();
   private readonly me: { mspId: string; enrollmentId: string };
   private stopEvents?: () => void;
+  private server?: http.Server;
+  private readonly nonces = new NonceCache();
+  /**
+   * Per delegator. Storage is bounded by the chain already (one share per grant registered
+   * with this proxy elected, each a committed transaction by that delegator); this bounds
+   * the work: 4 uploads at once, 120 a minute.
+   */
+  private readonly shareLimiter = new CallerLimiter({ inFlight: 4, perWindow: 120, windowMs: 60_000 });
 
   constructor(
     private readonly config: ProxyConfig,
-    private readonly connection: EmrConnection,
+    private readonly connection: Pick<EmrConnection, 'mspId' | 'user'> & Partial<EmrConnection>,
     /** This proxy's identity key, from the key centres. */
     private readonly identityKey: G2Point,
     private readonly log: (line: string) => void,
+    deps: Partial<ProxyDeps> = {},
   ) {
-    this.ledger = new ConsentLedger(connection);
-    this.records = new EmrIndex(connection);
-    this.registry = new ProxyRegistry(connection);
+    const full = connection as EmrConnection;
+    this.ledger = deps.ledger ?? new ConsentLedger(full);
+    this.records = deps.records ?? new EmrIndex(full);
+    this.registry = deps.registry ?? new ProxyRegistry(full);
     this.me = { mspId: connection.mspId, enrollmentId: connection.user };
     for (const dir of ['shares', 'served']) mkdirSync(path.join(config.stateDir, dir), { recursive: true });
   }
@@ -103,37 +129,48 @@ export class ProxyService {
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err; // registered before
     }
-    await serveJson(this.config.port, this.routes(), this.log);
-    this.log(`proxy ${this.identity} listening on ${this.config.endpoint}`);
+    await this.listen();
     void this.followEvents();
+  }
+
+  /** Serves HTTP only (start also registers on chain and follows the events). */
+  async listen(): Promise<http.Server> {
+    this.server = await serveJson(this.config.port, this.routes(), this.log, this.config.limits);
+    this.log(`proxy ${this.identity} listening on ${this.config.endpoint}`);
+    return this.server;
   }
 
   stop(): void {
     this.stopEvents?.();
+    this.server?.close();
+    this.server?.closeAllConnections();
   }
 
   private routes() {
     return {
       'GET /v1/health': async () => ({ proxy: this.identity, shares: readdirSync(path.join(this.config.stateDir, 'shares')).length }),
       'POST /v1/shares': async (req: Request) => {
-        const body = req.json<{ grantId?: unknown; share?: unknown; commitments?: unknown }>();
-        if (typeof body.grantId !== 'string' || typeof body.share !== 'string' || !Array.isArray(body.commitments)) {
-          throw new HttpError(400, 'INVALID_ARGUMENT', 'body must be {grantId, share, commitments}');
-        }
-        return this.acceptShare(body.grantId, body.share, body.commitments as string[]);
+        const { caller } = authenticate(req, this.config.trust, this.nonces);
+        const body = req.json<{ grantId?: unknown; share?: unknown }>();
+        onlyFields(body, ['grantId', 'share'], '{grantId, share} (the commitments are read from the chain)');
+        const grantId = checkGrantId(body.grantId);
+        if (typeof body.share !== 'string' || body.share.length > 4096) throw new HttpError(400, 'INVALID_ARGUMENT', 'share must be a sealed share, base64url');
+        const share = body.share;
+        return this.shareLimiter.run(cryptoIdentity(caller), () => this.acceptShare(caller, grantId, share));
       },
       'POST /v1/fragments': async (req: Request) => {
         const body = req.json<{ entryId?: unknown; grantId?: unknown; capsule?: unknown }>();
-        if (typeof body.entryId !== 'string' || typeof body.grantId !== 'string' || typeof body.capsule !== 'string') {
-          throw new HttpError(400, 'INVALID_ARGUMENT', 'body must be {entryId, grantId, capsule}');
-        }
+        onlyFields(body, ['entryId', 'grantId', 'capsule'], '{entryId, grantId, capsule}');
+        checkEntryId(body.entryId);
+        checkGrantId(body.grantId);
+        if (typeof body.capsule !== 'string') throw new HttpError(400, 'INVALID_ARGUMENT', 'capsule must be a string (base64url)');
         let capsule: Capsule;
         try {
           capsule = decodeCapsule(fromBase64url(body.capsule, 'capsule'));
         } catch (err) {
           throw new HttpError(400, 'INVALID_ARGUMENT', `capsule: ${(err as Error).message}`);
         }
-        return this.serve(body.entryId, body.grantId, capsule);
+        return this.serve(body.entryId as string, body.grantId as string, capsule);
       },
     };
   }
@@ -141,22 +178,44 @@ export class ProxyService {
   private shareFile = (grantId: string) => path.join(this.config.stateDir, 'shares', `${key(grantId)}.json`);
   private servedFile = (entryId: string, grantId: string) => path.join(this.config.stateDir, 'served', `${key(entryId)}__${key(grantId)}.json`);
 
-  /** Opens a delivered share with this proxy's key and checks it against the grant's commitments. */
-  private acceptShare(grantId: string, encoded: string, commitments: string[]): { index: number } {
+  /**
+   * A delegator delivers this proxy's share of a grant he registered on chain: it must be
+   * sealed to this proxy for its position among the grant's proxies, and f(j)·G must match
+   * the commitments registered on chain. The same share again is answered as before; another
+   * one is refused (409): a stored share is never replaced.
+   */
+  private async acceptShare(caller: Party, grantId: string, encoded: string): Promise<{ index: number }> {
+    const { registration: reg, active } = await this.ledger.readGrant(grantId).catch((e: unknown) => {
+      throw e instanceof NotFoundError ? new HttpError(404, 'NOT_REGISTERED', `grant '${grantId}' is not registered on chain: register it before delivering its shares`) : e;
+    });
+    if (!sameParty(caller, reg.delegator)) throw new HttpError(403, 'UNAUTHORIZED', `only the delegator of grant '${grantId}' (${cryptoIdentity(reg.delegator)}) delivers its shares, not ${cryptoIdentity(caller)}`);
+    if (!active) throw new HttpError(409, 'GRANT_INACTIVE', `grant '${grantId}' is not active (its consent was revoked, or it expired)`);
+    const index = reg.proxies.findIndex((p) => sameParty(p, this.me)) + 1;
+    if (index === 0) throw new HttpError(403, 'UNAUTHORIZED', `${this.identity} is not a proxy of grant '${grantId}'`);
     let share: bigint;
-    let index: number;
     try {
       const sealed = decodeProxyShare(fromBase64url(encoded, 'share'));
-      if (sealed.proxy !== this.identity) throw new Error(`it is sealed to ${sealed.proxy}`);
-      index = Number(sealed.index);
+      if (sealed.proxy !== this.identity) throw new Error(`it is sealed to ${sealed.proxy}, not ${this.identity}`);
+      if (sealed.index !== BigInt(index)) throw new Error(`it is share ${sealed.index}; ${this.identity} holds share ${index} of this grant`);
       share = openShare(sealed, grantId, this.identityKey);
     } catch (err) {
       throw new HttpError(400, 'INVALID_ARGUMENT', `share: ${(err as Error).message}`);
     }
-    const points = commitments.map((c) => G1.fromBytes(fromBase64url(c, 'commitment')));
-    if (!G1.BASE.multiply(share).equals(commitmentAt(points, BigInt(index)))) throw new HttpError(400, 'INVALID_ARGUMENT', 'share does not match the commitments');
-    const stored: StoredShare = { grantId, consentId: null, index, share: share.toString(16), confirmed: false };
-    writeFileSync(this.shareFile(grantId), JSON.stringify(stored), { mode: 0o600 });
+    const commitments = decodeGrant(fromBase64url(reg.grant, 'grant')).commitments;
+    const verifies = (s: bigint) => G1.BASE.multiply(s).equals(commitmentAt(commitments, BigInt(index)));
+    const stored: StoredShare = { grantId, consentId: reg.consentId, index, share: share.toString(16) };
+    // No await from here on: the check and the write cannot interleave with another upload.
+    const existing = this.loadShare(grantId);
+    if (existing && existing.index === index && verifies(BigInt(`0x${existing.share}`))) {
+      if (existing.share !== stored.share) throw new HttpError(409, 'CONFLICT', `${this.identity} already holds a verified share of grant '${grantId}'; it is never replaced`);
+      if (existing.consentId === stored.consentId) return { index };
+    } else {
+      if (!verifies(share)) throw new HttpError(400, 'INVALID_ARGUMENT', `share does not match the commitments of grant '${grantId}' on chain`);
+      if (existing) this.log(`grant ${grantId}: replacing a share an earlier version stored unverified`);
+    }
+    const file = this.shareFile(grantId);
+    writeFileSync(`${file}.tmp`, JSON.stringify(stored), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
     return { index };
   }
 
@@ -244,9 +303,10 @@ export class ProxyService {
   /** Follows the chaincode events from the checkpoint until stopped. */
   private async followEvents(): Promise<void> {
     const checkpointer = await checkpointers.file(path.join(this.config.stateDir, 'checkpoint.json'));
-    const network = this.connection.gateway.getNetwork(this.config.channel);
+    const { gateway, contract } = this.connection as EmrConnection;
+    const network = gateway.getNetwork(this.config.channel);
     for (;;) {
-      const events = await network.getChaincodeEvents(this.connection.contract.getChaincodeName(), { checkpoint: checkpointer, startBlock: 0n });
+      const events = await network.getChaincodeEvents(contract.getChaincodeName(), { checkpoint: checkpointer, startBlock: 0n });
       this.stopEvents = () => events.close();
       try {
         for await (const event of events) {
@@ -269,11 +329,6 @@ export class ProxyService {
       case 'access.requested':
         if (payload.outcome === 'success' && !payload.grantId && !payload.emergencyId) await this.serveAhead(payload.entryId!, payload.consentId!, payload.recordId!);
         return;
-      case 'grant.registered': {
-        const stored = this.loadShare(payload.grantId!);
-        if (stored && !stored.confirmed) writeFileSync(this.shareFile(stored.grantId), JSON.stringify({ ...stored, consentId: payload.consentId, confirmed: true }), { mode: 0o600 });
-        return;
-      }
       case 'consent.revoked':
         for (const f of readdirSync(path.join(this.config.stateDir, 'shares'))) {
           const stored = JSON.parse(readFileSync(path.join(this.config.stateDir, 'shares', f), 'utf8')) as StoredShare;

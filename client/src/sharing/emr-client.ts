@@ -33,11 +33,13 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import type { Consent, ConsentInput, EmrRecord, LogEntry, Party, Purpose, Registration, RecordType } from '@emr/chaincode';
+import type { Consent, ConsentInput, EmrRecord, LogEntry, Party, PatientRegistration, Purpose, Registration, RecordType } from '@emr/chaincode';
 import { recordInScope } from '@emr/chaincode/dist/consents';
+import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
 import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
+import { DirectoryClient } from '../fabric/directory-client';
 import { EmrIndex } from '../fabric/emr-index';
 import { EmrError } from '../fabric/errors';
 import { loadProfile, type ConnectionProfile } from '../fabric/profile';
@@ -149,6 +151,7 @@ export class EmrClient {
   readonly index: EmrIndex;
   readonly consents: ConsentLedger;
   readonly proxies: ProxyRegistry;
+  readonly directory: DirectoryClient;
   readonly ipfs: IpfsStore;
   private consortium?: Consortium;
   private readonly keys = new Map<string, G2Point>();
@@ -161,6 +164,7 @@ export class EmrClient {
     this.index = new EmrIndex(connection);
     this.consents = new ConsentLedger(connection);
     this.proxies = new ProxyRegistry(connection);
+    this.directory = new DirectoryClient(connection);
     const own = profile.orgs[connection.org]!;
     const others = Object.entries(profile.orgs).filter(([name]) => name !== connection.org);
     this.ipfs = new IpfsStore([{ org: connection.org, api: own.ipfsApi }, ...others.map(([org, o]) => ({ org, api: o.ipfsApi }))]);
@@ -179,6 +183,21 @@ export class EmrClient {
 
   get identity(): string {
     return cryptoIdentity({ mspId: this.connection.mspId, enrollmentId: this.connection.user });
+  }
+
+  /** The pseudonym of the caller's own enrollment key: a patient's, once he registered it. */
+  ownPseudonym(): string {
+    return pseudonymOf(this.connection.mspId, this.connection.certificate);
+  }
+
+  /** The connected patient registers his own pseudonym on chain (ConflictError if he already did). */
+  registerPatient(): Promise<PatientRegistration> {
+    return this.consents.registerPatient(this.ownPseudonym());
+  }
+
+  /** The caller, a doctor, researcher or admin, lists himself in the directory so consents can name him; idempotent. */
+  registerIdentity() {
+    return this.directory.registerIdentity();
   }
 
   private async params(): Promise<Consortium> {
@@ -251,6 +270,7 @@ export class EmrClient {
    * made, the consent is revoked again so no half-made consent stays usable.
    */
   async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string }): Promise<GrantResult> {
+    if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
     const consent = await this.consents.grantConsent({ ...input, consentId: input.consentId ?? `consent-${randomUUID()}` });
     try {
       return { consent, grants: await this.extendGrants(consent) };
@@ -282,29 +302,18 @@ export class EmrClient {
   }
 
   /**
-   * ReKeyGen for the elected proxies, shares delivered (each proxy checks its share against
-   * the commitments), then the registration on chain. At least t proxies must accept first.
+   * ReKeyGen for the elected proxies, the registration on chain, then each share delivered
+   * in a request signed by the delegator (a proxy accepts a share only for a grant whose
+   * registration names the signer as delegator, and checks it against the commitments on
+   * chain). Fewer than t accepting proxies: InsufficientFragmentsError; the grant is then
+   * registered but unusable (the caller can revoke the consent, or delegate again).
    */
   private async makeGrant(g: { consentId: string; slot: Slot; delegatorKey: G2Point; delegatee: Party; hop: number; parentGrantId?: string; expiresAt: string }): Promise<Registration> {
     const { params } = await this.params();
     const grantId = `grant-${randomUUID()}`;
     const elected = await this.proxies.elect(grantId, g.consentId, this.grantProxies.n);
     const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: cryptoIdentity(g.delegatee), hop: g.hop, proxies: elected.map(cryptoIdentity), threshold: this.grantProxies.threshold });
-    const commitments = grant.commitments.map((c) => toBase64url(c.toBytes()));
-    const endpoints = await this.proxyEndpoints();
-    const refused: { proxy: string; reason: string }[] = [];
-    await Promise.all(
-      shares.map(async (share, i) => {
-        const proxy = cryptoIdentity(elected[i]!);
-        try {
-          await callService(`proxy ${proxy}`, endpoints.get(proxy) ?? '', 'POST', '/v1/shares', { grantId, share: toBase64url(encodeProxyShare(share)), commitments });
-        } catch (err) {
-          refused.push({ proxy, reason: (err as Error).message });
-        }
-      }),
-    );
-    if (shares.length - refused.length < grant.threshold) throw new InsufficientFragmentsError(grantId, grant.threshold, refused);
-    return this.consents.registerGrant({
+    const registration = await this.consents.registerGrant({
       grantId,
       consentId: g.consentId,
       delegatee: g.delegatee,
@@ -314,10 +323,26 @@ export class EmrClient {
       ...(g.parentGrantId ? { parentGrantId: g.parentGrantId } : {}),
       proxies: elected,
       threshold: grant.threshold,
-      commitments,
+      commitments: grant.commitments.map((c) => toBase64url(c.toBytes())),
       grant: toBase64url(encodeGrant(grant)),
       expiresAt: g.expiresAt,
     });
+    const endpoints = await this.proxyEndpoints();
+    const refused: { proxy: string; reason: string }[] = [];
+    await Promise.all(
+      shares.map(async (share, i) => {
+        const proxy = cryptoIdentity(elected[i]!);
+        try {
+          await callService(`proxy ${proxy}`, endpoints.get(proxy) ?? '', 'POST', '/v1/shares', { grantId, share: toBase64url(encodeProxyShare(share)) }, this.connection);
+        } catch (err) {
+          refused.push({ proxy, reason: (err as Error).message });
+        }
+      }),
+    );
+    if (shares.length - refused.length < grant.threshold) {
+      throw new InsufficientFragmentsError(grantId, grant.threshold, refused, `Too few proxies accepted its shares: the grant is registered on chain under consent '${g.consentId}' but cannot be used; revoke the consent (or make the grant again)`);
+    }
+    return registration;
   }
 
   /** The patient revokes a consent: every grant under it stops at once (proxies also drop their shares). */
@@ -427,6 +452,7 @@ export class EmrClient {
    * hop limit; the capsule stays the same size however many hops it goes through.
    */
   async delegate(parentGrantId: string, delegatee: Party, expiresAt?: string): Promise<Registration> {
+    await this.directory.readIdentity(delegatee);
     const { registration: parent } = await this.consents.readGrant(parentGrantId);
     const parentGrant = decodeGrant(fromBase64url(parent.grant, 'grant'));
     const grantKey = openGrantKey(parentGrant, await this.keyOf(this.identity));

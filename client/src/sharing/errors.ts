@@ -40,8 +40,10 @@ export class InsufficientFragmentsError extends EmrError {
     readonly grantId: string,
     readonly needed: number,
     readonly failures: { proxy: string; reason: string }[],
+    /** What it means for the caller (e.g. a registered grant whose shares were refused). */
+    detail?: string,
   ) {
-    super(`grant '${grantId}' needs ${needed} verified fragments; ${failures.length} proxies failed: ${failures.map((f) => `${f.proxy}: ${f.reason}`).join('; ')}`);
+    super(`grant '${grantId}' needs ${needed} verified fragments; ${failures.length} proxies failed: ${failures.map((f) => `${f.proxy}: ${f.reason}`).join('; ')}${detail ? `. ${detail}` : ''}`);
   }
 }
 /** The key centres could not give this identity a key (too few answered, or a partial key was bad). */

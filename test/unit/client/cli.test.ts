@@ -1,7 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { LogEntry } from '../../../client/src';
-import { AccessDeniedError, InvalidArgumentError } from '../../../client/src';
-import { auditLines, errorDocument, errorText, main } from '../../../client/src/cli/emr';
+import type { Consent, EmrRecord, LogEntry, PatientRegistration, Registration } from '../../../client/src';
+import { AccessDeniedError, ConflictError, EmrClient, InvalidArgumentError, NotFoundError } from '../../../client/src';
+import { auditLines, consentBlock, consentState, errorDocument, errorText, listedConsent, listedRecords, main, recordLines, registrationText } from '../../../client/src/cli/emr';
 import {
   DEFAULT_HOP_LIMIT,
   DEFAULT_MAX_ACCESSES,
@@ -18,6 +20,7 @@ import {
   parseRecordType,
   parseTime,
   parseVia,
+  requireViaUnlessPatient,
 } from '../../../client/src/cli/options';
 import { ProgressBar, formatBytes, formatProgress, progressStream } from '../../../client/src/cli/progress';
 
@@ -69,6 +72,15 @@ describe('option values', () => {
     expect(usageError(() => parseCategory('Cardiology')).message).toMatch(/^--category must be a department path/);
   });
 
+  it('spells out the category rule, the 64-character segment limit included, and says what broke it', () => {
+    expect(usageError(() => parseCategory('Cardiology')).message).toMatch(/1 to 8 segments .* each 1 to 64 characters/);
+    const long = `cardiology/${'e'.repeat(70)}`;
+    expect(usageError(() => parseCategory(long)).message).toMatch(/segment 2 is 70 characters long, the limit is 64/);
+    expect(usageError(() => parseCategory('a/b/c/d/e/f/g/h/i')).message).toMatch(/it has 9 segments, the limit is 8/);
+    expect(usageError(() => parseCategory('cardiology//ecg', '--category')).message).toMatch(/empty segment/);
+    expect(parseCategory(`cardiology/${'e'.repeat(64)}`)).toBe(`cardiology/${'e'.repeat(64)}`);
+  });
+
   it('takes whole numbers within bounds only', () => {
     expect(parseInteger('10', '--max-accesses', 1, 100)).toBe(10);
     for (const bad of ['0', '101', '1.5', '-1', '1e2', ' 3', 'ten']) expect(usageError(() => parseInteger(bad, '--max-accesses', 1, 100)).message).toMatch(/^--max-accesses must be a whole number from 1 to 100/);
@@ -93,6 +105,15 @@ describe('option values', () => {
     expect(parseVia({}, false)).toBeUndefined();
     expect(usageError(() => parseVia({}, true)).message).toMatch(/--consent .* or --grant .* is required/);
     expect(usageError(() => parseVia({ consent: 'c', grant: 'g' }, false)).message).toMatch(/not both/);
+  });
+
+  it('lets only a patient fetch without a consent or grant', () => {
+    expect(() => requireViaUnlessPatient(undefined, 'patient')).not.toThrow();
+    expect(() => requireViaUnlessPatient({ consentId: 'c' }, 'researcher')).not.toThrow();
+    expect(() => requireViaUnlessPatient(undefined, undefined)).not.toThrow(); // unknown: connecting says why
+    const err = usageError(() => requireViaUnlessPatient(undefined, 'researcher'));
+    expect(err.option).toBe('--consent');
+    expect(err.message).toMatch(/^fetch as a researcher needs --consent <consentId> .* or --grant <grantId>/);
   });
 });
 
@@ -217,13 +238,139 @@ const entry = (over: Partial<LogEntry>): LogEntry => ({
   ...over,
 });
 
+const record = (over: Partial<EmrRecord>): EmrRecord => ({
+  recordId: 'rec-1',
+  patientPseudonym: PSEUDONYM,
+  category: 'cardiology/ecg',
+  type: 'sharable',
+  cid: `b${'a'.repeat(58)}`,
+  ciphertextSha256: 'cd'.repeat(32),
+  cipherSuite: 'aes-256-gcm',
+  encapsulatedKey: 'key',
+  size: 2048,
+  supersedes: null,
+  patientApproval: null,
+  version: 1,
+  ownerMsp: 'HospitalAMSP',
+  createdBy: 'doctor1',
+  createdAt: '2026-03-01T10:00:00.000Z',
+  txId: 'tx-rec',
+  ...over,
+} as EmrRecord);
+
+const consent = (over: Partial<Consent> = {}): Consent => ({
+  consentId: 'consent-1',
+  patientPseudonym: PSEUDONYM,
+  grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+  scope: { category: 'cardiology' },
+  purpose: 'research',
+  validFrom: '2026-03-01T00:00:00.000Z',
+  validUntil: '2026-03-02T00:00:00.000Z',
+  maxAccesses: 10,
+  hopLimit: 2,
+  status: 'active',
+  requiredApprovals: [],
+  approvals: [],
+  accessCount: 3,
+  createdBy: 'patient1',
+  createdAt: '2026-03-01T09:00:00.000Z',
+  txId: 'tx-consent',
+  revokedAt: null,
+  revokeTxId: null,
+  ...over,
+});
+
+const registration = (over: Partial<Registration> = {}): Registration => ({
+  grantId: 'grant-1',
+  consentId: 'consent-1',
+  delegatee: { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+  delegator: { mspId: 'HospitalAMSP', enrollmentId: 'patient1' },
+  type: 'sharable',
+  conditionHash: 'ef'.repeat(32),
+  hop: 1,
+  parentGrantId: null,
+  proxies: [{ mspId: 'HospitalAMSP', enrollmentId: 'proxy' }],
+  threshold: 1,
+  commitments: [],
+  grant: 'g',
+  expiresAt: '2026-03-02T00:00:00.000Z',
+  createdAt: '2026-03-01T09:00:01.000Z',
+  txId: 'tx-grant',
+  ...over,
+} as Registration);
+
 describe('output', () => {
-  it('prints one aligned line per audit entry', () => {
-    const lines = auditLines([entry({}), entry({ action: 'consent-grant', outcome: 'denied', reason: 'expired', recordId: null, agent: { enrollmentId: 'patient1', mspId: 'HospitalAMSP', role: 'patient' } })]);
+  it('prints the audit trail under a header row, with a purpose column', () => {
+    const lines = auditLines([entry({}), entry({ action: 'consent-grant', outcome: 'denied', reason: 'expired', recordId: null, purpose: null, agent: { enrollmentId: 'patient1', mspId: 'HospitalAMSP', role: 'patient' } })]);
     expect(lines).toEqual([
-      '2026-03-01T12:00:00.000Z  access-request  success  researcher1@ResearchInstituteMSP  rec-1  consent-1  -',
-      '2026-03-01T12:00:00.000Z  consent-grant   denied   patient1@HospitalAMSP             -      consent-1  expired',
+      'TIME                      ACTION          OUTCOME  AGENT                             PURPOSE   RECORD  CONSENT    REASON',
+      '2026-03-01T12:00:00.000Z  access-request  success  researcher1@ResearchInstituteMSP  research  rec-1   consent-1  -',
+      '2026-03-01T12:00:00.000Z  consent-grant   denied   patient1@HospitalAMSP             -         -       consent-1  expired',
     ]);
+    expect(auditLines([])).toEqual([]);
+  });
+
+  it('lists records under a header row, oldest first, marking erased and superseded ones', () => {
+    const records = listedRecords([
+      record({ recordId: 'rec-2', version: 2, supersedes: 'rec-1', createdAt: '2026-03-01T11:00:00.000Z', ownerMsp: 'HospitalBMSP', size: 512 }),
+      record({}),
+      record({ recordId: 'rec-3', type: 'non-sharable', createdAt: '2026-03-01T12:00:00.000Z', erased: { erasedAt: '2026-03-01T13:00:00.000Z' } as EmrRecord['erased'] }),
+    ]);
+    expect(records.map((r) => [r.recordId, r.supersededBy])).toEqual([['rec-1', 'rec-2'], ['rec-2', null], ['rec-3', null]]);
+    expect(recordLines(records)).toEqual([
+      'RECORD  VERSION  CATEGORY        TYPE          OWNER         SIZE     CREATED                   MARKS',
+      'rec-1   1        cardiology/ecg  sharable      HospitalAMSP  2.0 KiB  2026-03-01T10:00:00.000Z  superseded by rec-2',
+      'rec-2   2        cardiology/ecg  sharable      HospitalBMSP  512 B    2026-03-01T11:00:00.000Z  -',
+      'rec-3   1        cardiology/ecg  non-sharable  HospitalAMSP  2.0 KiB  2026-03-01T12:00:00.000Z  erased 2026-03-01T13:00:00.000Z',
+    ]);
+  });
+
+  it("states what a consent allows now, in the chaincode's order of checks", () => {
+    expect(consentState(consent(), NOW)).toBe('active');
+    expect(consentState(consent({ status: 'revoked' }), NOW)).toBe('revoked');
+    expect(consentState(consent({ status: 'pending' }), NOW)).toBe('pending');
+    expect(consentState(consent({ validFrom: '2026-03-01T12:00:00.001Z' }), NOW)).toBe('not-yet-valid');
+    expect(consentState(consent({ validUntil: NOW.toISOString() }), NOW)).toBe('expired'); // the window is [validFrom, validUntil)
+    expect(consentState(consent({ accessCount: 10 }), NOW)).toBe('exhausted');
+    expect(consentState(consent({ accessCount: 10, validUntil: '2026-03-01T00:00:01.000Z' }), NOW)).toBe('expired');
+  });
+
+  it('lists a consent with its uses left and its grants, active or not', () => {
+    const grants = [registration({ grantId: 'grant-2', hop: 2, parentGrantId: 'grant-1', expiresAt: '2026-03-01T11:00:00.000Z', delegatee: { mspId: 'HospitalBMSP', enrollmentId: 'specialist1' } }), registration({})];
+    const listed = listedConsent(consent(), grants, NOW);
+    expect(listed).toMatchObject({ consentId: 'consent-1', state: 'active', usesLeft: 7 });
+    expect(listed.grants.map((g) => [g.grantId, g.hop, g.delegatee, g.active])).toEqual([
+      ['grant-1', 1, 'researcher1@ResearchInstituteMSP', true],
+      ['grant-2', 2, 'specialist1@HospitalBMSP', false],
+    ]);
+    expect(consentBlock(listed).split('\n')).toEqual([
+      'consent    consent-1',
+      'state      active',
+      'uses left  7 of 10',
+      'grantee    researcher1@ResearchInstituteMSP',
+      'purpose    research',
+      'scope      category cardiology',
+      'valid      2026-03-01T00:00:00.000Z to 2026-03-02T00:00:00.000Z',
+      'hop limit  2',
+      'grants     grant-1  hop 1  to researcher1@ResearchInstituteMSP  sharable  active  expires 2026-03-02T00:00:00.000Z',
+      '           grant-2  hop 2 under grant-1  to specialist1@HospitalBMSP  sharable  inactive  expires 2026-03-01T11:00:00.000Z',
+    ]);
+    const revoked = consentBlock(listedConsent(consent({ status: 'revoked', revokedAt: '2026-03-01T11:30:00.000Z' }), [], NOW));
+    expect(revoked).toMatch(/^state {6}revoked at 2026-03-01T11:30:00.000Z$/m);
+    expect(revoked).toMatch(/^grants {5}none$/m);
+    expect(consentBlock(listedConsent(consent({ accessCount: 12 }), [], NOW))).toMatch(/^state {6}exhausted \(status active\)\nuses left {2}0 of 10$/m);
+  });
+
+  it('prints the full pseudonym of a registration', () => {
+    const reg: PatientRegistration = { patientPseudonym: PSEUDONYM, homeMsp: 'HospitalAMSP', registeredAt: '2026-03-01T12:00:00.000Z', txId: 'tx-reg' };
+    expect(registrationText(PSEUDONYM, reg).split('\n')).toEqual([
+      `pseudonym      ${PSEUDONYM}`,
+      'registered     yes',
+      'home MSP       HospitalAMSP',
+      'registered at  2026-03-01T12:00:00.000Z',
+      'tx             tx-reg',
+    ]);
+    expect(registrationText(PSEUDONYM, null)).toBe(`pseudonym   ${PSEUDONYM}\nregistered  no`);
   });
 
   it('reports errors by class with their fields', () => {
@@ -274,5 +421,131 @@ describe('main', () => {
     const r = await run('--org', 'HospitalA', '--user', 'doctor1', 'whoami');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^emr: \w*Error: cannot read connection profile \/nonexistent\/emr-network\/network\.json/);
+  });
+});
+
+describe('main, with a connection profile and a fake client', () => {
+  let dir: string;
+  let connect: jest.SpyInstance;
+  let fake: Record<string, any>;
+  const reg: PatientRegistration = { patientPseudonym: PSEUDONYM, homeMsp: 'HospitalAMSP', registeredAt: '2026-03-01T12:00:00.000Z', txId: 'tx-reg' };
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'emr-cli-'));
+    const users = (u: Record<string, string>) => Object.fromEntries(Object.entries(u).map(([id, role]) => [id, { role, dir: path.join(dir, id) }]));
+    writeFileSync(
+      path.join(dir, 'network.json'),
+      JSON.stringify({ channel: 'emr', chaincode: 'emr', orgs: { HospitalA: { mspId: 'HospitalAMSP', users: users({ doctor1: 'doctor', patient1: 'patient' }) }, ResearchInstitute: { mspId: 'ResearchInstituteMSP', users: users({ researcher1: 'researcher' }) } } }),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  beforeEach(() => {
+    fake = {
+      close: jest.fn(),
+      ownPseudonym: () => PSEUDONYM,
+      registerPatient: jest.fn(async () => reg),
+      fetchRecord: jest.fn(async () => {
+        throw new Error('fake fetch');
+      }),
+      auditTrail: jest.fn(async () => [entry({})]),
+      index: { allRecordsByPatient: jest.fn(async () => [record({})]) },
+      consents: {
+        readPatient: jest.fn(async () => reg),
+        listConsents: jest.fn(async () => ({ consents: [consent({ validFrom: '2020-01-01T00:00:00.000Z', validUntil: '2100-01-01T00:00:00.000Z' })], bookmark: '' })),
+        allGrants: jest.fn(async () => [registration({ expiresAt: '2100-01-01T00:00:00.000Z' })]),
+      },
+    };
+    connect = jest.spyOn(EmrClient, 'connect').mockImplementation(() => fake as unknown as EmrClient);
+  });
+  afterEach(() => connect.mockRestore());
+
+  async function run(...args: string[]) {
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: { write: (s: string) => ((stdout += s), true) },
+      stderr: { isTTY: false, write: (s: string) => ((stderr += s), true) },
+      env: {},
+      scriptDir: __dirname,
+    } as any;
+    const code = await main(['node', 'emr', '--network', dir, ...args], io);
+    return { code, stdout, stderr };
+  }
+
+  it('tells a researcher who fetches without --consent or --grant what to pass, before connecting', async () => {
+    const r = await run('--org', 'ResearchInstitute', '--user', 'researcher1', 'fetch', 'rec-1', '--purpose', 'research');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^emr: UsageError: fetch as a researcher needs --consent <consentId> .* or --grant <grantId>/);
+    const json = await run('--org', 'HospitalA', '--user', 'doctor1', '--json', 'fetch', 'rec-1');
+    expect(JSON.parse(json.stdout).error).toMatchObject({ name: 'UsageError', option: '--consent', message: expect.stringMatching(/^fetch as a doctor needs/) });
+    expect(connect).not.toHaveBeenCalled();
+  });
+
+  it('lets a patient fetch his own record without one', async () => {
+    const r = await run('--org', 'HospitalA', '--user', 'patient1', 'fetch', 'rec-1');
+    expect(r.stderr).toBe('emr: Error: fake fetch\n');
+    expect(fake.fetchRecord).toHaveBeenCalledWith('rec-1', undefined, expect.objectContaining({ purpose: 'treatment' }));
+  });
+
+  it('registers the patient and prints the full pseudonym, with next steps on stderr', async () => {
+    const r = await run('--org', 'HospitalA', '--user', 'patient1', 'patient', 'register');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${registrationText(PSEUDONYM, reg)}\n`);
+    expect(r.stderr).toMatch(/^emr: registered\nnext steps:\n {2}P=[0-9a-f]{64}\n/);
+    expect(r.stderr).toContain('--org HospitalA --user doctor1 upload ecg.json --patient $P --category cardiology/ecg');
+    const json = await run('--org', 'HospitalA', '--user', 'patient1', '--json', 'patient', 'register');
+    expect(JSON.parse(json.stdout)).toEqual({ ...reg, alreadyRegistered: false });
+    expect(json.stderr).toBe('');
+  });
+
+  it('says so when the patient is already registered, prints the pseudonym and exits 0', async () => {
+    fake.registerPatient.mockRejectedValue(new ConflictError('CONFLICT', 'this pseudonym is already registered', 'patientPseudonym'));
+    const r = await run('--org', 'HospitalA', '--user', 'patient1', 'patient', 'register');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`pseudonym      ${PSEUDONYM}`);
+    expect(r.stderr).toMatch(/^emr: already registered \(at 2026-03-01T12:00:00.000Z\); nothing was written/);
+    const json = await run('--org', 'HospitalA', '--user', 'patient1', '--json', 'patient', 'register');
+    expect(JSON.parse(json.stdout)).toEqual({ ...reg, alreadyRegistered: true });
+  });
+
+  it('refuses to register anyone but a patient, before connecting', async () => {
+    const r = await run('--org', 'HospitalA', '--user', 'doctor1', 'patient', 'register');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('emr: UsageError: patient register is run by the patient himself (e.g. --org HospitalA --user patient1); doctor1 is a doctor\n');
+    expect(connect).not.toHaveBeenCalled();
+  });
+
+  it('shows the own pseudonym and whether it is registered', async () => {
+    fake.consents.readPatient.mockRejectedValue(new NotFoundError('NOT_FOUND', 'no patient is registered under pseudonym …', 'patientPseudonym'));
+    const r = await run('--org', 'HospitalA', '--user', 'patient1', 'patient', 'show');
+    expect(r).toEqual({ code: 0, stdout: `${registrationText(PSEUDONYM, null)}\n`, stderr: 'emr: not registered yet: emr --org HospitalA --user patient1 patient register\n' });
+    const json = await run('--org', 'HospitalA', '--user', 'patient1', '--json', 'patient', 'show');
+    expect(JSON.parse(json.stdout)).toEqual({ patientPseudonym: PSEUDONYM, registered: false, registration: null });
+  });
+
+  it('lists records, consents and the audit trail, human and --json', async () => {
+    const records = await run('--org', 'HospitalA', '--user', 'doctor1', 'records', '--patient', PSEUDONYM);
+    expect(records.stdout.split('\n')[0]).toMatch(/^RECORD +VERSION +CATEGORY +TYPE +OWNER +SIZE +CREATED +MARKS$/);
+    expect(fake.index.allRecordsByPatient).toHaveBeenCalledWith(PSEUDONYM);
+    expect(JSON.parse((await run('--org', 'HospitalA', '--user', 'doctor1', '--json', 'records', '--patient', PSEUDONYM)).stdout)).toEqual([{ ...record({}), supersededBy: null }]);
+
+    const consents = await run('--org', 'HospitalA', '--user', 'patient1', 'consents', '--patient', PSEUDONYM);
+    expect(consents.stdout).toMatch(/^consent {4}consent-1\nstate {6}active\nuses left {2}7 of 10\n/);
+    expect(consents.stdout).toMatch(/^grants {5}grant-1 {2}hop 1 {2}to researcher1@ResearchInstituteMSP {2}sharable {2}active/m);
+    const json = JSON.parse((await run('--org', 'HospitalA', '--user', 'patient1', '--json', 'consents', '--patient', PSEUDONYM)).stdout);
+    expect(json).toEqual([expect.objectContaining({ consentId: 'consent-1', state: 'active', usesLeft: 7, grants: [expect.objectContaining({ grantId: 'grant-1', hop: 1, delegatee: 'researcher1@ResearchInstituteMSP', active: true })] })]);
+    expect(fake.consents.allGrants).toHaveBeenCalledWith('consent-1');
+
+    const audit = await run('--org', 'HospitalA', '--user', 'patient1', 'audit', PSEUDONYM);
+    expect(audit.stdout.split('\n').slice(0, 2)).toEqual(auditLines([entry({})]));
+    expect(JSON.parse((await run('--org', 'HospitalA', '--user', 'patient1', '--json', 'audit', PSEUDONYM)).stdout)).toEqual([entry({})]);
+  });
+
+  it('checks the pseudonym of records and consents before connecting', async () => {
+    const r = await run('--org', 'HospitalA', '--user', 'patient1', 'consents', '--patient', 'patient1');
+    expect(r.stderr).toMatch(/^emr: UsageError: --patient must be 64 lowercase hex characters/);
+    expect((await run('--org', 'HospitalA', '--user', 'patient1', 'records')).stderr).toMatch(/^emr: UsageError: required option '--patient <pseudonym>' not specified/);
+    expect(connect).not.toHaveBeenCalled();
   });
 });

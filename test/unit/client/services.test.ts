@@ -4,31 +4,32 @@
  */
 import { G1, decodeCapsule, encodeCapsule, encodeFragment, encrypt, openGrantKey, decryptReEncrypted, openShare, reEncrypt, reKeyGen, slotIdentity, toBase64url, type Capsule, type Fragment } from '@emr/crypto';
 import type { Caller, Party } from '@emr/chaincode';
-import { subjectOf } from '../../../chaincode/src/patients';
+import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
 import { InsufficientFragmentsError, ServiceUnavailableError, type SignedFragment } from '../../../client/src';
 import { mayExtract } from '../../../client/src/services/kgc-service';
 import type { ServedFragment } from '../../../client/src/services/proxy-service';
 import { collectFragments } from '../../../client/src/sharing/fragments';
 import { testCentres } from '../../support/consortium';
+import { testCa } from '../../support/test-certs';
 
 describe('key centre: who may get which key', () => {
   const patient: Caller = { mspId: 'HospitalAMSP', enrollmentId: 'patient1', role: 'patient' };
-  const registrations: Record<string, string> = { pA: subjectOf('HospitalAMSP', 'patient1'), pB: subjectOf('HospitalBMSP', 'patient1') };
-  const readPatient = async (pseudonym: string) => {
-    if (!registrations[pseudonym]) throw new Error('NOT_FOUND');
-    return { patientPseudonym: pseudonym, homeMsp: 'x', subject: registrations[pseudonym]!, registeredBy: 'admin', registeredAt: '', txId: '' };
-  };
+  const mine = testCa('HospitalAMSP').enroll('patient1', 'patient').certificate;
+  const other = testCa('HospitalBMSP').enroll('patient1', 'patient').certificate;
+  const pA = pseudonymOf('HospitalAMSP', mine);
   const slot = (owner: string) => slotIdentity({ owner, type: 'sharable', condition: 'cardiology/ecg' });
 
-  it('a user his own identity; a patient the slots of his own pseudonym only', async () => {
-    expect(await mayExtract(patient, 'patient1@HospitalAMSP', readPatient)).toBe(true);
-    expect(await mayExtract(patient, 'patient1@HospitalBMSP', readPatient)).toBe(false); // same name, another org
-    expect(await mayExtract(patient, slot('pA'), readPatient)).toBe(true);
-    expect(await mayExtract(patient, slot('pB'), readPatient)).toBe(false);
-    expect(await mayExtract(patient, slot('unregistered'), readPatient)).toBe(false);
-    expect(await mayExtract({ ...patient, role: 'doctor' }, slot('pA'), readPatient)).toBe(false);
-    expect(await mayExtract(patient, 'emr-slot:v1:not json', readPatient)).toBe(false);
-    expect(await mayExtract(patient, 'proxy@HospitalAMSP', readPatient)).toBe(false);
+  it('a user his own identity; a patient the slots of the pseudonym of his own key only', () => {
+    expect(mayExtract(patient, mine, 'patient1@HospitalAMSP')).toBe(true);
+    expect(mayExtract(patient, mine, 'patient1@HospitalBMSP')).toBe(false); // same name, another org
+    expect(mayExtract(patient, mine, slot(pA))).toBe(true);
+    expect(mayExtract(patient, other, slot(pA))).toBe(false); // same name and org claimed, another key
+    expect(mayExtract(patient, mine, slot(pseudonymOf('HospitalBMSP', mine)))).toBe(false); // his key, another org's pseudonym
+    expect(mayExtract(patient, mine, slot(pseudonymOf('HospitalBMSP', other)))).toBe(false);
+    expect(mayExtract({ ...patient, role: 'doctor' }, mine, slot(pA))).toBe(false);
+    expect(mayExtract(patient, mine, 'emr-slot:v1:not json')).toBe(false);
+    expect(mayExtract(patient, mine, 'emr-slot:v1:[42]')).toBe(false);
+    expect(mayExtract(patient, mine, 'proxy@HospitalAMSP')).toBe(false);
   });
 });
 

@@ -1,0 +1,136 @@
+/**
+ * Three key centres on 127.0.0.1 run the DKG among themselves over HTTP (DKG shares fetched
+ * sealed to the fetching centre), then serve partial keys sealed to the requester. Hostile
+ * requests: replays, unsealed asks, eavesdropped answers, other people's slots, null bodies.
+ * The chain is a fake registry; certificates come from throw-away test CAs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { G1, fromBase64url, slotIdentity } from '@emr/crypto';
+import type { KeyCentre, KeyCentreInput } from '@emr/chaincode';
+import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
+import { KeyExtractionError, ServiceError } from '../../../client/src';
+import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../../client/src/services/auth';
+import { callService } from '../../../client/src/services/http';
+import { KeyGenerationCentreService, type KgcConfig } from '../../../client/src/services/kgc-service';
+import { extractKey, type Consortium } from '../../../client/src/sharing/key-centres';
+import { testCa, trustOf } from '../../support/test-certs';
+
+const orgs = ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'];
+const cas = orgs.map((msp) => testCa(msp));
+const trust = trustOf(...cas);
+const [A, B] = cas as [(typeof cas)[0], (typeof cas)[0]];
+const doctor = A.enroll('doctor1', 'doctor');
+const patient = A.enroll('patient1', 'patient');
+const otherPatient = B.enroll('patient1', 'patient');
+
+describe('key centres over HTTP', () => {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kgc-test-'));
+  const peers = new Map<number, string>();
+  const registered: KeyCentreInput[] = [];
+  const configs: KgcConfig[] = orgs.map((_, i) => ({
+    index: i + 1,
+    n: 3,
+    threshold: 2,
+    port: 0,
+    endpoint: '',
+    peers,
+    mspOfIndex: new Map(orgs.map((m, j) => [j + 1, m])),
+    stateDir,
+    trust,
+    limits: { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000, checkIntervalMs: 200 },
+  }));
+  const services = configs.map(
+    (config, i) =>
+      new KeyGenerationCentreService(
+        config,
+        {
+          signer: cas[i]!.enroll('kgc', 'kgc'),
+          registry: { list: async () => registered as unknown as KeyCentre[], register: async (input) => (registered.push(input), input as unknown as KeyCentre) },
+        },
+        () => undefined,
+      ),
+  );
+  let consortium: Consortium;
+  const kgc1 = () => peers.get(1)!;
+
+  beforeAll(async () => {
+    for (const [i, s] of services.entries()) {
+      const port = ((await s.listen()).address() as AddressInfo).port;
+      configs[i]!.endpoint = `http://127.0.0.1:${port}`;
+      peers.set(i + 1, configs[i]!.endpoint);
+    }
+    await Promise.all(services.map((s) => s.start()));
+    const first = registered[0]!;
+    consortium = {
+      params: { mpk: G1.fromBytes(fromBase64url(first.mpk, 'mpk')) },
+      threshold: 2,
+      centres: registered.map((c) => ({ index: c.index, endpoint: c.endpoint, publicShare: G1.fromBytes(fromBase64url(first.publicShares[c.index - 1]!, 'publicShare')) })),
+    };
+  }, 120_000);
+  afterAll(() => {
+    services.forEach((s) => s.close());
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('the DKG completes over HTTP with sealed shares, and every centre registers the same outcome', () => {
+    expect(registered.map((r) => r.index).sort()).toEqual([1, 2, 3]);
+    expect(new Set(registered.map((r) => JSON.stringify([r.mpk, r.publicShares, r.qual]))).size).toBe(1);
+    expect(registered[0]!.qual).toEqual([1, 2, 3]);
+  });
+
+  it('a user gets his own key, each partial key sealed to his request and verified', async () => {
+    await expect(extractKey(consortium, 'doctor1@HospitalAMSP', doctor)).resolves.toBeDefined();
+  });
+
+  it("a patient gets the slots of his own key's pseudonym, never another patient's", async () => {
+    const slot = (owner: string) => slotIdentity({ owner, type: 'sharable', condition: 'cardiology/ecg' });
+    await expect(extractKey(consortium, slot(pseudonymOf('HospitalAMSP', patient.certificate)), patient)).resolves.toBeDefined();
+    const stolen = await extractKey(consortium, slot(pseudonymOf('HospitalBMSP', otherPatient.certificate)), patient).catch((e: unknown) => e);
+    expect(stolen).toBeInstanceOf(KeyExtractionError);
+    expect((stolen as Error).message).toMatch(/may not get the key/);
+  });
+
+  it('a replayed request is refused (401) and its answer is useless to whoever overheard it', async () => {
+    const body = JSON.stringify({ identity: 'doctor1@HospitalAMSP' });
+    const mine = newReplyKey();
+    const signed = signedHeaders(doctor, 'POST', '/v1/keys', body, mine.publicKey);
+    const headers = { 'content-type': 'application/json', ...signed };
+    const send = () => fetch(`${kgc1()}/v1/keys`, { method: 'POST', headers, body });
+    const first = await send();
+    expect(first.status).toBe(200);
+    const answer = (await first.json()) as { sealed: SealedReply; key?: string };
+    expect(answer.key).toBeUndefined();
+    expect(Object.keys(answer)).toEqual(['sealed']);
+    const context = `POST /v1/keys ${signed['x-emr-nonce']}`;
+    expect(openReply<{ index: number }>(answer.sealed, context, mine).index).toBe(1);
+    expect(() => openReply(answer.sealed, context, newReplyKey())).toThrow(); // an eavesdropper's key
+    for (let i = 0; i < 5; i++) {
+      const again = await send();
+      expect([again.status, ((await again.json()) as { message: string }).message]).toEqual([401, 'this request was already received (replayed nonce)']);
+    }
+  });
+
+  it('partial keys and DKG shares are only served sealed: an ask without a reply key gets 400', async () => {
+    const unsealed = await callService('kgc', kgc1(), 'POST', '/v1/keys', { identity: 'doctor1@HospitalAMSP' }, doctor).catch((e: unknown) => e);
+    expect([(unsealed as ServiceError).status, (unsealed as ServiceError).message]).toEqual([400, expect.stringMatching(/x-emr-reply-key is required/)]);
+    const kgc2 = cas[1]!.enroll('kgc', 'kgc');
+    const share = await callService('kgc', kgc1(), 'GET', '/v1/dkg/share', undefined, kgc2).catch((e: unknown) => e);
+    expect((share as ServiceError).status).toBe(400);
+    const sealed = await callService<{ s: string; b: string }>('kgc', kgc1(), 'GET', '/v1/dkg/share', undefined, kgc2, 5_000, { sealed: true });
+    expect(sealed.s).toMatch(/^[0-9a-f]+$/);
+    const byDoctor = await callService('kgc', kgc1(), 'GET', '/v1/dkg/share', undefined, doctor, 5_000, { sealed: true }).catch((e: unknown) => e);
+    expect((byDoctor as ServiceError).status).toBe(403);
+  });
+
+  it('a null body, an unsigned request and a non-JSON content type get 400, 401 and 415', async () => {
+    const mine = newReplyKey();
+    const post = (body: string, headers: Record<string, string>) => fetch(`${kgc1()}/v1/keys`, { method: 'POST', headers, body });
+    const nullBody = await post('null', { 'content-type': 'application/json', ...signedHeaders(doctor, 'POST', '/v1/keys', 'null', mine.publicKey) });
+    expect([nullBody.status, ((await nullBody.json()) as { message: string }).message]).toEqual([400, 'the request body must be a JSON object, not null']);
+    expect((await post('{"identity":"doctor1@HospitalAMSP"}', { 'content-type': 'application/json' })).status).toBe(401);
+    expect((await post('identity=doctor1@HospitalAMSP', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+  });
+});
