@@ -298,6 +298,10 @@ describe('bad input and faults', () => {
     const stolen = await extractKey(consortium, slot, researcher.connection).catch((e: unknown) => e);
     expect(stolen).toBeInstanceOf(KeyExtractionError);
     expect((stolen as Error).message).toMatch(/may not get the key/);
+    // Reading without a consent or grant is for the record's patient: others are told what to pass.
+    const noVia = await researcher.fetchRecord('rec-any', undefined, { purpose: 'research' }).catch((e: unknown) => e);
+    expect(noVia).toBeInstanceOf(FlowError);
+    expect((noVia as Error).message).toMatch(/under a consent \(\{ consentId \}.*or a grant/);
     // A service that accepts the connection and never answers.
     const silent = net.createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));

@@ -126,7 +126,7 @@ describe('the key centres', () => {
     const body = JSON.stringify({ identity: 'doctor1@HospitalAMSP' });
     for (const [i, kgc] of kgcs.entries()) {
       const mine = newReplyKey();
-      const signed = signedHeaders(doctor.connection, 'POST', '/v1/keys', body, mine.publicKey);
+      const signed = signedHeaders(doctor.connection, 'POST', `${kgc}/v1/keys`, body, mine.publicKey);
       const send = () => fetch(`${kgc}/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json', ...signed }, body });
       const first = await send();
       expect(first.status).toBe(200);
@@ -135,6 +135,8 @@ describe('the key centres', () => {
       expect(openReply<{ index: number }>(answer.sealed, `POST /v1/keys ${signed['x-emr-nonce']}`, mine).index).toBe(i + 1);
       expect(() => openReply(answer.sealed, `POST /v1/keys ${signed['x-emr-nonce']}`, newReplyKey())).toThrow();
       for (let k = 0; k < 5; k++) expect((await send()).status).toBe(401);
+      // Signed for this centre: replayed to any other, it is refused as well.
+      for (const other of kgcs.filter((k) => k !== kgc)) expect((await fetch(`${other}/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json', ...signed }, body })).status).toBe(401);
     }
   });
 
@@ -162,7 +164,7 @@ describe('malformed and abusive HTTP, on every service', () => {
   it('a null body gets 400 naming the body; non-JSON content 415; a body over 4 MiB 413', async () => {
     const targets = [...kgcs.map((base) => [base, '/v1/keys'] as const), ...proxyPorts.map((port) => [proxyUrl(port), '/v1/fragments'] as const)];
     for (const [base, path] of targets) {
-      const headers = { 'content-type': 'application/json', ...(path === '/v1/keys' ? signedHeaders(doctor.connection, 'POST', path, 'null', newReplyKey().publicKey) : {}) };
+      const headers = { 'content-type': 'application/json', ...(path === '/v1/keys' ? signedHeaders(doctor.connection, 'POST', `${base}${path}`, 'null', newReplyKey().publicKey) : {}) };
       const nullBody = await fetch(`${base}${path}`, { method: 'POST', headers, body: 'null' });
       expect([base, nullBody.status, ((await nullBody.json()) as { message: string }).message]).toEqual([base, 400, 'the request body must be a JSON object, not null']);
       expect((await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })).status).toBe(415);

@@ -24,11 +24,15 @@ export const MAX_SKEW_MS = 60_000;
 const NONCE = /^[A-Za-z0-9_-]{22,64}$/; // base64url of 16-48 random bytes
 const REPLY_KEY = /^[A-Za-z0-9_-]{43}$/; // base64url of a raw X25519 public key
 
-const payloadOf = (method: string, path: string, body: string, timestamp: string, nonce: string, replyKey: string) =>
-  ['emr-request:v2', method.toUpperCase(), path, createHash('sha256').update(body).digest('hex'), timestamp, nonce, replyKey].join('\n');
+/**
+ * What a request's signature covers. `target` is the URL the caller addresses, the service's
+ * endpoint and the path, so a request signed for one service is refused by every other.
+ */
+const payloadOf = (method: string, target: string, body: string, timestamp: string, nonce: string, replyKey: string) =>
+  ['emr-request:v2', method.toUpperCase(), target, createHash('sha256').update(body).digest('hex'), timestamp, nonce, replyKey].join('\n');
 
 /** Headers signing a request; `replyKey` (an X25519 public key, base64url) asks for a sealed answer. */
-export function signedHeaders(signer: RequestSigner, method: string, path: string, body: string, replyKey?: string): Record<string, string> {
+export function signedHeaders(signer: RequestSigner, method: string, target: string, body: string, replyKey?: string): Record<string, string> {
   const timestamp = new Date().toISOString();
   const nonce = randomBytes(18).toString('base64url');
   return {
@@ -36,7 +40,7 @@ export function signedHeaders(signer: RequestSigner, method: string, path: strin
     'x-emr-timestamp': timestamp,
     'x-emr-nonce': nonce,
     ...(replyKey ? { 'x-emr-reply-key': replyKey } : {}),
-    'x-emr-signature': signer.sign(payloadOf(method, path, body, timestamp, nonce, replyKey ?? '')),
+    'x-emr-signature': signer.sign(payloadOf(method, target, body, timestamp, nonce, replyKey ?? '')),
   };
 }
 
@@ -102,7 +106,7 @@ export interface SignedRequest {
  * `nonces`, a nonce seen before is refused (checked after the signature, so nobody can burn
  * another caller's nonce).
  */
-export function verifySigned(headers: Record<string, string | string[] | undefined>, method: string, path: string, body: string, trust: TrustedCas, now = Date.now(), nonces?: NonceCache): SignedRequest {
+export function verifySigned(headers: Record<string, string | string[] | undefined>, method: string, target: string, body: string, trust: TrustedCas, now = Date.now(), nonces?: NonceCache): SignedRequest {
   const h = (name: string) => {
     const v = headers[name];
     if (typeof v !== 'string' || !v) throw new AuthenticationError(`missing ${name} header: sign the request with your enrollment key`);
@@ -124,7 +128,7 @@ export function verifySigned(headers: Record<string, string | string[] | undefin
   const mspId = [...trust].find(([, ca]) => cert.checkIssued(ca) && cert.verify(ca.publicKey))?.[0];
   if (!mspId) throw new AuthenticationError('the certificate was not issued by a consortium CA');
   if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) throw new AuthenticationError('the certificate is not valid now');
-  if (!verify('sha256', Buffer.from(payloadOf(method, path, body, timestamp, nonce, replyKey ?? '')), cert.publicKey, Buffer.from(h('x-emr-signature'), 'base64url'))) {
+  if (!verify('sha256', Buffer.from(payloadOf(method, target, body, timestamp, nonce, replyKey ?? '')), cert.publicKey, Buffer.from(h('x-emr-signature'), 'base64url'))) {
     throw new AuthenticationError('the request signature does not verify with the certificate');
   }
   const attrs = attributesOf(cert);

@@ -6,10 +6,13 @@
 import { AuthenticationError, NonceCache, ReplayCacheFullError, replyContext, sealReply, verifySigned, type SealedReply, type SignedRequest, type TrustedCas } from './auth';
 import { HttpError, type Request } from './http';
 
-/** A signed request's caller, or 401 (503 when the replay memory is full). */
-export function authenticate(req: Request, trust: TrustedCas, nonces: NonceCache): SignedRequest {
+/**
+ * A signed request's caller, or 401 (503 when the replay memory is full). It must have been
+ * signed for this service's `endpoint`: one captured on its way to another service is refused.
+ */
+export function authenticate(req: Request, trust: TrustedCas, nonces: NonceCache, endpoint: string): SignedRequest {
   try {
-    return verifySigned(req.headers, req.method, req.path, req.body, trust, Date.now(), nonces);
+    return verifySigned(req.headers, req.method, `${endpoint}${req.path}`, req.body, trust, Date.now(), nonces);
   } catch (err) {
     if (err instanceof AuthenticationError) throw new HttpError(401, 'UNAUTHENTICATED', err.message);
     if (err instanceof ReplayCacheFullError) throw new HttpError(503, 'BUSY', err.message);

@@ -158,7 +158,7 @@ export async function callService<T>(service: string, base: string, method: 'GET
   const text = body === undefined ? '' : JSON.stringify(body);
   const reply = options.sealed ? newReplyKey() : undefined;
   if (reply && !signer) throw new TypeError('a sealed reply needs a signed request');
-  const signed = signer ? signedHeaders(signer, method, path, text, reply?.publicKey) : {};
+  const signed = signer ? signedHeaders(signer, method, `${base}${path}`, text, reply?.publicKey) : {};
   const headers: Record<string, string> = { 'content-type': 'application/json', ...signed };
   let res: Response;
   try {

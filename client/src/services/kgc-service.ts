@@ -155,7 +155,7 @@ export class KeyGenerationCentreService {
   }
 
   private authenticate(req: Request) {
-    return authenticate(req, this.config.trust, this.nonces);
+    return authenticate(req, this.config.trust, this.nonces, this.config.endpoint);
   }
 
   /** Polls every other centre for a phase's message until all answered or the deadline passed. */

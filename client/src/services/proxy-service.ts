@@ -150,7 +150,7 @@ export class ProxyService {
     return {
       'GET /v1/health': async () => ({ proxy: this.identity, shares: readdirSync(path.join(this.config.stateDir, 'shares')).length }),
       'POST /v1/shares': async (req: Request) => {
-        const { caller } = authenticate(req, this.config.trust, this.nonces);
+        const { caller } = authenticate(req, this.config.trust, this.nonces, this.config.endpoint);
         const body = req.json<{ grantId?: unknown; share?: unknown }>();
         onlyFields(body, ['grantId', 'share'], '{grantId, share} (the commitments are read from the chain)');
         const grantId = checkGrantId(body.grantId);

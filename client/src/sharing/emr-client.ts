@@ -364,6 +364,9 @@ export class EmrClient {
   async fetchRecord(recordId: string, via: Via | undefined, options: FetchOptions): Promise<FetchResult> {
     const timings: Timings = {};
     const time = timer(timings);
+    if (!via && !this.isPatient()) {
+      throw new FlowError(`${this.identity} reads record '${recordId}' under a consent ({ consentId }, from the patient's grant) or a grant ({ grantId }, a re-delegation); only a patient reads his own records without one`);
+    }
     const record = await time('chain', () => this.index.readRecord(recordId));
     if (record.erased) throw new FlowError(`record '${recordId}' was erased at ${record.erased.erasedAt}`);
     const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));

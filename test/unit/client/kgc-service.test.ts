@@ -96,7 +96,7 @@ describe('key centres over HTTP', () => {
   it('a replayed request is refused (401) and its answer is useless to whoever overheard it', async () => {
     const body = JSON.stringify({ identity: 'doctor1@HospitalAMSP' });
     const mine = newReplyKey();
-    const signed = signedHeaders(doctor, 'POST', '/v1/keys', body, mine.publicKey);
+    const signed = signedHeaders(doctor, 'POST', `${kgc1()}/v1/keys`, body, mine.publicKey);
     const headers = { 'content-type': 'application/json', ...signed };
     const send = () => fetch(`${kgc1()}/v1/keys`, { method: 'POST', headers, body });
     const first = await send();
@@ -110,6 +110,11 @@ describe('key centres over HTTP', () => {
     for (let i = 0; i < 5; i++) {
       const again = await send();
       expect([again.status, ((await again.json()) as { message: string }).message]).toEqual([401, 'this request was already received (replayed nonce)']);
+    }
+    // Signed for centre 1, so captured on its way there it is refused by every other centre too.
+    for (const other of [2, 3]) {
+      const elsewhere = await fetch(`${peers.get(other)!}/v1/keys`, { method: 'POST', headers, body });
+      expect([elsewhere.status, ((await elsewhere.json()) as { message: string }).message]).toEqual([401, 'the request signature does not verify with the certificate']);
     }
   });
 
@@ -128,7 +133,7 @@ describe('key centres over HTTP', () => {
   it('a null body, an unsigned request and a non-JSON content type get 400, 401 and 415', async () => {
     const mine = newReplyKey();
     const post = (body: string, headers: Record<string, string>) => fetch(`${kgc1()}/v1/keys`, { method: 'POST', headers, body });
-    const nullBody = await post('null', { 'content-type': 'application/json', ...signedHeaders(doctor, 'POST', '/v1/keys', 'null', mine.publicKey) });
+    const nullBody = await post('null', { 'content-type': 'application/json', ...signedHeaders(doctor, 'POST', `${kgc1()}/v1/keys`, 'null', mine.publicKey) });
     expect([nullBody.status, ((await nullBody.json()) as { message: string }).message]).toEqual([400, 'the request body must be a JSON object, not null']);
     expect((await post('{"identity":"doctor1@HospitalAMSP"}', { 'content-type': 'application/json' })).status).toBe(401);
     expect((await post('identity=doctor1@HospitalAMSP', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);

@@ -73,7 +73,8 @@ describe('a proxy receiving key shares', () => {
   const unused = () => {
     throw new Error('not used here');
   };
-  const service = new ProxyService({ port: 0, endpoint: '', stateDir, channel: 'emr', trust: trustOf(...cas) }, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), () => undefined, {
+  const config = { port: 0, endpoint: '', stateDir, channel: 'emr', trust: trustOf(...cas) };
+  const service = new ProxyService(config, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), () => undefined, {
     ledger,
     records: { readRecord: unused },
     registry: { register: unused, signFragment: unused, logReEncryptionAsync: unused, logReEncryption: unused },
@@ -81,6 +82,7 @@ describe('a proxy receiving key shares', () => {
   let base: string;
   beforeAll(async () => {
     base = `http://127.0.0.1:${((await service.listen()).address() as AddressInfo).port}`;
+    config.endpoint = base; // requests are signed for the endpoint they address
   });
   afterAll(() => {
     service.stop();
@@ -162,7 +164,7 @@ describe('a proxy receiving key shares', () => {
 
   it('a null body gets 400 naming the body; non-JSON content 415', async () => {
     for (const route of ['/v1/fragments', '/v1/shares']) {
-      const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(route === '/v1/shares' ? signedHeaders(patient, 'POST', route, 'null') : {}) }, body: 'null' });
+      const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(route === '/v1/shares' ? signedHeaders(patient, 'POST', `${base}${route}`, 'null') : {}) }, body: 'null' });
       expect([route, res.status, ((await res.json()) as { message: string }).message]).toEqual([route, 400, 'the request body must be a JSON object, not null']);
       const text = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
       expect(text.status).toBe(415);
@@ -207,14 +209,15 @@ describe("the SDK's makeGrant against real proxies", () => {
     },
     allGrants: async () => [],
   };
-  const services = proxies.map((p) => {
+  const configs = proxies.map(() => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-grant-test-'));
     dirs.push(dir);
-    return new ProxyService({ port: 0, endpoint: '', stateDir: dir, channel: 'emr', trust: trustOf(...cas) }, { mspId: p.mspId, user: 'proxy' }, keyOf(idOf(p)), () => undefined, { ledger });
+    return { port: 0, endpoint: '', stateDir: dir, channel: 'emr', trust: trustOf(...cas) };
   });
+  const services = proxies.map((p, i) => new ProxyService(configs[i]!, { mspId: p.mspId, user: 'proxy' }, keyOf(idOf(p)), () => undefined, { ledger }));
   const endpoints: string[] = [];
   beforeAll(async () => {
-    for (const s of services) endpoints.push(`http://127.0.0.1:${((await s.listen()).address() as AddressInfo).port}`);
+    for (const [i, s] of services.entries()) endpoints.push((configs[i]!.endpoint = `http://127.0.0.1:${((await s.listen()).address() as AddressInfo).port}`));
   });
   afterAll(() => {
     services.forEach((s) => s.stop());
