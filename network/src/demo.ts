@@ -131,7 +131,7 @@ async function main(): Promise<void> {
 function describe(e: LogEntry): string {
   const who = `${e.agent.enrollmentId}@${e.agent.mspId.replace(/MSP$/, '')}`;
   const what = [e.recordId && `record ${e.recordId.slice(0, 12)}…`, e.consentId && `consent ${e.consentId.slice(0, 16)}…`, e.purpose].filter(Boolean).join(', ');
-  return `${e.recorded}  ${e.action.padEnd(18)} ${e.outcome.padEnd(7)} ${who.padEnd(34)} ${what}${e.reason ? ` (${e.reason})` : ''}`;
+  return `${e.recorded}  ${e.action.padEnd(20)} ${e.outcome.padEnd(7)} ${who.padEnd(34)} ${what}${e.reason ? ` (${e.reason})` : ''}`;
 }
 
 main()
