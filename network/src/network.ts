@@ -1,5 +1,5 @@
 /** Brings the native network up and down, and reports on it. */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -247,7 +247,9 @@ export async function enroll(orgName: string, id: string, roleName: string): Pro
   const user: UserSpec = { id, type: role === 'admin' ? 'admin' : 'client', role };
   await enrollUser(org, user);
   users[id] = { role, dir: walletEntryDir(org, id) };
-  writeFileSync(state.profile, JSON.stringify(profile, null, 2));
+  // Written aside and renamed: a crash mid-write never leaves a torn profile.
+  writeFileSync(`${state.profile}.tmp`, JSON.stringify(profile, null, 2));
+  renameSync(`${state.profile}.tmp`, state.profile);
   if (listed(role)) await registerIdentity(org.name, id, profile);
   return { org: org.name, user: id, role, mspId: org.mspId, listed: listed(role) };
 }
