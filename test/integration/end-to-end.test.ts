@@ -37,17 +37,11 @@ import { stateDir } from '../../network/src/paths';
 import { stopDaemon } from '../../network/src/processes';
 import { memberOrg, topology } from '../../network/src/topology';
 import { pseudonym } from '../support/fixtures';
-import { newPatient } from '../support/network';
+import { emrClients, newPatient } from '../support/network';
 
 jest.setTimeout(180_000);
 const hour = 3_600_000;
-const open: EmrClient[] = [];
-const as = (org: string, user: string) => {
-  const c = EmrClient.connect({ org, user, profile: stateDir });
-  open.push(c);
-  return c;
-};
-afterAll(() => open.forEach((c) => c.close()));
+const as = emrClients();
 
 let p: string;
 let patientUser: string;

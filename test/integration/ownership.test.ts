@@ -16,19 +16,12 @@ import {
   type ConsentInput,
 } from '../../client/src';
 import { enroll } from '../../network/src/network';
-import { stateDir } from '../../network/src/paths';
 import { topology } from '../../network/src/topology';
-import { newPatient } from '../support/network';
+import { emrClients, newPatient } from '../support/network';
 
 jest.setTimeout(180_000);
 const hour = 3_600_000;
-const open: EmrClient[] = [];
-const as = (org: string, user: string) => {
-  const c = EmrClient.connect({ org, user, profile: stateDir });
-  open.push(c);
-  return c;
-};
-afterAll(() => open.forEach((c) => c.close()));
+const as = emrClients();
 
 const window = () => ({ validFrom: new Date(Date.now() - hour).toISOString(), validUntil: new Date(Date.now() + 24 * hour).toISOString() });
 const ecg = (text: string) => Buffer.from(JSON.stringify({ resourceType: 'Observation', valueString: text }));

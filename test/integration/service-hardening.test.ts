@@ -12,18 +12,12 @@ import { encodeProxyShare, hashToG2, reKeyGen, toBase64url } from '@emr/crypto';
 import { ConflictError, EmrClient, ServiceError, loadConsortium, type ConsentInput } from '../../client/src';
 import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../client/src/services/auth';
 import { callService } from '../../client/src/services/http';
-import { stateDir } from '../../network/src/paths';
+import { emrClients } from '../support/network';
 import { topology } from '../../network/src/topology';
 
 jest.setTimeout(180_000);
 const hour = 3_600_000;
-const open: EmrClient[] = [];
-const as = (org: string, user: string) => {
-  const c = EmrClient.connect({ org, user, profile: stateDir });
-  open.push(c);
-  return c;
-};
-afterAll(() => open.forEach((c) => c.close()));
+const as = emrClients();
 
 const doctor = as('HospitalA', 'doctor1');
 const patient = as('HospitalA', 'patient1');

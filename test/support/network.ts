@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectGateway, ConsentLedger, EmergencyAccess, EmrIndex, ProxyRegistry, pseudonymOf, type EmrConnection } from '../../client/src';
+import { connectGateway, ConsentLedger, EmergencyAccess, EmrClient, EmrIndex, ProxyRegistry, pseudonymOf, type EmrConnection } from '../../client/src';
 import { enroll } from '../../network/src/network';
 import { stateDir } from '../../network/src/paths';
 
@@ -52,4 +52,15 @@ export async function newPatient(org = 'HospitalA', prefix = 'it-patient'): Prom
   } finally {
     connection.close();
   }
+}
+
+/** Opens EmrClients as wallet identities of the live network; all closed after the file's tests. */
+export function emrClients(): (org: string, user: string) => EmrClient {
+  const open: EmrClient[] = [];
+  afterAll(() => open.forEach((c) => c.close()));
+  return (org, user) => {
+    const c = EmrClient.connect({ org, user, profile: stateDir });
+    open.push(c);
+    return c;
+  };
 }
