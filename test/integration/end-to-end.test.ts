@@ -30,7 +30,7 @@ import {
   loadConsortium,
   type ConsentInput,
 } from '../../client/src';
-import { callService } from '../../client/src/services/http';
+import { callService } from '../../client/src/wire/call';
 import { kuboName, startKubo, waitForKubo } from '../../network/src/kubo';
 import { startService } from '../../network/src/network';
 import { stateDir } from '../../network/src/paths';

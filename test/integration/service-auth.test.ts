@@ -6,8 +6,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ServiceError, connectGateway, loadProfile } from '../../client/src';
-import { AuthenticationError, signedHeaders, verifySigned, type TrustedCas } from '../../client/src/services/auth';
-import { callService } from '../../client/src/services/http';
+import { AuthenticationError, verifySigned, type TrustedCas } from '../../client/src/services/auth';
+import { callService } from '../../client/src/wire/call';
+import { signedHeaders } from '../../client/src/wire/signed-requests';
 import { stateDir } from '../../network/src/paths';
 import { memberOrg } from '../../network/src/topology';
 

@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { encodeProxyShare, hashToG2, reKeyGen, toBase64url } from '@emr/crypto';
 import { ConflictError, EmrClient, ServiceError, loadConsortium, type ConsentInput } from '../../client/src';
-import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../client/src/services/auth';
-import { callService } from '../../client/src/services/http';
+import { callService } from '../../client/src/wire/call';
+import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../client/src/wire/signed-requests';
 import { emrClients } from '../support/network';
 import { topology } from '../../network/src/topology';
 

@@ -5,7 +5,8 @@
  * but does not make them.
  */
 import { X509Certificate, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import type { RequestSigner, TrustedCas } from '../../client/src/services/auth';
+import type { TrustedCas } from '../../client/src/services/auth';
+import type { RequestSigner } from '../../client/src/wire/signed-requests';
 
 const len = (n: number) => (n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]));
 const tlv = (tag: number, ...parts: Buffer[]) => {

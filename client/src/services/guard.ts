@@ -3,7 +3,8 @@
  * well-formed ids (refused here with 400, not by the chain with a 500), sealed answers for
  * secrets, and how much one caller may ask at once.
  */
-import { AuthenticationError, NonceCache, ReplayCacheFullError, replyContext, sealReply, verifySigned, type SealedReply, type SignedRequest, type TrustedCas } from './auth';
+import { replyContext, sealReply, type SealedReply } from '../wire/signed-requests';
+import { AuthenticationError, NonceCache, ReplayCacheFullError, verifySigned, type SignedRequest, type TrustedCas } from './auth';
 import { HttpError, type Request } from './http';
 
 /**

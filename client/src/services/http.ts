@@ -1,6 +1,6 @@
 /**
- * The services' HTTP plumbing: a small JSON router on 127.0.0.1, and a client that turns
- * refusals and unreachable services into SDK errors naming the service.
+ * The services' HTTP server: a small JSON router on 127.0.0.1 (the SDK's side is
+ * wire/call.ts).
  *
  * The router answers every request, malformed ones included (400 and close), and bounds
  * what a client can hold: header and request deadlines, a body limit, a connection cap
@@ -8,8 +8,7 @@
  */
 import http from 'node:http';
 import { InvalidArgumentError } from '../fabric/errors';
-import { ServiceError, ServiceUnavailableError } from '../sharing/errors';
-import { newReplyKey, openReply, replyContext, signedHeaders, type RequestSigner, type SealedReply } from './auth';
+import type { Served } from '../wire/routes';
 
 /** Thrown inside a handler: answered as `{code, message}` with this status. */
 export class HttpError extends Error {
@@ -33,6 +32,8 @@ export interface Request {
 }
 export type Handler = (req: Request) => Promise<unknown>;
 export type Routes = Record<string, Handler>;
+/** A service's handlers for its route table (wire/routes.ts): each answers what its route promises. */
+export type Handlers<R> = { [K in keyof R]: (req: Request) => Promise<Served<R[K]>> };
 
 export interface ServerLimits {
   /** The whole header block must arrive within this. */
@@ -143,36 +144,4 @@ export function serveJson(port: number, routes: Routes, log: (line: string) => v
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
-}
-
-export interface CallOptions {
-  /**
-   * The answer is secret (a partial key, a DKG share): ask for it sealed to a fresh X25519
-   * key (signed with the request) and open it here. Needs a signer.
-   */
-  sealed?: boolean;
-}
-
-/** Calls a service; a refusal becomes ServiceError (with the service's code), no answer ServiceUnavailableError. */
-export async function callService<T>(service: string, base: string, method: 'GET' | 'POST', path: string, body?: unknown, signer?: RequestSigner, timeoutMs = 15_000, options: CallOptions = {}): Promise<T> {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  const reply = options.sealed ? newReplyKey() : undefined;
-  if (reply && !signer) throw new TypeError('a sealed reply needs a signed request');
-  const signed = signer ? signedHeaders(signer, method, `${base}${path}`, text, reply?.publicKey) : {};
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...signed };
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, { method, headers, ...(method === 'POST' ? { body: text } : {}), signal: AbortSignal.timeout(timeoutMs) });
-  } catch (err) {
-    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
-    throw new ServiceUnavailableError(service, `${service} at ${base} is unreachable: ${why}`, { cause: err });
-  }
-  const answer = (await res.json().catch(() => ({}))) as T & { code?: string; message?: string; sealed?: SealedReply };
-  if (!res.ok) throw new ServiceError(service, res.status, answer.code ?? 'HTTP_ERROR', `${service} refused ${method} ${path}: ${answer.message ?? res.statusText}`);
-  if (!reply) return answer;
-  try {
-    return openReply<T>(answer.sealed!, replyContext(method, path, signed['x-emr-nonce']!), reply);
-  } catch (err) {
-    throw new ServiceError(service, res.status, 'BAD_SEAL', `${service} answered ${method} ${path} with a reply that does not open with the request's key: ${(err as Error).message}`);
-  }
 }

@@ -15,9 +15,12 @@ import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
 import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
-import { NonceCache, type RequestSigner, type TrustedCas } from './auth';
+import { keyCentreClient } from '../wire/call';
+import type { DkgShare, KeyCentreRoutes } from '../wire/routes';
+import type { RequestSigner } from '../wire/signed-requests';
+import { NonceCache, type TrustedCas } from './auth';
 import { CallerLimiter, authenticate, sealedAnswer } from './guard';
-import { HttpError, callService, serveJson, type Request, type ServerLimits } from './http';
+import { HttpError, serveJson, type Handlers, type Request, type ServerLimits } from './http';
 
 export interface KgcConfig {
   index: number;
@@ -68,6 +71,10 @@ export function mayExtract(caller: Caller, certificate: string, identity: string
   return typeof owner === 'string' && owner === pseudonymOf(caller.mspId, certificate);
 }
 
+/** The DKG phases a centre publishes, each served by its `GET /v1/dkg/<phase>` route. */
+type DkgRoute = 'GET /v1/dkg/commitments' | 'GET /v1/dkg/complaints' | 'GET /v1/dkg/answers' | 'GET /v1/dkg/feldman';
+type Published = { [P in DkgRoute as P extends `GET /v1/dkg/${infer Phase}` ? Phase : never]: KeyCentreRoutes[P]['answer'] };
+
 const point = (p: G1Point) => toBase64url(p.toBytes());
 const readPoint = (s: string) => G1.fromBytes(fromBase64url(s, 'point'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,7 +82,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class KeyGenerationCentreService {
   private dealing?: ReturnType<KeyGenerationCentre['deal']>;
   /** Published DKG messages of this centre, by phase. */
-  private readonly published = new Map<string, unknown>();
+  private readonly published: Partial<Published> = {};
   private outcome?: Outcome;
   private server?: http.Server;
   private readonly nonces = new NonceCache();
@@ -115,10 +122,11 @@ export class KeyGenerationCentreService {
     await this.register(this.outcome);
   }
 
-  private routes() {
-    const phase = (name: string) => async () => {
-      if (!this.published.has(name)) throw new HttpError(409, 'NOT_READY', `phase '${name}' has not been reached`);
-      return this.published.get(name);
+  private routes(): Handlers<KeyCentreRoutes> {
+    const phase = <P extends keyof Published>(name: P) => async () => {
+      const published = this.published[name];
+      if (published === undefined) throw new HttpError(409, 'NOT_READY', `phase '${name}' has not been reached`);
+      return published;
     };
     return {
       'GET /v1/health': async () => ({ index: this.config.index, ready: !!this.outcome }),
@@ -159,15 +167,15 @@ export class KeyGenerationCentreService {
   }
 
   /** Polls every other centre for a phase's message until all answered or the deadline passed. */
-  private async collect<T>(what: string, path: string, signed = false, timeoutMs = 120_000): Promise<Map<number, T>> {
-    const got = new Map<number, T>();
+  private async collect<R extends DkgRoute | 'GET /v1/dkg/share'>(what: string, route: R, timeoutMs = 120_000): Promise<Map<number, KeyCentreRoutes[R]['answer']>> {
+    const got = new Map<number, KeyCentreRoutes[R]['answer']>();
     const deadline = Date.now() + timeoutMs;
     const others = [...this.config.peers].filter(([i]) => i !== this.config.index);
     while (got.size < others.length && Date.now() < deadline) {
       for (const [i, base] of others) {
         if (got.has(i)) continue;
         try {
-          got.set(i, await callService<T>(`key centre ${i}`, base, 'GET', path, undefined, signed ? this.deps.signer : undefined, 5000, { sealed: signed }));
+          got.set(i, await keyCentreClient(i, base, route === 'GET /v1/dkg/share' ? this.deps.signer : undefined, 5000).get(route));
         } catch {
           /* not there yet */
         }
@@ -184,11 +192,11 @@ export class KeyGenerationCentreService {
     this.log(`DKG: dealing as centre ${index} of ${n} (threshold ${t})`);
     const centre = new KeyGenerationCentre(index, n, t);
     this.dealing = centre.deal();
-    this.published.set('commitments', { pedersen: this.dealing.pedersen.map(point) });
+    this.published.commitments = { pedersen: this.dealing.pedersen.map(point) };
 
     // Phase 1: everyone's Pedersen commitments and my private share from each dealer.
-    const commitments = await this.collect<{ pedersen: string[] }>('commitments', '/v1/dkg/commitments');
-    const shares = await this.collect<{ s: string; b: string }>('shares', '/v1/dkg/share', true);
+    const commitments = await this.collect('commitments', 'GET /v1/dkg/commitments');
+    const shares = await this.collect('shares', 'GET /v1/dkg/share');
     const pedersen = new Map<number, G1Point[]>([[index, this.dealing.pedersen]]);
     const complaints: number[] = [];
     centre.receive(index, this.dealing.pedersen, this.dealing.shares.get(index));
@@ -200,18 +208,18 @@ export class KeyGenerationCentreService {
       const share: PrivateShare | undefined = raw ? { s: BigInt(`0x${raw.s}`), b: BigInt(`0x${raw.b}`) } : undefined;
       if (centre.receive(i, c, share)) complaints.push(i);
     }
-    this.published.set('complaints', { against: complaints });
+    this.published.complaints = { against: complaints };
 
     // Phase 2: complaints; a dealer answers each one against it by revealing the disputed share.
-    const allComplaints = await this.collect<{ against: number[] }>('complaints', '/v1/dkg/complaints');
+    const allComplaints = await this.collect('complaints', 'GET /v1/dkg/complaints');
     allComplaints.set(index, { against: complaints });
     const against = (dealer: number) => [...allComplaints].filter(([, c]) => c.against.includes(dealer)).map(([from]) => from);
-    const answers = Object.fromEntries(against(index).map((from) => {
+    const answers: Record<string, DkgShare> = Object.fromEntries(against(index).map((from) => {
       const a = centre.answer({ from, against: index });
       return [from, { s: a.s.toString(16), b: a.b.toString(16) }];
     }));
-    this.published.set('answers', answers);
-    const allAnswers = await this.collect<Record<string, { s: string; b: string }>>('answers', '/v1/dkg/answers');
+    this.published.answers = answers;
+    const allAnswers = await this.collect('answers', 'GET /v1/dkg/answers');
     allAnswers.set(index, answers);
 
     const qual: number[] = [];
@@ -230,8 +238,8 @@ export class KeyGenerationCentreService {
     // Phase 3: Feldman commitments of the qualified dealers. A mismatch proves a cheating
     // dealer after qualification; the in-process runDkg reconstructs it, this service stops
     // and says so (an operator restarts the DKG without that centre).
-    this.published.set('feldman', { commitments: centre.feldman().map(point) });
-    const feldmans = await this.collect<{ commitments: string[] }>('feldman', '/v1/dkg/feldman');
+    this.published.feldman = { commitments: centre.feldman().map(point) };
+    const feldmans = await this.collect('feldman', 'GET /v1/dkg/feldman');
     const feldman = new Map<number, G1Point[]>([[index, centre.feldman()]]);
     for (const dealer of qual) {
       if (dealer === index) continue;

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { connectGateway } from '../fabric/connection';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { loadProfile } from '../fabric/profile';
-import { extractKey, loadConsortium } from '../sharing/key-centres';
+import { extractKey, loadConsortium } from '../wire/key-centres';
 import { KeyGenerationCentreService } from './kgc-service';
 import { ProxyService } from './proxy-service';
 

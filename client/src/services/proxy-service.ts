@@ -41,9 +41,10 @@ import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
 import { ProxyRegistry } from '../fabric/proxy-registry';
 import { ConflictError, MvccConflictError, NotFoundError, retryMvcc } from '../fabric/errors';
+import type { ProxyRoutes, ServedFragment } from '../wire/routes';
 import { NonceCache, type TrustedCas } from './auth';
 import { CallerLimiter, authenticate, checkEntryId, checkGrantId, onlyFields } from './guard';
-import { HttpError, serveJson, type Request, type ServerLimits } from './http';
+import { HttpError, serveJson, type Handlers, type Request, type ServerLimits } from './http';
 
 export interface ProxyConfig {
   port: number;
@@ -70,17 +71,6 @@ interface StoredShare {
   index: number;
   /** f(index), hex; verified against the registration's commitments before it was stored. */
   share: string;
-}
-
-export interface ServedFragment {
-  entryId: string;
-  grantId: string;
-  recordId: string;
-  proxy: { mspId: string; enrollmentId: string };
-  /** base64url: the capsule it was made from, the fragment, and the proxy's signature over both. */
-  capsule: string;
-  fragment: string;
-  signature: string;
 }
 
 const key = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -146,7 +136,7 @@ export class ProxyService {
     this.server?.closeAllConnections();
   }
 
-  private routes() {
+  private routes(): Handlers<ProxyRoutes> {
     return {
       'GET /v1/health': async () => ({ proxy: this.identity, shares: readdirSync(path.join(this.config.stateDir, 'shares')).length }),
       'POST /v1/shares': async (req: Request) => {

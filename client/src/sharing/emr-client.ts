@@ -44,12 +44,11 @@ import { EmrIndex } from '../fabric/emr-index';
 import { EmrError } from '../fabric/errors';
 import { loadProfile, type ConnectionProfile } from '../fabric/profile';
 import { ProxyRegistry } from '../fabric/proxy-registry';
-import { callService } from '../services/http';
-import type { ServedFragment } from '../services/proxy-service';
+import { proxyClient } from '../wire/call';
+import { extractKey, loadConsortium, type Consortium } from '../wire/key-centres';
 import { InsufficientFragmentsError, IntegrityError } from './errors';
 import { collectFragments } from './fragments';
 import { IpfsStore, type Replication } from './ipfs-store';
-import { extractKey, loadConsortium, type Consortium } from './key-centres';
 
 export interface Progress {
   phase: 'encrypt+upload' | 'download+decrypt';
@@ -333,7 +332,7 @@ export class EmrClient {
       shares.map(async (share, i) => {
         const proxy = cryptoIdentity(elected[i]!);
         try {
-          await callService(`proxy ${proxy}`, endpoints.get(proxy) ?? '', 'POST', '/v1/shares', { grantId, share: toBase64url(encodeProxyShare(share)) }, this.connection);
+          await proxyClient(proxy, endpoints.get(proxy) ?? '', this.connection).post('POST /v1/shares', { grantId, share: toBase64url(encodeProxyShare(share)) });
         } catch (err) {
           refused.push({ proxy, reason: (err as Error).message });
         }
@@ -415,7 +414,7 @@ export class EmrClient {
   private async reEncryptThrough(entry: LogEntry, { registration, grant }: ChainLink, capsule: Capsule, endpoints: Map<string, string>, timings: Timings): Promise<Capsule> {
     const body = { entryId: entry.entryId, grantId: grant.grantId, capsule: toBase64url(encodeCapsule(capsule)) };
     return collectFragments(capsule, grant, registration.proxies, {
-      ask: (proxy) => callService<ServedFragment>(`proxy ${cryptoIdentity(proxy)}`, endpoints.get(cryptoIdentity(proxy)) ?? '', 'POST', '/v1/fragments', body, undefined, 20_000),
+      ask: (proxy) => proxyClient(cryptoIdentity(proxy), endpoints.get(cryptoIdentity(proxy)) ?? '', undefined, 20_000).post('POST /v1/fragments', body),
       report: (signed) => void this.proxies.reportBadFragment(signed).catch(() => undefined),
       timings,
     });

@@ -1,27 +1,6 @@
-/** Errors of the end-to-end flows (IPFS, key centres, proxies, integrity); all are EmrErrors. */
+/** Errors of the end-to-end flows (IPFS, fragments, integrity); all are EmrErrors. The services' own are in wire/errors.ts. */
 import { EmrError } from '../fabric/errors';
 
-/** A service (key centre, proxy) answered with a refusal; `code` is its reason. */
-export class ServiceError extends EmrError {
-  constructor(
-    readonly service: string,
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-/** A service (key centre, proxy, Kubo node) did not answer. */
-export class ServiceUnavailableError extends EmrError {
-  constructor(
-    readonly service: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 /** No Kubo node that holds the content could serve it (all down, or the CID is unknown to them). */
 export class ContentUnavailableError extends EmrError {
   constructor(
@@ -46,7 +25,3 @@ export class InsufficientFragmentsError extends EmrError {
     super(`grant '${grantId}' needs ${needed} verified fragments; ${failures.length} proxies failed: ${failures.map((f) => `${f.proxy}: ${f.reason}`).join('; ')}${detail ? `. ${detail}` : ''}`);
   }
 }
-/** The key centres could not give this identity a key (too few answered, or a partial key was bad). */
-export class KeyExtractionError extends EmrError {}
-/** The chain has no (or not enough agreeing) key centre registrations: the DKG has not completed. */
-export class ConsortiumNotReadyError extends EmrError {}

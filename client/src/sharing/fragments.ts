@@ -8,8 +8,9 @@ import { combineFragments, decodeFragment, fromBase64url, verifyFragment, type C
 import type { Party } from '@emr/chaincode';
 import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
 import type { SignedFragment } from '../fabric/proxy-registry';
-import type { ServedFragment } from '../services/proxy-service';
-import { ServiceError, InsufficientFragmentsError } from './errors';
+import type { ServedFragment } from '../wire/routes';
+import { ServiceError } from '../wire/errors';
+import { InsufficientFragmentsError } from './errors';
 
 export interface FragmentSources {
   /** Asks one proxy for its fragment. */

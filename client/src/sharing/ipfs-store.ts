@@ -10,7 +10,8 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { KuboRPCClient } from 'kubo-rpc-client';
-import { ContentUnavailableError, ServiceUnavailableError } from './errors';
+import { ServiceUnavailableError } from '../wire/errors';
+import { ContentUnavailableError } from './errors';
 
 export interface IpfsNode {
   org: string;

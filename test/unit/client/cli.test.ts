@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Consent, EmrRecord, LogEntry, PatientRegistration, Registration } from '../../../client/src';
 import { AccessDeniedError, ConflictError, EmrClient, InvalidArgumentError, NotFoundError } from '../../../client/src';
-import { auditLines, consentBlock, consentState, errorDocument, errorText, listedConsent, listedRecords, main, recordLines, registrationText } from '../../../client/src/cli/emr';
+import { auditLines } from '../../../client/src/cli/commands/audit';
+import { consentBlock, consentState, listedConsent } from '../../../client/src/cli/commands/consents';
+import { registrationText } from '../../../client/src/cli/commands/patient';
+import { listedRecords, recordLines } from '../../../client/src/cli/commands/records';
+import { main } from '../../../client/src/cli/emr';
+import { errorDocument, errorText } from '../../../client/src/cli/errors';
 import {
   DEFAULT_HOP_LIMIT,
   DEFAULT_MAX_ACCESSES,

@@ -12,10 +12,10 @@ import { G1, fromBase64url, slotIdentity } from '@emr/crypto';
 import type { KeyCentre, KeyCentreInput } from '@emr/chaincode';
 import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
 import { KeyExtractionError, ServiceError } from '../../../client/src';
-import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../../client/src/services/auth';
-import { callService } from '../../../client/src/services/http';
+import { callService } from '../../../client/src/wire/call';
+import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../../client/src/wire/signed-requests';
 import { KeyGenerationCentreService, type KgcConfig } from '../../../client/src/services/kgc-service';
-import { extractKey, type Consortium } from '../../../client/src/sharing/key-centres';
+import { extractKey, type Consortium } from '../../../client/src/wire/key-centres';
 import { testCa, trustOf } from '../../support/test-certs';
 
 const orgs = ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'];

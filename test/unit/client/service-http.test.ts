@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { AuthenticationError, MAX_SKEW_MS, NonceCache, ReplayCacheFullError, newReplyKey, openReply, replyContext, sealReply, signedHeaders, verifySigned } from '../../../client/src/services/auth';
+import { AuthenticationError, NonceCache, ReplayCacheFullError, verifySigned } from '../../../client/src/services/auth';
+import { MAX_SKEW_MS, newReplyKey, openReply, replyContext, sealReply, signedHeaders } from '../../../client/src/wire/signed-requests';
 import { HttpError, serveJson } from '../../../client/src/services/http';
 import { testCa, trustOf } from '../../support/test-certs';
 

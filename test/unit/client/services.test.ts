@@ -7,7 +7,7 @@ import type { Caller, Party } from '@emr/chaincode';
 import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
 import { InsufficientFragmentsError, ServiceUnavailableError, type SignedFragment } from '../../../client/src';
 import { mayExtract } from '../../../client/src/services/kgc-service';
-import type { ServedFragment } from '../../../client/src/services/proxy-service';
+import type { ServedFragment } from '../../../client/src/wire/routes';
 import { collectFragments } from '../../../client/src/sharing/fragments';
 import { testCentres } from '../../support/consortium';
 import { testCa } from '../../support/test-certs';

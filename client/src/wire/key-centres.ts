@@ -1,5 +1,5 @@
 /**
- * The consortium's key centres as the SDK sees them: the public parameters registered on
+ * The client side of the key centres: the consortium as the SDK sees it: the public parameters registered on
  * chain by the centres themselves (accepted only when at least t of them agree), and
  * identity keys combined from t partial keys, each fetched sealed to a one-time key of the
  * request and verified against its centre's public share before use.
@@ -7,10 +7,10 @@
 import { G1, G2, combinePartialKeys, fromBase64url, verifyPartialKey, type G1Point, type G2Point, type PartialKey, type PublicParams } from '@emr/crypto';
 import type { KeyCentre } from '@emr/chaincode';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
-import type { RequestSigner } from '../services/auth';
-import { callService } from '../services/http';
 import type { ContractConnection } from '../fabric/contract-client';
+import { keyCentreClient } from './call';
 import { ConsortiumNotReadyError, KeyExtractionError } from './errors';
+import type { RequestSigner } from './signed-requests';
 
 export interface Consortium {
   params: PublicParams;
@@ -48,7 +48,7 @@ export async function extractKey(consortium: Consortium, identity: string, signe
     consortium.centres.map(async (c) => {
       try {
         // Sealed to a key of this request only: the partial key is secret, the transport is plain HTTP.
-        const answer = await callService<{ index: number; key: string }>(`key centre ${c.index}`, c.endpoint, 'POST', '/v1/keys', { identity }, signer, 10_000, { sealed: true });
+        const answer = await keyCentreClient(c.index, c.endpoint, signer, 10_000).post('POST /v1/keys', { identity });
         const partial = { index: BigInt(c.index), key: G2.fromBytes(fromBase64url(answer.key, 'key')) };
         if (answer.index !== c.index || !verifyPartialKey(partial, c.publicShare, identity)) throw new Error('its partial key fails verification against its public share');
         partials.push(partial);

@@ -1,0 +1,77 @@
+/**
+ * What travels between the SDK and the services: each route of a key centre and of a proxy,
+ * with its request body and its answer. The services implement these tables (`Served`) and
+ * the SDK calls them (`ServiceClient`), so both ends are checked against the same types.
+ */
+import type { SealedReply } from './signed-requests';
+
+/** A route: its JSON body (`undefined` for a GET), its answer, and whether the answer is sealed to the requester. */
+export interface Route<Body, Answer, Sealed extends boolean = false> {
+  body: Body;
+  answer: Answer;
+  sealed: Sealed;
+}
+
+/** A DKG share dealt to one centre: s and b of the Pedersen VSS, hex. */
+export interface DkgShare {
+  s: string;
+  b: string;
+}
+
+/** One centre's partial key of an identity: its DKG index and the G2 point, base64url. */
+export interface PartialKeyAnswer {
+  index: number;
+  key: string;
+}
+
+export interface KeyCentreRoutes {
+  'GET /v1/health': Route<undefined, { index: number; ready: boolean }>;
+  /** The DKG's published phases; 409 NOT_READY until the centre reached the phase. */
+  'GET /v1/dkg/commitments': Route<undefined, { pedersen: string[] }>;
+  'GET /v1/dkg/complaints': Route<undefined, { against: number[] }>;
+  /** Per complaining centre's index: the share it complained about, revealed. */
+  'GET /v1/dkg/answers': Route<undefined, Record<string, DkgShare>>;
+  'GET /v1/dkg/feldman': Route<undefined, { commitments: string[] }>;
+  /** The calling centre's private share: key centres only, signed, sealed. */
+  'GET /v1/dkg/share': Route<undefined, DkgShare, true>;
+  /** A partial key of an identity the (signed) caller may hold, sealed. */
+  'POST /v1/keys': Route<{ identity: string }, PartialKeyAnswer, true>;
+}
+
+/** A re-encryption fragment as a proxy serves it (and keeps it, to serve the same again). */
+export interface ServedFragment {
+  entryId: string;
+  grantId: string;
+  recordId: string;
+  proxy: { mspId: string; enrollmentId: string };
+  /** base64url: the capsule it was made from, the fragment, and the proxy's signature over both. */
+  capsule: string;
+  fragment: string;
+  signature: string;
+}
+
+export interface ProxyRoutes {
+  'GET /v1/health': Route<undefined, { proxy: string; shares: number }>;
+  /** The grant's delegator (signed) delivers this proxy's sealed share; answers its index. */
+  'POST /v1/shares': Route<{ grantId: string; share: string }, { index: number }>;
+  /** A fragment for an access entry the chain granted, made from its capsule (base64url). */
+  'POST /v1/fragments': Route<{ entryId: string; grantId: string; capsule: string }, ServedFragment>;
+}
+
+/** What a service's handler for the route returns: the answer, or it sealed. */
+export type Served<R> = R extends Route<unknown, infer A, infer S> ? (S extends true ? { sealed: SealedReply } : A) : never;
+
+/** Per route, whether its answer is sealed: complete and correct by type, for the caller at run time. */
+export type SealedFlags<Routes> = { [K in keyof Routes]: Routes[K] extends Route<unknown, unknown, infer S> ? S : never };
+
+export const KEY_CENTRE_SEALED: SealedFlags<KeyCentreRoutes> = {
+  'GET /v1/health': false,
+  'GET /v1/dkg/commitments': false,
+  'GET /v1/dkg/complaints': false,
+  'GET /v1/dkg/answers': false,
+  'GET /v1/dkg/feldman': false,
+  'GET /v1/dkg/share': true,
+  'POST /v1/keys': true,
+};
+
+export const PROXY_SEALED: SealedFlags<ProxyRoutes> = { 'GET /v1/health': false, 'POST /v1/shares': false, 'POST /v1/fragments': false };
