@@ -24,7 +24,9 @@ const run = (label, command, args) => {
 const started = Date.now();
 const checks = [
   run('lint', bin('eslint'), ['.']),
-  run('build and type-check', bin('tsc'), ['-b', 'chaincode', 'client', 'network', 'consensus-plugin']) && run('type-check tests', bin('tsc'), ['-p', 'test', '--noEmit']),
+  run('build and type-check', bin('tsc'), ['-b', 'chaincode', 'client', 'network', 'consensus-plugin']) &&
+    run('type-check tests', bin('tsc'), ['-p', 'test', '--noEmit']) &&
+    ['crypto/bench', 'client/bench', 'consensus-plugin/bench'].every((bench) => run(`type-check ${bench}`, bin('tsc'), ['-p', bench, '--noEmit'])),
 ];
 let passed = 0;
 let failed = 0;

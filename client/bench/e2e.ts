@@ -218,7 +218,7 @@ interface ShareRun {
 }
 
 async function main(): Promise<void> {
-  const { kubo: { create }, sdk: { ConsentLedger, EmrClient, connectGateway, loadProfile } } = await loadModules();
+  const { kubo: { create }, sdk: { ConflictError, EmrClient, loadProfile } } = await loadModules();
   await useBackend(backendName);
   const profile = loadProfile(networkDir);
   for (const who of [UPLOADER, PATIENT, READER]) {
@@ -268,14 +268,12 @@ async function main(): Promise<void> {
       throw new Error(`no node holds ${cid}`);
     };
 
-    const pseudonym = randomBytes(32).toString('hex');
+    // The patient's pseudonym is bound to his own key: he registers it once, it stays across runs.
+    const pseudonym = patient.ownPseudonym();
+    await patient.registerPatient().catch((err: unknown) => {
+      if (!(err instanceof ConflictError)) throw err;
+    });
     log(`network ${networkDir} (Kubo ${kuboVersion}), crypto backend ${backendName}; patient pseudonym ${pseudonym.slice(0, 16)}…`);
-    const admin = connectGateway({ org: PATIENT.org, user: 'admin', profile });
-    try {
-      await new ConsentLedger(admin).registerPatient(pseudonym, PATIENT.user);
-    } finally {
-      admin.close();
-    }
 
     const ours = async (source: string | Uint8Array, category: string): Promise<Measured<UploadResult> & { untilReplicatedMs: number; pinnedOn: string[] }> => {
       const r = await timed(() => doctor.uploadRecord({ patientPseudonym: pseudonym, category, source }));
