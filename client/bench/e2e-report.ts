@@ -6,43 +6,38 @@ import type { ShareRun, SizeResult } from './e2e-runs';
 const TIMING_PARTS = ['chain', 'keys', 'proxies', 'crypto', 'ipfs'] as const;
 const partsMedian = (all: Timings[]) => Object.fromEntries(TIMING_PARTS.map((p) => [p, median(all.map((t) => t[p] ?? 0))])) as Record<(typeof TIMING_PARTS)[number], number>;
 
-/** Per size: p50s of ours and the reference, their ratio, where our time went; and the share runs' p50s. */
+type Side = { ms: number; cpuMs: number; peakRssMiB: number };
+
+/** One direction (upload or fetch) of a size: p50s of ours and the reference, their ratio, where our time went. */
+function direction(bytes: number, runs: { ours: Side & { timings: Timings }; reference: Side }[]) {
+  const ours = median(runs.map((r) => r.ours.ms));
+  const reference = median(runs.map((r) => r.reference.ms));
+  return {
+    oursMsP50: ours,
+    referenceMsP50: reference,
+    oursMiBps: mibPerS(bytes, ours),
+    referenceMiBps: mibPerS(bytes, reference),
+    ratio: reference / ours,
+    oursTimingsP50: partsMedian(runs.map((r) => r.ours.timings)),
+    oursClientCpuMsP50: median(runs.map((r) => r.ours.cpuMs)),
+    referenceClientCpuMsP50: median(runs.map((r) => r.reference.cpuMs)),
+    oursPeakRssMiB: Math.max(...runs.map((r) => r.ours.peakRssMiB)),
+    referencePeakRssMiB: Math.max(...runs.map((r) => r.reference.peakRssMiB)),
+  };
+}
+
+/** Per size: both directions; and the share runs' p50s. */
 export function summarise(results: SizeResult[], share: ShareRun[]) {
   const transfer = results.map((s) => {
-    const up = { ours: median(s.uploads.map((u) => u.ours.ms)), reference: median(s.uploads.map((u) => u.reference.ms)) };
-    const down = { ours: median(s.fetches.map((f) => f.ours.ms)), reference: median(s.fetches.map((f) => f.reference.ms)) };
+    const upload = direction(s.bytes, s.uploads);
+    /** Until a second org's node pinned the replica as well. */
+    const untilReplicated = median(s.uploads.map((u) => u.ours.untilReplicatedMs));
     return {
       bytes: s.bytes,
       label: s.label,
       runs: s.uploads.length,
-      upload: {
-        oursMsP50: up.ours,
-        referenceMsP50: up.reference,
-        oursMiBps: mibPerS(s.bytes, up.ours),
-        referenceMiBps: mibPerS(s.bytes, up.reference),
-        ratio: up.reference / up.ours,
-        /** Until a second org's node pinned the replica as well. */
-        oursUntilReplicatedMsP50: median(s.uploads.map((u) => u.ours.untilReplicatedMs)),
-        ratioUntilReplicated: up.reference / median(s.uploads.map((u) => u.ours.untilReplicatedMs)),
-        oursTimingsP50: partsMedian(s.uploads.map((u) => u.ours.timings)),
-        oursClientCpuMsP50: median(s.uploads.map((u) => u.ours.cpuMs)),
-        referenceClientCpuMsP50: median(s.uploads.map((u) => u.reference.cpuMs)),
-        oursPeakRssMiB: Math.max(...s.uploads.map((u) => u.ours.peakRssMiB)),
-        referencePeakRssMiB: Math.max(...s.uploads.map((u) => u.reference.peakRssMiB)),
-      },
-      fetch: {
-        servedBy: [...new Set(s.fetches.map((f) => f.ours.servedBy))],
-        oursMsP50: down.ours,
-        referenceMsP50: down.reference,
-        oursMiBps: mibPerS(s.bytes, down.ours),
-        referenceMiBps: mibPerS(s.bytes, down.reference),
-        ratio: down.reference / down.ours,
-        oursTimingsP50: partsMedian(s.fetches.map((f) => f.ours.timings)),
-        oursClientCpuMsP50: median(s.fetches.map((f) => f.ours.cpuMs)),
-        referenceClientCpuMsP50: median(s.fetches.map((f) => f.reference.cpuMs)),
-        oursPeakRssMiB: Math.max(...s.fetches.map((f) => f.ours.peakRssMiB)),
-        referencePeakRssMiB: Math.max(...s.fetches.map((f) => f.reference.peakRssMiB)),
-      },
+      upload: { ...upload, oursUntilReplicatedMsP50: untilReplicated, ratioUntilReplicated: upload.referenceMsP50 / untilReplicated },
+      fetch: { servedBy: [...new Set(s.fetches.map((f) => f.ours.servedBy))], ...direction(s.bytes, s.fetches) },
     };
   });
   const shareSummary = share.length
