@@ -10,8 +10,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import type { Consent, EmrRecord, LogEntry, PatientRegistration, Registration } from '@emr/chaincode';
-import { registrationActive } from '@emr/chaincode/dist/registrations';
+import { encodeParty as party, registrationActive, type Consent, type EmrRecord, type LogEntry, type PatientRegistration, type Registration } from '@emr/protocol';
 import { AccessDeniedError } from '../fabric/consent-ledger';
 import { allPages } from '../fabric/contract-client';
 import { ChaincodeRejectedError, ConflictError, NotFoundError } from '../fabric/errors';
@@ -55,7 +54,6 @@ class Failure extends Error {
   }
 }
 
-const party = (p: { enrollmentId: string; mspId: string }) => `${p.enrollmentId}@${p.mspId}`;
 
 const roundTimings = (t: Timings): Record<string, number> => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
 

@@ -9,7 +9,7 @@
  * (sealReply/openReply): a replayed or overheard request yields nothing usable.
  */
 import { X509Certificate, createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import type { Caller, Role } from '@emr/chaincode';
+import type { Caller, Role } from '@emr/protocol';
 
 export interface RequestSigner {
   /** The caller's enrollment certificate (PEM). */

@@ -1,6 +1,5 @@
-import { ChaincodeError } from '../../../chaincode/src/errors';
-import { MAX_PAGE_SIZE, parsePageSize, parseRecordInput, RecordStore } from '../../../chaincode/src/records';
-import type { Caller } from '../../../chaincode/src/roles';
+import { ChaincodeError, MAX_PAGE_SIZE, type Caller } from '@emr/protocol';
+import { parsePageSize, parseRecordInput, RecordStore } from '../../../chaincode/src/records';
 import { pseudonym, recordInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
 

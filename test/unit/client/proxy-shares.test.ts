@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeCapsule, encodeGrant, encodeProxyShare, encrypt, hashToG2, reKeyGen, toBase64url, type ProxyShare } from '@emr/crypto';
-import type { Party, Registration } from '@emr/chaincode';
+import type { Party, Registration } from '@emr/protocol';
 import { EmrClient, InsufficientFragmentsError, NotFoundError, ServiceError } from '../../../client/src';
 import { signedHeaders } from '../../../client/src/services/auth';
 import { callService } from '../../../client/src/services/http';
