@@ -44,7 +44,7 @@ export class ConsentContract extends Contract {
 
   /**
    * A patient registers his pseudonym: the one derived from the key he signs this
-   * transaction with (pseudonyms.ts), at his certificate's MSP, his home hospital.
+   * transaction with (@emr/protocol's pseudonyms.ts), at his certificate's MSP, his home hospital.
    */
   @Transaction()
   @Returns('string')

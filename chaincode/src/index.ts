@@ -8,48 +8,8 @@ import { KeyCentreContract } from './key-centre-contract';
 import { ProxyContract } from './proxy-contract';
 
 export { ConsentContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
-// The shared vocabulary, as this package has always exported it.
-export { canonicalJson, ChaincodeError, ErrorCode, RECORD_TYPES, MAX_PAGE_SIZE, ROLES, PURPOSES, DENY_REASONS, REQUESTER_ROLES, pseudonymOf, LOG_ACTIONS } from '@emr/protocol';
-export type {
-  EmrRecord,
-  EmrRecordInput,
-  Erasure,
-  InternalMetadata,
-  PatientApproval,
-  RecordPage,
-  RecordType,
-  Role,
-  Caller,
-  Consent,
-  ConsentInput,
-  ConsentPage,
-  ConsentScope,
-  ConsentStatus,
-  Grantee,
-  Purpose,
-  DenyReason,
-  PatientRegistration,
-  DirectoryEntry,
-  Member,
-  Party,
-  Registration,
-  RegistrationInput,
-  Approval,
-  ApprovalPolicy,
-  ApprovalRequirement,
-  ApproverRole,
-  PolicySet,
-  Emergency,
-  EmergencyInput,
-  EmergencyStatus,
-  Justification,
-  Proxy,
-  KeyCentre,
-  KeyCentreInput,
-  LogAction,
-  LogEntry,
-  LogPage,
-} from '@emr/protocol';
+// The vocabulary these contracts speak (ids, parties, records, consents, transactions) is
+// @emr/protocol's; import it from there.
 
 /** Read by fabric-chaincode-node: the contracts this chaincode serves. */
 export const contracts = [EmrContract, ConsentContract, DirectoryContract, EmergencyContract, ProxyContract, KeyCentreContract];

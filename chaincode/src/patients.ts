@@ -1,8 +1,9 @@
 /**
  * Patient registrations: a pseudonym belongs to the patient whose enrollment key it is
- * derived from (@emr/protocol's pseudonyms.ts). The patient registers it himself, signing the transaction
- * with that key, so no admin, of his hospital or another, can claim, squat or re-bind it.
- * The state holds the pseudonym and the home hospital only, never who the patient is.
+ * derived from (@emr/protocol's pseudonyms.ts). The patient registers it himself, signing
+ * the transaction with that key, so no admin, of his hospital or another, can claim, squat
+ * or re-bind it. The state holds the pseudonym and the home hospital only, never who the
+ * patient is.
  */
 import { ChaincodeError, ErrorCode, type Caller, type PatientRegistration } from '@emr/protocol';
 import { encode, found, readJson, type StateStore, type TxContext } from './ledger';

@@ -6,9 +6,10 @@
  * wrong name, a missing or extra argument, and an argument of the wrong type.
  */
 import type { Contract, ProposalOptions } from '@hyperledger/fabric-gateway';
-import { TRANSACTIONS, type ConsentInput, type EmrRecordInput, type TransactionName } from '@emr/protocol';
+import { TRANSACTIONS, type TransactionName } from '@emr/protocol';
 import { ConsentLedger, DirectoryClient, EmergencyAccess, EmrIndex, KeyCentreRegistry, ProxyRegistry, type ContractConnection } from '../../../client/src';
 import { ContractClient } from '../../../client/src/fabric/contract-client';
+import { consentInput, recordInput } from '../../support/fixtures';
 
 interface Call {
   how: 'submit' | 'evaluate' | 'submitAsync';
@@ -38,28 +39,8 @@ function recording(answer: unknown = { ok: true }) {
   return { calls, connection };
 }
 
-const consent: ConsentInput = {
-  consentId: 'c1',
-  patientPseudonym: 'ab'.repeat(32),
-  grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-  scope: { category: 'cardiology' },
-  purpose: 'research',
-  validFrom: '2026-01-01T00:00:00.000Z',
-  validUntil: '2027-01-01T00:00:00.000Z',
-  maxAccesses: 3,
-  hopLimit: 1,
-};
-const record: EmrRecordInput = {
-  recordId: 'r1',
-  patientPseudonym: 'ab'.repeat(32),
-  category: 'cardiology/ecg',
-  type: 'sharable',
-  cid: `b${'a'.repeat(58)}`,
-  ciphertextSha256: 'cd'.repeat(32),
-  size: 10,
-  cipherSuite: 'aes-256-gcm-seg.v1',
-  encapsulatedKey: 'key',
-};
+const consent = consentInput();
+const record = recordInput();
 
 describe('the typed contract clients', () => {
   it('send each transaction as the chaincode reads it', async () => {
@@ -74,8 +55,8 @@ describe('the typed contract clients', () => {
     await emr.createRecord(record);
     await emr.listRecordsByPatient(record.patientPseudonym, { pageSize: 5, bookmark: 'b' });
     await emr.listRecordsByPatient(record.patientPseudonym);
-    await emr.putInternalMetadata('r1', { ward: 7 });
-    await emr.readInternalMetadata('r1');
+    await emr.putInternalMetadata(record.recordId, { ward: 7 });
+    await emr.readInternalMetadata(record.recordId);
     await ledger.grantConsent(consent);
     await ledger.setApprovalPolicy({ category: 'psychiatry', approvals: [{ role: 'doctor', count: 1 }] });
     await ledger.confirmReceiptAsync('tx.0');
@@ -90,8 +71,8 @@ describe('the typed contract clients', () => {
       { how: 'submit', name: 'emr:CreateRecord', args: [JSON.stringify(record)] },
       { how: 'evaluate', name: 'emr:ListRecordsByPatient', args: [record.patientPseudonym, '5', 'b'] },
       { how: 'evaluate', name: 'emr:ListRecordsByPatient', args: [record.patientPseudonym, '20', ''] },
-      { how: 'submit', name: 'emr:PutInternalMetadata', args: ['r1'], transient: { metadata: '{"ward":7}' }, orgs: ['HospitalAMSP'] },
-      { how: 'evaluate', name: 'emr:ReadInternalMetadata', args: ['r1'], transient: {}, orgs: ['HospitalAMSP'] },
+      { how: 'submit', name: 'emr:PutInternalMetadata', args: [record.recordId], transient: { metadata: '{"ward":7}' }, orgs: ['HospitalAMSP'] },
+      { how: 'evaluate', name: 'emr:ReadInternalMetadata', args: [record.recordId], transient: {}, orgs: ['HospitalAMSP'] },
       { how: 'submit', name: 'consent:GrantConsent', args: [JSON.stringify(consent)] },
       { how: 'submit', name: 'consent:SetApprovalPolicy', args: ['{"category":"psychiatry","approvals":[{"role":"doctor","count":1}]}'] },
       { how: 'submitAsync', name: 'consent:ConfirmReceipt', args: ['tx.0'] },

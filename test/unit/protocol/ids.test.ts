@@ -1,14 +1,5 @@
-import { ChaincodeError, checkCategory, checkConsentId, checkEmergencyId, checkEnrollmentId, checkEntryId, checkGrantId, checkMspId, checkPseudonym, checkRecordId, isId } from '@emr/protocol';
-
-function rejection(fn: () => unknown): ChaincodeError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ChaincodeError) return err;
-    throw err;
-  }
-  throw new Error('expected a ChaincodeError');
-}
+import { checkCategory, checkConsentId, checkEmergencyId, checkEnrollmentId, checkEntryId, checkGrantId, checkMspId, checkPseudonym, checkRecordId, isId } from '@emr/protocol';
+import { rejection } from '../../support/rejection';
 
 const hex64 = 'ab'.repeat(32);
 
