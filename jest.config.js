@@ -17,9 +17,9 @@ const base = {
     [`^.+/node_modules/${esm}/.+\\.js$`]: ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022' }, isolatedModules: true }],
   },
   transformIgnorePatterns: [`/node_modules/(?!${esm}/)`],
-  // Sources, not dist: one copy of the crypto (its backend choice is module state), and the
-  // chaincode's signing payloads the SDK imports.
-  moduleNameMapper: { '^@emr/crypto$': '<rootDir>/crypto/src/index.ts', '^@emr/chaincode/dist/(.*)$': '<rootDir>/chaincode/src/$1' },
+  // Sources, not dist: one copy of the crypto (its backend choice is module state), and one
+  // of the protocol the chaincode and the SDK share (its error class, its signing payloads).
+  moduleNameMapper: { '^@emr/crypto$': '<rootDir>/crypto/src/index.ts', '^@emr/protocol$': '<rootDir>/protocol/src/index.ts' },
 };
 
 module.exports = {

@@ -24,7 +24,7 @@ const run = (label, command, args) => {
 const started = Date.now();
 const checks = [
   run('lint', bin('eslint'), ['.']),
-  run('build and type-check', bin('tsc'), ['-b', 'chaincode', 'client', 'network', 'consensus-plugin']) &&
+  run('build and type-check', bin('tsc'), ['-b', 'protocol', 'chaincode', 'client', 'network', 'consensus-plugin']) &&
     run('type-check tests', bin('tsc'), ['-p', 'test', '--noEmit']) &&
     ['crypto/bench', 'client/bench', 'consensus-plugin/bench'].every((bench) => run(`type-check ${bench}`, bin('tsc'), ['-p', bench, '--noEmit'])),
 ];

@@ -1,5 +1,4 @@
-import { ChaincodeError, ErrorCode } from './errors';
-import { isRole, type Caller, type Role } from './roles';
+import { ChaincodeError, ErrorCode, ROLES, isRole, methodOf, type Caller, type Role, type TransactionName } from '@emr/protocol';
 
 /** The part of fabric-contract-api's ClientIdentity used for authorization. */
 export interface CertificateIdentity {
@@ -19,65 +18,69 @@ export function callerOf(identity: Pick<CertificateIdentity, 'getMSPID' | 'getAt
   return { mspId, enrollmentId, role };
 }
 
-/** Which roles may call each transaction. */
+/**
+ * Which roles may call each transaction, by @emr/protocol's transaction names: a transaction
+ * missing here, or one the protocol does not know, does not compile.
+ */
 export const PERMISSIONS = {
   // emr: the record index
-  CreateRecord: ['doctor', 'patient'],
-  ReadRecord: ['doctor', 'patient', 'researcher', 'proxy', 'admin'],
-  ListRecordsByPatient: ['doctor', 'patient', 'proxy', 'admin'],
-  ApproveRecord: ['patient'],
-  SwitchType: ['patient'],
-  EraseRecord: ['patient', 'admin'],
-  PutInternalMetadata: ['doctor', 'admin'],
-  ReadInternalMetadata: ['doctor', 'admin'],
+  'emr:WhoAmI': ROLES,
+  'emr:CreateRecord': ['doctor', 'patient'],
+  'emr:ReadRecord': ['doctor', 'patient', 'researcher', 'proxy', 'admin'],
+  'emr:ListRecordsByPatient': ['doctor', 'patient', 'proxy', 'admin'],
+  'emr:ApproveRecord': ['patient'],
+  'emr:SwitchType': ['patient'],
+  'emr:EraseRecord': ['patient', 'admin'],
+  'emr:PutInternalMetadata': ['doctor', 'admin'],
+  'emr:ReadInternalMetadata': ['doctor', 'admin'],
   // consent: patients, consents, approvals, grants, requests, the log
-  RegisterPatient: ['patient'],
-  ReadPatient: ['patient', 'doctor', 'admin', 'kgc'],
-  GrantConsent: ['patient'],
-  RevokeConsent: ['patient'],
-  ReadConsent: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
-  ListConsentsByPatient: ['patient', 'admin'],
-  SetApprovalPolicy: ['admin'],
-  ReadApprovalPolicies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
-  ApproveConsent: ['doctor', 'admin'],
-  RequestAccess: ['doctor', 'researcher'],
-  RequestDelegatedAccess: ['doctor', 'researcher'],
-  ReadAccessEntry: ['doctor', 'researcher', 'proxy', 'admin'],
-  ListGrantsByConsent: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
-  ConfirmReceipt: ['doctor', 'researcher'],
-  ListPatientLog: ['patient', 'admin'],
-  ListRecordLog: ['patient', 'admin'],
-  RegisterGrant: ['patient', 'doctor', 'researcher'],
-  ReadGrant: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'consent:RegisterPatient': ['patient'],
+  'consent:ReadPatient': ['patient', 'doctor', 'admin', 'kgc'],
+  'consent:GrantConsent': ['patient'],
+  'consent:RevokeConsent': ['patient'],
+  'consent:ReadConsent': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'consent:ListConsentsByPatient': ['patient', 'admin'],
+  'consent:SetApprovalPolicy': ['admin'],
+  'consent:ReadApprovalPolicies': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'consent:ApproveConsent': ['doctor', 'admin'],
+  'consent:RequestAccess': ['doctor', 'researcher'],
+  'consent:RequestDelegatedAccess': ['doctor', 'researcher'],
+  'consent:ReadAccessEntry': ['doctor', 'researcher', 'proxy', 'admin'],
+  'consent:ListGrantsByConsent': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'consent:ConfirmReceipt': ['doctor', 'researcher'],
+  'consent:ListPatientLog': ['patient', 'admin'],
+  'consent:ListRecordLog': ['patient', 'admin'],
+  'consent:RegisterGrant': ['patient', 'doctor', 'researcher'],
+  'consent:ReadGrant': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   // emergency: break-glass
-  RecordJustification: ['doctor'],
-  RequestBreakGlass: ['doctor'],
-  ApproveBreakGlass: ['doctor'],
-  RequestEmergencyAccess: ['doctor'],
-  ReadBreakGlass: ['patient', 'doctor', 'admin'],
-  ReadJustification: ['doctor', 'admin'],
+  'emergency:RecordJustification': ['doctor'],
+  'emergency:RequestBreakGlass': ['doctor'],
+  'emergency:ApproveBreakGlass': ['doctor'],
+  'emergency:RequestEmergencyAccess': ['doctor'],
+  'emergency:ReadBreakGlass': ['patient', 'doctor', 'admin'],
+  'emergency:ReadJustification': ['doctor', 'admin'],
   // proxy: registry, stake, election, faults, re-encryption log
-  RegisterProxy: ['proxy'],
-  VoteStake: ['admin'],
-  ReadProxy: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
-  ListProxies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
-  ElectProxies: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
-  ReportBadFragment: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
-  LogReEncryption: ['proxy'],
+  'proxy:RegisterProxy': ['proxy'],
+  'proxy:VoteStake': ['admin'],
+  'proxy:ReadProxy': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'proxy:ListProxies': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'proxy:ElectProxies': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'proxy:ReportBadFragment': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'proxy:LogReEncryption': ['proxy'],
   // directory: who a consent may name
-  RegisterIdentity: ['doctor', 'researcher', 'admin'],
-  ReadIdentity: ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'directory:RegisterIdentity': ['doctor', 'researcher', 'admin'],
+  'directory:ReadIdentity': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   // kgc: the key generation centres' public record
-  RegisterKeyCentre: ['kgc'],
-  ListKeyCentres: ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],
-} as const satisfies Record<string, readonly Role[]>;
+  'kgc:RegisterKeyCentre': ['kgc'],
+  'kgc:ListKeyCentres': ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],
+} as const satisfies { readonly [N in TransactionName]: readonly Role[] };
 
-export function authorize(caller: Caller, transaction: keyof typeof PERMISSIONS): void {
+export function authorize(caller: Caller, transaction: TransactionName): void {
   const allowed: readonly Role[] = PERMISSIONS[transaction];
   if (!allowed.includes(caller.role)) {
     throw new ChaincodeError(
       ErrorCode.Unauthorized,
-      `role '${caller.role}' of '${caller.enrollmentId}' (${caller.mspId}) may not call ${transaction}; allowed: ${allowed.join(', ')}`,
+      `role '${caller.role}' of '${caller.enrollmentId}' (${caller.mspId}) may not call ${methodOf(transaction)}; allowed: ${allowed.join(', ')}`,
     );
   }
 }

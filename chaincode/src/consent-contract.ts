@@ -1,21 +1,35 @@
+import {
+  ChaincodeError,
+  ErrorCode,
+  PURPOSES,
+  canonicalJson,
+  checkConsentId,
+  checkEntryId,
+  checkGrantId,
+  checkMspId,
+  checkPseudonym,
+  checkRecordId,
+  invalid,
+  registrationActive,
+  sameParty,
+  type ApproverRole,
+  type Consent,
+  type ConsentInput,
+  type EmrRecord,
+  type Purpose,
+} from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson } from './canonical-json';
-import { PURPOSES, evaluateConsent, granteeMatches, parseConsentInput, type Consent, type ConsentInput, type Decision, type Purpose } from './consents';
-import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { evaluateConsent, granteeMatches, parseConsentInput, type Decision } from './consents';
 import type { PatientStore } from './patients';
-import { parseApprovalPolicy, requiredApprovals, type ApproverRole } from './policies';
-import { electProxies, electionSeed, partyKey } from './proxies';
-import { parseRegistrationInput, registrationActive } from './registrations';
-import { checkMspId, checkPseudonym, checkRecordId, parsePageSize, type EmrRecord, type RecordStore } from './records';
+import { parseApprovalPolicy, requiredApprovals } from './policies';
+import { electProxies, electionSeed, registryKey } from './proxies';
+import { parseRegistrationInput } from './registrations';
+import { parsePageSize, type RecordStore } from './records';
 import { session } from './session';
 
 function checkPurpose(purpose: string): asserts purpose is Purpose {
   if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalid('purpose', `must be one of ${PURPOSES.join(', ')}`);
 }
-
-const checkEntryId = (entryId: string): void => {
-  if (!/^[A-Za-z0-9._-]{1,160}$/.test(entryId)) throw invalid('entryId', 'must be a log entry id');
-};
 
 /**
  * Patients, consents and their approvals, re-encryption key registrations, access requests,
@@ -30,12 +44,12 @@ export class ConsentContract extends Contract {
 
   /**
    * A patient registers his pseudonym: the one derived from the key he signs this
-   * transaction with (pseudonyms.ts), at his certificate's MSP, his home hospital.
+   * transaction with (@emr/protocol's pseudonyms.ts), at his certificate's MSP, his home hospital.
    */
   @Transaction()
   @Returns('string')
   async RegisterPatient(ctx: Context, patientPseudonym: string): Promise<string> {
-    const { caller, tx, patients, log } = session(ctx, 'RegisterPatient');
+    const { caller, tx, patients, log } = session(ctx, 'consent:RegisterPatient');
     checkPseudonym(patientPseudonym);
     const registration = await patients.register(patientPseudonym, tx);
     await log.append({ action: 'patient-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym, recordId: null, consentId: null, purpose: null });
@@ -46,7 +60,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadPatient(ctx: Context, patientPseudonym: string): Promise<string> {
-    const { patients } = session(ctx, 'ReadPatient');
+    const { patients } = session(ctx, 'consent:ReadPatient');
     return canonicalJson(await patients.require(checkPseudonym(patientPseudonym)));
   }
 
@@ -54,7 +68,7 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async GrantConsent(ctx: Context, consentJson: string): Promise<string> {
-    const { caller, tx, patients, consents, records, policies, directory, log, event } = session(ctx, 'GrantConsent');
+    const { caller, tx, patients, consents, records, policies, directory, log, event } = session(ctx, 'consent:GrantConsent');
     const input = parseConsentInput(consentJson);
     const patient = await patients.requirePatient(input.patientPseudonym, 'grant consent over these records');
     await directory.requireGrantee(input.grantee);
@@ -70,8 +84,8 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RevokeConsent(ctx: Context, consentId: string): Promise<string> {
-    const { caller, tx, patients, consents, log, event } = session(ctx, 'RevokeConsent');
-    checkRecordId(consentId, 'consentId');
+    const { caller, tx, patients, consents, log, event } = session(ctx, 'consent:RevokeConsent');
+    checkConsentId(consentId);
     const consent = await consents.require(consentId);
     await patients.requirePatient(consent.patientPseudonym, 'revoke this consent');
     const revoked = await consents.revoke(consent, tx);
@@ -84,8 +98,8 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadConsent(ctx: Context, consentId: string): Promise<string> {
-    const { caller, patients, consents } = session(ctx, 'ReadConsent');
-    checkRecordId(consentId, 'consentId');
+    const { caller, patients, consents } = session(ctx, 'consent:ReadConsent');
+    checkConsentId(consentId);
     const consent = await consents.require(consentId);
     const registration = await patients.require(consent.patientPseudonym);
     if (!(caller.role === 'proxy' || granteeMatches(consent.grantee, caller) || patients.isPatientOrHomeAdmin(registration))) {
@@ -97,7 +111,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListConsentsByPatient(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { patients, consents } = session(ctx, 'ListConsentsByPatient');
+    const { patients, consents } = session(ctx, 'consent:ListConsentsByPatient');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
     await this.requirePatientOrHomeAdmin(patients, patientPseudonym);
@@ -112,9 +126,9 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RequestAccess(ctx: Context, recordId: string, consentId: string, purpose: string): Promise<string> {
-    const s = session(ctx, 'RequestAccess');
+    const s = session(ctx, 'consent:RequestAccess');
     checkRecordId(recordId);
-    checkRecordId(consentId, 'consentId');
+    checkConsentId(consentId);
     checkPurpose(purpose);
     const record = await s.records.require(recordId);
     const consent = await s.consents.require(consentId);
@@ -130,13 +144,13 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RequestDelegatedAccess(ctx: Context, recordId: string, grantId: string, purpose: string): Promise<string> {
-    const s = session(ctx, 'RequestDelegatedAccess');
+    const s = session(ctx, 'consent:RequestDelegatedAccess');
     checkRecordId(recordId);
-    checkRecordId(grantId, 'grantId');
+    checkGrantId(grantId);
     checkPurpose(purpose);
     const record = await s.records.require(recordId);
     const reg = await s.grants.require(grantId);
-    if (partyKey(reg.delegatee) !== partyKey(s.caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${partyKey(reg.delegatee)}`, 'grantId');
+    if (!sameParty(reg.delegatee, s.caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${registryKey(reg.delegatee)}`, 'grantId');
     const consent = await s.consents.require(reg.consentId);
     let decision = evaluateConsent(consent, { requester: s.caller, record, purpose, at: s.tx.timestamp, hop: reg.hop });
     if (decision.allow && s.tx.timestamp.getTime() >= Date.parse(reg.expiresAt)) decision = { allow: false, reason: 'expired', detail: `grant '${grantId}' expired at ${reg.expiresAt}` };
@@ -171,11 +185,11 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadAccessEntry(ctx: Context, entryId: string): Promise<string> {
-    const { caller, log } = session(ctx, 'ReadAccessEntry');
+    const { caller, log } = session(ctx, 'consent:ReadAccessEntry');
     checkEntryId(entryId);
     const entry = await log.get(entryId);
     if (entry.action !== 'access-request') throw invalid('entryId', 'must name an access request');
-    if ((caller.role === 'doctor' || caller.role === 'researcher') && partyKey(entry.agent) !== partyKey(caller)) {
+    if ((caller.role === 'doctor' || caller.role === 'researcher') && !sameParty(entry.agent, caller)) {
       throw new ChaincodeError(ErrorCode.Unauthorized, 'only the requester, proxies and admins read an access entry', 'entryId');
     }
     return canonicalJson(entry);
@@ -185,8 +199,8 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListGrantsByConsent(ctx: Context, consentId: string, pageSize: string, bookmark: string): Promise<string> {
-    const { consents, grants } = session(ctx, 'ListGrantsByConsent');
-    checkRecordId(consentId, 'consentId');
+    const { consents, grants } = session(ctx, 'consent:ListGrantsByConsent');
+    checkConsentId(consentId);
     const size = parsePageSize(Number(pageSize));
     await consents.require(consentId);
     return canonicalJson(await grants.listByConsent(consentId, size, bookmark));
@@ -199,7 +213,7 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async RegisterGrant(ctx: Context, registrationJson: string): Promise<string> {
-    const { caller, tx, patients, consents, grants, proxies, directory, log, event } = session(ctx, 'RegisterGrant');
+    const { caller, tx, patients, consents, grants, proxies, directory, log, event } = session(ctx, 'consent:RegisterGrant');
     const input = parseRegistrationInput(registrationJson);
     const consent = await consents.require(input.consentId);
     const patient = input.hop === 1 ? await patients.requirePatient(consent.patientPseudonym, 'register a grant under this consent') : await patients.require(consent.patientPseudonym);
@@ -215,7 +229,7 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async SetApprovalPolicy(ctx: Context, policyJson: string): Promise<string> {
-    const { caller, tx, policies } = session(ctx, 'SetApprovalPolicy');
+    const { caller, tx, policies } = session(ctx, 'consent:SetApprovalPolicy');
     const policy = parseApprovalPolicy(policyJson);
     return canonicalJson(await policies.set(caller.mspId, policy, caller.enrollmentId, tx));
   }
@@ -223,7 +237,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadApprovalPolicies(ctx: Context, mspId: string): Promise<string> {
-    const { policies } = session(ctx, 'ReadApprovalPolicies');
+    const { policies } = session(ctx, 'consent:ReadApprovalPolicies');
     return canonicalJson(await policies.get(checkMspId(mspId)));
   }
 
@@ -231,8 +245,8 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async ApproveConsent(ctx: Context, consentId: string): Promise<string> {
-    const { caller, tx, patients, consents, log, event } = session(ctx, 'ApproveConsent');
-    checkRecordId(consentId, 'consentId');
+    const { caller, tx, patients, consents, log, event } = session(ctx, 'consent:ApproveConsent');
+    checkConsentId(consentId);
     const consent = await consents.require(consentId);
     const patient = await patients.require(consent.patientPseudonym);
     if (caller.mspId !== patient.homeMsp) throw new ChaincodeError(ErrorCode.Unauthorized, `only ${patient.homeMsp}, the patient's hospital, approves this consent`, 'consentId');
@@ -246,11 +260,11 @@ export class ConsentContract extends Contract {
   @Transaction()
   @Returns('string')
   async ConfirmReceipt(ctx: Context, entryId: string): Promise<string> {
-    const { caller, log } = session(ctx, 'ConfirmReceipt');
+    const { caller, log } = session(ctx, 'consent:ConfirmReceipt');
     checkEntryId(entryId);
     const access = await log.get(entryId);
     if (access.action !== 'access-request' || access.outcome !== 'success') throw invalid('entryId', 'must name an allowed access request');
-    if (access.agent.mspId !== caller.mspId || access.agent.enrollmentId !== caller.enrollmentId) {
+    if (!sameParty(access.agent, caller)) {
       throw new ChaincodeError(ErrorCode.Unauthorized, 'only the requester confirms receipt of his access', 'entryId');
     }
     await log.markReceipt(entryId);
@@ -263,8 +277,8 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadGrant(ctx: Context, grantId: string): Promise<string> {
-    const { tx, consents, grants } = session(ctx, 'ReadGrant');
-    checkRecordId(grantId, 'grantId');
+    const { tx, consents, grants } = session(ctx, 'consent:ReadGrant');
+    checkGrantId(grantId);
     const reg = await grants.require(grantId);
     const consent = await consents.require(reg.consentId);
     return canonicalJson({ registration: reg, active: registrationActive(reg, consent, tx.timestamp) });
@@ -274,7 +288,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListPatientLog(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { patients, log } = session(ctx, 'ListPatientLog');
+    const { patients, log } = session(ctx, 'consent:ListPatientLog');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
     await this.requirePatientOrHomeAdmin(patients, patientPseudonym);
@@ -285,7 +299,7 @@ export class ConsentContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListRecordLog(ctx: Context, recordId: string, pageSize: string, bookmark: string): Promise<string> {
-    const { caller, patients, records, log } = session(ctx, 'ListRecordLog');
+    const { caller, patients, records, log } = session(ctx, 'consent:ListRecordLog');
     checkRecordId(recordId);
     const size = parsePageSize(Number(pageSize));
     const record = await records.require(recordId);

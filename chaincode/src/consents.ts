@@ -3,61 +3,39 @@
  * `evaluateConsent` is a pure function of the consent, the request and the transaction
  * time, so it is unit- and property-tested apart from the ledger.
  */
-import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { isRole, ROLES, type Caller, type Role } from './roles';
+import {
+  ChaincodeError,
+  ErrorCode,
+  MAX_ACCESSES,
+  MAX_HOP_LIMIT,
+  MAX_SCOPE_RECORDS,
+  PURPOSES,
+  RECORD_TYPES,
+  ROLES,
+  checkCategory,
+  checkConsentId,
+  checkEnrollmentId,
+  checkMspId,
+  checkPseudonym,
+  checkRecordId,
+  invalid,
+  isRole,
+  recordInScope,
+  type Approval,
+  type ApprovalRequirement,
+  type Caller,
+  type Consent,
+  type ConsentInput,
+  type ConsentPage,
+  type ConsentScope,
+  type DenyReason,
+  type EmrRecord,
+  type Grantee,
+  type Purpose,
+  type RecordType,
+} from '@emr/protocol';
 import { encode, endorsedBy, found, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
-import { approvalsSatisfy, type Approval, type ApprovalRequirement } from './policies';
-import { RECORD_TYPES, checkCategory, checkEnrollmentId, checkMspId, checkPseudonym, checkRecordId, type EmrRecord, type RecordType } from './records';
-
-/** Purposes of use (mapped to FHIR v3-PurposeOfUse codes in docs/chaincode.md). */
-export const PURPOSES = ['treatment', 'research', 'emergency', 'payment', 'audit'] as const;
-export type Purpose = (typeof PURPOSES)[number];
-
-/** Who a consent is for: one identity, a role at an org, or a whole org. */
-export type Grantee = { kind: 'identity'; mspId: string; enrollmentId: string } | { kind: 'role'; mspId: string; role: Role } | { kind: 'org'; mspId: string };
-
-/** Which records a consent covers; every given criterion must hold (at least one is required). */
-export interface ConsentScope {
-  recordIds?: string[];
-  /** A department subtree: `cardiology` covers `cardiology/ecg`. */
-  category?: string;
-  type?: RecordType;
-}
-
-export interface ConsentInput {
-  consentId: string;
-  patientPseudonym: string;
-  grantee: Grantee;
-  scope: ConsentScope;
-  purpose: Purpose;
-  /** ISO-8601; the window is [validFrom, validUntil). */
-  validFrom: string;
-  validUntil: string;
-  maxAccesses: number;
-  /** Hop limit: 1 means the grantee only; h > 1 lets the grantee's delegatees re-delegate up to hop h. */
-  hopLimit: number;
-}
-
-/** `pending` until the approvals its home hospital's policy asks for are given. */
-export const CONSENT_STATUSES = ['pending', 'active', 'revoked'] as const;
-export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
-
-export interface Consent extends ConsentInput {
-  status: ConsentStatus;
-  /** Fixed when granted, from the policies of the patient's home hospital then in force. */
-  requiredApprovals: ApprovalRequirement[];
-  approvals: Approval[];
-  accessCount: number;
-  createdBy: string;
-  createdAt: string;
-  txId: string;
-  revokedAt: string | null;
-  revokeTxId: string | null;
-}
-
-export const MAX_SCOPE_RECORDS = 100;
-export const MAX_HOP_LIMIT = 5;
-export const MAX_ACCESSES = 1_000_000;
+import { approvalsSatisfy } from './policies';
 
 function parseTime(obj: Record<string, unknown>, field: string): string {
   const v = obj[field];
@@ -121,7 +99,7 @@ function parseScope(raw: unknown): ConsentScope {
 export function parseConsentInput(json: string): ConsentInput {
   const raw = parseJsonObject(json, 'consent');
   rejectUnknownFields(raw, ['consentId', 'patientPseudonym', 'grantee', 'scope', 'purpose', 'validFrom', 'validUntil', 'maxAccesses', 'hopLimit']);
-  const consentId = checkRecordId(typeof raw.consentId === 'string' ? raw.consentId : '', 'consentId');
+  const consentId = checkConsentId(typeof raw.consentId === 'string' ? raw.consentId : '');
   const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
   const grantee = parseGrantee(raw.grantee);
   const scope = parseScope(raw.scope);
@@ -142,9 +120,6 @@ export function parseConsentInput(json: string): ConsentInput {
   };
 }
 
-/** In the order evaluateConsent checks them: the first that applies is reported. */
-export const DENY_REASONS = ['not-grantee', 'hop-limit', 'out-of-scope', 'wrong-purpose', 'erased', 'revoked', 'pending-approval', 'not-yet-valid', 'expired', 'exhausted'] as const;
-export type DenyReason = (typeof DENY_REASONS)[number];
 export type Decision = { allow: true } | { allow: false; reason: DenyReason; detail: string };
 
 export interface ConsentRequest {
@@ -162,19 +137,6 @@ export function granteeMatches(grantee: Grantee, caller: Caller): boolean {
   if (grantee.kind === 'identity') return grantee.enrollmentId === caller.enrollmentId;
   if (grantee.kind === 'role') return grantee.role === caller.role;
   return true;
-}
-
-export const inCategory = (category: string, subtree: string): boolean => category === subtree || category.startsWith(`${subtree}/`);
-
-/** The record is the consent's patient's and meets every criterion of its scope. */
-export function recordInScope(consent: Pick<Consent, 'patientPseudonym' | 'scope'>, record: ConsentRequest['record']): boolean {
-  const { scope } = consent;
-  return (
-    record.patientPseudonym === consent.patientPseudonym &&
-    (scope.recordIds === undefined || scope.recordIds.includes(record.recordId)) &&
-    (scope.category === undefined || inCategory(record.category, scope.category)) &&
-    (scope.type === undefined || scope.type === record.type)
-  );
 }
 
 const deny = (reason: DenyReason, detail: string): Decision => ({ allow: false, reason, detail });
@@ -202,11 +164,6 @@ export function evaluateConsent(consent: Consent, req: ConsentRequest): Decision
   if (t >= Date.parse(consent.validUntil)) return deny('expired', `consent '${consent.consentId}' expired at ${consent.validUntil}`);
   if (consent.accessCount >= consent.maxAccesses) return deny('exhausted', `consent '${consent.consentId}' allowed ${consent.maxAccesses} accesses, all used`);
   return { allow: true };
-}
-
-export interface ConsentPage {
-  consents: Consent[];
-  bookmark: string;
 }
 
 const CONSENT = 'emr.consent';

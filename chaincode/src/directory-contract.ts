@@ -1,9 +1,7 @@
+import { canonicalJson, checkEnrollmentId, checkMspId, encodeParty, publicKeyPem } from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson } from './canonical-json';
 import { found } from './ledger';
-import { checkEnrollmentId, checkMspId } from './records';
 import { session } from './session';
-import { publicKeyPem } from './signatures';
 
 /** The identity directory (directory.ts): who a consent may name. */
 @Info({ title: 'DirectoryContract', description: 'registered doctors, researchers and admins; the orgs of the channel' })
@@ -16,16 +14,16 @@ export class DirectoryContract extends Contract {
   @Transaction()
   @Returns('string')
   async RegisterIdentity(ctx: Context): Promise<string> {
-    const s = session(ctx, 'RegisterIdentity');
+    const s = session(ctx, 'directory:RegisterIdentity');
     return canonicalJson(await s.directory.register(s.caller, publicKeyPem(s.certificate()), s.tx));
   }
 
   @Transaction(false)
   @Returns('string')
   async ReadIdentity(ctx: Context, mspId: string, enrollmentId: string): Promise<string> {
-    const s = session(ctx, 'ReadIdentity');
+    const s = session(ctx, 'directory:ReadIdentity');
     checkMspId(mspId);
     checkEnrollmentId(enrollmentId);
-    return canonicalJson(found(await s.directory.get(mspId, enrollmentId), 'enrollmentId', `no identity '${enrollmentId}@${mspId}' is registered on chain`));
+    return canonicalJson(found(await s.directory.get(mspId, enrollmentId), 'enrollmentId', `no identity '${encodeParty({ mspId, enrollmentId })}' is registered on chain`));
   }
 }

@@ -3,31 +3,10 @@
  * chain with their certificate, and the orgs they belong to. A consent can name only a
  * registered identity, and a role or org grantee only an org that has one, so a typo never
  * hands records to whoever is enrolled under that name later. Patients are never listed:
- * their key would link them to their pseudonym (pseudonyms.ts).
+ * their key would link them to their pseudonym (@emr/protocol's pseudonyms.ts).
  */
-import { invalid } from './errors';
-import type { Grantee } from './consents';
+import { REQUESTER_ROLES, encodeParty, invalid, type Caller, type DirectoryEntry, type Grantee, type Member, type Party } from '@emr/protocol';
 import { encode, found, readJson, type StateStore, type TxContext } from './ledger';
-import type { Caller, Role } from './roles';
-
-export interface DirectoryEntry {
-  mspId: string;
-  enrollmentId: string;
-  /** The role attribute of the certificate it registered with. */
-  role: Role;
-  /** SPKI PEM of the certificate's key: the identity proved it holds it by signing the registration. */
-  publicKey: string;
-  registeredAt: string;
-  txId: string;
-}
-
-/** An org of the channel: one of its identities registered (Fabric admits only channel members' transactions). */
-export interface Member {
-  mspId: string;
-}
-
-/** Who can use a consent: the roles that request access. */
-export const REQUESTER_ROLES: readonly Role[] = ['doctor', 'researcher'];
 
 const IDENTITY = 'emr.identity';
 const MEMBER = 'emr.member';
@@ -57,14 +36,14 @@ export class Directory {
   }
 
   /** An identity that may request access: registered, with a requester role. */
-  async requireRequester(party: { mspId: string; enrollmentId: string }, field: string): Promise<DirectoryEntry> {
+  async requireRequester(party: Party, field: string): Promise<DirectoryEntry> {
     await this.requireMember(party.mspId, `${field}.mspId`);
     const entry = found(
       await this.get(party.mspId, party.enrollmentId),
       field,
-      `no identity '${party.enrollmentId}@${party.mspId}' is registered on chain; it registers itself first (emr register)`,
+      `no identity '${encodeParty(party)}' is registered on chain; it registers itself first (emr register)`,
     );
-    if (!REQUESTER_ROLES.includes(entry.role)) throw invalid(field, `'${party.enrollmentId}@${party.mspId}' is a ${entry.role}; only ${REQUESTER_ROLES.join(' and ')}s request access`);
+    if (!REQUESTER_ROLES.includes(entry.role)) throw invalid(field, `'${encodeParty(party)}' is a ${entry.role}; only ${REQUESTER_ROLES.join(' and ')}s request access`);
     return entry;
   }
 

@@ -5,46 +5,24 @@
  * the same hospital. It lasts a bounded time from the approval, then expires by itself.
  * Every step is logged as an emergency override, which the patient's log lists first.
  */
-import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { inCategory, type Decision } from './consents';
+import {
+  ChaincodeError,
+  ErrorCode,
+  checkCategory,
+  checkEmergencyId,
+  checkPseudonym,
+  inCategory,
+  invalid,
+  sameParty,
+  type Caller,
+  type Emergency,
+  type EmergencyInput,
+  type EmergencyStatus,
+  type EmrRecord,
+  type Justification,
+} from '@emr/protocol';
+import type { Decision } from './consents';
 import { encode, found, implicitCollection, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
-import type { Party } from './registrations';
-import { checkCategory, checkPseudonym, checkRecordId, type EmrRecord } from './records';
-import type { Caller } from './roles';
-
-export interface EmergencyInput {
-  emergencyId: string;
-  patientPseudonym: string;
-  /** Narrows the override to a department subtree; all of the patient's records when absent. */
-  category?: string;
-  /** How long access lasts once approved. */
-  durationMinutes: number;
-}
-
-export const EMERGENCY_STATUSES = ['pending', 'active', 'expired', 'lapsed'] as const;
-export type EmergencyStatus = (typeof EMERGENCY_STATUSES)[number];
-
-export interface Emergency extends Omit<EmergencyInput, 'category'> {
-  category: string | null;
-  requester: Party;
-  /** Hex SHA-256 of the justification entry in the requester's hospital's implicit collection. */
-  justificationHash: string;
-  requestedAt: string;
-  txId: string;
-  approver: Party | null;
-  approvedAt: string | null;
-  expiresAt: string | null;
-  approveTxId: string | null;
-}
-
-/** The private justification entry (implicit collection of the requester's hospital). */
-export interface Justification {
-  emergencyId: string;
-  author: string;
-  justification: string;
-  recordedAt: string;
-  txId: string;
-}
 
 export const MIN_DURATION_MINUTES = 5;
 export const MAX_DURATION_MINUTES = 24 * 60;
@@ -58,7 +36,7 @@ const MINUTE = 60_000;
 export function parseEmergencyInput(json: string): EmergencyInput {
   const raw = parseJsonObject(json, 'emergency');
   rejectUnknownFields(raw, ['emergencyId', 'patientPseudonym', 'category', 'durationMinutes']);
-  const emergencyId = checkRecordId(typeof raw.emergencyId === 'string' ? raw.emergencyId : '', 'emergencyId');
+  const emergencyId = checkEmergencyId(typeof raw.emergencyId === 'string' ? raw.emergencyId : '');
   const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
   const d = raw.durationMinutes;
   if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < MIN_DURATION_MINUTES || d > MAX_DURATION_MINUTES) {
@@ -79,7 +57,7 @@ export function evaluateEmergency(e: Emergency, req: { requester: Caller; record
   const status = emergencyStatus(e, req.at);
   if (status === 'pending' || status === 'lapsed') return { allow: false, reason: 'pending-approval', detail: `break-glass '${e.emergencyId}' was never approved by a second doctor` };
   if (status === 'expired') return { allow: false, reason: 'expired', detail: `break-glass '${e.emergencyId}' expired at ${e.expiresAt}` };
-  if (req.requester.mspId !== e.requester.mspId || req.requester.enrollmentId !== e.requester.enrollmentId) {
+  if (!sameParty(req.requester, e.requester)) {
     return { allow: false, reason: 'not-grantee', detail: `break-glass '${e.emergencyId}' is for '${e.requester.enrollmentId}' (${e.requester.mspId}) only` };
   }
   if (req.record.patientPseudonym !== e.patientPseudonym || (e.category !== null && !inCategory(req.record.category, e.category))) {

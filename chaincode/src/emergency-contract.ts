@@ -1,11 +1,8 @@
+import { ChaincodeError, ErrorCode, canonicalJson, checkEmergencyId, checkRecordId, type Caller, type Emergency } from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson } from './canonical-json';
-import { MAX_JUSTIFICATION_BYTES, emergencyStatus, evaluateEmergency, parseEmergencyInput, type Emergency } from './emergencies';
-import { ChaincodeError, ErrorCode } from './errors';
+import { MAX_JUSTIFICATION_BYTES, emergencyStatus, evaluateEmergency, parseEmergencyInput } from './emergencies';
 import { transientText } from './ledger';
 import { PatientStore } from './patients';
-import { checkRecordId } from './records';
-import type { Caller } from './roles';
 import { session } from './session';
 
 /**
@@ -24,8 +21,8 @@ export class EmergencyContract extends Contract {
   @Transaction()
   @Returns('string')
   async RecordJustification(ctx: Context, emergencyId: string): Promise<string> {
-    const s = session(ctx, 'RecordJustification');
-    checkRecordId(emergencyId, 'emergencyId');
+    const s = session(ctx, 'emergency:RecordJustification');
+    checkEmergencyId(emergencyId);
     const text = transientText(s.stub, 'justification', MAX_JUSTIFICATION_BYTES);
     return canonicalJson(await s.emergencies.recordJustification(emergencyId, text, s.caller, s.tx));
   }
@@ -34,7 +31,7 @@ export class EmergencyContract extends Contract {
   @Transaction()
   @Returns('string')
   async RequestBreakGlass(ctx: Context, emergencyJson: string): Promise<string> {
-    const s = session(ctx, 'RequestBreakGlass');
+    const s = session(ctx, 'emergency:RequestBreakGlass');
     const input = parseEmergencyInput(emergencyJson);
     await s.patients.require(input.patientPseudonym);
     const e = await s.emergencies.request(input, s.caller, s.tx);
@@ -46,8 +43,8 @@ export class EmergencyContract extends Contract {
   @Transaction()
   @Returns('string')
   async ApproveBreakGlass(ctx: Context, emergencyId: string): Promise<string> {
-    const s = session(ctx, 'ApproveBreakGlass');
-    checkRecordId(emergencyId, 'emergencyId');
+    const s = session(ctx, 'emergency:ApproveBreakGlass');
+    checkEmergencyId(emergencyId);
     const approved = await s.emergencies.approve(await s.emergencies.require(emergencyId), s.caller, s.tx);
     await s.log.append({ action: 'break-glass-approval', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: approved.patientPseudonym, recordId: null, consentId: null, purpose: 'emergency', emergencyId });
     s.event('emergency.approved', { emergencyId, expiresAt: approved.expiresAt! });
@@ -58,9 +55,9 @@ export class EmergencyContract extends Contract {
   @Transaction()
   @Returns('string')
   async RequestEmergencyAccess(ctx: Context, recordId: string, emergencyId: string): Promise<string> {
-    const s = session(ctx, 'RequestEmergencyAccess');
+    const s = session(ctx, 'emergency:RequestEmergencyAccess');
     checkRecordId(recordId);
-    checkRecordId(emergencyId, 'emergencyId');
+    checkEmergencyId(emergencyId);
     const record = await s.records.require(recordId);
     const e = await s.emergencies.require(emergencyId);
     const decision = evaluateEmergency(e, { requester: s.caller, record, at: s.tx.timestamp });
@@ -83,8 +80,8 @@ export class EmergencyContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadBreakGlass(ctx: Context, emergencyId: string): Promise<string> {
-    const s = session(ctx, 'ReadBreakGlass');
-    checkRecordId(emergencyId, 'emergencyId');
+    const s = session(ctx, 'emergency:ReadBreakGlass');
+    checkEmergencyId(emergencyId);
     const e = await s.emergencies.require(emergencyId);
     await this.requireReader(e, s.caller, s.patients);
     return canonicalJson({ emergency: e, status: emergencyStatus(e, s.tx.timestamp) });
@@ -94,8 +91,8 @@ export class EmergencyContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadJustification(ctx: Context, emergencyId: string): Promise<string> {
-    const s = session(ctx, 'ReadJustification');
-    checkRecordId(emergencyId, 'emergencyId');
+    const s = session(ctx, 'emergency:ReadJustification');
+    checkEmergencyId(emergencyId);
     const e = await s.emergencies.require(emergencyId);
     if (s.caller.mspId !== e.requester.mspId) throw new ChaincodeError(ErrorCode.Unauthorized, `the justification is ${e.requester.mspId}'s`, 'emergencyId');
     return canonicalJson(await s.emergencies.readJustification(e));

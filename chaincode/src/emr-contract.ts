@@ -1,9 +1,8 @@
+import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord } from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { callerOf } from './access';
-import { canonicalJson } from './canonical-json';
-import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { authorize, callerOf } from './access';
 import { parseJsonObject, rejectUnknownFields, transientText } from './ledger';
-import { MAX_INTERNAL_BYTES, checkEncapsulatedKey, checkPseudonym, checkRecordId, checkRecordType, checkSignature, parsePageSize, parseRecordInput, type EmrRecord } from './records';
+import { MAX_INTERNAL_BYTES, checkEncapsulatedKey, checkRecordType, checkSignature, parsePageSize, parseRecordInput } from './records';
 import { session } from './session';
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */
@@ -17,7 +16,9 @@ export class EmrContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async WhoAmI(ctx: Context): Promise<string> {
-    return canonicalJson(callerOf(ctx.clientIdentity));
+    const caller = callerOf(ctx.clientIdentity);
+    authorize(caller, 'emr:WhoAmI');
+    return canonicalJson(caller);
   }
 
   /**
@@ -27,7 +28,7 @@ export class EmrContract extends Contract {
   @Transaction()
   @Returns('string')
   async CreateRecord(ctx: Context, recordJson: string): Promise<string> {
-    const s = session(ctx, 'CreateRecord');
+    const s = session(ctx, 'emr:CreateRecord');
     const input = parseRecordInput(recordJson);
     if (s.caller.role === 'patient') {
       await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');
@@ -46,7 +47,7 @@ export class EmrContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadRecord(ctx: Context, recordId: string): Promise<string> {
-    const { records } = session(ctx, 'ReadRecord');
+    const { records } = session(ctx, 'emr:ReadRecord');
     checkRecordId(recordId);
     return canonicalJson(await records.require(recordId));
   }
@@ -54,7 +55,7 @@ export class EmrContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListRecordsByPatient(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
-    const { records } = session(ctx, 'ListRecordsByPatient');
+    const { records } = session(ctx, 'emr:ListRecordsByPatient');
     checkPseudonym(patientPseudonym);
     const size = parsePageSize(Number(pageSize));
     return canonicalJson(await records.listByPatient(patientPseudonym, size, bookmark));
@@ -64,7 +65,7 @@ export class EmrContract extends Contract {
   @Transaction()
   @Returns('string')
   async ApproveRecord(ctx: Context, recordId: string, signature: string): Promise<string> {
-    const s = session(ctx, 'ApproveRecord');
+    const s = session(ctx, 'emr:ApproveRecord');
     checkRecordId(recordId);
     checkSignature(signature);
     const record = await s.records.require(recordId);
@@ -81,7 +82,7 @@ export class EmrContract extends Contract {
   @Transaction()
   @Returns('string')
   async SwitchType(ctx: Context, switchJson: string): Promise<string> {
-    const s = session(ctx, 'SwitchType');
+    const s = session(ctx, 'emr:SwitchType');
     const raw = parseJsonObject(switchJson, 'switch');
     rejectUnknownFields(raw, ['recordId', 'type', 'encapsulatedKey', 'signature']);
     const recordId = checkRecordId(typeof raw.recordId === 'string' ? raw.recordId : '');
@@ -104,7 +105,7 @@ export class EmrContract extends Contract {
   @Transaction()
   @Returns('string')
   async EraseRecord(ctx: Context, recordId: string): Promise<string> {
-    const s = session(ctx, 'EraseRecord');
+    const s = session(ctx, 'emr:EraseRecord');
     checkRecordId(recordId);
     const record = await s.records.require(recordId);
     if (s.caller.role === 'admin') this.requireOwnerStaff(record, s.caller);
@@ -123,7 +124,7 @@ export class EmrContract extends Contract {
   @Transaction()
   @Returns('string')
   async PutInternalMetadata(ctx: Context, recordId: string): Promise<string> {
-    const s = session(ctx, 'PutInternalMetadata');
+    const s = session(ctx, 'emr:PutInternalMetadata');
     checkRecordId(recordId);
     const metadata = parseJsonObject(transientText(s.stub, 'metadata', MAX_INTERNAL_BYTES), 'metadata');
     const record = await s.records.require(recordId);
@@ -135,7 +136,7 @@ export class EmrContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadInternalMetadata(ctx: Context, recordId: string): Promise<string> {
-    const s = session(ctx, 'ReadInternalMetadata');
+    const s = session(ctx, 'emr:ReadInternalMetadata');
     checkRecordId(recordId);
     const record = await s.records.require(recordId);
     this.requireOwnerStaff(record, s.caller);

@@ -1,3 +1,5 @@
+import type { TransactionArgs, TransactionName } from '@emr/protocol';
+import type { Context, Contract } from 'fabric-contract-api';
 import { ConsentContract } from './consent-contract';
 import { DirectoryContract } from './directory-contract';
 import { EmergencyContract } from './emergency-contract';
@@ -6,20 +8,34 @@ import { KeyCentreContract } from './key-centre-contract';
 import { ProxyContract } from './proxy-contract';
 
 export { ConsentContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
-export { canonicalJson } from './canonical-json';
-export { ChaincodeError, ErrorCode } from './errors';
-export { RECORD_TYPES, MAX_PAGE_SIZE, type EmrRecord, type EmrRecordInput, type Erasure, type InternalMetadata, type PatientApproval, type RecordPage, type RecordType } from './records';
-export { ROLES, type Role, type Caller } from './roles';
-export { PURPOSES, DENY_REASONS, type Consent, type ConsentInput, type ConsentPage, type ConsentScope, type ConsentStatus, type Grantee, type Purpose, type DenyReason } from './consents';
-export type { PatientRegistration } from './patients';
-export { REQUESTER_ROLES, type DirectoryEntry, type Member } from './directory';
-export { pseudonymOf } from './pseudonyms';
-export type { Party, Registration, RegistrationInput } from './registrations';
-export type { Approval, ApprovalPolicy, ApprovalRequirement, ApproverRole, PolicySet } from './policies';
-export type { Emergency, EmergencyInput, EmergencyStatus, Justification } from './emergencies';
-export type { Proxy } from './proxies';
-export type { KeyCentre, KeyCentreInput } from './key-centres';
-export { LOG_ACTIONS, type LogAction, type LogEntry, type LogPage } from './access-log';
+// The vocabulary these contracts speak (ids, parties, records, consents, transactions) is
+// @emr/protocol's; import it from there.
 
 /** Read by fabric-chaincode-node: the contracts this chaincode serves. */
 export const contracts = [EmrContract, ConsentContract, DirectoryContract, EmergencyContract, ProxyContract, KeyCentreContract];
+
+/**
+ * The contracts serve exactly @emr/protocol's transactions (`contract:Method`), each method
+ * taking as many arguments as the protocol's table says. Otherwise this does not compile,
+ * and the error names the transactions that differ. (The contract names are checked at run
+ * time too: test/unit/protocol/transactions.test.ts.)
+ */
+interface ContractsByName {
+  emr: EmrContract;
+  consent: ConsentContract;
+  directory: DirectoryContract;
+  emergency: EmergencyContract;
+  proxy: ProxyContract;
+  kgc: KeyCentreContract;
+}
+type Served = { [C in keyof ContractsByName]: `${C}:${Exclude<keyof ContractsByName[C], keyof Contract> & string}` }[keyof ContractsByName];
+type MethodOf<N> = N extends `${infer C extends keyof ContractsByName}:${infer M}` ? (M extends keyof ContractsByName[C] ? ContractsByName[C][M] : never) : never;
+type ArgumentCount<F> = F extends (ctx: Context, ...args: infer A) => unknown ? A['length'] : never;
+interface Drift {
+  notInProtocol: Exclude<Served, TransactionName>;
+  notServed: Exclude<TransactionName, Served>;
+  wrongArgumentCount: { [N in TransactionName]: ArgumentCount<MethodOf<N>> extends TransactionArgs<N>['length'] ? never : N }[TransactionName];
+}
+type Agree<D extends { notInProtocol: never; notServed: never; wrongArgumentCount: never }> = D;
+/** Only a name for the check above. */
+export type ServesProtocol = Agree<Drift>;

@@ -1,5 +1,5 @@
+import { canonicalJson } from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson } from './canonical-json';
 import { KeyCentreStore, parseKeyCentreInput } from './key-centres';
 import { session } from './session';
 
@@ -14,7 +14,7 @@ export class KeyCentreContract extends Contract {
   @Transaction()
   @Returns('string')
   async RegisterKeyCentre(ctx: Context, centreJson: string): Promise<string> {
-    const s = session(ctx, 'RegisterKeyCentre');
+    const s = session(ctx, 'kgc:RegisterKeyCentre');
     const centre = await new KeyCentreStore(s.stub).register(parseKeyCentreInput(centreJson), s.caller, s.tx);
     s.event('kgc.registered', { mspId: centre.mspId, index: String(centre.index) });
     return canonicalJson(centre);
@@ -23,7 +23,7 @@ export class KeyCentreContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListKeyCentres(ctx: Context): Promise<string> {
-    const s = session(ctx, 'ListKeyCentres');
+    const s = session(ctx, 'kgc:ListKeyCentres');
     return canonicalJson(await new KeyCentreStore(s.stub).all());
   }
 }

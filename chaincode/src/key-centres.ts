@@ -5,31 +5,9 @@
  * Nobody can set the consortium's parameters alone: the SDK accepts the master public key
  * only when at least `threshold` centres registered the same parameters.
  */
-import { invalid } from './errors';
+import { invalid, type Caller, type KeyCentre, type KeyCentreInput } from '@emr/protocol';
 import { encode, indexPage, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
 import { checkEndpoint } from './proxies';
-import type { Caller } from './roles';
-
-export interface KeyCentreInput {
-  /** 1..n, the centre's Shamir index. */
-  index: number;
-  endpoint: string;
-  n: number;
-  threshold: number;
-  /** base64url of the compressed G1 master public key. */
-  mpk: string;
-  /** S_1..S_n, base64url G1 points, in index order. */
-  publicShares: string[];
-  /** The dealers that entered the key. */
-  qual: number[];
-}
-
-export interface KeyCentre extends KeyCentreInput {
-  mspId: string;
-  enrollmentId: string;
-  registeredAt: string;
-  txId: string;
-}
 
 const CENTRE = 'emr.kgc';
 const INDEX = 'emr.kgc~index';

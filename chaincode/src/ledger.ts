@@ -3,8 +3,7 @@
  * canonical JSON values, composite-key pages, and JSON argument parsing.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json';
-import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { ChaincodeError, ErrorCode, canonicalJson, invalid } from '@emr/protocol';
 
 /** The subset of fabric-shim's ChaincodeStub the stores use. */
 export interface StateStore {

@@ -1,20 +1,12 @@
 /**
  * Patient registrations: a pseudonym belongs to the patient whose enrollment key it is
- * derived from (pseudonyms.ts). The patient registers it himself, signing the transaction
- * with that key, so no admin, of his hospital or another, can claim, squat or re-bind it.
- * The state holds the pseudonym and the home hospital only, never who the patient is.
+ * derived from (@emr/protocol's pseudonyms.ts). The patient registers it himself, signing
+ * the transaction with that key, so no admin, of his hospital or another, can claim, squat
+ * or re-bind it. The state holds the pseudonym and the home hospital only, never who the
+ * patient is.
  */
-import { ChaincodeError, ErrorCode } from './errors';
-import type { Caller } from './roles';
+import { ChaincodeError, ErrorCode, type Caller, type PatientRegistration } from '@emr/protocol';
 import { encode, found, readJson, type StateStore, type TxContext } from './ledger';
-
-export interface PatientRegistration {
-  patientPseudonym: string;
-  /** The patient's home hospital: the org whose CA enrolled him (his certificate's MSP). */
-  homeMsp: string;
-  registeredAt: string;
-  txId: string;
-}
 
 const PATIENT = 'emr.patient';
 

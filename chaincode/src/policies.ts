@@ -4,43 +4,8 @@
  * consent becomes active: e.g. one doctor for `psychiatry`. The patient's own grant is
  * always one approval; the others are separate transactions by the approvers themselves.
  */
-import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { APPROVER_ROLES, ChaincodeError, ErrorCode, checkCategory, distinctParties, invalid, type Approval, type ApprovalPolicy, type ApprovalRequirement, type ApproverRole, type PolicySet } from '@emr/protocol';
 import { encode, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
-import { checkCategory } from './records';
-
-export const APPROVER_ROLES = ['doctor', 'admin'] as const;
-export type ApproverRole = (typeof APPROVER_ROLES)[number];
-
-export interface ApprovalRequirement {
-  role: ApproverRole;
-  /** Distinct identities of that role (at the patient's home hospital) that must approve. */
-  count: number;
-}
-
-export interface ApprovalPolicy {
-  /** A department subtree: the policy for `psychiatry` covers `psychiatry/inpatient`. */
-  category: string;
-  /** Empty removes the category's policy. */
-  approvals: ApprovalRequirement[];
-}
-
-/** All of one hospital's policies: one key, so a consent reads them with one bounded read. */
-export interface PolicySet {
-  mspId: string;
-  policies: ApprovalPolicy[];
-  updatedBy: string;
-  updatedAt: string;
-  txId: string;
-}
-
-/** One approval given to a consent. */
-export interface Approval {
-  mspId: string;
-  enrollmentId: string;
-  role: ApproverRole;
-  approvedAt: string;
-  txId: string;
-}
 
 export const MAX_POLICIES = 64;
 export const MAX_APPROVALS_PER_ROLE = 5;
@@ -80,7 +45,7 @@ export function requiredApprovals(policies: ApprovalPolicy[], reach: string[] | 
 
 /** True when every requirement has that many distinct approvers of its role. Pure. */
 export function approvalsSatisfy(required: ApprovalRequirement[], approvals: Pick<Approval, 'role' | 'mspId' | 'enrollmentId'>[]): boolean {
-  return required.every((r) => new Set(approvals.filter((a) => a.role === r.role).map((a) => `${a.mspId}/${a.enrollmentId}`)).size >= r.count);
+  return required.every((r) => distinctParties(approvals.filter((a) => a.role === r.role)) >= r.count);
 }
 
 const POLICIES = 'emr.policies';

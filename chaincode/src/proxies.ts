@@ -6,26 +6,8 @@
  * stake × reputation with a seed fixed by the grant, so anyone can recompute the draw.
  * A fragment a proxy signed that fails its proof costs reputation, and then its seat.
  */
-import { ChaincodeError, ErrorCode, invalid } from './errors';
+import { ChaincodeError, ErrorCode, invalid, type Caller, type Party, type Proxy } from '@emr/protocol';
 import { encode, found, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
-import type { Party } from './registrations';
-import type { Caller } from './roles';
-
-export interface Proxy extends Party {
-  /** Where the proxy service listens (the SDK asks it for fragments). */
-  endpoint: string;
-  /** SPKI PEM of the proxy's certificate key: checks the fragments it signs. */
-  publicKey: string;
-  /** Stake voted for it by member orgs. */
-  stake: number;
-  /** 0..REPUTATION_MAX; starts at the maximum. */
-  reputation: number;
-  status: 'active' | 'suspended';
-  /** Proven bad fragments. */
-  faults: number;
-  registeredAt: string;
-  txId: string;
-}
 
 export const MAX_PROXIES = 64;
 /** Stake each member org distributes among proxies. */
@@ -42,7 +24,13 @@ const VOTE = 'emr.stake';
 const VOTER = 'emr.stake~voter';
 const FAULT = 'emr.fault';
 
-export const partyKey = (p: Party): string => `${p.mspId}/${p.enrollmentId}`;
+/**
+ * The registry's key of a party, `MSP/enrollmentId`: the stored set of proxies, the order
+ * the election walks, the proxy events and the chaincode's messages use it, as they have
+ * since the registry was first deployed. It is not a party's text form (that is
+ * @emr/protocol's encodeParty), and parties are compared with sameParty, never by it.
+ */
+export const registryKey = (p: Party): string => `${p.mspId}/${p.enrollmentId}`;
 
 export function checkEndpoint(value: unknown): string {
   if (typeof value !== 'string' || value.length > 200 || !/^(grpcs?|https?):\/\/[A-Za-z0-9.-]+:\d{1,5}(\/[A-Za-z0-9._~/-]*)?$/.test(value)) {
@@ -59,7 +47,7 @@ export function checkEndpoint(value: unknown): string {
 export function electProxies(proxies: Proxy[], seed: string, n: number): Party[] {
   const pool = proxies
     .filter((p) => p.status === 'active' && p.stake > 0 && p.reputation > 0)
-    .sort((a, b) => (partyKey(a) < partyKey(b) ? -1 : 1))
+    .sort((a, b) => (registryKey(a) < registryKey(b) ? -1 : 1))
     .map((p) => ({ party: { mspId: p.mspId, enrollmentId: p.enrollmentId }, weight: BigInt(p.stake) * BigInt(p.reputation) }));
   if (pool.length < n) throw new ChaincodeError(ErrorCode.Conflict, `only ${pool.length} proxies are eligible (active, with stake); ${n} asked for`, 'proxies');
   const elected: Party[] = [];
@@ -85,7 +73,7 @@ export class ProxyStore {
   }
 
   async require(p: Party, field = 'proxy'): Promise<Proxy> {
-    return found(await this.get(p), field, `proxy '${partyKey(p)}' is not registered`);
+    return found(await this.get(p), field, `proxy '${registryKey(p)}' is not registered`);
   }
 
   private put = (p: Proxy) => this.state.putState(this.state.createCompositeKey(PROXY, [p.mspId, p.enrollmentId]), encode(p));
@@ -105,7 +93,7 @@ export class ProxyStore {
   }
 
   async register(caller: Caller, endpoint: string, publicKey: string, tx: TxContext): Promise<Proxy> {
-    if (await this.get(caller)) throw new ChaincodeError(ErrorCode.Conflict, `proxy '${partyKey(caller)}' is already registered`, 'proxy');
+    if (await this.get(caller)) throw new ChaincodeError(ErrorCode.Conflict, `proxy '${registryKey(caller)}' is already registered`, 'proxy');
     const ids = await this.ids();
     if (ids.length >= MAX_PROXIES) throw new ChaincodeError(ErrorCode.Conflict, `the registry holds at most ${MAX_PROXIES} proxies`, 'proxy');
     const proxy: Proxy = {
@@ -121,7 +109,7 @@ export class ProxyStore {
       txId: tx.txId,
     };
     await this.put(proxy);
-    await this.state.putState(this.state.createCompositeKey(PROXY_SET, []), encode([...ids, partyKey(proxy)].sort()));
+    await this.state.putState(this.state.createCompositeKey(PROXY_SET, []), encode([...ids, registryKey(proxy)].sort()));
     return proxy;
   }
 

@@ -1,13 +1,26 @@
 import { decodeCapsule, decodeFragment, decodeGrant, fromBase64url, verifyFragment, type Capsule } from '@emr/crypto';
+import {
+  ChaincodeError,
+  ErrorCode,
+  canonicalJson,
+  checkConsentId,
+  checkEnrollmentId,
+  checkGrantId,
+  checkMspId,
+  checkRecordId,
+  fragmentSigningPayload,
+  invalid,
+  publicKeyPem,
+  recordInScope,
+  registrationActive,
+  sameParty,
+  signatureValid,
+} from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { canonicalJson } from './canonical-json';
-import { recordInScope } from './consents';
-import { ChaincodeError, ErrorCode, invalid } from './errors';
 import { parseJsonObject, rejectUnknownFields, sha256Hex } from './ledger';
-import { checkEndpoint, electProxies, electionSeed, partyKey } from './proxies';
-import { parseParty, registrationActive } from './registrations';
-import { checkEnrollmentId, checkMspId, checkRecordId, checkSignature } from './records';
-import { fragmentSigningPayload, publicKeyPem, signatureValid } from './signatures';
+import { checkEndpoint, electProxies, electionSeed, registryKey } from './proxies';
+import { parseParty } from './registrations';
+import { checkSignature } from './records';
 import { session } from './session';
 
 const B64URL = /^[A-Za-z0-9_-]{1,16384}$/;
@@ -27,10 +40,10 @@ export class ProxyContract extends Contract {
   @Transaction()
   @Returns('string')
   async RegisterProxy(ctx: Context, endpoint: string): Promise<string> {
-    const s = session(ctx, 'RegisterProxy');
+    const s = session(ctx, 'proxy:RegisterProxy');
     checkEndpoint(endpoint);
     const proxy = await s.proxies.register(s.caller, endpoint, publicKeyPem(s.certificate()), s.tx);
-    s.event('proxy.registered', { proxy: partyKey(proxy) });
+    s.event('proxy.registered', { proxy: registryKey(proxy) });
     return canonicalJson(proxy);
   }
 
@@ -38,7 +51,7 @@ export class ProxyContract extends Contract {
   @Transaction()
   @Returns('string')
   async VoteStake(ctx: Context, mspId: string, enrollmentId: string, amount: string): Promise<string> {
-    const s = session(ctx, 'VoteStake');
+    const s = session(ctx, 'proxy:VoteStake');
     const target = { mspId: checkMspId(mspId), enrollmentId: checkEnrollmentId(enrollmentId) };
     if (!/^\d{1,6}$/.test(amount)) throw invalid('amount', 'must be a non-negative integer');
     return canonicalJson(await s.proxies.vote(s.caller.mspId, target, Number(amount)));
@@ -47,7 +60,7 @@ export class ProxyContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ReadProxy(ctx: Context, mspId: string, enrollmentId: string): Promise<string> {
-    const s = session(ctx, 'ReadProxy');
+    const s = session(ctx, 'proxy:ReadProxy');
     return canonicalJson(await s.proxies.require({ mspId: checkMspId(mspId), enrollmentId: checkEnrollmentId(enrollmentId) }));
   }
 
@@ -55,7 +68,7 @@ export class ProxyContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ListProxies(ctx: Context): Promise<string> {
-    const s = session(ctx, 'ListProxies');
+    const s = session(ctx, 'proxy:ListProxies');
     return canonicalJson(await s.proxies.all());
   }
 
@@ -63,9 +76,9 @@ export class ProxyContract extends Contract {
   @Transaction(false)
   @Returns('string')
   async ElectProxies(ctx: Context, grantId: string, consentId: string, n: string): Promise<string> {
-    const s = session(ctx, 'ElectProxies');
-    checkRecordId(grantId, 'grantId');
-    checkRecordId(consentId, 'consentId');
+    const s = session(ctx, 'proxy:ElectProxies');
+    checkGrantId(grantId);
+    checkConsentId(consentId);
     if (!/^\d{1,2}$/.test(n) || Number(n) < 1 || Number(n) > 16) throw invalid('n', 'must be an integer from 1 to 16');
     const seed = electionSeed(grantId, consentId);
     return canonicalJson({ seed, proxies: electProxies(await s.proxies.all(), seed, Number(n)) });
@@ -80,10 +93,10 @@ export class ProxyContract extends Contract {
   @Transaction()
   @Returns('string')
   async ReportBadFragment(ctx: Context, reportJson: string): Promise<string> {
-    const s = session(ctx, 'ReportBadFragment');
+    const s = session(ctx, 'proxy:ReportBadFragment');
     const raw = parseJsonObject(reportJson, 'report');
     rejectUnknownFields(raw, ['grantId', 'proxy', 'capsule', 'fragment', 'signature']);
-    const grantId = checkRecordId(typeof raw.grantId === 'string' ? raw.grantId : '', 'grantId');
+    const grantId = checkGrantId(typeof raw.grantId === 'string' ? raw.grantId : '');
     const party = parseParty(raw.proxy, 'proxy');
     const bytes = (field: 'capsule' | 'fragment') => {
       const v = raw[field];
@@ -94,7 +107,7 @@ export class ProxyContract extends Contract {
     const fragmentBytes = bytes('fragment');
     const signature = checkSignature(raw.signature);
     const reg = await s.grants.require(grantId);
-    const position = reg.proxies.findIndex((p) => partyKey(p) === partyKey(party));
+    const position = reg.proxies.findIndex((p) => sameParty(p, party));
     if (position < 0) throw invalid('proxy', `is not a proxy of grant '${grantId}'`);
     const proxy = await s.proxies.require(party);
     const payload = fragmentSigningPayload({ grantId, capsuleSha256: sha256Hex(capsuleBytes), fragmentSha256: sha256Hex(fragmentBytes) });
@@ -108,7 +121,7 @@ export class ProxyContract extends Contract {
     const fault = this.faultOf(capsule, decodeGrant(fromBase64url(reg.grant, 'grant')), fragmentBytes, BigInt(position + 1));
     if (!fault) throw invalid('fragment', "verifies against the grant's commitments; there is nothing to report");
     const penalized = await s.proxies.penalize(proxy, sha256Hex(payload));
-    s.event('proxy.faulted', { proxy: partyKey(proxy), grantId, status: penalized.status });
+    s.event('proxy.faulted', { proxy: registryKey(proxy), grantId, status: penalized.status });
     return canonicalJson({ proxy: penalized, fault });
   }
 
@@ -116,11 +129,11 @@ export class ProxyContract extends Contract {
   @Transaction()
   @Returns('string')
   async LogReEncryption(ctx: Context, recordId: string, grantId: string): Promise<string> {
-    const s = session(ctx, 'LogReEncryption');
+    const s = session(ctx, 'proxy:LogReEncryption');
     checkRecordId(recordId);
-    checkRecordId(grantId, 'grantId');
+    checkGrantId(grantId);
     const reg = await s.grants.require(grantId);
-    if (!reg.proxies.some((p) => partyKey(p) === partyKey(s.caller))) throw new ChaincodeError(ErrorCode.Unauthorized, `'${partyKey(s.caller)}' is not a proxy of grant '${grantId}'`, 'grantId');
+    if (!reg.proxies.some((p) => sameParty(p, s.caller))) throw new ChaincodeError(ErrorCode.Unauthorized, `'${registryKey(s.caller)}' is not a proxy of grant '${grantId}'`, 'grantId');
     const consent = await s.consents.require(reg.consentId);
     if (!registrationActive(reg, consent, s.tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${grantId}' is not active (consent ${consent.status}, or expired)`, 'grantId');
     const record = await s.records.require(recordId);

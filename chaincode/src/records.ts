@@ -1,86 +1,27 @@
-import { ChaincodeError, ErrorCode, invalid } from './errors';
+/**
+ * The record index on the world state: input validation and the store. The record's shape
+ * and its ids are the shared vocabulary's (@emr/protocol).
+ */
+import { ChaincodeError, ErrorCode, SIGNATURE_PATTERN, MAX_PAGE_SIZE, RECORD_TYPES, checkCategory, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
 import { encode, found, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
-import type { Caller } from './roles';
-import { SIGNATURE_PATTERN } from './signatures';
 
-export const RECORD_TYPES = ['sharable', 'non-sharable'] as const;
-export type RecordType = (typeof RECORD_TYPES)[number];
-
-/** What a caller submits to index a new record (or a new version of one). */
-export interface EmrRecordInput {
-  /** Client-chosen id, unique on the ledger. */
-  recordId: string;
-  /** Keyed hash (hex SHA-256 HMAC) of the patient's identity: no names or PHI on chain. */
-  patientPseudonym: string;
-  /** Department path, e.g. `cardiology/ecg`. */
-  category: string;
-  type: RecordType;
-  /** IPFS CIDv1 (base32) of the ciphertext. */
-  cid: string;
-  /** Hex SHA-256 of the ciphertext bytes. */
-  ciphertextSha256: string;
-  /** Ciphertext size in bytes. */
-  size: number;
-  cipherSuite: string;
-  /** The data key encapsulated for the patient, base64url; opaque to the chaincode. */
-  encapsulatedKey: string;
-  /** Id of the record this one replaces; the old version stays on the ledger. */
-  supersedes?: string;
-  /** Required when the patient creates the record: his signature over the index fields (signatures.ts). */
-  patientSignature?: string;
-}
-
-/** The patient's signature over the index fields as they stand (signatures.ts: recordSigningPayload). */
-export interface PatientApproval {
-  signature: string;
-  signedAt: string;
-  txId: string;
-}
-
-/** An EMR index record as stored on the ledger. */
-/** Set when the record was erased: the capsule is gone from the world state, the hashes stay. */
-export interface Erasure {
-  erasedAt: string;
-  erasedBy: string;
-  txId: string;
-}
-
-export interface EmrRecord extends Omit<EmrRecordInput, 'supersedes' | 'patientSignature'> {
-  erased?: Erasure;
-  supersedes: string | null;
-  /** Set when the patient created the record, approved it, or switched its type. */
-  patientApproval: PatientApproval | null;
-  version: number;
-  /** MSP id of the hospital that owns the record: the creator's org. */
-  ownerMsp: string;
-  createdBy: string;
-  /** ISO-8601 transaction timestamp. */
-  createdAt: string;
-  txId: string;
-}
-
-export interface RecordPage {
-  records: EmrRecord[];
-  /** Pass back to get the next page; empty when there is none. */
-  bookmark: string;
-}
-
-export const MAX_PAGE_SIZE = 100;
-
+/** The record's own fields (its ids are checked by ids.ts of @emr/protocol). */
 const PATTERNS: Record<string, [RegExp, string]> = {
-  recordId: [/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit'],
-  patientPseudonym: [/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (a keyed hash, never a name)'],
-  category: [/^[a-z0-9][a-z0-9-]{0,63}(\/[a-z0-9][a-z0-9-]{0,63}){0,7}$/, "must be a department path like 'cardiology/ecg': 1 to 8 segments of 1-64 characters a-z 0-9 - (starting with a letter or digit), joined by '/'"],
   cid: [/^b[a-z2-7]{50,120}$/, 'must be a base32 CIDv1 (starting with "b")'],
   ciphertextSha256: [/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'],
   cipherSuite: [/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters of a-z 0-9 . _ -'],
   encapsulatedKey: [/^[A-Za-z0-9_-]{1,8192}$/, 'must be base64url without padding, at most 8192 characters'],
 };
-const INPUT_FIELDS = new Set([...Object.keys(PATTERNS), 'type', 'size', 'supersedes', 'patientSignature']);
+const INPUT_FIELDS = new Set(['recordId', 'patientPseudonym', 'category', ...Object.keys(PATTERNS), 'type', 'size', 'supersedes', 'patientSignature']);
 
-function checkString(obj: Record<string, unknown>, field: string): string {
+function requireString(obj: Record<string, unknown>, field: string): string {
   const value = obj[field];
   if (typeof value !== 'string') throw invalid(field, value === undefined ? 'is required' : 'must be a string');
+  return value;
+}
+
+function checkString(obj: Record<string, unknown>, field: string): string {
+  const value = requireString(obj, field);
   const [pattern, rule] = PATTERNS[field]!;
   if (!pattern.test(value)) throw invalid(field, rule);
   return value;
@@ -97,17 +38,15 @@ export function parseRecordInput(json: string): EmrRecordInput {
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalid('size', 'must be a non-negative integer');
   let supersedes: string | undefined;
   if (obj.supersedes !== undefined) {
-    if (typeof obj.supersedes !== 'string' || !PATTERNS.recordId![0].test(obj.supersedes)) {
-      throw invalid('supersedes', `must be a record id (${PATTERNS.recordId![1]})`);
-    }
+    if (!isId(obj.supersedes)) throw invalid('supersedes', `must be a record id (${ID_RULE})`);
     supersedes = obj.supersedes;
   }
   let patientSignature: string | undefined;
   if (obj.patientSignature !== undefined) patientSignature = checkSignature(obj.patientSignature, 'patientSignature');
   return {
-    recordId: checkString(obj, 'recordId'),
-    patientPseudonym: checkString(obj, 'patientPseudonym'),
-    category: checkString(obj, 'category'),
+    recordId: checkRecordId(requireString(obj, 'recordId')),
+    patientPseudonym: checkPseudonym(requireString(obj, 'patientPseudonym')),
+    category: checkCategory(requireString(obj, 'category')),
     type,
     cid: checkString(obj, 'cid'),
     ciphertextSha256: checkString(obj, 'ciphertextSha256'),
@@ -136,46 +75,12 @@ export function parsePageSize(value: number): number {
   return value;
 }
 
-export function checkRecordId(value: string, field = 'recordId'): string {
-  if (!PATTERNS.recordId![0].test(value)) throw invalid(field, PATTERNS.recordId![1]);
-  return value;
-}
-
-export function checkCategory(value: unknown, field = 'category'): string {
-  if (typeof value !== 'string' || !PATTERNS.category![0].test(value)) throw invalid(field, PATTERNS.category![1]);
-  return value;
-}
-
-export function checkEnrollmentId(value: string, field = 'enrollmentId'): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9@._-]{0,127}$/.test(value)) throw invalid(field, 'must be an enrollment id: 1-128 characters of A-Z a-z 0-9 @ . _ -');
-  return value;
-}
-
-export function checkMspId(value: unknown, field = 'mspId'): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/.test(value)) throw invalid(field, 'must be an MSP id');
-  return value;
-}
-
-export function checkPseudonym(value: string): string {
-  if (!PATTERNS.patientPseudonym![0].test(value)) throw invalid('patientPseudonym', PATTERNS.patientPseudonym![1]);
-  return value;
-}
-
 const RECORD = 'emr.record';
 const BY_PATIENT = 'emr.record~patient';
 const SUCCESSOR = 'emr.record~successor';
 const INTERNAL = 'emr.internal';
 /** Hospital-internal metadata (ward, local record number, ...): a JSON object of at most this many bytes. */
 export const MAX_INTERNAL_BYTES = 16 * 1024;
-
-/** A hospital's own notes on a record, kept in its implicit private data collection. */
-export interface InternalMetadata {
-  recordId: string;
-  metadata: Record<string, unknown>;
-  writtenBy: string;
-  writtenAt: string;
-  txId: string;
-}
 
 /** EMR index records on the world state, keyed by composite keys. */
 export class RecordStore {

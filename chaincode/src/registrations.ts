@@ -6,21 +6,31 @@
  * A registration is usable only while its consent is active (revocation needs no write here).
  */
 import { decodeGrant, fromBase64url, toBase64url, type GrantPublic } from '@emr/crypto';
-import { ChaincodeError, ErrorCode, invalid } from './errors';
-import { MAX_HOP_LIMIT, granteeMatches, type Consent } from './consents';
-import type { Caller } from './roles';
+import {
+  ChaincodeError,
+  ErrorCode,
+  MAX_HOP_LIMIT,
+  RECORD_TYPES,
+  checkConsentId,
+  checkEnrollmentId,
+  checkGrantId,
+  checkMspId,
+  distinctParties,
+  encodeParty,
+  invalid,
+  registrationActive,
+  sameParty,
+  type Caller,
+  type Consent,
+  type GrantPage,
+  type Party,
+  type RecordType,
+  type Registration,
+  type RegistrationInput,
+} from '@emr/protocol';
+import { granteeMatches } from './consents';
 import { encode, endorsedBy, found, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
-import { partyKey } from './proxies';
-import { RECORD_TYPES, checkEnrollmentId, checkMspId, checkRecordId, type RecordType } from './records';
-
-/** An identity on the network: MSP id and enrollment id. */
-export interface Party {
-  mspId: string;
-  enrollmentId: string;
-}
-
-/** A party's identity string in the identity-based crypto (what its keys are extracted for). */
-export const cryptoIdentity = (p: Party): string => `${p.enrollmentId}@${p.mspId}`;
+import { registryKey } from './proxies';
 
 /**
  * The encoded grant must say what the registration says: same id, hop, delegatee, type,
@@ -37,7 +47,7 @@ export function decodeRegisteredGrant(input: Pick<RegistrationInput, 'grantId' |
   const mismatch =
     grant.grantId !== input.grantId ? 'grantId'
     : grant.hop !== input.hop ? 'hop'
-    : grant.delegatee !== cryptoIdentity(input.delegatee) ? 'delegatee'
+    : grant.delegatee !== encodeParty(input.delegatee) ? 'delegatee'
     : grant.slot.type !== input.type ? 'type'
     : sha256Hex(grant.slot.condition) !== input.conditionHash ? 'conditionHash'
     : grant.threshold !== input.threshold ? 'threshold'
@@ -45,35 +55,6 @@ export function decodeRegisteredGrant(input: Pick<RegistrationInput, 'grantId' |
     : null;
   if (mismatch) throw invalid(mismatch, 'differs from the encoded grant');
   return grant;
-}
-
-export interface RegistrationInput {
-  /** The crypto layer's grant id (GrantPublic.grantId). */
-  grantId: string;
-  consentId: string;
-  delegatee: Party;
-  type: RecordType;
-  /** Hex SHA-256 of the slot condition the grant key is for. */
-  conditionHash: string;
-  /** 1 for the patient's own grant; the parent's hop + 1 for a re-delegation. */
-  hop: number;
-  /** The grant this one re-delegates (hop > 1). */
-  parentGrantId?: string;
-  /** Proxies holding the shares, in share-index order (proxy i holds f(i)). */
-  proxies: Party[];
-  threshold: number;
-  /** Base64url compressed G1 Feldman commitments, `threshold` of them; opaque here. */
-  commitments: string[];
-  /** Base64url encoded grant (crypto `encodeGrant`): the sealed grant key; opaque here. */
-  grant: string;
-  expiresAt: string;
-}
-
-export interface Registration extends Omit<RegistrationInput, 'parentGrantId'> {
-  parentGrantId: string | null;
-  delegator: Party;
-  createdAt: string;
-  txId: string;
 }
 
 const REGISTRATION = 'emr.registration';
@@ -91,19 +72,19 @@ export function parseRegistrationInput(json: string): RegistrationInput {
   const raw = parseJsonObject(json, 'registration');
   rejectUnknownFields(raw, ['grantId', 'consentId', 'delegatee', 'type', 'conditionHash', 'hop', 'parentGrantId', 'proxies', 'threshold', 'commitments', 'grant', 'expiresAt']);
   const s = (f: string) => (typeof raw[f] === 'string' ? (raw[f] as string) : '');
-  const grantId = checkRecordId(s('grantId'), 'grantId');
-  const consentId = checkRecordId(s('consentId'), 'consentId');
+  const grantId = checkGrantId(s('grantId'));
+  const consentId = checkConsentId(s('consentId'));
   const delegatee = parseParty(raw.delegatee, 'delegatee');
   if (!(RECORD_TYPES as readonly unknown[]).includes(raw.type)) throw invalid('type', `must be one of ${RECORD_TYPES.join(', ')}`);
   if (!/^[0-9a-f]{64}$/.test(s('conditionHash'))) throw invalid('conditionHash', 'must be 64 lowercase hex characters');
   const hop = raw.hop;
   if (typeof hop !== 'number' || !Number.isSafeInteger(hop) || hop < 1 || hop > MAX_HOP_LIMIT) throw invalid('hop', `must be an integer from 1 to ${MAX_HOP_LIMIT}`);
   let parentGrantId: string | undefined;
-  if (hop > 1) parentGrantId = checkRecordId(s('parentGrantId'), 'parentGrantId');
+  if (hop > 1) parentGrantId = checkGrantId(s('parentGrantId'), 'parentGrantId');
   else if (raw.parentGrantId !== undefined) throw invalid('parentGrantId', 'is only for a re-delegation (hop > 1)');
   if (!Array.isArray(raw.proxies) || raw.proxies.length < 1 || raw.proxies.length > MAX_GRANT_PROXIES) throw invalid('proxies', `must list 1 to ${MAX_GRANT_PROXIES} proxies`);
   const proxies = raw.proxies.map((p, i) => parseParty(p, `proxies[${i}]`));
-  if (new Set(proxies.map((p) => `${p.mspId}/${p.enrollmentId}`)).size !== proxies.length) throw invalid('proxies', 'must not repeat a proxy');
+  if (distinctParties(proxies) !== proxies.length) throw invalid('proxies', 'must not repeat a proxy');
   const threshold = raw.threshold;
   if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 1 || threshold > proxies.length) throw invalid('threshold', `must be an integer from 1 to the number of proxies (${proxies.length})`);
   if (!Array.isArray(raw.commitments) || raw.commitments.length !== threshold) throw invalid('commitments', `must list exactly threshold (${threshold}) commitments`);
@@ -130,13 +111,6 @@ export function parseRegistrationInput(json: string): RegistrationInput {
   };
 }
 
-const sameParty = (a: Party, b: Party) => a.mspId === b.mspId && a.enrollmentId === b.enrollmentId;
-
-/** Usable now: its consent is active and neither has expired. */
-export function registrationActive(reg: Registration, consent: Consent, at: Date): boolean {
-  return consent.status === 'active' && at.getTime() < Date.parse(reg.expiresAt) && at.getTime() < Date.parse(consent.validUntil);
-}
-
 export class RegistrationStore {
   constructor(private readonly state: StateStore) {}
 
@@ -149,7 +123,7 @@ export class RegistrationStore {
   }
 
   /** The grants registered under a consent, a page at a time. */
-  async listByConsent(consentId: string, pageSize: number, bookmark: string): Promise<{ grants: Registration[]; bookmark: string }> {
+  async listByConsent(consentId: string, pageSize: number, bookmark: string): Promise<GrantPage> {
     const { items, bookmark: next } = await indexPage(this.state, BY_CONSENT, [consentId], pageSize, bookmark, (id) => this.require(id));
     return { grants: items, bookmark: next };
   }
@@ -162,8 +136,8 @@ export class RegistrationStore {
   async register(input: RegistrationInput, consent: Consent, elected: Party[], homeMsp: string, caller: Caller, tx: TxContext): Promise<Registration> {
     if (await this.get(input.grantId)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${input.grantId}' is already registered`, 'grantId');
     if (consent.status === 'revoked') throw new ChaincodeError(ErrorCode.Conflict, `consent '${consent.consentId}' is revoked`, 'consentId');
-    if (input.proxies.map(partyKey).join(',') !== elected.map(partyKey).join(',')) {
-      throw new ChaincodeError(ErrorCode.Conflict, `are not the proxies elected for this grant (${elected.map(partyKey).join(', ')}); the registry changed or the election was not run`, 'proxies');
+    if (input.proxies.length !== elected.length || input.proxies.some((p, i) => !sameParty(p, elected[i]!))) {
+      throw new ChaincodeError(ErrorCode.Conflict, `are not the proxies elected for this grant (${elected.map(registryKey).join(', ')}); the registry changed or the election was not run`, 'proxies');
     }
     decodeRegisteredGrant(input);
     if (Date.parse(input.expiresAt) > Date.parse(consent.validUntil)) throw invalid('expiresAt', `must not be after the consent's validUntil (${consent.validUntil})`);

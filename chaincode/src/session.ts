@@ -1,25 +1,22 @@
+import { ChaincodeError, ErrorCode, canonicalJson, pseudonymOf, recordSigningPayload, signatureValid, type EmrRecord, type TransactionName } from '@emr/protocol';
 import type { Context } from 'fabric-contract-api';
-import { authorize, callerOf, type PERMISSIONS } from './access';
+import { authorize, callerOf } from './access';
 import { AccessLog } from './access-log';
-import { canonicalJson } from './canonical-json';
 import { ConsentStore } from './consents';
 import { Directory } from './directory';
 import { EmergencyStore } from './emergencies';
-import { ChaincodeError, ErrorCode } from './errors';
 import { txOf, type StateStore } from './ledger';
 import { PatientStore } from './patients';
-import { pseudonymOf } from './pseudonyms';
 import { PolicyStore } from './policies';
 import { ProxyStore } from './proxies';
-import { RecordStore, type EmrRecord } from './records';
+import { RecordStore } from './records';
 import { RegistrationStore } from './registrations';
-import { recordSigningPayload, signatureValid } from './signatures';
 
 /**
  * What every transaction starts with: the caller from the certificate, checked against the
  * transaction's roles before any argument is read, and the stores over the stub.
  */
-export function session(ctx: Context, transaction: keyof typeof PERMISSIONS) {
+export function session(ctx: Context, transaction: TransactionName) {
   const caller = callerOf(ctx.clientIdentity);
   authorize(caller, transaction);
   const stub = ctx.stub as unknown as StateStore;

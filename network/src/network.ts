@@ -11,7 +11,7 @@ import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
 import { allPorts, hostnameOf, topology, type MemberOrgSpec, type OrgSpec, type UserSpec } from './topology';
-import { ROLES, type Role } from '@emr/chaincode/dist/roles';
+import { ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
 const upMarker = () => path.join(stateDir, 'up.json');

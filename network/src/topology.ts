@@ -3,7 +3,7 @@
  * connects to the network (native launcher, docker-compose.yaml, SDK connection
  * profile, tests) reads this file. Every port binds 127.0.0.1.
  */
-import type { Role } from '@emr/chaincode';
+import type { Role } from '@emr/protocol';
 
 /** Fabric CA identity types; with NodeOUs they become the certificate's OU. */
 export type IdentityType = 'admin' | 'client' | 'peer' | 'orderer';

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { Context } from 'fabric-contract-api';
-import { pseudonymOf } from '../../chaincode/src/pseudonyms';
+import { pseudonymOf } from '@emr/protocol';
 import type { MemoryState } from './memory-state';
 
 /** A certificate's attributes as Fabric CA sets them. */
@@ -20,7 +20,7 @@ function keyOf(mspId: string, enrollmentId: string) {
 /** SPKI PEM of the identity's key (what its certificate carries). */
 export const publicPemOf = (mspId: string, enrollmentId: string): string => keyOf(mspId, enrollmentId).publicPem;
 
-/** The pseudonym of a (patient) identity's key: the one he may register (chaincode pseudonyms.ts). */
+/** The pseudonym of a (patient) identity's key: the one he may register (protocol/src/pseudonyms.ts). */
 export const pseudonymFor = (mspId: string, enrollmentId: string): string => pseudonymOf(mspId, keyOf(mspId, enrollmentId).publicPem);
 
 /** A signature by the identity's key over `payload`, as the SDK makes it (base64url DER). */

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ConsentInput } from '../../chaincode/src/consents';
-import type { EmrRecordInput } from '../../chaincode/src/records';
+import type { ConsentInput, EmrRecordInput } from '@emr/protocol';
 import { pseudonymFor } from './chaincode-context';
 
 /** A well-formed pseudonym nobody registered (no key derives it). */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { encodeGrant, hashToG2, reKeyGen, toBase64url, type GrantPublic, type ProxyShare } from '@emr/crypto';
-import type { Party, RegistrationInput } from '../../chaincode/src/registrations';
+import type { Party, RegistrationInput } from '@emr/protocol';
 import { testCentres } from './consortium';
 
 /** The crypto identity string of a party (chaincode registrations.ts: cryptoIdentity). */

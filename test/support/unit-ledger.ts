@@ -1,9 +1,9 @@
+import type { Party } from '@emr/protocol';
 import { ConsentContract } from '../../chaincode/src/consent-contract';
 import { DirectoryContract } from '../../chaincode/src/directory-contract';
 import { EmergencyContract } from '../../chaincode/src/emergency-contract';
 import { EmrContract } from '../../chaincode/src/emr-contract';
 import { ProxyContract } from '../../chaincode/src/proxy-contract';
-import type { Party } from '../../chaincode/src/registrations';
 import { chaincodeContext, identity } from './chaincode-context';
 import { patient1Pseudonym, recordInput } from './fixtures';
 import { grantRegistration, type GrantOptions } from './grants';

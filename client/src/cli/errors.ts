@@ -1,5 +1,5 @@
 /** How a failed command reports: a JSON error document, or a line on stderr. */
-import type { LogEntry } from '@emr/chaincode';
+import type { LogEntry } from '@emr/protocol';
 import { AccessDeniedError } from '../fabric/consent-ledger';
 import { ChaincodeRejectedError } from '../fabric/errors';
 

@@ -1,8 +1,6 @@
 /** The human output shared by several commands: aligned tables and one-line summaries. */
-import type { Consent, Registration } from '@emr/chaincode';
+import { encodeParty, type Consent, type Registration } from '@emr/protocol';
 import type { Timings } from '../sharing/emr-client';
-
-export const party = (p: { enrollmentId: string; mspId: string }) => `${p.enrollmentId}@${p.mspId}`;
 
 export const roundTimings = (t: Timings): Record<string, number> => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10]));
 
@@ -25,7 +23,7 @@ export function columns(header: string[], rows: string[][]): string[] {
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-export const granteeText = (g: Consent['grantee']): string => (g.kind === 'identity' ? party(g) : g.kind === 'role' ? `role ${g.role} at ${g.mspId}` : `org ${g.mspId}`);
+export const granteeText = (g: Consent['grantee']): string => (g.kind === 'identity' ? encodeParty(g) : g.kind === 'role' ? `role ${g.role} at ${g.mspId}` : `org ${g.mspId}`);
 
 export const scopeText = (s: Consent['scope']): string =>
   [s.category && `category ${s.category}`, s.type && `type ${s.type}`, s.recordIds && `records ${s.recordIds.join(', ')}`].filter(Boolean).join('; ');
@@ -49,5 +47,5 @@ export function consentText(c: Consent): string {
 }
 
 export function grantText(g: Registration): string {
-  return `${g.grantId} (${g.type}, hop ${g.hop}${g.parentGrantId ? ` under ${g.parentGrantId}` : ''}, to ${party(g.delegatee)}, proxies ${g.proxies.map(party).join(' ')}, threshold ${g.threshold}, expires ${g.expiresAt})`;
+  return `${g.grantId} (${g.type}, hop ${g.hop}${g.parentGrantId ? ` under ${g.parentGrantId}` : ''}, to ${encodeParty(g.delegatee)}, proxies ${g.proxies.map(encodeParty).join(' ')}, threshold ${g.threshold}, expires ${g.expiresAt})`;
 }

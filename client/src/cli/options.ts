@@ -4,9 +4,22 @@
  * The rules are the chaincode's own (record ids, pseudonyms, categories, limits).
  */
 import path from 'node:path';
-import type { ConsentInput, Grantee, Party, Purpose, RecordType } from '@emr/chaincode';
-import { MAX_ACCESSES, MAX_HOP_LIMIT, MAX_SCOPE_RECORDS, PURPOSES } from '@emr/chaincode/dist/consents';
-import { RECORD_TYPES, checkCategory, checkPseudonym, checkRecordId } from '@emr/chaincode/dist/records';
+import {
+  MAX_ACCESSES,
+  MAX_HOP_LIMIT,
+  MAX_SCOPE_RECORDS,
+  PURPOSES,
+  RECORD_TYPES,
+  checkCategory,
+  checkPseudonym,
+  checkRecordId,
+  decodeParty,
+  type ConsentInput,
+  type Grantee,
+  type Party,
+  type Purpose,
+  type RecordType,
+} from '@emr/protocol';
 import { loadProfile } from '../fabric/profile';
 import type { Via } from '../sharing/emr-client';
 
@@ -45,8 +58,7 @@ function checked<T>(option: string, value: string, check: () => T): T {
 export function parseParty(value: string | undefined, option: string): Party {
   const v = required(value, option);
   if (!PARTY_PATTERN.test(v)) throw new UsageError(`${option} must be <enrollmentId>@<MSPID> (e.g. researcher1@ResearchInstituteMSP), got ${quote(v)}`, option);
-  const at = v.lastIndexOf('@');
-  return { enrollmentId: v.slice(0, at), mspId: v.slice(at + 1) };
+  return decodeParty(v, option);
 }
 
 /** A consent's grantee: one identity, given as `<enrollmentId>@<MSPID>`. */

@@ -1,5 +1,5 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
-import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/chaincode';
+import type { AccessDecision, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
 
@@ -16,7 +16,7 @@ export class AccessDeniedError extends EmrError {
 }
 
 /** The entry of an allowed request, or AccessDeniedError for a denied one (already on the log). */
-export function allowedOrThrow({ entry, detail }: { entry: LogEntry; detail: string | null }): LogEntry {
+export function allowedOrThrow({ entry, detail }: AccessDecision): LogEntry {
   if (entry.outcome !== 'success') throw new AccessDeniedError(entry.reason as DenyReason, detail ?? '', entry);
   return entry;
 }
@@ -34,7 +34,7 @@ export class ConsentLedger extends ContractClient {
 
   /** The patient grants a consent condition (caller: the registered patient). */
   grantConsent(input: ConsentInput): Promise<Consent> {
-    return this.submit('consent:GrantConsent', JSON.stringify(input));
+    return this.submit('consent:GrantConsent', input);
   }
 
   /** The patient revokes a consent; it refuses every later request. */
@@ -70,7 +70,7 @@ export class ConsentLedger extends ContractClient {
   }
 
   /** The grants registered under a consent, a page at a time. */
-  listGrants(consentId: string, options: PageOptions = {}): Promise<{ grants: Registration[]; bookmark: string }> {
+  listGrants(consentId: string, options: PageOptions = {}): Promise<GrantPage> {
     return this.evaluate('consent:ListGrantsByConsent', consentId, ...ContractClient.page(options));
   }
 
@@ -96,7 +96,7 @@ export class ConsentLedger extends ContractClient {
 
   /** An admin sets (or, with no approvals, removes) one category policy of his hospital. */
   setApprovalPolicy(policy: ApprovalPolicy): Promise<PolicySet> {
-    return this.submit('consent:SetApprovalPolicy', JSON.stringify(policy));
+    return this.submit('consent:SetApprovalPolicy', policy);
   }
 
   readApprovalPolicies(mspId: string): Promise<PolicySet> {
@@ -110,7 +110,7 @@ export class ConsentLedger extends ContractClient {
 
   /** Registers a grant's public part: the patient for hop 1, the previous delegatee for a re-delegation. */
   registerGrant(input: RegistrationInput): Promise<Registration> {
-    return this.submit('consent:RegisterGrant', JSON.stringify(input));
+    return this.submit('consent:RegisterGrant', input);
   }
 
   /** A grant's registration and whether it is usable now (consent active, not expired). */

@@ -1,4 +1,5 @@
 import { GatewayError, type Contract, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { encodeArgument, type Argument, type EvaluateName, type SubmitName, type TransactionArgs, type TransactionName, type TransactionResult, type TransactionTransient } from '@emr/protocol';
 import type { EmrConnection } from './connection';
 import { commitFailure, mapGatewayError } from './errors';
 
@@ -44,7 +45,15 @@ export async function allPages<P extends { bookmark: string }, T>(page: (options
 /** What the typed clients need of a connection: the contract, the caller (org, enrollment id) and his signing key. */
 export type ContractConnection = Pick<EmrConnection, 'contract' | 'mspId' | 'user' | 'sign'>;
 
-/** Submits and evaluates chaincode transactions as JSON, mapping every failure to an SDK error. */
+/** A transaction's canonical JSON answer, typed by @emr/protocol's table. */
+const decode = <N extends TransactionName>(bytes: Uint8Array): TransactionResult<N> => JSON.parse(utf8.decode(bytes)) as TransactionResult<N>;
+const encodeArguments = (args: readonly Argument[]): string[] => args.map(encodeArgument);
+
+/**
+ * Submits and evaluates chaincode transactions by @emr/protocol's names: the arguments are
+ * checked against the transaction's table entry and the answer has its result type. Every
+ * failure is mapped to an SDK error.
+ */
 export abstract class ContractClient {
   protected readonly contract: Contract;
 
@@ -53,13 +62,20 @@ export abstract class ContractClient {
   }
 
   /** Endorses, orders and waits for the commit; answers the parsed JSON result. */
-  protected submit<T>(name: string, ...args: string[]): Promise<T> {
-    return this.submitWith(name, { arguments: args });
+  protected submit<N extends SubmitName>(name: N, ...args: TransactionArgs<N>): Promise<TransactionResult<N>> {
+    return this.submitWith(name, { arguments: encodeArguments(args) });
   }
 
-  /** As submit, with transient data or chosen endorsing orgs. */
-  protected submitWith<T>(name: string, options: ProposalOptions): Promise<T> {
-    return retryWhilePeersDisagree(async () => JSON.parse(utf8.decode(await this.contract.submit(name, options))) as T);
+  /**
+   * As submit, private to the caller's org: its transient data goes to its own peers only,
+   * and a transaction writing only its implicit collection needs only them to endorse.
+   */
+  protected submitOwnOrg<N extends SubmitName>(name: N, args: TransactionArgs<N>, transient: TransactionTransient<N>): Promise<TransactionResult<N>> {
+    return this.submitWith(name, this.ownOrgOnly(args, transient));
+  }
+
+  private submitWith<N extends SubmitName>(name: N, options: ProposalOptions): Promise<TransactionResult<N>> {
+    return retryWhilePeersDisagree(async () => decode<N>(await this.contract.submit(name, options)));
   }
 
   /**
@@ -67,8 +83,8 @@ export abstract class ContractClient {
    * `committed` settles when the peers validated it (rejects with MvccConflictError or
    * TransactionInvalidError). For log entries whose commit nobody needs to wait for.
    */
-  protected async submitAsync<T>(name: string, ...args: string[]): Promise<{ result: T; committed: Promise<void> }> {
-    const tx = await retryWhilePeersDisagree(() => this.contract.submitAsync(name, { arguments: args }));
+  protected async submitAsync<N extends SubmitName>(name: N, ...args: TransactionArgs<N>): Promise<{ result: TransactionResult<N>; committed: Promise<void> }> {
+    const tx = await retryWhilePeersDisagree(() => this.contract.submitAsync(name, { arguments: encodeArguments(args) }));
     const committed = tx.getStatus().then(
       (status) => {
         if (!status.successful) throw commitFailure(status.transactionId, status.code);
@@ -78,32 +94,33 @@ export abstract class ContractClient {
       },
     );
     committed.catch(() => undefined); // the caller decides whether to wait; never unhandled
-    return { result: JSON.parse(utf8.decode(tx.getResult())) as T, committed };
+    return { result: decode<N>(tx.getResult()), committed };
   }
 
   /** Queries one peer without ordering. */
-  protected evaluate<T>(name: string, ...args: string[]): Promise<T> {
-    return this.evaluateWith(name, { arguments: args });
+  protected evaluate<N extends EvaluateName>(name: N, ...args: TransactionArgs<N>): Promise<TransactionResult<N>> {
+    return this.evaluateWith(name, { arguments: encodeArguments(args) });
   }
 
-  protected async evaluateWith<T>(name: string, options: ProposalOptions): Promise<T> {
+  /** As evaluate, on a peer of the caller's own org (what only it holds: its implicit collection). */
+  protected evaluateOwnOrg<N extends EvaluateName>(name: N, ...args: TransactionArgs<N>): Promise<TransactionResult<N>> {
+    return this.evaluateWith(name, this.ownOrgOnly(args, {}));
+  }
+
+  private async evaluateWith<N extends EvaluateName>(name: N, options: ProposalOptions): Promise<TransactionResult<N>> {
     try {
-      return JSON.parse(utf8.decode(await this.contract.evaluate(name, options))) as T;
+      return decode<N>(await this.contract.evaluate(name, options));
     } catch (err) {
       throw mapGatewayError(err);
     }
   }
 
-  /**
-   * Private to the caller's org: its transient data goes to its own peers only, and a
-   * transaction writing only its implicit collection needs only them to endorse.
-   */
-  protected ownOrgOnly(args: string[], transient: Record<string, string> = {}): ProposalOptions {
-    const transientData = Object.fromEntries(Object.entries(transient).map(([k, v]) => [k, new TextEncoder().encode(v)]));
-    return { arguments: args, transientData, endorsingOrganizations: [this.connection.mspId] };
+  private ownOrgOnly(args: readonly Argument[], transient: Record<string, Argument>): ProposalOptions {
+    const transientData = Object.fromEntries(Object.entries(transient).map(([k, v]) => [k, new TextEncoder().encode(encodeArgument(v))]));
+    return { arguments: encodeArguments(args), transientData, endorsingOrganizations: [this.connection.mspId] };
   }
 
-  protected static page(options: PageOptions): [string, string] {
-    return [String(options.pageSize ?? 20), options.bookmark ?? ''];
+  protected static page(options: PageOptions): [pageSize: number, bookmark: string] {
+    return [options.pageSize ?? 20, options.bookmark ?? ''];
   }
 }

@@ -1,5 +1,5 @@
 /** Typed access to the identity directory: who a consent may name. */
-import type { DirectoryEntry, Party } from '@emr/chaincode';
+import type { DirectoryEntry, Party } from '@emr/protocol';
 import { ContractClient } from './contract-client';
 
 export class DirectoryClient extends ContractClient {

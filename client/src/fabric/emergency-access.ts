@@ -1,5 +1,5 @@
 /** Typed access to break-glass: justification, second-doctor approval, time-limited reads. */
-import type { Emergency, EmergencyInput, EmergencyStatus, Justification, LogEntry } from '@emr/chaincode';
+import type { Emergency, EmergencyInput, EmergencyStatus, Justification, LogEntry } from '@emr/protocol';
 import { allowedOrThrow } from './consent-ledger';
 import { ContractClient } from './contract-client';
 
@@ -11,8 +11,8 @@ export class EmergencyAccess extends ContractClient {
    */
   async breakGlass(input: EmergencyInput & { justification: string }): Promise<Emergency> {
     const { justification, ...request } = input;
-    await this.submitWith('emergency:RecordJustification', this.ownOrgOnly([request.emergencyId], { justification }));
-    return this.submit('emergency:RequestBreakGlass', JSON.stringify(request));
+    await this.submitOwnOrg('emergency:RecordJustification', [request.emergencyId], { justification });
+    return this.submit('emergency:RequestBreakGlass', request);
   }
 
   /** A second doctor of the requester's hospital approves; access lasts durationMinutes from now. */
@@ -31,6 +31,6 @@ export class EmergencyAccess extends ContractClient {
 
   /** The justification text, from the caller's own org's peer (the requester's hospital only). */
   justification(emergencyId: string): Promise<Justification> {
-    return this.evaluateWith('emergency:ReadJustification', this.ownOrgOnly([emergencyId]));
+    return this.evaluateOwnOrg('emergency:ReadJustification', emergencyId);
   }
 }

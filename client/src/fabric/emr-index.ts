@@ -1,6 +1,5 @@
 /** Typed access to the chaincode's EMR index transactions. */
-import type { Caller, EmrRecord, EmrRecordInput, InternalMetadata, RecordPage, RecordType } from '@emr/chaincode';
-import { recordSigningPayload } from '@emr/chaincode/dist/signatures';
+import { recordSigningPayload, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 
 export class EmrIndex extends ContractClient {
@@ -11,14 +10,14 @@ export class EmrIndex extends ContractClient {
 
   /** Indexes a record owned by the caller's hospital (caller: one of its doctors); resolves once committed. */
   createRecord(input: EmrRecordInput): Promise<EmrRecord> {
-    return this.submit('emr:CreateRecord', JSON.stringify(input));
+    return this.submit('emr:CreateRecord', input);
   }
 
   /** The patient indexes his own record, signing the index fields as they will be stored. */
   async createRecordAsPatient(input: Omit<EmrRecordInput, 'patientSignature'>): Promise<EmrRecord> {
     const version = input.supersedes ? (await this.readRecord(input.supersedes)).version + 1 : 1;
     const fields = { ...input, ownerMsp: this.connection.mspId, version, supersedes: input.supersedes ?? null };
-    return this.submit('emr:CreateRecord', JSON.stringify({ ...input, patientSignature: this.connection.sign(recordSigningPayload(fields)) }));
+    return this.submit('emr:CreateRecord', { ...input, patientSignature: this.connection.sign(recordSigningPayload(fields)) });
   }
 
   /** Erases a record (its patient, or an admin of its hospital): the capsule leaves the world state. */
@@ -53,16 +52,16 @@ export class EmrIndex extends ContractClient {
   async switchType(recordId: string, type: RecordType, encapsulatedKey: string): Promise<EmrRecord> {
     const record = await this.readRecord(recordId);
     const signature = this.connection.sign(recordSigningPayload({ ...record, type, encapsulatedKey }));
-    return this.submit('emr:SwitchType', JSON.stringify({ recordId, type, encapsulatedKey, signature }));
+    return this.submit('emr:SwitchType', { recordId, type, encapsulatedKey, signature });
   }
 
   /** Hospital-internal metadata, to the caller's org's implicit collection; it never leaves the org. */
   putInternalMetadata(recordId: string, metadata: Record<string, unknown>): Promise<{ recordId: string; sha256: string }> {
-    return this.submitWith('emr:PutInternalMetadata', this.ownOrgOnly([recordId], { metadata: JSON.stringify(metadata) }));
+    return this.submitOwnOrg('emr:PutInternalMetadata', [recordId], { metadata });
   }
 
   /** Read from the caller's own org's peer. */
   readInternalMetadata(recordId: string): Promise<InternalMetadata> {
-    return this.evaluateWith('emr:ReadInternalMetadata', this.ownOrgOnly([recordId]));
+    return this.evaluateOwnOrg('emr:ReadInternalMetadata', recordId);
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Role } from '@emr/chaincode';
+import type { Role } from '@emr/protocol';
 
 /** Where one org's gateway peer is and which wallet entries it has. Written by `network up`. */
 export interface OrgProfile {

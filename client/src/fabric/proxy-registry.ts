@@ -1,8 +1,7 @@
 /** Typed access to the proxy registry: registration, stake, election, fault reports, re-encryption log. */
 import { createHash } from 'node:crypto';
 import { toBase64url } from '@emr/crypto';
-import type { LogEntry, Party, Proxy } from '@emr/chaincode';
-import { fragmentSigningPayload } from '@emr/chaincode/dist/signatures';
+import { fragmentSigningPayload, type LogEntry, type Party, type Proxy } from '@emr/protocol';
 import { ContractClient } from './contract-client';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -24,7 +23,7 @@ export class ProxyRegistry extends ContractClient {
 
   /** A member org's admin sets the org's stake on a proxy (0 withdraws). */
   voteStake(proxy: Party, amount: number): Promise<{ proxy: Proxy; voterTotal: number }> {
-    return this.submit('proxy:VoteStake', proxy.mspId, proxy.enrollmentId, String(amount));
+    return this.submit('proxy:VoteStake', proxy.mspId, proxy.enrollmentId, amount);
   }
 
   read(proxy: Party): Promise<Proxy> {
@@ -37,7 +36,7 @@ export class ProxyRegistry extends ContractClient {
 
   /** The n proxies a new grant gets, in share order; RegisterGrant checks the same draw. */
   async elect(grantId: string, consentId: string, n: number): Promise<Party[]> {
-    return (await this.evaluate<{ proxies: Party[] }>('proxy:ElectProxies', grantId, consentId, String(n))).proxies;
+    return (await this.evaluate('proxy:ElectProxies', grantId, consentId, n)).proxies;
   }
 
   /** A proxy signs the fragment it made from a capsule, so a bad one is provable on chain. */
@@ -49,7 +48,7 @@ export class ProxyRegistry extends ContractClient {
   /** Reports a signed fragment that fails its proof; the proxy loses reputation (and may be suspended). */
   reportBadFragment(f: SignedFragment): Promise<{ proxy: Proxy; fault: string }> {
     const report = { grantId: f.grantId, proxy: f.proxy, capsule: toBase64url(f.capsule), fragment: toBase64url(f.fragment), signature: f.signature };
-    return this.submit('proxy:ReportBadFragment', JSON.stringify(report));
+    return this.submit('proxy:ReportBadFragment', report);
   }
 
   /** As logReEncryption, without waiting for the commit (`committed` settles then). */

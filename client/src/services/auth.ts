@@ -5,7 +5,7 @@
  * the org whose CA issued it, the role is Fabric CA's `role` attribute in the certificate.
  */
 import { X509Certificate, verify } from 'node:crypto';
-import type { Caller, Role } from '@emr/chaincode';
+import type { Caller, Role } from '@emr/protocol';
 import { MAX_SKEW_MS, NONCE, REPLY_KEY, requestPayload } from '../wire/signed-requests';
 
 export class AuthenticationError extends Error {}

@@ -3,6 +3,7 @@
  * well-formed ids (refused here with 400, not by the chain with a 500), sealed answers for
  * secrets, and how much one caller may ask at once.
  */
+import { ID_RULE, isId } from '@emr/protocol';
 import { replyContext, sealReply, type SealedReply } from '../wire/signed-requests';
 import { AuthenticationError, NonceCache, ReplayCacheFullError, verifySigned, type SignedRequest, type TrustedCas } from './auth';
 import { HttpError, type Request } from './http';
@@ -31,13 +32,11 @@ export function sealedAnswer(req: Request, signed: SignedRequest, value: unknown
   }
 }
 
-/** Grant (and record, consent) ids: chaincode records.ts recordId. */
-const GRANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Access-log entry ids are `<txId>.<n>` (chaincode access-log.ts). */
+/** Access-log entry ids as the chaincode makes them, `<txId>.<n>` (access-log.ts); stricter than the protocol's shape check. */
 const ENTRY_ID = /^[A-Za-z0-9_-]{1,128}\.[0-9]{1,6}$/;
 
 export function checkGrantId(value: unknown, field = 'grantId'): string {
-  if (typeof value !== 'string' || !GRANT_ID.test(value)) throw new HttpError(400, 'INVALID_ARGUMENT', `${field} must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`);
+  if (!isId(value)) throw new HttpError(400, 'INVALID_ARGUMENT', `${field} ${ID_RULE}`);
   return value;
 }
 

@@ -10,9 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { G1, KeyGenerationCentre, commitmentAt, extractPartial, toBase64url, fromBase64url, type G1Point, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
-import type { Caller } from '@emr/chaincode';
-import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
-import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
+import { encodeParty, pseudonymOf, type Caller } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
@@ -55,11 +53,11 @@ interface Outcome {
 /**
  * Who may get the key of an identity: a user his own (`enrollmentId@MSP`); a patient the
  * slots of his pseudonym (pre.ts slotIdentity, owner = pseudonym). The pseudonym is derived
- * from the patient's own enrollment key (chaincode pseudonyms.ts), so the signed request's
+ * from the patient's own enrollment key (protocol pseudonyms.ts), so the signed request's
  * certificate decides ownership; no chain read.
  */
 export function mayExtract(caller: Caller, certificate: string, identity: string): boolean {
-  if (identity === cryptoIdentity(caller)) return true;
+  if (identity === encodeParty(caller)) return true;
   const prefix = 'emr-slot:v1:';
   if (!identity.startsWith(prefix) || caller.role !== 'patient') return false;
   let owner: unknown;
@@ -154,7 +152,7 @@ export class KeyGenerationCentreService {
         if (!mayExtract(caller, signed.certificate, identity)) throw new HttpError(403, 'UNAUTHORIZED', `'${caller.enrollmentId}@${caller.mspId}' may not get the key of '${identity}'`);
         if (!this.outcome) throw new HttpError(503, 'NOT_READY', 'the DKG has not completed');
         const { secretShare } = this.outcome;
-        return this.limiter.run(cryptoIdentity(caller), async () => {
+        return this.limiter.run(encodeParty(caller), async () => {
           const partial = extractPartial(BigInt(this.config.index), BigInt(`0x${secretShare}`), identity);
           return sealedAnswer(req, signed, { index: this.config.index, key: toBase64url(partial.key.toBytes()) });
         });

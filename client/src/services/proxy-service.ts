@@ -34,8 +34,7 @@ import {
   type Capsule,
   type G2Point,
 } from '@emr/crypto';
-import type { LogEntry, Party, Registration } from '@emr/chaincode';
-import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
+import { encodeParty, sameParty, type LogEntry, type Party, type Registration } from '@emr/protocol';
 import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
@@ -74,7 +73,6 @@ interface StoredShare {
 }
 
 const key = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
-const sameParty = (a: Party, b: Party) => cryptoIdentity(a) === cryptoIdentity(b);
 
 export class ProxyService {
   private readonly ledger: ProxyDeps['ledger'];
@@ -109,7 +107,7 @@ export class ProxyService {
   }
 
   get identity(): string {
-    return cryptoIdentity(this.me);
+    return encodeParty(this.me);
   }
 
   async start(): Promise<void> {
@@ -146,7 +144,7 @@ export class ProxyService {
         const grantId = checkGrantId(body.grantId);
         if (typeof body.share !== 'string' || body.share.length > 4096) throw new HttpError(400, 'INVALID_ARGUMENT', 'share must be a sealed share, base64url');
         const share = body.share;
-        return this.shareLimiter.run(cryptoIdentity(caller), () => this.acceptShare(caller, grantId, share));
+        return this.shareLimiter.run(encodeParty(caller), () => this.acceptShare(caller, grantId, share));
       },
       'POST /v1/fragments': async (req: Request) => {
         const body = req.json<{ entryId?: unknown; grantId?: unknown; capsule?: unknown }>();
@@ -178,7 +176,7 @@ export class ProxyService {
     const { registration: reg, active } = await this.ledger.readGrant(grantId).catch((e: unknown) => {
       throw e instanceof NotFoundError ? new HttpError(404, 'NOT_REGISTERED', `grant '${grantId}' is not registered on chain: register it before delivering its shares`) : e;
     });
-    if (!sameParty(caller, reg.delegator)) throw new HttpError(403, 'UNAUTHORIZED', `only the delegator of grant '${grantId}' (${cryptoIdentity(reg.delegator)}) delivers its shares, not ${cryptoIdentity(caller)}`);
+    if (!sameParty(caller, reg.delegator)) throw new HttpError(403, 'UNAUTHORIZED', `only the delegator of grant '${grantId}' (${encodeParty(reg.delegator)}) delivers its shares, not ${encodeParty(caller)}`);
     if (!active) throw new HttpError(409, 'GRANT_INACTIVE', `grant '${grantId}' is not active (its consent was revoked, or it expired)`);
     const index = reg.proxies.findIndex((p) => sameParty(p, this.me)) + 1;
     if (index === 0) throw new HttpError(403, 'UNAUTHORIZED', `${this.identity} is not a proxy of grant '${grantId}'`);

@@ -33,10 +33,7 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import type { Consent, ConsentInput, EmrRecord, LogEntry, Party, PatientRegistration, Purpose, Registration, RecordType } from '@emr/chaincode';
-import { recordInScope } from '@emr/chaincode/dist/consents';
-import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
-import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
+import { encodeParty, pseudonymOf, recordInScope, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { DirectoryClient } from '../fabric/directory-client';
@@ -181,7 +178,7 @@ export class EmrClient {
   }
 
   get identity(): string {
-    return cryptoIdentity({ mspId: this.connection.mspId, enrollmentId: this.connection.user });
+    return encodeParty({ mspId: this.connection.mspId, enrollmentId: this.connection.user });
   }
 
   /** The pseudonym of the caller's own enrollment key: a patient's, once he registered it. */
@@ -311,7 +308,7 @@ export class EmrClient {
     const { params } = await this.params();
     const grantId = `grant-${randomUUID()}`;
     const elected = await this.proxies.elect(grantId, g.consentId, this.grantProxies.n);
-    const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: cryptoIdentity(g.delegatee), hop: g.hop, proxies: elected.map(cryptoIdentity), threshold: this.grantProxies.threshold });
+    const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: encodeParty(g.delegatee), hop: g.hop, proxies: elected.map(encodeParty), threshold: this.grantProxies.threshold });
     const registration = await this.consents.registerGrant({
       grantId,
       consentId: g.consentId,
@@ -330,7 +327,7 @@ export class EmrClient {
     const refused: { proxy: string; reason: string }[] = [];
     await Promise.all(
       shares.map(async (share, i) => {
-        const proxy = cryptoIdentity(elected[i]!);
+        const proxy = encodeParty(elected[i]!);
         try {
           await proxyClient(proxy, endpoints.get(proxy) ?? '', this.connection).post('POST /v1/shares', { grantId, share: toBase64url(encodeProxyShare(share)) });
         } catch (err) {
@@ -403,7 +400,7 @@ export class EmrClient {
     }
     const me = this.identity;
     const found = (await this.consents.allGrants(via.consentId))
-      .filter((r) => r.hop === 1 && cryptoIdentity(r.delegatee) === me)
+      .filter((r) => r.hop === 1 && encodeParty(r.delegatee) === me)
       .map(link)
       .find(({ grant }) => slotIdentity(grant.slot) === slotIdentity(capsule.slot));
     if (!found) throw new FlowError(`consent '${via.consentId}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
@@ -414,7 +411,7 @@ export class EmrClient {
   private async reEncryptThrough(entry: LogEntry, { registration, grant }: ChainLink, capsule: Capsule, endpoints: Map<string, string>, timings: Timings): Promise<Capsule> {
     const body = { entryId: entry.entryId, grantId: grant.grantId, capsule: toBase64url(encodeCapsule(capsule)) };
     return collectFragments(capsule, grant, registration.proxies, {
-      ask: (proxy) => proxyClient(cryptoIdentity(proxy), endpoints.get(cryptoIdentity(proxy)) ?? '', undefined, 20_000).post('POST /v1/fragments', body),
+      ask: (proxy) => proxyClient(encodeParty(proxy), endpoints.get(encodeParty(proxy)) ?? '', undefined, 20_000).post('POST /v1/fragments', body),
       report: (signed) => void this.proxies.reportBadFragment(signed).catch(() => undefined),
       timings,
     });
@@ -487,6 +484,6 @@ export class EmrClient {
   }
 
   private async proxyEndpoints(): Promise<Map<string, string>> {
-    return new Map((await this.proxies.list()).map((p) => [cryptoIdentity(p), p.endpoint]));
+    return new Map((await this.proxies.list()).map((p) => [encodeParty(p), p.endpoint]));
   }
 }

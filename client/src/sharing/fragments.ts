@@ -5,8 +5,7 @@
  * proxy reputation) and does not stop the read while t others are good.
  */
 import { combineFragments, decodeFragment, fromBase64url, verifyFragment, type Capsule, type Fragment, type GrantPublic } from '@emr/crypto';
-import type { Party } from '@emr/chaincode';
-import { cryptoIdentity } from '@emr/chaincode/dist/registrations';
+import { encodeParty, type Party } from '@emr/protocol';
 import type { SignedFragment } from '../fabric/proxy-registry';
 import type { ServedFragment } from '../wire/routes';
 import { ServiceError } from '../wire/errors';
@@ -28,7 +27,7 @@ export async function collectFragments(capsule: Capsule, grant: GrantPublic, pro
   const answers = await Promise.all(
     proxies.map((proxy) =>
       sources.ask(proxy).catch((err: unknown) => {
-        failures.push({ proxy: cryptoIdentity(proxy), reason: err instanceof ServiceError ? `${err.code}: ${err.message}` : (err as Error).message });
+        failures.push({ proxy: encodeParty(proxy), reason: err instanceof ServiceError ? `${err.code}: ${err.message}` : (err as Error).message });
         return undefined;
       }),
     ),
@@ -47,7 +46,7 @@ export async function collectFragments(capsule: Capsule, grant: GrantPublic, pro
       good.push(fragment);
       continue;
     }
-    failures.push({ proxy: cryptoIdentity(proxies[i]!), reason: 'its fragment fails verification against the grant (reported on chain)' });
+    failures.push({ proxy: encodeParty(proxies[i]!), reason: 'its fragment fails verification against the grant (reported on chain)' });
     sources.report({ grantId: grant.grantId, proxy: served.proxy, capsule: fromBase64url(served.capsule, 'capsule'), fragment: fromBase64url(served.fragment, 'fragment'), signature: served.signature });
   }
   if (good.length < grant.threshold) throw new InsufficientFragmentsError(grant.grantId, grant.threshold, failures);

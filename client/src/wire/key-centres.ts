@@ -5,7 +5,7 @@
  * request and verified against its centre's public share before use.
  */
 import { G1, G2, combinePartialKeys, fromBase64url, verifyPartialKey, type G1Point, type G2Point, type PartialKey, type PublicParams } from '@emr/crypto';
-import type { KeyCentre } from '@emr/chaincode';
+import type { KeyCentre } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import type { ContractConnection } from '../fabric/contract-client';
 import { keyCentreClient } from './call';

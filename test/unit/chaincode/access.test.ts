@@ -1,5 +1,5 @@
 import { authorize, callerOf, PERMISSIONS } from '../../../chaincode/src/access';
-import { ROLES } from '../../../chaincode/src/roles';
+import { ROLES } from '@emr/protocol';
 
 const identity = (attrs: Record<string, string>, mspId = 'HospitalAMSP') => ({
   getMSPID: () => mspId,

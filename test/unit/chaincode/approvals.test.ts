@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { approvalsSatisfy, requiredApprovals, APPROVER_ROLES, type ApprovalPolicy } from '../../../chaincode/src/policies';
+import { APPROVER_ROLES, type ApprovalPolicy } from '@emr/protocol';
+import { approvalsSatisfy, requiredApprovals } from '../../../chaincode/src/policies';
 import { KeyEndorsementPolicy } from 'fabric-shim';
 import { identity } from '../../support/chaincode-context';
 import { consentInput } from '../../support/fixtures';

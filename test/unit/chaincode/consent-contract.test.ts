@@ -1,4 +1,4 @@
-import { pseudonymOf } from '../../../chaincode/src/pseudonyms';
+import { pseudonymOf } from '@emr/protocol';
 import { chaincodeContext, identity, pseudonymFor, publicPemOf } from '../../support/chaincode-context';
 import { consentInput, pseudonym, recordInput } from '../../support/fixtures';
 import { A, B, RI, admin, contracts, doctor1, p1, patient1, researcher1, unitLedger as ledger } from '../../support/unit-ledger';

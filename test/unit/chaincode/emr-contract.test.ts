@@ -1,9 +1,8 @@
-import { canonicalJson } from '../../../chaincode/src/canonical-json';
 import { EmrContract } from '../../../chaincode/src/emr-contract';
 import { recordInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
 import { chaincodeContext as context, identity, signAs } from '../../support/chaincode-context';
-import { recordSigningPayload } from '../../../chaincode/src/signatures';
+import { canonicalJson, recordSigningPayload } from '@emr/protocol';
 import { A, B, RI, admin, contracts, doctor1, patient1, researcher1, unitLedger } from '../../support/unit-ledger';
 
 const doctor = { 'hf.EnrollmentID': 'doctor1', role: 'doctor' };

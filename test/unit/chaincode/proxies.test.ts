@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { G1, encodeCapsule, encodeFragment, encrypt, openShare, reEncrypt, toBase64url, type Capsule, type Fragment } from '@emr/crypto';
-import { electProxies, FAULT_PENALTY, REPUTATION_MAX, STAKE_BUDGET, type Proxy } from '../../../chaincode/src/proxies';
-import { fragmentSigningPayload } from '../../../chaincode/src/signatures';
+import { fragmentSigningPayload, type Proxy } from '@emr/protocol';
+import { electProxies, FAULT_PENALTY, REPUTATION_MAX, STAKE_BUDGET } from '../../../chaincode/src/proxies';
 import { identity, signAs } from '../../support/chaincode-context';
 import { consentInput } from '../../support/fixtures';
 import { centresForTests, identityOf } from '../../support/grants';

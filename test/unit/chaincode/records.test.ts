@@ -1,22 +1,12 @@
-import { ChaincodeError } from '../../../chaincode/src/errors';
-import { MAX_PAGE_SIZE, parsePageSize, parseRecordInput, RecordStore } from '../../../chaincode/src/records';
-import type { Caller } from '../../../chaincode/src/roles';
+import { MAX_PAGE_SIZE, type Caller } from '@emr/protocol';
+import { parsePageSize, parseRecordInput, RecordStore } from '../../../chaincode/src/records';
 import { pseudonym, recordInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
+import { rejection } from '../../support/rejection';
 
 const doctorA: Caller = { mspId: 'HospitalAMSP', enrollmentId: 'doctor1', role: 'doctor' };
 const doctorB: Caller = { mspId: 'HospitalBMSP', enrollmentId: 'doctor1', role: 'doctor' };
 const tx = (n: number) => ({ txId: `tx${n}`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)) });
-
-function rejection(fn: () => unknown): ChaincodeError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ChaincodeError) return err;
-    throw err;
-  }
-  throw new Error('expected a ChaincodeError');
-}
 
 describe('parseRecordInput', () => {
   it('accepts a valid record and keeps only known fields', () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeCapsule, encodeGrant, encodeProxyShare, encrypt, hashToG2, reKeyGen, toBase64url, type ProxyShare } from '@emr/crypto';
-import type { Party, Registration } from '@emr/chaincode';
+import type { Party, Registration } from '@emr/protocol';
 import { EmrClient, InsufficientFragmentsError, NotFoundError, ServiceError } from '../../../client/src';
 import { callService } from '../../../client/src/wire/call';
 import { signedHeaders } from '../../../client/src/wire/signed-requests';

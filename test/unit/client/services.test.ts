@@ -3,8 +3,7 @@
  * key centre, and the collection of proxy fragments (good, bad, missing), with real crypto.
  */
 import { G1, decodeCapsule, encodeCapsule, encodeFragment, encrypt, openGrantKey, decryptReEncrypted, openShare, reEncrypt, reKeyGen, slotIdentity, toBase64url, type Capsule, type Fragment } from '@emr/crypto';
-import type { Caller, Party } from '@emr/chaincode';
-import { pseudonymOf } from '@emr/chaincode/dist/pseudonyms';
+import { pseudonymOf, type Caller, type Party } from '@emr/protocol';
 import { InsufficientFragmentsError, ServiceUnavailableError, type SignedFragment } from '../../../client/src';
 import { mayExtract } from '../../../client/src/services/kgc-service';
 import type { ServedFragment } from '../../../client/src/wire/routes';

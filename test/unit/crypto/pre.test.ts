@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RECORD_TYPES } from '../../../chaincode/src/records';
+import { RECORD_TYPES } from '@emr/protocol';
 import { Fr, type G2Point } from '../../../crypto/src/group';
 import { CryptoError, type PublicParams } from '../../../crypto/src/ibe';
 import { lagrangeAtZero } from '../../../crypto/src/shamir';

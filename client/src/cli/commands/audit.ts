@@ -1,7 +1,7 @@
 /** `emr audit`: a patient's whole access log. */
 import type { Command } from 'commander';
-import type { LogEntry } from '@emr/chaincode';
-import { columns, party } from '../format';
+import { encodeParty, type LogEntry } from '@emr/protocol';
+import { columns } from '../format';
 import { parsePseudonym } from '../options';
 import type { Sessions } from '../session';
 
@@ -10,7 +10,7 @@ export function auditLines(entries: LogEntry[]): string[] {
   if (entries.length === 0) return [];
   return columns(
     ['TIME', 'ACTION', 'OUTCOME', 'AGENT', 'PURPOSE', 'RECORD', 'CONSENT', 'REASON'],
-    entries.map((e) => [e.recorded, e.action, e.outcome, party(e.agent), e.purpose ?? '-', e.recordId ?? '-', e.consentId ?? e.emergencyId ?? '-', e.reason ?? '-']),
+    entries.map((e) => [e.recorded, e.action, e.outcome, encodeParty(e.agent), e.purpose ?? '-', e.recordId ?? '-', e.consentId ?? e.emergencyId ?? '-', e.reason ?? '-']),
   );
 }
 

@@ -1,9 +1,8 @@
 /** `emr consents`: a patient's consents with their state, uses left and grants. */
 import type { Command } from 'commander';
-import type { Consent, Registration } from '@emr/chaincode';
-import { registrationActive } from '@emr/chaincode/dist/registrations';
+import { encodeParty, registrationActive, type Consent, type Registration } from '@emr/protocol';
 import { allPages } from '../../fabric/contract-client';
-import { granteeText, party, scopeText } from '../format';
+import { granteeText, scopeText } from '../format';
 import { parsePseudonym } from '../options';
 import type { Sessions } from '../session';
 
@@ -52,11 +51,11 @@ export function listedConsent(c: Consent, grants: Registration[], now: Date): Li
         grantId: g.grantId,
         hop: g.hop,
         parentGrantId: g.parentGrantId,
-        delegator: party(g.delegator),
-        delegatee: party(g.delegatee),
+        delegator: encodeParty(g.delegator),
+        delegatee: encodeParty(g.delegatee),
         type: g.type,
         threshold: g.threshold,
-        proxies: g.proxies.map(party),
+        proxies: g.proxies.map(encodeParty),
         expiresAt: g.expiresAt,
         createdAt: g.createdAt,
         active: registrationActive(g, c, now),

@@ -1,6 +1,6 @@
 /** `emr patient register|show`: the patient's own pseudonym, registered on chain or shown. */
 import type { Command } from 'commander';
-import type { PatientRegistration } from '@emr/chaincode';
+import type { PatientRegistration } from '@emr/protocol';
 import { ConflictError, NotFoundError } from '../../fabric/errors';
 import { table } from '../format';
 import { profileUsers } from '../options';

@@ -1,6 +1,6 @@
 /** `emr records`: a patient's records as indexed on chain. */
 import type { Command } from 'commander';
-import type { EmrRecord } from '@emr/chaincode';
+import type { EmrRecord } from '@emr/protocol';
 import { columns } from '../format';
 import { parsePseudonym } from '../options';
 import { formatBytes } from '../progress';

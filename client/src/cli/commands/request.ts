@@ -1,7 +1,7 @@
 /** `emr request`: an access request on chain, under a consent or through a grant. */
 import type { Command } from 'commander';
-import type { LogEntry } from '@emr/chaincode';
-import { party, table } from '../format';
+import { encodeParty, type LogEntry } from '@emr/protocol';
+import { table } from '../format';
 import { parsePurpose, parseRecordId, parseVia } from '../options';
 import type { Sessions } from '../session';
 
@@ -11,7 +11,7 @@ function entryText(e: LogEntry): string {
     ['action', e.action],
     ['outcome', e.outcome],
     ['reason', e.reason],
-    ['agent', party(e.agent)],
+    ['agent', encodeParty(e.agent)],
     ['record', e.recordId],
     ['consent', e.consentId],
     ['grant', e.grantId],

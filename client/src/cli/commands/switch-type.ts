@@ -1,6 +1,6 @@
 /** `emr switch-type`: the patient makes a record sharable or non-sharable. */
 import type { Command } from 'commander';
-import type { EmrRecord } from '@emr/chaincode';
+import type { EmrRecord } from '@emr/protocol';
 import { table } from '../format';
 import { parseRecordId, parseRecordType } from '../options';
 import type { Sessions } from '../session';

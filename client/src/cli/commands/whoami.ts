@@ -1,6 +1,6 @@
 /** `emr whoami`: the caller as the chaincode reads him. */
 import type { Command } from 'commander';
-import { party } from '../format';
+import { encodeParty } from '@emr/protocol';
 import type { Sessions } from '../session';
 
 export function addWhoami(program: Command, session: Sessions): void {
@@ -10,6 +10,6 @@ export function addWhoami(program: Command, session: Sessions): void {
     .action(async () => {
       const s = session();
       const me = await s.connect((c) => c.index.whoAmI());
-      s.emit(me, `${party(me)} (${me.role})`);
+      s.emit(me, `${encodeParty(me)} (${me.role})`);
     });
 }

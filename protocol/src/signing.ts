@@ -1,7 +1,7 @@
 /**
  * What patients and proxies sign with their Fabric keys (ECDSA P-256, SHA-256, DER,
- * base64url), and the check. Imported by the SDK too, so both sides build the same bytes;
- * no Fabric imports here.
+ * base64url), and the check. The SDK signs these bytes and the chaincode checks them, so
+ * both build them here.
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { canonicalJson } from './canonical-json';

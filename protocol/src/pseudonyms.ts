@@ -2,8 +2,8 @@
  * A patient's pseudonym is derived from his own enrollment key: SHA-256 over a domain tag,
  * his home hospital's MSP id and the DER SubjectPublicKeyInfo of his certificate's key.
  * Whoever registers a pseudonym must sign the transaction with that key, so nobody can
- * claim, squat or re-bind another patient's pseudonym (docs/chaincode.md). Imported by the
- * SDK and the key centres too; no Fabric imports here.
+ * claim, squat or re-bind another patient's pseudonym (docs/chaincode.md). The chaincode,
+ * the SDK and the key centres all derive it here.
  */
 import { createHash, createPublicKey } from 'node:crypto';
 

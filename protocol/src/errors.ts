@@ -1,6 +1,8 @@
 /**
  * Stable error codes of the chaincode. A failed transaction's message is
  * `CODE: text` or `CODE[field]: text`; the SDK parses it back (client/src/fabric/errors.ts).
+ * The checks of this package (ids.ts, party.ts) throw INVALID_ARGUMENT[field] the same way,
+ * on whichever side they run.
  */
 export const ErrorCode = {
   InvalidArgument: 'INVALID_ARGUMENT',

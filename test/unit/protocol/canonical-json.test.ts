@@ -1,4 +1,4 @@
-import { canonicalJson } from '../../../chaincode/src/canonical-json';
+import { canonicalJson } from '@emr/protocol';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members', () => {

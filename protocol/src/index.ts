@@ -1,0 +1,55 @@
+/**
+ * @emr/protocol: the vocabulary the chaincode and the SDK share. No Fabric here; node
+ * built-ins only. docs/architecture.md has a table of what lives where.
+ */
+export { canonicalJson } from './canonical-json';
+export { ChaincodeError, ErrorCode, invalid } from './errors';
+export { ID_RULE, isId, checkRecordId, checkConsentId, checkGrantId, checkEmergencyId, checkEntryId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
+export { encodeParty, decodeParty, sameParty, distinctParties, type Party } from './party';
+export { PSEUDONYM_DOMAIN, pseudonymOf } from './pseudonyms';
+export { ROLES, isRole, REQUESTER_ROLES, APPROVER_ROLES, type Role, type ApproverRole, type Caller } from './roles';
+export {
+  PURPOSES,
+  RECORD_TYPES,
+  CONSENT_STATUSES,
+  DENY_REASONS,
+  MAX_SCOPE_RECORDS,
+  MAX_HOP_LIMIT,
+  MAX_ACCESSES,
+  inCategory,
+  recordInScope,
+  registrationActive,
+  type Purpose,
+  type RecordType,
+  type Grantee,
+  type ConsentScope,
+  type ConsentStatus,
+  type DenyReason,
+} from './scopes';
+export { recordSigningPayload, fragmentSigningPayload, publicKeyPem, signatureValid, SIGNATURE_PATTERN, type SignedRecordFields } from './signing';
+export {
+  TRANSACTIONS,
+  MAX_PAGE_SIZE,
+  contractOf,
+  methodOf,
+  encodeArgument,
+  type Transactions,
+  type TransactionName,
+  type TransactionArgs,
+  type TransactionResult,
+  type TransactionTransient,
+  type SubmitName,
+  type EvaluateName,
+  type Argument,
+  type AccessDecision,
+  type TypeSwitch,
+  type FragmentReport,
+  type Election,
+} from './transactions';
+export type { EmrRecordInput, EmrRecord, PatientApproval, Erasure, RecordPage, InternalMetadata } from './types/records';
+export type { ConsentInput, Consent, ConsentPage, ApprovalRequirement, ApprovalPolicy, PolicySet, Approval } from './types/consents';
+export type { RegistrationInput, Registration, GrantPage } from './types/grants';
+export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';
+export { LOG_ACTIONS, type LogAction, type LogEntry, type LogPage } from './types/log';
+export type { PatientRegistration, DirectoryEntry, Member } from './types/directory';
+export type { Proxy, KeyCentreInput, KeyCentre } from './types/services';

@@ -1,0 +1,70 @@
+/** EMR index records as the chaincode stores and answers them (docs/chaincode.md, data model). */
+import type { RecordType } from '../scopes';
+
+/** What a caller submits to index a new record (or a new version of one). */
+export interface EmrRecordInput {
+  /** Client-chosen id, unique on the ledger. */
+  recordId: string;
+  /** Keyed hash (hex SHA-256 HMAC) of the patient's identity: no names or PHI on chain. */
+  patientPseudonym: string;
+  /** Department path, e.g. `cardiology/ecg`. */
+  category: string;
+  type: RecordType;
+  /** IPFS CIDv1 (base32) of the ciphertext. */
+  cid: string;
+  /** Hex SHA-256 of the ciphertext bytes. */
+  ciphertextSha256: string;
+  /** Ciphertext size in bytes. */
+  size: number;
+  cipherSuite: string;
+  /** The data key encapsulated for the patient, base64url; opaque to the chaincode. */
+  encapsulatedKey: string;
+  /** Id of the record this one replaces; the old version stays on the ledger. */
+  supersedes?: string;
+  /** Required when the patient creates the record: his signature over the index fields (signing.ts). */
+  patientSignature?: string;
+}
+
+/** The patient's signature over the index fields as they stand (signing.ts: recordSigningPayload). */
+export interface PatientApproval {
+  signature: string;
+  signedAt: string;
+  txId: string;
+}
+
+/** Set when the record was erased: the capsule is gone from the world state, the hashes stay. */
+export interface Erasure {
+  erasedAt: string;
+  erasedBy: string;
+  txId: string;
+}
+
+/** An EMR index record as stored on the ledger. */
+export interface EmrRecord extends Omit<EmrRecordInput, 'supersedes' | 'patientSignature'> {
+  erased?: Erasure;
+  supersedes: string | null;
+  /** Set when the patient created the record, approved it, or switched its type. */
+  patientApproval: PatientApproval | null;
+  version: number;
+  /** MSP id of the hospital that owns the record: the creator's org. */
+  ownerMsp: string;
+  createdBy: string;
+  /** ISO-8601 transaction timestamp. */
+  createdAt: string;
+  txId: string;
+}
+
+export interface RecordPage {
+  records: EmrRecord[];
+  /** Pass back to get the next page; empty when there is none. */
+  bookmark: string;
+}
+
+/** A hospital's own notes on a record, kept in its implicit private data collection. */
+export interface InternalMetadata {
+  recordId: string;
+  metadata: Record<string, unknown>;
+  writtenBy: string;
+  writtenAt: string;
+  txId: string;
+}
