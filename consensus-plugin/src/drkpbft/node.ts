@@ -20,10 +20,10 @@
  * - With a single region (n < 8) there is no top layer: the region's decisions are the log.
  */
 import { requestKey } from '../core/digest';
+import { validBatch } from '../core/requests';
 import type { Authenticator, ClientRequest, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
 import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from '../pbft/instance';
 import type { CommitMessage, PbftInstanceMessage, PrePrepareMessage } from '../pbft/messages';
-import { validBatch } from '../pbft/node';
 import { Verifier } from '../pbft/verifier';
 import {
   batchKey,
