@@ -18,21 +18,6 @@ import { Shape, type Seat } from './shape';
 
 const MEMBERSHIP_OP = /^(join|leave):(\d+)$/;
 
-/** What `Epochs` persists (part of `DrkState`). */
-export interface EpochsState {
-  config: EpochConfig;
-  epochStart: number;
-  structure: EpochConfig;
-  structureStart: number;
-  term: number;
-  termStart: number;
-  progress: BatchProgress[];
-  seats: Seat[];
-  topOrder: NodeId[];
-  evidence: EpochEvidence;
-  changes: MembershipChange[];
-}
-
 export class Epochs {
   /** The current epoch's configuration: its reputations feed the next one. */
   config: EpochConfig;
@@ -248,3 +233,6 @@ export class Epochs {
     return [...ranked.filter((n) => !deposed.has(n)), ...ranked.filter((n) => deposed.has(n))];
   }
 }
+
+/** What `Epochs` persists (part of `DrkState`): its fields of those names. */
+export type EpochsState = Pick<Epochs, 'config' | 'epochStart' | 'structure' | 'structureStart' | 'term' | 'termStart' | 'progress' | 'seats' | 'topOrder' | 'evidence' | 'changes'>;

@@ -34,45 +34,25 @@ import type { ExecutedRecord } from '../core/executed';
 import type { Decision, PbftInstanceState, PbftOutput } from '../pbft/instance';
 import type { PbftInstanceMessage, PrePrepareMessage } from '../pbft/messages';
 import { isTopEntryRef, keptRequests, type CertifiedBatch, type RegionBatch, type TopEntry, type TopEntryRef } from './batches';
-import type { EpochConfig, MembershipChange } from './configuration';
 import type { DrkContext } from './context';
 import { Outbox, type NodeEnv } from './env';
-import { Epochs } from './epochs';
+import { Epochs, type EpochsState } from './epochs';
 import { GlobalLog } from './global-log';
 import { Intake } from './intake';
-import { isTopEntry, type BatchProgress } from './log';
+import { isTopEntry } from './log';
 import { isOwnMessage, ownSigned, type DrkMessage, type LogEntry, type OwnMessage } from './messages';
 import { RegionRole } from './region';
-import type { EpochEvidence } from './reputation';
-import type { Seat } from './shape';
 import { TopSeat } from './top-seat';
 
 export type { Seat } from './shape';
 
-/** What a DRKPBFT node persists. */
-export interface DrkState {
-  /** The current epoch's configuration: its reputations feed the next one. */
-  config: EpochConfig;
-  /** First global position of the epoch. */
-  epochStart: number;
-  /**
-   * The configuration the groups were built from (regions, leader orders, group names): the
-   * last epoch that changed the structure (see `keepsStructure`), and its first position.
-   */
-  structure: EpochConfig;
-  structureStart: number;
-  term: number;
-  /** First global position of the term. */
-  termStart: number;
+/**
+ * What a DRKPBFT node persists: its epochs, terms and seats (`EpochsState`), how far it
+ * executed the log and which requests, its region's certified batches and its instances.
+ */
+export interface DrkState extends EpochsState {
   executedSeq: number;
   executed: ExecutedRecord;
-  /** Per region: the region batches the log executed this epoch. */
-  progress: BatchProgress[];
-  seats: Seat[];
-  /** The top primaries of the term in view order (see `topOrder`). */
-  topOrder: NodeId[];
-  evidence: EpochEvidence;
-  changes: MembershipChange[];
   /** Batches this node's region decided that the log has not executed yet. */
   certified: CertifiedBatch[];
   region?: PbftInstanceState<RegionBatch>;
