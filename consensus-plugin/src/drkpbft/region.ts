@@ -6,14 +6,14 @@
  * one from the top layer is replaced.
  */
 import { requestKey } from '../core/digest';
-import type { ClientRequest } from '../core/types';
+import type { ExecutedRequests } from '../core/executed';
 import { validBatch } from '../core/requests';
+import type { ClientRequest } from '../core/types';
 import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from '../pbft/instance';
 import type { CommitMessage, PbftInstanceMessage } from '../pbft/messages';
 import { REGION_NULL_DIGEST, regionDigest, type CertifiedBatch, type RegionBatch } from './batches';
 import type { NodeEnv } from './env';
 import type { Epochs } from './epochs';
-import type { ExecutedRequests } from '../core/executed';
 import { signOwn, type CertifiedMessage } from './messages';
 
 /** How the region role reaches the rest of its node (wired by `DrkpbftNode`). */
