@@ -1,8 +1,8 @@
 /** DRKPBFT as a `Protocol`: what the simulator, the transport and the benchmark need. */
 import { sha256 } from '../core/digest';
+import { wireSize } from '../core/wire';
 import type { Authenticator, Mutations, NodeId, Protocol, Vote } from '../core/types';
 import { sign, type PbftInstanceMessage } from '../pbft/messages';
-import { wireSize } from '../pbft/protocol';
 import { maxFaulty } from '../pbft/quorum';
 import { committedDigest, isTopEntryRef, isTopGroup, logOffset, regionDigest, TOP_NULL_DIGEST, type RegionBatch } from './batches';
 import { DrkContext, type DrkpbftOptions } from './context';

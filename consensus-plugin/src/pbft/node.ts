@@ -10,6 +10,8 @@
 import { batchDigest, requestKey } from '../core/digest';
 import type { Authenticator, ClientRequest, ClusterOptions, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
 import { ExecutedRequests, type ExecutedRecord } from '../core/executed';
+import { RequestIntake } from '../core/intake';
+import { validBatch } from '../core/requests';
 import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from './instance';
 import type { PbftInstanceMessage } from './messages';
 
@@ -41,21 +43,6 @@ export interface PbftState {
 const requestSigningPayload = (m: Omit<RequestMessage, 'sig'>): string =>
   JSON.stringify(['pbft/v1', m.type, m.group, batchDigest(m.requests), m.broadcast, m.sender]);
 
-/** A well-formed batch: at most `batchSize` well-formed requests, no key twice. */
-export function validBatch(batch: unknown, batchSize: number): batch is ClientRequest[] {
-  if (!Array.isArray(batch) || batch.length > batchSize) return false;
-  const keys = new Set<string>();
-  for (const r of batch as unknown[]) {
-    if (typeof r !== 'object' || r === null) return false;
-    const { client, timestamp, operation } = r as Partial<ClientRequest>;
-    if (typeof client !== 'string' || typeof timestamp !== 'number' || typeof operation !== 'string') return false;
-    const key = requestKey(r as ClientRequest);
-    if (keys.has(key)) return false;
-    keys.add(key);
-  }
-  return true;
-}
-
 /** Engine settings beyond `ClusterOptions` (see `PbftInstanceConfig`). */
 export interface PbftTuning {
   retainDecided?: number;
@@ -67,16 +54,14 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
   private readonly others: readonly NodeId[];
   private readonly memberSet: ReadonlySet<NodeId>;
   private readonly executed: ExecutedRequests;
-  /** Known, not executed, and not yet announced to every member (oldest first). */
-  private readonly waiting = new Map<string, { request: ClientRequest; since: number }>();
-  /** Known to every member: the instance's view-change timer runs for these. */
-  private readonly announced = new Map<string, ClientRequest>();
+  /** Known and not executed; the timed ones are not yet announced to every member. */
+  private readonly intake: RequestIntake;
+  /** Known to every member: the instance's view-change timer runs for these (in the order announced). */
+  private readonly announced = new Set<string>();
   /** As primary: requests to batch (oldest first). */
   private readonly queue = new Map<string, { request: ClientRequest; since: number }>();
   /** As primary: requests in a proposal of this view not executed yet. */
   private readonly batched = new Set<string>();
-  /** As backup: requests to forward to the primary at the next tick (or once batchSize are here). */
-  private readonly forwards = new Map<string, ClientRequest>();
   /** What `pending` persists: appended to as requests are learned, compacted now and then. */
   private pendingLog: ClientRequest[] = [];
   private pendingChanged = false;
@@ -93,6 +78,7 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
     this.others = members.filter((m) => m !== id);
     this.memberSet = new Set(members);
     this.executed = new ExecutedRequests(persisted?.executed);
+    this.intake = new RequestIntake(options.batchSize);
     this.instance = new PbftInstance<ClientRequest[]>({
       self: id,
       group: FLAT_GROUP,
@@ -134,11 +120,9 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
     this.now++;
     const messages: Outbound<PbftMessage>[] = [];
     const overdue: ClientRequest[] = [];
-    for (const [key, { request, since }] of this.waiting) {
-      if (this.now - since < this.options.requestTimeoutTicks) break;
-      this.waiting.delete(key);
-      this.announce(key, request);
-      overdue.push(request);
+    for (const key of this.intake.overdue(this.now, this.options.requestTimeoutTicks)) {
+      this.announce(key);
+      overdue.push(this.intake.get(key) as ClientRequest);
     }
     this.flushForwards(messages);
     if (overdue.length > 0) {
@@ -152,12 +136,13 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
   private learn(request: ClientRequest, announced: boolean): boolean {
     const key = requestKey(request);
     if (this.executed.has(request) || this.announced.has(key)) return false;
-    const known = this.waiting.has(key);
+    // Known and not announced: its timer runs.
+    const known = !this.intake.remember(key, request);
     if (announced) {
-      this.waiting.delete(key);
-      this.announce(key, request);
+      this.intake.stopTimer(key);
+      this.announce(key);
     } else if (!known) {
-      this.waiting.set(key, { request, since: this.now });
+      this.intake.startTimer(key, this.now);
     }
     if (!known) {
       this.pendingLog.push(request);
@@ -167,8 +152,8 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
     return !known;
   }
 
-  private announce(key: string, request: ClientRequest): void {
-    this.announced.set(key, request);
+  private announce(key: string): void {
+    this.announced.add(key);
     this.instance.expect(key);
   }
 
@@ -178,16 +163,13 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
    */
   private route(requests: ClientRequest[], messages: Outbound<PbftMessage>[]): void {
     if (!this.instance.installed || this.instance.isPrimary) return;
-    for (const r of requests) this.forwards.set(requestKey(r), r);
-    if (this.forwards.size >= this.options.batchSize) this.flushForwards(messages);
+    if (this.intake.buffer(requests)) this.flushForwards(messages);
   }
 
   /** The buffered forwards as one signed message to the primary of the installed view. */
   private flushForwards(messages: Outbound<PbftMessage>[]): void {
-    if (this.forwards.size === 0) return;
-    const requests = [...this.forwards.values()];
-    this.forwards.clear();
-    if (this.instance.installed && !this.instance.isPrimary) messages.push({ to: this.instance.primary, message: this.requestMessage(requests, false) });
+    const requests = this.intake.takeForwards();
+    if (requests.length > 0 && this.instance.installed && !this.instance.isPrimary) messages.push({ to: this.instance.primary, message: this.requestMessage(requests, false) });
   }
 
   private enqueue(key: string, request: ClientRequest): void {
@@ -219,8 +201,8 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
       const key = requestKey(request);
       this.batched.delete(key);
       this.queue.delete(key);
-      this.forwards.delete(key);
-      this.waiting.delete(key);
+      this.intake.unbuffer(key);
+      this.intake.forget(key);
       this.announced.delete(key);
       this.instance.satisfied(key);
       if (this.executed.has(request)) continue;
@@ -235,8 +217,8 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
   private onViewInstalled(messages: Outbound<PbftMessage>[]): void {
     this.queue.clear();
     this.batched.clear();
-    this.forwards.clear();
-    const known = [...this.announced.values(), ...[...this.waiting.values()].map((w) => w.request)];
+    this.intake.takeForwards(); // dropped: what is still pending is routed again below
+    const known = this.pending();
     if (this.instance.isPrimary) {
       for (const payload of this.instance.undecidedProposals()) for (const r of payload) this.batched.add(requestKey(r));
       for (const r of known) this.enqueue(requestKey(r), r);
@@ -268,9 +250,13 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
 
   /** Drops executed requests from the persisted list once they make up most of it (a new array: earlier states stay as written). */
   private compactPending(): void {
-    const live = this.waiting.size + this.announced.size;
-    if (this.pendingLog.length <= 64 + 2 * live) return;
-    this.pendingLog = [...this.announced.values(), ...[...this.waiting.values()].map((w) => w.request)];
+    if (this.pendingLog.length <= 64 + 2 * this.intake.size) return;
+    this.pendingLog = this.pending();
+  }
+
+  /** The requests not executed: announced first, then those still timed (each oldest first). */
+  private pending(): ClientRequest[] {
+    return [...[...this.announced].map((key) => this.intake.get(key) as ClientRequest), ...this.intake.timed()];
   }
 
   private requestMessage(requests: ClientRequest[], broadcast: boolean): RequestMessage {

@@ -1,23 +1,12 @@
 /** Flat PBFT as a `Protocol`: what the simulator, the transport and the benchmark need. */
-import { batchDigest, canonical, sha256 } from '../core/digest';
+import { batchDigest, sha256 } from '../core/digest';
 import type { Authenticator, ClientRequest, ClusterOptions, Mutations, NodeId, Protocol, Vote } from '../core/types';
+import { wireSize } from '../core/wire';
 import { sign, type PbftInstanceMessage } from './messages';
 import { PbftNode, type PbftMessage, type PbftState, type PbftTuning } from './node';
 import { maxFaulty, quorumSize } from './quorum';
 
 export { PbftNode, FLAT_GROUP, type PbftMessage, type PbftState, type PbftTuning, type RequestMessage } from './node';
-
-const wireSizes = new WeakMap<object, number>();
-
-/** Bytes of `message` as canonical JSON, computed once per message object (a broadcast is one object for all its recipients). */
-export function wireSize(message: object): number {
-  let size = wireSizes.get(message);
-  if (size === undefined) {
-    size = Buffer.byteLength(canonical(message));
-    wireSizes.set(message, size);
-  }
-  return size;
-}
 
 /** Validly signed variants of flat PBFT messages, for a Byzantine node holding `auth`. */
 export const pbftMutations: Mutations<PbftMessage> = {

@@ -509,7 +509,7 @@ describe('DRKPBFT duplicates and restarts', () => {
   it('a request batched by two regions (a primary batching what is not its region’s) is executed once: the top layer skips the copy', () => {
     const cluster = new Cluster(createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4) }));
     // Region 1's primary batches whatever reaches it, as a faulty one may.
-    (cluster.nodes.get(4) as unknown as { home: () => boolean }).home = () => true;
+    (cluster.nodes.get(4) as unknown as { epochs: { shape: { isHome: () => boolean } } }).epochs.shape.isHome = () => true;
     const twice = homedIn(0, 4, 'retrier');
     cluster.submit([1, 4], twice);
     cluster.runUntilCommitted([twice], ids(16));
