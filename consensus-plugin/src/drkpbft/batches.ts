@@ -100,6 +100,57 @@ export function keptRequests(entry: TopEntry): ClientRequest[] {
   return entry.batch.batch.requests.filter((_, i) => !skip.has(i));
 }
 
+// ---- shapes ----------------------------------------------------------------------------
+// A digest covers only some of a payload's fields: a region batch's only its requests, a top
+// entry's everything but its region certificate. A payload must therefore be exactly its
+// kind, or replicas could hold different payloads under one digest (and a region batch
+// carrying a top entry's fields could pass for one). Its groups refuse any other shape as if
+// its digest did not match (`wellFormed` of the PBFT verifier), and the global log reads a
+// decision by the group that decided it (log.ts), never by its fields.
+
+const isRecord = (p: unknown): p is Record<string, unknown> => typeof p === 'object' && p !== null && !Array.isArray(p);
+
+/** Whether `o` has exactly the own keys `keys`. */
+function hasExactly(o: object, keys: readonly string[]): boolean {
+  const own = Object.keys(o);
+  return own.length === keys.length && keys.every((k) => Object.hasOwn(o, k));
+}
+
+const REGION_BATCH_KEYS = ['requests'];
+const CERTIFIED_BATCH_KEYS = ['epoch', 'region', 'regionSeq', 'view', 'batch', 'certificate'];
+const TOP_ENTRY_KEYS = ['batch', 'skip', 'signers'];
+
+/** Exactly a region batch: its `requests` (an array) and nothing else. */
+export function isRegionBatch(p: unknown): p is RegionBatch {
+  return isRecord(p) && hasExactly(p, REGION_BATCH_KEYS) && Array.isArray(p.requests);
+}
+
+/** A region batch as its group decided it: the requests only (whatever else a copy carried is dropped). */
+export const regionBatchOf = (p: RegionBatch): RegionBatch => (hasExactly(p, REGION_BATCH_KEYS) ? p : { requests: p.requests });
+
+/** Exactly a certified batch: its position (integers), an exact region batch and a certificate (an array; checked elsewhere). */
+export function isCertifiedBatch(b: unknown): b is CertifiedBatch {
+  if (!isRecord(b) || !hasExactly(b, CERTIFIED_BATCH_KEYS) || !isRegionBatch(b.batch) || !Array.isArray(b.certificate)) return false;
+  return Number.isInteger(b.epoch) && Number.isInteger(b.region) && Number.isInteger(b.regionSeq) && Number.isInteger(b.view);
+}
+
+/** Skips of a batch of `length` requests: increasing indices into it. */
+export function validSkip(skip: unknown, length: number): skip is number[] {
+  if (!Array.isArray(skip)) return false;
+  let previous = -1;
+  for (const i of skip) {
+    if (!Number.isInteger(i) || i <= previous || i >= length) return false;
+    previous = i as number;
+  }
+  return true;
+}
+
+/** Exactly a top entry: an exact certified batch, well-formed skips into it and integer signers. */
+export function isTopEntry(p: unknown): p is TopEntry {
+  if (!isRecord(p) || !hasExactly(p, TOP_ENTRY_KEYS) || !isCertifiedBatch(p.batch) || !Array.isArray(p.signers)) return false;
+  return p.signers.every((s) => Number.isInteger(s)) && validSkip(p.skip, p.batch.batch.requests.length);
+}
+
 /** The distinct signers of a certificate, increasing. */
 export const certificateSigners = (certificate: readonly CommitMessage[]): NodeId[] => [...new Set(certificate.map((c) => c.sender))].sort((a, b) => a - b);
 

@@ -7,11 +7,11 @@
  */
 import type { NodeId } from '../core/types';
 import { Verifier } from '../pbft/verifier';
-import { REGION_NULL_DIGEST, regionDigest, regionGroup, type RegionBatch } from './batches';
+import { isRegionBatch, REGION_NULL_DIGEST, regionDigest, regionGroup, type RegionBatch } from './batches';
 import { keepsStructure, type EpochConfig, type MembershipChange } from './configuration';
 import type { EpochLayout } from './context';
 import type { NodeEnv } from './env';
-import { groupPosition, hasExecuted, logDigest, withExecuted, type BatchProgress } from './log';
+import { groupPosition, hasExecuted, logRules, withExecuted, type BatchProgress } from './log';
 import type { LogPayload } from './messages';
 import { emptyEvidence, rankByReputation, type EpochEvidence } from './reputation';
 import { Shape, type Seat } from './shape';
@@ -121,11 +121,12 @@ export class Epochs {
   /** Checks decisions of the group that orders the next position, for entries from DECIDE and log answers. */
   logVerifier(): Verifier<LogPayload> {
     if (this.logVerifierCache === undefined) {
+      const group = this.logGroup();
       this.logVerifierCache = new Verifier<LogPayload>({
-        group: this.logGroup(),
+        group,
         ...this.shape.logGroupSetup(this.seats, this.topOrder),
+        ...logRules(group),
         auth: this.env.auth,
-        digest: logDigest,
         checkpointInterval: this.env.ctx.options.checkpointInterval,
       });
     }
@@ -142,6 +143,7 @@ export class Epochs {
         primaryOrder: this.layout.leaderOrders[region],
         auth: this.env.auth,
         digest: regionDigest,
+        wellFormed: isRegionBatch,
         nullDigest: REGION_NULL_DIGEST,
         checkpointInterval: this.env.ctx.options.checkpointInterval,
       });

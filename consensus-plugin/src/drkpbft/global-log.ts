@@ -8,10 +8,10 @@
 import type { ClientRequest, NodeId } from '../core/types';
 import { ExecutedRequests, type ExecutedRecord } from '../core/executed';
 import type { CommitMessage } from '../pbft/messages';
-import { committedDigest, logOffset, withoutCertificate } from './batches';
+import { committedDigest, isTopGroup, logOffset, withoutCertificate, type TopEntry } from './batches';
 import type { NodeEnv } from './env';
 import type { Epochs } from './epochs';
-import { isTopEntry, wellFormed } from './log';
+import { logEntryOf } from './log';
 import { signOwn, type DecideMessage, type LogEntry, type LogFetchMessage, type LogMessage } from './messages';
 
 /** Entries per log answer, and bounds on what a node buffers ahead of its execution. */
@@ -53,8 +53,9 @@ export class GlobalLog {
   }
 
   /** An entry for some position: executed when it is the next one (and proves itself), kept for later when ahead. */
-  offer(log: LogEntry, trusted: boolean): void {
-    if (!wellFormed(log)) return;
+  offer(offered: LogEntry, trusted: boolean): void {
+    const log = logEntryOf(offered);
+    if (log === undefined) return;
     const seq = (logOffset(log.group) ?? NaN) + log.entry.seq;
     if (!Number.isInteger(seq) || seq <= this.executedSeq) return;
     if (seq > this.executedSeq + 1) {
@@ -94,7 +95,7 @@ export class GlobalLog {
     }
     this.executedSeq = seq;
     const payload = log.entry.payload;
-    const stored = payload !== null && isTopEntry(payload) ? { group: log.group, entry: { ...log.entry, payload: withoutCertificate(payload) } } : log;
+    const stored = payload !== null && isTopGroup(log.group) ? { group: log.group, entry: { ...log.entry, payload: withoutCertificate(payload as TopEntry) } } : log;
     this.entries[seq] = stored;
     this.lastProgress = this.env.now();
     this.env.out.changed();

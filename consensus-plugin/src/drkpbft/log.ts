@@ -1,5 +1,5 @@
 /** The global log's entries as a node checks and tracks them. */
-import { regionDigest, topDigest, type RegionBatch, type TopEntry } from './batches';
+import { isRegionBatch, isTopEntry, isTopGroup, regionBatchOf, regionDigest, topDigest, type RegionBatch, type TopEntry } from './batches';
 import type { LogEntry, LogPayload } from './messages';
 
 /** The batches of one region the log executed: every one up to `upTo`, and those in `above`. */
@@ -26,23 +26,29 @@ export function groupPosition(group: string): { epoch: number; term: number } | 
   return match ? { epoch: Number(match[1]), term: Number(match[2] ?? 0) } : undefined;
 }
 
-/** A top entry (rather than a single region's batch). */
-export const isTopEntry = (p: LogPayload): p is TopEntry => 'skip' in p;
-
-/** Enough shape to look at an entry from the network; its certificate and digest are checked before it is executed. */
-export function wellFormed(log: LogEntry): boolean {
-  const e = log?.entry;
-  if (typeof log.group !== 'string' || typeof e !== 'object' || e === null || !Number.isInteger(e.seq) || !Array.isArray(e.certificate)) return false;
+/**
+ * An entry from the network as the log reads it: the payload is what the group named by
+ * `group` decided, a top entry for a top group and a region batch otherwise (with a single
+ * region, its decisions are the log) — never read from the payload's fields. A region
+ * batch keeps exactly its requests (its digest covers nothing else); a top entry must be
+ * exactly one. Undefined when the envelope or payload is malformed (its certificate and
+ * digest are checked before it is executed).
+ */
+export function logEntryOf(log: LogEntry): LogEntry | undefined {
+  if (typeof log !== 'object' || log === null) return undefined;
+  const e = log.entry;
+  if (typeof log.group !== 'string' || typeof e !== 'object' || e === null || !Number.isInteger(e.seq) || !Array.isArray(e.certificate)) return undefined;
   const p: unknown = e.payload;
-  if (p === null) return true;
-  if (typeof p !== 'object' || p === undefined) return false;
-  if ('skip' in p) {
-    const t = p as TopEntry;
-    return Array.isArray(t.skip) && Array.isArray(t.signers) && typeof t.batch === 'object' && t.batch !== null && typeof t.batch.batch === 'object' && Array.isArray(t.batch.batch?.requests) && Array.isArray(t.batch.certificate);
-  }
-  return Array.isArray((p as RegionBatch).requests);
+  if (p === null) return log;
+  if (isTopGroup(log.group)) return isTopEntry(p) ? log : undefined;
+  if (typeof p !== 'object' || p === undefined || !Array.isArray((p as RegionBatch).requests)) return undefined;
+  const batch = regionBatchOf(p as RegionBatch);
+  return batch === p ? log : { group: log.group, entry: { ...e, payload: batch } };
 }
 
-/** The digest the deciding group gave a log payload. */
-export const logDigest = (p: LogPayload): string => (isTopEntry(p) ? topDigest(p) : regionDigest(p));
-
+/** How the log group `group` digests and shapes its payloads (for its `Verifier`). */
+export function logRules(group: string): { digest(p: LogPayload): string; wellFormed(p: LogPayload): boolean } {
+  return isTopGroup(group)
+    ? { digest: (p) => topDigest(p as TopEntry), wellFormed: isTopEntry }
+    : { digest: (p) => regionDigest(p as RegionBatch), wellFormed: isRegionBatch };
+}

@@ -33,13 +33,12 @@ import type { Authenticator, ClientRequest, ConsensusNode, NodeId, Ready } from 
 import type { ExecutedRecord } from '../core/executed';
 import type { Decision, PbftInstanceState, PbftOutput } from '../pbft/instance';
 import type { PbftInstanceMessage, PrePrepareMessage } from '../pbft/messages';
-import { isTopEntryRef, keptRequests, type CertifiedBatch, type RegionBatch, type TopEntry, type TopEntryRef } from './batches';
+import { isTopEntryRef, isTopGroup, keptRequests, type CertifiedBatch, type RegionBatch, type TopEntry, type TopEntryRef } from './batches';
 import type { DrkContext } from './context';
 import { Outbox, type NodeEnv } from './env';
 import { Epochs, type EpochsState } from './epochs';
 import { GlobalLog } from './global-log';
 import { Intake } from './intake';
-import { isTopEntry } from './log';
 import { isOwnMessage, ownSigned, type DrkMessage, type LogEntry, type OwnMessage } from './messages';
 import { RegionRole } from './region';
 import { TopSeat } from './top-seat';
@@ -217,14 +216,16 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
     let requests: ClientRequest[] = [];
     /** The node a seat moved to, if this entry moved one. */
     let seated: NodeId | undefined;
-    if (payload !== null && !isTopEntry(payload)) requests = payload.requests;
+    // The group that decided the entry tells what it is (`logEntryOf`), never the payload's fields.
+    if (payload !== null && !isTopGroup(log.group)) requests = (payload as RegionBatch).requests;
     else if (payload !== null) {
-      const b = payload.batch;
+      const entry = payload as TopEntry;
+      const b = entry.batch;
       if (log.entry.view > 0) this.epochs.noteTopView(log.entry.view);
       // A region batch the log already executed (possible only around view changes) executes nothing.
       if (b.epoch === this.epochs.structure.epoch && !this.epochs.hasExecuted(b.region, b.regionSeq)) {
-        requests = keptRequests(payload);
-        this.epochs.noteRegionBatch(b.region, payload.signers);
+        requests = keptRequests(entry);
+        this.epochs.noteRegionBatch(b.region, entry.signers);
         if (this.epochs.moveSeat(b.region, b.view)) seated = this.epochs.seats[b.region].holder;
         this.epochs.batchExecuted(b.region, b.regionSeq);
         this.top.batchExecuted(b.region, b.regionSeq);

@@ -11,7 +11,7 @@ import { validBatch } from '../core/requests';
 import type { ClientRequest } from '../core/types';
 import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from '../pbft/instance';
 import type { CommitMessage, PbftInstanceMessage } from '../pbft/messages';
-import { REGION_NULL_DIGEST, regionDigest, type CertifiedBatch, type RegionBatch } from './batches';
+import { isRegionBatch, REGION_NULL_DIGEST, regionDigest, type CertifiedBatch, type RegionBatch } from './batches';
 import type { NodeEnv } from './env';
 import type { Epochs } from './epochs';
 import { signOwn, type CertifiedMessage } from './messages';
@@ -78,6 +78,7 @@ export class RegionRole {
       options,
       auth: this.env.auth,
       digest: regionDigest,
+      wellFormed: isRegionBatch,
       nullDigest: REGION_NULL_DIGEST,
       validate: (batch) => !!batch && validBatch(batch.requests, options.batchSize),
       persisted: this.state,

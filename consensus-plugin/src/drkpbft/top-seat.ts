@@ -14,6 +14,8 @@ import {
   batchKey,
   certificateSigners,
   entryRef,
+  isCertifiedBatch,
+  isTopEntry,
   isTopEntryRef,
   keptRequests,
   regionDigest,
@@ -98,6 +100,7 @@ export class TopSeat {
       window: shape.topWindow(),
       auth: this.env.auth,
       digest: topDigest,
+      wellFormed: isTopEntry,
       nullDigest: TOP_NULL_DIGEST,
       validate: (entry, seq) => this.validate(entry, seq),
       persisted: this.state,
@@ -181,10 +184,10 @@ export class TopSeat {
     }
   }
 
-  /** A certified batch whose certificate proves it: its region's commits for exactly its digest, every one valid. */
+  /** Exactly a certified batch, whose certificate proves it: its region's commits for exactly its digest, every one valid. */
   certificateValid(b: CertifiedBatch): boolean {
-    if (b.epoch !== this.epochs.structure.epoch || !Number.isInteger(b.region) || b.region < 0 || b.region >= this.epochs.layout.k) return false;
-    if (!b.batch || !validBatch(b.batch.requests, this.env.ctx.options.batchSize) || !Array.isArray(b.certificate)) return false;
+    if (!isCertifiedBatch(b) || b.epoch !== this.epochs.structure.epoch || b.region < 0 || b.region >= this.epochs.layout.k) return false;
+    if (!validBatch(b.batch.requests, this.env.ctx.options.batchSize)) return false;
     const verifier = this.epochs.regionVerifier(b.region);
     const digest = regionDigest(b.batch);
     const senders = new Set<NodeId>();
@@ -244,21 +247,16 @@ export class TopSeat {
   }
 
   /**
-   * A top backup accepts an entry whose region certificate is valid, whose signers are the
-   * certificate's and whose skips are well formed. Validity must not depend on the replica's
-   * state (a new view's re-proposals must stay acceptable wherever the replica's execution
-   * is), so a batch's place in its region's order is the log's business: the log executes
-   * each region batch once, in whatever position the top layer gave it.
+   * A top backup accepts exactly a top entry (`isTopEntry`: well-formed skips among others)
+   * whose region certificate is valid and whose signers are the certificate's. Validity must
+   * not depend on the replica's state (a new view's re-proposals must stay acceptable
+   * wherever the replica's execution is), so a batch's place in its region's order is the
+   * log's business: the log executes each region batch once, in whatever position the top
+   * layer gave it.
    */
   private validate(entry: TopEntry, seq: number): boolean {
-    if (!entry || !Array.isArray(entry.skip) || !Array.isArray(entry.signers) || !entry.batch || !this.certificateValid(entry.batch)) return false;
+    if (!isTopEntry(entry) || !this.certificateValid(entry.batch)) return false;
     if (entry.signers.join() !== certificateSigners(entry.batch.certificate).join()) return false;
-    const batch = entry.batch.batch;
-    let previous = -1;
-    for (const i of entry.skip) {
-      if (!Number.isInteger(i) || i <= previous || i >= batch.requests.length) return false;
-      previous = i;
-    }
     this.inTopLog.set(seq, entry);
     return true;
   }

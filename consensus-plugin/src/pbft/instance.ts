@@ -39,6 +39,8 @@ export interface PbftInstanceConfig<P> {
   options: ClusterOptions;
   auth: Authenticator;
   digest(payload: P): string;
+  /** A payload the digest covers entirely (see `GroupRules.wellFormed`; default: any). */
+  wellFormed?(payload: P): boolean;
   /** External validity, checked by backups before they prepare; must be deterministic. */
   validate(payload: P, seq: number): boolean;
   /** Digest of the null request that fills gaps after a view change (flat PBFT: the empty batch's). */
@@ -163,6 +165,7 @@ export class PbftInstance<P> {
       primaryOrder: config.primaryOrder ?? members,
       auth: config.auth,
       digest: config.digest,
+      wellFormed: config.wellFormed,
       nullDigest: config.nullDigest ?? DEFAULT_NULL_DIGEST,
       checkpointInterval: options.checkpointInterval,
       window: config.window,

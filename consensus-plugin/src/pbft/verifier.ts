@@ -37,6 +37,12 @@ export interface GroupRules<P> {
   primaryOrder: readonly NodeId[];
   auth: Authenticator;
   digest(payload: P): string;
+  /**
+   * Whether a payload is one the digest covers entirely (default: any). Any other is refused
+   * wherever a payload is checked against its digest, as if the digest did not match, so
+   * replicas never hold different payloads under one digest.
+   */
+  wellFormed?(payload: P): boolean;
   nullDigest: string;
   checkpointInterval: number;
   /** Sequence numbers in flight above the stable checkpoint (the high watermark's distance from the low; default 2 × checkpointInterval). */
@@ -92,7 +98,7 @@ export class Verifier<P> {
   }
 
   payloadMatches(pp: PrePrepareMessage<P>): boolean {
-    return pp.payload === null ? pp.digest === this.rules.nullDigest : this.rules.digest(pp.payload) === pp.digest;
+    return this.matches(pp.payload, pp.digest);
   }
 
   /** A quorum of distinct members' signed commits for exactly (view, seq, digest). */
@@ -102,8 +108,7 @@ export class Verifier<P> {
 
   /** A certificate that proves the entry, and a payload that matches it. */
   decidedEntry(e: DecidedEntry<P>): boolean {
-    const payloadOk = e.payload === null ? e.digest === this.rules.nullDigest : this.rules.digest(e.payload) === e.digest;
-    return payloadOk && this.certificate(e.view, e.seq, e.digest, e.certificate);
+    return this.matches(e.payload, e.digest) && this.certificate(e.view, e.seq, e.digest, e.certificate);
   }
 
   /** A valid pre-prepare and quorum − 1 matching prepares from distinct members other than its primary. */
@@ -182,6 +187,12 @@ export class Verifier<P> {
       return pp.view === nv.view && pp.seq === r.seq && pp.digest === r.digest && this.prePrepare(pp);
     });
     return allMatch ? checkpoint : undefined;
+  }
+
+  /** A well-formed payload with exactly this digest, or the null request with the null digest. */
+  private matches(payload: P | null, digest: string): boolean {
+    if (payload === null) return digest === this.rules.nullDigest;
+    return (this.rules.wellFormed?.(payload) ?? true) && this.rules.digest(payload) === digest;
   }
 
   /** At least `needed` messages from distinct members that satisfy `matches` and are validly signed. */

@@ -250,6 +250,23 @@ describe('DRKPBFT roles: global log', () => {
     expect(ran).toEqual([1, 2]);
   });
 
+  it('reads an entry by the group that decided it: a region group’s decision is exactly its requests, as it runs, is kept and is served', () => {
+    const { node, log, ran, entry } = logged();
+    const [a, b, forged] = [request(), request(), request('mallory')];
+    const dressed = (e: LogEntry): LogEntry => {
+      const topFields = { skip: [], signers: [], batch: { epoch: 0, region: 0, regionSeq: e.entry.seq, view: 0, batch: { requests: [forged] }, certificate: [] } };
+      return { ...e, entry: { ...e.entry, payload: { ...(e.entry.payload as RegionBatch), ...topFields } as RegionBatch } };
+    };
+    // From its own group, and from a peer (whose certificate is for the requests' digest).
+    log.offer(dressed(entry(1, [a])), true);
+    log.offer(dressed(entry(2, [b])), false);
+    expect(ran).toEqual([1, 2]);
+    expect(node.out.take(() => 'state').commits.map((x) => x.requests)).toEqual([[a], [b]]);
+    log.serve(signOwn<LogFetchMessage>({ type: 'log-fetch', from: 1 }, simAuthenticator(3, SEED)));
+    const [answer] = node.sent('log');
+    expect(answer.message.type === 'log' && answer.message.entries.map((e) => e.entry.payload)).toEqual([{ requests: [a] }, { requests: [b] }]);
+  });
+
   it('serves pages of the executed log, once a tick per asker', () => {
     const { node, log, entry } = logged();
     for (let seq = 1; seq <= LOG_PAGE + 2; seq++) log.offer(entry(seq, [request()]), true);

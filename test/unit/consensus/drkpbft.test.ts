@@ -1,12 +1,12 @@
 import { batchDigest, canonical, requestKey } from '../../../consensus-plugin/src/core/digest';
 import { simAuthenticator } from '../../../consensus-plugin/src/core/sim-auth';
 import type { ClientRequest, ClusterOptions, Commit, NodeId, Protocol, Ready } from '../../../consensus-plugin/src/core/types';
-import { entryRef, homeRegion, isTopEntryRef, regionDigest, regionGroup, TOP_NULL_DIGEST, topDigest, topGroup, withBatch, type CertifiedBatch, type TopEntry, type TopEntryRef } from '../../../consensus-plugin/src/drkpbft/batches';
+import { entryRef, homeRegion, isTopEntryRef, orderGroup, regionDigest, regionGroup, TOP_NULL_DIGEST, topDigest, topGroup, withBatch, type CertifiedBatch, type RegionBatch, type TopEntry, type TopEntryRef } from '../../../consensus-plugin/src/drkpbft/batches';
 import { genesisConfig, keepsStructure, matrixLatency, nextEpoch } from '../../../consensus-plugin/src/drkpbft/configuration';
 import { ownSigned, signOwn, type CertifiedMessage } from '../../../consensus-plugin/src/drkpbft/messages';
 import { emptyEvidence } from '../../../consensus-plugin/src/drkpbft/reputation';
 import { createDrkpbft, type DrkMessage, type DrkState } from '../../../consensus-plugin/src/drkpbft/protocol';
-import { sign, signedBySender, type CommitMessage, type PrePrepareMessage } from '../../../consensus-plugin/src/pbft/messages';
+import { sign, signedBySender, type CommitMessage, type DecidedMessage, type PrePrepareMessage } from '../../../consensus-plugin/src/pbft/messages';
 import { InvariantChecker } from '../../../consensus-plugin/src/sim/invariants';
 import { simProtocolFactory } from '../../../consensus-plugin/src/sim/protocols';
 import { runScenario, SOAK_SETTINGS } from '../../../consensus-plugin/src/sim/scenario';
@@ -262,6 +262,97 @@ function regionCertificate(epoch: number, region: number, regionSeq: number, bat
     sign<CommitMessage>({ type: 'commit', group: regionGroup(epoch, region), view: 0, seq: regionSeq, digest: regionDigest(batch), sender: id }, simAuthenticator(id, SEED)),
   );
 }
+
+describe('DRKPBFT one region: a decision is read by the group that decided it', () => {
+  const honest = [1, 2, 3];
+
+  /** n = 4, one region (its decisions are the log): primary 0 is Byzantine and otherwise silent; `r` was submitted to every honest node. */
+  function withByzantinePrimary(): { cluster: Cluster; r: ClientRequest } {
+    const cluster = new Cluster(createDrkpbft(ids(4), { ...OPTIONS, latency: zonedLatency(4, 4) }), honest);
+    cluster.down.add(0);
+    const r = request('c5');
+    cluster.submit(honest, r);
+    return { cluster, r };
+  }
+
+  /** Node 0's pre-prepare of position 1 carrying `payload` under the digest of `{ requests: [r] }` (its signature covers the digest only). */
+  const proposal = (r: ClientRequest, payload: object): DrkMessage =>
+    sign<PrePrepareMessage<RegionBatch>>(
+      { type: 'pre-prepare', group: orderGroup(0, 0), view: 0, seq: 1, digest: regionDigest({ requests: [r] }), payload: payload as RegionBatch, sender: 0 },
+      simAuthenticator(0, SEED),
+    );
+
+  /** A region batch of `r` that also carries the fields of a top entry whose batch is `forged`. */
+  const dressedAsTopEntry = (r: ClientRequest, forged: ClientRequest): object => ({
+    requests: [r],
+    skip: [],
+    signers: [],
+    batch: { epoch: 0, region: 0, regionSeq: 1, view: 0, batch: { requests: [forged] }, certificate: [] },
+  });
+
+  /** The requests each position ran at `id`, by key. */
+  const ran = (cluster: Cluster, id: NodeId): [number, string[]][] => (cluster.commits.get(id) ?? []).map((c) => [c.seq, c.requests.map(requestKey)]);
+
+  it('a region proposal carrying top-entry fields is refused: no honest node runs the request inside them', () => {
+    const { cluster, r } = withByzantinePrimary();
+    const forged = request('mallory', 'never submitted');
+    for (const to of honest) cluster.inject(0, to, proposal(r, dressedAsTopEntry(r, forged)));
+    cluster.deliver();
+    cluster.runUntilCommitted([r], honest);
+    for (const id of honest) expect(cluster.committedKeys(id).has(requestKey(forged))).toBe(false);
+    expect(cluster.violations()).toEqual([]);
+  });
+
+  it('replicas given different extra fields under one digest still run the same requests at every position', () => {
+    const { cluster, r } = withByzantinePrimary();
+    const forged = request('mallory', 'never submitted');
+    cluster.inject(0, 1, proposal(r, { requests: [r] }));
+    cluster.inject(0, 2, proposal(r, dressedAsTopEntry(r, forged)));
+    cluster.inject(0, 3, proposal(r, { requests: [r], note: 'extra' }));
+    cluster.deliver();
+    const agree = (): void => {
+      const reference = ran(cluster, 1);
+      for (const id of honest) expect(ran(cluster, id)).toEqual(reference);
+      expect(reference.flatMap(([, keys]) => keys)).not.toContain(requestKey(forged));
+    };
+    agree();
+    cluster.runUntilCommitted([r], honest);
+    agree();
+    expect(cluster.violations()).toEqual([]);
+  });
+
+  it('a region proposal with a malformed skip is refused, so no decided position is left unexecutable: the log goes on', () => {
+    const { cluster, r } = withByzantinePrimary();
+    for (const to of honest) cluster.inject(0, to, proposal(r, { requests: [r], skip: 'everything' }));
+    cluster.deliver();
+    cluster.runUntilCommitted([r], honest);
+    const later = request('c5');
+    cluster.submit(honest, later);
+    cluster.runUntilCommitted([later], honest);
+    expect(cluster.violations()).toEqual([]);
+  });
+
+  it('a member serving catch-up cannot attach top-entry fields to a certified region decision', () => {
+    const cluster = new Cluster(createDrkpbft(ids(4), { ...OPTIONS, latency: zonedLatency(4, 4) }));
+    cluster.down.add(3);
+    const r = request('c5');
+    cluster.submit([0, 1, 2], r);
+    cluster.runUntilCommitted([r], [0, 1, 2]);
+    cluster.down.delete(3);
+    // Node 1 answers node 3 with position 1 as decided (its certificate holds), dressed up.
+    const digest = regionDigest({ requests: [r] });
+    const certificate = [0, 1, 2].map((id) => sign<CommitMessage>({ type: 'commit', group: orderGroup(0, 0), view: 0, seq: 1, digest, sender: id }, simAuthenticator(id, SEED)));
+    const forged = request('mallory', 'never submitted');
+    const entry = { seq: 1, view: 0, digest, payload: dressedAsTopEntry(r, forged) as RegionBatch, certificate };
+    cluster.inject(1, 3, sign<DecidedMessage<RegionBatch>>({ type: 'decided', group: orderGroup(0, 0), entries: [entry], sender: 1 }, simAuthenticator(1, SEED)));
+    cluster.deliver();
+    expect(cluster.committedKeys(3).has(requestKey(forged))).toBe(false);
+    cluster.runUntilCommitted([r], [3]);
+    expect(cluster.committedKeys(3).has(requestKey(forged))).toBe(false);
+    expect(ran(cluster, 3)).toEqual(ran(cluster, 0));
+    expect(cluster.violations()).toEqual([]);
+  });
+});
 
 describe('DRKPBFT top-layer validation', () => {
   /** A cluster of 16 that committed a few batches; node 0 is region 0's leader and the top primary. */
