@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import path from 'node:path';
 import { binDir, state } from './paths';
 import { logFile, run, startDaemon, waitFor } from './processes';
-import { caHostnameOf, hostnameOf, topology, type IdentityType, type OrgSpec, type UserSpec } from './topology';
+import { caHostnameOf, hostnameOf, topology, type IdentityType, type OrgSpec, type Topology, type UserSpec } from './topology';
 
 export const orgDir = (org: OrgSpec): string => path.join(state.crypto, org.name);
 /** The org's CA certificate: the trust root of its MSP and of its TLS certificates. */
@@ -147,17 +147,17 @@ export async function enrollOrg({ org, users, nodes }: OrgIdentities): Promise<v
   writeNodeOuConfig(orgMspDir(org));
 }
 
-/** The identities each org enrolls, derived from the topology. */
-export function identitiesOf(): OrgIdentities[] {
-  const hostsOf = (name: string, org: OrgSpec) => [hostnameOf({ name }, org), 'localhost', topology.host];
-  const orderer = topology.ordererOrg;
+/** The identities each org enrolls, derived from the topology (one per orderer it runs). */
+export function identitiesOf(t: Topology): OrgIdentities[] {
+  const hostsOf = (name: string, org: OrgSpec) => [hostnameOf({ name }, org), 'localhost', t.host];
+  const orderer = t.ordererOrg;
   return [
     {
       org: orderer,
       users: [{ id: 'admin', type: 'admin', role: 'admin' }],
       nodes: orderer.orderers.map((o) => ({ id: o.name, type: 'orderer' as const, hosts: hostsOf(o.name, orderer) })),
     },
-    ...topology.members.map((m) => ({
+    ...t.members.map((m) => ({
       org: m,
       users: m.users,
       nodes: [

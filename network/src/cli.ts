@@ -1,22 +1,44 @@
 /**
  * network — start, stop and inspect the native Fabric network.
- *   up       start everything (no-op when already up; clean restart when unhealthy)
+ *   up       start everything (no-op when already up; clean restart when unhealthy):
+ *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] (default EMR_ORDERING / EMR_ORDERERS)
  *   down     stop every process we started, by pid, and remove all state
- *   status   processes and health of every node (--json)
+ *   status   the ordering service and its leader, processes and health of every node (--json)
  *   logs     list log files, or print one: logs <name> [--lines N]
  *   enroll   onboard a user on the running network: enroll --org <org> --user <id> --role <role> [--json]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { down, enroll, status, up } from './network';
+import { orderingFromEnv, parseOrdererCount, parseOrdering, type OrderingRequest } from './ordering';
 import { state } from './paths';
 import { logFile } from './processes';
+
+/** A `--name value` option; undefined when absent, an error when the value is missing. */
+function option(rest: string[], name: string): string | undefined {
+  const i = rest.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const v = rest[i + 1];
+  if (!v || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return v;
+}
+
+/** The flags win over EMR_ORDERING / EMR_ORDERERS. */
+function orderingRequest(rest: string[]): OrderingRequest {
+  const ordering = option(rest, 'ordering');
+  const orderers = option(rest, 'orderers');
+  return {
+    ...orderingFromEnv(),
+    ...(ordering !== undefined ? { ordering: parseOrdering(ordering, '--ordering') } : {}),
+    ...(orderers !== undefined ? { orderers: parseOrdererCount(orderers, '--orderers') } : {}),
+  };
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':
-      await up();
+      await up(console.log, orderingRequest(rest));
       return 0;
     case 'down':
       await down();
@@ -26,6 +48,12 @@ async function main(argv: string[]): Promise<number> {
       if (rest.includes('--json')) console.log(JSON.stringify(s, null, 2));
       else {
         console.log(`network: ${s.up ? 'UP' : 'DOWN'}`);
+        const c = s.consensus;
+        if (c) {
+          const seats = c.orderers.map((o) => `${o.name}${o.reachable ? '' : ' (unreachable)'}${o.committedBlock !== undefined ? ` block ${o.committedBlock}` : ''}`);
+          console.log(`ordering: ${c.ordering} (channel consensus type ${c.consensusType}), ${c.setting.orderers} orderers; leader ${c.leader ?? 'none agreed'}`);
+          console.log(`  consenters: ${seats.join(', ')}`);
+        }
         for (const l of s.lines) console.log(`  ${l.name.padEnd(28)} ${l.process.padEnd(12)} ${(l.pid ?? '').toString().padEnd(8)} ${l.healthy ? 'healthy' : '-'}`);
       }
       return s.up ? 0 : 1;
@@ -46,9 +74,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'enroll': {
       const opt = (name: string) => {
-        const i = rest.indexOf(`--${name}`);
-        const v = i >= 0 ? rest[i + 1] : undefined;
-        if (!v || v.startsWith('--')) throw new Error(`enroll needs --${name} <value> (enroll --org <org> --user <id> --role <role>)`);
+        const v = option(rest, name);
+        if (!v) throw new Error(`enroll needs --${name} <value> (enroll --org <org> --user <id> --role <role>)`);
         return v;
       };
       const done = await enroll(opt('org'), opt('user'), opt('role'));

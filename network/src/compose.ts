@@ -61,7 +61,7 @@ export function composeDocument(): Record<string, unknown> {
     services[name] = {
       image: IMAGES.orderer,
       container_name: name,
-      environment: toEnv('ORDERER', ordererOverrides(o, containerPlacement)),
+      environment: toEnv('ORDERER', ordererOverrides(o, containerPlacement, topology.ordering)),
       ports: publish(o.port, o.adminPort, o.operationsPort),
       volumes: [cryptoVolume, `${name}:/var/hyperledger/production`],
       networks: ['emr'],

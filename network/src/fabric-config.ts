@@ -6,7 +6,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { topology, hostnameOf, type MemberOrgSpec, type OrdererSpec, type OrgSpec } from './topology';
+import { isBft, type Ordering } from './ordering';
+import { topology, hostnameOf, type MemberOrgSpec, type OrdererSpec, type OrgSpec, type Topology } from './topology';
 
 /** Where a node's files are and which addresses it listens on and advertises. */
 export interface Placement {
@@ -82,7 +83,19 @@ export function peerOverrides(org: MemberOrgSpec, at: Placement): Overrides {
   };
 }
 
-export function ordererOverrides(orderer: OrdererSpec, at: Placement): Overrides {
+/**
+ * The orderer's free-form `Consensus` section: each consenter reads its own keys.
+ * DRKPBFT hook 2 of 2: the patched orderer reads `BFTImplementation` to run DRKPBFT under
+ * consensus type `BFT` (its replica link settings go here too); the channel config is
+ * the same as `bft`'s. Hook 1 is `ordererBinary` in ordering.ts.
+ */
+export function consensusSection(ordering: Ordering, dataDir: string): Overrides {
+  if (ordering === 'etcdraft') return { WALDir: `${dataDir}/etcdraft/wal`, SnapDir: `${dataDir}/etcdraft/snapshot` };
+  const smartBft = { WALDir: `${dataDir}/smartbft/wal`, SnapDir: `${dataDir}/smartbft/snapshot` };
+  return ordering === 'drkpbft' ? { ...smartBft, BFTImplementation: 'drkpbft' } : smartBft;
+}
+
+export function ordererOverrides(orderer: OrdererSpec, at: Placement, ordering: Ordering): Overrides {
   const org = topology.ordererOrg;
   const tls = at.tlsDir(org, orderer.name);
   const cert = `${tls}/cert.pem`;
@@ -93,14 +106,14 @@ export function ordererOverrides(orderer: OrdererSpec, at: Placement): Overrides
       ListenAddress: at.listenHost,
       ListenPort: orderer.port,
       TLS: { Enabled: true, PrivateKey: key, Certificate: cert, RootCAs: allCas, ClientAuthRequired: false },
-      // Raft traffic shares the client listener; it authenticates with the same TLS pair.
+      // Cluster (consensus) traffic shares the client listener; it authenticates with the same TLS pair.
       Cluster: { ClientCertificate: cert, ClientPrivateKey: key },
       BootstrapMethod: 'none',
       LocalMSPDir: at.mspDir(org, orderer.name),
       LocalMSPID: org.mspId,
     },
     FileLedger: { Location: at.dataDir(org, orderer.name) },
-    Consensus: { WALDir: `${at.dataDir(org, orderer.name)}/etcdraft/wal`, SnapDir: `${at.dataDir(org, orderer.name)}/etcdraft/snapshot` },
+    Consensus: consensusSection(ordering, at.dataDir(org, orderer.name)),
     Operations: {
       ListenAddress: `${at.listenHost}:${orderer.operationsPort}`,
       TLS: { Enabled: true, Certificate: cert, PrivateKey: key, ClientAuthRequired: false, ClientRootCAs: [at.caCert(org)] },
@@ -153,8 +166,35 @@ export function toEnv(prefix: 'CORE' | 'ORDERER', overrides: Overrides): Record<
   return env;
 }
 
-/** The channel's configtx.yaml (one profile: the `emr` application channel on Raft). */
-export function configtx(at: Placement): object {
+/**
+ * SmartBFT options for a small loopback cluster: batches as often as Raft's BatchTimeout;
+ * a follower forwards a request it holds to the leader after 2 s and complains after 10 s
+ * more; the leader sends a heartbeat every second and is suspected after 10 s of silence.
+ * Short enough that a dead leader is replaced in seconds, long enough that a busy 2-core
+ * machine does not trigger view changes. Leader rotation stays off (Fabric requires it).
+ * Batch size limits come from BatchSize, as Fabric overrides them.
+ */
+export const smartBftOptions = (batchTimeout: string) => ({
+  RequestBatchMaxInterval: batchTimeout,
+  RequestForwardTimeout: '2s',
+  RequestComplainTimeout: '10s',
+  RequestAutoRemoveTimeout: '1m',
+  ViewChangeResendInterval: '2s',
+  ViewChangeTimeout: '10s',
+  LeaderHeartbeatTimeout: '10s',
+  LeaderHeartbeatCount: 10,
+  CollectTimeout: '1s',
+  IncomingMessageBufferSize: 200,
+  RequestPoolSize: 10000,
+});
+
+/**
+ * The channel's configtx.yaml (one profile: the `emr` application channel). The orderer
+ * section is etcdraft's Consenters, or, for both BFT modes alike, `BFT` with a
+ * ConsenterMapping; configtxgen then replaces BlockValidation with a quorum
+ * (⌈(n + f + 1)/2⌉) of the consenters' enrolment certificates.
+ */
+export function configtx(at: Placement, t: Topology = topology): object {
   const sig = (mspId: string, roles: string[]) => ({
     Type: 'Signature',
     Rule: `OR(${roles.map((r) => `'${mspId}.${r}'`).join(', ')})`,
@@ -167,7 +207,7 @@ export function configtx(at: Placement): object {
     Admins: sig(org.mspId, ['admin']),
     ...(kind === 'peer' ? { Endorsement: sig(org.mspId, ['peer']) } : {}),
   });
-  const ordererOrg = topology.ordererOrg;
+  const ordererOrg = t.ordererOrg;
   const endpoint = (o: OrdererSpec) => `${at.advertisedHost(o, ordererOrg)}:${o.port}`;
   const ordererOrgDef = {
     Name: ordererOrg.mspId,
@@ -176,36 +216,52 @@ export function configtx(at: Placement): object {
     Policies: orgPolicies(ordererOrg, 'orderer'),
     OrdererEndpoints: ordererOrg.orderers.map(endpoint),
   };
-  const memberDefs = topology.members.map((m) => ({
+  const memberDefs = t.members.map((m) => ({
     Name: m.mspId,
     ID: m.mspId,
     MSPDir: at.orgMspDir(m),
     Policies: orgPolicies(m, 'peer'),
     AnchorPeers: [{ Host: at.advertisedHost(m.peer, m), Port: m.peer.port }],
   }));
+  const consenter = (o: OrdererSpec) => ({
+    Host: at.advertisedHost(o, ordererOrg),
+    Port: o.port,
+    ClientTLSCert: `${at.tlsDir(ordererOrg, o.name)}/cert.pem`,
+    ServerTLSCert: `${at.tlsDir(ordererOrg, o.name)}/cert.pem`,
+  });
+  const consensus = isBft(t.ordering)
+    ? {
+        OrdererType: 'BFT',
+        ConsenterMapping: ordererOrg.orderers.map((o) => ({
+          ID: o.consenterId,
+          ...consenter(o),
+          MSPID: ordererOrg.mspId,
+          Identity: `${at.mspDir(ordererOrg, o.name)}/signcerts/cert.pem`,
+        })),
+        SmartBFT: smartBftOptions(t.batchTimeout),
+      }
+    : {
+        OrdererType: 'etcdraft',
+        EtcdRaft: {
+          Consenters: ordererOrg.orderers.map(consenter),
+          Options: { TickInterval: '200ms', ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: '16 MB' },
+        },
+      };
   return {
     Profiles: {
       EmrChannel: {
         Policies: { Readers: implicit('ANY Readers'), Writers: implicit('ANY Writers'), Admins: implicit('MAJORITY Admins') },
         Capabilities: { V3_0: true },
         Orderer: {
-          OrdererType: 'etcdraft',
-          BatchTimeout: topology.batchTimeout,
+          BatchTimeout: t.batchTimeout,
           BatchSize: { MaxMessageCount: 100, AbsoluteMaxBytes: '10 MB', PreferredMaxBytes: '2 MB' },
-          EtcdRaft: {
-            Consenters: ordererOrg.orderers.map((o) => ({
-              Host: at.advertisedHost(o, ordererOrg),
-              Port: o.port,
-              ClientTLSCert: `${at.tlsDir(ordererOrg, o.name)}/cert.pem`,
-              ServerTLSCert: `${at.tlsDir(ordererOrg, o.name)}/cert.pem`,
-            })),
-            Options: { TickInterval: '200ms', ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: '16 MB' },
-          },
+          ...consensus,
           Organizations: [ordererOrgDef],
           Policies: {
             Readers: implicit('ANY Readers'),
             Writers: implicit('ANY Writers'),
             Admins: implicit('MAJORITY Admins'),
+            // etcdraft's; configtxgen requires it for BFT too, then replaces it with the quorum.
             BlockValidation: implicit('ANY Writers'),
           },
           Capabilities: { V2_0: true },

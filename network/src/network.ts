@@ -10,7 +10,9 @@ import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, 
 import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
-import { allPorts, hostnameOf, topology, type MemberOrgSpec, type OrgSpec, type UserSpec } from './topology';
+import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, ordererBinary, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
+import { recordSetting, runningSetting, runningTopology } from './run-state';
+import { allPorts, hostnameOf, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
 import { ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
@@ -34,20 +36,87 @@ function httpsGet(url: string, org: OrgSpec, clientTlsDir?: string): Promise<{ s
 const healthy = async (port: number, org: OrgSpec) => (await httpsGet(`https://${topology.host}:${port}/healthz`, org)).status === 200;
 
 /** Every node's operations endpoint, for waiting and for `status`. */
-function healthEndpoints(): { name: string; check: () => Promise<boolean> }[] {
-  const oo = topology.ordererOrg;
+function healthEndpoints(t: Topology): { name: string; check: () => Promise<boolean> }[] {
+  const oo = t.ordererOrg;
   return [
-    ...[oo, ...topology.members].map((org) => ({
+    ...[oo, ...t.members].map((org) => ({
       name: org.ca.name,
-      check: async () => (await fetch(`http://${topology.host}:${org.ca.operationsPort}/healthz`)).ok,
+      check: async () => (await fetch(`http://${t.host}:${org.ca.operationsPort}/healthz`)).ok,
     })),
     ...oo.orderers.map((o) => ({ name: o.name, check: () => healthy(o.operationsPort, oo) })),
-    ...topology.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
-    ...topology.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
-    ...topology.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
-    ...topology.members.map((m) => ({ name: `kgc-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.kgcPort)}/v1/health`)).ok })),
-    ...topology.members.map((m) => ({ name: `proxy-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.proxyPort)}/v1/health`)).ok })),
+    ...t.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
+    ...t.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
+    ...t.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
+    ...t.members.map((m) => ({ name: `kgc-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.kgcPort)}/v1/health`)).ok })),
+    ...t.members.map((m) => ({ name: `proxy-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.proxyPort)}/v1/health`)).ok })),
   ];
+}
+
+export interface OrdererConsensus {
+  name: string;
+  consenterId: number;
+  /** Its /metrics answered. */
+  reachable: boolean;
+  clusterSize?: number;
+  isLeader?: boolean;
+  /** SmartBFT only: the leader this orderer follows. */
+  leaderId?: number;
+  committedBlock?: number;
+}
+
+export interface ConsensusView {
+  /** Our setting; `consensusType` is what the channel config says (both BFT modes say BFT). */
+  ordering: Ordering;
+  consensusType: 'etcdraft' | 'BFT';
+  orderers: OrdererConsensus[];
+  /** The leader every orderer agrees on (etcdraft: the one orderer reporting itself leader). */
+  leader?: string;
+  /** Every orderer reports the channel's consensus with the whole cluster and that one leader. */
+  ready: boolean;
+}
+
+/**
+ * Each orderer's own consensus gauges for the channel: Fabric's `consensus_etcdraft_*`
+ * (cluster_size, is_leader, committed_block_number) or `consensus_BFT_*` (the same and
+ * leader_id; orderer/consensus/smartbft/metrics.go). /metrics needs an orderer-org client
+ * certificate: the admin's TLS pair.
+ */
+export async function consensusView(t: Topology): Promise<ConsensusView> {
+  const oo = t.ordererOrg;
+  const prefix = isBft(t.ordering) ? 'consensus_BFT_' : 'consensus_etcdraft_';
+  const gauge = new RegExp(`^${prefix}([a-z_]+)\\{channel="${t.channel}"\\} (\\S+)$`, 'gm');
+  const orderers = await Promise.all(
+    oo.orderers.map(async (o): Promise<OrdererConsensus> => {
+      const id = { name: o.name, consenterId: o.consenterId };
+      const res = await httpsGet(`https://${t.host}:${o.operationsPort}/metrics`, oo, tlsDirOf(oo, 'admin')).catch(() => undefined);
+      if (res?.status !== 200) return { ...id, reachable: false };
+      const g = new Map([...res.body.matchAll(gauge)].map((m) => [m[1]!, Number(m[2])]));
+      return {
+        ...id,
+        reachable: true,
+        ...(g.has('cluster_size') ? { clusterSize: g.get('cluster_size')! } : {}),
+        ...(g.has('is_leader') ? { isLeader: g.get('is_leader') === 1 } : {}),
+        ...(g.has('leader_id') ? { leaderId: g.get('leader_id')! } : {}),
+        ...(g.has('committed_block_number') ? { committedBlock: g.get('committed_block_number')! } : {}),
+      };
+    }),
+  );
+  const whole = orderers.every((o) => o.clusterSize === oo.orderers.length);
+  const claimants = orderers.filter((o) => o.isLeader);
+  let leader: OrdererConsensus | undefined;
+  if (isBft(t.ordering)) {
+    const ids = new Set(orderers.map((o) => o.leaderId));
+    const [id] = ids;
+    leader = ids.size === 1 ? orderers.find((o) => o.consenterId === id) : undefined;
+    if (leader && !leader.isLeader) leader = undefined;
+  } else if (claimants.length === 1) leader = claimants[0];
+  return {
+    ordering: t.ordering,
+    consensusType: isBft(t.ordering) ? 'BFT' : 'etcdraft',
+    orderers,
+    ...(leader ? { leader: leader.name } : {}),
+    ready: whole && claimants.length === 1 && leader !== undefined,
+  };
 }
 
 export interface UpResult {
@@ -61,25 +130,36 @@ export async function isUp(): Promise<boolean> {
   if (!existsSync(upMarker())) return false;
   const daemons = recordedDaemons();
   if (daemons.length === 0 || daemons.some((d) => !d.alive)) return false;
-  const checks = await Promise.all(healthEndpoints().map((h) => h.check().catch(() => false)));
+  const checks = await Promise.all(healthEndpoints(runningTopology()).map((h) => h.check().catch(() => false)));
   return checks.every(Boolean);
 }
 
-export async function up(log: (line: string) => void = console.log): Promise<UpResult> {
+/**
+ * Starts the network with the requested ordering (EMR_ORDERING / EMR_ORDERERS unless told
+ * otherwise; parts left open take the defaults, or, when nothing is asked, what ran last).
+ * A no-op when a healthy network already runs a setting that satisfies the request.
+ */
+export async function up(log: (line: string) => void = console.log, request: OrderingRequest = orderingFromEnv()): Promise<UpResult> {
   const t0 = Date.now();
+  const previous = runningSetting();
+  const setting = checkSetting({ ...(Object.keys(request).length === 0 && previous ? previous : DEFAULT_ORDERING), ...request });
+  const ordererBin = ordererBinary(setting.ordering, bin('orderer'));
   if (await isUp()) {
-    log('network is already up (nothing to do)');
-    return { alreadyUp: true, seconds: 0, steps: [] };
-  }
-  if (existsSync(stateDir)) {
+    if (satisfies(previous!, request)) {
+      log(`network is already up with ${describeSetting(previous!)} (nothing to do)`);
+      return { alreadyUp: true, seconds: 0, steps: [] };
+    }
+    log(`network is up with ${describeSetting(previous!)}, ${describeSetting(setting)} was asked: restarting it`);
+  } else if (existsSync(stateDir)) {
     log('a previous network was found (not fully healthy): cleaning it up first');
-    await down(() => undefined);
   }
-  for (const file of [...['peer', 'orderer', 'configtxgen', 'osnadmin', 'fabric-ca-server', 'fabric-ca-client'].map(bin), kuboBin()]) {
+  if (existsSync(stateDir)) await down(() => undefined);
+  const t = topologyFor(setting);
+  for (const file of [ordererBin, ...['peer', 'configtxgen', 'osnadmin', 'fabric-ca-server', 'fabric-ca-client'].map(bin), kuboBin()]) {
     if (!existsSync(file)) throw new Error(`missing binary ${file}: run 'npm run install:binaries' first`);
   }
   const busy = [];
-  for (const p of allPorts()) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
+  for (const p of allPorts(t)) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
   if (busy.length) throw new Error(`ports already in use on ${topology.host}: ${busy.join(', ')}; stop whatever holds them`);
 
   const steps: UpResult['steps'] = [];
@@ -91,24 +171,26 @@ export async function up(log: (line: string) => void = console.log): Promise<UpR
     last = now;
   };
   mkdirSync(stateDir, { recursive: true });
-  const orgs = [topology.ordererOrg, ...topology.members];
+  recordSetting(setting);
+  log(`ordering service: ${describeSetting(setting)}`);
+  const orgs = [t.ordererOrg, ...t.members];
 
   for (const org of orgs) startCa(org);
   const [, peerIds] = await Promise.all([Promise.all(orgs.map((org) => waitForCa(org))), initKubo()]);
   step(`${orgs.length} Fabric CAs started; ${topology.members.length} IPFS repositories made (private swarm key)`);
   for (const m of topology.members) startKubo(m);
 
-  await Promise.all(identitiesOf().map(enrollOrg));
+  await Promise.all(identitiesOf(t).map(enrollOrg));
   step('identities registered and enrolled through the CAs');
 
-  writeAllNodeConfigs();
+  writeAllNodeConfigs(t);
   mkdirSync(channelConfigDir(), { recursive: true });
-  writeFileSync(path.join(channelConfigDir(), 'configtx.yaml'), YAML.stringify(configtxObject()));
+  writeFileSync(path.join(channelConfigDir(), 'configtx.yaml'), YAML.stringify(configtxObject(t)));
   await run(bin('configtxgen'), ['-configPath', channelConfigDir(), '-profile', 'EmrChannel', '-channelID', topology.channel, '-outputBlock', channelBlock()]);
   step(`genesis block of channel '${topology.channel}' created`);
 
-  const oo = topology.ordererOrg;
-  for (const o of oo.orderers) startDaemon({ name: o.name, command: bin('orderer'), args: [], env: { ...process.env, FABRIC_CFG_PATH: ordererConfigDir(o), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
+  const oo = t.ordererOrg;
+  for (const o of oo.orderers) startDaemon({ name: o.name, command: ordererBin, args: [], env: { ...process.env, FABRIC_CFG_PATH: ordererConfigDir(o), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
   for (const m of topology.members) {
     startDaemon({ name: hostnameOf(m.peer, m), command: bin('peer'), args: ['node', 'start'], env: { ...process.env, FABRIC_CFG_PATH: peerConfigDir(m), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
   }
@@ -129,11 +211,7 @@ export async function up(log: (line: string) => void = console.log): Promise<UpR
       ]),
     ),
   );
-  await waitFor('a Raft leader for the channel', async () => {
-    const metrics = await Promise.all(oo.orderers.map((o) => httpsGet(`https://${topology.host}:${o.operationsPort}/metrics`, oo, adminTls).then((r) => r.body)));
-    return metrics.some((m) => new RegExp(`consensus_etcdraft_is_leader\\{channel="${topology.channel}"\\} 1`).test(m));
-  }, 30000, logFile(oo.orderers[0]!.name));
-  // (/metrics needs a client certificate from the orderer org: the admin's TLS pair.)
+  await waitFor(`every orderer to report the ${t.ordering} consensus of the channel up, with one agreed leader`, async () => (await consensusView(t)).ready, 30000, logFile(oo.orderers[0]!.name));
   await Promise.all(topology.members.map((m) => run(bin('peer'), ['channel', 'join', '-b', channelBlock()], peerAdminEnv(m))));
   step(`channel joined by ${oo.orderers.length} orderers (osnadmin) and ${topology.members.length} peers`);
 
@@ -281,9 +359,10 @@ export function connectionProfile(): ConnectionProfile {
 /** Stops every process we started (by pid), checks their ports are free, and removes all state. */
 export async function down(log: (line: string) => void = console.log): Promise<{ stopped: string[]; seconds: number }> {
   const t0 = Date.now();
+  const ports = allPorts(runningTopology());
   const stopped = await stopAllDaemons();
   await waitFor('all network ports to be released', async () => {
-    for (const p of allPorts()) if (await portInUse(p.port)) return false;
+    for (const p of ports) if (await portInUse(p.port)) return false;
     return true;
   }, 15000);
   rmSync(stateDir, { recursive: true, force: true });
@@ -299,10 +378,20 @@ export interface StatusLine {
   healthy: boolean;
 }
 
-export async function status(): Promise<{ up: boolean; lines: StatusLine[] }> {
+export interface NetworkStatus {
+  up: boolean;
+  /** The recorded setting and what the orderers report; absent when no network state exists. */
+  consensus?: ConsensusView & { setting: OrderingSetting };
+  lines: StatusLine[];
+}
+
+export async function status(): Promise<NetworkStatus> {
   const daemons = new Map(recordedDaemons().map((d) => [d.name, d]));
+  const setting = runningSetting();
+  const t = runningTopology();
+  const consensus = setting ? { setting, ...(await consensusView(t)) } : undefined;
   const lines: StatusLine[] = await Promise.all(
-    healthEndpoints().map(async (h) => {
+    healthEndpoints(t).map(async (h) => {
       const d = daemons.get(h.name);
       return {
         name: h.name,
@@ -312,5 +401,5 @@ export async function status(): Promise<{ up: boolean; lines: StatusLine[] }> {
       } as StatusLine;
     }),
   );
-  return { up: await isUp(), lines };
+  return { up: await isUp(), ...(consensus ? { consensus } : {}), lines };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { caCertOf, mspDirOf, orgMspDir, tlsDirOf } from './ca';
 import { configtx, ordererOverrides, peerOverrides, writeNodeConfig, type Placement } from './fabric-config';
 import { binDir, builderDir, state } from './paths';
-import { topology, type MemberOrgSpec, type OrdererSpec } from './topology';
+import { topology, type MemberOrgSpec, type OrdererSpec, type Topology } from './topology';
 
 export const nativePlacement: Placement = {
   listenHost: topology.host,
@@ -23,13 +23,13 @@ export const peerConfigDir = (org: MemberOrgSpec): string => path.join(state.con
 export const ordererConfigDir = (o: OrdererSpec): string => path.join(state.config, topology.ordererOrg.name, o.name);
 export const channelConfigDir = (): string => path.join(state.config, 'channel');
 
-export function writeAllNodeConfigs(): void {
+export function writeAllNodeConfigs(t: Topology): void {
   const defaults = path.join(binDir(), 'config');
-  for (const org of topology.members) writeNodeConfig(path.join(defaults, 'core.yaml'), peerOverrides(org, nativePlacement), peerConfigDir(org));
-  for (const o of topology.ordererOrg.orderers) writeNodeConfig(path.join(defaults, 'orderer.yaml'), ordererOverrides(o, nativePlacement), ordererConfigDir(o));
+  for (const org of t.members) writeNodeConfig(path.join(defaults, 'core.yaml'), peerOverrides(org, nativePlacement), peerConfigDir(org));
+  for (const o of t.ordererOrg.orderers) writeNodeConfig(path.join(defaults, 'orderer.yaml'), ordererOverrides(o, nativePlacement, t.ordering), ordererConfigDir(o));
 }
 
-export const configtxObject = (): object => configtx(nativePlacement);
+export const configtxObject = (t: Topology): object => configtx(nativePlacement, t);
 
 /** Environment for `peer` CLI commands run as the org's admin against its own peer. */
 export function peerAdminEnv(org: MemberOrgSpec): NodeJS.ProcessEnv {
@@ -45,7 +45,10 @@ export function peerAdminEnv(org: MemberOrgSpec): NodeJS.ProcessEnv {
   };
 }
 
-/** Arguments that point a `peer` CLI command at the first orderer over TLS. */
+/**
+ * Arguments that point a `peer` CLI command at the first orderer over TLS (every mode has
+ * one; under BFT it is the first leader, so the request needs no forwarding).
+ */
 export function ordererTlsArgs(): string[] {
   const [o] = topology.ordererOrg.orderers;
   return ['--orderer', `${topology.host}:${o!.port}`, '--tls', '--cafile', caCertOf(topology.ordererOrg)];

@@ -37,6 +37,8 @@ export const state = {
   ipfs: path.join(stateDir, 'ipfs'),
   /** The proxy and key-centre services' persisted state (shares, checkpoints, DKG share). */
   services: path.join(stateDir, 'services'),
+  /** The ordering setting the network was started with (run-state.ts). */
+  ordering: path.join(stateDir, 'ordering.json'),
   /** The SDK's connection profile, written when the network is up. */
   profile: path.join(stateDir, 'network.json'),
 };

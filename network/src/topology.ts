@@ -4,6 +4,7 @@
  * profile, tests) reads this file. Every port binds 127.0.0.1.
  */
 import type { Role } from '@emr/protocol';
+import { DEFAULT_ORDERING, type Ordering, type OrderingSetting } from './ordering';
 
 /** Fabric CA identity types; with NodeOUs they become the certificate's OU. */
 export type IdentityType = 'admin' | 'client' | 'peer' | 'orderer';
@@ -24,7 +25,9 @@ export interface CaSpec {
 
 export interface OrdererSpec {
   name: string;
-  /** Client and Raft cluster traffic share this port. */
+  /** The BFT consenter id (1-based position); also in the name. */
+  consenterId: number;
+  /** Client and cluster (consensus) traffic share this port. */
   port: number;
   adminPort: number;
   operationsPort: number;
@@ -65,8 +68,10 @@ export interface MemberOrgSpec extends OrgSpec {
 export interface Topology {
   host: '127.0.0.1';
   channel: string;
+  /** The channel's ordering service; `ordererOrg.orderers` are its consenters. */
+  ordering: Ordering;
   chaincode: { name: string; version: string; sequence: number };
-  /** Raft BatchTimeout; short so tests and lifecycle steps do not idle. */
+  /** BatchTimeout (SmartBFT: RequestBatchMaxInterval); short so tests and lifecycle steps do not idle. */
   batchTimeout: string;
   /** Key generation centres needed to extract a key (t of the n member orgs). */
   kgcThreshold: number;
@@ -83,9 +88,24 @@ const staff = (extra: UserSpec[]): UserSpec[] => [
   ...extra,
 ];
 
+/**
+ * Orderer k (from 1): client port 7050 + 100(k - 1) for the first three, then one row
+ * further up (the 73xx row holds the proxies, key centres and ca-research), so orderer4
+ * is 7450 … orderer10 8050; admin port + 3; operations 8443 + 100(k - 1) (up to 9343).
+ */
+export function ordererSpecs(n: number): OrdererSpec[] {
+  return Array.from({ length: n }, (_, i) => {
+    const k = i + 1;
+    const port = 7050 + 100 * (k <= 3 ? k - 1 : k);
+    return { name: `orderer${k}`, consenterId: k, port, adminPort: port + 3, operationsPort: 8443 + 100 * (k - 1) };
+  });
+}
+
+/** The network with the default ordering setting (docker-compose.yaml, docs); a running network's is `runningTopology()`. */
 export const topology: Topology = {
   host: '127.0.0.1',
   channel: 'emr',
+  ordering: DEFAULT_ORDERING.ordering,
   chaincode: { name: 'emr', version: '1.0', sequence: 1 },
   batchTimeout: '250ms',
   kgcThreshold: 2,
@@ -95,11 +115,7 @@ export const topology: Topology = {
     mspId: 'OrdererMSP',
     domain: 'orderer.emr',
     ca: { name: 'ca-orderer', port: 7054, operationsPort: 17054 },
-    orderers: [
-      { name: 'orderer1', port: 7050, adminPort: 7053, operationsPort: 8443 },
-      { name: 'orderer2', port: 7150, adminPort: 7153, operationsPort: 8543 },
-      { name: 'orderer3', port: 7250, adminPort: 7253, operationsPort: 8643 },
-    ],
+    orderers: ordererSpecs(DEFAULT_ORDERING.orderers),
   },
   members: [
     {
@@ -148,6 +164,13 @@ export const topology: Topology = {
     },
   ],
 };
+
+/** The topology for an ordering setting: the same orgs, members and ports, its own orderers. */
+export const topologyFor = (s: OrderingSetting): Topology => ({
+  ...topology,
+  ordering: s.ordering,
+  ordererOrg: { ...topology.ordererOrg, orderers: ordererSpecs(s.orderers) },
+});
 
 export const hostnameOf = (node: { name: string }, org: OrgSpec): string => `${node.name}.${org.domain}`;
 export const caHostnameOf = (org: OrgSpec): string => `ca.${org.domain}`;

@@ -1,6 +1,11 @@
-import { configtx, mergeConfig, toEnv } from '../../../network/src/fabric-config';
+import { configtx, consensusSection, mergeConfig, ordererOverrides, smartBftOptions, toEnv } from '../../../network/src/fabric-config';
 import { nativePlacement } from '../../../network/src/node-env';
-import { allPorts, topology } from '../../../network/src/topology';
+import { checkSetting, MAX_ORDERERS, orderingFromEnv, ordererBinary, parseOrdererCount, parseOrdering, settingFor } from '../../../network/src/ordering';
+import { allPorts, ordererSpecs, topology, topologyFor } from '../../../network/src/topology';
+
+type Profile = Record<string, any>;
+const profileOf = (ordering: 'etcdraft' | 'bft' | 'drkpbft', orderers = 4): Profile =>
+  (configtx(nativePlacement, topologyFor({ ordering, orderers })) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel;
 
 describe('mergeConfig', () => {
   it('overrides scalars and lists deep inside, keeps everything else', () => {
@@ -23,17 +28,105 @@ describe('toEnv', () => {
 });
 
 describe('topology and channel configuration', () => {
-  it('gives every listener its own port', () => {
-    const ports = allPorts().map((p) => p.port);
-    expect(new Set(ports).size).toBe(ports.length);
+  it('gives every listener its own port, for every orderer count', () => {
+    for (let n = 1; n <= MAX_ORDERERS; n++) {
+      const ports = allPorts(topologyFor({ ordering: 'etcdraft', orderers: n })).map((p) => p.port);
+      expect([n, new Set(ports).size]).toEqual([n, ports.length]);
+    }
+  });
+
+  it('keeps orderer1..3 where they were and puts orderer4 past the proxies and key centres (73xx)', () => {
+    expect(ordererSpecs(7).map((o) => [o.name, o.consenterId, o.port, o.adminPort, o.operationsPort])).toEqual([
+      ['orderer1', 1, 7050, 7053, 8443],
+      ['orderer2', 2, 7150, 7153, 8543],
+      ['orderer3', 3, 7250, 7253, 8643],
+      ['orderer4', 4, 7450, 7453, 8743],
+      ['orderer5', 5, 7550, 7553, 8843],
+      ['orderer6', 6, 7650, 7653, 8943],
+      ['orderer7', 7, 7750, 7753, 9043],
+    ]);
+    expect(topology.ordererOrg.orderers).toHaveLength(4);
   });
 
   it('makes a Raft channel with every orderer as a consenter and every member org with an anchor peer', () => {
-    const profile = (configtx(nativePlacement) as { Profiles: { EmrChannel: Record<string, any> } }).Profiles.EmrChannel;
+    const profile = profileOf('etcdraft');
     expect(profile.Orderer.OrdererType).toBe('etcdraft');
-    expect(profile.Orderer.EtcdRaft.Consenters.map((c: { Port: number }) => c.Port)).toEqual(topology.ordererOrg.orderers.map((o) => o.port));
+    expect(profile.Orderer.ConsenterMapping).toBeUndefined();
+    expect(profile.Orderer.EtcdRaft.Consenters.map((c: { Port: number }) => c.Port)).toEqual([7050, 7150, 7250, 7450]);
     expect(profile.Application.Organizations.map((o: { ID: string; AnchorPeers: { Port: number }[] }) => [o.ID, o.AnchorPeers[0]!.Port])).toEqual(
       topology.members.map((m) => [m.mspId, m.peer.port]),
     );
+  });
+
+  it('makes a BFT channel whose consenter mapping names each orderer by id, endpoint, TLS certificates and enrolment certificate', () => {
+    const profile = profileOf('bft', 7);
+    expect(profile.Capabilities).toEqual({ V3_0: true });
+    expect(profile.Orderer.OrdererType).toBe('BFT');
+    expect(profile.Orderer.EtcdRaft).toBeUndefined();
+    const mapping = profile.Orderer.ConsenterMapping as Record<string, unknown>[];
+    expect(mapping).toHaveLength(7);
+    expect(mapping[3]).toEqual({
+      ID: 4,
+      Host: '127.0.0.1',
+      Port: 7450,
+      MSPID: 'OrdererMSP',
+      ClientTLSCert: `${nativePlacement.tlsDir(topology.ordererOrg, 'orderer4')}/cert.pem`,
+      ServerTLSCert: `${nativePlacement.tlsDir(topology.ordererOrg, 'orderer4')}/cert.pem`,
+      Identity: `${nativePlacement.mspDir(topology.ordererOrg, 'orderer4')}/signcerts/cert.pem`,
+    });
+    expect(new Set(mapping.map((c) => c.ID)).size).toBe(7);
+    // Every consenter is also a delivery endpoint of the orderer org, one to one.
+    expect(profile.Orderer.Organizations[0].OrdererEndpoints).toEqual(mapping.map((c) => `${c.Host}:${c.Port}`));
+    expect(profile.Orderer.SmartBFT).toEqual(smartBftOptions(topology.batchTimeout));
+    expect(profile.Orderer.Policies.BlockValidation).toBeDefined(); // configtxgen requires it, then replaces it
+  });
+
+  it('keeps SmartBFT\'s own ordering of its timeouts (forward ≤ complain ≤ auto-remove, resend ≤ view change)', () => {
+    const o = smartBftOptions('250ms');
+    const ms = (d: string) => Number(/^(\d+)(ms|s|m)$/.exec(d)![1]) * { ms: 1, s: 1000, m: 60000 }[/^(\d+)(ms|s|m)$/.exec(d)![2] as 'ms' | 's' | 'm'];
+    expect(ms(o.RequestForwardTimeout)).toBeLessThanOrEqual(ms(o.RequestComplainTimeout));
+    expect(ms(o.RequestComplainTimeout)).toBeLessThanOrEqual(ms(o.RequestAutoRemoveTimeout));
+    expect(ms(o.ViewChangeResendInterval)).toBeLessThanOrEqual(ms(o.ViewChangeTimeout));
+  });
+
+  it('gives drkpbft the very same channel configuration as bft; only the orderer node config differs', () => {
+    expect(profileOf('drkpbft')).toEqual(profileOf('bft'));
+    const [o] = ordererSpecs(4);
+    const bft = ordererOverrides(o!, nativePlacement, 'bft') as Profile;
+    const drk = ordererOverrides(o!, nativePlacement, 'drkpbft') as Profile;
+    expect(drk.Consensus).toEqual({ ...bft.Consensus, BFTImplementation: 'drkpbft' });
+    expect({ ...drk, Consensus: undefined }).toEqual({ ...bft, Consensus: undefined });
+    expect(consensusSection('etcdraft', '/d')).toEqual({ WALDir: '/d/etcdraft/wal', SnapDir: '/d/etcdraft/snapshot' });
+    expect(consensusSection('bft', '/d').WALDir).toBe('/d/smartbft/wal');
+  });
+});
+
+describe('the ordering setting', () => {
+  it('defaults to etcdraft with 4 orderers, the same n as the BFT modes', () => {
+    expect(settingFor({})).toEqual({ ordering: 'etcdraft', orderers: 4 });
+    expect(settingFor({ ordering: 'bft' })).toEqual({ ordering: 'bft', orderers: 4 });
+    expect(settingFor({ ordering: 'bft', orderers: 7 })).toEqual({ ordering: 'bft', orderers: 7 });
+  });
+
+  it('reads EMR_ORDERING and EMR_ORDERERS', () => {
+    expect(orderingFromEnv({})).toEqual({});
+    expect(orderingFromEnv({ EMR_ORDERING: 'bft', EMR_ORDERERS: '7' })).toEqual({ ordering: 'bft', orderers: 7 });
+  });
+
+  it('rejects bad values, naming the value and the choices', () => {
+    expect(() => parseOrdering('raft', '--ordering')).toThrow("--ordering: unknown ordering 'raft'; choose one of etcdraft, bft, drkpbft");
+    expect(() => orderingFromEnv({ EMR_ORDERING: 'BFT' })).toThrow(/EMR_ORDERING: unknown ordering 'BFT'/);
+    for (const bad of ['0', '11', 'four', '4.5', '-4', '']) expect(() => parseOrdererCount(bad, '--orderers')).toThrow(`--orderers: '${bad}' is not an orderer count; give a whole number from 1 to ${MAX_ORDERERS}`);
+  });
+
+  it('refuses a BFT mode with fewer than 4 orderers; etcdraft may run fewer', () => {
+    expect(() => checkSetting({ ordering: 'bft', orderers: 3 })).toThrow("ordering 'bft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
+    expect(() => settingFor({ ordering: 'drkpbft', orderers: 1 })).toThrow(/'drkpbft' needs at least 4 orderers/);
+    expect(checkSetting({ ordering: 'etcdraft', orderers: 3 })).toEqual({ ordering: 'etcdraft', orderers: 3 });
+  });
+
+  it('stops drkpbft early, at its one hook, until the patched orderer exists', () => {
+    expect(ordererBinary('bft', '/bin/orderer')).toBe('/bin/orderer');
+    expect(() => ordererBinary('drkpbft', '/bin/orderer')).toThrow('drkpbft needs the patched orderer, not built yet');
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * The channel's ordering service: which consensus and how many orderers. One setting for
+ * the topology, `network up --ordering … --orderers …`, the tests (EMR_ORDERING,
+ * EMR_ORDERERS) and CI; the running network records its setting in the run state.
+ */
+export const ORDERINGS = ['etcdraft', 'bft', 'drkpbft'] as const;
+export type Ordering = (typeof ORDERINGS)[number];
+
+export interface OrderingSetting {
+  ordering: Ordering;
+  orderers: number;
+}
+
+/**
+ * 4 for every mode: the BFT modes need 3f + 1 with f = 1, and benchmarks compare modes
+ * at the same n, so etcdraft runs 4 too.
+ */
+export const DEFAULT_ORDERING: OrderingSetting = { ordering: 'etcdraft', orderers: 4 };
+/** The port plan (topology.ts) has room for 10 orderers; the 11th would take peer ports. */
+export const MAX_ORDERERS = 10;
+
+/** Both BFT modes present themselves to peers as Fabric's consensus type `BFT`. */
+export const isBft = (ordering: Ordering): boolean => ordering !== 'etcdraft';
+
+export function parseOrdering(value: string, source: string): Ordering {
+  const found = ORDERINGS.find((o) => o === value);
+  if (!found) throw new Error(`${source}: unknown ordering '${value}'; choose one of ${ORDERINGS.join(', ')}`);
+  return found;
+}
+
+export function parseOrdererCount(value: string, source: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_ORDERERS) throw new Error(`${source}: '${value}' is not an orderer count; give a whole number from 1 to ${MAX_ORDERERS}`);
+  return n;
+}
+
+/** Checks that the mode can run with that many orderers. */
+export function checkSetting(s: OrderingSetting): OrderingSetting {
+  if (isBft(s.ordering) && s.orderers < 4) {
+    throw new Error(`ordering '${s.ordering}' needs at least 4 orderers (3f + 1 with f = 1); ${s.orderers} was asked`);
+  }
+  return s;
+}
+
+/** What was asked for: either part may be left open (an `up` on a running network keeps what runs). */
+export type OrderingRequest = Partial<OrderingSetting>;
+
+/** EMR_ORDERING and EMR_ORDERERS, as the tests and CI set them. */
+export function orderingFromEnv(env: NodeJS.ProcessEnv = process.env): OrderingRequest {
+  return {
+    ...(env.EMR_ORDERING ? { ordering: parseOrdering(env.EMR_ORDERING, 'EMR_ORDERING') } : {}),
+    ...(env.EMR_ORDERERS ? { orderers: parseOrdererCount(env.EMR_ORDERERS, 'EMR_ORDERERS') } : {}),
+  };
+}
+
+/** The setting to start with: what was asked, the defaults for the rest. */
+export const settingFor = (req: OrderingRequest): OrderingSetting =>
+  checkSetting({ ordering: req.ordering ?? DEFAULT_ORDERING.ordering, orderers: req.orderers ?? DEFAULT_ORDERING.orderers });
+
+/** True when the running setting satisfies the request (unasked parts match anything). */
+export const satisfies = (running: OrderingSetting, req: OrderingRequest): boolean =>
+  (req.ordering === undefined || req.ordering === running.ordering) && (req.orderers === undefined || req.orderers === running.orderers);
+
+export const describeSetting = (s: OrderingSetting): string => `${s.ordering} with ${s.orderers} orderers`;
+
+/**
+ * DRKPBFT hook 1 of 2 — the orderer binary for a mode. drkpbft needs the patched orderer
+ * (Fabric's own with DRKPBFT registered under `BFT`); until it is built, `up` stops here.
+ * Hook 2 is `consensusSection` in fabric-config.ts.
+ */
+export function ordererBinary(ordering: Ordering, stockOrderer: string): string {
+  if (ordering === 'drkpbft') throw new Error('ordering drkpbft needs the patched orderer, not built yet; use --ordering etcdraft or bft');
+  return stockOrderer;
+}
