@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The test command: lint, type-check, then three jest runs one after another (unit, with
-// the crypto tests again on the mcl backend; integration on the live network; the
-// network's own lifecycle). Ends with the
-// line `N passed, N failed` summing every jest run; exits non-zero if anything failed.
+// The test command: lint, type-check, then jest runs one after another: unit (with the
+// crypto tests again on the mcl backend), then, for each ordering service of the channel
+// (etcdraft, then Fabric's SmartBFT; EMR_ORDERING), integration on the live network and
+// the network's own lifecycle. Ends with the line `N passed, N failed` summing every
+// jest run; exits non-zero if anything failed.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } = require('node:fs');
@@ -13,10 +14,10 @@ const results = path.join(root, 'test-results');
 rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const run = (label, command, args) => {
-  console.log(`\n=== ${label}: ${path.basename(command)} ${args.join(' ')}`);
+const run = (label, command, args, env = {}) => {
+  console.log(`\n=== ${label}: ${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${path.basename(command)} ${args.join(' ')}`);
   const t0 = Date.now();
-  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   console.log(`=== ${label}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return r.status === 0;
 };
@@ -30,9 +31,17 @@ const checks = [
 ];
 let passed = 0;
 let failed = 0;
-for (const projects of [['unit', 'unit-mcl'], ['integration'], ['lifecycle']]) {
-  const out = path.join(results, `${projects[0]}.json`);
-  const ok = run(`jest ${projects.join(' ')}`, bin('jest'), ['--selectProjects', ...projects, '--runInBand', '--json', `--outputFile=${out}`]);
+// drkpbft joins this list once its patched orderer is built (network/src/ordering.ts).
+const jestRuns = [
+  { projects: ['unit', 'unit-mcl'], name: 'unit' },
+  ...['etcdraft', 'bft'].flatMap((ordering) => [
+    { projects: ['integration'], name: `integration-${ordering}`, env: { EMR_ORDERING: ordering } },
+    { projects: ['lifecycle'], name: `lifecycle-${ordering}`, env: { EMR_ORDERING: ordering } },
+  ]),
+];
+for (const { projects, name, env } of jestRuns) {
+  const out = path.join(results, `${name}.json`);
+  const ok = run(`jest ${name}`, bin('jest'), ['--selectProjects', ...projects, '--runInBand', '--json', `--outputFile=${out}`], env);
   if (existsSync(out)) {
     const report = JSON.parse(readFileSync(out, 'utf8'));
     passed += report.numPassedTests;

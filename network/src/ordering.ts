@@ -61,7 +61,7 @@ export const settingFor = (req: OrderingRequest): OrderingSetting =>
 export const satisfies = (running: OrderingSetting, req: OrderingRequest): boolean =>
   (req.ordering === undefined || req.ordering === running.ordering) && (req.orderers === undefined || req.orderers === running.orderers);
 
-export const describeSetting = (s: OrderingSetting): string => `${s.ordering} with ${s.orderers} orderers`;
+export const describeSetting = (s: OrderingSetting): string => `${s.ordering}, ${s.orderers} orderers`;
 
 /**
  * DRKPBFT hook 1 of 2 — the orderer binary for a mode. drkpbft needs the patched orderer

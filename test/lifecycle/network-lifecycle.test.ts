@@ -1,17 +1,22 @@
 /**
  * The network tooling itself on real processes: cold start, idempotent up, supervision of
  * the chaincode services, recovery from an unhealthy network, and a clean, repeatable down.
- * Runs alone (its own jest run), after the integration project has stopped its network.
+ * Runs alone (its own jest run), after the integration project has stopped its network,
+ * on the ordering service EMR_ORDERING / EMR_ORDERERS ask for (CI runs it on each).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connectGateway, EmrIndex } from '../../client/src';
 import { down, isUp, status, up } from '../../network/src/network';
+import { orderingFromEnv, settingFor } from '../../network/src/ordering';
+import { runningSetting, runningTopology } from '../../network/src/run-state';
 import { stateDir } from '../../network/src/paths';
 import { isAlive, portInUse, recordedDaemons, waitFor } from '../../network/src/processes';
 import { allPorts } from '../../network/src/topology';
 
 jest.setTimeout(180_000);
+
+const asked = settingFor(orderingFromEnv());
 
 const boundPorts = async () => {
   const bound: number[] = [];
@@ -38,16 +43,28 @@ it('starts from nothing to a committed chaincode, and a second up changes nothin
 
   const first = await up(() => undefined);
   expect(first.alreadyUp).toBe(false);
-  console.log(`cold up: ${first.seconds.toFixed(1)} s\n${first.steps.map((s) => `  ${s.step}: ${s.seconds.toFixed(1)} s`).join('\n')}`);
+  console.log(`cold up (${asked.ordering}, ${asked.orderers} orderers): ${first.seconds.toFixed(1)} s\n${first.steps.map((s) => `  ${s.step}: ${s.seconds.toFixed(1)} s`).join('\n')}`);
   const s = await status();
   expect(s.up).toBe(true);
   expect(s.lines.filter((l) => !l.healthy || l.process !== 'running')).toEqual([]);
+  expect(runningSetting()).toEqual(asked);
+  // Every orderer reports the channel's consensus of the asked mode, with one agreed leader.
+  expect(s.consensus).toMatchObject({ setting: asked, ordering: asked.ordering, consensusType: asked.ordering === 'etcdraft' ? 'etcdraft' : 'BFT', ready: true });
+  expect(s.consensus!.orderers.map((o) => [o.name, o.reachable, o.clusterSize])).toEqual(runningTopology().ordererOrg.orderers.map((o) => [o.name, true, asked.orderers]));
+  expect(s.consensus!.orderers.filter((o) => o.isLeader).map((o) => o.name)).toEqual([s.consensus!.leader]);
   await expect(whoAmI('ResearchInstitute')).resolves.toBe('ResearchInstituteMSP');
 
   const pidsBefore = recordedDaemons().map((d) => d.pid).sort();
   const second = await up(() => undefined);
   expect(second.alreadyUp).toBe(true);
   expect(recordedDaemons().map((d) => d.pid).sort()).toEqual(pidsBefore);
+});
+
+it('refuses drkpbft before touching the running network', async () => {
+  const pidsBefore = recordedDaemons().map((d) => d.pid).sort();
+  await expect(up(() => undefined, { ordering: 'drkpbft' })).rejects.toThrow('drkpbft needs the patched orderer, not built yet');
+  expect(recordedDaemons().map((d) => d.pid).sort()).toEqual(pidsBefore);
+  expect(await isUp()).toBe(true);
 });
 
 it('restarts a chaincode service that dies, under its supervisor', async () => {
@@ -73,7 +90,7 @@ it('up on an unhealthy network restarts it cleanly', async () => {
 
 it('down stops every process it started and frees every port; a second down is harmless', async () => {
   const daemons = recordedDaemons();
-  expect(daemons.length).toBe(22); // 4 CAs, 3 orderers, 3 peers, 3 chaincode services, 3 Kubo nodes, 3 key centres, 3 proxies
+  expect(daemons.length).toBe(4 + asked.orderers + 5 * 3); // 4 CAs, the orderers; per member a peer, a chaincode service, a Kubo node, a key centre, a proxy
   const result = await down(() => undefined);
   console.log(`down: ${result.seconds.toFixed(1)} s`);
   expect(result.stopped.sort()).toEqual(daemons.map((d) => d.name).sort());
