@@ -145,11 +145,11 @@ export async function up(log: (line: string) => void = console.log, request: Ord
   const setting = checkSetting({ ...(Object.keys(request).length === 0 && previous ? previous : DEFAULT_ORDERING), ...request });
   const ordererBin = ordererBinary(setting.ordering, bin('orderer'));
   if (await isUp()) {
-    if (satisfies(previous!, request)) {
-      log(`network is already up (${describeSetting(previous!)}; nothing to do)`);
+    if (previous && satisfies(previous, request)) {
+      log(`network is already up (${describeSetting(previous)}; nothing to do)`);
       return { alreadyUp: true, seconds: 0, steps: [] };
     }
-    log(`network is up with ${describeSetting(previous!)} but ${describeSetting(setting)} was asked: restarting it`);
+    log(`network is up with ${previous ? describeSetting(previous) : 'an unrecorded ordering'} but ${describeSetting(setting)} was asked: restarting it`);
   } else if (existsSync(stateDir)) {
     log('a previous network was found (not fully healthy): cleaning it up first');
   }
