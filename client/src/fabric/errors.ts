@@ -91,6 +91,9 @@ export async function retryMvcc<T>(op: () => Promise<T>, attempts = 6): Promise<
   }
 }
 
+const detailsOf = (err: GatewayError, before = '', after = ''): string =>
+  err.details.length ? `${before}${err.details.map((d) => `${d.mspId}@${d.address}: ${d.message}`).join('; ')}${after}` : '';
+
 /** Maps anything thrown by fabric-gateway to an SDK error. */
 export function mapGatewayError(err: unknown): Error {
   if (err instanceof EmrError) return err;
@@ -100,14 +103,15 @@ export function mapGatewayError(err: unknown): Error {
     return new TransactionInvalidError(err.transactionId, name, { cause: err });  }
   if (err instanceof GatewayError) {
     if (err.code === GrpcStatus.DEADLINE_EXCEEDED) return new TimeoutError(`deadline exceeded: ${err.message}`, { cause: err });
-    if (err.code === GrpcStatus.UNAVAILABLE) return new UnavailableError(`network unavailable: ${err.message}`, { cause: err });
+    // With the details: under BFT each orderer's own refusal says why the quorum was not reached.
+    if (err.code === GrpcStatus.UNAVAILABLE) return new UnavailableError(`network unavailable: ${err.message}${detailsOf(err, ' (', ')')}`, { cause: err });
     if (err.code === GrpcStatus.PERMISSION_DENIED) return new UnauthorizedError('PERMISSION_DENIED', err.message, undefined, { cause: err });
     const parsed = chaincodeMessage(err);
     if (parsed) {
       const Class = CODE_CLASSES[parsed.code]!;
       return new Class(parsed.code, parsed.detail, parsed.field, { cause: err });
     }
-    const detail = err.details.map((d) => `${d.mspId}@${d.address}: ${d.message}`).join('; ') || err.message;
+    const detail = detailsOf(err) || err.message;
     return new EndorsementError('ENDORSEMENT_FAILED', detail, undefined, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));

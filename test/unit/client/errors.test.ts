@@ -46,6 +46,13 @@ describe('mapGatewayError', () => {
     expect(mapGatewayError(gatewayError(status.PERMISSION_DENIED, 'access denied'))).toBeInstanceOf(UnauthorizedError);
   });
 
+  it('keeps each orderer\'s reason when a BFT quorum was not reached', () => {
+    const err = mapGatewayError(gatewayError(status.UNAVAILABLE, 'insufficient number of orderers', 'failed to submit request'));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(err.message).toBe('network unavailable: insufficient number of orderers (HospitalAMSP@127.0.0.1:7051: failed to submit request)');
+    expect(mapGatewayError(gatewayError(status.UNAVAILABLE, 'no connection')).message).toBe('network unavailable: no connection');
+  });
+
   it('maps an MVCC read conflict at commit, and names any other validation code', () => {
     const mvcc = mapGatewayError(new CommitError({ code: StatusCode.MVCC_READ_CONFLICT, transactionId: 'tx1' }));
     expect(mvcc).toBeInstanceOf(MvccConflictError);
