@@ -4,7 +4,9 @@
  * Prints each step and ends with the patient's audit trail.
  */
 import { AccessDeniedError, ConflictError, EmrClient, type LogEntry } from '@emr/client';
+import { describeSetting } from './ordering';
 import { stateDir } from './paths';
+import { runningSetting } from './run-state';
 
 const clients: EmrClient[] = [];
 function as(org: string, user: string): EmrClient {
@@ -43,6 +45,9 @@ function fhirBundle(): Buffer {
 }
 
 async function main(): Promise<void> {
+  const setting = runningSetting();
+  if (!setting) throw new Error('the network is not up: run `npm run network -- up` first');
+  console.log(`channel emr, ordering service ${describeSetting(setting)}`);
   const hospital = as('HospitalA', 'doctor1');
   const patient = as('HospitalA', 'patient1');
   const researcher = as('ResearchInstitute', 'researcher1');
