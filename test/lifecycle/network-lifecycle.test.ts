@@ -6,12 +6,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { connectGateway, EmrIndex } from '../../client/src';
 import { down, isUp, status, up } from '../../network/src/network';
 import { orderingFromEnv, settingFor } from '../../network/src/ordering';
 import { runningSetting, runningTopology } from '../../network/src/run-state';
-import { stateDir } from '../../network/src/paths';
-import { isAlive, portInUse, recordedDaemons, waitFor } from '../../network/src/processes';
+import { channelConfigDir } from '../../network/src/node-env';
+import { binDir, stateDir } from '../../network/src/paths';
+import { isAlive, portInUse, recordedDaemons, run, waitFor } from '../../network/src/processes';
 import { allPorts } from '../../network/src/topology';
 
 jest.setTimeout(180_000);
@@ -58,6 +60,24 @@ it('starts from nothing to a committed chaincode, and a second up changes nothin
   const second = await up(() => undefined);
   expect(second.alreadyUp).toBe(true);
   expect(recordedDaemons().map((d) => d.pid).sort()).toEqual(pidsBefore);
+});
+
+it('has the mode\'s consensus type and block validation policy in the genesis block, as configtxgen made it', async () => {
+  const json = await run(path.join(binDir(), 'configtxgen'), ['-inspectBlock', path.join(channelConfigDir(), 'emr.block')], { ...process.env, FABRIC_LOGGING_SPEC: 'error' });
+  const orderer = JSON.parse(json).data.data[0].payload.data.config.channel_group.groups.Orderer;
+  const policy = orderer.policies.BlockValidation.policy;
+  if (asked.ordering === 'etcdraft') {
+    expect([orderer.values.ConsensusType.value.type, policy]).toEqual(['etcdraft', { type: 3, value: { rule: 'ANY', sub_policy: 'Writers' } }]);
+  } else {
+    // A signature policy: ⌈(n + f + 1)/2⌉ of the n consenters' own identities (common/policies/bft.go).
+    const n = asked.orderers;
+    const f = Math.floor((n - 1) / 3);
+    expect(orderer.values.ConsensusType.value.type).toBe('BFT');
+    expect(orderer.values.Orderers.value.consenter_mapping.map((c: { id: number; port: number }) => [c.id, c.port])).toEqual(runningTopology().ordererOrg.orderers.map((o) => [o.consenterId, o.port]));
+    expect(policy.type).toBe(1);
+    expect(policy.value.rule.n_out_of.n).toBe(Math.ceil((n + f + 1) / 2));
+    expect(policy.value.identities).toHaveLength(n);
+  }
 });
 
 it('refuses drkpbft before touching the running network', async () => {

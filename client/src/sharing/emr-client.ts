@@ -363,16 +363,25 @@ export class EmrClient {
     if (!via && !this.isPatient()) {
       throw new FlowError(`${this.identity} reads record '${recordId}' under a consent ({ consentId }, from the patient's grant) or a grant ({ grantId }, a re-delegation); only a patient reads his own records without one`);
     }
-    const record = await time('chain', () => this.index.readRecord(recordId));
-    if (record.erased) throw new FlowError(`record '${recordId}' was erased at ${record.erased.erasedAt}`);
-    const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
+    const readRecord = async () => {
+      const r = await time('chain', () => this.index.readRecord(recordId));
+      if (r.erased) throw new FlowError(`record '${recordId}' was erased at ${r.erased.erasedAt}`);
+      return r;
+    };
+    let record = await readRecord();
     let dataKey: Uint8Array;
     let entry: LogEntry | undefined;
     if (!via) {
+      const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
       const slotKey = await time('keys', () => this.keyOf(slotIdentity(capsule.slot)));
       dataKey = await time('crypto', () => decrypt(capsule, slotKey));
     } else {
       entry = await time('chain', () => this.requestAccess(recordId, via, options.purpose));
+      // Read again: our peer has now committed the access request, so it holds every change
+      // ordered before it; the first read may predate one another org's peer had already
+      // committed (a type switch), and a stale capsule would match a stale grant.
+      record = await readRecord();
+      const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
       const chain = await time('chain', () => this.grantChain(record, capsule, via));
       let current = capsule;
       const endpoints = await time('chain', () => this.proxyEndpoints());
