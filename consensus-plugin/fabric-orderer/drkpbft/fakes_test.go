@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hyperledger/fabric-lib-go/bccsp"
+	"github.com/hyperledger/fabric-lib-go/bccsp/sw"
 	cb "github.com/hyperledger/fabric-protos-go-apiv2/common"
 	mspproto "github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	ab "github.com/hyperledger/fabric-protos-go-apiv2/orderer"
-	"github.com/hyperledger/fabric-lib-go/bccsp"
-	"github.com/hyperledger/fabric-lib-go/bccsp/sw"
 	"github.com/hyperledger/fabric/common/cauthdsl"
 	"github.com/hyperledger/fabric/common/channelconfig"
 	"github.com/hyperledger/fabric/common/policies"
@@ -94,10 +94,10 @@ func (i *fabricIdentity) Verify(msg, sig []byte) error {
 	}
 	return nil
 }
-func (i *fabricIdentity) Validate() error                 { return nil }
-func (i *fabricIdentity) ExpiresAt() time.Time            { return time.Now().Add(time.Hour) }
-func (i *fabricIdentity) GetMSPIdentifier() string        { return "OrdererMSP" }
-func (i *fabricIdentity) Serialize() ([]byte, error)      { return i.serialized, nil }
+func (i *fabricIdentity) Validate() error            { return nil }
+func (i *fabricIdentity) ExpiresAt() time.Time       { return time.Now().Add(time.Hour) }
+func (i *fabricIdentity) GetMSPIdentifier() string   { return "OrdererMSP" }
+func (i *fabricIdentity) Serialize() ([]byte, error) { return i.serialized, nil }
 func (i *fabricIdentity) GetIdentifier() *msp.IdentityIdentifier {
 	return &msp.IdentityIdentifier{Mspid: "OrdererMSP", Id: string(i.serialized)}
 }
@@ -156,7 +156,7 @@ type fakeOrdererConfig struct {
 }
 
 func (o *fakeOrdererConfig) Consenters() []*cb.Consenter { return o.consenters }
-func (o *fakeOrdererConfig) BatchSize() *ab.BatchSize     { return o.batch }
+func (o *fakeOrdererConfig) BatchSize() *ab.BatchSize    { return o.batch }
 
 type fakeSupport struct {
 	consensus.ConsenterSupport // unused methods panic
@@ -228,7 +228,7 @@ func (s *fakeSupport) WriteBlockSync(b *cb.Block, _ []byte) {
 
 type fakeCluster struct {
 	mu      sync.Mutex
-	decided []Frame  // decided[i] has seq i+1
+	decided []Frame // decided[i] has seq i+1
 	seen    map[string]bool
 	queue   [][]byte // ordered, not yet decided
 	conns   map[int]*fakeConn

@@ -18,7 +18,7 @@ import net, { type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import type { Commit, NodeId } from '../core/types';
 import type { ReplicaEntry } from '../net/config';
-import { encodeFrame, FrameDecoder } from '../net/framing';
+import { encodeFrame, onJsonFrames } from '../net/framing';
 import type { ReplicaHooks } from '../net/replica-process';
 
 /** What the host link needs of a replica. */
@@ -130,24 +130,13 @@ export class HostLink implements ReplicaHooks {
     this.host?.destroy();
     this.host = socket;
     this.nextToSend = Number.POSITIVE_INFINITY; // nothing until the hello
-    const decoder = new FrameDecoder(MAX_FRAME_BYTES);
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = decoder.push(chunk);
-      } catch {
-        return void socket.destroy();
-      }
-      for (const body of frames) {
-        let frame: LinkFrame;
-        try {
-          frame = JSON.parse(body.toString('utf8')) as LinkFrame;
-        } catch {
-          continue;
-        }
-        if (socket === this.host) this.handle(frame).catch(() => socket.destroy());
-      }
-    });
+    onJsonFrames(
+      socket,
+      (value) => {
+        if (socket === this.host) this.handle(value as LinkFrame).catch(() => socket.destroy());
+      },
+      MAX_FRAME_BYTES,
+    );
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
       if (this.host === socket) this.host = undefined;

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { requestKey } from '../core/digest';
 import type { ClientRequest, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
 import { COMMIT_LOG, type ClusterConfig, type CommittedFrame, type DriverMessage, type ReplicaEntry, type ReplicaMessage, type ReplicaStats, type SubmitFrame } from './config';
-import { encodeFrame, FrameDecoder } from './framing';
+import { encodeFrame, onJsonFrames } from './framing';
 import { loadAuthenticator } from './keys';
 import { createProtocol } from '../protocols';
 import { PeerTransport } from './transport';
@@ -226,26 +226,12 @@ export class Replica {
     socket.setNoDelay(true);
     this.clients.add(socket);
     if (this.pausedClients) socket.pause();
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = decoder.push(chunk);
-      } catch {
-        return void socket.destroy();
-      }
-      for (const frame of frames) {
-        let submitted: Partial<SubmitFrame>;
-        try {
-          submitted = JSON.parse(frame.toString('utf8')) as Partial<SubmitFrame>;
-        } catch {
-          continue;
-        }
-        if (!isClientRequest(submitted.request)) continue;
-        const key = requestKey(submitted.request);
-        this.waiting.set(key, socket);
-        this.absorb(this.node.submit(submitted.request));
-      }
+    onJsonFrames(socket, (value) => {
+      const submitted = value as Partial<SubmitFrame> | null;
+      if (!isClientRequest(submitted?.request)) return;
+      const key = requestKey(submitted.request);
+      this.waiting.set(key, socket);
+      this.absorb(this.node.submit(submitted.request));
     });
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
