@@ -49,6 +49,9 @@ type Chain struct {
 	queue []Frame
 	// Index in queue[0] of the next envelope to place.
 	offset int
+	// When each lagging replica was last answered: one answer per resend interval, so a
+	// Byzantine peer cannot make us sign in a loop.
+	answered map[int]time.Time
 }
 
 type pending struct {
@@ -68,7 +71,7 @@ func NewChain(support consensus.ConsenterSupport, self uint32, link Link) (*Chai
 	}
 	return &Chain{
 		support: support, self: self, link: link, verifier: v, quorum: Quorum(len(consenters)),
-		haltC: make(chan struct{}), doneC: make(chan struct{}), ahead: map[uint64]map[uint32]Signature{},
+		haltC: make(chan struct{}), doneC: make(chan struct{}), ahead: map[uint64]map[uint32]Signature{}, answered: map[int]time.Time{},
 	}, nil
 }
 
@@ -320,6 +323,10 @@ func (c *Chain) add(s Signature, id uint32) {
 
 // answer re-signs a block we wrote for a replica that is catching up (the payload is deterministic).
 func (c *Chain) answer(conn Conn, number uint64, to *int) {
+	if time.Since(c.answered[*to]) < ResendInterval/2 {
+		return
+	}
+	c.answered[*to] = time.Now()
 	block := c.support.Block(number)
 	md, err := protoutil.GetMetadataFromBlock(block, cb.BlockMetadataIndex_SIGNATURES)
 	if block == nil || err != nil || len(md.Value) == 0 {
