@@ -3,8 +3,10 @@
  *
  * For the Go chain's tests (fabric-orderer/drkpbft/replicas_test.go): n DRKPBFT replica
  * processes on 127.0.0.1 with host links on basePort + 10 + i. Prints `ready` once all
- * listen; stops every replica when stdin closes or on SIGTERM.
+ * listen. Reads commands on stdin, one a line: `kill <id>` (SIGKILL by pid) and
+ * `restart <id>`, each answered `ok`. Stops every replica when stdin closes or on SIGTERM.
  */
+import { createInterface } from 'node:readline';
 import { netProtocolOptions } from '../net/cluster';
 import { Cluster } from '../net/launcher';
 
@@ -25,7 +27,16 @@ async function main(): Promise<void> {
     dir,
   });
   const stop = () => void cluster.stop().finally(() => process.exit(0));
-  process.stdin.on('end', stop).on('close', stop).resume();
+  const commands = createInterface({ input: process.stdin });
+  commands.on('line', (line) => {
+    const [command, id] = line.trim().split(' ');
+    const run = command === 'kill' ? cluster.kill(Number(id)) : command === 'restart' ? cluster.restart(Number(id)) : Promise.reject(new Error(line));
+    run.then(
+      () => process.stdout.write('ok\n'),
+      (error: unknown) => process.stdout.write(`error ${String(error)}\n`),
+    );
+  });
+  commands.on('close', stop);
   process.on('SIGTERM', stop);
   process.stdout.write('ready\n');
 }
