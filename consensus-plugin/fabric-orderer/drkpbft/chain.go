@@ -58,7 +58,9 @@ type pending struct {
 	block *cb.Block
 	value []byte
 	pos   Position
-	sigs  map[uint32][]byte
+	// own is this orderer's signature, re-sent until the block is written.
+	own  []byte
+	sigs map[uint32][]byte
 }
 
 var _ consensus.Chain = (*Chain)(nil)
@@ -179,7 +181,7 @@ func (c *Chain) serve(conn Conn, next uint64) error {
 			return nil
 		case <-resend.C:
 			if c.current != nil {
-				c.sendOwn(conn, c.current, nil, false)
+				c.sendOwn(conn, c.current, c.current.own, nil, false)
 			}
 		case f, ok := <-conn.Recv():
 			if !ok {
@@ -242,8 +244,11 @@ func (c *Chain) accept(env *cb.Envelope) bool {
 func (c *Chain) startBlock(conn Conn, block *cb.Block, pos Position) {
 	p := &pending{block: block, value: MetadataValue(c.lastConfig(), pos), pos: pos, sigs: map[uint32][]byte{}}
 	c.current = p
-	p.sigs[c.self] = c.sign(p.value, block.Header)
-	c.sendOwn(conn, p, nil, false)
+	own := c.sign(p.value, block.Header)
+	p.own = own
+	c.sendOwn(conn, p, own, nil, false)
+	// Counted only if it verifies: a faulty signer must not spoil the quorum we write.
+	c.add(Signature{Block: block.Header.Number, Consenter: c.self, Value: own}, c.self)
 	for id, s := range c.ahead[block.Header.Number] {
 		c.add(s, id)
 	}
@@ -275,8 +280,8 @@ func (c *Chain) sign(value []byte, header *cb.BlockHeader) []byte {
 	return sig
 }
 
-func (c *Chain) sendOwn(conn Conn, p *pending, to *int, reply bool) {
-	s := Signature{Block: p.block.Header.Number, Consenter: c.self, Value: p.sigs[c.self], Reply: reply}
+func (c *Chain) sendOwn(conn Conn, p *pending, sig []byte, to *int, reply bool) {
+	s := Signature{Block: p.block.Header.Number, Consenter: c.self, Value: sig, Reply: reply}
 	payload, _ := json.Marshal(s)
 	if err := conn.Send(Frame{Type: "signature", Payload: payload, To: to}); err != nil {
 		logger.Debugf("sending a signature: %s", err)
@@ -332,8 +337,8 @@ func (c *Chain) answer(conn Conn, number uint64, to *int) {
 	if block == nil || err != nil || len(md.Value) == 0 {
 		return
 	}
-	p := &pending{block: block, value: md.Value, sigs: map[uint32][]byte{c.self: c.sign(md.Value, block.Header)}}
-	c.sendOwn(conn, p, to, true)
+	p := &pending{block: block, value: md.Value}
+	c.sendOwn(conn, p, c.sign(md.Value, block.Header), to, true)
 }
 
 // write puts the quorum's signatures into SIGNATURES (so the block writer does not re-sign),

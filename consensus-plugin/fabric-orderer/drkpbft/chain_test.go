@@ -163,8 +163,9 @@ func TestGarbageSignerCannotStopTheOthers(t *testing.T) {
 	tn.supports[3].garbage = true
 	tn.orderEverywhere(txs("a", 3)...)
 	tn.cluster.decide()
-	tn.waitHeight(2, 0, 1, 2)
-	tn.checkLedgers(0, 1, 2)
+	// The garbage signer's own ledger still gets valid blocks: its signature is not counted.
+	tn.waitHeight(2, 0, 1, 2, 3)
+	tn.checkLedgers(0, 1, 2, 3)
 }
 
 func TestRestartedOrdererCatchesUp(t *testing.T) {
@@ -253,4 +254,15 @@ func TestPatchScriptNeedsItsAnchorsExactlyOnce(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestSevenOrderersWithTwoGarbageSigners(t *testing.T) {
+	tn := newTestNet(t, 7, batch)
+	// n = 7 tolerates f = 2; the quorum is 5 of 7.
+	tn.supports[5].garbage = true
+	tn.supports[6].garbage = true
+	tn.orderEverywhere(txs("a", 9)...)
+	tn.cluster.decide()
+	tn.waitHeight(4, 0, 1, 2, 3, 4, 5, 6)
+	tn.checkLedgers(0, 1, 2, 3, 4, 5, 6)
 }
