@@ -145,10 +145,19 @@ export class HostLink implements ReplicaHooks {
 
   private async handle(frame: LinkFrame): Promise<void> {
     switch (frame.type) {
-      case 'hello':
-        this.nextToSend = Math.max(frame.seq ?? 1, 1);
+      case 'hello': {
+        const from = Math.max(frame.seq ?? 1, 1);
+        if (from <= this.applied) {
+          // The host reported these batches in its ledger and now asks for them again: its
+          // ledger was lost or belongs to another replica. They are gone here; say so loudly.
+          console.error(`host link: the host asks for batches from ${from}, but ${this.applied} and below were applied and dropped`);
+          this.host?.destroy();
+          break;
+        }
+        this.nextToSend = from;
         this.stream();
         break;
+      }
       case 'order':
         if (typeof frame.key === 'string' && typeof frame.env === 'string') {
           this.replica?.submit({ client: CLIENT_PREFIX + frame.key, timestamp: 1, operation: frame.env });
