@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
@@ -154,7 +155,7 @@ func (v *Verifier) Verify(consenter uint32, payload, sig []byte) error {
 
 func isLowS(curve elliptic.Curve, sig []byte) bool {
 	var parsed struct{ R, S *big.Int }
-	if _, err := asn1Unmarshal(sig, &parsed); err != nil || parsed.S == nil {
+	if _, err := asn1.Unmarshal(sig, &parsed); err != nil || parsed.S == nil {
 		return false
 	}
 	half := new(big.Int).Rsh(curve.Params().N, 1)
