@@ -56,7 +56,7 @@ func (l *TCPLink) Connect(hello Frame) (Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &tcpConn{nc: nc, w: bufio.NewWriter(nc), recv: make(chan Frame, 1024)}
+	c := &tcpConn{nc: nc, w: bufio.NewWriter(nc), recv: make(chan Frame, 1024), done: make(chan struct{})}
 	if err := c.Send(hello); err != nil {
 		nc.Close()
 		return nil, err
@@ -70,6 +70,9 @@ type tcpConn struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
 	recv chan Frame
+	// done is closed by Close: the reader stops even when nobody reads recv any more.
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 func (c *tcpConn) Send(f Frame) error {
@@ -83,7 +86,10 @@ func (c *tcpConn) Send(f Frame) error {
 }
 
 func (c *tcpConn) Recv() <-chan Frame { return c.recv }
-func (c *tcpConn) Close()             { c.nc.Close() }
+func (c *tcpConn) Close() {
+	c.closeOnce.Do(func() { close(c.done) })
+	c.nc.Close()
+}
 
 func (c *tcpConn) read() {
 	defer close(c.recv)
@@ -96,7 +102,11 @@ func (c *tcpConn) read() {
 		}
 		var f Frame
 		if json.Unmarshal(body, &f) == nil {
-			c.recv <- f
+			select {
+			case c.recv <- f:
+			case <-c.done:
+				return
+			}
 		}
 	}
 }
