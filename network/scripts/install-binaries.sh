@@ -13,13 +13,18 @@ BIN_DIR="${EMR_CACHE_DIR:-$HOME/.cache/emr-fabric}/bin/$(cat "$here/tools/fabric
 # Kubo has its own directory so a Kubo pin change never rebuilds Fabric (network/src/paths.ts: kuboBin).
 KUBO_DIR="${EMR_CACHE_DIR:-$HOME/.cache/emr-fabric}/bin/kubo-$(sha256sum < "$here/tools/kubo/go.mod" | cut -c1-12)"
 
-tools_fabric=(cmd/peer cmd/orderer cmd/configtxgen cmd/osnadmin)
+tools_fabric=(cmd/peer cmd/configtxgen cmd/osnadmin)
+# The orderer is Fabric's, built from consensus-plugin/fabric-orderer with DRKPBFT as an optional
+# BFT consenter (docs/ordering.md); every ordering mode runs it. Rebuilt when its sources change.
+orderer_mod="$here/../consensus-plugin/fabric-orderer"
+orderer_key=$( (cd "$orderer_mod" && find go.mod go.sum cmd drkpbft build -type f ! -name '*_test.go' | LC_ALL=C sort | xargs sha256sum; cat "$here/tools/fabric/go.mod") | sha256sum | cut -c1-16)
 tools_ca=(cmd/fabric-ca-server cmd/fabric-ca-client)
 
 command -v go >/dev/null || { echo "install-binaries: Go is required (go not on PATH)" >&2; exit 1; }
 
 missing=0
 for t in "${tools_fabric[@]}" "${tools_ca[@]}"; do [ -x "$BIN_DIR/$(basename "$t")" ] || missing=1; done
+[ -x "$BIN_DIR/orderer" ] && [ "$(cat "$BIN_DIR/orderer.src" 2>/dev/null)" = "$orderer_key" ] || missing=1
 for f in core.yaml orderer.yaml; do [ -f "$BIN_DIR/config/$f" ] || missing=1; done
 [ -x "$KUBO_DIR/ipfs" ] || missing=1
 if [ $missing -eq 0 ]; then
@@ -30,7 +35,7 @@ command -v gcc >/dev/null || { echo "install-binaries: gcc is required (fabric-c
 
 mkdir -p "$BIN_DIR"
 export GOFLAGS="-mod=readonly -trimpath" GOTOOLCHAIN=local CGO_ENABLED=1
-total=$(( ${#tools_fabric[@]} + ${#tools_ca[@]} + 1 )); step=0
+total=$(( ${#tools_fabric[@]} + ${#tools_ca[@]} + 2 )); step=0
 build() { # build <tools module dir> <module> <package dir>
   step=$((step + 1)); local name t0=$SECONDS; name=$(basename "$3")
   if [ -x "$BIN_DIR/$name" ]; then echo "install-binaries: [$step/$total] $name already built"; return; fi
@@ -40,6 +45,17 @@ build() { # build <tools module dir> <module> <package dir>
   echo "install-binaries: [$step/$total] $name built in $((SECONDS - t0))s"
 }
 for t in "${tools_fabric[@]}"; do build fabric github.com/hyperledger/fabric "$t"; done
+step=$((step + 1))
+if [ -x "$BIN_DIR/orderer" ] && [ "$(cat "$BIN_DIR/orderer.src" 2>/dev/null)" = "$orderer_key" ]; then echo "install-binaries: [$step/$total] orderer already built"; else
+  t0=$SECONDS; echo "install-binaries: [$step/$total] building orderer (Fabric's, with the DRKPBFT consenter) ..."
+  GOFLAGS= bash "$orderer_mod/build/build.sh" "$BIN_DIR/orderer.new"
+  # Installed only if it runs as stock Fabric without the setting and as DRKPBFT with it.
+  "$BIN_DIR/orderer.new" version >/dev/null
+  GOFLAGS= bash "$orderer_mod/build/smoke.sh" "$BIN_DIR/orderer.new" || { rm -f "$BIN_DIR/orderer.new"; exit 1; }
+  mv "$BIN_DIR/orderer.new" "$BIN_DIR/orderer"
+  echo "$orderer_key" > "$BIN_DIR/orderer.src"
+  echo "install-binaries: [$step/$total] orderer built in $((SECONDS - t0))s"
+fi
 for t in "${tools_ca[@]}"; do build fabric-ca github.com/hyperledger/fabric-ca "$t"; done
 rmdir "$BIN_DIR.partial" 2>/dev/null || true
 # Kubo: from our tools module (its own go.mod has `exclude` lines, so `go install ...@version`

@@ -11,6 +11,8 @@ export interface ReplicaEntry {
   /** Port where load drivers submit requests and hear of their commits. */
   clientPort: number;
   privateKey: string;
+  /** Loopback port of the Fabric host link (`src/fabric/host-link.ts`); absent: no Fabric orderer uses this replica. */
+  hostLinkPort?: number;
   /** Holds `state.json` (the last persisted state), `commits.log` and the process log. */
   dataDir: string;
 }

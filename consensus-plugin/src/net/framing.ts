@@ -2,6 +2,7 @@
  * Length-prefixed frames over a byte stream: a 4-byte big-endian length, then that many
  * bytes. TCP splits and coalesces writes freely; the decoder restores the frames.
  */
+import type { Socket } from 'node:net';
 
 /** The largest frame a decoder accepts unless told otherwise (a batch of 10 000 small requests fits). */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -21,6 +22,31 @@ export function encodeFrame(body: Buffer): Buffer {
   frame.writeUInt32BE(body.length, 0);
   body.copy(frame, 4);
   return frame;
+}
+
+/**
+ * Reads JSON frames from `socket` and hands each parsed value to `handle`; unparsable frames
+ * are skipped, an oversize frame ends the connection (the stream cannot be trusted past it).
+ */
+export function onJsonFrames(socket: Socket, handle: (value: unknown) => void, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): void {
+  const decoder = new FrameDecoder(maxFrameBytes);
+  socket.on('data', (chunk: Buffer) => {
+    let frames: Buffer[];
+    try {
+      frames = decoder.push(chunk);
+    } catch {
+      return void socket.destroy();
+    }
+    for (const frame of frames) {
+      let value: unknown;
+      try {
+        value = JSON.parse(frame.toString('utf8'));
+      } catch {
+        continue;
+      }
+      handle(value);
+    }
+  });
 }
 
 /** Reassembles frames from the chunks a socket delivers. */

@@ -23,6 +23,8 @@ export interface LaunchSpec {
   /** Where keys, configuration and node directories go; a fresh temporary directory when absent. */
   dir?: string;
   readyTimeoutMs?: number;
+  /** Replica i also serves a Fabric host link on hostLinkBasePort + i (src/fabric/host-link.ts). */
+  hostLinkBasePort?: number;
 }
 
 const HOST = '127.0.0.1';
@@ -63,6 +65,7 @@ export class Cluster {
       clientPort: spec.basePort + 2 * id + 1,
       privateKey: keys.privateKey(id),
       dataDir: path.join(dir, `node-${id}`),
+      ...(spec.hostLinkBasePort === undefined ? {} : { hostLinkPort: spec.hostLinkBasePort + id }),
     }));
     const config: ClusterConfig = { protocol: spec.protocol, members: ids, options: spec.options, replicas, publicKeys: keys.publicKeys, tickMs: spec.tickMs, fsync: spec.fsync };
     const configPath = path.join(dir, 'cluster.json');

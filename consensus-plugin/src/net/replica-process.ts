@@ -17,12 +17,13 @@ import { appendFile, open, rename } from 'node:fs/promises';
 import net, { type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { requestKey } from '../core/digest';
-import type { ClientRequest, Commit, ConsensusNode, Outbound, Ready } from '../core/types';
+import type { ClientRequest, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
 import { COMMIT_LOG, type ClusterConfig, type CommittedFrame, type DriverMessage, type ReplicaEntry, type ReplicaMessage, type ReplicaStats, type SubmitFrame } from './config';
-import { encodeFrame, FrameDecoder } from './framing';
+import { encodeFrame, onJsonFrames } from './framing';
 import { loadAuthenticator } from './keys';
 import { createProtocol } from '../protocols';
 import { PeerTransport } from './transport';
+import { HostLink } from '../fabric/host-link';
 
 const STATE_FILE = 'state.json';
 
@@ -46,6 +47,17 @@ async function writeAtomically(file: string, text: string, fsync: boolean): Prom
       await dir.close();
     }
   }
+}
+
+/**
+ * What an embedding (the Fabric host link, `src/fabric/host-link.ts`) adds to a replica: it
+ * persists each flush's commits before the state that covers them, and it takes the peer
+ * messages that are not protocol messages.
+ */
+export interface ReplicaHooks {
+  persistCommits(commits: Commit[]): Promise<void>;
+  /** True when `message` was for the hooks (then the protocol never sees it). */
+  takePeerMessage(from: NodeId, message: unknown): boolean;
 }
 
 function isClientRequest(value: unknown): value is ClientRequest {
@@ -78,6 +90,7 @@ export class Replica {
   constructor(
     private readonly config: ClusterConfig,
     private readonly entry: ReplicaEntry,
+    private readonly hooks?: ReplicaHooks,
   ) {
     mkdirSync(entry.dataDir, { recursive: true });
     this.statePath = path.join(entry.dataDir, STATE_FILE);
@@ -90,7 +103,9 @@ export class Replica {
       self: entry,
       peers: config.replicas,
       auth,
-      onMessage: (from, message) => this.absorb(this.node.step(from, message)),
+      onMessage: (from, message) => {
+        if (this.hooks?.takePeerMessage(from, message) !== true) this.absorb(this.node.step(from, message));
+      },
     });
     this.clientServer = net.createServer((socket) => this.serveClient(socket));
   }
@@ -116,6 +131,16 @@ export class Replica {
 
   stats(): ReplicaStats {
     return { id: this.entry.id, committedSeq: this.committedSeq, committedRequests: this.committedRequests, ...this.transport.stats };
+  }
+
+  /** A request from an embedding (no client socket waits for its commit). */
+  submit(request: ClientRequest): void {
+    this.absorb(this.node.submit(request));
+  }
+
+  /** Sends an out-of-protocol message to a peer over the authenticated transport. */
+  sendToPeer(to: NodeId, message: unknown): void {
+    this.transport.send(to, message);
   }
 
   private absorb(ready: Ready<unknown, unknown>): void {
@@ -158,7 +183,10 @@ export class Replica {
     this.hasPendingState = false;
     // The log goes first: a crash after the state write must not lose the commits that state covers
     // (a crash before it may log a commit twice, with the same digest, which readers accept).
-    if (commits.length > 0) await this.logCommits(commits);
+    if (commits.length > 0) {
+      await this.logCommits(commits);
+      await this.hooks?.persistCommits(commits);
+    }
     if (state !== undefined) await writeAtomically(this.statePath, state, this.config.fsync);
     const toSelf: unknown[] = [];
     for (const { to, message } of messages) {
@@ -198,26 +226,12 @@ export class Replica {
     socket.setNoDelay(true);
     this.clients.add(socket);
     if (this.pausedClients) socket.pause();
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
-      try {
-        frames = decoder.push(chunk);
-      } catch {
-        return void socket.destroy();
-      }
-      for (const frame of frames) {
-        let submitted: Partial<SubmitFrame>;
-        try {
-          submitted = JSON.parse(frame.toString('utf8')) as Partial<SubmitFrame>;
-        } catch {
-          continue;
-        }
-        if (!isClientRequest(submitted.request)) continue;
-        const key = requestKey(submitted.request);
-        this.waiting.set(key, socket);
-        this.absorb(this.node.submit(submitted.request));
-      }
+    onJsonFrames(socket, (value) => {
+      const submitted = value as Partial<SubmitFrame> | null;
+      if (!isClientRequest(submitted?.request)) return;
+      const key = requestKey(submitted.request);
+      this.waiting.set(key, socket);
+      this.absorb(this.node.submit(submitted.request));
     });
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
@@ -244,8 +258,10 @@ async function main(): Promise<void> {
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as ClusterConfig;
   const entry = config.replicas.find((r) => r.id === Number(idText));
   if (entry === undefined) throw new Error(`node ${idText} is not in ${configPath}`);
-  const replica = new Replica(config, entry);
+  const hostLink = entry.hostLinkPort === undefined ? undefined : new HostLink(entry, config.replicas.map((r) => r.id));
+  const replica = new Replica(config, entry, hostLink);
   await replica.start();
+  await hostLink?.start(replica);
   const report = (message: ReplicaMessage) => process.send?.(message);
   process.on('message', (message: DriverMessage) => {
     if (message.type === 'stats') report({ type: 'stats', stats: replica.stats() });
