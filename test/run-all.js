@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The test command: lint, type-check, then jest runs one after another: unit (with the
 // crypto tests again on the mcl backend), then, for each ordering service of the channel
-// (etcdraft, then Fabric's SmartBFT; EMR_ORDERING), integration on the live network and
+// (etcdraft, Fabric's SmartBFT, DRKPBFT; EMR_ORDERING), integration on the live network and
 // the network's own lifecycle. Ends with the line `N passed, N failed` summing every
 // jest run; exits non-zero if anything failed.
 'use strict';
@@ -33,10 +33,9 @@ const checks = [
 ];
 let passed = 0;
 let failed = 0;
-// drkpbft joins this list once its patched orderer is built (network/src/ordering.ts).
 const jestRuns = [
   { projects: ['unit', 'unit-mcl'], name: 'unit' },
-  ...['etcdraft', 'bft'].flatMap((ordering) => [
+  ...['etcdraft', 'bft', 'drkpbft'].flatMap((ordering) => [
     { projects: ['integration'], name: `integration-${ordering}`, env: { EMR_ORDERING: ordering } },
     { projects: ['lifecycle'], name: `lifecycle-${ordering}`, env: { EMR_ORDERING: ordering } },
   ]),

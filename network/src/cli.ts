@@ -50,7 +50,11 @@ async function main(argv: string[]): Promise<number> {
         console.log(`network: ${s.up ? 'UP' : 'DOWN'}`);
         const c = s.consensus;
         if (c) {
-          const seats = c.orderers.map((o) => `${o.name}${o.reachable ? '' : ' (unreachable)'}${o.committedBlock !== undefined ? ` block ${o.committedBlock}` : ''}`);
+          const seats = c.orderers.map(
+            (o) =>
+              `${o.name}${o.reachable ? '' : ' (unreachable)'}${o.committedBlock !== undefined ? ` block ${o.committedBlock}` : ''}` +
+              `${o.view !== undefined ? ` view ${o.view}` : ''}${o.seatHolder ? ' (seat)' : ''}${o.replicaLinked === false ? ' (replica unlinked)' : ''}`,
+          );
           console.log(`ordering: ${c.ordering} (channel consensus type ${c.consensusType}), ${c.setting.orderers} orderers; leader ${c.leader ?? 'none agreed'}`);
           console.log(`  consenters: ${seats.join(', ')}`);
         }

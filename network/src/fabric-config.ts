@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { isBft, type Ordering } from './ordering';
-import { topology, hostnameOf, type MemberOrgSpec, type OrdererSpec, type OrgSpec, type Topology } from './topology';
+import { topology, hostnameOf, replicaPorts, type MemberOrgSpec, type OrdererSpec, type OrgSpec, type Topology } from './topology';
 
 /** Where a node's files are and which addresses it listens on and advertises. */
 export interface Placement {
@@ -85,14 +85,14 @@ export function peerOverrides(org: MemberOrgSpec, at: Placement): Overrides {
 
 /**
  * The orderer's free-form `Consensus` section: each consenter reads its own keys.
- * DRKPBFT hook 2 of 2: the patched orderer reads `BFTImplementation` to run DRKPBFT under
- * consensus type `BFT` (its replica link settings go here too); the channel config is
- * the same as `bft`'s. Hook 1 is `ordererBinary` in ordering.ts.
+ * For drkpbft, our orderer build reads `BFTImplementation` to run DRKPBFT under consensus
+ * type `BFT` and `DRKPBFTLink` to find its own replica (drkpbft-replicas.ts); the channel
+ * config is the same as `bft`'s (docs/ordering.md).
  */
-export function consensusSection(ordering: Ordering, dataDir: string): Overrides {
+export function consensusSection(ordering: Ordering, dataDir: string, orderer: OrdererSpec, host: string): Overrides {
   if (ordering === 'etcdraft') return { WALDir: `${dataDir}/etcdraft/wal`, SnapDir: `${dataDir}/etcdraft/snapshot` };
   const smartBft = { WALDir: `${dataDir}/smartbft/wal`, SnapDir: `${dataDir}/smartbft/snapshot` };
-  return ordering === 'drkpbft' ? { ...smartBft, BFTImplementation: 'drkpbft' } : smartBft;
+  return ordering === 'drkpbft' ? { ...smartBft, BFTImplementation: 'drkpbft', DRKPBFTLink: `${host}:${replicaPorts(orderer).hostLinkPort}` } : smartBft;
 }
 
 export function ordererOverrides(orderer: OrdererSpec, at: Placement, ordering: Ordering): Overrides {
@@ -113,7 +113,7 @@ export function ordererOverrides(orderer: OrdererSpec, at: Placement, ordering: 
       LocalMSPID: org.mspId,
     },
     FileLedger: { Location: at.dataDir(org, orderer.name) },
-    Consensus: consensusSection(ordering, at.dataDir(org, orderer.name)),
+    Consensus: consensusSection(ordering, at.dataDir(org, orderer.name), orderer, topology.host),
     Operations: {
       ListenAddress: `${at.listenHost}:${orderer.operationsPort}`,
       TLS: { Enabled: true, Certificate: cert, PrivateKey: key, ClientAuthRequired: false, ClientRootCAs: [at.caCert(org)] },

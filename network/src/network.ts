@@ -9,10 +9,11 @@ import { deployChaincode } from './chaincode';
 import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
 import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
+import { replicaName, startReplica, waitForReplicas, writeReplicaCluster } from './drkpbft-replicas';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
-import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, ordererBinary, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
+import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
 import { recordSetting, runningSetting, runningTopology } from './run-state';
-import { allPorts, hostnameOf, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
+import { allPorts, hostnameOf, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
 import { ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
@@ -44,6 +45,7 @@ function healthEndpoints(t: Topology): { name: string; check: () => Promise<bool
       check: async () => (await fetch(`http://${t.host}:${org.ca.operationsPort}/healthz`)).ok,
     })),
     ...oo.orderers.map((o) => ({ name: o.name, check: () => healthy(o.operationsPort, oo) })),
+    ...(t.ordering === 'drkpbft' ? oo.orderers.map((o) => ({ name: replicaName(o), check: () => portInUse(replicaPorts(o).hostLinkPort) })) : []),
     ...t.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
     ...t.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
     ...t.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
@@ -59,9 +61,13 @@ export interface OrdererConsensus {
   reachable: boolean;
   clusterSize?: number;
   isLeader?: boolean;
-  /** SmartBFT only: the leader this orderer follows. */
+  /** BFT modes: the consenter id of the leader this orderer follows (DRKPBFT: its replica's region primary). */
   leaderId?: number;
   committedBlock?: number;
+  /** DRKPBFT: its replica's view, whether that replica holds a top-layer seat, and whether the chain is linked to it. */
+  view?: number;
+  seatHolder?: boolean;
+  replicaLinked?: boolean;
 }
 
 export interface ConsensusView {
@@ -75,16 +81,19 @@ export interface ConsensusView {
   ready: boolean;
 }
 
+/** Each mode's gauge prefix on the orderers' /metrics. */
+const GAUGES: Record<Ordering, string> = { etcdraft: 'consensus_etcdraft_', bft: 'consensus_BFT_', drkpbft: 'consensus_drkpbft_' };
+
 /**
  * Each orderer's own consensus gauges for the channel: Fabric's `consensus_etcdraft_*`
- * (cluster_size, is_leader, committed_block_number) or `consensus_BFT_*` (the same and
- * leader_id; orderer/consensus/smartbft/metrics.go). /metrics needs an orderer-org client
- * certificate: the admin's TLS pair.
+ * (cluster_size, is_leader, committed_block_number), `consensus_BFT_*` (the same and
+ * leader_id; orderer/consensus/smartbft/metrics.go) or our chain's `consensus_drkpbft_*`
+ * (the same, view, is_seat_holder, replica_linked; fabric-orderer/drkpbft/metrics.go).
+ * /metrics needs an orderer-org client certificate: the admin's TLS pair.
  */
 export async function consensusView(t: Topology): Promise<ConsensusView> {
   const oo = t.ordererOrg;
-  const prefix = isBft(t.ordering) ? 'consensus_BFT_' : 'consensus_etcdraft_';
-  const gauge = new RegExp(`^${prefix}([a-z_]+)\\{channel="${t.channel}"\\} (\\S+)$`, 'gm');
+  const gauge = new RegExp(`^${GAUGES[t.ordering]}([a-z_]+)\\{channel="${t.channel}"\\} (\\S+)$`, 'gm');
   const orderers = await Promise.all(
     oo.orderers.map(async (o): Promise<OrdererConsensus> => {
       const id = { name: o.name, consenterId: o.consenterId };
@@ -98,10 +107,13 @@ export async function consensusView(t: Topology): Promise<ConsensusView> {
         ...(g.has('is_leader') ? { isLeader: g.get('is_leader') === 1 } : {}),
         ...(g.has('leader_id') ? { leaderId: g.get('leader_id')! } : {}),
         ...(g.has('committed_block_number') ? { committedBlock: g.get('committed_block_number')! } : {}),
+        ...(g.has('view') ? { view: g.get('view')! } : {}),
+        ...(g.has('is_seat_holder') ? { seatHolder: g.get('is_seat_holder') === 1 } : {}),
+        ...(g.has('replica_linked') ? { replicaLinked: g.get('replica_linked') === 1 } : {}),
       };
     }),
   );
-  const whole = orderers.every((o) => o.clusterSize === oo.orderers.length);
+  const whole = orderers.every((o) => o.clusterSize === oo.orderers.length && (t.ordering !== 'drkpbft' || o.replicaLinked === true));
   const claimants = orderers.filter((o) => o.isLeader);
   let leader: OrdererConsensus | undefined;
   if (isBft(t.ordering)) {
@@ -143,7 +155,7 @@ export async function up(log: (line: string) => void = console.log, request: Ord
   const t0 = Date.now();
   const previous = runningSetting();
   const setting = checkSetting({ ...(Object.keys(request).length === 0 && previous ? previous : DEFAULT_ORDERING), ...request });
-  const ordererBin = ordererBinary(setting.ordering, bin('orderer'));
+  const ordererBin = bin('orderer');
   if (await isUp()) {
     if (previous && satisfies(previous, request)) {
       log(`network is already up (${describeSetting(previous)}; nothing to do)`);
@@ -190,6 +202,13 @@ export async function up(log: (line: string) => void = console.log, request: Ord
   step(`genesis block of channel '${topology.channel}' created`);
 
   const oo = t.ordererOrg;
+  if (t.ordering === 'drkpbft') {
+    // Each orderer's chain links to its own replica: replicas first.
+    writeReplicaCluster(t);
+    oo.orderers.forEach(startReplica);
+    await waitForReplicas(t);
+    step(`${oo.orderers.length} DRKPBFT replicas listening for their orderers`);
+  }
   for (const o of oo.orderers) startDaemon({ name: o.name, command: ordererBin, args: [], env: { ...process.env, FABRIC_CFG_PATH: ordererConfigDir(o), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
   for (const m of topology.members) {
     startDaemon({ name: hostnameOf(m.peer, m), command: bin('peer'), args: ['node', 'start'], env: { ...process.env, FABRIC_CFG_PATH: peerConfigDir(m), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });

@@ -62,13 +62,3 @@ export const satisfies = (running: OrderingSetting, req: OrderingRequest): boole
   (req.ordering === undefined || req.ordering === running.ordering) && (req.orderers === undefined || req.orderers === running.orderers);
 
 export const describeSetting = (s: OrderingSetting): string => `${s.ordering}, ${s.orderers} orderers`;
-
-/**
- * DRKPBFT hook 1 of 2 — the orderer binary for a mode. drkpbft needs the patched orderer
- * (Fabric's own with DRKPBFT registered under `BFT`); until it is built, `up` stops here.
- * Hook 2 is `consensusSection` in fabric-config.ts.
- */
-export function ordererBinary(ordering: Ordering, stockOrderer: string): string {
-  if (ordering === 'drkpbft') throw new Error('ordering drkpbft needs the patched orderer, not built yet; use --ordering etcdraft or bft');
-  return stockOrderer;
-}

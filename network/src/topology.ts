@@ -101,6 +101,12 @@ export function ordererSpecs(n: number): OrdererSpec[] {
   });
 }
 
+/** The DRKPBFT replica beside orderer k (--ordering drkpbft): 11050 + 100 (k − 1) for its peers, + 1 for load clients, + 2 for its orderer's chain. */
+export function replicaPorts(o: OrdererSpec): { port: number; clientPort: number; hostLinkPort: number } {
+  const base = 11050 + 100 * (o.consenterId - 1);
+  return { port: base, clientPort: base + 1, hostLinkPort: base + 2 };
+}
+
 /** The network with the default ordering setting (docker-compose.yaml, docs); a running network's is `runningTopology()`. */
 export const topology: Topology = {
   host: '127.0.0.1',
@@ -189,6 +195,10 @@ export function allPorts(t: Topology = topology): { port: number; owner: string 
   }
   for (const o of t.ordererOrg.orderers) {
     ports.push({ port: o.port, owner: o.name }, { port: o.adminPort, owner: `${o.name} admin` }, { port: o.operationsPort, owner: `${o.name} operations` });
+    if (t.ordering === 'drkpbft') {
+      const r = replicaPorts(o);
+      ports.push({ port: r.port, owner: `${o.name} DRKPBFT replica` }, { port: r.clientPort, owner: `${o.name} DRKPBFT replica clients` }, { port: r.hostLinkPort, owner: `${o.name} DRKPBFT host link` });
+    }
   }
   for (const m of t.members) {
     const p = hostnameOf(m.peer, m);

@@ -80,9 +80,9 @@ it('has the mode\'s consensus type and block validation policy in the genesis bl
   }
 });
 
-it('refuses drkpbft before touching the running network', async () => {
+it('refuses a bad ordering setting before touching the running network', async () => {
   const pidsBefore = recordedDaemons().map((d) => d.pid).sort();
-  await expect(up(() => undefined, { ordering: 'drkpbft' })).rejects.toThrow('drkpbft needs the patched orderer, not built yet');
+  await expect(up(() => undefined, { ordering: 'drkpbft', orderers: 3 })).rejects.toThrow("ordering 'drkpbft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
   expect(recordedDaemons().map((d) => d.pid).sort()).toEqual(pidsBefore);
   expect(await isUp()).toBe(true);
 });
@@ -110,7 +110,8 @@ it('up on an unhealthy network restarts it cleanly', async () => {
 
 it('down stops every process it started and frees every port; a second down is harmless', async () => {
   const daemons = recordedDaemons();
-  expect(daemons.length).toBe(4 + asked.orderers + 5 * 3); // 4 CAs, the orderers; per member a peer, a chaincode service, a Kubo node, a key centre, a proxy
+  // 4 CAs, the orderers (under drkpbft each with its replica); per member a peer, a chaincode service, a Kubo node, a key centre, a proxy.
+  expect(daemons.length).toBe(4 + asked.orderers * (asked.ordering === 'drkpbft' ? 2 : 1) + 5 * 3);
   const result = await down(() => undefined);
   console.log(`down: ${result.seconds.toFixed(1)} s`);
   expect(result.stopped.sort()).toEqual(daemons.map((d) => d.name).sort());

@@ -18,7 +18,7 @@ done
 awk -v ia="$import_anchor" -v ba="$bft_anchor" '
   { print }
   $0 == ia { print "\temrdrkpbft \"emr.local/consensus-plugin/fabric-orderer/drkpbft\"" }
-  index($0, ba) == 1 { print "\temrdrkpbft.Install(consenters, conf.Consensus, signer, bccsp)" }
+  index($0, ba) == 1 { print "\temrdrkpbft.Install(consenters, conf.Consensus, signer, bccsp, metricsProvider)" }
 ' "$src" > "$out.tmp"
 # The import anchor must be a whole line; check both insertions happened.
 [ "$(grep -c 'emrdrkpbft' "$out.tmp")" = 2 ] || { echo "patch-main: insertion failed in $src" >&2; rm -f "$out.tmp"; exit 1; }

@@ -31,6 +31,7 @@ type Chain struct {
 	support  consensus.ConsenterSupport
 	self     uint32
 	link     Link
+	metrics  *Metrics
 	verifier *Verifier
 	quorum   int
 
@@ -65,14 +66,16 @@ type pending struct {
 
 var _ consensus.Chain = (*Chain)(nil)
 
-func NewChain(support consensus.ConsenterSupport, self uint32, link Link) (*Chain, error) {
+func NewChain(support consensus.ConsenterSupport, self uint32, link Link, m *Metrics) (*Chain, error) {
 	consenters := support.SharedConfig().Consenters()
 	v, err := NewVerifier(consenters)
 	if err != nil {
 		return nil, err
 	}
+	m.ClusterSize.Set(float64(len(consenters)))
+	m.CommittedBlock.Set(float64(support.Height() - 1))
 	return &Chain{
-		support: support, self: self, link: link, verifier: v, quorum: Quorum(len(consenters)),
+		support: support, self: self, link: link, metrics: m, verifier: v, quorum: Quorum(len(consenters)),
 		haltC: make(chan struct{}), doneC: make(chan struct{}), ahead: map[uint64]map[uint32]Signature{}, answered: map[int]time.Time{},
 	}, nil
 }
@@ -134,6 +137,10 @@ func (c *Chain) setConn(conn Conn) {
 	c.mu.Lock()
 	c.conn = conn
 	c.mu.Unlock()
+	c.metrics.ReplicaLinked.Set(boolGauge(conn != nil))
+	if conn == nil {
+		c.metrics.IsLeader.Set(0) // unknown until the replica reports again
+	}
 }
 
 // run keeps a connection to the replica and serves it; after a disconnect it resumes from
@@ -199,6 +206,8 @@ func (c *Chain) serve(conn Conn, next uint64) error {
 				next++
 			case "signature":
 				c.receive(conn, f)
+			case "status":
+				c.metrics.observe(c.self, f)
 			}
 		}
 	}
@@ -361,6 +370,7 @@ func (c *Chain) write(conn Conn) error {
 		}
 	}
 	c.support.WriteBlockSync(p.block, p.value)
+	c.metrics.CommittedBlock.Set(float64(p.block.Header.Number))
 	c.current = nil
 	// Batches before this block's are in the ledger (this one too when the block completes it).
 	applied := p.pos.Seq - 1

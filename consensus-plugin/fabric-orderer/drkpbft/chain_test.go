@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hyperledger/fabric-lib-go/common/metrics/disabled"
 	cb "github.com/hyperledger/fabric-protos-go-apiv2/common"
 	ab "github.com/hyperledger/fabric-protos-go-apiv2/orderer"
 	"github.com/hyperledger/fabric/protoutil"
@@ -49,7 +50,7 @@ func newTestNet(t *testing.T, n int, batch *ab.BatchSize) *testNet {
 }
 
 func (tn *testNet) start(i int) {
-	c, err := NewChain(tn.supports[i], uint32(i+1), &fakeLink{c: tn.cluster, node: i + 1})
+	c, err := NewChain(tn.supports[i], uint32(i+1), &fakeLink{c: tn.cluster, node: i + 1}, NewMetrics(&disabled.Provider{}, "ch"))
 	if err != nil {
 		tn.t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestPatchScriptNeedsItsAnchorsExactlyOnce(t *testing.T) {
 		}
 		if name == "good" {
 			patched, _ := os.ReadFile(out)
-			if !bytes.Contains(patched, []byte("smartbft.New(dpmr.Registry(), signer)\n\temrdrkpbft.Install(consenters, conf.Consensus, signer, bccsp)\n")) {
+			if !bytes.Contains(patched, []byte("smartbft.New(dpmr.Registry(), signer)\n\temrdrkpbft.Install(consenters, conf.Consensus, signer, bccsp, metricsProvider)\n")) {
 				t.Fatalf("patched file:\n%s", patched)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hyperledger/fabric-lib-go/bccsp"
+	"github.com/hyperledger/fabric-lib-go/common/metrics"
 	cb "github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
 	"github.com/hyperledger/fabric/common/channelconfig"
@@ -22,6 +23,7 @@ type Consenter struct {
 	// identity is this orderer's certificate (PEM), as the channel's consenter list holds it.
 	identity []byte
 	csp      bccsp.BCCSP
+	metrics  metrics.Provider
 }
 
 var (
@@ -31,7 +33,7 @@ var (
 )
 
 // NewConsenter reads the orderer's own certificate from its signer.
-func NewConsenter(s Settings, signer Signer, csp bccsp.BCCSP) (*Consenter, error) {
+func NewConsenter(s Settings, signer Signer, csp bccsp.BCCSP, mp metrics.Provider) (*Consenter, error) {
 	serialized, err := signer.Serialize()
 	if err != nil {
 		return nil, err
@@ -40,7 +42,7 @@ func NewConsenter(s Settings, signer Signer, csp bccsp.BCCSP) (*Consenter, error
 	if err := proto.Unmarshal(serialized, sID); err != nil {
 		return nil, fmt.Errorf("local identity: %w", err)
 	}
-	return &Consenter{settings: s, identity: sID.IdBytes, csp: csp}, nil
+	return &Consenter{settings: s, identity: sID.IdBytes, csp: csp, metrics: mp}, nil
 }
 
 // HandleChain starts the chain of one channel; this orderer must be one of its consenters.
@@ -49,7 +51,7 @@ func (c *Consenter) HandleChain(support consensus.ConsenterSupport, _ *cb.Metada
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", support.ChannelID(), err)
 	}
-	return NewChain(support, self, NewTCPLink(c.settings.DRKPBFTLink))
+	return NewChain(support, self, NewTCPLink(c.settings.DRKPBFTLink), NewMetrics(c.metrics, support.ChannelID()))
 }
 
 // IsChannelMember: is our certificate among the consenters of the join block's config?

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hyperledger/fabric-lib-go/bccsp"
 	"github.com/hyperledger/fabric-lib-go/common/flogging"
+	"github.com/hyperledger/fabric-lib-go/common/metrics"
 	"github.com/hyperledger/fabric/orderer/consensus"
 )
 
@@ -65,7 +66,7 @@ type Signer interface {
 // Install is the one call the generated server/main.go makes, right after SmartBFT is
 // registered: it replaces consenters["BFT"] when orderer.yaml selects DRKPBFT and leaves
 // the table untouched otherwise. A bad setting stops the orderer at start.
-func Install(consenters map[string]consensus.Consenter, consensusSection interface{}, signer Signer, csp bccsp.BCCSP) {
+func Install(consenters map[string]consensus.Consenter, consensusSection interface{}, signer Signer, csp bccsp.BCCSP, mp metrics.Provider) {
 	s, err := ReadSettings(consensusSection)
 	if err != nil {
 		logger.Panicf("DRKPBFT settings: %s", err)
@@ -73,7 +74,7 @@ func Install(consenters map[string]consensus.Consenter, consensusSection interfa
 	if s.BFTImplementation != "drkpbft" {
 		return
 	}
-	c, err := NewConsenter(s, signer, csp)
+	c, err := NewConsenter(s, signer, csp, mp)
 	if err != nil {
 		logger.Panicf("DRKPBFT consenter: %s", err)
 	}

@@ -19,6 +19,7 @@ type Frame struct {
 	// applied (host→replica): seq = every batch up to it is in the ledger.
 	// signature (both ways): payload; to (host→replica, optional: one peer), from (replica→host).
 	// decided (replica→host): seq, envs, in global order without gaps.
+	// status (replica→host): leader, view, seats (node ids), on hello and whenever they change.
 	Type    string   `json:"type"`
 	Channel string   `json:"channel,omitempty"`
 	Seq     uint64   `json:"seq"`
@@ -28,6 +29,9 @@ type Frame struct {
 	Payload []byte   `json:"payload,omitempty"`
 	To      *int     `json:"to,omitempty"`
 	From    *int     `json:"from,omitempty"`
+	Leader  *int     `json:"leader,omitempty"`
+	View    uint64   `json:"view,omitempty"`
+	Seats   []int    `json:"seats,omitempty"`
 }
 
 // MaxFrameBytes bounds one frame (a decided batch of large envelopes fits).

@@ -3,6 +3,7 @@ package drkpbft
 import (
 	"bufio"
 	"fmt"
+	"github.com/hyperledger/fabric-lib-go/common/metrics/disabled"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ func TestChainsOverRealReplicaProcesses(t *testing.T) {
 	root, _ := filepath.Abs("../../..")
 	tsx := filepath.Join(root, "node_modules", "tsx", "dist", "cjs", "index.cjs")
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
+		t.Fatal("node is not installed: this test runs the TypeScript replicas")
 	}
 	if _, err := os.Stat(tsx); err != nil {
 		t.Skip("run npm ci first (tsx is missing)")
@@ -66,7 +67,7 @@ func TestChainsOverRealReplicaProcesses(t *testing.T) {
 	tn := &testNet{t: t, verify: verify}
 	for i, m := range members {
 		s := newSupport(m, cfg, verify)
-		c, err := NewChain(s, m.id, NewTCPLink(fmt.Sprintf("127.0.0.1:%d", base+10+i)))
+		c, err := NewChain(s, m.id, NewTCPLink(fmt.Sprintf("127.0.0.1:%d", base+10+i)), NewMetrics(&disabled.Provider{}, "ch"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,6 +50,18 @@ export interface ConsensusNode<M, S> {
   tick(): Ready<M, S>;
   /** A client request that reached this node. */
   submit(request: ClientRequest): Ready<M, S>;
+  /** Who this node believes leads (operators' status and metrics; no input to the protocol). */
+  leaderView(): LeaderView;
+}
+
+/** A node's belief about leadership, as the orderer's metrics report it. */
+export interface LeaderView {
+  /** The node that orders new requests: PBFT's primary, Raft's leader, DRKPBFT's region primary; undefined while unknown. */
+  leader: NodeId | undefined;
+  /** The view (PBFT, DRKPBFT's region) or term (Raft) the belief belongs to. */
+  view: number;
+  /** DRKPBFT: the seat holders of the top layer, one per region. */
+  seats?: NodeId[];
 }
 
 /** Signs as this node, verifies others; Ed25519 on real processes, a keyed hash in the simulator. */

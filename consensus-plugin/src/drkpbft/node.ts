@@ -29,7 +29,7 @@
  */
 import { requestKey } from '../core/digest';
 import { validBatch } from '../core/requests';
-import type { Authenticator, ClientRequest, ConsensusNode, NodeId, Ready } from '../core/types';
+import type { Authenticator, ClientRequest, ConsensusNode, LeaderView, NodeId, Ready } from '../core/types';
 import type { ExecutedRecord } from '../core/executed';
 import type { Decision, PbftInstanceState, PbftOutput } from '../pbft/instance';
 import type { PbftInstanceMessage, PrePrepareMessage } from '../pbft/messages';
@@ -117,6 +117,12 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   submit(request: ClientRequest): Ready<DrkMessage, DrkState> {
     this.intake.learn([request], false);
     return this.flush();
+  }
+
+  /** The primary of this node's region (none while it changes view, or for a non-voter) and the seat holders. */
+  leaderView(): LeaderView {
+    const region = this.region.instance;
+    return { leader: region?.installed ? region.primary : undefined, view: region?.view ?? 0, seats: this.epochs.holders() };
   }
 
   // ---- routing ---------------------------------------------------------------------------

@@ -11,12 +11,14 @@
  *   kept until the host reports them `applied` (in its ledger), so a crash of either side
  *   loses nothing.
  * - `signature`: relayed to the peers' hosts over the replica transport, outside the protocol.
+ * - `status`: the replica's `LeaderView`, on `hello` and whenever it changes; the chain
+ *   turns it into the orderer's `consensus_drkpbft_*` gauges.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, rename, writeFile } from 'node:fs/promises';
 import net, { type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import type { Commit, NodeId } from '../core/types';
+import type { Commit, LeaderView, NodeId } from '../core/types';
 import type { ReplicaEntry } from '../net/config';
 import { encodeFrame, onJsonFrames } from '../net/framing';
 import type { ReplicaHooks } from '../net/replica-process';
@@ -29,7 +31,7 @@ export interface LinkedReplica {
 
 /** A frame of the host link (the Go side's `Frame`); bytes are base64 strings. */
 export interface LinkFrame {
-  type: 'hello' | 'order' | 'applied' | 'signature' | 'decided';
+  type: 'hello' | 'order' | 'applied' | 'signature' | 'decided' | 'status';
   channel?: string;
   seq?: number;
   key?: string;
@@ -38,6 +40,9 @@ export interface LinkFrame {
   payload?: string;
   to?: NodeId;
   from?: NodeId;
+  leader?: NodeId;
+  view?: number;
+  seats?: NodeId[];
 }
 
 /** The out-of-protocol peer message carrying a host's block signature. */
@@ -67,6 +72,9 @@ export class HostLink implements ReplicaHooks {
   private nextToSend = 0;
   private replica?: LinkedReplica;
   private readonly peers: NodeId[];
+  /** The last status sent (JSON), to send only changes. */
+  private status: LinkFrame = { type: 'status' };
+  private statusSent = '';
   /** File writes one at a time: a compaction must not race an append. */
   private io: Promise<void> = Promise.resolve();
 
@@ -124,16 +132,33 @@ export class HostLink implements ReplicaHooks {
     return true;
   }
 
+  /** Hook: tells the host when leadership as this replica sees it changed. */
+  observeLeader(view: LeaderView): void {
+    this.status = { type: 'status', ...(view.leader === undefined ? {} : { leader: view.leader }), view: view.view, ...(view.seats ? { seats: view.seats } : {}) };
+    this.sendStatus();
+  }
+
+  private sendStatus(): void {
+    const text = JSON.stringify(this.status);
+    if (text === this.statusSent || this.host === undefined || this.nextToSend === Number.POSITIVE_INFINITY) return;
+    this.statusSent = text;
+    this.toHost(this.status);
+  }
+
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
-    // One host per replica: a new connection (a restarted orderer) replaces the old one.
-    this.host?.destroy();
-    this.host = socket;
-    this.nextToSend = Number.POSITIVE_INFINITY; // nothing until the hello
+    // One host per replica: a new connection (a restarted orderer) replaces the old one once
+    // it says hello, so a connection that only probes the port cannot cut the orderer off.
     onJsonFrames(
       socket,
       (value) => {
-        if (socket === this.host) this.handle(value as LinkFrame).catch(() => socket.destroy());
+        const frame = value as LinkFrame;
+        if (socket !== this.host) {
+          if (frame?.type !== 'hello') return;
+          this.host?.destroy();
+          this.host = socket;
+        }
+        this.handle(frame).catch(() => socket.destroy());
       },
       MAX_FRAME_BYTES,
     );
@@ -155,6 +180,8 @@ export class HostLink implements ReplicaHooks {
           break;
         }
         this.nextToSend = from;
+        this.statusSent = '';
+        this.sendStatus();
         this.stream();
         break;
       }

@@ -17,7 +17,7 @@ import { appendFile, open, rename } from 'node:fs/promises';
 import net, { type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { requestKey } from '../core/digest';
-import type { ClientRequest, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
+import type { ClientRequest, Commit, ConsensusNode, LeaderView, NodeId, Outbound, Ready } from '../core/types';
 import { COMMIT_LOG, type ClusterConfig, type CommittedFrame, type DriverMessage, type ReplicaEntry, type ReplicaMessage, type ReplicaStats, type SubmitFrame } from './config';
 import { encodeFrame, onJsonFrames } from './framing';
 import { loadAuthenticator } from './keys';
@@ -58,6 +58,8 @@ export interface ReplicaHooks {
   persistCommits(commits: Commit[]): Promise<void>;
   /** True when `message` was for the hooks (then the protocol never sees it). */
   takePeerMessage(from: NodeId, message: unknown): boolean;
+  /** After each flush: who the node now believes leads. */
+  observeLeader(view: LeaderView): void;
 }
 
 function isClientRequest(value: unknown): value is ClientRequest {
@@ -194,6 +196,7 @@ export class Replica {
       else this.transport.send(to, message);
     }
     if (commits.length > 0) this.notifyClients(commits);
+    this.hooks?.observeLeader(this.node.leaderView());
     this.flushing = false;
     for (const message of toSelf) this.absorb(this.node.step(this.entry.id, message));
     this.scheduleFlush();

@@ -8,7 +8,7 @@
  * Duplicates are suppressed by request key when batching and skipped when executing.
  */
 import { batchDigest, requestKey } from '../core/digest';
-import type { Authenticator, ClientRequest, ClusterOptions, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
+import type { Authenticator, ClientRequest, ClusterOptions, Commit, ConsensusNode, LeaderView, NodeId, Outbound, Ready } from '../core/types';
 import { ExecutedRequests, type ExecutedRecord } from '../core/executed';
 import { RequestIntake } from '../core/intake';
 import { validBatch } from '../core/requests';
@@ -98,6 +98,10 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
   /** The PBFT engine underneath (read-only use: view, primary, watermarks, log). */
   get engine(): PbftInstance<ClientRequest[]> {
     return this.instance;
+  }
+
+  leaderView(): LeaderView {
+    return { leader: this.instance.installed ? this.instance.primary : undefined, view: this.instance.view };
   }
 
   submit(request: ClientRequest): Ready<PbftMessage, PbftState> {

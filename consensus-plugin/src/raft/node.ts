@@ -1,5 +1,5 @@
 import { batchDigest, requestKey } from '../core/digest';
-import type { Authenticator, ClientRequest, Commit, ConsensusNode, NodeId, Outbound, Ready } from '../core/types';
+import type { Authenticator, ClientRequest, Commit, ConsensusNode, LeaderView, NodeId, Outbound, Ready } from '../core/types';
 import { sign, verify } from './codec';
 import { AppliedRequests } from './applied';
 import { Ballot } from './ballot';
@@ -106,6 +106,10 @@ export class RaftNode implements ConsensusNode<RaftMessage, RaftState> {
       if (!this.outstanding.has(key)) this.outstanding.set(key, { request, since: this.now });
       this.route([request]);
     });
+  }
+
+  leaderView(): LeaderView {
+    return { leader: this.leaderId, view: this.term };
   }
 
   status(): RaftStatus {

@@ -14,6 +14,7 @@ const basePort = 32_000 + (process.pid % 600) * 20;
 class FakeHost {
   readonly decided: LinkFrame[] = [];
   readonly signatures: LinkFrame[] = [];
+  readonly statuses: LinkFrame[] = [];
   private socket?: Socket;
 
   async connect(port: number, from: number): Promise<void> {
@@ -23,7 +24,7 @@ class FakeHost {
     socket.on('data', (chunk: Buffer) => {
       for (const body of decoder.push(chunk)) {
         const frame = JSON.parse(body.toString('utf8')) as LinkFrame;
-        (frame.type === 'decided' ? this.decided : this.signatures).push(frame);
+        ({ decided: this.decided, signature: this.signatures, status: this.statuses })[frame.type as 'decided' | 'signature' | 'status'].push(frame);
       }
     });
     this.socket = socket;
@@ -79,6 +80,17 @@ describe('Fabric host link on four real DRKPBFT replica processes', () => {
       expect(host.decided.map((f) => f.seq)).toEqual(host.decided.map((_, i) => i + 1)); // in order, no gaps
     }
     expect(hosts.map((h) => h.decided)).toEqual(hosts.map(() => hosts[0]!.decided)); // the same batches everywhere
+    // Each host hears who leads as its replica sees it: node 0, the primary of view 0, holding the one seat.
+    for (const host of hosts) expect(host.statuses.at(-1)).toEqual({ type: 'status', leader: 0, view: 0, seats: [0] });
+
+    // A connection that never says hello (a port probe) does not take the link from host 0.
+    const probe = net.connect({ host: '127.0.0.1', port: basePort + 10 });
+    await new Promise<void>((resolve) => probe.once('connect', () => resolve()));
+    probe.destroy();
+    const before = hosts[0]!.decided.length;
+    for (const host of hosts) host.send({ type: 'order', key: 'tx-after-probe', env: envOf('tx-after-probe') });
+    await until('host 0 still linked', () => hosts[0]!.decided.length > before);
+    expect(hosts[0]!.envs()).toContain(envOf('tx-after-probe'));
 
     // A signature frame reaches every other host, tagged with the sender's replica id; `to` targets one.
     hosts[1]!.send({ type: 'signature', payload: Buffer.from('sig of 1').toString('base64') });

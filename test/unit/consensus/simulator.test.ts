@@ -87,6 +87,7 @@ function toyNode(id: NodeId, n: number, auth: Authenticator, options: ToyOptions
 
   return {
     id,
+    leaderView: () => ({ leader: 0, view: 0 }),
     submit(request) {
       if (id === 0) {
         lead(request);
@@ -267,6 +268,7 @@ function blaster(count: number, bytes: number): Protocol<{ k: number; pad: strin
         id,
         step: () => ({ messages: [], commits: [] }),
         submit: () => ({ messages: [], commits: [] }),
+        leaderView: () => ({ leader: undefined, view: 0 }),
         tick() {
           if (id !== 0 || fired) return { messages: [], commits: [] };
           fired = true;

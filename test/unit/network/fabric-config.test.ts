@@ -1,6 +1,6 @@
 import { configtx, consensusSection, mergeConfig, ordererOverrides, smartBftOptions, toEnv } from '../../../network/src/fabric-config';
 import { nativePlacement } from '../../../network/src/node-env';
-import { checkSetting, MAX_ORDERERS, orderingFromEnv, ordererBinary, parseOrdererCount, parseOrdering, settingFor } from '../../../network/src/ordering';
+import { checkSetting, MAX_ORDERERS, orderingFromEnv, parseOrdererCount, parseOrdering, settingFor } from '../../../network/src/ordering';
 import { allPorts, ordererSpecs, topology, topologyFor } from '../../../network/src/topology';
 
 type Profile = Record<string, any>;
@@ -32,6 +32,11 @@ describe('topology and channel configuration', () => {
     for (let n = 1; n <= MAX_ORDERERS; n++) {
       const ports = allPorts(topologyFor({ ordering: 'etcdraft', orderers: n })).map((p) => p.port);
       expect([n, new Set(ports).size]).toEqual([n, ports.length]);
+    }
+    for (let n = 4; n <= MAX_ORDERERS; n++) {
+      const drk = allPorts(topologyFor({ ordering: 'drkpbft', orderers: n }));
+      expect(drk.filter((p) => p.owner.includes('DRKPBFT'))).toHaveLength(3 * n);
+      expect([n, new Set(drk.map((p) => p.port)).size]).toEqual([n, drk.length]);
     }
   });
 
@@ -94,10 +99,12 @@ describe('topology and channel configuration', () => {
     const [o] = ordererSpecs(4);
     const bft = ordererOverrides(o!, nativePlacement, 'bft') as Profile;
     const drk = ordererOverrides(o!, nativePlacement, 'drkpbft') as Profile;
-    expect(drk.Consensus).toEqual({ ...bft.Consensus, BFTImplementation: 'drkpbft' });
+    // The chain of orderer k links to the replica beside it (replicaPorts: 11050 + 100 (k − 1), + 2).
+    expect(drk.Consensus).toEqual({ ...bft.Consensus, BFTImplementation: 'drkpbft', DRKPBFTLink: '127.0.0.1:11052' });
+    expect(consensusSection('drkpbft', '/d', ordererSpecs(4)[3]!, '127.0.0.1').DRKPBFTLink).toBe('127.0.0.1:11352');
     expect({ ...drk, Consensus: undefined }).toEqual({ ...bft, Consensus: undefined });
-    expect(consensusSection('etcdraft', '/d')).toEqual({ WALDir: '/d/etcdraft/wal', SnapDir: '/d/etcdraft/snapshot' });
-    expect(consensusSection('bft', '/d').WALDir).toBe('/d/smartbft/wal');
+    expect(consensusSection('etcdraft', '/d', o!, '127.0.0.1')).toEqual({ WALDir: '/d/etcdraft/wal', SnapDir: '/d/etcdraft/snapshot' });
+    expect(consensusSection('bft', '/d', o!, '127.0.0.1').WALDir).toBe('/d/smartbft/wal');
   });
 });
 
@@ -123,10 +130,5 @@ describe('the ordering setting', () => {
     expect(() => checkSetting({ ordering: 'bft', orderers: 3 })).toThrow("ordering 'bft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
     expect(() => settingFor({ ordering: 'drkpbft', orderers: 1 })).toThrow(/'drkpbft' needs at least 4 orderers/);
     expect(checkSetting({ ordering: 'etcdraft', orderers: 3 })).toEqual({ ordering: 'etcdraft', orderers: 3 });
-  });
-
-  it('stops drkpbft early, at its one hook, until the patched orderer exists', () => {
-    expect(ordererBinary('bft', '/bin/orderer')).toBe('/bin/orderer');
-    expect(() => ordererBinary('drkpbft', '/bin/orderer')).toThrow('drkpbft needs the patched orderer, not built yet');
   });
 });

@@ -1,0 +1,61 @@
+/**
+ * `--ordering drkpbft`: one DRKPBFT replica process beside each orderer (docs/ordering.md,
+ * "Running it"). The orderer's chain links to its own replica over the host link; the
+ * replicas order among themselves over their authenticated peer transport. Keys (Ed25519,
+ * separate from the orderers' MSP keys), the shared cluster.json and every replica's data
+ * directory live in the network's run state, so a restarted replica resumes where it was.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ClusterConfig, ReplicaEntry } from '@emr/consensus-plugin/dist/net/config';
+import { netProtocolOptions } from '@emr/consensus-plugin/dist/net/cluster';
+import { writeClusterKeys } from '@emr/consensus-plugin/dist/net/keys';
+import { repoRoot, state } from './paths';
+import { logFile, portInUse, startDaemon, waitFor } from './processes';
+import { replicaPorts, type OrdererSpec, type Topology } from './topology';
+
+/** Milliseconds per protocol tick. */
+const TICK_MS = 10;
+/** A request a replica knows of and the primary has not ordered after this long makes it suspect the primary (SmartBFT's forward timeout here is 2 s). */
+const REQUEST_TIMEOUT_MS = 2000;
+/** The channel's MaxMessageCount: a full batch is one block. */
+const BATCH = 100;
+
+export const replicaName = (o: OrdererSpec): string => `${o.name}-drkpbft`;
+const replicaDir = () => path.join(state.config, 'drkpbft');
+const clusterFile = () => path.join(replicaDir(), 'cluster.json');
+/** DRKPBFT node ids are 0-based positions; consenter ids in the channel config are 1-based. */
+const nodeId = (o: OrdererSpec) => o.consenterId - 1;
+
+/** Writes keys and cluster.json for the topology's orderers (once per network; `down` removes them). */
+export function writeReplicaCluster(t: Topology): string {
+  const orderers = t.ordererOrg.orderers;
+  const ids = orderers.map(nodeId);
+  const keys = writeClusterKeys(path.join(replicaDir(), 'keys'), ids);
+  const replicas: ReplicaEntry[] = orderers.map((o) => ({
+    id: nodeId(o),
+    host: t.host,
+    ...replicaPorts(o),
+    privateKey: keys.privateKey(nodeId(o)),
+    dataDir: path.join(state.ledgers, replicaName(o)),
+  }));
+  const options = netProtocolOptions('drkpbft', orderers.length, BATCH, TICK_MS, REQUEST_TIMEOUT_MS);
+  const config: ClusterConfig = { protocol: 'drkpbft', members: ids, options, replicas, publicKeys: keys.publicKeys, tickMs: TICK_MS, fsync: true };
+  mkdirSync(replicaDir(), { recursive: true });
+  writeFileSync(clusterFile(), JSON.stringify(config, null, 2));
+  return clusterFile();
+}
+
+/** Starts (or restarts from its data directory) the replica beside orderer `o`. */
+export function startReplica(o: OrdererSpec): void {
+  if (!existsSync(clusterFile())) throw new Error(`no DRKPBFT cluster configuration at ${clusterFile()}: the network was not started with --ordering drkpbft`);
+  const script = path.join(repoRoot, 'consensus-plugin', 'dist', 'net', 'replica-process.js');
+  startDaemon({ name: replicaName(o), command: process.execPath, args: [script, clusterFile(), String(nodeId(o))] });
+}
+
+/** Waits until every replica listens for its orderer's chain (a probe without `hello` leaves the link alone). */
+export async function waitForReplicas(t: Topology): Promise<void> {
+  await Promise.all(
+    t.ordererOrg.orderers.map((o) => waitFor(`DRKPBFT replica ${replicaName(o)} to listen on ${replicaPorts(o).hostLinkPort}`, () => portInUse(replicaPorts(o).hostLinkPort), 30000, logFile(replicaName(o)))),
+  );
+}
