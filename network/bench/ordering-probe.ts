@@ -2,14 +2,16 @@
  * What the ordering benchmark reads from the running network besides its own clients: the
  * ordering processes' CPU time (/proc), the bytes they sent each other (the kernel's
  * per-socket counters, `ss -tinp`), and the channel height (each mode's committed-block gauge).
- * Nothing is inserted on the path, so the figures cost the measured system nothing.
+ * Nothing is inserted on the path, so the figures cost the measured system nothing. Under
+ * the `wan` setting orderers dial each other through the relays, which count instead.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { consensusView } from '../src/network';
 import { state } from '../src/paths';
-import type { Topology } from '../src/topology';
+import { RELAY_STATS_PORT, type Topology } from '../src/topology';
+import type { LinkCount } from '../src/wan/relay';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (Linux's USER_HZ is 100). */
 const USER_HZ = 100;
@@ -94,7 +96,15 @@ export interface Probe {
   at: number;
   cpu: Map<number, number>;
   sockets: SocketSample;
+  /** Under `wan`: the bytes the relays carried between orderers so far. */
+  relayed?: number;
   height: number;
+}
+
+/** Bytes the WAN relays carried between two different orderers (relay-process.ts, GET /links). */
+async function relayedBytes(t: Topology): Promise<number> {
+  const links = (await (await fetch(`http://${t.host}:${RELAY_STATS_PORT}/links`)).json()) as LinkCount[];
+  return links.filter((l) => l.from !== '?' && l.from !== l.to).reduce((sum, l) => sum + l.bytes, 0);
 }
 
 export async function probe(t: Topology): Promise<Probe> {
@@ -103,6 +113,7 @@ export async function probe(t: Topology): Promise<Probe> {
     at: performance.now(),
     cpu: new Map([...processes.keys()].map((pid) => [pid, cpuSeconds(pid)])),
     sockets: sampleSockets(processes),
+    ...(t.wan ? { relayed: await relayedBytes(t) } : {}),
     height: await channelHeight(t),
   };
 }
@@ -119,5 +130,6 @@ export function delta(a: Probe, b: Probe): ProbeDelta {
   const seconds = (b.at - a.at) / 1000;
   let cpu = 0;
   for (const [pid, end] of b.cpu) cpu += end - (a.cpu.get(pid) ?? end);
-  return { seconds, orderingCores: cpu / seconds, bytesBetweenOrderers: bytesBetween(a.sockets, b.sockets), blocks: b.height - a.height };
+  const bytes = a.relayed !== undefined && b.relayed !== undefined ? b.relayed - a.relayed : bytesBetween(a.sockets, b.sockets);
+  return { seconds, orderingCores: cpu / seconds, bytesBetweenOrderers: bytes, blocks: b.height - a.height };
 }

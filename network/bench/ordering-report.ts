@@ -90,7 +90,7 @@ export function printReport(summary: Summary): void {
 }
 
 /** Throughput and p50 against offered load, one chart each per workload; returns the files written. */
-export function writeCharts(results: ModeResult[], dir: string): string[] {
+export function writeCharts(results: ModeResult[], dir: string, prefix: string): string[] {
   const files: string[] = [];
   const workloads = [...new Set(results.flatMap((r) => r.steps.map((s) => s.workload)))];
   for (const workload of workloads) {
@@ -98,8 +98,8 @@ export function writeCharts(results: ModeResult[], dir: string): string[] {
       results.map((r) => ({ name: r.ordering, color: COLORS[r.ordering], points: r.steps.filter((s) => s.workload === workload).map((s): [number, number] => [s.offeredPerS, y(s)]) }));
     const slug = workload.startsWith('PutState') ? 'floor' : workload.split(' ')[0]!;
     const charts = {
-      [`ordering-${slug}-throughput.svg`]: lineChart({ title: `${workload}: committed throughput`, xLabel: 'offered load (tx/s)', yLabel: 'committed tx/s', series: series((s) => s.throughputPerS), yMin: 0 }),
-      [`ordering-${slug}-latency.svg`]: lineChart({ title: `${workload}: median commit latency`, xLabel: 'offered load (tx/s)', yLabel: 'p50 latency (ms)', series: series((s) => s.p50Ms), yMin: 0 }),
+      [`${prefix}-${slug}-throughput.svg`]: lineChart({ title: `${workload}: committed throughput`, xLabel: 'offered load (tx/s)', yLabel: 'committed tx/s', series: series((s) => s.throughputPerS), yMin: 0 }),
+      [`${prefix}-${slug}-latency.svg`]: lineChart({ title: `${workload}: median commit latency`, xLabel: 'offered load (tx/s)', yLabel: 'p50 latency (ms)', series: series((s) => s.p50Ms), yMin: 0 }),
     };
     for (const [name, svg] of Object.entries(charts)) {
       const file = path.join(dir, name);

@@ -1,6 +1,7 @@
 /**
  * npm run bench:ordering [-- --json] [--write] [--modes etcdraft,bft,drkpbft] [--orderers 4]
  *                          [--rates 25,50,100,200] [--seconds 12] [--workloads floor,upload,access]
+ *                          [--wan]   (orderers in 3 emulated WAN zones; 7 orderers unless told)
  *
  * The channel's three ordering services side by side on the live network, one after the
  * other in one run, on the same workload (docs/benchmarks.md, "Ordering services"). Each
@@ -46,7 +47,8 @@ type WorkloadName = (typeof WORKLOADS)[number];
 const json = flag('json');
 const write = flag('write');
 const modes = (option('modes') ?? 'etcdraft,bft,drkpbft').split(',').map((m) => parseOrdering(m, '--modes'));
-const orderers = parseOrdererCount(option('orderers') ?? '4', '--orderers');
+const wan = flag('wan');
+const orderers = parseOrdererCount(option('orderers') ?? (wan ? '7' : '4'), '--orderers');
 const rates = positives('rates', '25,50,100,200');
 const seconds = positives('seconds', '12')[0]!;
 const workloads = (option('workloads') ?? WORKLOADS.join(',')).split(',').map((w) => {
@@ -75,9 +77,9 @@ export interface ModeResult {
 }
 
 async function benchMode(ordering: Ordering): Promise<ModeResult> {
-  log(`\n## ${ordering}, ${orderers} orderers`);
+  log(`\n## ${ordering}, ${orderers} orderers${wan ? ', 3 emulated WAN zones' : ''}`);
   await down(() => undefined);
-  const started = await up((line) => log(`  [network] ${line}`), { ordering, orderers });
+  const started = await up((line) => log(`  [network] ${line}`), { ordering, orderers, wan });
   const t = runningTopology();
   const open: EmrConnection[] = [];
   const as = (org: string, user: string) => {
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
     benchmark: 'ordering',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
-    config: { modes, orderers, rates, secondsPerStep: seconds, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
+    config: { modes, orderers, wan, rates, secondsPerStep: seconds, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
     summary,
     modes: results,
     wallSeconds: (Date.now() - t0) / 1000,
@@ -142,9 +144,10 @@ async function main(): Promise<void> {
   if (write) {
     const docs = path.join(__dirname, '..', '..', 'docs');
     mkdirSync(path.join(docs, 'charts'), { recursive: true });
-    writeFileSync(path.join(docs, 'bench-ordering.json'), `${JSON.stringify(result, null, 2)}\n`);
-    for (const file of writeCharts(results, path.join(docs, 'charts'))) log(`wrote ${path.relative(process.cwd(), file)}`);
-    log(`wrote docs/bench-ordering.json`);
+    const name = wan ? 'ordering-wan' : 'ordering';
+    writeFileSync(path.join(docs, `bench-${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    for (const file of writeCharts(results, path.join(docs, 'charts'), name)) log(`wrote ${path.relative(process.cwd(), file)}`);
+    log(`wrote docs/bench-${name}.json`);
   }
 }
 

@@ -12,7 +12,7 @@ import { netProtocolOptions } from '@emr/consensus-plugin/dist/net/cluster';
 import { writeClusterKeys } from '@emr/consensus-plugin/dist/net/keys';
 import { repoRoot, state } from './paths';
 import { logFile, portInUse, startDaemon, waitFor } from './processes';
-import { replicaPorts, type OrdererSpec, type Topology } from './topology';
+import { relayPorts, replicaPorts, type OrdererSpec, type Topology } from './topology';
 
 /** Milliseconds per protocol tick. */
 const TICK_MS = 10;
@@ -36,6 +36,7 @@ export function writeReplicaCluster(t: Topology): string {
     id: nodeId(o),
     host: t.host,
     ...replicaPorts(o),
+    ...(t.wan ? { dialPort: relayPorts(o).replica } : {}),
     privateKey: keys.privateKey(nodeId(o)),
     dataDir: path.join(state.ledgers, replicaName(o)),
   }));

@@ -8,6 +8,8 @@ export interface ReplicaEntry {
   host: string;
   /** Replica-to-replica port. */
   port: number;
+  /** Where the other replicas dial this one when not `port` (a relay in front of it). */
+  dialPort?: number;
   /** Port where load drivers submit requests and hear of their commits. */
   clientPort: number;
   privateKey: string;

@@ -103,7 +103,7 @@ export class Replica {
     this.node = protocol.createNode(entry.id, auth, persisted);
     this.transport = new PeerTransport<unknown>({
       self: entry,
-      peers: config.replicas,
+      peers: config.replicas.map((r) => ({ id: r.id, host: r.host, port: r.dialPort ?? r.port })),
       auth,
       onMessage: (from, message) => {
         if (this.hooks?.takePeerMessage(from, message) !== true) this.absorb(this.node.step(from, message));
