@@ -139,14 +139,19 @@ export interface UpResult {
   steps: { step: string; seconds: number }[];
 }
 
-/** True when every process we started runs, every node is healthy and the chaincode was committed. */
-export async function isUp(): Promise<boolean> {
-  if (!existsSync(upMarker())) return false;
+/** What keeps the network from being up: nothing when every process we started runs, every node is healthy and the chaincode was committed. */
+export async function whyNotUp(): Promise<string[]> {
+  if (!existsSync(upMarker())) return ['it was not started, or its start did not finish'];
   const daemons = recordedDaemons();
-  if (daemons.length === 0 || daemons.some((d) => !d.alive)) return false;
-  const checks = await Promise.all(healthEndpoints(runningTopology()).map((h) => h.check().catch(() => false)));
-  return checks.every(Boolean);
+  if (daemons.length === 0) return ['no process is recorded'];
+  const dead = daemons.filter((d) => !d.alive).map((d) => `${d.name} is not running`);
+  if (dead.length > 0) return dead;
+  const endpoints = healthEndpoints(runningTopology());
+  const checks = await Promise.all(endpoints.map((h) => h.check().catch(() => false)));
+  return endpoints.filter((_, i) => !checks[i]).map((h) => `${h.name} is not healthy`);
 }
+
+export const isUp = async (): Promise<boolean> => (await whyNotUp()).length === 0;
 
 /**
  * Starts the network with the requested ordering (EMR_ORDERING / EMR_ORDERERS unless told
@@ -343,7 +348,8 @@ export async function enroll(orgName: string, id: string, roleName: string): Pro
   const enrollable = ROLES.filter((r) => r === 'patient' || listed(r));
   const role = enrollable.find((r) => r === roleName);
   if (!role) throw new Error(`--role: must be one of ${enrollable.join(', ')}`);
-  if (!existsSync(state.profile) || !(await isUp())) throw new Error('the network is not up: run `network up` first');
+  const why = existsSync(state.profile) ? await whyNotUp() : ['it has no connection profile'];
+  if (why.length > 0) throw new Error(`the network is not up (${why.join('; ')}): run \`network up\` first`);
   const profile = JSON.parse(readFileSync(state.profile, 'utf8')) as ConnectionProfile;
   const users = profile.orgs[org.name]!.users;
   if (users[id]) throw new Error(`--user: '${id}' is already enrolled at ${org.name} (as ${users[id]!.role})`);
