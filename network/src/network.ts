@@ -9,11 +9,12 @@ import { deployChaincode } from './chaincode';
 import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
 import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
+import { startRelays, RELAYS_NAME } from './wan/launch';
 import { replicaName, startReplica, waitForReplicas, writeReplicaCluster } from './drkpbft-replicas';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
 import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
 import { recordSetting, runningSetting, runningTopology } from './run-state';
-import { allPorts, hostnameOf, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
+import { allPorts, hostnameOf, RELAY_STATS_PORT, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
 import { ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
@@ -46,6 +47,7 @@ function healthEndpoints(t: Topology): { name: string; check: () => Promise<bool
     })),
     ...oo.orderers.map((o) => ({ name: o.name, check: () => healthy(o.operationsPort, oo) })),
     ...(t.ordering === 'drkpbft' ? oo.orderers.map((o) => ({ name: replicaName(o), check: () => portInUse(replicaPorts(o).hostLinkPort) })) : []),
+    ...(t.wan ? [{ name: RELAYS_NAME, check: () => portInUse(RELAY_STATS_PORT) }] : []),
     ...t.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
     ...t.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
     ...t.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
@@ -207,6 +209,10 @@ export async function up(log: (line: string) => void = console.log, request: Ord
   step(`genesis block of channel '${topology.channel}' created`);
 
   const oo = t.ordererOrg;
+  if (t.wan) {
+    await startRelays(t);
+    step(`relays between the orderers, in 3 emulated WAN zones`);
+  }
   if (t.ordering === 'drkpbft') {
     // Each orderer's chain links to its own replica: replicas first.
     writeReplicaCluster(t);
