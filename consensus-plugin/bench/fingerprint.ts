@@ -13,36 +13,22 @@
 import { createHash, type Hash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { canonical } from '../src/core/digest';
-import type { ConsensusNode, Protocol, Ready } from '../src/core/types';
+import type { Protocol } from '../src/core/types';
+import { observed } from '../src/sim/observe';
 import type { MembershipEvent } from '../src/sim/membership';
 import { Network } from '../src/sim/network';
 import { simProtocolFactory, SIM_PROTOCOLS, type SimProtocolName } from '../src/sim/protocols';
 import { randomScenario, runScenario, SOAK_SETTINGS, type ProtocolFactory } from '../src/sim/scenario';
 
 /** Every Ready a node of `protocol` returns goes into `hash` first. */
-function recording(protocol: Protocol<unknown, unknown>, hash: () => Hash): Protocol<unknown, unknown> {
-  const record = (id: number, call: string, ready: Ready<unknown, unknown>): Ready<unknown, unknown> => {
+const recording = (protocol: Protocol<unknown, unknown>, hash: () => Hash): Protocol<unknown, unknown> =>
+  observed(protocol, (id, input, ready) => {
     const h = hash();
-    h.update(`${id} ${call}\n`);
+    h.update(`${id} ${input}\n`);
     for (const { to, message } of ready.messages) h.update(`m ${to} ${canonical(message)}\n`);
     for (const commit of ready.commits) h.update(`c ${canonical(commit)}\n`);
     if (ready.state !== undefined) h.update(`s ${canonical(ready.state)}\n`);
-    return ready;
-  };
-  return {
-    ...protocol,
-    createNode(id, auth, persisted) {
-      const node: ConsensusNode<unknown, unknown> = protocol.createNode(id, auth, persisted);
-      return {
-        id: node.id,
-        step: (from, message) => record(id, `step ${from}`, node.step(from, message)),
-        tick: () => record(id, 'tick', node.tick()),
-        submit: (request) => record(id, 'submit', node.submit(request)),
-        leaderView: () => node.leaderView(),
-      };
-    },
-  };
-}
+  });
 
 function main(argv: string[]): void {
   const { values } = parseArgs({

@@ -118,6 +118,12 @@ export interface ClusterOptions {
   requestTimeoutTicks: number;
   /** PBFT: a checkpoint every this many sequence numbers; the watermark window is 2× this. */
   checkpointInterval: number;
+  /**
+   * Duplicate suppression forgets a one-shot client's record this many global positions after
+   * its request executed (`ExecutedRequests`); undefined or 0 keeps every record. Must exceed
+   * how long a request can stay in flight, by far (docs/consensus.md, "Duplicates").
+   */
+  dedupWindow?: number;
 }
 
 export const DEFAULT_OPTIONS: ClusterOptions = { batchSize: 100, batchTimeoutTicks: 2, requestTimeoutTicks: 50, checkpointInterval: 16 };

@@ -49,7 +49,7 @@ export class GlobalLog {
     private readonly run: (log: LogEntry) => void,
   ) {
     this.executedSeq = persisted?.executedSeq ?? 0;
-    this.executed = new ExecutedRequests(persisted?.executed);
+    this.executed = new ExecutedRequests(persisted?.executed, env.ctx.options.dedupWindow);
   }
 
   /** An entry for some position: executed when it is the next one (and proves itself), kept for later when ahead. */
@@ -90,9 +90,10 @@ export class GlobalLog {
     const fresh: ClientRequest[] = [];
     for (const r of requests) {
       if (this.executed.has(r)) continue;
-      this.executed.add(r);
+      this.executed.add(r, seq);
       fresh.push(r);
     }
+    this.executed.expire(seq);
     this.executedSeq = seq;
     const payload = log.entry.payload;
     const stored = payload !== null && isTopGroup(log.group) ? { group: log.group, entry: { ...log.entry, payload: withoutCertificate(payload as TopEntry) } } : log;

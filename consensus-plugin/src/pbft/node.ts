@@ -77,7 +77,7 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
   ) {
     this.others = members.filter((m) => m !== id);
     this.memberSet = new Set(members);
-    this.executed = new ExecutedRequests(persisted?.executed);
+    this.executed = new ExecutedRequests(persisted?.executed, options.dedupWindow);
     this.intake = new RequestIntake(options.batchSize);
     this.instance = new PbftInstance<ClientRequest[]>({
       self: id,
@@ -210,9 +210,11 @@ export class PbftNode implements ConsensusNode<PbftMessage, PbftState> {
       this.announced.delete(key);
       this.instance.satisfied(key);
       if (this.executed.has(request)) continue;
-      this.executed.add(request);
+      this.executed.add(request, d.seq);
       requests.push(request);
     }
+    // A forgotten request left in the persisted list would be learnt again on restart as new.
+    if (this.executed.expire(d.seq) > 0) this.pendingLog = this.pending();
     // The digest stays the one the quorum signed; duplicates are left out of `requests`.
     return { seq: d.seq, digest: d.digest, requests, quorum: d.certificate.map((c) => c.sender), epoch: 0 };
   }

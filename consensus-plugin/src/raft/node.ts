@@ -1,7 +1,7 @@
 import { batchDigest, requestKey } from '../core/digest';
+import { ExecutedRequests } from '../core/executed';
 import type { Authenticator, ClientRequest, Commit, ConsensusNode, LeaderView, NodeId, Outbound, Ready } from '../core/types';
 import { sign, verify } from './codec';
-import { AppliedRequests } from './applied';
 import { Ballot } from './ballot';
 import { LeaderState } from './leader';
 import { RaftLog } from './log';
@@ -61,7 +61,7 @@ export class RaftNode implements ConsensusNode<RaftMessage, RaftState> {
    * can still make it the leader of this term (it voted for itself here and for no one else).
    */
   private votes: Ballot | undefined;
-  private readonly applied = new AppliedRequests();
+  private readonly applied: ExecutedRequests;
   /** Requests submitted here and not yet applied, with the tick they were last passed on. */
   private readonly outstanding = new Map<string, { request: ClientRequest; since: number }>();
   private now = 0;
@@ -72,6 +72,7 @@ export class RaftNode implements ConsensusNode<RaftMessage, RaftState> {
 
   constructor(readonly id: NodeId, private readonly auth: Authenticator, private readonly settings: RaftSettings, persisted?: RaftState) {
     this.membership = settings.genesis;
+    this.applied = new ExecutedRequests({}, settings.dedupWindow);
     this.log = new RaftLog(persisted?.log, persisted?.logLength);
     if (persisted) {
       this.term = persisted.term;
@@ -376,9 +377,10 @@ export class RaftNode implements ConsensusNode<RaftMessage, RaftState> {
         this.outstanding.delete(key);
         this.leader?.pending.delete(key);
         if (this.applied.has(request)) continue;
-        this.applied.add(request);
+        this.applied.add(request, entry.seq);
         fresh.push(request);
       }
+      this.applied.expire(entry.seq);
       if (quorum) this.commits.push({ seq: entry.seq, digest: this.digestOf(entry, fresh), requests: fresh, quorum: quorum.voters, epoch: quorum.epoch });
       const change = entry.kind === 'config' && fresh.length === 1 ? parseMembershipChange(fresh[0].operation) : undefined;
       if (change) this.reconfigure(this.membership.apply(change));

@@ -31,7 +31,7 @@ export interface RaftSettings extends Required<RaftOptions> {
   adopt(membership: Membership): Membership;
 }
 
-export const RAFT_DEFAULTS = { electionTimeoutTicks: [10, 20] as [number, number], electionBackoffLimit: 2, heartbeatTicks: 2, maxInflight: 8, maxEntriesPerAppend: 64 };
+export const RAFT_DEFAULTS = { electionTimeoutTicks: [10, 20] as [number, number], electionBackoffLimit: 2, heartbeatTicks: 2, maxInflight: 8, maxEntriesPerAppend: 64, dedupWindow: 0 };
 
 export function resolveSettings(genesis: Membership, options: RaftOptions, adopt: (membership: Membership) => Membership): RaftSettings {
   const settings: RaftSettings = { ...RAFT_DEFAULTS, ...stripUndefined(options), genesis, adopt };

@@ -19,6 +19,8 @@ export interface LoadOptions {
   /** Clients submit new requests only in [startMs, stopMs). */
   startMs: number;
   stopMs: number;
+  /** Each request comes from a client of its own with timestamp 1, as a Fabric transaction (client `fabric:<tx id>`) does. */
+  oneShot: boolean;
 }
 
 export const DEFAULT_LOAD: LoadOptions = {
@@ -31,6 +33,7 @@ export const DEFAULT_LOAD: LoadOptions = {
   retryMs: 1000,
   startMs: 0,
   stopMs: Infinity,
+  oneShot: false,
 };
 
 /** One simulated client: where it sits, whom it asks, how it numbers its requests. */
@@ -53,9 +56,10 @@ export function placeClients(load: LoadOptions, network: Network, members: reado
   });
 }
 
-/** The client's next request; the operation is padded to `operationBytes`. */
-export function nextRequest(client: SimClient, operationBytes: number): ClientRequest {
+/** The client's next request (`oneShot`: as client `<name>.<n>`, timestamp 1); the operation is padded to `operationBytes`. */
+export function nextRequest(client: SimClient, operationBytes: number, oneShot = false): ClientRequest {
   const timestamp = ++client.lastTimestamp;
   const label = `op ${client.name} ${timestamp}`;
-  return { client: client.name, timestamp, operation: label.padEnd(operationBytes, '.') };
+  const request = oneShot ? { client: `${client.name}.${timestamp}`, timestamp: 1 } : { client: client.name, timestamp };
+  return { ...request, operation: label.padEnd(operationBytes, '.') };
 }

@@ -581,7 +581,7 @@ export class Simulation<M, S> {
   }
 
   private submit(client: SimClient): void {
-    const request = nextRequest(client, this.load.operationBytes);
+    const request = nextRequest(client, this.load.operationBytes, this.load.oneShot);
     const key = requestKey(request);
     client.outstanding++;
     this.pending.set(key, { client, request, submittedAtMs: this.now, retried: false });

@@ -340,7 +340,7 @@ describe('DRKPBFT roles: region', () => {
     const { node, role, executed } = region(4);
     const mine = [homedIn(1), homedIn(1), homedIn(1)];
     const done = homedIn(1);
-    executed.add(done);
+    executed.add(done, 1);
     for (const r of [...mine, homedIn(2), done]) role.enqueue(r);
     role.batchQueued(false);
     node.clock = 1;
@@ -584,7 +584,7 @@ describe('DRKPBFT roles: request intake', () => {
     const { node, intake: member, executed } = intake(5);
     const done = homedIn(1);
     member.learn([done], false);
-    executed.add(done);
+    executed.add(done, 1);
     member.forget(requestKey(done));
     member.flushForwards();
     node.clock = OPTIONS.requestTimeoutTicks;

@@ -7,7 +7,7 @@ import { simAuthenticators } from '../../../consensus-plugin/src/core/sim-auth';
 import type { Authenticator, ClientRequest, ClusterOptions, Commit, NodeId, Outbound } from '../../../consensus-plugin/src/core/types';
 import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from '../../../consensus-plugin/src/pbft/instance';
 import { sign, type CommitMessage, type PbftInstanceMessage, type PrePrepareMessage, type ViewChangeMessage } from '../../../consensus-plugin/src/pbft/messages';
-import { ExecutedRequests } from '../../../consensus-plugin/src/core/executed';
+import { ExecutedRequests, type ExecutedRecord } from '../../../consensus-plugin/src/core/executed';
 import { createPbft, type PbftMessage, type PbftNode, type PbftState, type RequestMessage } from '../../../consensus-plugin/src/pbft/protocol';
 import { maxFaulty, quorumSize } from '../../../consensus-plugin/src/pbft/quorum';
 import { Verifier, verifyCertificate } from '../../../consensus-plugin/src/pbft/verifier';
@@ -740,10 +740,10 @@ describe('executed-request record', () => {
   it('keeps per client a contiguous prefix and the timestamps above it, and answers like a set of request keys', () => {
     const executed = new ExecutedRequests();
     const done = [request('a', 2), request('a', 4), request('b', 1), request('a', 0.5), request('a', -1), request('a', 0)];
-    for (const r of done) executed.add(r);
+    for (const r of done) executed.add(r, 1);
     expect(executed.record()).toEqual({ a: { upTo: 0, above: [2, 4, 0.5, -1, 0] }, b: { upTo: 1, above: [] } });
-    executed.add(request('a', 1));
-    executed.add(request('a', 3));
+    executed.add(request('a', 1), 1);
+    executed.add(request('a', 3), 1);
     expect(executed.record()).toEqual({ a: { upTo: 4, above: [0.5, -1, 0] }, b: { upTo: 1, above: [] } });
     const keys = new Set([...done, request('a', 1), request('a', 3)].map(requestKey));
     const probes = [-2, -1, 0, 0.5, 1, 1.5, 2, 3, 4, 5].flatMap((t) => [request('a', t), request('b', t), request('c', t)]);
@@ -756,14 +756,114 @@ describe('executed-request record', () => {
 
   it('returns the same record until a change and never mutates one it returned', () => {
     const executed = new ExecutedRequests();
-    executed.add(request('a', 1));
+    executed.add(request('a', 1), 1);
     const first = executed.record();
     expect(executed.record()).toBe(first);
-    executed.add(request('a', 1));
+    executed.add(request('a', 1), 1);
     expect(executed.record()).toBe(first);
-    executed.add(request('a', 2));
+    executed.add(request('a', 2), 1);
     expect(first).toEqual({ a: { upTo: 1, above: [] } });
     expect(executed.record()).toEqual({ a: { upTo: 2, above: [] } });
+  });
+});
+
+describe('executed-request record with a dedup window', () => {
+  const oneShot = (tx: string): ClientRequest => request(`fabric:${tx}`, 1);
+
+  it('forgets a one-shot record once `window` positions executed after its request, and only then', () => {
+    const executed = new ExecutedRequests({}, 3);
+    executed.add(oneShot('x'), 1);
+    executed.add(oneShot('y'), 2);
+    expect(executed.expire(3)).toBe(0);
+    expect(executed.has(oneShot('x'))).toBe(true);
+    expect(executed.expire(4)).toBe(1);
+    expect([executed.has(oneShot('x')), executed.has(oneShot('y'))]).toEqual([false, true]);
+    expect(executed.expire(5)).toBe(1);
+    expect(executed.record()).toEqual({});
+  });
+
+  it('keeps a client that numbers its requests, and restarts the clock of one that executes again', () => {
+    const executed = new ExecutedRequests({}, 3);
+    executed.add(request('numbered', 1), 1);
+    executed.add(request('numbered', 2), 1);
+    executed.add(request('gappy', 1), 1);
+    executed.add(request('gappy', 3), 5);
+    expect(executed.expire(7)).toBe(0);
+    expect(executed.expire(8)).toBe(1);
+    expect(executed.expire(1000)).toBe(0);
+    expect(executed.has(request('numbered', 2))).toBe(true);
+    expect(executed.has(request('gappy', 3))).toBe(false);
+    expect(executed.record()).toEqual({ numbered: { upTo: 2, above: [] } });
+  });
+
+  it('persists the expiry positions and, restored, forgets exactly what the original forgets', () => {
+    const steps = (e: ExecutedRequests, from: number, to: number): void => {
+      for (let seq = from; seq <= to; seq++) {
+        e.add(oneShot(`t${seq}`), seq);
+        if (seq % 3 === 0) e.add(oneShot(`t${seq - 2}`), seq); // a repeat does not restart the clock
+        if (seq % 4 === 0) e.add(request('numbered', seq / 4), seq);
+        e.expire(seq);
+      }
+    };
+    const original = new ExecutedRequests({}, 5);
+    steps(original, 1, 10);
+    const saved = JSON.parse(JSON.stringify(original.record())) as ExecutedRecord;
+    expect(saved['fabric:t10']).toEqual({ upTo: 1, above: [], at: 10 });
+    const restored = new ExecutedRequests(saved, 5);
+    steps(original, 11, 30);
+    steps(restored, 11, 30);
+    expect(restored.record()).toEqual(original.record());
+    expect(Object.keys(original.record()).sort()).toEqual(['fabric:t26', 'fabric:t27', 'fabric:t28', 'fabric:t29', 'fabric:t30', 'numbered']);
+  });
+
+  it('writes the record as before when the window is off', () => {
+    const executed = new ExecutedRequests({}, 0);
+    executed.add(oneShot('x'), 1);
+    expect(executed.expire(1_000_000)).toBe(0);
+    expect(executed.record()).toEqual({ 'fabric:x': { upTo: 1, above: [] } });
+  });
+});
+
+describe('flat PBFT with a dedup window', () => {
+  const WINDOW = 4;
+  const windowed = (): Flat => new Flat(4, { ...OPTIONS, dedupWindow: WINDOW });
+  /** One position: a fresh one-shot request at the primary, batched at the next tick. */
+  const position = (c: Flat, tx: string): void => {
+    c.submit(0, request(`fabric:${tx}`, 1));
+    c.tick(2);
+  };
+  const count = (c: Flat, i: NodeId, r: ClientRequest): number => c.executedKeys(i).filter((k) => k === requestKey(r)).length;
+
+  it('suppresses a duplicate inside the window on every replica, and orders it again only after the window', () => {
+    const c = windowed();
+    const x = request('fabric:x', 1);
+    c.submit(0, x);
+    c.tick(2);
+    position(c, 'a');
+    c.submit(1, x);
+    c.submit(0, x);
+    position(c, 'b');
+    for (const i of ids(4)) expect(count(c, i, x)).toBe(1);
+    for (let p = 0; p < WINDOW; p++) position(c, `later${p}`);
+    expect(c.states[0]?.executed['fabric:x']).toBeUndefined();
+    c.submit(1, x);
+    c.tick(4);
+    for (const i of ids(4)) expect(count(c, i, x)).toBe(2);
+    expect(new Set(ids(4).map((i) => JSON.stringify(c.states[i]?.executed))).size).toBe(1);
+  });
+
+  it('does not learn a forgotten request again from its persisted pending list after a restart', () => {
+    const c = windowed();
+    const early = ['p', 'q', 'r'].map((tx) => request(`fabric:${tx}`, 1));
+    for (const r of early) c.submit(1, r);
+    c.tick(3);
+    for (let p = 0; p < WINDOW + 1; p++) position(c, `later${p}`);
+    expect(c.states[1]?.pending).toEqual([]);
+    c.pump.down.add(1);
+    c.restart(1);
+    c.tick(3 * OPTIONS.requestTimeoutTicks);
+    for (const i of ids(4)) for (const r of early) expect(count(c, i, r)).toBe(1);
+    expect(c.nodes.map((n) => n.engine.view)).toEqual([0, 0, 0, 0]);
   });
 });
 

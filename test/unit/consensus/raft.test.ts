@@ -1,7 +1,6 @@
 import { batchDigest, canonical } from '../../../consensus-plugin/src/core/digest';
 import { simAuthenticator } from '../../../consensus-plugin/src/core/sim-auth';
 import type { Authenticator, ClientRequest, Commit, NodeId } from '../../../consensus-plugin/src/core/types';
-import { AppliedRequests } from '../../../consensus-plugin/src/raft/applied';
 import { sign, verify } from '../../../consensus-plugin/src/raft/codec';
 import { ElectionRandom } from '../../../consensus-plugin/src/raft/random';
 import { createRaft, joinOperation, leaveOperation } from '../../../consensus-plugin/src/raft';
@@ -666,15 +665,6 @@ describe('Raft protocol surface', () => {
 });
 
 describe('Raft helpers', () => {
-  it('remembers applied requests per client, in or out of order', () => {
-    const applied = new AppliedRequests();
-    for (const t of [2, 1, 4, 0.5]) applied.add(request('c', t));
-    expect([0.5, 1, 2, 3, 4, 5].map((t) => applied.has(request('c', t)))).toEqual([true, true, true, false, true, false]);
-    expect(applied.has(request('other', 1))).toBe(false);
-    applied.add(request('c', 3));
-    expect(applied.has(request('c', 3)) && applied.has(request('c', 4))).toBe(true);
-  });
-
   it('draws election timeouts in [min, max], the same for the same seed and node', () => {
     const draws = (seed: string, node: number): number[] => {
       const random = new ElectionRandom(seed, node);
