@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { connectGateway, pseudonymOf, type EmrConnection } from '@emr/client';
 import { down, up } from '../src/network';
 import { parseOrdererCount, parseOrdering, type Ordering } from '../src/ordering';
@@ -23,18 +24,20 @@ import { accessWorkload, floorWorkload, prepareAccess, runStep, uploadWorkload, 
 import { delta, probe, type ProbeDelta } from './ordering-probe';
 import { printReport, summarise, writeCharts } from './ordering-report';
 
-const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(`--${name}`);
-function option(name: string): string | undefined {
-  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  const a = argv[i]!;
-  const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return value;
-}
-function positives(name: string, fallback: string): number[] {
-  return (option(name) ?? fallback).split(',').map((v) => {
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean' },
+    write: { type: 'boolean' },
+    wan: { type: 'boolean' },
+    modes: { type: 'string' },
+    orderers: { type: 'string' },
+    rates: { type: 'string' },
+    seconds: { type: 'string' },
+    workloads: { type: 'string' },
+  },
+});
+function positives(name: 'rates' | 'seconds', fallback: string): number[] {
+  return (args[name] ?? fallback).split(',').map((v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: '${v}' is not a positive number`);
     return n;
@@ -44,14 +47,14 @@ function positives(name: string, fallback: string): number[] {
 const WORKLOADS = ['floor', 'upload', 'access'] as const;
 type WorkloadName = (typeof WORKLOADS)[number];
 
-const json = flag('json');
-const write = flag('write');
-const modes = (option('modes') ?? 'etcdraft,bft,drkpbft').split(',').map((m) => parseOrdering(m, '--modes'));
-const wan = flag('wan');
-const orderers = parseOrdererCount(option('orderers') ?? (wan ? '7' : '4'), '--orderers');
+const json = args.json === true;
+const write = args.write === true;
+const modes = (args.modes ?? 'etcdraft,bft,drkpbft').split(',').map((m) => parseOrdering(m, '--modes'));
+const wan = args.wan === true;
+const orderers = parseOrdererCount(args.orderers ?? (wan ? '7' : '4'), '--orderers');
 const rates = positives('rates', '25,50,100,200');
 const seconds = positives('seconds', '12')[0]!;
-const workloads = (option('workloads') ?? WORKLOADS.join(',')).split(',').map((w) => {
+const workloads = (args.workloads ?? WORKLOADS.join(',')).split(',').map((w) => {
   if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown workload '${w}'; choose from ${WORKLOADS.join(', ')}`);
   return w as WorkloadName;
 });
