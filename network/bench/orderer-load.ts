@@ -4,10 +4,12 @@
  *   [--org HospitalA --user admin] [--json]
  *
  * The ordering service on its own, on the running network: pre-signed envelopes
- * (envelopes.ts) are broadcast straight to the orderers over one long-lived, pipelined
- * Broadcast stream per orderer, and a Deliver client on one orderer times each tx id from
- * its first send to the block that carries it. No peer is involved, so these figures show
- * what the consensus itself costs; peers later mark these transactions invalid (no actions).
+ * (envelopes.ts) are broadcast straight to the orderers over long-lived, pipelined
+ * Broadcast streams (--streams per orderer, default 1), and a Deliver client on one orderer
+ * times each tx id from its first send to the block that carries it. No peer is on the
+ * timed path, so these figures show what the ordering service itself costs; the peers
+ * still pull and validate the blocks on the same machine, and mark these transactions
+ * INVALID_ENDORSER_TRANSACTION (a Transaction with no actions).
  *
  * Targets follow Fabric's gateway (internal/pkg/gateway/submit.go): under BFT every orderer,
  * an envelope counting as accepted on a quorum ⌈(n + f + 1)/2⌉ of SUCCESS replies; under
@@ -136,35 +138,59 @@ const statusName = (code: number): string => Object.entries(common.Status).find(
 
 // ---------------------------------------------------------------- streams
 
-/** One Broadcast stream: the orderer answers each envelope in order, so replies match a FIFO of waiters. */
+/**
+ * One Broadcast stream, pipelined: the orderer answers a stream's envelopes in order, so
+ * replies match a FIFO of waiters. Fabric's orderer ends the stream after any reply other
+ * than SUCCESS (orderer/common/broadcast/broadcast.go, Handle), leaving unread what was sent
+ * after that envelope: those are sent again on a new stream. A broken stream fails its
+ * waiters (STREAM_ERROR) and the next send opens a new one.
+ */
 class BroadcastStream {
-  private readonly waiting: ((status: string) => void)[] = [];
-  private readonly call: grpc.ClientDuplexStream<common.Envelope, orderer.BroadcastResponse>;
-  private broken = false;
+  private readonly waiting: { envelope: common.Envelope; resolve: (status: string) => void }[] = [];
+  private call: grpc.ClientDuplexStream<common.Envelope, orderer.BroadcastResponse> | undefined;
+  private closed = false;
 
-  constructor(client: orderer.AtomicBroadcastClient, name: string, errors: string[]) {
-    this.call = client.broadcast();
-    this.call.on('data', (r: orderer.BroadcastResponse) => this.waiting.shift()?.(statusName(r.getStatus())));
-    const fail = (why: string) => {
-      if (!this.broken) errors.push(`broadcast to ${name}: ${why}`);
-      this.broken = true;
-      for (const w of this.waiting.splice(0)) w('STREAM_ERROR');
-    };
-    this.call.on('error', (e: Error) => fail(e.message));
-    this.call.on('end', () => fail('stream ended by the orderer'));
+  constructor(
+    private readonly client: orderer.AtomicBroadcastClient,
+    private readonly name: string,
+    private readonly errors: string[],
+  ) {}
+
+  private open(): grpc.ClientDuplexStream<common.Envelope, orderer.BroadcastResponse> {
+    const call = this.client.broadcast();
+    this.call = call;
+    // Events of a replaced stream (a late "write after end") concern nobody.
+    const current = () => this.call === call;
+    call.on('data', (r: orderer.BroadcastResponse) => {
+      if (current()) this.waiting.shift()?.resolve(statusName(r.getStatus()));
+    });
+    call.on('end', () => {
+      if (!current() || this.closed) return;
+      this.call = undefined;
+      if (this.waiting.length > 0) {
+        const again = this.open();
+        for (const w of this.waiting) again.write(w.envelope);
+      }
+    });
+    call.on('error', (e: Error) => {
+      if (!current() || this.closed) return;
+      this.errors.push(`broadcast to ${this.name}: ${e.message}`);
+      this.call = undefined;
+      for (const w of this.waiting.splice(0)) w.resolve('STREAM_ERROR');
+    });
+    return call;
   }
 
   send(envelope: common.Envelope): Promise<string> {
-    if (this.broken) return Promise.resolve('STREAM_ERROR');
     return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      this.call.write(envelope);
+      this.waiting.push({ envelope, resolve });
+      (this.call ?? this.open()).write(envelope);
     });
   }
 
   close(): void {
-    this.broken = true;
-    this.call.end();
+    this.closed = true;
+    this.call?.end();
   }
 }
 
@@ -232,6 +258,7 @@ export async function ordererLoad(o: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
   const blocks: { at: number; txs: number }[] = [];
   let rejected = 0;
+  let awaitedReplies = 0;
   let duplicates = 0;
   let otherTxs = 0;
   let next = 0;
@@ -248,7 +275,9 @@ export async function ordererLoad(o: LoadOptions): Promise<LoadResult> {
     let ok = 0;
     let bad = 0;
     for (const s of streams) {
+      awaitedReplies++;
       void s.send(envelope).then((status) => {
+        awaitedReplies--;
         replies[status] = (replies[status] ?? 0) + 1;
         if (status === 'SUCCESS') ok++;
         else bad++;
@@ -307,7 +336,8 @@ export async function ordererLoad(o: LoadOptions): Promise<LoadResult> {
     pump = () => {};
 
     const drainUntil = performance.now() + o.drainSeconds * 1000;
-    const settled = () => acceptedIds.size + rejected === next && [...acceptedIds].every((id) => delivered.has(id));
+    // Every reply in (so that `replies` is complete) and every accepted envelope in a block.
+    const settled = () => awaitedReplies === 0 && [...acceptedIds].every((id) => delivered.has(id));
     while (!settled() && performance.now() < drainUntil) await sleep(20);
   } finally {
     for (const s of streams.flat()) s.close();

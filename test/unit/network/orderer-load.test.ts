@@ -118,9 +118,11 @@ describe('load statistics', () => {
 
 /**
  * Orderers that share one ledger, cut into a block every 20 ms: a tx id is ordered once
- * however many orderers receive it, or twice in a row with `orderTwice`.
+ * however many orderers receive it, or twice in a row with `orderTwice`. Orderers in
+ * `refuse` refuse everything; `refuseEvery` makes orderer k refuse every m-th envelope.
+ * After a refusal the stream ends, as Fabric's does.
  */
-function fakeOrdering(behaviour: { refuse?: number[]; orderTwice?: boolean }) {
+function fakeOrdering(behaviour: { refuse?: number[]; refuseEvery?: { orderer: number; m: number }; orderTwice?: boolean }) {
   const tlsCa = testCa('OrdererMSP');
   const queue: Uint8Array[] = [];
   const seen = new Set<string>();
@@ -142,16 +144,25 @@ function fakeOrdering(behaviour: { refuse?: number[]; orderTwice?: boolean }) {
     for (const s of subscribers) s.write(blockOf(batch));
   }, 20);
   const servers: grpc.Server[] = [];
+  let received = 0;
   const start = async (k: number): Promise<OrdererEndpoint> => {
     const name = `orderer${k}.orderer.emr`;
     const tls = tlsCa.enroll(name, 'orderer');
     const server = new grpc.Server();
     server.addService(orderer.AtomicBroadcastService, {
       broadcast: (call: grpc.ServerDuplexStream<common.Envelope, orderer.BroadcastResponse>) => {
+        let ended = false;
         call.on('data', (env: common.Envelope) => {
+          if (ended) return;
           const r = new orderer.BroadcastResponse();
-          if (behaviour.refuse?.includes(k)) r.setStatus(common.Status.SERVICE_UNAVAILABLE);
-          else {
+          const every = behaviour.refuseEvery?.orderer === k ? behaviour.refuseEvery.m : 0;
+          if (behaviour.refuse?.includes(k) || (every > 0 && ++received % every === 0)) {
+            r.setStatus(common.Status.SERVICE_UNAVAILABLE);
+            call.write(r);
+            ended = true;
+            call.end();
+            return;
+          } else {
             const txId = parseEnvelope(env.serializeBinary()).channelHeader.getTxId();
             if (!seen.has(txId)) queue.push(...Array<Uint8Array>(behaviour.orderTwice ? 2 : 1).fill(env.serializeBinary()));
             seen.add(txId);
@@ -210,6 +221,16 @@ describe('the load against fake orderers', () => {
       expect(r.latencyMs.p50).toBeGreaterThan(0);
       expect(r.latencyMs.p99).toBeGreaterThanOrEqual(r.latencyMs.p50);
       expect(r.throughput).toBeGreaterThan(0);
+    });
+  }, 20_000);
+
+  it("sends again what a stream left unread when the orderer ended it after a refusal, as Fabric's does", async () => {
+    await withFakes({ refuseEvery: { orderer: 2, m: 7 } }, 4, async (base) => {
+      const r = await ordererLoad({ ...base, quorum: 3, count: 100, rate: 2000 });
+      expect(r).toMatchObject({ sent: 100, accepted: 100, rejected: 0, delivered: 100, missing: 0 });
+      expect(r.replies).toEqual({ SUCCESS: 400 - r.replies.SERVICE_UNAVAILABLE!, SERVICE_UNAVAILABLE: expect.any(Number) });
+      expect(r.replies.SERVICE_UNAVAILABLE).toBeGreaterThanOrEqual(14);
+      expect(r.errors).toEqual([]);
     });
   }, 20_000);
 
