@@ -140,10 +140,10 @@ const statusName = (code: number): string => Object.entries(common.Status).find(
 
 /**
  * One Broadcast stream, pipelined: the orderer answers a stream's envelopes in order, so
- * replies match a FIFO of waiters. Fabric's orderer ends the stream after any reply other
- * than SUCCESS (orderer/common/broadcast/broadcast.go, Handle), leaving unread what was sent
- * after that envelope: those are sent again on a new stream. A broken stream fails its
- * waiters (STREAM_ERROR) and the next send opens a new one.
+ * replies match a FIFO of waiters. Fabric's orderer stops reading a stream after any reply
+ * other than SUCCESS (orderer/common/broadcast/broadcast.go, Handle): what was sent after
+ * that envelope is sent again on a new stream. A stream that breaks otherwise fails its
+ * waiters (STREAM_ERROR), and the next send opens a new one.
  */
 class BroadcastStream {
   private readonly waiting: { envelope: common.Envelope; resolve: (status: string) => void }[] = [];
@@ -159,25 +159,29 @@ class BroadcastStream {
   private open(): grpc.ClientDuplexStream<common.Envelope, orderer.BroadcastResponse> {
     const call = this.client.broadcast();
     this.call = call;
-    // Events of a replaced stream (a late "write after end") concern nobody.
-    const current = () => this.call === call;
+    // Events of a stream already replaced (e.g. a late "write after end") concern nobody.
+    const current = () => this.call === call && !this.closed;
     call.on('data', (r: orderer.BroadcastResponse) => {
-      if (current()) this.waiting.shift()?.resolve(statusName(r.getStatus()));
-    });
-    call.on('end', () => {
-      if (!current() || this.closed) return;
-      this.call = undefined;
-      if (this.waiting.length > 0) {
-        const again = this.open();
-        for (const w of this.waiting) again.write(w.envelope);
+      if (!current()) return;
+      const status = statusName(r.getStatus());
+      this.waiting.shift()?.resolve(status);
+      if (status !== 'SUCCESS') {
+        call.end();
+        this.call = undefined;
+        if (this.waiting.length > 0) {
+          const again = this.open();
+          for (const w of this.waiting) again.write(w.envelope);
+        }
       }
     });
-    call.on('error', (e: Error) => {
-      if (!current() || this.closed) return;
-      this.errors.push(`broadcast to ${this.name}: ${e.message}`);
+    const fail = (why: string) => {
+      if (!current()) return;
+      this.errors.push(`broadcast to ${this.name}: ${why}`);
       this.call = undefined;
       for (const w of this.waiting.splice(0)) w.resolve('STREAM_ERROR');
-    });
+    };
+    call.on('end', () => fail('stream ended by the orderer'));
+    call.on('error', (e: Error) => fail(e.message));
     return call;
   }
 
