@@ -1,12 +1,13 @@
 /**
  * tsx network/bench/orderer-load.ts --count N (--rate N | --window N) [--size BYTES]
- *   [--to all|leader|ordererK] [--streams N] [--deliver-from ordererK] [--seconds S] [--drain S]
+ *   [--to all|leader|ordererK] [--streams N|each] [--deliver-from ordererK] [--seconds S] [--drain S]
  *   [--org HospitalA --user admin] [--json]
  *
  * The ordering service on its own, on the running network: pre-signed envelopes
- * (envelopes.ts) are broadcast straight to the orderers over long-lived, pipelined
- * Broadcast streams (--streams per orderer, default 1), and a Deliver client on one orderer
- * times each tx id from its first send to the block that carries it. No peer is on the
+ * (envelopes.ts) are broadcast straight to the orderers, over long-lived pipelined
+ * Broadcast streams (--streams N per orderer, default 1) or a stream per envelope as
+ * Fabric's gateway does (--streams each), and a Deliver client on one orderer times each
+ * tx id from its first send to the block that carries it. No peer is on the
  * timed path, so these figures show what the ordering service itself costs; the peers
  * still pull and validate the blocks on the same machine, and mark these transactions
  * INVALID_ENDORSER_TRANSACTION (a Transaction with no actions).
@@ -46,10 +47,11 @@ export interface LoadOptions {
   targets: OrdererEndpoint[];
   quorum: number;
   /**
-   * Broadcast streams per target (default 1), used in turn. An orderer answers one stream's
-   * envelopes one after another; Fabric's gateway opens a stream per transaction instead.
+   * Long-lived Broadcast streams per target, used in turn (default 1), or 'each': a new
+   * stream per envelope, as Fabric's gateway does. An orderer handles one stream's
+   * envelopes one after another, but separate streams side by side.
    */
-  streamsPerOrderer?: number;
+  streams?: number | 'each';
   /** The orderer whose Deliver stream counts blocks and transactions. */
   deliverFrom: OrdererEndpoint;
   count: number;
@@ -73,7 +75,7 @@ export interface LatencyStats {
 export interface LoadResult {
   targets: string[];
   quorum: number;
-  streamsPerOrderer: number;
+  streams: number | 'each';
   deliverFrom: string;
   offered: { rate?: number; window?: number; count: number; bodyBytes: number; envelopeBytes: number };
   sent: number;
@@ -98,7 +100,10 @@ export interface LoadResult {
   /** Blocks delivered with at least one load transaction, and load transactions per such block. */
   blocks: number;
   txsPerBlock: { mean: number; max: number };
-  /** Every Broadcast reply, by status (SUCCESS included; STREAM_ERROR when a stream broke). */
+  /**
+   * Every Broadcast reply, by status: SUCCESS included; STREAM_ERROR when a stream broke;
+   * UNREAD_AFTER_REFUSAL for what a pipelined stream held behind a refused envelope.
+   */
   replies: Record<string, number>;
   errors: string[];
 }
@@ -138,15 +143,22 @@ const statusName = (code: number): string => Object.entries(common.Status).find(
 
 // ---------------------------------------------------------------- streams
 
+/** Sends one envelope to one orderer and resolves with the status of its reply. */
+interface Broadcaster {
+  send(envelope: common.Envelope): Promise<string>;
+  close(): void;
+}
+
 /**
- * One Broadcast stream, pipelined: the orderer answers a stream's envelopes in order, so
- * replies match a FIFO of waiters. Fabric's orderer stops reading a stream after any reply
- * other than SUCCESS (orderer/common/broadcast/broadcast.go, Handle): what was sent after
- * that envelope is sent again on a new stream. A stream that breaks otherwise fails its
- * waiters (STREAM_ERROR), and the next send opens a new one.
+ * One long-lived Broadcast stream, pipelined: the orderer answers a stream's envelopes in
+ * order, so replies match a FIFO of waiters. Fabric's orderer stops reading a stream after
+ * any reply other than SUCCESS (orderer/common/broadcast/broadcast.go, Handle): the
+ * envelopes sent after that one are reported UNREAD_AFTER_REFUSAL, not sent again (under
+ * SmartBFT, where followers refuse what is already ordered, sending again cascades), and
+ * the next send opens a new stream. A broken stream fails its waiters (STREAM_ERROR).
  */
-class BroadcastStream {
-  private readonly waiting: { envelope: common.Envelope; resolve: (status: string) => void }[] = [];
+class PipelinedStream implements Broadcaster {
+  private readonly waiting: ((status: string) => void)[] = [];
   private call: grpc.ClientDuplexStream<common.Envelope, orderer.BroadcastResponse> | undefined;
   private closed = false;
 
@@ -159,26 +171,25 @@ class BroadcastStream {
   private open(): grpc.ClientDuplexStream<common.Envelope, orderer.BroadcastResponse> {
     const call = this.client.broadcast();
     this.call = call;
-    // Events of a stream already replaced (e.g. a late "write after end") concern nobody.
+    // Events of a stream already given up (e.g. a late "write after end") concern nobody.
     const current = () => this.call === call && !this.closed;
+    const drop = (status: string) => {
+      this.call = undefined;
+      for (const w of this.waiting.splice(0)) w(status);
+    };
     call.on('data', (r: orderer.BroadcastResponse) => {
       if (!current()) return;
       const status = statusName(r.getStatus());
-      this.waiting.shift()?.resolve(status);
+      this.waiting.shift()?.(status);
       if (status !== 'SUCCESS') {
         call.end();
-        this.call = undefined;
-        if (this.waiting.length > 0) {
-          const again = this.open();
-          for (const w of this.waiting) again.write(w.envelope);
-        }
+        drop('UNREAD_AFTER_REFUSAL');
       }
     });
     const fail = (why: string) => {
       if (!current()) return;
       this.errors.push(`broadcast to ${this.name}: ${why}`);
-      this.call = undefined;
-      for (const w of this.waiting.splice(0)) w.resolve('STREAM_ERROR');
+      drop('STREAM_ERROR');
     };
     call.on('end', () => fail('stream ended by the orderer'));
     call.on('error', (e: Error) => fail(e.message));
@@ -187,7 +198,7 @@ class BroadcastStream {
 
   send(envelope: common.Envelope): Promise<string> {
     return new Promise((resolve) => {
-      this.waiting.push({ envelope, resolve });
+      this.waiting.push(resolve);
       (this.call ?? this.open()).write(envelope);
     });
   }
@@ -196,6 +207,36 @@ class BroadcastStream {
     this.closed = true;
     this.call?.end();
   }
+}
+
+/** A new Broadcast stream per envelope, as Fabric's gateway does (internal/pkg/gateway/submit.go). */
+class StreamPerEnvelope implements Broadcaster {
+  constructor(
+    private readonly client: orderer.AtomicBroadcastClient,
+    private readonly name: string,
+    private readonly errors: string[],
+  ) {}
+
+  send(envelope: common.Envelope): Promise<string> {
+    return new Promise((resolve) => {
+      const call = this.client.broadcast();
+      let done = false;
+      const finish = (status: string) => {
+        if (done) return;
+        done = true;
+        call.end();
+        resolve(status);
+      };
+      call.on('data', (r: orderer.BroadcastResponse) => finish(statusName(r.getStatus())));
+      call.on('error', (e: Error) => {
+        if (!done) this.errors.push(`broadcast to ${this.name}: ${e.message}`);
+        finish('STREAM_ERROR');
+      });
+      call.write(envelope);
+    });
+  }
+
+  close(): void {}
 }
 
 /**
@@ -270,7 +311,7 @@ export async function ordererLoad(o: LoadOptions): Promise<LoadResult> {
   let lastSendAt = Number.NaN;
 
   // One envelope to every target, each on its next stream in turn.
-  const offerOne = (perTarget: BroadcastStream[][]) => {
+  const offerOne = (perTarget: Broadcaster[][]) => {
     const streams = perTarget.map((group) => group[next % group.length]!);
     const { txId, envelope } = envelopes[next++]!;
     lastSendAt = performance.now();
@@ -313,11 +354,15 @@ export async function ordererLoad(o: LoadOptions): Promise<LoadResult> {
     },
     errors,
   );
-  const streams: BroadcastStream[][] = [];
+  const streams: Broadcaster[][] = [];
   try {
     await deliver.ready;
-    const perOrderer = o.streamsPerOrderer ?? 1;
-    streams.push(...o.targets.map((t) => Array.from({ length: perOrderer }, () => new BroadcastStream(clientOf(t), t.name, errors))));
+    const kind = o.streams ?? 1;
+    streams.push(
+      ...o.targets.map((t) =>
+        kind === 'each' ? [new StreamPerEnvelope(clientOf(t), t.name, errors)] : Array.from({ length: kind }, () => new PipelinedStream(clientOf(t), t.name, errors)),
+      ),
+    );
     const start = performance.now();
     const offerUntil = start + o.maxSeconds * 1000;
     const offering = () => next < o.count && performance.now() < offerUntil;
@@ -353,7 +398,7 @@ export async function ordererLoad(o: LoadOptions): Promise<LoadResult> {
   return {
     targets: o.targets.map((t) => t.name),
     quorum: o.quorum,
-    streamsPerOrderer: o.streamsPerOrderer ?? 1,
+    streams: o.streams ?? 1,
     deliverFrom: o.deliverFrom.name,
     offered: {
       ...(o.rate !== undefined ? { rate: o.rate } : { window: o.window! }),
@@ -390,7 +435,7 @@ export interface NetworkLoadRequest {
   to?: string;
   /** Default: the first target. */
   deliverFrom?: string;
-  streamsPerOrderer?: number;
+  streams?: number | 'each';
   /** The signing identity, a wallet entry: HospitalA's admin by default. */
   org?: string;
   user?: string;
@@ -431,7 +476,7 @@ export async function networkLoadOptions(req: NetworkLoadRequest): Promise<LoadO
     tlsRootCert: readFileSync(caCertOf(oo)),
     targets,
     quorum: targets.length === 1 ? 1 : bftQuorum(oo.orderers.length),
-    streamsPerOrderer: req.streamsPerOrderer,
+    streams: req.streams,
     deliverFrom: req.deliverFrom ? endpoint(req.deliverFrom) : targets[0]!,
     count: req.count,
     bodyBytes: req.bodyBytes,
@@ -447,7 +492,7 @@ export function formatResult(r: LoadResult): string[] {
   const loop = r.offered.rate !== undefined ? `${r.offered.rate}/s offered` : `closed loop, window ${r.offered.window}`;
   return [
     `orderer load: ${r.offered.count} envelopes of ${r.offered.envelopeBytes} B (body ${r.offered.bodyBytes} B), ${loop}`,
-    `  broadcast to ${r.targets.join(', ')} (quorum ${r.quorum}, ${r.streamsPerOrderer} stream(s) each); blocks from ${r.deliverFrom}`,
+    `  broadcast to ${r.targets.join(', ')} (quorum ${r.quorum}, ${r.streams === 'each' ? 'a stream per envelope' : `${r.streams} stream(s) each`}); blocks from ${r.deliverFrom}`,
     `  sent ${r.sent} in ${r.sendSeconds.toFixed(2)} s (${r.sendRate.toFixed(1)}/s); accepted ${r.accepted}, rejected ${r.rejected}`,
     `  ordered ${r.delivered} (missing ${r.missing}, duplicates ${r.duplicates}, other txs ${r.otherTxs}): ${r.throughput.toFixed(1)} tx/s`,
     `  latency p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)}, mean ${ms(r.latencyMs.mean)}, max ${ms(r.latencyMs.max)}`,
@@ -484,7 +529,7 @@ async function main(argv: string[]): Promise<void> {
       window: number('window', 1),
       to: value('to'),
       deliverFrom: value('deliver-from'),
-      streamsPerOrderer: number('streams', 1),
+      streams: value('streams') === 'each' ? 'each' : number('streams', 1),
       org: value('org'),
       user: value('user'),
       maxSeconds: number('seconds', 1),
