@@ -73,6 +73,8 @@ export const PERMISSIONS = {
   // kgc: the key generation centres' public record
   'kgc:RegisterKeyCentre': ['kgc'],
   'kgc:ListKeyCentres': ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],
+  // bench: the benchmark floor; admins only, so no user writes through it
+  'bench:PutState': ['admin'],
 } as const satisfies { readonly [N in TransactionName]: readonly Role[] };
 
 export function authorize(caller: Caller, transaction: TransactionName): void {

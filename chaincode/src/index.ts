@@ -1,5 +1,6 @@
 import type { TransactionArgs, TransactionName } from '@emr/protocol';
 import type { Context, Contract } from 'fabric-contract-api';
+import { BenchContract } from './bench-contract';
 import { ConsentContract } from './consent-contract';
 import { DirectoryContract } from './directory-contract';
 import { EmergencyContract } from './emergency-contract';
@@ -7,12 +8,12 @@ import { EmrContract } from './emr-contract';
 import { KeyCentreContract } from './key-centre-contract';
 import { ProxyContract } from './proxy-contract';
 
-export { ConsentContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
+export { BenchContract, ConsentContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
 // The vocabulary these contracts speak (ids, parties, records, consents, transactions) is
 // @emr/protocol's; import it from there.
 
 /** Read by fabric-chaincode-node: the contracts this chaincode serves. */
-export const contracts = [EmrContract, ConsentContract, DirectoryContract, EmergencyContract, ProxyContract, KeyCentreContract];
+export const contracts = [EmrContract, ConsentContract, DirectoryContract, EmergencyContract, ProxyContract, KeyCentreContract, BenchContract];
 
 /**
  * The contracts serve exactly @emr/protocol's transactions (`contract:Method`), each method
@@ -27,6 +28,7 @@ interface ContractsByName {
   emergency: EmergencyContract;
   proxy: ProxyContract;
   kgc: KeyCentreContract;
+  bench: BenchContract;
 }
 type Served = { [C in keyof ContractsByName]: `${C}:${Exclude<keyof ContractsByName[C], keyof Contract> & string}` }[keyof ContractsByName];
 type MethodOf<N> = N extends `${infer C extends keyof ContractsByName}:${infer M}` ? (M extends keyof ContractsByName[C] ? ContractsByName[C][M] : never) : never;

@@ -38,6 +38,7 @@ function recording(protocol: Protocol<unknown, unknown>, hash: () => Hash): Prot
         step: (from, message) => record(id, `step ${from}`, node.step(from, message)),
         tick: () => record(id, 'tick', node.tick()),
         submit: (request) => record(id, 'submit', node.submit(request)),
+        leaderView: () => node.leaderView(),
       };
     },
   };

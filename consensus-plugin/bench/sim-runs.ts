@@ -2,7 +2,7 @@
  * The benchmark's simulated runs, one function per kind of job. A job is plain data (it is
  * sent to a worker process), and so is its result.
  */
-import type { ClientRequest, ConsensusNode, NodeId, Protocol, Ready } from '../src/core/types';
+import type { ClientRequest, ConsensusNode, LeaderView, NodeId, Protocol, Ready } from '../src/core/types';
 import { placeClients, DEFAULT_LOAD, type LoadOptions } from '../src/sim/clients';
 import type { Fault } from '../src/sim/faults';
 import type { ViolationKind } from '../src/sim/invariants';
@@ -256,6 +256,10 @@ class ScheduledSubmitter<M, S> implements ConsensusNode<M, S> {
 
   submit(request: ClientRequest): Ready<M, S> {
     return this.inner.submit(request);
+  }
+
+  leaderView(): LeaderView {
+    return this.inner.leaderView();
   }
 
   tick(): Ready<M, S> {

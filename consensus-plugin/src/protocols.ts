@@ -12,6 +12,8 @@ export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
 export interface NetProtocolOptions extends ClusterOptions, Partial<Pick<RaftOptions, 'electionTimeoutTicks' | 'heartbeatTicks'>> {
   /** DRKPBFT: the genesis latency matrix, in ticks. */
   latency?: number[][];
+  /** DRKPBFT: how long a client's request waits before a non-primary forwards it (DrkpbftOptions). */
+  forwardDelayTicks?: number;
   /** Raft: seeds the election-timeout draws. */
   seed?: string;
 }

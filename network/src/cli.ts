@@ -1,7 +1,7 @@
 /**
  * network — start, stop and inspect the native Fabric network.
  *   up       start everything (no-op when already up; clean restart when unhealthy):
- *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] (default EMR_ORDERING / EMR_ORDERERS)
+ *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] [--wan] (default EMR_ORDERING / EMR_ORDERERS / EMR_WAN)
  *   down     stop every process we started, by pid, and remove all state
  *   status   the ordering service and its leader, processes and health of every node (--json)
  *   logs     list log files, or print one: logs <name> [--lines N]
@@ -31,6 +31,7 @@ function orderingRequest(rest: string[]): OrderingRequest {
     ...orderingFromEnv(),
     ...(ordering !== undefined ? { ordering: parseOrdering(ordering, '--ordering') } : {}),
     ...(orderers !== undefined ? { orderers: parseOrdererCount(orderers, '--orderers') } : {}),
+    ...(rest.includes('--wan') ? { wan: true } : {}),
   };
 }
 

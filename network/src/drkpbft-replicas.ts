@@ -12,7 +12,7 @@ import { netProtocolOptions } from '@emr/consensus-plugin/dist/net/cluster';
 import { writeClusterKeys } from '@emr/consensus-plugin/dist/net/keys';
 import { repoRoot, state } from './paths';
 import { logFile, portInUse, startDaemon, waitFor } from './processes';
-import { replicaPorts, type OrdererSpec, type Topology } from './topology';
+import { relayPorts, replicaPorts, type OrdererSpec, type Topology } from './topology';
 
 /** Milliseconds per protocol tick. */
 const TICK_MS = 10;
@@ -20,6 +20,12 @@ const TICK_MS = 10;
 const REQUEST_TIMEOUT_MS = 2000;
 /** The channel's MaxMessageCount: a full batch is one block. */
 const BATCH = 100;
+/**
+ * The gateway sends each transaction to every orderer, so the primary's replica has it from
+ * the start; the others forward it only if it is still not batched after this long (the
+ * `peer` CLI's lifecycle transactions, sent to one orderer, wait this long once).
+ */
+const FORWARD_DELAY_MS = 500;
 
 export const replicaName = (o: OrdererSpec): string => `${o.name}-drkpbft`;
 const replicaDir = () => path.join(state.config, 'drkpbft');
@@ -36,10 +42,11 @@ export function writeReplicaCluster(t: Topology): string {
     id: nodeId(o),
     host: t.host,
     ...replicaPorts(o),
+    ...(t.wan ? { dialPort: relayPorts(o).replica } : {}),
     privateKey: keys.privateKey(nodeId(o)),
     dataDir: path.join(state.ledgers, replicaName(o)),
   }));
-  const options = netProtocolOptions('drkpbft', orderers.length, BATCH, TICK_MS, REQUEST_TIMEOUT_MS);
+  const options = { ...netProtocolOptions('drkpbft', orderers.length, BATCH, TICK_MS, REQUEST_TIMEOUT_MS), forwardDelayTicks: FORWARD_DELAY_MS / TICK_MS };
   const config: ClusterConfig = { protocol: 'drkpbft', members: ids, options, replicas, publicKeys: keys.publicKeys, tickMs: TICK_MS, fsync: true };
   mkdirSync(replicaDir(), { recursive: true });
   writeFileSync(clusterFile(), JSON.stringify(config, null, 2));

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { isBft, type Ordering } from './ordering';
-import { topology, hostnameOf, replicaPorts, type MemberOrgSpec, type OrdererSpec, type OrgSpec, type Topology } from './topology';
+import { topology, hostnameOf, relayPorts, replicaPorts, type MemberOrgSpec, type OrdererSpec, type OrgSpec, type Topology } from './topology';
 
 /** Where a node's files are and which addresses it listens on and advertises. */
 export interface Placement {
@@ -223,9 +223,10 @@ export function configtx(at: Placement, t: Topology = topology): object {
     Policies: orgPolicies(m, 'peer'),
     AnchorPeers: [{ Host: at.advertisedHost(m.peer, m), Port: m.peer.port }],
   }));
+  // Under `wan` the other orderers dial a consenter through its relay; clients use OrdererEndpoints.
   const consenter = (o: OrdererSpec) => ({
     Host: at.advertisedHost(o, ordererOrg),
-    Port: o.port,
+    Port: t.wan ? relayPorts(o).orderer : o.port,
     ClientTLSCert: `${at.tlsDir(ordererOrg, o.name)}/cert.pem`,
     ServerTLSCert: `${at.tlsDir(ordererOrg, o.name)}/cert.pem`,
   });

@@ -9,11 +9,12 @@ import { deployChaincode } from './chaincode';
 import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
 import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
+import { startRelays, RELAYS_NAME } from './wan/launch';
 import { replicaName, startReplica, waitForReplicas, writeReplicaCluster } from './drkpbft-replicas';
 import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
 import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
 import { recordSetting, runningSetting, runningTopology } from './run-state';
-import { allPorts, hostnameOf, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
+import { allPorts, hostnameOf, RELAY_STATS_PORT, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
 import { ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
@@ -46,6 +47,7 @@ function healthEndpoints(t: Topology): { name: string; check: () => Promise<bool
     })),
     ...oo.orderers.map((o) => ({ name: o.name, check: () => healthy(o.operationsPort, oo) })),
     ...(t.ordering === 'drkpbft' ? oo.orderers.map((o) => ({ name: replicaName(o), check: () => portInUse(replicaPorts(o).hostLinkPort) })) : []),
+    ...(t.wan ? [{ name: RELAYS_NAME, check: () => portInUse(RELAY_STATS_PORT) }] : []),
     ...t.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
     ...t.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
     ...t.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
@@ -137,14 +139,19 @@ export interface UpResult {
   steps: { step: string; seconds: number }[];
 }
 
-/** True when every process we started runs, every node is healthy and the chaincode was committed. */
-export async function isUp(): Promise<boolean> {
-  if (!existsSync(upMarker())) return false;
+/** What keeps the network from being up: nothing when every process we started runs, every node is healthy and the chaincode was committed. */
+export async function whyNotUp(): Promise<string[]> {
+  if (!existsSync(upMarker())) return ['it was not started, or its start did not finish'];
   const daemons = recordedDaemons();
-  if (daemons.length === 0 || daemons.some((d) => !d.alive)) return false;
-  const checks = await Promise.all(healthEndpoints(runningTopology()).map((h) => h.check().catch(() => false)));
-  return checks.every(Boolean);
+  if (daemons.length === 0) return ['no process is recorded'];
+  const dead = daemons.filter((d) => !d.alive).map((d) => `${d.name} is not running`);
+  if (dead.length > 0) return dead;
+  const endpoints = healthEndpoints(runningTopology());
+  const checks = await Promise.all(endpoints.map((h) => h.check().catch(() => false)));
+  return endpoints.filter((_, i) => !checks[i]).map((h) => `${h.name} is not healthy`);
 }
+
+export const isUp = async (): Promise<boolean> => (await whyNotUp()).length === 0;
 
 /**
  * Starts the network with the requested ordering (EMR_ORDERING / EMR_ORDERERS unless told
@@ -202,6 +209,10 @@ export async function up(log: (line: string) => void = console.log, request: Ord
   step(`genesis block of channel '${topology.channel}' created`);
 
   const oo = t.ordererOrg;
+  if (t.wan) {
+    await startRelays(t);
+    step(`relays between the orderers, in 3 emulated WAN zones`);
+  }
   if (t.ordering === 'drkpbft') {
     // Each orderer's chain links to its own replica: replicas first.
     writeReplicaCluster(t);
@@ -337,7 +348,8 @@ export async function enroll(orgName: string, id: string, roleName: string): Pro
   const enrollable = ROLES.filter((r) => r === 'patient' || listed(r));
   const role = enrollable.find((r) => r === roleName);
   if (!role) throw new Error(`--role: must be one of ${enrollable.join(', ')}`);
-  if (!existsSync(state.profile) || !(await isUp())) throw new Error('the network is not up: run `network up` first');
+  const why = existsSync(state.profile) ? await whyNotUp() : ['it has no connection profile'];
+  if (why.length > 0) throw new Error(`the network is not up (${why.join('; ')}): run \`network up\` first`);
   const profile = JSON.parse(readFileSync(state.profile, 'utf8')) as ConnectionProfile;
   const users = profile.orgs[org.name]!.users;
   if (users[id]) throw new Error(`--user: '${id}' is already enrolled at ${org.name} (as ${users[id]!.role})`);

@@ -9,13 +9,18 @@ export type Ordering = (typeof ORDERINGS)[number];
 export interface OrderingSetting {
   ordering: Ordering;
   orderers: number;
+  /**
+   * Orderer-to-orderer traffic goes through delaying relays that put the orderers in three
+   * emulated WAN zones (network/src/wan/, docs/ordering.md); clients and peers stay direct.
+   */
+  wan: boolean;
 }
 
 /**
  * 4 for every mode: the BFT modes need 3f + 1 with f = 1, and benchmarks compare modes
  * at the same n, so etcdraft runs 4 too.
  */
-export const DEFAULT_ORDERING: OrderingSetting = { ordering: 'etcdraft', orderers: 4 };
+export const DEFAULT_ORDERING: OrderingSetting = { ordering: 'etcdraft', orderers: 4, wan: false };
 /** The port plan (topology.ts) has room for 10 orderers; the 11th would take peer ports. */
 export const MAX_ORDERERS = 10;
 
@@ -45,20 +50,25 @@ export function checkSetting(s: OrderingSetting): OrderingSetting {
 /** What was asked for: either part may be left open (an `up` on a running network keeps what runs). */
 export type OrderingRequest = Partial<OrderingSetting>;
 
-/** EMR_ORDERING and EMR_ORDERERS, as the tests and CI set them. */
+export function parseWan(value: string, source: string): boolean {
+  if (value !== '0' && value !== '1') throw new Error(`${source}: '${value}' is not 0 or 1`);
+  return value === '1';
+}
+
+/** EMR_ORDERING, EMR_ORDERERS and EMR_WAN, as the tests and CI set them. */
 export function orderingFromEnv(env: NodeJS.ProcessEnv = process.env): OrderingRequest {
   return {
     ...(env.EMR_ORDERING ? { ordering: parseOrdering(env.EMR_ORDERING, 'EMR_ORDERING') } : {}),
     ...(env.EMR_ORDERERS ? { orderers: parseOrdererCount(env.EMR_ORDERERS, 'EMR_ORDERERS') } : {}),
+    ...(env.EMR_WAN ? { wan: parseWan(env.EMR_WAN, 'EMR_WAN') } : {}),
   };
 }
 
 /** The setting to start with: what was asked, the defaults for the rest. */
-export const settingFor = (req: OrderingRequest): OrderingSetting =>
-  checkSetting({ ordering: req.ordering ?? DEFAULT_ORDERING.ordering, orderers: req.orderers ?? DEFAULT_ORDERING.orderers });
+export const settingFor = (req: OrderingRequest): OrderingSetting => checkSetting({ ...DEFAULT_ORDERING, ...req });
 
 /** True when the running setting satisfies the request (unasked parts match anything). */
 export const satisfies = (running: OrderingSetting, req: OrderingRequest): boolean =>
-  (req.ordering === undefined || req.ordering === running.ordering) && (req.orderers === undefined || req.orderers === running.orderers);
+  (req.ordering === undefined || req.ordering === running.ordering) && (req.orderers === undefined || req.orderers === running.orderers) && (req.wan === undefined || req.wan === running.wan);
 
-export const describeSetting = (s: OrderingSetting): string => `${s.ordering}, ${s.orderers} orderers`;
+export const describeSetting = (s: OrderingSetting): string => `${s.ordering}, ${s.orderers} orderers${s.wan ? ', orderers in 3 emulated WAN zones' : ''}`;

@@ -100,11 +100,15 @@ export async function stopAllDaemons(graceMs = 5000): Promise<string[]> {
   return daemons.map((d) => d.name);
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:port. */
+/**
+ * True when something accepts TCP connections on 127.0.0.1:port. Loopback answers at once
+ * (accepted or refused), so the timeout only guards against a stalled event loop here: it
+ * is generous so that a busy process never reads a listening port as free.
+ */
 export function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(500);
+    socket.setTimeout(5000);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);

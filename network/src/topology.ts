@@ -70,6 +70,8 @@ export interface Topology {
   channel: string;
   /** The channel's ordering service; `ordererOrg.orderers` are its consenters. */
   ordering: Ordering;
+  /** Orderers dial each other through the WAN relays (relayPorts); see OrderingSetting.wan. */
+  wan: boolean;
   chaincode: { name: string; version: string; sequence: number };
   /** BatchTimeout (SmartBFT: RequestBatchMaxInterval); short so tests and lifecycle steps do not idle. */
   batchTimeout: string;
@@ -107,11 +109,22 @@ export function replicaPorts(o: OrdererSpec): { port: number; clientPort: number
   return { port: base, clientPort: base + 1, hostLinkPort: base + 2 };
 }
 
+/**
+ * With `wan`: the relay ports in front of orderer k (12050 + 100 (k − 1)) and, under drkpbft,
+ * in front of its replica (+ 1); the other orderers dial these. The relays' stats: 12000.
+ */
+export function relayPorts(o: OrdererSpec): { orderer: number; replica: number } {
+  const base = 12050 + 100 * (o.consenterId - 1);
+  return { orderer: base, replica: base + 1 };
+}
+export const RELAY_STATS_PORT = 12000;
+
 /** The network with the default ordering setting (docker-compose.yaml, docs); a running network's is `runningTopology()`. */
 export const topology: Topology = {
   host: '127.0.0.1',
   channel: 'emr',
   ordering: DEFAULT_ORDERING.ordering,
+  wan: DEFAULT_ORDERING.wan,
   chaincode: { name: 'emr', version: '1.0', sequence: 1 },
   batchTimeout: '250ms',
   kgcThreshold: 2,
@@ -175,6 +188,7 @@ export const topology: Topology = {
 export const topologyFor = (s: OrderingSetting): Topology => ({
   ...topology,
   ordering: s.ordering,
+  wan: s.wan,
   ordererOrg: { ...topology.ordererOrg, orderers: ordererSpecs(s.orderers) },
 });
 
@@ -195,6 +209,10 @@ export function allPorts(t: Topology = topology): { port: number; owner: string 
   }
   for (const o of t.ordererOrg.orderers) {
     ports.push({ port: o.port, owner: o.name }, { port: o.adminPort, owner: `${o.name} admin` }, { port: o.operationsPort, owner: `${o.name} operations` });
+    if (t.wan) {
+      ports.push({ port: relayPorts(o).orderer, owner: `${o.name} WAN relay` });
+      if (t.ordering === 'drkpbft') ports.push({ port: relayPorts(o).replica, owner: `${o.name} DRKPBFT replica WAN relay` });
+    }
     if (t.ordering === 'drkpbft') {
       const r = replicaPorts(o);
       ports.push({ port: r.port, owner: `${o.name} DRKPBFT replica` }, { port: r.clientPort, owner: `${o.name} DRKPBFT replica clients` }, { port: r.hostLinkPort, owner: `${o.name} DRKPBFT host link` });
@@ -214,5 +232,6 @@ export function allPorts(t: Topology = topology): { port: number; owner: string 
       { port: m.kgcPort, owner: `kgc-${m.name}` },
     );
   }
+  if (t.wan) ports.push({ port: RELAY_STATS_PORT, owner: 'WAN relays stats' });
   return ports;
 }

@@ -121,6 +121,9 @@ export interface Transactions {
   // kgc: the key generation centres' public record
   'kgc:RegisterKeyCentre': Submit<[centre: KeyCentreInput], KeyCentre>;
   'kgc:ListKeyCentres': Evaluate<[], KeyCentre[]>;
+  // bench: the ordering benchmark's floor, the cheapest write on this chaincode
+  /** One PutState of a constant under `emr.bench/<key>`; org admins only. */
+  'bench:PutState': Submit<[key: string], { key: string }>;
 }
 
 export type TransactionName = keyof Transactions;
@@ -179,6 +182,7 @@ export const TRANSACTIONS = {
   'directory:ReadIdentity': 'evaluate',
   'kgc:RegisterKeyCentre': 'submit',
   'kgc:ListKeyCentres': 'evaluate',
+  'bench:PutState': 'submit',
 } as const satisfies { readonly [N in TransactionName]: Transactions[N]['kind'] };
 
 /** The contract a transaction belongs to (`consent` of `consent:RequestAccess`). */

@@ -16,6 +16,8 @@ export interface DrkpbftOptions extends ClusterOptions {
   latency?: number[][];
   /** An epoch ends after this many global sequence numbers (default 64). */
   epochLength?: number;
+  /** A client's request reaching a non-primary is forwarded after this many ticks, unless batched by then (default 0: at once); see intake.ts. */
+  forwardDelayTicks?: number;
 }
 
 export const DEFAULT_EPOCH_LENGTH = 64;

@@ -4,6 +4,11 @@
  * region (`Shape.homeOf`); a voter forwards what it learns to its own region primary, which
  * batches its region's requests (`RegionRole`) and relays the others to their home regions'
  * seat holders; a node without a vote sends to the seat holder directly.
+ *
+ * With `forwardDelayTicks`, a request a client handed to this node waits that long before it
+ * is forwarded, and is not forwarded at all once batched or executed: where clients send
+ * every request to every replica (Fabric's gateway does), the primary already has it, and
+ * forwarding at once would send each request to it n − 1 more times.
  */
 import { requestKey } from '../core/digest';
 import type { ExecutedRequests } from '../core/executed';
@@ -16,6 +21,8 @@ import type { RegionRole } from './region';
 
 export class Intake {
   private readonly books: RequestIntake;
+  /** Client requests waiting out `forwardDelayTicks`, with when they arrived (oldest first). */
+  private readonly held = new Map<string, { request: ClientRequest; since: number }>();
 
   constructor(
     private readonly env: NodeEnv,
@@ -42,7 +49,7 @@ export class Intake {
    * `announced`: sent to every voter of the home region because it waited a request timeout,
    * as a PBFT client re-sends to all.
    */
-  learn(requests: readonly ClientRequest[], announced: boolean): void {
+  learn(requests: readonly ClientRequest[], announced: boolean, fromClient = false): void {
     const fresh: ClientRequest[] = [];
     for (const r of requests) {
       const key = requestKey(r);
@@ -62,7 +69,21 @@ export class Intake {
       this.region.batchQueued(false);
       // Read the shape again: a batch may have decided and ended the structure.
       this.forward(fresh.filter((r) => !this.epochs.shape.isHome(r)));
+    } else if (fromClient && (this.env.ctx.options.forwardDelayTicks ?? 0) > 0) {
+      for (const r of fresh) this.held.set(requestKey(r), { request: r, since: this.env.now() });
     } else this.forward(fresh);
+  }
+
+  /** Forwards the held client requests whose delay ran out and that are still not batched here or executed. */
+  private releaseHeld(): void {
+    const delay = this.env.ctx.options.forwardDelayTicks ?? 0;
+    const due: ClientRequest[] = [];
+    for (const [key, { request, since }] of this.held) {
+      if (this.env.now() - since < delay) break;
+      this.held.delete(key);
+      if (this.books.knows(key) && !this.region.isBatched(key)) due.push(request);
+    }
+    if (due.length > 0) this.forward(due);
   }
 
   /** After a reconfiguration: everything known and not executed goes to the new region primary. */
@@ -87,6 +108,7 @@ export class Intake {
    * sends to the home region's seat holder directly.
    */
   flushForwards(): void {
+    this.releaseHeld();
     const byHop = new Map<NodeId, ClientRequest[]>();
     for (const r of this.books.takeForwards()) {
       const to = this.nextHop(r);
@@ -131,6 +153,7 @@ export class Intake {
   /** The log executed a request. */
   forget(key: string): void {
     this.books.forget(key);
+    this.held.delete(key);
   }
 
   private nextHop(r: ClientRequest): NodeId | undefined {

@@ -115,7 +115,7 @@ export class DrkpbftNode implements ConsensusNode<DrkMessage, DrkState> {
   }
 
   submit(request: ClientRequest): Ready<DrkMessage, DrkState> {
-    this.intake.learn([request], false);
+    this.intake.learn([request], false, true);
     return this.flush();
   }
 

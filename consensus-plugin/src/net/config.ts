@@ -8,12 +8,14 @@ export interface ReplicaEntry {
   host: string;
   /** Replica-to-replica port. */
   port: number;
+  /** Where the other replicas dial this one when not `port` (a relay in front of it). */
+  dialPort?: number;
   /** Port where load drivers submit requests and hear of their commits. */
   clientPort: number;
   privateKey: string;
   /** Loopback port of the Fabric host link (`src/fabric/host-link.ts`); absent: no Fabric orderer uses this replica. */
   hostLinkPort?: number;
-  /** Holds `state.json` (the last persisted state), `commits.log` and the process log. */
+  /** Holds `state.json` and `blobs.log` (the last persisted state), `commits.log` and the process log. */
   dataDir: string;
 }
 

@@ -3,17 +3,18 @@
  *
  * Runs the protocol's pure state machine behind the TCP transport. Every input (a peer
  * message, a tick, a client request) yields a Ready; the Readies that arrive while the
- * previous ones are being written are merged (group commit) and handled in the contract's order: persist the last state (tmp file, then
- * rename; fsync when configured), then send the messages, then apply the commits (notify
- * the clients that submitted the requests). `commits.log`, the record the driver checks
- * agreement on, is appended before the state is written. A restarted process resumes from
- * `state.json`.
+ * previous ones are being written are merged (group commit) and handled in the contract's
+ * order: persist the last state (state-file.ts: long strings once, in a blob log; the rest
+ * as a tmp file, then a rename; fsync when configured), then send the messages, then apply
+ * the commits (notify the clients that submitted the requests). `commits.log`, the record
+ * the driver checks agreement on, is appended before the state is written. A restarted
+ * process resumes from its state file.
  *
  * Started by the cluster driver with an IPC channel: it reports `ready` once both ports
  * listen, answers `stats`, and exits when the driver goes away.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { appendFile, open, rename } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import net, { type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { requestKey } from '../core/digest';
@@ -22,32 +23,9 @@ import { COMMIT_LOG, type ClusterConfig, type CommittedFrame, type DriverMessage
 import { encodeFrame, onJsonFrames } from './framing';
 import { loadAuthenticator } from './keys';
 import { createProtocol } from '../protocols';
+import { StateFile } from './state-file';
 import { PeerTransport } from './transport';
 import { HostLink } from '../fabric/host-link';
-
-const STATE_FILE = 'state.json';
-
-/** Writes `text` to `file` atomically: a crash leaves the old or the new content, never a mix. With `fsync`, also durably. */
-async function writeAtomically(file: string, text: string, fsync: boolean): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(text);
-    if (fsync) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-  if (fsync) {
-    // The rename itself is durable only once the directory is synced.
-    const dir = await open(path.dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  }
-}
 
 /**
  * What an embedding (the Fabric host link, `src/fabric/host-link.ts`) adds to a replica: it
@@ -74,7 +52,7 @@ export class Replica {
   private readonly clients = new Set<Socket>();
   /** Who submitted each request not yet committed here: the commit is reported to them. */
   private readonly waiting = new Map<string, Socket>();
-  private readonly statePath: string;
+  private readonly stateFile: StateFile;
   private readonly commitLogPath: string;
   private ticker?: NodeJS.Timeout;
   private pausedClients = false;
@@ -95,15 +73,15 @@ export class Replica {
     private readonly hooks?: ReplicaHooks,
   ) {
     mkdirSync(entry.dataDir, { recursive: true });
-    this.statePath = path.join(entry.dataDir, STATE_FILE);
+    this.stateFile = new StateFile(entry.dataDir, config.fsync);
     this.commitLogPath = path.join(entry.dataDir, COMMIT_LOG);
     const auth = loadAuthenticator(entry.id, entry.privateKey, config.publicKeys);
     const protocol = createProtocol(config.protocol, config.members, config.options);
-    const persisted: unknown = existsSync(this.statePath) ? JSON.parse(readFileSync(this.statePath, 'utf8')) : undefined;
+    const persisted: unknown = this.stateFile.load();
     this.node = protocol.createNode(entry.id, auth, persisted);
     this.transport = new PeerTransport<unknown>({
       self: entry,
-      peers: config.replicas,
+      peers: config.replicas.map((r) => ({ id: r.id, host: r.host, port: r.dialPort ?? r.port })),
       auth,
       onMessage: (from, message) => {
         if (this.hooks?.takePeerMessage(from, message) !== true) this.absorb(this.node.step(from, message));
@@ -178,7 +156,7 @@ export class Replica {
     this.flushing = true;
     const messages = this.pendingMessages;
     const commits = this.pendingCommits;
-    const state = this.hasPendingState ? JSON.stringify(this.pendingState) : undefined;
+    const persist = this.hasPendingState ? this.stateFile.write(this.pendingState) : undefined;
     this.pendingMessages = [];
     this.pendingCommits = [];
     this.pendingState = undefined;
@@ -189,7 +167,7 @@ export class Replica {
       await this.logCommits(commits);
       await this.hooks?.persistCommits(commits);
     }
-    if (state !== undefined) await writeAtomically(this.statePath, state, this.config.fsync);
+    if (persist !== undefined) await persist();
     const toSelf: unknown[] = [];
     for (const { to, message } of messages) {
       if (to === this.entry.id) toSelf.push(message);

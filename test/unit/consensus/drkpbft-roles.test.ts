@@ -53,8 +53,9 @@ class Node {
   constructor(
     readonly id: NodeId,
     n: number,
+    forwardDelayTicks?: number,
   ) {
-    const ctx = new DrkContext(ids(n), { ...OPTIONS, latency: zoned(n) });
+    const ctx = new DrkContext(ids(n), { ...OPTIONS, latency: zoned(n), ...(forwardDelayTicks === undefined ? {} : { forwardDelayTicks }) });
     this.env = { id, auth: simAuthenticator(id, SEED), ctx, out: this.out, now: () => this.clock };
     this.epochs = new Epochs(this.env);
     this.epochs.enterStructure(true);
@@ -517,8 +518,8 @@ describe('DRKPBFT roles: top seat', () => {
 
 describe('DRKPBFT roles: request intake', () => {
   /** Node `id` of 16 with its region role and intake (4: region 1's primary and seat holder, 5: a member). */
-  function intake(id: NodeId): { node: Node; intake: Intake; executed: ExecutedRequests } {
-    const node = new Node(id, 16);
+  function intake(id: NodeId, forwardDelayTicks?: number): { node: Node; intake: Intake; executed: ExecutedRequests } {
+    const node = new Node(id, 16, forwardDelayTicks);
     const executed = new ExecutedRequests();
     const role = new RegionRole(node.env, node.epochs, executed, { absorb: (out) => node.out.emit(out.messages), pool: () => undefined });
     role.enterStructure();
@@ -540,6 +541,26 @@ describe('DRKPBFT roles: request intake', () => {
     member.learn(four, false);
     expect(forwarded(node)).toEqual([[4, four, false]]);
     expect(member.size).toBe(6);
+  });
+
+  it('with a forward delay, holds what a client handed it that long, and forwards only what is still not executed', () => {
+    const { node, intake: member } = intake(5, 3);
+    const [kept, done] = [homedIn(1), homedIn(1)];
+    member.learn([kept, done], false, true);
+    const peer = homedIn(2);
+    member.learn([peer], false); // from a peer, not a client: no delay
+    member.flushForwards();
+    expect(forwarded(node)).toEqual([[4, [peer], false]]);
+    member.forget(requestKey(done));
+    node.clock = 2;
+    member.flushForwards();
+    expect(forwarded(node)).toEqual([]);
+    node.clock = 3;
+    member.flushForwards();
+    expect(forwarded(node)).toEqual([[4, [kept], false]]);
+    node.clock = 10;
+    member.flushForwards();
+    expect(forwarded(node)).toEqual([]);
   });
 
   it('announces a request not executed a request timeout after it arrived to every voter of its home region, once', () => {

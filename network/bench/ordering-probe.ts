@@ -1,0 +1,135 @@
+/**
+ * What the ordering benchmark reads from the running network besides its own clients: the
+ * ordering processes' CPU time (/proc), the bytes they sent each other (the kernel's
+ * per-socket counters, `ss -tinp`), and the channel height (each mode's committed-block gauge).
+ * Nothing is inserted on the path, so the figures cost the measured system nothing. Under
+ * the `wan` setting orderers dial each other through the relays, which count instead.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { consensusView } from '../src/network';
+import { state } from '../src/paths';
+import { RELAY_STATS_PORT, type Topology } from '../src/topology';
+import type { LinkCount } from '../src/wan/relay';
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (Linux's USER_HZ is 100). */
+const USER_HZ = 100;
+
+/** The processes of one ordering node: the orderer, and under drkpbft its replica. */
+export function orderingProcesses(t: Topology): Map<number, string> {
+  const byPid = new Map<number, string>();
+  for (const o of t.ordererOrg.orderers) {
+    for (const name of t.ordering === 'drkpbft' ? [o.name, `${o.name}-drkpbft`] : [o.name]) {
+      const file = path.join(state.pids, `${name}.pid`);
+      if (existsSync(file)) byPid.set(Number(readFileSync(file, 'utf8').trim()), o.name);
+    }
+  }
+  return byPid;
+}
+
+/** CPU seconds (user + system) a process used so far; 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return 0;
+  }
+}
+
+export interface SocketSample {
+  /** `local remote pid` → bytes this socket sent. */
+  sent: Map<string, number>;
+}
+
+/**
+ * Bytes each established TCP socket of an ordering process has sent to a socket of another
+ * ordering node (not its own replica: that is the host link, inside one node). Both ends of
+ * such a connection belong to ordering processes, so each byte is counted once, by its sender.
+ */
+export function sampleSockets(processes: ReadonlyMap<number, string>): SocketSample {
+  return parseSockets(execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }), processes);
+}
+
+/** `ss -tinpH state established` output: a socket's line, then its counters' line. */
+export function parseSockets(out: string, processes: ReadonlyMap<number, string>): SocketSample {
+  const sockets: { local: string; remote: string; pid: number; sent: number }[] = [];
+  const lines = out.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^\s*\d+\s+\d+\s+(\S+)\s+(\S+)\s+users:\(\(".*?",pid=(\d+),/.exec(lines[i]!);
+    if (head === null) continue;
+    const sent = /bytes_sent:(\d+)/.exec(lines[i + 1] ?? '');
+    sockets.push({ local: head[1]!, remote: head[2]!, pid: Number(head[3]), sent: sent ? Number(sent[1]) : 0 });
+  }
+  const nodeAt = new Map<string, string>();
+  for (const s of sockets) {
+    const node = processes.get(s.pid);
+    if (node !== undefined) nodeAt.set(s.local, node);
+  }
+  const sample: SocketSample = { sent: new Map() };
+  for (const s of sockets) {
+    const from = processes.get(s.pid);
+    const to = nodeAt.get(s.remote);
+    if (from !== undefined && to !== undefined && from !== to) sample.sent.set(`${s.local} ${s.remote} ${s.pid}`, s.sent);
+  }
+  return sample;
+}
+
+/** Bytes sent between ordering nodes from `before` to `after` (a connection opened in between counts whole; one closed in between is lost). */
+export function bytesBetween(before: SocketSample, after: SocketSample): number {
+  let bytes = 0;
+  for (const [key, sent] of after.sent) bytes += sent - (before.sent.get(key) ?? 0);
+  return bytes;
+}
+
+/** The highest block any orderer reports committed (each mode's own gauge). */
+export async function channelHeight(t: Topology): Promise<number> {
+  const view = await consensusView(t);
+  return Math.max(...view.orderers.map((o) => o.committedBlock ?? 0));
+}
+
+/** Everything sampled at one instant, to diff over a measured window. */
+export interface Probe {
+  at: number;
+  cpu: Map<number, number>;
+  sockets: SocketSample;
+  /** Under `wan`: the bytes the relays carried between orderers so far. */
+  relayed?: number;
+  height: number;
+}
+
+/** Bytes the WAN relays carried between two different orderers (relay-process.ts, GET /links). */
+async function relayedBytes(t: Topology): Promise<number> {
+  const links = (await (await fetch(`http://${t.host}:${RELAY_STATS_PORT}/links`)).json()) as LinkCount[];
+  return links.filter((l) => l.from !== '?' && l.from !== l.to).reduce((sum, l) => sum + l.bytes, 0);
+}
+
+export async function probe(t: Topology): Promise<Probe> {
+  const processes = orderingProcesses(t);
+  return {
+    at: performance.now(),
+    cpu: new Map([...processes.keys()].map((pid) => [pid, cpuSeconds(pid)])),
+    sockets: sampleSockets(processes),
+    ...(t.wan ? { relayed: await relayedBytes(t) } : {}),
+    height: await channelHeight(t),
+  };
+}
+
+export interface ProbeDelta {
+  seconds: number;
+  /** CPU of all ordering processes together, in cores (1.0 = one core busy all the time). */
+  orderingCores: number;
+  bytesBetweenOrderers: number;
+  blocks: number;
+}
+
+export function delta(a: Probe, b: Probe): ProbeDelta {
+  const seconds = (b.at - a.at) / 1000;
+  let cpu = 0;
+  for (const [pid, end] of b.cpu) cpu += end - (a.cpu.get(pid) ?? end);
+  const bytes = a.relayed !== undefined && b.relayed !== undefined ? b.relayed - a.relayed : bytesBetween(a.sockets, b.sockets);
+  return { seconds, orderingCores: cpu / seconds, bytesBetweenOrderers: bytes, blocks: b.height - a.height };
+}

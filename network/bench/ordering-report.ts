@@ -1,0 +1,111 @@
+/** The ordering benchmark's summary: per workload and mode, and the ratios issue 17 asks for. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { lineChart, type Series } from '../../consensus-plugin/bench/charts';
+import type { Ordering } from '../src/ordering';
+import type { ModeResult, Step } from './ordering';
+
+const COLORS: Record<Ordering, string> = { etcdraft: '#1f77b4', bft: '#ff7f0e', drkpbft: '#2ca02c' };
+
+export interface ModeSummary {
+  /** The highest committed throughput over the steps. */
+  peakPerS: number;
+  /** At the lowest offered rate (every mode keeps up there). */
+  lightP50Ms: number;
+  lightP99Ms: number;
+  lightBytesPerBlock: number;
+  lightOrderingCores: number;
+  /** At the highest offered rate every summarised mode kept up with. */
+  sharedRate?: number;
+  sharedP50Ms?: number;
+}
+
+export type Summary = Record<string, { modes: Partial<Record<Ordering, ModeSummary>>; ratios: Record<string, number> }>;
+
+const kept = (s: Step) => s.throughputPerS >= 0.9 * s.offeredPerS;
+
+function modeSummary(steps: Step[], sharedRate: number | undefined): ModeSummary {
+  const light = steps[0]!;
+  const shared = steps.find((s) => s.offeredPerS === sharedRate);
+  return {
+    peakPerS: Math.max(...steps.map((s) => s.throughputPerS)),
+    lightP50Ms: light.p50Ms,
+    lightP99Ms: light.p99Ms,
+    lightBytesPerBlock: light.bytesPerBlock,
+    lightOrderingCores: light.orderingCores,
+    ...(shared ? { sharedRate, sharedP50Ms: shared.p50Ms } : {}),
+  };
+}
+
+export function summarise(results: ModeResult[]): Summary {
+  const summary: Summary = {};
+  const workloads = [...new Set(results.flatMap((r) => r.steps.map((s) => s.workload)))];
+  for (const workload of workloads) {
+    const stepsOf = (r: ModeResult) => r.steps.filter((s) => s.workload === workload);
+    const sustained = results.map((r) => new Set(stepsOf(r).filter(kept).map((s) => s.offeredPerS)));
+    const sharedRate = Math.max(...[...(sustained[0] ?? [])].filter((rate) => sustained.every((set) => set.has(rate))), -Infinity);
+    const modes: Partial<Record<Ordering, ModeSummary>> = {};
+    for (const r of results) if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), Number.isFinite(sharedRate) ? sharedRate : undefined);
+    const ratios: Record<string, number> = {};
+    const pairs: [Ordering, Ordering][] = [
+      ['drkpbft', 'bft'],
+      ['drkpbft', 'etcdraft'],
+      ['bft', 'etcdraft'],
+    ];
+    for (const [a, b] of pairs) {
+      const x = modes[a];
+      const y = modes[b];
+      if (!x || !y) continue;
+      ratios[`${a}/${b} peak throughput`] = x.peakPerS / y.peakPerS;
+      ratios[`${a}/${b} p50 at the lowest rate`] = x.lightP50Ms / y.lightP50Ms;
+      if (x.sharedP50Ms !== undefined && y.sharedP50Ms !== undefined) ratios[`${a}/${b} p50 at ${x.sharedRate}/s`] = x.sharedP50Ms / y.sharedP50Ms;
+      ratios[`${a}/${b} bytes between orderers per block`] = x.lightBytesPerBlock / y.lightBytesPerBlock;
+    }
+    summary[workload] = { modes, ratios };
+  }
+  // The EMR upload against the bare PutState floor, per mode.
+  const floor = Object.keys(summary).find((w) => w.startsWith('PutState'));
+  const upload = Object.keys(summary).find((w) => w.startsWith('upload'));
+  if (floor && upload) {
+    for (const mode of Object.keys(summary[upload]!.modes) as Ordering[]) {
+      const u = summary[upload]!.modes[mode];
+      const f = summary[floor]!.modes[mode];
+      if (u && f) summary[upload]!.ratios[`${mode} upload/PutState peak throughput`] = u.peakPerS / f.peakPerS;
+    }
+  }
+  return summary;
+}
+
+const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+export function printReport(summary: Summary): void {
+  for (const [workload, { modes, ratios }] of Object.entries(summary)) {
+    console.log(`\n${workload}`);
+    console.log('  mode      peak tx/s  p50 ms (light)  p99 ms (light)  KiB between orderers/block  ordering CPU (cores, light)');
+    for (const [mode, m] of Object.entries(modes)) {
+      console.log(`  ${mode.padEnd(9)} ${f1(m.peakPerS).padStart(9)}  ${f1(m.lightP50Ms).padStart(14)}  ${f1(m.lightP99Ms).padStart(14)}  ${f1(m.lightBytesPerBlock / 1024).padStart(26)}  ${m.lightOrderingCores.toFixed(2).padStart(27)}`);
+    }
+    for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value.toFixed(2)}×`);
+  }
+}
+
+/** Throughput and p50 against offered load, one chart each per workload; returns the files written. */
+export function writeCharts(results: ModeResult[], dir: string, prefix: string): string[] {
+  const files: string[] = [];
+  const workloads = [...new Set(results.flatMap((r) => r.steps.map((s) => s.workload)))];
+  for (const workload of workloads) {
+    const series = (y: (s: Step) => number): Series[] =>
+      results.map((r) => ({ name: r.ordering, color: COLORS[r.ordering], points: r.steps.filter((s) => s.workload === workload).map((s): [number, number] => [s.offeredPerS, y(s)]) }));
+    const slug = workload.startsWith('PutState') ? 'floor' : workload.split(' ')[0]!;
+    const charts = {
+      [`${prefix}-${slug}-throughput.svg`]: lineChart({ title: `${workload}: committed throughput`, xLabel: 'offered load (tx/s)', yLabel: 'committed tx/s', series: series((s) => s.throughputPerS), yMin: 0 }),
+      [`${prefix}-${slug}-latency.svg`]: lineChart({ title: `${workload}: median commit latency`, xLabel: 'offered load (tx/s)', yLabel: 'p50 latency (ms)', series: series((s) => s.p50Ms), yMin: 0 }),
+    };
+    for (const [name, svg] of Object.entries(charts)) {
+      const file = path.join(dir, name);
+      writeFileSync(file, svg);
+      files.push(file);
+    }
+  }
+  return files;
+}

@@ -1,0 +1,160 @@
+/**
+ * npm run bench:ordering [-- --json] [--write] [--modes etcdraft,bft,drkpbft] [--orderers 4]
+ *                          [--rates 25,50,100,200] [--seconds 12] [--workloads floor,upload,access]
+ *                          [--wan]   (orderers in 3 emulated WAN zones; 7 orderers unless told)
+ *
+ * The channel's three ordering services side by side on the live network, one after the
+ * other in one run, on the same workload (docs/benchmarks.md, "Ordering services"). Each
+ * mode gets a fresh network (`up --ordering <mode>`), then, for each workload, steps of
+ * rising offered load through the Fabric Gateway (ordering-load.ts) while the ordering
+ * processes' CPU, the bytes they send each other and the blocks they cut are sampled
+ * (ordering-probe.ts). Rising stops after the first step that commits under 70 % of the
+ * offered rate. The network is taken down after each mode and at the end.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connectGateway, pseudonymOf, type EmrConnection } from '@emr/client';
+import { down, up } from '../src/network';
+import { parseOrdererCount, parseOrdering, type Ordering } from '../src/ordering';
+import { stateDir } from '../src/paths';
+import { runningTopology } from '../src/run-state';
+import { accessWorkload, floorWorkload, prepareAccess, runStep, uploadWorkload, type StepResult, type Workload } from './ordering-load';
+import { delta, probe, type ProbeDelta } from './ordering-probe';
+import { printReport, summarise, writeCharts } from './ordering-report';
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+function option(name: string): string | undefined {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  const a = argv[i]!;
+  const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return value;
+}
+function positives(name: string, fallback: string): number[] {
+  return (option(name) ?? fallback).split(',').map((v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: '${v}' is not a positive number`);
+    return n;
+  });
+}
+
+const WORKLOADS = ['floor', 'upload', 'access'] as const;
+type WorkloadName = (typeof WORKLOADS)[number];
+
+const json = flag('json');
+const write = flag('write');
+const modes = (option('modes') ?? 'etcdraft,bft,drkpbft').split(',').map((m) => parseOrdering(m, '--modes'));
+const wan = flag('wan');
+const orderers = parseOrdererCount(option('orderers') ?? (wan ? '7' : '4'), '--orderers');
+const rates = positives('rates', '25,50,100,200');
+const seconds = positives('seconds', '12')[0]!;
+const workloads = (option('workloads') ?? WORKLOADS.join(',')).split(',').map((w) => {
+  if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown workload '${w}'; choose from ${WORKLOADS.join(', ')}`);
+  return w as WorkloadName;
+});
+/** Requests in flight at most per step (the access workload's consent pool is this big). */
+const MAX_IN_FLIGHT = 400;
+/** A step that commits under this share of the offered rate is the last one. */
+const SATURATED = 0.7;
+
+const log = (line: string) => {
+  if (!json) console.log(line);
+};
+
+export interface Step extends StepResult, ProbeDelta {
+  bytesPerBlock: number;
+  txPerBlock: number;
+}
+
+export interface ModeResult {
+  ordering: Ordering;
+  orderers: number;
+  upSeconds: number;
+  steps: Step[];
+}
+
+async function benchMode(ordering: Ordering): Promise<ModeResult> {
+  log(`\n## ${ordering}, ${orderers} orderers${wan ? ', 3 emulated WAN zones' : ''}`);
+  await down(() => undefined);
+  const started = await up((line) => log(`  [network] ${line}`), { ordering, orderers, wan });
+  const t = runningTopology();
+  const open: EmrConnection[] = [];
+  const as = (org: string, user: string) => {
+    const c = connectGateway({ org, user, profile: stateDir });
+    open.push(c);
+    return c;
+  };
+  try {
+    const admins = ['HospitalA', 'HospitalB', 'ResearchInstitute'].map((org) => as(org, 'admin'));
+    const doctors = [as('HospitalA', 'doctor1'), as('HospitalB', 'doctor1')];
+    const patient = as('HospitalA', 'patient1');
+    const researcher = as('ResearchInstitute', 'researcher1');
+    const access = workloads.includes('access') || workloads.includes('upload') ? await prepareAccess(patient, doctors[0]!, researcher, MAX_IN_FLIGHT) : undefined;
+    const pseudonym = pseudonymOf(patient.mspId, patient.certificate);
+    const make: Record<WorkloadName, () => Workload> = {
+      floor: () => floorWorkload(admins),
+      upload: () => uploadWorkload(doctors, pseudonym),
+      access: () => accessWorkload(researcher, access!.recordId, access!.consentIds),
+    };
+    const steps: Step[] = [];
+    for (const name of workloads) {
+      const workload = make[name]();
+      for (const rate of rates) {
+        const before = await probe(t);
+        const result = await runStep(workload, rate, seconds, MAX_IN_FLIGHT);
+        const d = delta(before, await probe(t));
+        const step: Step = { ...result, ...d, bytesPerBlock: d.blocks > 0 ? d.bytesBetweenOrderers / d.blocks : NaN, txPerBlock: d.blocks > 0 ? result.committed / d.blocks : NaN };
+        steps.push(step);
+        const failures = Object.entries(step.failed).map(([k, n]) => `${k} ×${n}`).join(', ');
+        log(
+          `  ${name.padEnd(6)} offered ${String(rate).padStart(4)}/s → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ` +
+            `${step.blocks} blocks (${step.txPerBlock.toFixed(1)} tx each), ${(step.bytesPerBlock / 1024).toFixed(1)} KiB between orderers per block, ordering CPU ${step.orderingCores.toFixed(2)} cores` +
+            (failures ? `; failed: ${failures}` : '') +
+            (step.skipped ? `; not started: ${step.skipped}` : ''),
+        );
+        if (step.throughputPerS < SATURATED * rate) break;
+      }
+    }
+    return { ordering, orderers, upSeconds: started.seconds, steps };
+  } finally {
+    for (const c of open) c.close();
+    await down(() => undefined);
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const results: ModeResult[] = [];
+  for (const mode of modes) results.push(await benchMode(mode));
+  const summary = summarise(results);
+  const result = {
+    benchmark: 'ordering',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
+    config: { modes, orderers, wan, rates, secondsPerStep: seconds, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
+    summary,
+    modes: results,
+    wallSeconds: (Date.now() - t0) / 1000,
+  };
+  if (json) console.log(JSON.stringify(result, null, 2));
+  else printReport(summary);
+  if (write) {
+    const docs = path.join(__dirname, '..', '..', 'docs');
+    mkdirSync(path.join(docs, 'charts'), { recursive: true });
+    const name = wan ? 'ordering-wan' : 'ordering';
+    writeFileSync(path.join(docs, `bench-${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+    for (const file of writeCharts(results, path.join(docs, 'charts'), name)) log(`wrote ${path.relative(process.cwd(), file)}`);
+    log(`wrote docs/bench-${name}.json`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,60 @@
+import { percentile } from '../../../network/bench/ordering-load';
+import { bytesBetween, parseSockets } from '../../../network/bench/ordering-probe';
+import { summarise } from '../../../network/bench/ordering-report';
+import type { ModeResult, Step } from '../../../network/bench/ordering';
+
+// Two ordering nodes (orderer1: orderer pid 10 and its replica pid 11; orderer2: pid 20) and a peer (pid 30).
+const processes = new Map([
+  [10, 'orderer1'],
+  [11, 'orderer1'],
+  [20, 'orderer2'],
+]);
+const socket = (local: string, remote: string, name: string, pid: number, sent: number) =>
+  `0      0      ${local} ${remote} users:(("${name}",pid=${pid},fd=9))\n\t cubic wscale:7,7 rto:204 bytes_sent:${sent} bytes_acked:${sent + 1} bytes_received:5 segs_out:3`;
+
+describe('bytes between orderers, from the kernel socket counters', () => {
+  const at = (n: number) =>
+    [
+      socket('127.0.0.1:40001', '127.0.0.1:7150', 'orderer', 10, 1000 * n), // orderer1 → orderer2
+      socket('127.0.0.1:7150', '127.0.0.1:40001', 'orderer', 20, 300 * n), // orderer2 → orderer1, the same connection
+      socket('127.0.0.1:40002', '127.0.0.1:11052', 'orderer', 10, 99_999), // orderer1 ↔ its own replica: inside one node
+      socket('127.0.0.1:11052', '127.0.0.1:40002', 'node', 11, 99_999),
+      socket('127.0.0.1:40003', '127.0.0.1:7050', 'peer', 30, 77_777), // a peer delivering from orderer1
+      socket('127.0.0.1:7050', '127.0.0.1:40003', 'orderer', 10, 55_555),
+    ].join('\n');
+
+  it('counts each byte once, by its sender, only between different ordering nodes', () => {
+    const sample = parseSockets(at(1), processes);
+    expect([...sample.sent.values()].sort((a, b) => a - b)).toEqual([300, 1000]);
+  });
+
+  it('diffs two samples; a connection opened in between counts whole', () => {
+    const before = parseSockets(at(1), processes);
+    const later = `${at(3)}\n${socket('127.0.0.1:40009', '127.0.0.1:11152', 'node', 11, 400)}\n${socket('127.0.0.1:11152', '127.0.0.1:40009', 'orderer', 20, 0)}`;
+    expect(bytesBetween(before, parseSockets(later, processes))).toBe(2000 + 600 + 400);
+  });
+});
+
+describe('the ordering summary', () => {
+  const step = (workload: string, offeredPerS: number, throughputPerS: number, p50Ms: number, bytesPerBlock = 1000): Step =>
+    ({ workload, offeredPerS, throughputPerS, p50Ms, p99Ms: 2 * p50Ms, bytesPerBlock, orderingCores: 0.5, seconds: 10, submitted: 0, committed: 0, failed: {}, skipped: 0, bytesBetweenOrderers: 0, blocks: 0, txPerBlock: 0 }) as Step;
+  const mode = (ordering: ModeResult['ordering'], steps: Step[]): ModeResult => ({ ordering, orderers: 4, upSeconds: 30, steps });
+
+  it('gives the peak ratios, p50 at the lowest and at the highest shared sustained rate, and upload over the floor', () => {
+    const s = summarise([
+      mode('bft', [step('PutState (floor)', 50, 50, 400), step('PutState (floor)', 100, 98, 500), step('PutState (floor)', 200, 120, 3000), step('upload index', 50, 49, 450)]),
+      mode('drkpbft', [step('PutState (floor)', 50, 50, 300, 500), step('PutState (floor)', 100, 95, 600, 500), step('PutState (floor)', 200, 150, 2000, 500), step('upload index', 50, 48, 320)]),
+    ]);
+    const floor = s['PutState (floor)']!.ratios;
+    expect(floor['drkpbft/bft peak throughput']).toBeCloseTo(150 / 120);
+    expect(floor['drkpbft/bft p50 at the lowest rate']).toBeCloseTo(300 / 400);
+    expect(floor['drkpbft/bft p50 at 100/s']).toBeCloseTo(600 / 500);
+    expect(floor['drkpbft/bft bytes between orderers per block']).toBeCloseTo(0.5);
+    expect(s['upload index']!.ratios['drkpbft upload/PutState peak throughput']).toBeCloseTo(48 / 150);
+  });
+
+  it('percentile is nearest-rank', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect([percentile(xs, 50), percentile(xs, 99), percentile(xs, 100), percentile([], 50)]).toEqual([50, 99, 100, NaN]);
+  });
+});
