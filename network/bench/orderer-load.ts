@@ -19,6 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { common, orderer } from '@hyperledger/fabric-protos';
 import { loadProfile, walletIdentity } from '@emr/client';
@@ -505,14 +506,10 @@ export function formatResult(r: LoadResult): string[] {
 // ---------------------------------------------------------------- CLI
 
 async function main(argv: string[]): Promise<void> {
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    if (i < 0) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-    return v;
-  };
-  const number = (name: string, min: number): number | undefined => {
+  const text = ['count', 'size', 'rate', 'window', 'to', 'deliver-from', 'streams', 'org', 'user', 'seconds', 'drain'] as const;
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...Object.fromEntries(text.map((name) => [name, { type: 'string' as const }])) } });
+  const value = (name: (typeof text)[number]): string | undefined => (values as Record<string, string | boolean | undefined>)[name] as string | undefined;
+  const number = (name: (typeof text)[number], min: number): number | undefined => {
     const v = value(name);
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -536,7 +533,7 @@ async function main(argv: string[]): Promise<void> {
       drainSeconds: number('drain', 0),
     }),
   );
-  console.log(argv.includes('--json') ? JSON.stringify({ ordering: runningSetting(), ...result }, null, 2) : formatResult(result).join('\n'));
+  console.log(values.json === true ? JSON.stringify({ ordering: runningSetting(), ...result }, null, 2) : formatResult(result).join('\n'));
   if (result.errors.length > 0 || result.missing > 0) process.exitCode = 1;
 }
 
