@@ -5,16 +5,19 @@ import {
   canonicalJson,
   checkConsentId,
   checkEnrollmentId,
+  checkEntryId,
   checkGrantId,
   checkMspId,
-  checkRecordId,
   fragmentSigningPayload,
   invalid,
+  MAX_HOP_LIMIT,
   publicKeyPem,
   recordInScope,
   registrationActive,
   sameParty,
   signatureValid,
+  type LogEntry,
+  type Registration,
 } from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { parseJsonObject, rejectUnknownFields, sha256Hex } from './ledger';
@@ -125,22 +128,44 @@ export class ProxyContract extends Contract {
     return canonicalJson({ proxy: penalized, fault });
   }
 
-  /** A proxy logs that it re-encrypted a record's capsule under an active grant it serves. */
+  /**
+   * A proxy logs that it re-encrypted a record's capsule for an allowed access entry, under an
+   * active grant it serves. Once per (entry, grant): a repeat returns the first log entry, so
+   * a proxy may retry a submit whose outcome it did not learn.
+   */
   @Transaction()
   @Returns('string')
-  async LogReEncryption(ctx: Context, recordId: string, grantId: string): Promise<string> {
+  async LogReEncryption(ctx: Context, entryId: string, grantId: string): Promise<string> {
     const s = session(ctx, 'proxy:LogReEncryption');
-    checkRecordId(recordId);
+    checkEntryId(entryId);
     checkGrantId(grantId);
     const reg = await s.grants.require(grantId);
     if (!reg.proxies.some((p) => sameParty(p, s.caller))) throw new ChaincodeError(ErrorCode.Unauthorized, `'${registryKey(s.caller)}' is not a proxy of grant '${grantId}'`, 'grantId');
+    const access = await s.log.get(entryId);
+    if (access.action !== 'access-request' || access.outcome !== 'success' || !access.recordId) throw invalid('entryId', 'is not an allowed access request');
+    if (!(await this.goesThrough(s, access, reg))) throw invalid('entryId', `does not go through grant '${grantId}'`);
     const consent = await s.consents.require(reg.consentId);
     if (!registrationActive(reg, consent, s.tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${grantId}' is not active (consent ${consent.status}, or expired)`, 'grantId');
-    const record = await s.records.require(recordId);
-    if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${recordId}' was erased`, 'recordId');
-    if (!recordInScope(consent, record) || record.type !== reg.type) throw invalid('recordId', `is outside grant '${grantId}'`);
-    const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: consent.consentId, purpose: consent.purpose });
+    const record = await s.records.require(access.recordId);
+    if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was erased`, 'recordId');
+    if (!recordInScope(consent, record) || record.type !== reg.type) throw invalid('entryId', `its record is outside grant '${grantId}'`);
+    const earlier = await s.log.servedBy(entryId, grantId);
+    if (earlier) return canonicalJson(earlier);
+    const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: consent.consentId, accessEntryId: entryId, purpose: consent.purpose });
+    await s.log.markServed(entryId, grantId, entry.entryId);
     return canonicalJson(entry);
+  }
+
+  /** A hop-1 access names the consent and its delegatee; a delegated one its leaf grant, whose chain must hold this grant. */
+  private async goesThrough(s: ReturnType<typeof session>, access: LogEntry, reg: Registration): Promise<boolean> {
+    if (access.consentId !== reg.consentId) return false;
+    if (!access.grantId) return reg.hop === 1 && sameParty(reg.delegatee, access.agent);
+    let id: string | null = access.grantId;
+    for (let depth = 0; id && depth < MAX_HOP_LIMIT; depth++) {
+      if (id === reg.grantId) return true;
+      id = (await s.grants.require(id)).parentGrantId;
+    }
+    return false;
   }
 
   /** What is wrong with a signed fragment, or null when it is a good one. */

@@ -114,7 +114,7 @@ export interface Transactions {
   'proxy:ListProxies': Evaluate<[], Proxy[]>;
   'proxy:ElectProxies': Evaluate<[grantId: string, consentId: string, n: number], Election>;
   'proxy:ReportBadFragment': Submit<[report: FragmentReport], { proxy: Proxy; fault: string }>;
-  'proxy:LogReEncryption': Submit<[recordId: string, grantId: string], LogEntry>;
+  'proxy:LogReEncryption': Submit<[entryId: string, grantId: string], LogEntry>;
   // directory: who a consent may name
   'directory:RegisterIdentity': Submit<[], DirectoryEntry>;
   'directory:ReadIdentity': Evaluate<[mspId: string, enrollmentId: string], DirectoryEntry>;

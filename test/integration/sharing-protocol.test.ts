@@ -121,8 +121,10 @@ describe('proxy registry, election and faults', () => {
     const [first] = input.proxies;
     const orgOf = (mspId: string) => mspId.replace(/MSP$/, '');
     const outsider = ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'].find((m) => !input.proxies.some((x) => x.mspId === m))!;
-    await expect(net.proxies(orgOf(outsider), 'proxy').logReEncryption(recordId, input.grantId)).rejects.toBeInstanceOf(UnauthorizedError);
-    expect(await net.proxies(orgOf(first!.mspId), 'proxy').logReEncryption(recordId, input.grantId)).toMatchObject({ action: 're-encryption', consentId: consent.consentId });
+    await expect(net.proxies(orgOf(outsider), 'proxy').logReEncryption(access.entryId, input.grantId)).rejects.toBeInstanceOf(UnauthorizedError);
+    const logged = await net.proxies(orgOf(first!.mspId), 'proxy').logReEncryption(access.entryId, input.grantId);
+    expect(logged).toMatchObject({ action: 're-encryption', consentId: consent.consentId, recordId, accessEntryId: access.entryId });
+    expect(await net.proxies(orgOf(first!.mspId), 'proxy').logReEncryption(access.entryId, input.grantId)).toEqual(logged); // once
     expect(await net.consents('ResearchInstitute', 'researcher1').confirmReceipt(access.entryId)).toMatchObject({ action: 'receipt' });
     await expect(net.consents('HospitalB', 'doctor1').confirmReceipt(access.entryId)).rejects.toBeInstanceOf(UnauthorizedError);
 
@@ -140,6 +142,6 @@ describe('proxy registry, election and faults', () => {
     await expect(net.proxies('ResearchInstitute', 'researcher1').reportBadFragment(bad)).rejects.toBeInstanceOf(ConflictError);
 
     await net.consents(A, patient).revokeConsent(consent.consentId);
-    await expect(net.proxies(orgOf(first!.mspId), 'proxy').logReEncryption(recordId, input.grantId)).rejects.toBeInstanceOf(ConflictError);
+    await expect(net.proxies(orgOf(first!.mspId), 'proxy').logReEncryption(access.entryId, input.grantId)).rejects.toBeInstanceOf(ConflictError);
   });
 });

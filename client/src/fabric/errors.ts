@@ -80,12 +80,22 @@ export function commitFailure(transactionId: string, code: number): EmrError {
 }
 
 /** Runs a submit again (with a growing pause) while a concurrent writer invalidates it. */
-export async function retryMvcc<T>(op: () => Promise<T>, attempts = 6): Promise<T> {
+/** Runs a submit again (with a growing pause) while a concurrent writer invalidates it. */
+export const retryMvcc = <T>(op: () => Promise<T>, attempts = 6): Promise<T> => retrying(op, (err) => err instanceof MvccConflictError, attempts);
+
+/**
+ * As retryMvcc, and also when the outcome is unknown (an orderer or peer did not answer in
+ * time): only for a transaction the chaincode applies once however often it is submitted.
+ */
+export const retryIdempotent = <T>(op: () => Promise<T>, attempts = 6): Promise<T> =>
+  retrying(op, (err) => err instanceof MvccConflictError || err instanceof UnavailableError || err instanceof TimeoutError, attempts);
+
+async function retrying<T>(op: () => Promise<T>, again: (err: unknown) => boolean, attempts: number): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (err) {
-      if (!(err instanceof MvccConflictError) || attempt >= attempts) throw err;
+      if (!again(err) || attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 200 * attempt + Math.random() * 200));
     }
   }
@@ -100,7 +110,8 @@ export function mapGatewayError(err: unknown): Error {
   if (err instanceof CommitError) {
     if (err.code === StatusCode.MVCC_READ_CONFLICT) return new MvccConflictError(err.transactionId, { cause: err });
     const name = Object.entries(StatusCode).find(([, v]) => v === err.code)?.[0] ?? String(err.code);
-    return new TransactionInvalidError(err.transactionId, name, { cause: err });  }
+    return new TransactionInvalidError(err.transactionId, name, { cause: err });
+  }
   if (err instanceof GatewayError) {
     if (err.code === GrpcStatus.DEADLINE_EXCEEDED) return new TimeoutError(`deadline exceeded: ${err.message}`, { cause: err });
     // With the details: under BFT each orderer's own refusal says why the quorum was not reached.

@@ -52,12 +52,15 @@ export class ProxyRegistry extends ContractClient {
   }
 
   /** As logReEncryption, without waiting for the commit (`committed` settles then). */
-  logReEncryptionAsync(recordId: string, grantId: string): Promise<{ result: LogEntry; committed: Promise<void> }> {
-    return this.submitAsync('proxy:LogReEncryption', recordId, grantId);
+  logReEncryptionAsync(entryId: string, grantId: string): Promise<{ result: LogEntry; committed: Promise<void> }> {
+    return this.submitAsync('proxy:LogReEncryption', entryId, grantId);
   }
 
-  /** The proxy logs a re-encryption it served under an active grant. */
-  logReEncryption(recordId: string, grantId: string): Promise<LogEntry> {
-    return this.submit('proxy:LogReEncryption', recordId, grantId);
+  /**
+   * The proxy logs the re-encryption it made for an allowed access entry under an active grant.
+   * Once per (entry, grant): a repeat returns the first entry, so a retry is always safe.
+   */
+  logReEncryption(entryId: string, grantId: string): Promise<LogEntry> {
+    return this.submit('proxy:LogReEncryption', entryId, grantId);
   }
 }

@@ -34,12 +34,12 @@ import {
   type Capsule,
   type G2Point,
 } from '@emr/crypto';
-import { encodeParty, sameParty, type LogEntry, type Party, type Registration } from '@emr/protocol';
+import { MAX_HOP_LIMIT, encodeParty, sameParty, type LogEntry, type Party, type Registration } from '@emr/protocol';
 import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
 import { ProxyRegistry } from '../fabric/proxy-registry';
-import { ConflictError, MvccConflictError, NotFoundError, retryMvcc } from '../fabric/errors';
+import { ConflictError, NotFoundError, retryIdempotent, retryMvcc } from '../fabric/errors';
 import type { ProxyRoutes, ServedFragment } from '../wire/routes';
 import { NonceCache, type TrustedCas } from './auth';
 import { CallerLimiter, authenticate, checkEntryId, checkGrantId, onlyFields } from './guard';
@@ -264,13 +264,13 @@ export class ProxyService {
       throw new HttpError(409, 'OUT_OF_SCOPE', (err as Error).message);
     }
     const signed = this.registry.signFragment(grantId, encodeCapsule(capsule), encodeFragment(fragment));
-    // Logged on chain before the fragment leaves; the commit is awaited in the background
-    // (a read conflict with a concurrent request is retried), so the requester does not wait for a block.
-    const { committed } = await this.registry.logReEncryptionAsync(entry.recordId, grantId);
-    committed.catch(async (err: unknown) => {
-      if (!(err instanceof MvccConflictError)) return this.log(`re-encryption log of ${entryId}/${grantId} failed: ${(err as Error).message}`);
-      await retryMvcc(() => this.registry.logReEncryption(entry.recordId!, grantId)).catch((e: unknown) => this.log(`re-encryption log of ${entryId}/${grantId} failed: ${(e as Error).message}`));
-    });
+    // Logged on chain before the fragment leaves; the commit is awaited in the background, so
+    // the requester does not wait for a block. A submit that conflicted or whose outcome is
+    // unknown is made again: the chaincode logs an (entry, grant) once however often it is asked.
+    const { committed } = await retryIdempotent(() => this.registry.logReEncryptionAsync(entryId, grantId));
+    committed.catch(() =>
+      retryIdempotent(() => this.registry.logReEncryption(entryId, grantId)).catch((e: unknown) => this.log(`re-encryption log of ${entryId}/${grantId} failed: ${(e as Error).message}`)),
+    );
     const served: ServedFragment = { entryId, grantId, recordId: entry.recordId, proxy: this.me, capsule: toBase64url(signed.capsule), fragment: toBase64url(signed.fragment), signature: signed.signature };
     writeFileSync(this.servedFile(entryId, grantId), JSON.stringify(served));
     return served;
@@ -281,7 +281,7 @@ export class ProxyService {
     if (entry.consentId !== reg.consentId) return false;
     if (!entry.grantId) return reg.hop === 1 && sameParty(reg.delegatee, entry.agent);
     let id: string | null = entry.grantId;
-    for (let depth = 0; id && depth < 8; depth++) {
+    for (let depth = 0; id && depth < MAX_HOP_LIMIT; depth++) {
       if (id === reg.grantId) return true;
       id = (await this.ledger.readGrant(id)).registration.parentGrantId;
     }

@@ -38,6 +38,8 @@ export interface LogEntry {
   emergencyId: string | null;
   /** Set on a delegatee's request: the grant (leaf of the re-delegation chain) it goes through. */
   grantId?: string;
+  /** Set on re-encryptions: the allowed access entry the proxy served. */
+  accessEntryId?: string;
   purpose: string | null;
   /** ISO-8601 transaction timestamp. */
   recorded: string;

@@ -138,15 +138,24 @@ describe('proven bad fragments, re-encryption log and receipts', () => {
     await expect(proxy.ReportBadFragment(as(RI, researcher1), JSON.stringify({ ...JSON.parse(report(1, bad)), proxy: { mspId: B, enrollmentId: 'doctor1' } }))).rejects.toThrow(/^INVALID_ARGUMENT\[proxy\]/);
   });
 
-  it("the grant's proxies log re-encryptions while it is active and the record is in scope; the requester confirms receipt once", async () => {
+  it("the grant's proxies log each allowed access they serve once; the requester confirms receipt once", async () => {
     const { as, c, input, record } = await served();
     const [p0] = input.proxies;
     const outsider = [A, B, RI].find((m) => !input.proxies.some((p) => p.mspId === m))!;
     const access = JSON.parse(await consent.RequestAccess(as(RI, researcher1, '2026-01-01T07:00:00.000Z'), record.recordId, c.consentId, 'research')).entry;
-    const entry = JSON.parse(await proxy.LogReEncryption(as(p0!.mspId, proxyId, '2026-01-01T07:00:01.000Z'), record.recordId, input.grantId));
-    expect(entry).toMatchObject({ action: 're-encryption', agent: { role: 'proxy', mspId: p0!.mspId }, consentId: c.consentId, patientPseudonym: p1 });
-    await expect(proxy.LogReEncryption(as(outsider, proxyId), record.recordId, input.grantId)).rejects.toThrow(/^UNAUTHORIZED\[grantId\]/);
-    await expect(proxy.LogReEncryption(as(A, doctor1), record.recordId, input.grantId)).rejects.toThrow(/^UNAUTHORIZED: /);
+    const entry = JSON.parse(await proxy.LogReEncryption(as(p0!.mspId, proxyId, '2026-01-01T07:00:01.000Z'), access.entryId, input.grantId));
+    expect(entry).toMatchObject({ action: 're-encryption', agent: { role: 'proxy', mspId: p0!.mspId }, consentId: c.consentId, patientPseudonym: p1, recordId: record.recordId, accessEntryId: access.entryId });
+    // A retry (the proxy did not learn whether its submit committed) logs nothing new.
+    expect(JSON.parse(await proxy.LogReEncryption(as(p0!.mspId, proxyId, '2026-01-01T07:00:05.000Z'), access.entryId, input.grantId))).toEqual(entry);
+    await expect(proxy.LogReEncryption(as(outsider, proxyId), access.entryId, input.grantId)).rejects.toThrow(/^UNAUTHORIZED\[grantId\]/);
+    await expect(proxy.LogReEncryption(as(A, doctor1), access.entryId, input.grantId)).rejects.toThrow(/^UNAUTHORIZED: /);
+    // Only an allowed access request through this grant can be served.
+    await expect(proxy.LogReEncryption(as(p0!.mspId, proxyId), entry.entryId, input.grantId)).rejects.toThrow(/^INVALID_ARGUMENT\[entryId\]: is not an allowed access request/);
+    await expect(proxy.LogReEncryption(as(p0!.mspId, proxyId), 'tx-none.0', input.grantId)).rejects.toThrow(/^NOT_FOUND\[entryId\]/);
+    const other = consentInput({ scope: { category: 'cardiology', type: 'sharable' } });
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(other));
+    const elsewhere = JSON.parse(await consent.RequestAccess(as(RI, researcher1), record.recordId, other.consentId, 'research')).entry;
+    await expect(proxy.LogReEncryption(as(p0!.mspId, proxyId), elsewhere.entryId, input.grantId)).rejects.toThrow(/^INVALID_ARGUMENT\[entryId\]: does not go through grant/);
 
     await expect(consent.ConfirmReceipt(as(B, doctor1), access.entryId)).rejects.toThrow(/^UNAUTHORIZED\[entryId\]/);
     const receipt = JSON.parse(await consent.ConfirmReceipt(as(RI, researcher1, '2026-01-01T07:00:02.000Z'), access.entryId));
@@ -156,6 +165,6 @@ describe('proven bad fragments, re-encryption log and receipts', () => {
     expect(log.slice(0, 3)).toEqual(['receipt', 're-encryption', 'access-request']);
 
     await consent.RevokeConsent(as(A, patient1), c.consentId);
-    await expect(proxy.LogReEncryption(as(p0!.mspId, proxyId), record.recordId, input.grantId)).rejects.toThrow(/^CONFLICT\[grantId\]: .*not active/);
+    await expect(proxy.LogReEncryption(as(p0!.mspId, proxyId), access.entryId, input.grantId)).rejects.toThrow(/^CONFLICT\[grantId\]: .*not active/);
   });
 });

@@ -102,6 +102,7 @@ describe('EraseRecord', () => {
     await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
     const g = (await grant({ consentId: c.consentId })).input;
     await consent.RegisterGrant(as(A, patient1), JSON.stringify(g));
+    const before = JSON.parse(await consent.RequestAccess(as(RI, researcher1), record.recordId, c.consentId, 'research')).entry;
 
     await expect(emr.EraseRecord(as(B, admin), record.recordId)).rejects.toThrow(/^UNAUTHORIZED\[recordId\]/);
     await expect(emr.EraseRecord(as(A, doctor1), record.recordId)).rejects.toThrow(/^UNAUTHORIZED: /);
@@ -112,7 +113,7 @@ describe('EraseRecord', () => {
 
     const denied = JSON.parse(await consent.RequestAccess(as(RI, researcher1), record.recordId, c.consentId, 'research'));
     expect(denied.entry).toMatchObject({ outcome: 'denied', reason: 'erased' });
-    await expect(proxy.LogReEncryption(as(g.proxies[0]!.mspId, proxyId), record.recordId, g.grantId)).rejects.toThrow(/^CONFLICT\[recordId\]/);
+    await expect(proxy.LogReEncryption(as(g.proxies[0]!.mspId, proxyId), before.entryId, g.grantId)).rejects.toThrow(/^CONFLICT\[recordId\]/);
     await expect(emr.ApproveRecord(as(A, patient1), record.recordId, 'MEUCIQ')).rejects.toThrow(/CONFLICT|INVALID_ARGUMENT/);
     const log = JSON.parse(await consent.ListRecordLog(as(A, patient1), record.recordId, '10', ''));
     expect(log.entries.map((e: { action: string }) => e.action)).toContain('record-erasure');
