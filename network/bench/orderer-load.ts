@@ -30,6 +30,7 @@ import { stateDir } from '../src/paths';
 import { runningSetting, runningTopology } from '../src/run-state';
 import { hostnameOf } from '../src/topology';
 import { loadEnvelope, seekNewestEnvelope, txIdsOf, type SignedEnvelope, type SigningIdentity } from './envelopes';
+import { quantile } from './stats';
 
 export interface OrdererEndpoint {
   name: string;
@@ -110,12 +111,6 @@ export interface LoadResult {
 }
 
 // ---------------------------------------------------------------- statistics
-
-/** Nearest-rank quantile of an ascending array; NaN when empty. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 export function latencyStats(samples: readonly number[]): LatencyStats {
   const sorted = [...samples].sort((a, b) => a - b);

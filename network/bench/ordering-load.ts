@@ -4,11 +4,11 @@
  * ordering service and awaited until its commit status. A slow network therefore shows as
  * latency and a throughput below the offered rate, not as a slower client.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EmrConnection } from '@emr/client';
 import { ConsentLedger, EmrIndex, pseudonymOf } from '@emr/client';
 import type { ConsentInput, EmrRecordInput } from '@emr/protocol';
-import { createHash } from 'node:crypto';
+import { quantile } from './stats';
 
 /** One transaction to submit: who, which function, its arguments; `done` releases what it held. */
 export interface TxSpec {
@@ -36,8 +36,6 @@ export interface StepResult {
   p50Ms: number;
   p99Ms: number;
 }
-
-export const percentile = (sorted: number[], p: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!);
 
 /** Runs `workload` at `rate` transactions per second for `seconds`, then waits for every one to finish. */
 export async function runStep(workload: Workload, rate: number, seconds: number, maxInFlight: number): Promise<StepResult> {
@@ -95,8 +93,8 @@ export async function runStep(workload: Workload, rate: number, seconds: number,
     failed,
     skipped,
     throughputPerS: latencies.length > 0 ? latencies.length / Math.max(span, seconds) : 0,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
   };
 }
 

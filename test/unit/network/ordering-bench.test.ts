@@ -1,4 +1,4 @@
-import { percentile } from '../../../network/bench/ordering-load';
+import { quantile } from '../../../network/bench/stats';
 import { bytesBetween, parseSockets } from '../../../network/bench/ordering-probe';
 import { summarise } from '../../../network/bench/ordering-report';
 import type { ModeResult, Step } from '../../../network/bench/ordering';
@@ -53,8 +53,8 @@ describe('the ordering summary', () => {
     expect(s['upload index']!.ratios['drkpbft upload/PutState peak throughput']).toBeCloseTo(48 / 150);
   });
 
-  it('percentile is nearest-rank', () => {
+  it('quantiles are nearest-rank', () => {
     const xs = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect([percentile(xs, 50), percentile(xs, 99), percentile(xs, 100), percentile([], 50)]).toEqual([50, 99, 100, NaN]);
+    expect([quantile(xs, 0.5), quantile(xs, 0.99), quantile(xs, 1), quantile([7], 0.99), quantile([], 0.5)]).toEqual([50, 99, 100, 7, NaN]);
   });
 });
