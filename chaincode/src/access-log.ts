@@ -11,7 +11,7 @@ const BY_PATIENT = 'emr.log~patient';
 const OVERRIDES_BY_PATIENT = 'emr.log~patient-override';
 const RECEIPT = 'emr.receipt';
 const BY_RECORD = 'emr.log~record';
-/** (access entry, grant) → the re-encryption entry that served it: a proxy's log is idempotent. */
+/** (access entry, grant, proxy) → the re-encryption entry that proxy logged: its log is idempotent. */
 const SERVED = 'emr.log~served';
 /** Newest first under lexicographic key order: 13-digit milliseconds counted down from year 2286. */
 const descendingTime = (t: Date): string => String(9_999_999_999_999 - t.getTime()).padStart(13, '0');
@@ -46,14 +46,14 @@ export class AccessLog {
     await this.state.putState(key, Buffer.from(this.tx.txId, 'utf8'));
   }
 
-  /** The re-encryption entry already logged for an access through a grant, if any. */
-  async servedBy(accessEntryId: string, grantId: string): Promise<LogEntry | undefined> {
-    const id = await this.state.getState(this.state.createCompositeKey(SERVED, [accessEntryId, grantId]));
+  /** The re-encryption entry a proxy (its registry key) already logged for an access through a grant, if any. */
+  async servedBy(accessEntryId: string, grantId: string, proxy: string): Promise<LogEntry | undefined> {
+    const id = await this.state.getState(this.state.createCompositeKey(SERVED, [accessEntryId, grantId, proxy]));
     return id && id.length > 0 ? this.get(Buffer.from(id).toString('utf8')) : undefined;
   }
 
-  async markServed(accessEntryId: string, grantId: string, reEncryptionEntryId: string): Promise<void> {
-    await this.state.putState(this.state.createCompositeKey(SERVED, [accessEntryId, grantId]), Buffer.from(reEncryptionEntryId, 'utf8'));
+  async markServed(accessEntryId: string, grantId: string, proxy: string, reEncryptionEntryId: string): Promise<void> {
+    await this.state.putState(this.state.createCompositeKey(SERVED, [accessEntryId, grantId, proxy]), Buffer.from(reEncryptionEntryId, 'utf8'));
   }
 
   /**

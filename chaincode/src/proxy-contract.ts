@@ -130,8 +130,8 @@ export class ProxyContract extends Contract {
 
   /**
    * A proxy logs that it re-encrypted a record's capsule for an allowed access entry, under an
-   * active grant it serves. Once per (entry, grant): a repeat returns the first log entry, so
-   * a proxy may retry a submit whose outcome it did not learn.
+   * active grant it serves. Once per (entry, grant, proxy): a repeat returns the first log
+   * entry, so a proxy may retry a submit whose outcome it did not learn.
    */
   @Transaction()
   @Returns('string')
@@ -149,10 +149,10 @@ export class ProxyContract extends Contract {
     const record = await s.records.require(access.recordId);
     if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was erased`, 'recordId');
     if (!recordInScope(consent, record) || record.type !== reg.type) throw invalid('entryId', `its record is outside grant '${grantId}'`);
-    const earlier = await s.log.servedBy(entryId, grantId);
+    const earlier = await s.log.servedBy(entryId, grantId, registryKey(s.caller));
     if (earlier) return canonicalJson(earlier);
     const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: consent.consentId, accessEntryId: entryId, purpose: consent.purpose });
-    await s.log.markServed(entryId, grantId, entry.entryId);
+    await s.log.markServed(entryId, grantId, registryKey(s.caller), entry.entryId);
     return canonicalJson(entry);
   }
 

@@ -58,7 +58,7 @@ export class ProxyRegistry extends ContractClient {
 
   /**
    * The proxy logs the re-encryption it made for an allowed access entry under an active grant.
-   * Once per (entry, grant): a repeat returns the first entry, so a retry is always safe.
+   * Once per (entry, grant) for each proxy: a repeat returns the first entry, so a retry is always safe.
    */
   logReEncryption(entryId: string, grantId: string): Promise<LogEntry> {
     return this.submit('proxy:LogReEncryption', entryId, grantId);

@@ -266,7 +266,7 @@ export class ProxyService {
     const signed = this.registry.signFragment(grantId, encodeCapsule(capsule), encodeFragment(fragment));
     // Logged on chain before the fragment leaves; the commit is awaited in the background, so
     // the requester does not wait for a block. A submit that conflicted or whose outcome is
-    // unknown is made again: the chaincode logs an (entry, grant) once however often it is asked.
+    // unknown is made again: the chaincode logs this proxy's (entry, grant) once however often it is asked.
     const { committed } = await retryIdempotent(() => this.registry.logReEncryptionAsync(entryId, grantId));
     committed.catch(() =>
       retryIdempotent(() => this.registry.logReEncryption(entryId, grantId)).catch((e: unknown) => this.log(`re-encryption log of ${entryId}/${grantId} failed: ${(e as Error).message}`)),

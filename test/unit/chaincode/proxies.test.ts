@@ -140,13 +140,17 @@ describe('proven bad fragments, re-encryption log and receipts', () => {
 
   it("the grant's proxies log each allowed access they serve once; the requester confirms receipt once", async () => {
     const { as, c, input, record } = await served();
-    const [p0] = input.proxies;
+    const [p0, p1st] = input.proxies;
     const outsider = [A, B, RI].find((m) => !input.proxies.some((p) => p.mspId === m))!;
     const access = JSON.parse(await consent.RequestAccess(as(RI, researcher1, '2026-01-01T07:00:00.000Z'), record.recordId, c.consentId, 'research')).entry;
     const entry = JSON.parse(await proxy.LogReEncryption(as(p0!.mspId, proxyId, '2026-01-01T07:00:01.000Z'), access.entryId, input.grantId));
     expect(entry).toMatchObject({ action: 're-encryption', agent: { role: 'proxy', mspId: p0!.mspId }, consentId: c.consentId, patientPseudonym: p1, recordId: record.recordId, accessEntryId: access.entryId });
     // A retry (the proxy did not learn whether its submit committed) logs nothing new.
     expect(JSON.parse(await proxy.LogReEncryption(as(p0!.mspId, proxyId, '2026-01-01T07:00:05.000Z'), access.entryId, input.grantId))).toEqual(entry);
+    // Each of the grant's proxies logs its own fragment for the same access.
+    const second = JSON.parse(await proxy.LogReEncryption(as(p1st!.mspId, proxyId, '2026-01-01T06:59:00.000Z'), access.entryId, input.grantId));
+    expect(second).toMatchObject({ action: 're-encryption', agent: { mspId: p1st!.mspId }, accessEntryId: access.entryId });
+    expect(second.entryId).not.toBe(entry.entryId);
     await expect(proxy.LogReEncryption(as(outsider, proxyId), access.entryId, input.grantId)).rejects.toThrow(/^UNAUTHORIZED\[grantId\]/);
     await expect(proxy.LogReEncryption(as(A, doctor1), access.entryId, input.grantId)).rejects.toThrow(/^UNAUTHORIZED: /);
     // Only an allowed access request through this grant can be served.
