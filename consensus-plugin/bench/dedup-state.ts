@@ -6,10 +6,13 @@
  *
  * Runs the simulator with the net cluster's batching (`netProtocolOptions`: batches of 100,
  * 10 ms ticks) and an open loop of `rate` requests/s, and prints, at every 10 % of the run,
- * node 0's persisted state as the replica process writes it (`JSON.stringify`) in bytes,
- * and how many clients its executed record holds.
+ * the bytes of node 0's `state.json` as the replica process writes it on every flush (long
+ * strings, which `net/state-file.ts` stores once in its blob log, as references), and how
+ * many clients its executed record holds.
  */
 import { parseArgs } from 'node:util';
+import { recordClients, type ExecutedRecord } from '../src/core/executed';
+import { BLOB_MIN } from '../src/net/state-file';
 import { observed } from '../src/sim/observe';
 import { netProtocolOptions } from '../src/net/cluster';
 import { simProtocolFactory, SIM_PROTOCOLS, type SimProtocolName } from '../src/sim/protocols';
@@ -22,14 +25,17 @@ interface Sample {
   clients: number;
 }
 
+/** state.json's size: a string of BLOB_MIN characters or more is a `{"$blob":"<sha256>"}` reference. */
+const stateFileBytes = (state: unknown): number => JSON.stringify(state, (_k, v: unknown) => (typeof v === 'string' && v.length >= BLOB_MIN ? { $blob: '0'.repeat(64) } : v)).length;
+
 function measure(name: SimProtocolName, n: number, rate: number, seconds: number, dedupWindow: number): Sample[] {
   const { batchSize, batchTimeoutTicks, requestTimeoutTicks } = netProtocolOptions(name, n, 100, 10, 2000);
   const base = simProtocolFactory(name, { batchSize, batchTimeoutTicks, requestTimeoutTicks, dedupWindow });
-  let latest: { executed: object } | undefined;
+  let latest: { executed: ExecutedRecord } | undefined;
   const factory: ProtocolFactory = (spec) => {
     const setup = base(spec);
     const protocol = observed(setup.protocol, (id, _input, ready) => {
-      if (id === 0 && ready.state !== undefined) latest = ready.state as { executed: object };
+      if (id === 0 && ready.state !== undefined) latest = ready.state as { executed: ExecutedRecord };
     });
     return { ...setup, protocol };
   };
@@ -52,7 +58,7 @@ function measure(name: SimProtocolName, n: number, rate: number, seconds: number
         committed += e.commit.requests.length;
         if (e.atMs < nextSampleMs || latest === undefined) return;
         nextSampleMs += (seconds * 1000) / 10;
-        samples.push({ committed, positions: e.commit.seq, bytes: JSON.stringify(latest).length, clients: Object.keys(latest.executed).length });
+        samples.push({ committed, positions: e.commit.seq, bytes: stateFileBytes(latest), clients: recordClients(latest.executed).length });
       },
     },
   );

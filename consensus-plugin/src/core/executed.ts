@@ -1,10 +1,25 @@
 import type { ClientRequest } from '../core/types';
 
+type Entry = { upTo: number; above: number[] };
+/** A record that may expire: client, prefix, timestamps above it, position of its last execution. */
+type ExpiringTuple = [client: string, upTo: number, above: number[], at: number];
+
 /**
- * Per client: every timestamp 1 … `upTo` executed, and the other executed timestamps; with a
- * dedup window, `at` is the position of its last execution for a record that may expire.
+ * The persisted form. `kept`: clients kept for good. `expiring`: the records that may expire,
+ * oldest last execution first, in chunks of CHUNK, each a JSON text of `ExpiringTuple`s. A
+ * full chunk's text stays the same string until one of its records expires or moves, so the
+ * replica's state file (net/state-file.ts), which stores long strings once, writes each chunk
+ * once instead of the whole record on every flush.
  */
-export type ExecutedRecord = Readonly<Record<string, { upTo: number; above: number[]; at?: number }>>;
+export interface ExecutedRecord {
+  kept: Readonly<Record<string, Entry>>;
+  expiring: readonly string[];
+}
+/** The form written before chunks: one object, `at` on the records that may expire (still read). */
+type LegacyRecord = Readonly<Record<string, Entry & { at?: number }>>;
+
+/** Expiring records per chunk: at 100 one-shot clients a position, a chunk covers ~2.5 positions and is ~25 KB of JSON. */
+const CHUNK = 256;
 
 /**
  * The requests a replica executed, for duplicate suppression by (client, timestamp). Clients
@@ -23,19 +38,37 @@ export class ExecutedRequests {
   private readonly clients = new Map<string, { upTo: number; above: Set<number> }>();
   /** With a window: the records that may expire, by the position of their last execution (oldest first). */
   private readonly expiring = new Map<string, number>();
+  /** The chunk of each expiring record, the members of each chunk (in order), and each chunk's text once written. */
+  private readonly chunkOf = new Map<string, number>();
+  private readonly chunks = new Map<number, Set<string>>();
+  private readonly chunkText = new Map<number, string>();
+  private nextChunk = 0;
+  private keptCache: Record<string, Entry> | undefined;
   private cached: ExecutedRecord | undefined;
 
   /** `window`: positions a record that may expire is kept after its last execution; 0 keeps every record. */
   constructor(
-    record: ExecutedRecord = {},
+    record: ExecutedRecord | LegacyRecord = { kept: {}, expiring: [] },
     private readonly window = 0,
   ) {
-    const expiring: [string, number][] = [];
-    for (const [client, { upTo, above, at }] of Object.entries(record)) {
-      this.clients.set(client, { upTo, above: new Set(above) });
-      if (at !== undefined) expiring.push([client, at]);
+    const expiring: ExpiringTuple[] = [];
+    let kept: Record<string, Entry & { at?: number }>;
+    if (isChunked(record)) {
+      kept = { ...record.kept };
+      for (const text of record.expiring) expiring.push(...(JSON.parse(text) as ExpiringTuple[]));
+    } else {
+      kept = { ...record };
+      for (const [client, e] of Object.entries(record)) {
+        if (e.at === undefined) continue;
+        expiring.push([client, e.upTo, e.above, e.at]);
+        delete kept[client];
+      }
     }
-    for (const [client, at] of expiring.sort((a, b) => a[1] - b[1])) this.expiring.set(client, at);
+    for (const [client, { upTo, above }] of Object.entries(kept)) this.clients.set(client, { upTo, above: new Set(above) });
+    for (const [client, upTo, above, at] of expiring.sort((a, b) => a[3] - b[3])) {
+      this.clients.set(client, { upTo, above: new Set(above) });
+      this.track(client, at);
+    }
   }
 
   has(r: ClientRequest): boolean {
@@ -51,10 +84,9 @@ export class ExecutedRequests {
     this.cached = undefined;
     c.above.add(r.timestamp);
     while (c.above.delete(c.upTo + 1)) c.upTo++;
-    if (this.window <= 0) return;
-    // Re-inserted, so the map stays in order of last execution (positions only grow).
-    this.expiring.delete(r.client);
-    if (c.upTo < 2) this.expiring.set(r.client, seq);
+    this.untrack(r.client);
+    if (this.window > 0 && c.upTo < 2) this.track(r.client, seq); // re-inserted: the map stays in order of last execution
+    else this.keptCache = undefined;
   }
 
   /** Forgets the records whose last execution is `window` or more positions before `seq`; returns how many. */
@@ -62,7 +94,7 @@ export class ExecutedRequests {
     let forgotten = 0;
     for (const [client, at] of this.expiring) {
       if (seq - at < this.window) break;
-      this.expiring.delete(client);
+      this.untrack(client);
       this.clients.delete(client);
       forgotten++;
     }
@@ -73,15 +105,58 @@ export class ExecutedRequests {
   /** A plain copy to persist; the same object until the next change, never mutated afterwards. */
   record(): ExecutedRecord {
     if (this.cached === undefined) {
-      const out: Record<string, { upTo: number; above: number[]; at?: number }> = {};
-      for (const [client, { upTo, above }] of this.clients) {
-        const at = this.expiring.get(client);
-        out[client] = at === undefined ? { upTo, above: [...above] } : { upTo, above: [...above], at };
+      if (this.keptCache === undefined) {
+        this.keptCache = {};
+        for (const [client, { upTo, above }] of this.clients) if (!this.expiring.has(client)) this.keptCache[client] = { upTo, above: [...above] };
       }
-      this.cached = out;
+      const expiring: string[] = [];
+      for (const [id, members] of this.chunks) {
+        let text = this.chunkText.get(id);
+        if (text === undefined) {
+          text = JSON.stringify([...members].map((client): ExpiringTuple => {
+            const { upTo, above } = this.clients.get(client)!;
+            return [client, upTo, [...above], this.expiring.get(client)!];
+          }));
+          this.chunkText.set(id, text);
+        }
+        expiring.push(text);
+      }
+      this.cached = { kept: this.keptCache, expiring };
     }
     return this.cached;
   }
+
+  private track(client: string, at: number): void {
+    this.expiring.set(client, at);
+    let members = this.chunks.get(this.nextChunk);
+    if (members === undefined || members.size >= CHUNK) {
+      if (members !== undefined) this.nextChunk++;
+      this.chunks.set(this.nextChunk, (members = new Set()));
+    }
+    members.add(client);
+    this.chunkOf.set(client, this.nextChunk);
+    this.chunkText.delete(this.nextChunk);
+  }
+
+  /** Takes an expiring record out of its chunk (nothing for a kept one). */
+  private untrack(client: string): void {
+    if (!this.expiring.delete(client)) return;
+    const id = this.chunkOf.get(client)!;
+    this.chunkOf.delete(client);
+    const members = this.chunks.get(id)!;
+    members.delete(client);
+    this.chunkText.delete(id);
+    if (members.size === 0) this.chunks.delete(id);
+  }
 }
+
+/** Every client a persisted record holds (kept, then expiring, oldest first). */
+export const recordClients = (record: ExecutedRecord): string[] => [
+  ...Object.keys(record.kept),
+  ...record.expiring.flatMap((text) => (JSON.parse(text) as ExpiringTuple[]).map(([client]) => client)),
+];
+
+const isChunked = (record: ExecutedRecord | LegacyRecord): record is ExecutedRecord =>
+  Array.isArray((record as ExecutedRecord).expiring) && typeof (record as ExecutedRecord).kept === 'object' && Object.keys(record).length === 2;
 
 const inPrefix = (timestamp: number, upTo: number): boolean => Number.isInteger(timestamp) && timestamp >= 1 && timestamp <= upTo;

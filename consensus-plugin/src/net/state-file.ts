@@ -16,7 +16,7 @@ import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Strings at least this long are stored as blobs. */
-const BLOB_MIN = 512;
+export const BLOB_MIN = 512;
 const STATE_FILE = 'state.json';
 const BLOB_LOG = 'blobs.log';
 

@@ -7,7 +7,7 @@ import { simAuthenticators } from '../../../consensus-plugin/src/core/sim-auth';
 import type { Authenticator, ClientRequest, ClusterOptions, Commit, NodeId, Outbound } from '../../../consensus-plugin/src/core/types';
 import { PbftInstance, type Decision, type PbftInstanceState, type PbftOutput } from '../../../consensus-plugin/src/pbft/instance';
 import { sign, type CommitMessage, type PbftInstanceMessage, type PrePrepareMessage, type ViewChangeMessage } from '../../../consensus-plugin/src/pbft/messages';
-import { ExecutedRequests, type ExecutedRecord } from '../../../consensus-plugin/src/core/executed';
+import { ExecutedRequests, recordClients, type ExecutedRecord } from '../../../consensus-plugin/src/core/executed';
 import { createPbft, type PbftMessage, type PbftNode, type PbftState, type RequestMessage } from '../../../consensus-plugin/src/pbft/protocol';
 import { maxFaulty, quorumSize } from '../../../consensus-plugin/src/pbft/quorum';
 import { Verifier, verifyCertificate } from '../../../consensus-plugin/src/pbft/verifier';
@@ -686,7 +686,7 @@ describe('flat PBFT', () => {
       expect(new Set(c.executedKeys(i)).size).toBe(t);
       expect(c.executedKeys(i)).toHaveLength(t);
       // Persisted: one entry per client, not one per request.
-      expect(c.states[i]?.executed).toEqual({ erin: { upTo: t, above: [] } });
+      expect(c.states[i]?.executed).toEqual({ kept: { erin: { upTo: t, above: [] } }, expiring: [] });
     }
   });
 
@@ -741,10 +741,10 @@ describe('executed-request record', () => {
     const executed = new ExecutedRequests();
     const done = [request('a', 2), request('a', 4), request('b', 1), request('a', 0.5), request('a', -1), request('a', 0)];
     for (const r of done) executed.add(r, 1);
-    expect(executed.record()).toEqual({ a: { upTo: 0, above: [2, 4, 0.5, -1, 0] }, b: { upTo: 1, above: [] } });
+    expect(executed.record().kept).toEqual({ a: { upTo: 0, above: [2, 4, 0.5, -1, 0] }, b: { upTo: 1, above: [] } });
     executed.add(request('a', 1), 1);
     executed.add(request('a', 3), 1);
-    expect(executed.record()).toEqual({ a: { upTo: 4, above: [0.5, -1, 0] }, b: { upTo: 1, above: [] } });
+    expect(executed.record().kept).toEqual({ a: { upTo: 4, above: [0.5, -1, 0] }, b: { upTo: 1, above: [] } });
     const keys = new Set([...done, request('a', 1), request('a', 3)].map(requestKey));
     const probes = [-2, -1, 0, 0.5, 1, 1.5, 2, 3, 4, 5].flatMap((t) => [request('a', t), request('b', t), request('c', t)]);
     const restored = new ExecutedRequests(JSON.parse(JSON.stringify(executed.record())));
@@ -762,8 +762,8 @@ describe('executed-request record', () => {
     executed.add(request('a', 1), 1);
     expect(executed.record()).toBe(first);
     executed.add(request('a', 2), 1);
-    expect(first).toEqual({ a: { upTo: 1, above: [] } });
-    expect(executed.record()).toEqual({ a: { upTo: 2, above: [] } });
+    expect(first.kept).toEqual({ a: { upTo: 1, above: [] } });
+    expect(executed.record().kept).toEqual({ a: { upTo: 2, above: [] } });
   });
 });
 
@@ -771,7 +771,7 @@ describe('executed-request record with a dedup window', () => {
   const oneShot = (tx: string): ClientRequest => request(`fabric:${tx}`, 1);
 
   it('forgets a one-shot record once `window` positions executed after its request, and only then', () => {
-    const executed = new ExecutedRequests({}, 3);
+    const executed = new ExecutedRequests(undefined, 3);
     executed.add(oneShot('x'), 1);
     executed.add(oneShot('y'), 2);
     expect(executed.expire(3)).toBe(0);
@@ -779,11 +779,11 @@ describe('executed-request record with a dedup window', () => {
     expect(executed.expire(4)).toBe(1);
     expect([executed.has(oneShot('x')), executed.has(oneShot('y'))]).toEqual([false, true]);
     expect(executed.expire(5)).toBe(1);
-    expect(executed.record()).toEqual({});
+    expect(executed.record()).toEqual({ kept: {}, expiring: [] });
   });
 
   it('keeps a client that numbers its requests, and restarts the clock of one that executes again', () => {
-    const executed = new ExecutedRequests({}, 3);
+    const executed = new ExecutedRequests(undefined, 3);
     executed.add(request('numbered', 1), 1);
     executed.add(request('numbered', 2), 1);
     executed.add(request('gappy', 1), 1);
@@ -793,7 +793,7 @@ describe('executed-request record with a dedup window', () => {
     expect(executed.expire(1000)).toBe(0);
     expect(executed.has(request('numbered', 2))).toBe(true);
     expect(executed.has(request('gappy', 3))).toBe(false);
-    expect(executed.record()).toEqual({ numbered: { upTo: 2, above: [] } });
+    expect(executed.record()).toEqual({ kept: { numbered: { upTo: 2, above: [] } }, expiring: [] });
   });
 
   it('persists the expiry positions and, restored, forgets exactly what the original forgets', () => {
@@ -805,22 +805,47 @@ describe('executed-request record with a dedup window', () => {
         e.expire(seq);
       }
     };
-    const original = new ExecutedRequests({}, 5);
+    const clientsOf = (r: ExecutedRecord): string[] => recordClients(r).sort();
+    const original = new ExecutedRequests(undefined, 5);
     steps(original, 1, 10);
     const saved = JSON.parse(JSON.stringify(original.record())) as ExecutedRecord;
-    expect(saved['fabric:t10']).toEqual({ upTo: 1, above: [], at: 10 });
+    expect(saved.expiring.flatMap((text) => JSON.parse(text) as unknown[])).toContainEqual(['fabric:t10', 1, [], 10]);
     const restored = new ExecutedRequests(saved, 5);
     steps(original, 11, 30);
     steps(restored, 11, 30);
-    expect(restored.record()).toEqual(original.record());
-    expect(Object.keys(original.record()).sort()).toEqual(['fabric:t26', 'fabric:t27', 'fabric:t28', 'fabric:t29', 'fabric:t30', 'numbered']);
+    expect(clientsOf(restored.record())).toEqual(clientsOf(original.record()));
+    expect(clientsOf(original.record())).toEqual(['fabric:t26', 'fabric:t27', 'fabric:t28', 'fabric:t29', 'fabric:t30', 'numbered']);
+    for (let seq = 31; seq <= 40; seq++) expect(restored.has(oneShot(`t${seq - 5}`))).toBe(original.has(oneShot(`t${seq - 5}`)));
   });
 
-  it('writes the record as before when the window is off', () => {
-    const executed = new ExecutedRequests({}, 0);
+  it('persists the expiring records in chunks whose text stays the same string until one of them expires', () => {
+    const executed = new ExecutedRequests(undefined, 100);
+    for (let i = 0; i < 600; i++) executed.add(oneShot(`c${i}`), 1 + Math.floor(i / 100));
+    const before = executed.record().expiring;
+    expect(before.map((text) => (JSON.parse(text) as unknown[]).length)).toEqual([256, 256, 88]);
+    executed.add(oneShot('late'), 7);
+    const after = executed.record().expiring;
+    expect(after[0]).toBe(before[0]); // the same string: the state file hashes and stores it once
+    expect(after[1]).toBe(before[1]);
+    expect(after[2]).not.toBe(before[2]);
+    expect(executed.expire(102)).toBe(200);
+    expect(executed.record().expiring[0]).not.toBe(before[0]);
+    expect(executed.record().expiring[1]).toBe(before[1]);
+  });
+
+  it('reads the record written before chunks (one object, `at` on the records that may expire)', () => {
+    const legacy = { numbered: { upTo: 2, above: [] }, 'fabric:old': { upTo: 1, above: [], at: 3 } } as unknown as ExecutedRecord;
+    const executed = new ExecutedRequests(legacy, 5);
+    expect([executed.has(request('numbered', 2)), executed.has(oneShot('old'))]).toEqual([true, true]);
+    expect(executed.expire(8)).toBe(1);
+    expect(executed.record()).toEqual({ kept: { numbered: { upTo: 2, above: [] } }, expiring: [] });
+  });
+
+  it('keeps every record when the window is off', () => {
+    const executed = new ExecutedRequests(undefined, 0);
     executed.add(oneShot('x'), 1);
     expect(executed.expire(1_000_000)).toBe(0);
-    expect(executed.record()).toEqual({ 'fabric:x': { upTo: 1, above: [] } });
+    expect(executed.record()).toEqual({ kept: { 'fabric:x': { upTo: 1, above: [] } }, expiring: [] });
   });
 });
 
@@ -845,7 +870,7 @@ describe('flat PBFT with a dedup window', () => {
     position(c, 'b');
     for (const i of ids(4)) expect(count(c, i, x)).toBe(1);
     for (let p = 0; p < WINDOW; p++) position(c, `later${p}`);
-    expect(c.states[0]?.executed['fabric:x']).toBeUndefined();
+    expect(recordClients(c.states[0]!.executed)).not.toContain('fabric:x');
     c.submit(1, x);
     c.tick(4);
     for (const i of ids(4)) expect(count(c, i, x)).toBe(2);
