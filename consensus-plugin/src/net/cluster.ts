@@ -1,7 +1,7 @@
 /**
  * tsx consensus-plugin/src/net/cluster.ts --protocol pbft|drkpbft|raft --n 4 [--duration 10]
  *   [--warmup 2] [--clients 8] [--window 50] [--batch 100] [--base-port 7600] [--tick-ms 10]
- *   [--request-timeout-ms 5000] [--resubmit-ms 10000] [--fsync] [--keep] [--json]
+ *   [--request-timeout-ms 5000] [--resubmit-ms 10000] [--operation-bytes 64] [--fsync] [--keep] [--json]
  *
  * Runs the protocol as n real replica processes on 127.0.0.1 with Ed25519 signatures,
  * drives closed-loop load from this process, and reports committed requests per second and
@@ -35,6 +35,8 @@ export interface RunClusterOptions {
   requestTimeoutMs?: number;
   /** The driver sends a request again, to the next replica, when it has not committed after this long (default 10000). */
   resubmitMs?: number;
+  /** Size of each request's operation (a Fabric envelope is a few KiB). */
+  operationBytes?: number;
   fsync?: boolean;
   /** Keep the cluster directory (keys, configuration, logs, state) instead of deleting it. */
   keep?: boolean;
@@ -108,7 +110,7 @@ export async function runCluster(options: RunClusterOptions): Promise<ClusterRes
     if (!options.keep) rmSync(cluster.dir, { recursive: true, force: true });
   };
   activeClusters.add(teardown);
-  const driver = new LoadDriver(cluster.config.replicas, { clients, window, resubmitMs: options.resubmitMs ?? 10_000 });
+  const driver = new LoadDriver(cluster.config.replicas, { clients, window, resubmitMs: options.resubmitMs ?? 10_000, ...(options.operationBytes ? { operationBytes: options.operationBytes } : {}) });
   try {
     log(`${protocol} n=${n}: ${n} replicas up in ${cluster.dir}; ${clients} clients × ${window} outstanding, batches of ${batch}`);
     await driver.start();
@@ -189,6 +191,7 @@ function parseArgs(argv: readonly string[]): { options: RunClusterOptions; json:
       tickMs: positive('tick-ms'),
       requestTimeoutMs: positive('request-timeout-ms'),
       resubmitMs: positive('resubmit-ms'),
+      operationBytes: positive('operation-bytes'),
       fsync: argv.includes('--fsync'),
       keep: argv.includes('--keep'),
       log: json ? undefined : (line) => console.log(line),
