@@ -1,7 +1,10 @@
 /**
  * Replica-to-replica transport: one persistent TCP connection per pair of replicas (the
  * lower id dials, with backoff), Nagle off, length-prefixed frames each carrying the
- * sender's id and one JSON message.
+ * sender's id and one JSON message. A message of COMPRESS_MIN bytes or more travels
+ * deflated when that saves at least an eighth (the high bit of the sender id says so):
+ * under Fabric a batch is a hundred envelopes that repeat the same certificates, and
+ * deflate takes it to about a quarter at ~3 ms per 0.5 MB.
  *
  * Both ends open a connection with a signed hello (sender, receiver, a per-sender increasing
  * stamp), so a connection is bound to the peer that holds the key, and a stale process or a
@@ -14,6 +17,7 @@
  * `congested()` tells the owner when to stop taking client requests.
  */
 import net, { type Server, type Socket } from 'node:net';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { canonical } from '../core/digest';
 import type { Authenticator, NodeId } from '../core/types';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './framing';
@@ -102,13 +106,23 @@ interface Link {
   reconnect?: NodeJS.Timeout;
 }
 
-/** A peer frame's body: the sender id (uint32), then the message as JSON. */
+/** Messages at least this long (JSON bytes) are deflated when that pays. */
+const COMPRESS_MIN = 16 * 1024;
+/** Set in the sender id of a frame whose message is deflated. */
+const DEFLATED = 0x8000_0000;
+
+/** A peer frame's body: the sender id (uint32, DEFLATED set when compressed), then the message as JSON, raw or deflated. */
 function peerFrame(from: NodeId, json: string): Buffer {
-  const bodyLength = 4 + Buffer.byteLength(json);
-  const frame = Buffer.allocUnsafe(4 + bodyLength);
-  frame.writeUInt32BE(bodyLength, 0);
-  frame.writeUInt32BE(from, 4);
-  frame.write(json, 8);
+  let payload = Buffer.from(json);
+  let id = from;
+  if (payload.length >= COMPRESS_MIN) {
+    const deflated = deflateRawSync(payload, { level: 1 });
+    if (deflated.length <= payload.length - payload.length / 8) [payload, id] = [deflated, (from | DEFLATED) >>> 0];
+  }
+  const frame = Buffer.allocUnsafe(8 + payload.length);
+  frame.writeUInt32BE(4 + payload.length, 0);
+  frame.writeUInt32BE(id, 4);
+  payload.copy(frame, 8);
   return frame;
 }
 
@@ -152,8 +166,8 @@ export class PeerTransport<M> {
     const link = this.links.get(to);
     if (link === undefined || this.closed) return;
     const frame = this.frameFor(message);
-    // The receiver would drop the connection on an oversize frame: drop the message instead.
-    if (frame.length - 4 > this.maxFrameBytes) this.stats.dropped++;
+    // The receiver would refuse an oversize message (inflated, if deflated): drop it instead.
+    if (frame === undefined) this.stats.dropped++;
     else if (link.open && !link.blocked && link.queue.length === 0) this.write(link, frame);
     else if (link.queue.bytes + frame.length <= this.maxQueueBytes) link.queue.push(frame);
     else this.stats.dropped++;
@@ -181,12 +195,15 @@ export class PeerTransport<M> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private frameFor(message: M): Buffer {
-    if (typeof message !== 'object' || message === null) return peerFrame(this.options.self.id, JSON.stringify(message));
-    let frame = this.frames.get(message);
+  /** The frame for `message`, made once per message object; undefined when its JSON exceeds the frame limit. */
+  private frameFor(message: M): Buffer | undefined {
+    const cacheable = typeof message === 'object' && message !== null;
+    let frame = cacheable ? this.frames.get(message) : undefined;
     if (frame === undefined) {
-      frame = peerFrame(this.options.self.id, JSON.stringify(message));
-      this.frames.set(message, frame);
+      const json = JSON.stringify(message);
+      if (Buffer.byteLength(json) + 4 > this.maxFrameBytes) return undefined;
+      frame = peerFrame(this.options.self.id, json);
+      if (cacheable) this.frames.set(message, frame);
     }
     return frame;
   }
@@ -288,13 +305,16 @@ export class PeerTransport<M> {
 
   private receive(link: Link, body: Buffer): void {
     this.stats.receivedBytes += body.length + 4;
-    if (body.length < 4 || body.readUInt32BE(0) !== link.address.id) {
+    const id = body.length < 4 ? -1 : body.readUInt32BE(0);
+    if ((id & ~DEFLATED) >>> 0 !== link.address.id) {
       this.stats.refused++;
       return;
     }
     let message: M;
     try {
-      message = JSON.parse(body.toString('utf8', 4)) as M;
+      // Inflated no further than a raw frame could be: a small frame cannot become a huge message.
+      const json = id & DEFLATED ? inflateRawSync(body.subarray(4), { maxOutputLength: this.maxFrameBytes - 4 }) : body.subarray(4);
+      message = JSON.parse(json.toString('utf8')) as M;
     } catch {
       this.stats.refused++;
       return;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -175,6 +176,28 @@ describe('peer transport', () => {
     expect(t0.stats).toMatchObject({ dropped: 1, sentMessages: 0 });
   });
 
+  it('deflates a large message (a batch of envelopes repeats its certificates), and refuses one that inflates beyond the frame limit', async () => {
+    const auths = generateAuthenticators([0, 1]);
+    const peers = [0, 1].map((id) => ({ id, host: '127.0.0.1', port: basePort + 8 + id }));
+    const t0 = node(peers[0]!, peers, auths.get(0)!);
+    const t1 = new PeerTransport<Message>({ self: peers[1]!, peers, auth: auths.get(1)!, onMessage: (from, m) => received.set(1, [...(received.get(1) ?? []), [from, m]]), maxFrameBytes: 256 * 1024 });
+    transports.push(t1);
+    await Promise.all([t0.start(), t1.start()]);
+    const certificate = randomBytes(800).toString('base64');
+    const batch = Array.from({ length: 50 }, (_, i) => `${randomBytes(1500).toString('base64')}${certificate}${i}`).join(',');
+    t0.send(1, { n: 1, text: batch });
+    t0.send(1, { n: 2, text: 'small' });
+    await until(() => received.get(1)?.length === 2);
+    expect(received.get(1)!.map(([, m]) => m)).toEqual([{ n: 1, text: batch }, { n: 2, text: 'small' }]);
+    expect(t0.stats.sentBytes).toBeLessThan(0.9 * batch.length);
+    // 1 MiB of one letter deflates to a few KiB, far below the limit; inflated it is not.
+    t0.send(1, { n: 3, text: 'a'.repeat(1024 * 1024) });
+    t0.send(1, { n: 4, text: 'after' });
+    await until(() => received.get(1)?.length === 3);
+    expect(received.get(1)![2]![1]).toEqual({ n: 4, text: 'after' });
+    expect(t1.stats.refused).toBe(1);
+  });
+
   it('reconnects after the peer restarts, and reports congestion until the peer has read the backlog', async () => {
     const auths = generateAuthenticators([0, 1]);
     const peers = [0, 1].map((id) => ({ id, host: '127.0.0.1', port: basePort + 4 + id }));
@@ -192,9 +215,9 @@ describe('peer transport', () => {
     await until(() => received.get(1)?.length === 2);
     expect(received.get(1)![1]![1].text).toBe('after restart');
 
-    // 8 MiB sent in one turn cannot have left the process yet: congested until node 1 has read it.
+    // Megabytes sent in one turn cannot have left the process yet: congested until node 1 has read it.
     expect(t0.congested()).toBe(false);
-    const big = 'y'.repeat(256 * 1024);
+    const big = randomBytes(192 * 1024).toString('base64'); // deflates little: ~6 MiB on the wire
     for (let n = 0; n < 32; n++) t0.send(1, { n, text: big });
     expect(t0.congested()).toBe(true);
     await until(() => received.get(1)?.length === 2 + 32);
