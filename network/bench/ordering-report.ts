@@ -5,6 +5,9 @@ import { lineChart, type Series } from '../../consensus-plugin/bench/charts';
 import type { Ordering } from '../src/ordering';
 import type { ModeResult, Step } from './ordering';
 
+/** Appended to a workload's name for its steps with one orderer killed (`--killed`). */
+export const KILLED = ', one orderer killed';
+
 const COLORS: Record<Ordering, string> = { etcdraft: '#1f77b4', bft: '#ff7f0e', drkpbft: '#2ca02c' };
 
 export interface ModeSummary {
@@ -73,6 +76,16 @@ export function summarise(results: ModeResult[]): Summary {
       if (u && f) summary[upload]!.ratios[`${mode} upload/PutState peak throughput`] = u.peakPerS / f.peakPerS;
     }
   }
+  // Each workload with one orderer killed against the same workload intact, per mode.
+  for (const workload of Object.keys(summary).filter((w) => w.endsWith(KILLED))) {
+    const intact = summary[workload.slice(0, -KILLED.length)];
+    for (const [mode, k] of Object.entries(summary[workload]!.modes) as [Ordering, ModeSummary][]) {
+      const i = intact?.modes[mode];
+      if (!i) continue;
+      summary[workload]!.ratios[`${mode} killed/intact peak throughput`] = k.peakPerS / i.peakPerS;
+      summary[workload]!.ratios[`${mode} killed/intact p50 at the lowest rate`] = k.lightP50Ms / i.lightP50Ms;
+    }
+  }
   return summary;
 }
 
@@ -96,7 +109,7 @@ export function writeCharts(results: ModeResult[], dir: string, prefix: string):
   for (const workload of workloads) {
     const series = (y: (s: Step) => number): Series[] =>
       results.map((r) => ({ name: r.ordering, color: COLORS[r.ordering], points: r.steps.filter((s) => s.workload === workload).map((s): [number, number] => [s.offeredPerS, y(s)]) }));
-    const slug = workload.startsWith('PutState') ? 'floor' : workload.split(' ')[0]!;
+    const slug = (workload.startsWith('PutState') ? 'floor' : workload.split(' ')[0]!) + (workload.endsWith(KILLED) ? '-killed' : '');
     const charts = {
       [`${prefix}-${slug}-throughput.svg`]: lineChart({ title: `${workload}: committed throughput`, xLabel: 'offered load (tx/s)', yLabel: 'committed tx/s', series: series((s) => s.throughputPerS), yMin: 0 }),
       [`${prefix}-${slug}-latency.svg`]: lineChart({ title: `${workload}: median commit latency`, xLabel: 'offered load (tx/s)', yLabel: 'p50 latency (ms)', series: series((s) => s.p50Ms), yMin: 0 }),

@@ -2,6 +2,7 @@
  * npm run bench:ordering [-- --json] [--write] [--modes etcdraft,bft,drkpbft] [--orderers 4]
  *                          [--rates 25,50,100,200] [--seconds 12] [--workloads floor,upload,access]
  *                          [--wan]   (orderers in 3 emulated WAN zones; 7 orderers unless told)
+ *                          [--killed] (then each workload again with one follower orderer killed)
  *
  * The channel's three ordering services side by side on the live network, one after the
  * other in one run, on the same workload (docs/benchmarks.md, "Ordering services"). Each
@@ -9,26 +10,31 @@
  * rising offered load through the Fabric Gateway (ordering-load.ts) while the ordering
  * processes' CPU, the bytes they send each other and the blocks they cut are sampled
  * (ordering-probe.ts). Rising stops after the first step that commits under 70 % of the
- * offered rate. The network is taken down after each mode and at the end.
+ * offered rate. With `--killed`, one orderer that does not lead (and, under drkpbft, its
+ * replica) is then killed and every workload runs again on the n − 1 left. The network is
+ * taken down after each mode and at the end.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectGateway, pseudonymOf, type EmrConnection } from '@emr/client';
-import { down, up } from '../src/network';
+import { replicaName } from '../src/drkpbft-replicas';
+import { consensusView, down, up } from '../src/network';
+import { stopDaemon } from '../src/processes';
 import { parseOrdererCount, parseOrdering, type Ordering } from '../src/ordering';
 import { stateDir } from '../src/paths';
 import { runningTopology } from '../src/run-state';
 import { accessWorkload, floorWorkload, prepareAccess, runStep, uploadWorkload, type StepResult, type Workload } from './ordering-load';
 import { delta, probe, type ProbeDelta } from './ordering-probe';
-import { printReport, summarise, writeCharts } from './ordering-report';
+import { KILLED, printReport, summarise, writeCharts } from './ordering-report';
 
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean' },
     write: { type: 'boolean' },
     wan: { type: 'boolean' },
+    killed: { type: 'boolean' },
     modes: { type: 'string' },
     orderers: { type: 'string' },
     rates: { type: 'string' },
@@ -51,6 +57,7 @@ const json = args.json === true;
 const write = args.write === true;
 const modes = (args.modes ?? 'etcdraft,bft,drkpbft').split(',').map((m) => parseOrdering(m, '--modes'));
 const wan = args.wan === true;
+const killed = args.killed === true;
 const orderers = parseOrdererCount(args.orderers ?? (wan ? '7' : '4'), '--orderers');
 const rates = positives('rates', '25,50,100,200');
 const seconds = positives('seconds', '12')[0]!;
@@ -62,6 +69,8 @@ const workloads = (args.workloads ?? WORKLOADS.join(',')).split(',').map((w) => 
 const MAX_IN_FLIGHT = 400;
 /** A step that commits under this share of the offered rate is the last one. */
 const SATURATED = 0.7;
+/** Time given to the clients and the orderers left to notice the dead one before measuring. */
+const KILL_SETTLE_MS = 5000;
 
 const log = (line: string) => {
   if (!json) console.log(line);
@@ -103,23 +112,35 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
       access: () => accessWorkload(researcher, access!.recordId, access!.consentIds),
     };
     const steps: Step[] = [];
-    for (const name of workloads) {
-      const workload = make[name]();
-      for (const rate of rates) {
-        const before = await probe(t);
-        const result = await runStep(workload, rate, seconds, MAX_IN_FLIGHT);
-        const d = delta(before, await probe(t));
-        const step: Step = { ...result, ...d, bytesPerBlock: d.blocks > 0 ? d.bytesBetweenOrderers / d.blocks : NaN, txPerBlock: d.blocks > 0 ? result.committed / d.blocks : NaN };
-        steps.push(step);
-        const failures = Object.entries(step.failed).map(([k, n]) => `${k} ×${n}`).join(', ');
-        log(
-          `  ${name.padEnd(6)} offered ${String(rate).padStart(4)}/s → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ` +
-            `${step.blocks} blocks (${step.txPerBlock.toFixed(1)} tx each), ${(step.bytesPerBlock / 1024).toFixed(1)} KiB between orderers per block, ordering CPU ${step.orderingCores.toFixed(2)} cores` +
-            (failures ? `; failed: ${failures}` : '') +
-            (step.skipped ? `; not started: ${step.skipped}` : ''),
-        );
-        if (step.throughputPerS < SATURATED * rate) break;
+    const runWorkloads = async (label: string) => {
+      for (const name of workloads) {
+        const workload = make[name]();
+        for (const rate of rates) {
+          const before = await probe(t);
+          const result = await runStep(workload, rate, seconds, MAX_IN_FLIGHT);
+          const d = delta(before, await probe(t));
+          const step: Step = { ...result, workload: `${result.workload}${label}`, ...d, bytesPerBlock: d.blocks > 0 ? d.bytesBetweenOrderers / d.blocks : NaN, txPerBlock: d.blocks > 0 ? result.committed / d.blocks : NaN };
+          steps.push(step);
+          const failures = Object.entries(step.failed).map(([k, n]) => `${k} ×${n}`).join(', ');
+          log(
+            `  ${name.padEnd(6)}${label} offered ${String(rate).padStart(4)}/s → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ` +
+              `${step.blocks} blocks (${step.txPerBlock.toFixed(1)} tx each), ${(step.bytesPerBlock / 1024).toFixed(1)} KiB between orderers per block, ordering CPU ${step.orderingCores.toFixed(2)} cores` +
+              (failures ? `; failed: ${failures}` : '') +
+              (step.skipped ? `; not started: ${step.skipped}` : ''),
+          );
+          if (step.throughputPerS < SATURATED * rate) break;
+        }
       }
+    };
+    await runWorkloads('');
+    if (killed) {
+      const view = await consensusView(t);
+      const victim = [...t.ordererOrg.orderers].reverse().find((o) => o.name !== view.leader)!;
+      log(`  killing ${victim.name} (the leader is ${view.leader ?? 'unknown'})`);
+      await stopDaemon(victim.name, 0);
+      if (ordering === 'drkpbft') await stopDaemon(replicaName(victim), 0);
+      await new Promise((r) => setTimeout(r, KILL_SETTLE_MS));
+      await runWorkloads(KILLED);
     }
     return { ordering, orderers, upSeconds: started.seconds, steps };
   } finally {
@@ -137,7 +158,7 @@ async function main(): Promise<void> {
     benchmark: 'ordering',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
-    config: { modes, orderers, wan, rates, secondsPerStep: seconds, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
+    config: { modes, orderers, wan, killed, rates, secondsPerStep: seconds, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
     summary,
     modes: results,
     wallSeconds: (Date.now() - t0) / 1000,

@@ -1,6 +1,6 @@
 import { quantile } from '../../../network/bench/stats';
 import { bytesBetween, parseSockets } from '../../../network/bench/ordering-probe';
-import { summarise } from '../../../network/bench/ordering-report';
+import { KILLED, summarise } from '../../../network/bench/ordering-report';
 import type { ModeResult, Step } from '../../../network/bench/ordering';
 
 // Two ordering nodes (orderer1: orderer pid 10 and its replica pid 11; orderer2: pid 20) and a peer (pid 30).
@@ -51,6 +51,15 @@ describe('the ordering summary', () => {
     expect(floor['drkpbft/bft p50 at 100/s']).toBeCloseTo(600 / 500);
     expect(floor['drkpbft/bft bytes between orderers per block']).toBeCloseTo(0.5);
     expect(s['upload index']!.ratios['drkpbft upload/PutState peak throughput']).toBeCloseTo(48 / 150);
+  });
+
+  it('compares each workload with one orderer killed against the same workload intact', () => {
+    const s = summarise([
+      mode('bft', [step('PutState (floor)', 50, 50, 400), step('PutState (floor)', 100, 90, 500), step(`PutState (floor)${KILLED}`, 50, 45, 800), step(`PutState (floor)${KILLED}`, 100, 60, 1500)]),
+    ]);
+    expect(s[`PutState (floor)${KILLED}`]!.ratios['bft killed/intact peak throughput']).toBeCloseTo(60 / 90);
+    expect(s[`PutState (floor)${KILLED}`]!.ratios['bft killed/intact p50 at the lowest rate']).toBeCloseTo(2);
+    expect(s['PutState (floor)']!.ratios['bft killed/intact peak throughput']).toBeUndefined();
   });
 
   it('quantiles are nearest-rank', () => {
