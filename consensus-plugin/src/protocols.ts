@@ -14,6 +14,8 @@ export interface NetProtocolOptions extends ClusterOptions, Partial<Pick<RaftOpt
   latency?: number[][];
   /** DRKPBFT: how long a client's request waits before a non-primary forwards it (DrkpbftOptions). */
   forwardDelayTicks?: number;
+  /** DRKPBFT: a partial batch waits while a proposal is undecided (DrkpbftOptions). */
+  partialBatchesWhenIdle?: boolean;
   /** Raft: seeds the election-timeout draws. */
   seed?: string;
 }

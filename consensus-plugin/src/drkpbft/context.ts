@@ -18,6 +18,11 @@ export interface DrkpbftOptions extends ClusterOptions {
   epochLength?: number;
   /** A client's request reaching a non-primary is forwarded after this many ticks, unless batched by then (default 0: at once); see intake.ts. */
   forwardDelayTicks?: number;
+  /**
+   * A region primary proposes a batch short of `batchSize` only while none of its proposals
+   * is undecided (default false: at `batchTimeoutTicks` whatever is in flight); see region.ts.
+   */
+  partialBatchesWhenIdle?: boolean;
 }
 
 export const DEFAULT_EPOCH_LENGTH = 64;

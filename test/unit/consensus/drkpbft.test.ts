@@ -195,6 +195,35 @@ describe('DRKPBFT scale and small clusters', () => {
   });
 });
 
+describe('DRKPBFT batching', () => {
+  /** The primary's proposals (batch sizes): one request, then two while its commits are held, then two more. */
+  function proposals(partialBatchesWhenIdle: boolean): number[] {
+    const cluster = new Cluster(createDrkpbft(ids(4), { ...OPTIONS, latency: zonedLatency(4, 4), partialBatchesWhenIdle }));
+    const held: Envelope[] = [];
+    cluster.drop = (e) => e.message.type === 'commit' && held.push(e) > 0;
+    // One entry per sequence number (an undecided proposal may be sent again).
+    const sizes = () => [...new Map(cluster.sent.filter((e) => e.message.type === 'pre-prepare' && e.to === 1).map((e) => e.message as PrePrepareMessage<RegionBatch>).map((m) => [m.seq, m.payload!.requests.length])).values()];
+    const all = Array.from({ length: 5 }, () => request());
+    cluster.submit(0, all[0]!);
+    cluster.tick(2);
+    all.slice(1, 3).forEach((r) => cluster.submit(0, r));
+    cluster.tick(3);
+    all.slice(3).forEach((r) => cluster.submit(0, r));
+    cluster.tick(1);
+    const out = sizes();
+    cluster.drop = () => false;
+    for (const e of held.splice(0)) cluster.inject(e.from, e.to, e.message);
+    cluster.runUntilCommitted(all, ids(4));
+    expect(cluster.violations()).toEqual([]);
+    return out;
+  }
+
+  it('a partial batch leaves at the batch timeout; with partialBatchesWhenIdle it waits while a proposal is undecided and fills', () => {
+    expect(proposals(false)).toEqual([1, 2, 2]);
+    expect(proposals(true)).toEqual([1, 4]);
+  });
+});
+
 describe('DRKPBFT leader replacement', () => {
   it('a silent region leader is replaced: its region changes view, the new primary takes the seat, the log goes on', () => {
     const protocol = createDrkpbft(ids(16), { ...OPTIONS, latency: zonedLatency(16, 4), epochLength: 6 });
