@@ -56,7 +56,7 @@ func PositionOf(block *cb.Block) Position {
 // replica does alike: invalid envelopes are skipped (accept says which are valid), and the
 // block ends at MaxMessageCount envelopes or before PreferredMaxBytes would be exceeded (a
 // single envelope over it gets a block of its own; one over AbsoluteMaxBytes is skipped).
-func CutBlock(envs [][]byte, from int, limits *ab.BatchSize, accept func(*cb.Envelope) bool) ([]*cb.Envelope, int) {
+func CutBlock(envs [][]byte, from int, limits *ab.BatchSize, accept func(raw []byte, env *cb.Envelope) bool) ([]*cb.Envelope, int) {
 	var out []*cb.Envelope
 	size := uint32(0)
 	i := from
@@ -70,7 +70,7 @@ func CutBlock(envs [][]byte, from int, limits *ab.BatchSize, accept func(*cb.Env
 			break
 		}
 		env := &cb.Envelope{}
-		if proto.Unmarshal(raw, env) != nil || !accept(env) {
+		if proto.Unmarshal(raw, env) != nil || !accept(raw, env) {
 			continue
 		}
 		out = append(out, env)

@@ -25,6 +25,9 @@ var (
 // How far ahead of the block being signed signatures are buffered (a lagging replica's peers are ahead).
 const aheadBlocks = 1024
 
+// Envelopes remembered as checked at Broadcast (verified.go): a few seconds of heavy load.
+const verifiedCapacity = 1 << 16
+
 // Chain orders a channel's envelopes through the local DRKPBFT replica and writes the
 // decided batches as blocks signed by a quorum of consenters.
 type Chain struct {
@@ -34,6 +37,8 @@ type Chain struct {
 	metrics  *Metrics
 	verifier *Verifier
 	quorum   int
+	// Envelopes this orderer's Broadcast already passed through the channel's filters.
+	verified *verifiedEnvelopes
 
 	mu   sync.Mutex
 	conn Conn // nil while the link is down
@@ -75,7 +80,7 @@ func NewChain(support consensus.ConsenterSupport, self uint32, link Link, m *Met
 	m.ClusterSize.Set(float64(len(consenters)))
 	m.CommittedBlock.Set(float64(support.Height() - 1))
 	return &Chain{
-		support: support, self: self, link: link, metrics: m, verifier: v, quorum: Quorum(len(consenters)),
+		support: support, self: self, link: link, metrics: m, verifier: v, quorum: Quorum(len(consenters)), verified: newVerifiedEnvelopes(verifiedCapacity),
 		haltC: make(chan struct{}), doneC: make(chan struct{}), ahead: map[uint64]map[uint32]Signature{}, answered: map[int]time.Time{},
 	}, nil
 }
@@ -101,12 +106,14 @@ func (c *Chain) WaitReady() error {
 }
 
 // Order hands the envelope to the replica, keyed by its tx id: DRKPBFT orders each key at
-// most once, so the gateway sending a tx to every orderer does not duplicate it.
+// most once, so the gateway sending a tx to every orderer does not duplicate it. Broadcast
+// calls Order only for an envelope that passed the channel's filters: it is remembered so.
 func (c *Chain) Order(env *cb.Envelope, _ uint64) error {
 	raw, err := proto.Marshal(env)
 	if err != nil {
 		return err
 	}
+	c.verified.add(raw)
 	key := ""
 	if ch, err := protoutil.ChannelHeader(env); err == nil {
 		key = ch.TxId
@@ -244,8 +251,12 @@ func (c *Chain) advance(conn Conn) error {
 	}
 }
 
-// accept: the envelope passes the channel's filters now, as on every replica (the config never changes).
-func (c *Chain) accept(env *cb.Envelope) bool {
+// accept: the envelope passes the channel's filters, as on every replica (the config never
+// changes): checked at this orderer's Broadcast already, or now.
+func (c *Chain) accept(raw []byte, env *cb.Envelope) bool {
+	if c.verified.take(raw) {
+		return true
+	}
 	_, err := c.support.ProcessNormalMsg(env)
 	return err == nil
 }

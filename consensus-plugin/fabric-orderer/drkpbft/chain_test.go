@@ -71,10 +71,15 @@ func (tn *testNet) waitConnected(c *Chain) {
 
 // orderEverywhere sends each tx to every chain, as the gateway does under BFT: it succeeds
 // when a quorum of orderers accepted (an orderer whose replica is down refuses).
+// orderEverywhere sends each tx to every orderer as the gateway does; as Fabric's Broadcast,
+// an orderer hands the chain only what passes its filters.
 func (tn *testNet) orderEverywhere(txs ...*cb.Envelope) {
 	for _, env := range txs {
 		accepted := 0
-		for _, c := range tn.chains {
+		for i, c := range tn.chains {
+			if _, err := tn.supports[i].ProcessNormalMsg(env); err != nil {
+				continue
+			}
 			if c != nil && c.Order(env, 0) == nil {
 				accepted++
 			}
@@ -135,10 +140,11 @@ var batch = &ab.BatchSize{MaxMessageCount: 4, AbsoluteMaxBytes: 1 << 20, Preferr
 
 func TestFourOrderersWriteIdenticalQuorumSignedBlocks(t *testing.T) {
 	tn := newTestNet(t, 4, batch)
-	// 10 txs, each sent to all four orderers, one invalid: 9 valid txs in one decided batch → blocks of 4, 4, 1.
-	all := append(txs("a", 5), envelope("bad", false))
-	all = append(all, txs("b", 4)...)
-	tn.orderEverywhere(all...)
+	// 9 valid txs, each sent to all four orderers, and one invalid tx that a Byzantine primary
+	// put in the batch without any orderer's Broadcast passing it: blocks of 4, 4, 1.
+	tn.orderEverywhere(txs("a", 5)...)
+	tn.cluster.inject(envelope("bad", false))
+	tn.orderEverywhere(txs("b", 4)...)
 	tn.cluster.decide()
 	tn.waitHeight(4, 0, 1, 2, 3)
 	tn.checkLedgers(0, 1, 2, 3)
@@ -148,6 +154,12 @@ func TestFourOrderersWriteIdenticalQuorumSignedBlocks(t *testing.T) {
 	}
 	if total != 9 {
 		t.Fatalf("%d txs in the ledger, want 9 (each tx id once, the invalid one skipped)", total)
+	}
+	// Each orderer checked each valid tx once, at Broadcast; at the cut only the one it had not seen.
+	for i, s := range tn.supports {
+		if got := s.checked(); got != 9+1 {
+			t.Fatalf("orderer %d ran the filters %d times, want 10", i+1, got)
+		}
 	}
 	if p := PositionOf(tn.supports[0].Block(3)); p.Seq != 1 || !p.Done() {
 		t.Fatalf("last block's position %+v", p)
@@ -208,7 +220,7 @@ func TestCutBlockLimits(t *testing.T) {
 	}
 	size := uint32(len(envs[0]))
 	limits := &ab.BatchSize{MaxMessageCount: 10, AbsoluteMaxBytes: 10 * size, PreferredMaxBytes: 2*size + 1}
-	all := func(*cb.Envelope) bool { return true }
+	all := func([]byte, *cb.Envelope) bool { return true }
 	got, end := CutBlock(envs, 0, limits, all)
 	if len(got) != 2 || end != 2 {
 		t.Fatalf("PreferredMaxBytes: got %d envelopes, end %d", len(got), end)

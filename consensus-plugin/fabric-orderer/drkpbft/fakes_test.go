@@ -165,8 +165,15 @@ type fakeSupport struct {
 	verify                     protoutil.BlockVerifierFunc
 	garbage                    bool // signs garbage (a Byzantine orderer)
 
-	mu     sync.Mutex
-	ledger []*cb.Block
+	mu       sync.Mutex
+	ledger   []*cb.Block
+	filtered int // ProcessNormalMsg calls
+}
+
+func (s *fakeSupport) checked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filtered
 }
 
 func newSupport(m *member, cfg *fakeOrdererConfig, verify protoutil.BlockVerifierFunc) *fakeSupport {
@@ -186,6 +193,9 @@ func (s *fakeSupport) SharedConfig() channelconfig.Orderer            { return s
 func (s *fakeSupport) ChannelID() string                              { return "emr" }
 func (s *fakeSupport) SignatureVerifier() protoutil.BlockVerifierFunc { return s.verify }
 func (s *fakeSupport) ProcessNormalMsg(env *cb.Envelope) (uint64, error) {
+	s.mu.Lock()
+	s.filtered++
+	s.mu.Unlock()
 	if string(env.Signature) == "invalid" {
 		return 0, fmt.Errorf("refused by the filters")
 	}
@@ -249,6 +259,13 @@ func (c *fakeCluster) decide() {
 	for _, conn := range c.conns {
 		conn.deliver(f)
 	}
+}
+
+// inject puts an envelope into the next batch as a Byzantine primary could: no orderer's Broadcast saw it.
+func (c *fakeCluster) inject(env *cb.Envelope) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queue = append(c.queue, protoutil.MarshalOrPanic(env))
 }
 
 type fakeLink struct {
