@@ -123,7 +123,7 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
           steps.push(step);
           const failures = Object.entries(step.failed).map(([k, n]) => `${k} ×${n}`).join(', ');
           log(
-            `  ${name.padEnd(6)}${label} offered ${String(rate).padStart(4)}/s → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ` +
+            `  ${`${name}${label}`.padEnd(6)} offered ${String(rate).padStart(4)}/s → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ` +
               `${step.blocks} blocks (${step.txPerBlock.toFixed(1)} tx each), ${(step.bytesPerBlock / 1024).toFixed(1)} KiB between orderers per block, ordering CPU ${step.orderingCores.toFixed(2)} cores` +
               (failures ? `; failed: ${failures}` : '') +
               (step.skipped ? `; not started: ${step.skipped}` : ''),
