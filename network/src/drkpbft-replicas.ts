@@ -21,6 +21,16 @@ const REQUEST_TIMEOUT_MS = 2000;
 /** The channel's MaxMessageCount: a full batch is one block. */
 const BATCH = 100;
 /**
+ * A partial batch leaves after the channel's BatchTimeout, as etcdraft cuts a block and
+ * SmartBFT proposes (RequestBatchMaxInterval) after it: every batch is a block each peer
+ * validates and commits, so the modes must cut blocks alike to differ only in consensus.
+ */
+export function durationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
+  if (!m) throw new Error(`'${text}' is not a duration like 250ms or 2s`);
+  return Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+}
+/**
  * The gateway sends each transaction to every orderer, so the primary's replica has it from
  * the start; the others forward it only if it is still not batched after this long (the
  * `peer` CLI's lifecycle transactions, sent to one orderer, wait this long once).
@@ -31,7 +41,7 @@ const FORWARD_DELAY_MS = 500;
  * Partial batches wait while a proposal is undecided (`partialBatchesWhenIdle`): every batch
  * is a block that each orderer signs and writes and each peer validates, so under load fewer,
  * fuller batches are what the channel can carry; a lone transaction still leaves at the batch
- * timeout (2 ticks).
+ * timeout.
  */
 
 export const replicaName = (o: OrdererSpec): string => `${o.name}-drkpbft`;
@@ -53,7 +63,12 @@ export function writeReplicaCluster(t: Topology): string {
     privateKey: keys.privateKey(nodeId(o)),
     dataDir: path.join(state.ledgers, replicaName(o)),
   }));
-  const options = { ...netProtocolOptions('drkpbft', orderers.length, BATCH, TICK_MS, REQUEST_TIMEOUT_MS), forwardDelayTicks: FORWARD_DELAY_MS / TICK_MS, partialBatchesWhenIdle: true };
+  const options = {
+    ...netProtocolOptions('drkpbft', orderers.length, BATCH, TICK_MS, REQUEST_TIMEOUT_MS),
+    batchTimeoutTicks: Math.max(1, Math.round(durationMs(t.batchTimeout) / TICK_MS)),
+    forwardDelayTicks: FORWARD_DELAY_MS / TICK_MS,
+    partialBatchesWhenIdle: true,
+  };
   const config: ClusterConfig = { protocol: 'drkpbft', members: ids, options, replicas, publicKeys: keys.publicKeys, tickMs: TICK_MS, fsync: true };
   mkdirSync(replicaDir(), { recursive: true });
   writeFileSync(clusterFile(), JSON.stringify(config, null, 2));
