@@ -1,7 +1,8 @@
 /**
  * network — start, stop and inspect the native Fabric network.
  *   up       start everything (no-op when already up; clean restart when unhealthy):
- *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] [--wan] (default EMR_ORDERING / EMR_ORDERERS / EMR_WAN)
+ *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] [--wan] [--deliver-proxies]
+ *               (default EMR_ORDERING / EMR_ORDERERS / EMR_WAN / EMR_DELIVER_PROXIES)
  *   down     stop every process we started, by pid, and remove all state
  *   status   the ordering service and its leader, processes and health of every node (--json)
  *   logs     list log files, or print one: logs <name> [--lines N]
@@ -23,8 +24,24 @@ function option(rest: string[], name: string): string | undefined {
   return v;
 }
 
-/** The flags win over EMR_ORDERING / EMR_ORDERERS. */
-function orderingRequest(rest: string[]): OrderingRequest {
+const UP_OPTIONS = new Set(['--ordering', '--orderers']);
+const UP_FLAGS = new Set(['--wan', '--deliver-proxies']);
+
+/** Refuses what `up` does not know, naming it: a typo must not start a network other than the one asked for. */
+function checkUpArguments(rest: string[]): void {
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (UP_OPTIONS.has(a)) i++;
+    else if (UP_FLAGS.has(a)) {
+      const next = rest[i + 1];
+      if (next !== undefined && !next.startsWith('--')) throw new Error(`${a} takes no value ('${next}' was given); leave it out to switch it off`);
+    } else throw new Error(`up: unknown argument '${a}'; up takes ${[...UP_OPTIONS].map((o) => `${o} <value>`).join(', ')}, ${[...UP_FLAGS].join(', ')}`);
+  }
+}
+
+/** The flags win over EMR_ORDERING / EMR_ORDERERS / EMR_WAN / EMR_DELIVER_PROXIES. */
+export function orderingRequest(rest: string[]): OrderingRequest {
+  checkUpArguments(rest);
   const ordering = option(rest, 'ordering');
   const orderers = option(rest, 'orderers');
   return {
@@ -32,6 +49,7 @@ function orderingRequest(rest: string[]): OrderingRequest {
     ...(ordering !== undefined ? { ordering: parseOrdering(ordering, '--ordering') } : {}),
     ...(orderers !== undefined ? { orderers: parseOrdererCount(orderers, '--orderers') } : {}),
     ...(rest.includes('--wan') ? { wan: true } : {}),
+    ...(rest.includes('--deliver-proxies') ? { deliverProxies: true } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import { relaysFile } from '../../../network/src/wan/launch';
 
 type Profile = Record<string, any>;
 const profileOf = (ordering: 'etcdraft' | 'bft' | 'drkpbft', orderers = 4): Profile =>
-  (configtx(nativePlacement, topologyFor({ ordering, orderers, wan: false })) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel;
+  (configtx(nativePlacement, topologyFor({ ordering, orderers, wan: false, deliverProxies: false })) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel;
 
 describe('mergeConfig', () => {
   it('overrides scalars and lists deep inside, keeps everything else', () => {
@@ -31,11 +31,11 @@ describe('toEnv', () => {
 describe('topology and channel configuration', () => {
   it('gives every listener its own port, for every orderer count', () => {
     for (let n = 1; n <= MAX_ORDERERS; n++) {
-      const ports = allPorts(topologyFor({ ordering: 'etcdraft', orderers: n, wan: false })).map((p) => p.port);
+      const ports = allPorts(topologyFor({ ordering: 'etcdraft', orderers: n, wan: false, deliverProxies: false })).map((p) => p.port);
       expect([n, new Set(ports).size]).toEqual([n, ports.length]);
     }
     for (let n = 4; n <= MAX_ORDERERS; n++) {
-      const drk = allPorts(topologyFor({ ordering: 'drkpbft', orderers: n, wan: false }));
+      const drk = allPorts(topologyFor({ ordering: 'drkpbft', orderers: n, wan: false, deliverProxies: false }));
       expect(drk.filter((p) => p.owner.includes('DRKPBFT'))).toHaveLength(3 * n);
       expect([n, new Set(drk.map((p) => p.port)).size]).toEqual([n, drk.length]);
     }
@@ -111,20 +111,22 @@ describe('topology and channel configuration', () => {
 
 describe('the ordering setting', () => {
   it('defaults to etcdraft with 4 orderers, the same n as the BFT modes', () => {
-    expect(settingFor({})).toEqual({ ordering: 'etcdraft', orderers: 4, wan: false });
-    expect(settingFor({ ordering: 'bft' })).toEqual({ ordering: 'bft', orderers: 4, wan: false });
-    expect(settingFor({ ordering: 'bft', orderers: 7, wan: true })).toEqual({ ordering: 'bft', orderers: 7, wan: true });
+    expect(settingFor({})).toEqual({ ordering: 'etcdraft', orderers: 4, wan: false, deliverProxies: false });
+    expect(settingFor({ ordering: 'bft' })).toEqual({ ordering: 'bft', orderers: 4, wan: false, deliverProxies: false });
+    expect(settingFor({ ordering: 'bft', orderers: 7, wan: true, deliverProxies: false })).toEqual({ ordering: 'bft', orderers: 7, wan: true, deliverProxies: false });
   });
 
-  it('reads EMR_ORDERING, EMR_ORDERERS and EMR_WAN', () => {
+  it('reads EMR_ORDERING, EMR_ORDERERS, EMR_WAN and EMR_DELIVER_PROXIES', () => {
     expect(orderingFromEnv({})).toEqual({});
     expect(orderingFromEnv({ EMR_ORDERING: 'bft', EMR_ORDERERS: '7', EMR_WAN: '1' })).toEqual({ ordering: 'bft', orderers: 7, wan: true });
+    expect(orderingFromEnv({ EMR_DELIVER_PROXIES: '1' })).toEqual({ deliverProxies: true });
+    expect(() => orderingFromEnv({ EMR_DELIVER_PROXIES: 'on' })).toThrow("EMR_DELIVER_PROXIES: 'on' is not 0 or 1");
     expect(() => orderingFromEnv({ EMR_WAN: 'yes' })).toThrow("EMR_WAN: 'yes' is not 0 or 1");
   });
 
   it('under wan, orderers dial each other through relays; clients keep the orderers\' own ports', () => {
     for (const ordering of ['etcdraft', 'bft', 'drkpbft'] as const) {
-      const t = topologyFor({ ordering, orderers: 7, wan: true });
+      const t = topologyFor({ ordering, orderers: 7, wan: true, deliverProxies: false });
       const o = (configtx(nativePlacement, t) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel.Orderer;
       const consenters = ordering === 'etcdraft' ? o.EtcdRaft.Consenters : o.ConsenterMapping;
       expect(consenters.map((c: { Port: number }) => c.Port)).toEqual(t.ordererOrg.orderers.map((x) => relayPorts(x).orderer));
@@ -144,8 +146,8 @@ describe('the ordering setting', () => {
   });
 
   it('refuses a BFT mode with fewer than 4 orderers; etcdraft may run fewer', () => {
-    expect(() => checkSetting({ ordering: 'bft', orderers: 3, wan: false })).toThrow("ordering 'bft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
+    expect(() => checkSetting({ ordering: 'bft', orderers: 3, wan: false, deliverProxies: false })).toThrow("ordering 'bft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
     expect(() => settingFor({ ordering: 'drkpbft', orderers: 1 })).toThrow(/'drkpbft' needs at least 4 orderers/);
-    expect(checkSetting({ ordering: 'etcdraft', orderers: 3, wan: false })).toEqual({ ordering: 'etcdraft', orderers: 3, wan: false });
+    expect(checkSetting({ ordering: 'etcdraft', orderers: 3, wan: false, deliverProxies: false })).toEqual({ ordering: 'etcdraft', orderers: 3, wan: false, deliverProxies: false });
   });
 });
