@@ -11,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { down, enroll, status, up } from './network';
-import { orderingFromEnv, parseOrdererCount, parseOrdering, type OrderingRequest } from './ordering';
+import { upRequest } from './ordering';
 import { state } from './paths';
 import { logFile } from './processes';
 
@@ -24,40 +24,11 @@ function option(rest: string[], name: string): string | undefined {
   return v;
 }
 
-const UP_OPTIONS = new Set(['--ordering', '--orderers']);
-const UP_FLAGS = new Set(['--wan', '--deliver-proxies']);
-
-/** Refuses what `up` does not know, naming it: a typo must not start a network other than the one asked for. */
-function checkUpArguments(rest: string[]): void {
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (UP_OPTIONS.has(a)) i++;
-    else if (UP_FLAGS.has(a)) {
-      const next = rest[i + 1];
-      if (next !== undefined && !next.startsWith('--')) throw new Error(`${a} takes no value ('${next}' was given); leave it out to switch it off`);
-    } else throw new Error(`up: unknown argument '${a}'; up takes ${[...UP_OPTIONS].map((o) => `${o} <value>`).join(', ')}, ${[...UP_FLAGS].join(', ')}`);
-  }
-}
-
-/** The flags win over EMR_ORDERING / EMR_ORDERERS / EMR_WAN / EMR_DELIVER_PROXIES. */
-export function orderingRequest(rest: string[]): OrderingRequest {
-  checkUpArguments(rest);
-  const ordering = option(rest, 'ordering');
-  const orderers = option(rest, 'orderers');
-  return {
-    ...orderingFromEnv(),
-    ...(ordering !== undefined ? { ordering: parseOrdering(ordering, '--ordering') } : {}),
-    ...(orderers !== undefined ? { orderers: parseOrdererCount(orderers, '--orderers') } : {}),
-    ...(rest.includes('--wan') ? { wan: true } : {}),
-    ...(rest.includes('--deliver-proxies') ? { deliverProxies: true } : {}),
-  };
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':
-      await up(console.log, orderingRequest(rest));
+      await up(console.log, upRequest(rest));
       return 0;
     case 'down':
       await down();

@@ -82,3 +82,30 @@ export const satisfies = (running: OrderingSetting, req: OrderingRequest): boole
 
 export const describeSetting = (s: OrderingSetting): string =>
   `${s.ordering}, ${s.orderers} orderers${s.wan ? ', orderers in 3 emulated WAN zones' : ''}${s.deliverProxies ? ', peers deliver through proxies' : ''}`;
+
+const UP_OPTIONS = new Set(['--ordering', '--orderers']);
+const UP_FLAGS = new Set(['--wan', '--deliver-proxies']);
+
+/**
+ * `network up`'s arguments over the environment (the flags win over EMR_ORDERING, EMR_ORDERERS,
+ * EMR_WAN, EMR_DELIVER_PROXIES). Refuses what `up` does not know, naming it: a typo must not
+ * start a network other than the one asked for.
+ */
+export function upRequest(args: string[], env: NodeJS.ProcessEnv = process.env): OrderingRequest {
+  const request: OrderingRequest = { ...orderingFromEnv(env) };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (UP_OPTIONS.has(a)) {
+      if (next === undefined || next.startsWith('--')) throw new Error(`${a} needs a value`);
+      if (a === '--ordering') request.ordering = parseOrdering(next, a);
+      else request.orderers = parseOrdererCount(next, a);
+      i++;
+    } else if (UP_FLAGS.has(a)) {
+      if (next !== undefined && !next.startsWith('--')) throw new Error(`${a} takes no value ('${next}' was given); leave it out to switch it off`);
+      if (a === '--wan') request.wan = true;
+      else request.deliverProxies = true;
+    } else throw new Error(`up: unknown argument '${a}'; up takes ${[...UP_OPTIONS].map((x) => `${x} <value>`).join(', ')}, ${[...UP_FLAGS].join(', ')}`);
+  }
+  return request;
+}
