@@ -226,8 +226,12 @@ export class DeliverProxies {
       if (finished) return;
       finished = true;
       done();
-      if (error) call.emit('error', error);
-      else call.end();
+      try {
+        if (error) call.emit('error', error);
+        else call.end();
+      } catch {
+        /* the client went away first */
+      }
       upstream.cancel();
     };
     upstream.on('data', (b: Bytes) => {
