@@ -33,10 +33,16 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: string | undefined;
   for (;;) {
-    const v = await Promise.resolve(probe()).catch(() => undefined);
+    const v = await Promise.resolve()
+      .then(probe)
+      .catch((e: Error) => {
+        lastError = e.message;
+        return undefined;
+      });
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
     await sleep(everyMs);
   }
 }
@@ -185,7 +191,7 @@ afterAll(async () => {
   await load?.stop();
   // Whatever happened, no proxy stays byzantine and no orderer stays down for a later run.
   if (setting?.deliverProxies) for (const o of t.ordererOrg.orderers) await setProxyMode(t, o.name, 'honest').catch(() => undefined);
-  peers.forEach((p) => p.close());
+  await Promise.all(peers.map((p) => p.close()));
   orderers?.close();
   connections.forEach((c) => c.close());
   const out = path.join(repoRoot, 'test-results', `faults-${t.ordering}.json`);

@@ -134,6 +134,7 @@ export class PeerLedger {
   error?: string;
   private readonly ended: Promise<void>;
   private closing = false;
+  private events?: { close(): void };
 
   constructor(readonly org: string, private readonly connection: EmrConnection, channel: string) {
     this.ended = this.follow(channel);
@@ -141,6 +142,8 @@ export class PeerLedger {
 
   private async follow(channel: string): Promise<void> {
     const events = await this.connection.gateway.getNetwork(channel).getBlockEvents({ startBlock: 0n });
+    this.events = events;
+    if (this.closing) events.close();
     try {
       for await (const block of events) this.blocks.push(seen(block as unknown as common.Block, Date.now()));
     } catch (error) {
@@ -159,10 +162,12 @@ export class PeerLedger {
     return this.blocks.find((b) => b.receivedAt >= t);
   }
 
-  close(): void {
+  /** Ends the block stream (closing the connection alone leaves an open call behind). */
+  async close(): Promise<void> {
     this.closing = true;
+    this.events?.close();
+    await this.ended.catch(() => undefined);
     this.connection.close();
-    void this.ended;
   }
 }
 
@@ -175,7 +180,7 @@ export function watchPeers(t: Topology): PeerLedger[] {
 /** Deliver straight from the orderers' own client ports (never through a proxy), as a member org's admin. */
 export class OrdererLedgers {
   private readonly identity: SigningIdentity;
-  private readonly clients = new Map<string, orderer.AtomicBroadcastClient>();
+  private readonly clients = new Map<string, grpc.Client>();
 
   constructor(private readonly t: Topology) {
     const profile = loadProfile(stateDir);
@@ -184,11 +189,15 @@ export class OrdererLedgers {
     this.identity = { ...id.identity, signer: id.signer };
   }
 
-  private client(o: OrdererSpec): orderer.AtomicBroadcastClient {
+  /**
+   * A plain client with its own (de)serializers: the generated AtomicBroadcastClient checks
+   * `instanceof common.Envelope`, which fails across jest's module registries.
+   */
+  private client(o: OrdererSpec): grpc.Client {
     if (!this.clients.has(o.name)) {
       const oo = this.t.ordererOrg;
       const creds = grpc.credentials.createSsl(readFileSync(caCertOf(oo)));
-      this.clients.set(o.name, new orderer.AtomicBroadcastClient(`${this.t.host}:${o.port}`, creds, { 'grpc.ssl_target_name_override': hostnameOf(o, oo), 'grpc.max_receive_message_length': -1 }));
+      this.clients.set(o.name, new grpc.Client(`${this.t.host}:${o.port}`, creds, { 'grpc.ssl_target_name_override': hostnameOf(o, oo), 'grpc.max_receive_message_length': -1 }));
     }
     return this.clients.get(o.name)!;
   }
@@ -196,7 +205,13 @@ export class OrdererLedgers {
   /** Blocks `from` to `to` (or to the newest) from one orderer; fails on any status but SUCCESS. */
   async blocks(o: OrdererSpec, from: number | 'newest', to: number | 'newest', timeoutMs = 15_000): Promise<common.Block[]> {
     const seek = await seekEnvelope(this.identity, this.t.channel, from, to, false);
-    const call = this.client(o).deliver(new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
+    const call = this.client(o).makeBidiStreamRequest(
+      '/orderer.AtomicBroadcast/Deliver',
+      (env: common.Envelope) => Buffer.from(env.serializeBinary()),
+      (bytes: Buffer) => orderer.DeliverResponse.deserializeBinary(bytes),
+      new grpc.Metadata(),
+      { deadline: Date.now() + timeoutMs },
+    );
     const out: common.Block[] = [];
     return new Promise((resolve, reject) => {
       call.on('data', (r: orderer.DeliverResponse) => {
