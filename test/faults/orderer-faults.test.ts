@@ -54,6 +54,8 @@ interface CaseResult {
   recoveryS: number;
   /** Kill cases: restart → the orderer's ledger as high as the others'. */
   catchUpS?: number;
+  /** Kill cases: blocks the others wrote while it was down (what it had to catch up). */
+  missedBlocks?: number;
   /** Kill cases: restart → every orderer reports one agreed leader again. */
   consensusReadyS?: number;
   /** Byzantine cases: peers that pulled blocks from the byzantine orderer when the fault began. */
@@ -89,11 +91,12 @@ async function killCase(role: 'leader' | 'follower'): Promise<CaseResult> {
   const name = role === 'leader' ? leader : [...t.ordererOrg.orderers].reverse().find((o) => o.name !== leader)!.name;
   await until('the load to commit', () => (load.committed().length > 0 ? true : undefined), 60_000);
 
+  const heightAtKill = await orderers.height(ordererNamed(name));
   const killedAt = Date.now();
   const killed = await killOrderer(name);
   const recoveredAt = await until(`a transaction submitted after ${name} (${role}) was killed to commit`, () => load.firstCommitOfTxSubmittedAfter(killedAt), 120_000);
   await sleep(Math.max(0, killedAt + FAULT_HOLD_MS - Date.now()));
-  const behind = (await heights()).get(name);
+  const othersAtRestart = Math.max(...(await heights()).values());
 
   const restartedAt = Date.now();
   await restartOrderer(name);
@@ -115,11 +118,13 @@ async function killCase(role: 'leader' | 'follower'): Promise<CaseResult> {
     recoveryS: seconds(recoveredAt - killedAt),
     catchUpS: seconds(caughtUpAt - restartedAt),
     consensusReadyS: seconds(Date.now() - restartedAt),
+    missedBlocks: othersAtRestart - heightAtKill,
     ledger,
   };
+  expect(result.missedBlocks).toBeGreaterThan(0);
   console.log(
     `[faults ${t.ordering}] kill the ${role} ${name} (${killed.join(' + ')}): recovery ${result.recoveryS} s, ` +
-      `restarted at height ${behind}, caught up in ${result.catchUpS} s, leader ${ready.leader} agreed after ${result.consensusReadyS} s; ` +
+      `restarted ${result.missedBlocks} blocks behind, caught up in ${result.catchUpS} s, leader ${ready.leader} agreed after ${result.consensusReadyS} s; ` +
       `${ledger.committed} committed txs in every peer, ${ledger.comparedHeight} blocks identical on peers and orderers`,
   );
   return result;
@@ -197,7 +202,7 @@ afterAll(async () => {
   const out = path.join(repoRoot, 'test-results', `faults-${t.ordering}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ ordering: t.ordering, orderers: t.ordererOrg.orderers.length, loadPerS: LOAD_PER_S, at: new Date().toISOString(), cases: results, submitted: load?.txs.length, failures: load?.failures() }, null, 2));
-  console.log(`[faults ${t.ordering}] figures in ${out}:\n${results.map((r) => `  ${r.case.padEnd(20)} ${r.orderer}: recovery ${r.recoveryS} s${r.catchUpS !== undefined ? `, catch-up ${r.catchUpS} s` : ''}`).join('\n')}`);
+  console.log(`[faults ${t.ordering}] figures in ${out}:\n${results.map((r) => `  ${r.case.padEnd(20)} ${r.orderer}: recovery ${r.recoveryS} s${r.catchUpS !== undefined ? `, catch-up ${r.catchUpS} s (${r.missedBlocks} blocks)` : ''}`).join('\n')}`);
 });
 
 describe(`faults on the live network (${setting?.ordering ?? 'no network'}, ${t.ordererOrg.orderers.length} orderers, ${LOAD_PER_S} tx/s)`, () => {
