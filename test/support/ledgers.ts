@@ -157,11 +157,6 @@ export class PeerLedger {
     return this.blocks.length;
   }
 
-  /** When this peer first committed a block after `t`. */
-  firstBlockAfter(t: number): SeenBlock | undefined {
-    return this.blocks.find((b) => b.receivedAt >= t);
-  }
-
   /** Ends the block stream (closing the connection alone leaves an open call behind). */
   async close(): Promise<void> {
     this.closing = true;
