@@ -68,7 +68,7 @@ export interface OrdererConsensus {
   /** BFT modes: the consenter id of the leader this orderer follows (DRKPBFT: its replica's region primary). */
   leaderId?: number;
   committedBlock?: number;
-  /** DRKPBFT: its replica's view, whether that replica holds a top-layer seat, and whether the chain is linked to it. */
+  /** SmartBFT: the view it runs (consensus_smartbft_view_number). DRKPBFT: its replica's view; whether that replica holds a top-layer seat, and whether the chain is linked to it. */
   view?: number;
   seatHolder?: boolean;
   replicaLinked?: boolean;
@@ -98,12 +98,17 @@ const GAUGES: Record<Ordering, string> = { etcdraft: 'consensus_etcdraft_', bft:
 export async function consensusView(t: Topology): Promise<ConsensusView> {
   const oo = t.ordererOrg;
   const gauge = new RegExp(`^${GAUGES[t.ordering]}([a-z_]+)\\{channel="${t.channel}"\\} (\\S+)$`, 'gm');
+  // The SmartBFT library's own gauge: the view a node runs. A restarted leader keeps its old view
+  // (and leader id) until it hears of the new one, so agreement on the leader alone is not enough.
+  const smartBftView = new RegExp(`^consensus_smartbft_view_number\\{channel="${t.channel}"\\} (\\S+)$`, 'm');
   const orderers = await Promise.all(
     oo.orderers.map(async (o): Promise<OrdererConsensus> => {
       const id = { name: o.name, consenterId: o.consenterId };
       const res = await httpsGet(`https://${t.host}:${o.operationsPort}/metrics`, oo, tlsDirOf(oo, 'admin')).catch(() => undefined);
       if (res?.status !== 200) return { ...id, reachable: false };
       const g = new Map([...res.body.matchAll(gauge)].map((m) => [m[1]!, Number(m[2])]));
+      const bftView = t.ordering === 'bft' ? smartBftView.exec(res.body) : null;
+      if (bftView) g.set('view', Number(bftView[1]));
       return {
         ...id,
         reachable: true,
@@ -117,7 +122,9 @@ export async function consensusView(t: Topology): Promise<ConsensusView> {
       };
     }),
   );
-  const whole = orderers.every((o) => o.clusterSize === oo.orderers.length && (t.ordering !== 'drkpbft' || o.replicaLinked === true));
+  const whole =
+    orderers.every((o) => o.clusterSize === oo.orderers.length && (t.ordering !== 'drkpbft' || o.replicaLinked === true)) &&
+    (t.ordering !== 'bft' || new Set(orderers.map((o) => o.view)).size === 1);
   const claimants = orderers.filter((o) => o.isLeader);
   let leader: OrdererConsensus | undefined;
   if (isBft(t.ordering)) {
