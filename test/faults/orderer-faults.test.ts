@@ -94,9 +94,17 @@ async function killCase(role: 'leader' | 'follower'): Promise<CaseResult> {
   const heightAtKill = await orderers.height(ordererNamed(name));
   const killedAt = Date.now();
   const killed = await killOrderer(name);
-  const recoveredAt = await until(`a transaction submitted after ${name} (${role}) was killed to commit`, () => load.firstCommitOfTxSubmittedAfter(killedAt), 120_000);
-  await sleep(Math.max(0, killedAt + FAULT_HOLD_MS - Date.now()));
-  const othersAtRestart = Math.max(...(await heights()).values());
+  let recoveredAt: number;
+  let othersAtRestart: number;
+  try {
+    recoveredAt = await until(`a transaction submitted after ${name} (${role}) was killed to commit`, () => load.firstCommitOfTxSubmittedAfter(killedAt), 120_000);
+    await sleep(Math.max(0, killedAt + FAULT_HOLD_MS - Date.now()));
+    othersAtRestart = Math.max(...(await heights()).values());
+  } catch (error) {
+    // Restarted whatever happened, so that the next case starts from a whole network.
+    await restartOrderer(name).catch(() => undefined);
+    throw error;
+  }
 
   const restartedAt = Date.now();
   await restartOrderer(name);
