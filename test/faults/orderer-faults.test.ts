@@ -50,7 +50,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 interface CaseResult {
   case: string;
   orderer: string;
-  /** Kill cases: kill → commit of the first transaction submitted after it. Byzantine: fault → every peer holds the first block cut after it. */
+  /** Kill cases: kill → commit of the first transaction submitted after it. Byzantine: fault → every peer holds the second block cut after it. */
   recoveryS: number;
   /** Kill cases: restart → the orderer's ledger as high as the others'. */
   catchUpS?: number;
@@ -154,12 +154,13 @@ async function byzantineCase(mode: Exclude<ProxyMode, 'honest'>): Promise<CaseRe
   const faultAt = Date.now();
   await setProxyMode(t, target.name, mode);
 
-  // Each peer keeps committing: recovered when every peer holds the first block past the
-  // highest height any peer had at the fault (block `top`), timed by the slowest peer.
+  // Each peer keeps committing: recovered when every peer holds the second block past the
+  // highest height any peer had at the fault (block `top + 1`; the first may have been on its
+  // way through the proxy before the switch), timed by the slowest peer.
   const top = Math.max(...heightsAtFault.values());
   const recoveredAt = await until(
-    `every peer to commit block ${top} while ${target.name} is in '${mode}'`,
-    () => (peers.every((p) => p.height > top) ? Math.max(...peers.map((p) => p.blocks[top]!.receivedAt)) : undefined),
+    `every peer to commit block ${top + 1} while ${target.name} is in '${mode}'`,
+    () => (peers.every((p) => p.height > top + 1) ? Math.max(...peers.map((p) => p.blocks[top + 1]!.receivedAt)) : undefined),
     120_000,
   );
   await sleep(Math.max(0, faultAt + FAULT_HOLD_MS - Date.now()));
@@ -174,7 +175,7 @@ async function byzantineCase(mode: Exclude<ProxyMode, 'honest'>): Promise<CaseRe
   const ledger = await checkLedgers(t, load, peers, orderers);
   const result: CaseResult = { case: mode, orderer: target.name, recoveryS: seconds(recoveredAt - faultAt), victims: target.victims, proxy, ledger };
   console.log(
-    `[faults ${t.ordering}] ${target.name}'s deliver proxy in '${mode}' (block source of ${target.victims.join(', ')}): every peer committed the next block within ${result.recoveryS} s; ` +
+    `[faults ${t.ordering}] ${target.name}'s deliver proxy in '${mode}' (block source of ${target.victims.join(', ')}): every peer committed two more blocks within ${result.recoveryS} s; ` +
       `proxy ${JSON.stringify(proxy)}; ${ledger.committed} committed txs in every peer, ${ledger.comparedHeight} blocks identical on peers and orderers`,
   );
   return result;
