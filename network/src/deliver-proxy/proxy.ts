@@ -18,8 +18,7 @@
  * their blocks from which orderer.
  */
 import * as grpc from '@grpc/grpc-js';
-import { common, orderer } from '@hyperledger/fabric-protos';
-import { msp } from '@hyperledger/fabric-protos';
+import { common, msp, orderer } from '@hyperledger/fabric-protos';
 import { equivocate, garbleSignatures } from './blocks';
 
 export const PROXY_MODES = ['honest', 'garbage-signatures', 'withhold', 'equivocate', 'refuse'] as const;
