@@ -3,6 +3,8 @@
 //   unit-mcl     the crypto property tests again on the mcl backend (noble is the default)
 //   integration  the real network: started once per run by the global setup, stopped at the end
 //   lifecycle    up/down of the real network itself (cold start, idempotence, clean stop)
+//   faults       orderer crashes and byzantine orderers on the real network under load (started
+//                with deliver proxies by its own global setup, stopped at the end)
 // ESM-only packages (@noble/curves and @noble/hashes; kubo-rpc-client and its dependency
 // tree, listed by scripts: node test/support/esm-packages.js): ts-jest transpiles them to
 // CommonJS for jest, which loads modules through its own CommonJS loader.
@@ -39,5 +41,12 @@ module.exports = {
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
     },
     { ...base, displayName: 'lifecycle', testMatch: ['<rootDir>/test/lifecycle/**/*.test.ts'] },
+    {
+      ...base,
+      displayName: 'faults',
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/faults/global-setup.ts',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
+    },
   ],
 };

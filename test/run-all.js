@@ -2,8 +2,9 @@
 // The test command: lint, type-check, then jest runs one after another: unit (with the
 // crypto tests again on the mcl backend), then, for each ordering service of the channel
 // (etcdraft, Fabric's SmartBFT, DRKPBFT; EMR_ORDERING), integration on the live network and
-// the network's own lifecycle. Ends with the line `N passed, N failed` summing every
-// jest run; exits non-zero if anything failed.
+// the network's own lifecycle, then the orderer faults (crashes; byzantine orderers under
+// BFT). Ends with the line `N passed, N failed` summing every jest run; exits non-zero if
+// anything failed.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } = require('node:fs');
@@ -38,6 +39,7 @@ const jestRuns = [
   ...['etcdraft', 'bft', 'drkpbft'].flatMap((ordering) => [
     { projects: ['integration'], name: `integration-${ordering}`, env: { EMR_ORDERING: ordering } },
     { projects: ['lifecycle'], name: `lifecycle-${ordering}`, env: { EMR_ORDERING: ordering } },
+    { projects: ['faults'], name: `faults-run-${ordering}`, env: { EMR_ORDERING: ordering } },
   ]),
 ];
 for (const { projects, name, env } of jestRuns) {

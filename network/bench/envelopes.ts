@@ -91,20 +91,32 @@ async function signedEnvelope(id: SigningIdentity, channel: string, type: number
 export const loadEnvelope = (id: SigningIdentity, channel: string, bodyBytes: number): Promise<SignedEnvelope> =>
   signedEnvelope(id, channel, common.HeaderType.ENDORSER_TRANSACTION, paddedTransaction(bodyBytes));
 
-/** A Deliver request: every block from the current newest on, waiting for new ones (the orderer checks Readers). */
-export async function seekNewestEnvelope(id: SigningIdentity, channel: string): Promise<common.Envelope> {
-  const newest = new orderer.SeekPosition();
-  newest.setNewest(new orderer.SeekNewest());
-  const max = new orderer.SeekSpecified();
-  max.setNumber(Number.MAX_SAFE_INTEGER);
-  const stop = new orderer.SeekPosition();
-  stop.setSpecified(max);
+/** A seek position: the newest block, or block `n`. */
+const position = (at: 'newest' | number): orderer.SeekPosition => {
+  const p = new orderer.SeekPosition();
+  if (at === 'newest') p.setNewest(new orderer.SeekNewest());
+  else {
+    const specified = new orderer.SeekSpecified();
+    specified.setNumber(at);
+    p.setSpecified(specified);
+  }
+  return p;
+};
+
+/**
+ * A Deliver request for blocks `start` to `stop` (the orderer checks Readers); `wait` blocks
+ * until they exist, otherwise the orderer answers NOT_FOUND for a block it does not have yet.
+ */
+export async function seekEnvelope(id: SigningIdentity, channel: string, start: 'newest' | number, stop: 'newest' | number, wait: boolean): Promise<common.Envelope> {
   const seek = new orderer.SeekInfo();
-  seek.setStart(newest);
-  seek.setStop(stop);
-  seek.setBehavior(orderer.SeekInfo.SeekBehavior.BLOCK_UNTIL_READY);
+  seek.setStart(position(start));
+  seek.setStop(position(stop));
+  seek.setBehavior(wait ? orderer.SeekInfo.SeekBehavior.BLOCK_UNTIL_READY : orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY);
   return (await signedEnvelope(id, channel, common.HeaderType.DELIVER_SEEK_INFO, seek.serializeBinary())).envelope;
 }
+
+/** A Deliver request: every block from the current newest on, waiting for new ones. */
+export const seekNewestEnvelope = (id: SigningIdentity, channel: string): Promise<common.Envelope> => seekEnvelope(id, channel, 'newest', Number.MAX_SAFE_INTEGER, true);
 
 /** The parts of an envelope a test or a block reader needs back. */
 export function parseEnvelope(bytes: Uint8Array) {

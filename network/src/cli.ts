@@ -1,7 +1,8 @@
 /**
  * network — start, stop and inspect the native Fabric network.
  *   up       start everything (no-op when already up; clean restart when unhealthy):
- *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] [--wan] (default EMR_ORDERING / EMR_ORDERERS / EMR_WAN)
+ *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] [--wan] [--deliver-proxies]
+ *               (default EMR_ORDERING / EMR_ORDERERS / EMR_WAN / EMR_DELIVER_PROXIES)
  *   down     stop every process we started, by pid, and remove all state
  *   status   the ordering service and its leader, processes and health of every node (--json)
  *   logs     list log files, or print one: logs <name> [--lines N]
@@ -10,7 +11,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { down, enroll, status, up } from './network';
-import { orderingFromEnv, parseOrdererCount, parseOrdering, type OrderingRequest } from './ordering';
+import { upRequest } from './ordering';
 import { state } from './paths';
 import { logFile } from './processes';
 
@@ -23,23 +24,11 @@ function option(rest: string[], name: string): string | undefined {
   return v;
 }
 
-/** The flags win over EMR_ORDERING / EMR_ORDERERS. */
-function orderingRequest(rest: string[]): OrderingRequest {
-  const ordering = option(rest, 'ordering');
-  const orderers = option(rest, 'orderers');
-  return {
-    ...orderingFromEnv(),
-    ...(ordering !== undefined ? { ordering: parseOrdering(ordering, '--ordering') } : {}),
-    ...(orderers !== undefined ? { orderers: parseOrdererCount(orderers, '--orderers') } : {}),
-    ...(rest.includes('--wan') ? { wan: true } : {}),
-  };
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':
-      await up(console.log, orderingRequest(rest));
+      await up(console.log, upRequest(rest));
       return 0;
     case 'down':
       await down();

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { isBft, type Ordering } from './ordering';
-import { topology, hostnameOf, relayPorts, replicaPorts, type MemberOrgSpec, type OrdererSpec, type OrgSpec, type Topology } from './topology';
+import { topology, deliverProxyPort, hostnameOf, relayPorts, replicaPorts, type MemberOrgSpec, type OrdererSpec, type OrgSpec, type Topology } from './topology';
 
 /** Where a node's files are and which addresses it listens on and advertises. */
 export interface Placement {
@@ -26,8 +26,29 @@ export interface Placement {
 
 export type Overrides = { [key: string]: string | number | boolean | string[] | object[] | Overrides };
 
-export function peerOverrides(org: MemberOrgSpec, at: Placement): Overrides {
+/**
+ * Under BFT a peer pulls blocks from one orderer and block headers with their signatures from
+ * the others; when a header is ahead of the blocks for this long it suspects censorship and
+ * pulls blocks from another orderer (Fabric's default: 30 s). Short, so that a withholding
+ * orderer stalls a peer for seconds, not half a minute; long enough that a block receiver
+ * behind by a batch on a loaded 2-core machine is not suspected.
+ */
+export const BLOCK_CENSORSHIP_TIMEOUT = '5s';
+
+/**
+ * The peers' `addressOverrides`: under `deliverProxies`, every orderer endpoint of the channel
+ * config is reached through its deliver proxy (same TLS root: the proxy serves the orderer's
+ * own certificate). Fabric applies the overrides to the deliver client and to the gateway alike.
+ */
+export function deliverOverrides(at: Placement, t: Topology): { from: string; to: string; caCertsFile: string }[] {
+  if (!t.deliverProxies) return [];
+  const oo = t.ordererOrg;
+  return oo.orderers.map((o) => ({ from: `${at.advertisedHost(o, oo)}:${o.port}`, to: `${at.advertisedHost(o, oo)}:${deliverProxyPort(o)}`, caCertsFile: at.caCert(oo) }));
+}
+
+export function peerOverrides(org: MemberOrgSpec, at: Placement, t: Topology = topology): Overrides {
   const { peer } = org;
+  const overrides = deliverOverrides(at, t);
   const self = `${at.advertisedHost(peer, org)}:${peer.port}`;
   const tls = at.tlsDir(org, peer.name);
   return {
@@ -65,6 +86,7 @@ export function peerOverrides(org: MemberOrgSpec, at: Placement): Overrides {
         rootcert: { file: at.caCert(org) },
       },
       gateway: { enabled: true },
+      deliveryclient: { blockCensorshipTimeoutKey: BLOCK_CENSORSHIP_TIMEOUT, ...(overrides.length > 0 ? { addressOverrides: overrides } : {}) },
     },
     // External builders only: no Docker.
     vm: { endpoint: '' },

@@ -11,10 +11,11 @@ import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
 import { startRelays, RELAYS_NAME } from './wan/launch';
 import { replicaName, startReplica, waitForReplicas, writeReplicaCluster } from './drkpbft-replicas';
-import { logFile, portInUse, recordedDaemons, run, startDaemon, stopAllDaemons, waitFor } from './processes';
+import { killDaemon, logFile, portInUse, recordedDaemons, restartDaemon, run, startDaemon, stopAllDaemons, waitFor } from './processes';
+import { PROXIES_NAME, startDeliverProxies } from './deliver-proxy/launch';
 import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
 import { recordSetting, runningSetting, runningTopology } from './run-state';
-import { allPorts, hostnameOf, RELAY_STATS_PORT, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
+import { allPorts, DELIVER_PROXY_CONTROL_PORT, hostnameOf, RELAY_STATS_PORT, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
 import { ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
@@ -48,6 +49,7 @@ function healthEndpoints(t: Topology): { name: string; check: () => Promise<bool
     ...oo.orderers.map((o) => ({ name: o.name, check: () => healthy(o.operationsPort, oo) })),
     ...(t.ordering === 'drkpbft' ? oo.orderers.map((o) => ({ name: replicaName(o), check: () => portInUse(replicaPorts(o).hostLinkPort) })) : []),
     ...(t.wan ? [{ name: RELAYS_NAME, check: () => portInUse(RELAY_STATS_PORT) }] : []),
+    ...(t.deliverProxies ? [{ name: PROXIES_NAME, check: () => portInUse(DELIVER_PROXY_CONTROL_PORT) }] : []),
     ...t.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
     ...t.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
     ...t.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
@@ -66,7 +68,7 @@ export interface OrdererConsensus {
   /** BFT modes: the consenter id of the leader this orderer follows (DRKPBFT: its replica's region primary). */
   leaderId?: number;
   committedBlock?: number;
-  /** DRKPBFT: its replica's view, whether that replica holds a top-layer seat, and whether the chain is linked to it. */
+  /** SmartBFT: the view it runs (consensus_smartbft_view_number). DRKPBFT: its replica's view; whether that replica holds a top-layer seat, and whether the chain is linked to it. */
   view?: number;
   seatHolder?: boolean;
   replicaLinked?: boolean;
@@ -96,12 +98,17 @@ const GAUGES: Record<Ordering, string> = { etcdraft: 'consensus_etcdraft_', bft:
 export async function consensusView(t: Topology): Promise<ConsensusView> {
   const oo = t.ordererOrg;
   const gauge = new RegExp(`^${GAUGES[t.ordering]}([a-z_]+)\\{channel="${t.channel}"\\} (\\S+)$`, 'gm');
+  // The SmartBFT library's own gauge: the view a node runs. A restarted leader keeps its old view
+  // (and leader id) until it hears of the new one, so agreement on the leader alone is not enough.
+  const smartBftView = new RegExp(`^consensus_smartbft_view_number\\{channel="${t.channel}"\\} (\\S+)$`, 'm');
   const orderers = await Promise.all(
     oo.orderers.map(async (o): Promise<OrdererConsensus> => {
       const id = { name: o.name, consenterId: o.consenterId };
       const res = await httpsGet(`https://${t.host}:${o.operationsPort}/metrics`, oo, tlsDirOf(oo, 'admin')).catch(() => undefined);
       if (res?.status !== 200) return { ...id, reachable: false };
       const g = new Map([...res.body.matchAll(gauge)].map((m) => [m[1]!, Number(m[2])]));
+      const bftView = t.ordering === 'bft' ? smartBftView.exec(res.body) : null;
+      if (bftView) g.set('view', Number(bftView[1]));
       return {
         ...id,
         reachable: true,
@@ -115,7 +122,9 @@ export async function consensusView(t: Topology): Promise<ConsensusView> {
       };
     }),
   );
-  const whole = orderers.every((o) => o.clusterSize === oo.orderers.length && (t.ordering !== 'drkpbft' || o.replicaLinked === true));
+  const whole =
+    orderers.every((o) => o.clusterSize === oo.orderers.length && (t.ordering !== 'drkpbft' || o.replicaLinked === true)) &&
+    (t.ordering !== 'bft' || new Set(orderers.map((o) => o.view)).size === 1);
   const claimants = orderers.filter((o) => o.isLeader);
   let leader: OrdererConsensus | undefined;
   if (isBft(t.ordering)) {
@@ -131,6 +140,46 @@ export async function consensusView(t: Topology): Promise<ConsensusView> {
     ...(leader ? { leader: leader.name } : {}),
     ready: whole && claimants.length === 1 && leader !== undefined,
   };
+}
+
+/**
+ * The daemons that make up one orderer, in start order: under drkpbft its replica, then the
+ * orderer. Throws, naming the orderers, for a name the topology does not have.
+ */
+export function ordererDaemons(t: Topology, name: string): string[] {
+  const o = t.ordererOrg.orderers.find((x) => x.name === name);
+  if (!o) throw new Error(`unknown orderer '${name}'; this network's orderers are ${t.ordererOrg.orderers.map((x) => x.name).join(', ')}`);
+  return t.ordering === 'drkpbft' ? [replicaName(o), o.name] : [o.name];
+}
+
+/**
+ * Crashes one orderer of the running network (fault tests): SIGKILL to its process, by its
+ * recorded pid, and under drkpbft to its DRKPBFT replica as well (one node). Returns the
+ * daemons killed.
+ */
+export async function killOrderer(name: string): Promise<string[]> {
+  const daemons = ordererDaemons(runningTopology(), name);
+  for (const d of [...daemons].reverse()) await killDaemon(d);
+  return daemons;
+}
+
+/**
+ * Restarts a killed orderer with the daemon specs it was first started with (and its replica
+ * first, under drkpbft), on its ledger and state as the crash left them; waits until its
+ * operations endpoint is healthy. Catching up is the orderer's business: see the fault tests.
+ */
+export async function restartOrderer(name: string): Promise<void> {
+  const t = runningTopology();
+  const daemons = ordererDaemons(t, name);
+  const alive = recordedDaemons().filter((d) => daemons.includes(d.name) && d.alive);
+  if (alive.length > 0) throw new Error(`${alive.map((d) => `${d.name} (pid ${d.pid})`).join(', ')} still running: kill ${name} before restarting it`);
+  const o = t.ordererOrg.orderers.find((x) => x.name === name)!;
+  if (t.ordering === 'drkpbft') {
+    restartDaemon(replicaName(o));
+    await waitFor(`DRKPBFT replica ${replicaName(o)} to listen on ${replicaPorts(o).hostLinkPort}`, () => portInUse(replicaPorts(o).hostLinkPort), 30000, logFile(replicaName(o)));
+  }
+  restartDaemon(o.name);
+  await waitFor(`${o.name} health`, () => healthy(o.operationsPort, t.ordererOrg), 30000, logFile(o.name));
 }
 
 export interface UpResult {
@@ -221,6 +270,11 @@ export async function up(log: (line: string) => void = console.log, request: Ord
     step(`${oo.orderers.length} DRKPBFT replicas listening for their orderers`);
   }
   for (const o of oo.orderers) startDaemon({ name: o.name, command: ordererBin, args: [], env: { ...process.env, FABRIC_CFG_PATH: ordererConfigDir(o), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
+  if (t.deliverProxies) {
+    // The peers dial the orderers through them from their first deliver on.
+    await startDeliverProxies(t);
+    step(`${oo.orderers.length} deliver proxies in front of the orderers for the peers`);
+  }
   for (const m of topology.members) {
     startDaemon({ name: hostnameOf(m.peer, m), command: bin('peer'), args: ['node', 'start'], env: { ...process.env, FABRIC_CFG_PATH: peerConfigDir(m), FABRIC_LOGGING_SPEC: NODE_LOGGING_SPEC } });
   }

@@ -25,7 +25,7 @@ export const channelConfigDir = (): string => path.join(state.config, 'channel')
 
 export function writeAllNodeConfigs(t: Topology): void {
   const defaults = path.join(binDir(), 'config');
-  for (const org of t.members) writeNodeConfig(path.join(defaults, 'core.yaml'), peerOverrides(org, nativePlacement), peerConfigDir(org));
+  for (const org of t.members) writeNodeConfig(path.join(defaults, 'core.yaml'), peerOverrides(org, nativePlacement, t), peerConfigDir(org));
   for (const o of t.ordererOrg.orderers) writeNodeConfig(path.join(defaults, 'orderer.yaml'), ordererOverrides(o, nativePlacement, t.ordering), ordererConfigDir(o));
 }
 

@@ -15,6 +15,28 @@ export interface DaemonSpec {
 
 export const logFile = (name: string): string => path.join(state.logs, `${name}.log`);
 const pidFile = (name: string): string => path.join(state.pids, `${name}.pid`);
+/** What a daemon was started with, so that a fault test can restart it the same way. */
+const specFile = (name: string): string => path.join(state.pids, `${name}.spec.json`);
+
+/** The spec as recorded: the environment only where it differs from ours (a restart merges it over the restarter's). */
+export interface RecordedSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+}
+
+export function recordedSpec(name: string): RecordedSpec {
+  if (!existsSync(specFile(name))) throw new Error(`no daemon named '${name}' was started by this network (no ${specFile(name)})`);
+  return JSON.parse(readFileSync(specFile(name), 'utf8')) as RecordedSpec;
+}
+
+function envDelta(env: NodeJS.ProcessEnv | undefined): Record<string, string> {
+  const delta: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? {})) if (v !== undefined && process.env[k] !== v) delta[k] = v;
+  return delta;
+}
 
 export function isAlive(pid: number): boolean {
   try {
@@ -40,6 +62,8 @@ export function startDaemon(spec: DaemonSpec): number {
     if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.command})`);
     child.unref();
     writeFileSync(pidFile(spec.name), `${child.pid}\n`);
+    const recorded: RecordedSpec = { name: spec.name, command: spec.command, args: spec.args, env: envDelta(spec.env), ...(spec.cwd ? { cwd: spec.cwd } : {}) };
+    writeFileSync(specFile(spec.name), JSON.stringify(recorded, null, 2), { mode: 0o600 });
     return child.pid;
   } finally {
     closeSync(out);
@@ -75,6 +99,36 @@ export async function stopDaemon(name: string, graceMs = 5000): Promise<void> {
   while (isAlive(d.pid) && Date.now() < deadline) await sleep(50);
   if (isAlive(d.pid)) signal('SIGKILL');
   while (isAlive(d.pid)) await sleep(20);
+}
+
+/**
+ * Kills one process we started at once (SIGKILL to its process group, by its recorded pid: a
+ * crash, for the fault tests) and waits until it is gone. Its pid file stays: `whyNotUp`
+ * reports it stopped until `restartDaemon`. Returns the pid it killed.
+ */
+export async function killDaemon(name: string): Promise<number> {
+  const d = recordedDaemons().find((x) => x.name === name);
+  if (!d) throw new Error(`no daemon named '${name}' was started by this network`);
+  if (!d.alive) throw new Error(`${name} (pid ${d.pid}) is not running`);
+  try {
+    process.kill(-d.pid, 'SIGKILL');
+  } catch {
+    process.kill(d.pid, 'SIGKILL');
+  }
+  while (isAlive(d.pid)) await sleep(20);
+  return d.pid;
+}
+
+/**
+ * Starts a stopped daemon again with the spec it was first started with (command, arguments,
+ * working directory, and its own environment over ours). Refuses one that still runs. Returns
+ * the new pid.
+ */
+export function restartDaemon(name: string): number {
+  const spec = recordedSpec(name);
+  const d = recordedDaemons().find((x) => x.name === name);
+  if (d?.alive) throw new Error(`${name} still runs (pid ${d.pid}); kill or stop it before restarting it`);
+  return startDaemon({ name: spec.name, command: spec.command, args: spec.args, env: { ...process.env, ...spec.env }, ...(spec.cwd ? { cwd: spec.cwd } : {}) });
 }
 
 /** Stops every process we started: SIGTERM to its process group, SIGKILL after a grace period. */

@@ -14,8 +14,8 @@ export function recordSetting(s: OrderingSetting): void {
 /** The recorded setting, or undefined when no network state exists. */
 export function runningSetting(): OrderingSetting | undefined {
   if (!existsSync(state.ordering)) return undefined;
-  const raw = JSON.parse(readFileSync(state.ordering, 'utf8')) as { ordering: string; orderers: number; wan?: boolean };
-  return checkSetting({ ordering: parseOrdering(raw.ordering, state.ordering), orderers: parseOrdererCount(String(raw.orderers), state.ordering), wan: raw.wan === true });
+  const raw = JSON.parse(readFileSync(state.ordering, 'utf8')) as { ordering: string; orderers: number; wan?: boolean; deliverProxies?: boolean };
+  return checkSetting({ ordering: parseOrdering(raw.ordering, state.ordering), orderers: parseOrdererCount(String(raw.orderers), state.ordering), wan: raw.wan === true, deliverProxies: raw.deliverProxies === true });
 }
 
 /** The running network's topology; the default one when nothing runs. */

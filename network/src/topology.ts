@@ -72,6 +72,8 @@ export interface Topology {
   ordering: Ordering;
   /** Orderers dial each other through the WAN relays (relayPorts); see OrderingSetting.wan. */
   wan: boolean;
+  /** Peers reach the orderers through the deliver proxies (deliverProxyPort); see OrderingSetting.deliverProxies. */
+  deliverProxies: boolean;
   chaincode: { name: string; version: string; sequence: number };
   /** BatchTimeout (SmartBFT: RequestBatchMaxInterval); short so tests and lifecycle steps do not idle. */
   batchTimeout: string;
@@ -119,12 +121,21 @@ export function relayPorts(o: OrdererSpec): { orderer: number; replica: number }
 }
 export const RELAY_STATS_PORT = 12000;
 
+/**
+ * With `deliverProxies`: the port of the deliver proxy in front of orderer k's client port,
+ * 12500 + 100 (k − 1), which the peers dial instead of the orderer (fault tests,
+ * network/src/deliver-proxy/). The proxies' control port (modes): 12490.
+ */
+export const deliverProxyPort = (o: OrdererSpec): number => 12500 + 100 * (o.consenterId - 1);
+export const DELIVER_PROXY_CONTROL_PORT = 12490;
+
 /** The network with the default ordering setting (docker-compose.yaml, docs); a running network's is `runningTopology()`. */
 export const topology: Topology = {
   host: '127.0.0.1',
   channel: 'emr',
   ordering: DEFAULT_ORDERING.ordering,
   wan: DEFAULT_ORDERING.wan,
+  deliverProxies: DEFAULT_ORDERING.deliverProxies,
   chaincode: { name: 'emr', version: '1.0', sequence: 1 },
   batchTimeout: '250ms',
   kgcThreshold: 2,
@@ -189,6 +200,7 @@ export const topologyFor = (s: OrderingSetting): Topology => ({
   ...topology,
   ordering: s.ordering,
   wan: s.wan,
+  deliverProxies: s.deliverProxies,
   ordererOrg: { ...topology.ordererOrg, orderers: ordererSpecs(s.orderers) },
 });
 
@@ -213,6 +225,7 @@ export function allPorts(t: Topology = topology): { port: number; owner: string 
       ports.push({ port: relayPorts(o).orderer, owner: `${o.name} WAN relay` });
       if (t.ordering === 'drkpbft') ports.push({ port: relayPorts(o).replica, owner: `${o.name} DRKPBFT replica WAN relay` });
     }
+    if (t.deliverProxies) ports.push({ port: deliverProxyPort(o), owner: `${o.name} deliver proxy` });
     if (t.ordering === 'drkpbft') {
       const r = replicaPorts(o);
       ports.push({ port: r.port, owner: `${o.name} DRKPBFT replica` }, { port: r.clientPort, owner: `${o.name} DRKPBFT replica clients` }, { port: r.hostLinkPort, owner: `${o.name} DRKPBFT host link` });
@@ -233,5 +246,6 @@ export function allPorts(t: Topology = topology): { port: number; owner: string 
     );
   }
   if (t.wan) ports.push({ port: RELAY_STATS_PORT, owner: 'WAN relays stats' });
+  if (t.deliverProxies) ports.push({ port: DELIVER_PROXY_CONTROL_PORT, owner: 'deliver proxies control' });
   return ports;
 }

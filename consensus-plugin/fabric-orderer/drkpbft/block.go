@@ -39,16 +39,23 @@ func (p Position) Bytes() []byte {
 }
 
 // PositionOf reads a block's position; a block we did not write (genesis, a join block) is (0, done).
+// It reads the consenter metadata as Fabric does (protoutil.GetConsenterMetadataFromBlock, which
+// the orderer's chain support calls on the last block at every start): a common.Metadata whose
+// Value is the position.
 func PositionOf(block *cb.Block) Position {
 	md, err := protoutil.GetMetadataFromBlock(block, cb.BlockMetadataIndex_SIGNATURES)
 	if err != nil || len(md.Value) == 0 {
 		return Position{}
 	}
 	obm := &cb.OrdererBlockMetadata{}
-	if proto.Unmarshal(md.Value, obm) != nil || len(obm.ConsenterMetadata) != 16 {
+	if proto.Unmarshal(md.Value, obm) != nil {
 		return Position{}
 	}
-	b := obm.ConsenterMetadata
+	consenter := &cb.Metadata{}
+	if proto.Unmarshal(obm.ConsenterMetadata, consenter) != nil || len(consenter.Value) != 16 {
+		return Position{}
+	}
+	b := consenter.Value
 	return Position{Seq: binary.BigEndian.Uint64(b), End: binary.BigEndian.Uint32(b[8:]), Total: binary.BigEndian.Uint32(b[12:])}
 }
 
@@ -83,11 +90,13 @@ func CutBlock(envs [][]byte, from int, limits *ab.BatchSize, accept func(raw []b
 	return out, i
 }
 
-// MetadataValue is the OrdererBlockMetadata every consenter signs for a block.
+// MetadataValue is the OrdererBlockMetadata every consenter signs for a block. Its consenter
+// metadata is a marshalled common.Metadata carrying the position: Fabric unmarshals it so at
+// every orderer start and panics on anything else (multichannel/chainsupport.go).
 func MetadataValue(lastConfig uint64, pos Position) []byte {
 	return protoutil.MarshalOrPanic(&cb.OrdererBlockMetadata{
 		LastConfig:        &cb.LastConfig{Index: lastConfig},
-		ConsenterMetadata: pos.Bytes(),
+		ConsenterMetadata: protoutil.MarshalOrPanic(&cb.Metadata{Value: pos.Bytes()}),
 	})
 }
 

@@ -164,6 +164,17 @@ func TestFourOrderersWriteIdenticalQuorumSignedBlocks(t *testing.T) {
 	if p := PositionOf(tn.supports[0].Block(3)); p.Seq != 1 || !p.Done() {
 		t.Fatalf("last block's position %+v", p)
 	}
+	// What a restarted orderer's chain support reads from the last block before it hands the
+	// chain over (multichannel/chainsupport.go panics when this fails).
+	for n := uint64(1); n < 4; n++ {
+		md, err := protoutil.GetConsenterMetadataFromBlock(tn.supports[0].Block(n))
+		if err != nil {
+			t.Fatalf("block %d: Fabric cannot read its consenter metadata: %v", n, err)
+		}
+		if p := PositionOf(tn.supports[0].Block(n)); !bytes.Equal(md.Value, p.Bytes()) {
+			t.Fatalf("block %d: consenter metadata %x, want the position %x", n, md.Value, p.Bytes())
+		}
+	}
 	// A second batch continues the chain.
 	tn.orderEverywhere(txs("c", 2)...)
 	tn.cluster.decide()

@@ -21,7 +21,7 @@ describe('DRKPBFT replica cluster', () => {
         const { writeReplicaCluster } = require('../../../network/src/drkpbft-replicas') as typeof import('../../../network/src/drkpbft-replicas');
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { topologyFor } = require('../../../network/src/topology') as typeof import('../../../network/src/topology');
-        const t = topologyFor({ ordering: 'drkpbft', orderers: 4, wan: false });
+        const t = topologyFor({ ordering: 'drkpbft', orderers: 4, wan: false, deliverProxies: false });
         const config = JSON.parse(readFileSync(writeReplicaCluster(t), 'utf8')) as { tickMs: number; options: { batchTimeoutTicks: number; partialBatchesWhenIdle: boolean; batchSize: number } };
         expect(t.batchTimeout).toBe('250ms');
         expect(config.options).toMatchObject({ batchTimeoutTicks: 250 / config.tickMs, partialBatchesWhenIdle: true, batchSize: 100 });

@@ -1,12 +1,12 @@
-import { configtx, consensusSection, mergeConfig, ordererOverrides, smartBftOptions, toEnv } from '../../../network/src/fabric-config';
+import { BLOCK_CENSORSHIP_TIMEOUT, configtx, consensusSection, mergeConfig, ordererOverrides, peerOverrides, smartBftOptions, toEnv } from '../../../network/src/fabric-config';
 import { nativePlacement } from '../../../network/src/node-env';
-import { checkSetting, MAX_ORDERERS, orderingFromEnv, parseOrdererCount, parseOrdering, settingFor } from '../../../network/src/ordering';
-import { allPorts, ordererSpecs, relayPorts, topology, topologyFor } from '../../../network/src/topology';
+import { checkSetting, MAX_ORDERERS, orderingFromEnv, parseOrdererCount, parseOrdering, settingFor, upRequest } from '../../../network/src/ordering';
+import { allPorts, deliverProxyPort, ordererSpecs, relayPorts, topology, topologyFor } from '../../../network/src/topology';
 import { relaysFile } from '../../../network/src/wan/launch';
 
 type Profile = Record<string, any>;
 const profileOf = (ordering: 'etcdraft' | 'bft' | 'drkpbft', orderers = 4): Profile =>
-  (configtx(nativePlacement, topologyFor({ ordering, orderers, wan: false })) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel;
+  (configtx(nativePlacement, topologyFor({ ordering, orderers, wan: false, deliverProxies: false })) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel;
 
 describe('mergeConfig', () => {
   it('overrides scalars and lists deep inside, keeps everything else', () => {
@@ -31,14 +31,30 @@ describe('toEnv', () => {
 describe('topology and channel configuration', () => {
   it('gives every listener its own port, for every orderer count', () => {
     for (let n = 1; n <= MAX_ORDERERS; n++) {
-      const ports = allPorts(topologyFor({ ordering: 'etcdraft', orderers: n, wan: false })).map((p) => p.port);
+      const ports = allPorts(topologyFor({ ordering: 'etcdraft', orderers: n, wan: false, deliverProxies: false })).map((p) => p.port);
       expect([n, new Set(ports).size]).toEqual([n, ports.length]);
     }
     for (let n = 4; n <= MAX_ORDERERS; n++) {
-      const drk = allPorts(topologyFor({ ordering: 'drkpbft', orderers: n, wan: false }));
+      const drk = allPorts(topologyFor({ ordering: 'drkpbft', orderers: n, wan: false, deliverProxies: false }));
       expect(drk.filter((p) => p.owner.includes('DRKPBFT'))).toHaveLength(3 * n);
       expect([n, new Set(drk.map((p) => p.port)).size]).toEqual([n, drk.length]);
+      // Everything at once: WAN relays and deliver proxies beside the replicas.
+      const all = allPorts(topologyFor({ ordering: 'drkpbft', orderers: n, wan: true, deliverProxies: true }));
+      expect(all.filter((p) => p.owner.includes('deliver prox'))).toHaveLength(n + 1);
+      expect([n, new Set(all.map((p) => p.port)).size]).toEqual([n, all.length]);
     }
+  });
+
+  it('with deliver proxies, points every peer at the proxy of each orderer endpoint of the channel config', () => {
+    const t = topologyFor({ ordering: 'bft', orderers: 4, wan: false, deliverProxies: true });
+    const endpoints = (configtx(nativePlacement, t) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel.Orderer.Organizations[0]!.OrdererEndpoints;
+    const client = (peerOverrides(t.members[0]!, nativePlacement, t) as { peer: { deliveryclient: { addressOverrides: { from: string; to: string; caCertsFile: string }[]; blockCensorshipTimeoutKey: string } } }).peer.deliveryclient;
+    expect(client.addressOverrides.map((o) => o.from)).toEqual(endpoints);
+    expect(client.addressOverrides.map((o) => o.to)).toEqual(t.ordererOrg.orderers.map((o) => `127.0.0.1:${deliverProxyPort(o)}`));
+    expect(new Set(client.addressOverrides.map((o) => o.caCertsFile))).toEqual(new Set([nativePlacement.caCert(t.ordererOrg)]));
+    expect(client.blockCensorshipTimeoutKey).toBe(BLOCK_CENSORSHIP_TIMEOUT);
+    const plain = peerOverrides(t.members[0]!, nativePlacement, { ...t, deliverProxies: false }) as { peer: { deliveryclient: Record<string, unknown> } };
+    expect(plain.peer.deliveryclient).toEqual({ blockCensorshipTimeoutKey: BLOCK_CENSORSHIP_TIMEOUT });
   });
 
   it('keeps orderer1..3 where they were and puts orderer4 past the proxies and key centres (73xx)', () => {
@@ -111,20 +127,32 @@ describe('topology and channel configuration', () => {
 
 describe('the ordering setting', () => {
   it('defaults to etcdraft with 4 orderers, the same n as the BFT modes', () => {
-    expect(settingFor({})).toEqual({ ordering: 'etcdraft', orderers: 4, wan: false });
-    expect(settingFor({ ordering: 'bft' })).toEqual({ ordering: 'bft', orderers: 4, wan: false });
-    expect(settingFor({ ordering: 'bft', orderers: 7, wan: true })).toEqual({ ordering: 'bft', orderers: 7, wan: true });
+    expect(settingFor({})).toEqual({ ordering: 'etcdraft', orderers: 4, wan: false, deliverProxies: false });
+    expect(settingFor({ ordering: 'bft' })).toEqual({ ordering: 'bft', orderers: 4, wan: false, deliverProxies: false });
+    expect(settingFor({ ordering: 'bft', orderers: 7, wan: true, deliverProxies: false })).toEqual({ ordering: 'bft', orderers: 7, wan: true, deliverProxies: false });
   });
 
-  it('reads EMR_ORDERING, EMR_ORDERERS and EMR_WAN', () => {
+  it('reads up\'s arguments over the environment, and names what it cannot take', () => {
+    expect(upRequest(['--ordering', 'bft', '--deliver-proxies'], {})).toEqual({ ordering: 'bft', deliverProxies: true });
+    expect(upRequest(['--orderers', '7', '--wan'], { EMR_ORDERING: 'drkpbft', EMR_ORDERERS: '4' })).toEqual({ ordering: 'drkpbft', orderers: 7, wan: true });
+    expect(upRequest([], { EMR_DELIVER_PROXIES: '1' })).toEqual({ deliverProxies: true });
+    expect(() => upRequest(['--deliver-proxies', 'yes'], {})).toThrow("--deliver-proxies takes no value ('yes' was given); leave it out to switch it off");
+    expect(() => upRequest(['--deliver-proxy'], {})).toThrow("up: unknown argument '--deliver-proxy'; up takes --ordering <value>, --orderers <value>, --wan, --deliver-proxies");
+    expect(() => upRequest(['--ordering'], {})).toThrow('--ordering needs a value');
+    expect(() => upRequest(['--ordering', 'pbft'], {})).toThrow("--ordering: unknown ordering 'pbft'");
+  });
+
+  it('reads EMR_ORDERING, EMR_ORDERERS, EMR_WAN and EMR_DELIVER_PROXIES', () => {
     expect(orderingFromEnv({})).toEqual({});
     expect(orderingFromEnv({ EMR_ORDERING: 'bft', EMR_ORDERERS: '7', EMR_WAN: '1' })).toEqual({ ordering: 'bft', orderers: 7, wan: true });
+    expect(orderingFromEnv({ EMR_DELIVER_PROXIES: '1' })).toEqual({ deliverProxies: true });
+    expect(() => orderingFromEnv({ EMR_DELIVER_PROXIES: 'on' })).toThrow("EMR_DELIVER_PROXIES: 'on' is not 0 or 1");
     expect(() => orderingFromEnv({ EMR_WAN: 'yes' })).toThrow("EMR_WAN: 'yes' is not 0 or 1");
   });
 
   it('under wan, orderers dial each other through relays; clients keep the orderers\' own ports', () => {
     for (const ordering of ['etcdraft', 'bft', 'drkpbft'] as const) {
-      const t = topologyFor({ ordering, orderers: 7, wan: true });
+      const t = topologyFor({ ordering, orderers: 7, wan: true, deliverProxies: false });
       const o = (configtx(nativePlacement, t) as { Profiles: { EmrChannel: Profile } }).Profiles.EmrChannel.Orderer;
       const consenters = ordering === 'etcdraft' ? o.EtcdRaft.Consenters : o.ConsenterMapping;
       expect(consenters.map((c: { Port: number }) => c.Port)).toEqual(t.ordererOrg.orderers.map((x) => relayPorts(x).orderer));
@@ -144,8 +172,8 @@ describe('the ordering setting', () => {
   });
 
   it('refuses a BFT mode with fewer than 4 orderers; etcdraft may run fewer', () => {
-    expect(() => checkSetting({ ordering: 'bft', orderers: 3, wan: false })).toThrow("ordering 'bft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
+    expect(() => checkSetting({ ordering: 'bft', orderers: 3, wan: false, deliverProxies: false })).toThrow("ordering 'bft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
     expect(() => settingFor({ ordering: 'drkpbft', orderers: 1 })).toThrow(/'drkpbft' needs at least 4 orderers/);
-    expect(checkSetting({ ordering: 'etcdraft', orderers: 3, wan: false })).toEqual({ ordering: 'etcdraft', orderers: 3, wan: false });
+    expect(checkSetting({ ordering: 'etcdraft', orderers: 3, wan: false, deliverProxies: false })).toEqual({ ordering: 'etcdraft', orderers: 3, wan: false, deliverProxies: false });
   });
 });

@@ -1,0 +1,88 @@
+/**
+ * The fault tests' kill and restart helpers, on real (harmless) processes in a throw-away run
+ * state: which daemons make up an orderer, refusals that name the problem, SIGKILL by the
+ * recorded pid, and a restart with the recorded command, arguments and environment.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { topologyFor } from '../../../network/src/topology';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'emr-restart-'));
+process.env.EMR_NETWORK_DIR = dir;
+
+type Processes = typeof import('../../../network/src/processes');
+type Network = typeof import('../../../network/src/network');
+type RunState = typeof import('../../../network/src/run-state');
+let processes: Processes;
+let network: Network;
+let runState: RunState;
+
+beforeAll(async () => {
+  // Loaded after EMR_NETWORK_DIR is set: the run state's paths are fixed when paths.ts loads.
+  processes = await import('../../../network/src/processes');
+  network = await import('../../../network/src/network');
+  runState = await import('../../../network/src/run-state');
+});
+
+afterAll(async () => {
+  await processes.stopAllDaemons(1000);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+/** A stand-in for an orderer: sleeps until killed. */
+const standIn = (name: string, extraEnv: Record<string, string> = {}) =>
+  processes.startDaemon({ name, command: process.execPath, args: ['-e', 'setTimeout(() => {}, 600000)', name], env: { ...process.env, ...extraEnv } });
+
+describe('which daemons make up an orderer', () => {
+  it('is the orderer alone, or under drkpbft its replica first and then the orderer', () => {
+    const under = (ordering: 'etcdraft' | 'bft' | 'drkpbft') => topologyFor({ ordering, orderers: 4, wan: false, deliverProxies: true });
+    expect(network.ordererDaemons(under('etcdraft'), 'orderer2')).toEqual(['orderer2']);
+    expect(network.ordererDaemons(under('bft'), 'orderer4')).toEqual(['orderer4']);
+    expect(network.ordererDaemons(under('drkpbft'), 'orderer1')).toEqual(['orderer1-drkpbft', 'orderer1']);
+  });
+
+  it('refuses a name the network does not have, listing the ones it has', () => {
+    const t = topologyFor({ ordering: 'bft', orderers: 4, wan: false, deliverProxies: false });
+    expect(() => network.ordererDaemons(t, 'orderer5')).toThrow("unknown orderer 'orderer5'; this network's orderers are orderer1, orderer2, orderer3, orderer4");
+    expect(() => network.ordererDaemons(t, 'peer0')).toThrow("unknown orderer 'peer0'");
+  });
+});
+
+describe('kill and restart', () => {
+  beforeAll(() => runState.recordSetting({ ordering: 'bft', orderers: 4, wan: false, deliverProxies: true }));
+
+  it('refuses to restart an orderer that was never started, or one that still runs', async () => {
+    await expect(network.restartOrderer('orderer3')).rejects.toThrow(`no daemon named 'orderer3' was started by this network`);
+    await expect(network.restartOrderer('orderer9')).rejects.toThrow("unknown orderer 'orderer9'");
+    const pid = standIn('orderer2');
+    await expect(network.restartOrderer('orderer2')).rejects.toThrow(`orderer2 (pid ${pid}) still running: kill orderer2 before restarting it`);
+    expect(() => processes.restartDaemon('orderer2')).toThrow(`orderer2 still runs (pid ${pid})`);
+  });
+
+  it('kills by the recorded pid with SIGKILL, and refuses to kill what is not running', async () => {
+    const pid = processes.recordedDaemons().find((d) => d.name === 'orderer2')!.pid;
+    expect(processes.isAlive(pid)).toBe(true);
+    await expect(network.killOrderer('orderer2')).resolves.toEqual(['orderer2']);
+    expect(processes.isAlive(pid)).toBe(false);
+    expect(processes.recordedDaemons().find((d) => d.name === 'orderer2')).toMatchObject({ pid, alive: false });
+    await expect(network.killOrderer('orderer2')).rejects.toThrow(`orderer2 (pid ${pid}) is not running`);
+    await expect(processes.killDaemon('nobody')).rejects.toThrow("no daemon named 'nobody' was started by this network");
+  });
+
+  it('restarts with the command, arguments and own environment it was first started with', async () => {
+    const first = standIn('orderer1', { EMR_FAULT_TEST_MARK: 'first-start' });
+    const args = cmdline(first);
+    await processes.killDaemon('orderer1');
+    const second = processes.restartDaemon('orderer1');
+    expect(second).not.toBe(first);
+    expect(processes.isAlive(second)).toBe(true);
+    expect(cmdline(second)).toEqual(args);
+    expect(environ(second)).toContain('EMR_FAULT_TEST_MARK=first-start');
+    expect(processes.recordedDaemons().find((d) => d.name === 'orderer1')).toMatchObject({ pid: second, alive: true });
+    // The recorded environment is what differed from the starter's, not a copy of all of it.
+    expect(Object.keys(processes.recordedSpec('orderer1').env)).toEqual(['EMR_FAULT_TEST_MARK']);
+  });
+});
