@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
@@ -24,6 +24,13 @@ export function kuboBin(): string {
 }
 
 export const builderDir = path.join(networkPackageDir, 'builders', 'ccaas');
+
+/** A daemon's compiled entry point under network/dist, also when `up` runs from the TypeScript sources (tests, benches). */
+export function compiledDaemon(relative: string): string {
+  const file = path.join(networkPackageDir, 'dist', relative);
+  if (!existsSync(file)) throw new Error(`missing ${file}: run 'npm run build' first`);
+  return file;
+}
 
 export const state = {
   pids: path.join(stateDir, 'pids'),

@@ -3,10 +3,10 @@
  * before the peers (peer config: fabric-config.ts, deliverOverrides), and the client side of
  * its control port for the fault tests.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { caCertOf, tlsDirOf } from '../ca';
-import { networkPackageDir, state } from '../paths';
+import { compiledDaemon, state } from '../paths';
 import { logFile, portInUse, startDaemon, waitFor } from '../processes';
 import { DELIVER_PROXY_CONTROL_PORT, deliverProxyPort, hostnameOf, type Topology } from '../topology';
 import type { ProxiesFile } from './process';
@@ -34,10 +34,7 @@ export function proxiesFile(t: Topology): ProxiesFile {
 export async function startDeliverProxies(t: Topology): Promise<void> {
   const file = path.join(state.config, 'deliver-proxies.json');
   writeFileSync(file, JSON.stringify(proxiesFile(t), null, 2), { mode: 0o600 });
-  // The compiled daemon, also when `up` runs from the TypeScript sources (the tests' global setup).
-  const daemon = path.join(networkPackageDir, 'dist', 'deliver-proxy', 'process.js');
-  if (!existsSync(daemon)) throw new Error(`missing ${daemon}: run 'npm run build' first`);
-  startDaemon({ name: PROXIES_NAME, command: process.execPath, args: [daemon, file] });
+  startDaemon({ name: PROXIES_NAME, command: process.execPath, args: [compiledDaemon(path.join('deliver-proxy', 'process.js')), file] });
   await waitFor(`the deliver proxies to serve their control port ${DELIVER_PROXY_CONTROL_PORT}`, () => portInUse(DELIVER_PROXY_CONTROL_PORT), 15_000, logFile(PROXIES_NAME));
 }
 

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { state } from '../paths';
+import { compiledDaemon, state } from '../paths';
 import { logFile, portInUse, startDaemon, waitFor } from '../processes';
 import { RELAY_STATS_PORT, relayPorts, replicaPorts, type Topology } from '../topology';
 import type { RelaysFile } from './relay-process';
@@ -33,6 +33,6 @@ export function relaysFile(t: Topology): RelaysFile {
 export async function startRelays(t: Topology): Promise<void> {
   const file = path.join(state.config, 'wan-relays.json');
   writeFileSync(file, JSON.stringify(relaysFile(t), null, 2));
-  startDaemon({ name: RELAYS_NAME, command: process.execPath, args: [path.join(__dirname, 'relay-process.js'), file] });
+  startDaemon({ name: RELAYS_NAME, command: process.execPath, args: [compiledDaemon(path.join('wan', 'relay-process.js')), file] });
   await waitFor(`the WAN relays to serve their stats on ${RELAY_STATS_PORT}`, () => portInUse(RELAY_STATS_PORT), 15_000, logFile(RELAYS_NAME));
 }
