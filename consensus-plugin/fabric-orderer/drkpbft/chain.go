@@ -25,6 +25,14 @@ var (
 // How far ahead of the block being signed signatures are buffered (a lagging replica's peers are ahead).
 const aheadBlocks = 1024
 
+// A lagging replica asks for one block at a time; this bounds what the answer limiter keeps.
+const maxAnswered = 4096
+
+type answerKey struct {
+	to    int
+	block uint64
+}
+
 // Envelopes remembered as checked at Broadcast (verified.go): a few seconds of heavy load.
 const verifiedCapacity = 1 << 16
 
@@ -55,9 +63,10 @@ type Chain struct {
 	queue []Frame
 	// Index in queue[0] of the next envelope to place.
 	offset int
-	// When each lagging replica was last answered: one answer per resend interval, so a
-	// Byzantine peer cannot make us sign in a loop.
-	answered map[int]time.Time
+	// When each lagging replica was last answered for each block: one answer per block per
+	// resend interval, so a Byzantine peer cannot make us sign in a loop, while a restarted
+	// one catching up many blocks gets each at once (per replica only, that took a second per block).
+	answered map[answerKey]time.Time
 }
 
 type pending struct {
@@ -81,7 +90,7 @@ func NewChain(support consensus.ConsenterSupport, self uint32, link Link, m *Met
 	m.CommittedBlock.Set(float64(support.Height() - 1))
 	return &Chain{
 		support: support, self: self, link: link, metrics: m, verifier: v, quorum: Quorum(len(consenters)), verified: newVerifiedEnvelopes(verifiedCapacity),
-		haltC: make(chan struct{}), doneC: make(chan struct{}), ahead: map[uint64]map[uint32]Signature{}, answered: map[int]time.Time{},
+		haltC: make(chan struct{}), doneC: make(chan struct{}), ahead: map[uint64]map[uint32]Signature{}, answered: map[answerKey]time.Time{},
 	}, nil
 }
 
@@ -348,10 +357,18 @@ func (c *Chain) add(s Signature, id uint32) {
 
 // answer re-signs a block we wrote for a replica that is catching up (the payload is deterministic).
 func (c *Chain) answer(conn Conn, number uint64, to *int) {
-	if time.Since(c.answered[*to]) < ResendInterval/2 {
+	key := answerKey{to: *to, block: number}
+	if time.Since(c.answered[key]) < ResendInterval/2 {
 		return
 	}
-	c.answered[*to] = time.Now()
+	if len(c.answered) >= maxAnswered {
+		for k, at := range c.answered {
+			if time.Since(at) >= ResendInterval/2 {
+				delete(c.answered, k)
+			}
+		}
+	}
+	c.answered[key] = time.Now()
 	block := c.support.Block(number)
 	md, err := protoutil.GetMetadataFromBlock(block, cb.BlockMetadataIndex_SIGNATURES)
 	if block == nil || err != nil || len(md.Value) == 0 {

@@ -213,14 +213,21 @@ func TestRestartedOrdererCatchesUp(t *testing.T) {
 	tn.waitHeight(2, 0, 1, 2, 3)
 	tn.chains[0].Halt()
 	tn.chains[0] = nil
-	// Ordered while orderer 1 is down: 6 txs → two blocks.
-	tn.orderEverywhere(txs("b", 6)...)
-	tn.cluster.decide()
-	tn.waitHeight(4, 1, 2, 3)
+	// Ordered while orderer 1 is down: 40 batches of 4 txs → 40 blocks.
+	for i := 0; i < 40; i++ {
+		tn.orderEverywhere(txs(fmt.Sprintf("b%d", i), 4)...)
+		tn.cluster.decide()
+	}
+	tn.waitHeight(42, 1, 2, 3)
 	// Back from its ledger: the replica replays the batches after its last block; the others
-	// answer its signatures for the blocks they already wrote.
+	// answer its signatures for the blocks they already wrote, each block at once (one answer
+	// per replica per resend interval made this take 20 × ResendInterval).
+	started := time.Now()
 	tn.start(0)
-	tn.waitHeight(4, 0)
+	tn.waitHeight(42, 0)
+	if took := time.Since(started); took > 10*ResendInterval {
+		t.Fatalf("catching up 40 blocks took %s (resend interval %s)", took, ResendInterval)
+	}
 	tn.checkLedgers(0, 1, 2, 3)
 }
 
