@@ -1,5 +1,6 @@
 import { decodeCapsule, decodeFragment, decodeGrant, fromBase64url, verifyFragment, type Capsule } from '@emr/crypto';
 import {
+  accessGoesThrough,
   ChaincodeError,
   ErrorCode,
   canonicalJson,
@@ -10,14 +11,11 @@ import {
   checkMspId,
   fragmentSigningPayload,
   invalid,
-  MAX_HOP_LIMIT,
   publicKeyPem,
   recordInScope,
   registrationActive,
   sameParty,
   signatureValid,
-  type LogEntry,
-  type Registration,
 } from '@emr/protocol';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { parseJsonObject, rejectUnknownFields, sha256Hex } from './ledger';
@@ -143,7 +141,7 @@ export class ProxyContract extends Contract {
     if (!reg.proxies.some((p) => sameParty(p, s.caller))) throw new ChaincodeError(ErrorCode.Unauthorized, `'${registryKey(s.caller)}' is not a proxy of grant '${grantId}'`, 'grantId');
     const access = await s.log.get(entryId);
     if (access.action !== 'access-request' || access.outcome !== 'success' || !access.recordId) throw invalid('entryId', 'is not an allowed access request');
-    if (!(await this.goesThrough(s, access, reg))) throw invalid('entryId', `does not go through grant '${grantId}'`);
+    if (!(await accessGoesThrough(access, reg, async (id) => (await s.grants.require(id)).parentGrantId))) throw invalid('entryId', `does not go through grant '${grantId}'`);
     const consent = await s.consents.require(reg.consentId);
     if (!registrationActive(reg, consent, s.tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${grantId}' is not active (consent ${consent.status}, or expired)`, 'grantId');
     const record = await s.records.require(access.recordId);
@@ -154,18 +152,6 @@ export class ProxyContract extends Contract {
     const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: consent.consentId, accessEntryId: entryId, purpose: consent.purpose });
     await s.log.markServed(entryId, grantId, registryKey(s.caller), entry.entryId);
     return canonicalJson(entry);
-  }
-
-  /** A hop-1 access names the consent and its delegatee; a delegated one its leaf grant, whose chain must hold this grant. */
-  private async goesThrough(s: ReturnType<typeof session>, access: LogEntry, reg: Registration): Promise<boolean> {
-    if (access.consentId !== reg.consentId) return false;
-    if (!access.grantId) return reg.hop === 1 && sameParty(reg.delegatee, access.agent);
-    let id: string | null = access.grantId;
-    for (let depth = 0; id && depth < MAX_HOP_LIMIT; depth++) {
-      if (id === reg.grantId) return true;
-      id = (await s.grants.require(id)).parentGrantId;
-    }
-    return false;
   }
 
   /** What is wrong with a signed fragment, or null when it is a good one. */

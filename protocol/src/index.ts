@@ -19,6 +19,7 @@ export {
   inCategory,
   recordInScope,
   registrationActive,
+  accessGoesThrough,
   type Purpose,
   type RecordType,
   type Grantee,

@@ -80,7 +80,6 @@ export function commitFailure(transactionId: string, code: number): EmrError {
 }
 
 /** Runs a submit again (with a growing pause) while a concurrent writer invalidates it. */
-/** Runs a submit again (with a growing pause) while a concurrent writer invalidates it. */
 export const retryMvcc = <T>(op: () => Promise<T>, attempts = 6): Promise<T> => retrying(op, (err) => err instanceof MvccConflictError, attempts);
 
 /**

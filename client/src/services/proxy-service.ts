@@ -34,7 +34,7 @@ import {
   type Capsule,
   type G2Point,
 } from '@emr/crypto';
-import { MAX_HOP_LIMIT, encodeParty, sameParty, type LogEntry, type Party, type Registration } from '@emr/protocol';
+import { accessGoesThrough, encodeParty, sameParty, type Party } from '@emr/protocol';
 import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
@@ -244,7 +244,7 @@ export class ProxyService {
     if (!active) throw new HttpError(409, 'GRANT_INACTIVE', `grant '${grantId}' is not active (its consent was revoked, or it expired)`);
     const index = reg.proxies.findIndex((p) => sameParty(p, this.me)) + 1;
     if (index === 0) throw new HttpError(403, 'UNAUTHORIZED', `${this.identity} is not a proxy of grant '${grantId}'`);
-    if (!(await this.servesEntry(entry, reg))) throw new HttpError(403, 'UNAUTHORIZED', `access entry '${entryId}' does not go through grant '${grantId}'`);
+    if (!(await accessGoesThrough(entry, reg, async (id) => (await this.ledger.readGrant(id)).registration.parentGrantId))) throw new HttpError(403, 'UNAUTHORIZED', `access entry '${entryId}' does not go through grant '${grantId}'`);
     const record = await this.records.readRecord(entry.recordId);
     if (record.erased) throw new HttpError(409, 'ERASED', `record '${record.recordId}' was erased`);
     if (record.type !== reg.type) throw new HttpError(409, 'OUT_OF_SCOPE', `record '${record.recordId}' is ${record.type}, grant '${grantId}' is for ${reg.type}`);
@@ -274,18 +274,6 @@ export class ProxyService {
     const served: ServedFragment = { entryId, grantId, recordId: entry.recordId, proxy: this.me, capsule: toBase64url(signed.capsule), fragment: toBase64url(signed.fragment), signature: signed.signature };
     writeFileSync(this.servedFile(entryId, grantId), JSON.stringify(served));
     return served;
-  }
-
-  /** A hop-1 request names the consent; a delegated one its leaf grant, whose chain must contain this grant. */
-  private async servesEntry(entry: LogEntry, reg: Registration): Promise<boolean> {
-    if (entry.consentId !== reg.consentId) return false;
-    if (!entry.grantId) return reg.hop === 1 && sameParty(reg.delegatee, entry.agent);
-    let id: string | null = entry.grantId;
-    for (let depth = 0; id && depth < MAX_HOP_LIMIT; depth++) {
-      if (id === reg.grantId) return true;
-      id = (await this.ledger.readGrant(id)).registration.parentGrantId;
-    }
-    return false;
   }
 
   /** Follows the chaincode events from the checkpoint until stopped. */
