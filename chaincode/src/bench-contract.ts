@@ -1,5 +1,6 @@
 import { ID_RULE, canonicalJson, invalid, isId } from '@emr/protocol';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { BatchingContract } from './write-batch';
 import { session } from './session';
 
 const MARKER = new Uint8Array([1]);
@@ -11,7 +12,7 @@ const MARKER = new Uint8Array([1]);
  * is fixed and the key is an id.
  */
 @Info({ title: 'BenchContract', description: 'the ordering benchmark floor: one PutState' })
-export class BenchContract extends Contract {
+export class BenchContract extends BatchingContract {
   constructor() {
     super('bench');
   }

@@ -18,7 +18,8 @@ import {
   type EmrRecord,
   type Purpose,
 } from '@emr/protocol';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { BatchingContract } from './write-batch';
 import { evaluateConsent, granteeMatches, parseConsentInput, type Decision } from './consents';
 import type { PatientStore } from './patients';
 import { parseApprovalPolicy, requiredApprovals } from './policies';
@@ -37,7 +38,7 @@ function checkPurpose(purpose: string): asserts purpose is Purpose {
  * arguments, then ownership (which needs the state).
  */
 @Info({ title: 'ConsentContract', description: 'patient registrations, consent conditions, approvals, grants, access requests, access logs' })
-export class ConsentContract extends Contract {
+export class ConsentContract extends BatchingContract {
   constructor() {
     super('consent');
   }

@@ -1,11 +1,12 @@
 import { canonicalJson, checkEnrollmentId, checkMspId, encodeParty, publicKeyPem } from '@emr/protocol';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { BatchingContract } from './write-batch';
 import { found } from './ledger';
 import { session } from './session';
 
 /** The identity directory (directory.ts): who a consent may name. */
 @Info({ title: 'DirectoryContract', description: 'registered doctors, researchers and admins; the orgs of the channel' })
-export class DirectoryContract extends Contract {
+export class DirectoryContract extends BatchingContract {
   constructor() {
     super('directory');
   }

@@ -1,5 +1,6 @@
 import { ChaincodeError, ErrorCode, canonicalJson, checkEmergencyId, checkRecordId, type Caller, type Emergency } from '@emr/protocol';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { BatchingContract } from './write-batch';
 import { MAX_JUSTIFICATION_BYTES, emergencyStatus, evaluateEmergency, parseEmergencyInput } from './emergencies';
 import { transientText } from './ledger';
 import { PatientStore } from './patients';
@@ -12,7 +13,7 @@ import { session } from './session';
  * emergency override in the patient's log, which lists overrides first.
  */
 @Info({ title: 'EmergencyContract', description: 'break-glass access: justification, second-doctor approval, time-limited emergency reads' })
-export class EmergencyContract extends Contract {
+export class EmergencyContract extends BatchingContract {
   constructor() {
     super('emergency');
   }

@@ -1,5 +1,6 @@
 import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord } from '@emr/protocol';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { BatchingContract } from './write-batch';
 import { authorize, callerOf } from './access';
 import { parseJsonObject, rejectUnknownFields, transientText } from './ledger';
 import { MAX_INTERNAL_BYTES, checkEncapsulatedKey, checkRecordType, checkSignature, parsePageSize, parseRecordInput } from './records';
@@ -7,7 +8,7 @@ import { session } from './session';
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */
 @Info({ title: 'EmrContract', description: 'EMR index records: create, version, patient approval, type switch, hospital-internal metadata' })
-export class EmrContract extends Contract {
+export class EmrContract extends BatchingContract {
   constructor() {
     super('emr');
   }

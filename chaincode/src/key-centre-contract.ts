@@ -1,11 +1,12 @@
 import { canonicalJson } from '@emr/protocol';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { BatchingContract } from './write-batch';
 import { KeyCentreStore, parseKeyCentreInput } from './key-centres';
 import { session } from './session';
 
 /** Where the key generation centres publish the outcome of their DKG (docs/chaincode.md). */
 @Info({ title: 'KeyCentreContract', description: 'key generation centres: master public key, public shares, endpoints' })
-export class KeyCentreContract extends Contract {
+export class KeyCentreContract extends BatchingContract {
   constructor() {
     super('kgc');
   }

@@ -17,7 +17,8 @@ import {
   sameParty,
   signatureValid,
 } from '@emr/protocol';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { BatchingContract } from './write-batch';
 import { parseJsonObject, rejectUnknownFields, sha256Hex } from './ledger';
 import { checkEndpoint, electProxies, electionSeed, registryKey } from './proxies';
 import { parseParty } from './registrations';
@@ -32,7 +33,7 @@ const B64URL = /^[A-Za-z0-9_-]{1,16384}$/;
  * and the proxies' re-encryption log entries.
  */
 @Info({ title: 'ProxyContract', description: 'proxy registry, delegated stake, election, reputation, re-encryption log' })
-export class ProxyContract extends Contract {
+export class ProxyContract extends BatchingContract {
   constructor() {
     super('proxy');
   }

@@ -5,12 +5,13 @@ import { AccessLog } from './access-log';
 import { ConsentStore } from './consents';
 import { Directory } from './directory';
 import { EmergencyStore } from './emergencies';
-import { txOf, type StateStore } from './ledger';
+import { txOf } from './ledger';
 import { PatientStore } from './patients';
 import { PolicyStore } from './policies';
 import { ProxyStore } from './proxies';
 import { RecordStore } from './records';
 import { RegistrationStore } from './registrations';
+import { transactionState } from './write-batch';
 
 /**
  * What every transaction starts with: the caller from the certificate, checked against the
@@ -19,7 +20,7 @@ import { RegistrationStore } from './registrations';
 export function session(ctx: Context, transaction: TransactionName) {
   const caller = callerOf(ctx.clientIdentity);
   authorize(caller, transaction);
-  const stub = ctx.stub as unknown as StateStore;
+  const stub = transactionState(ctx);
   const tx = txOf(ctx);
   let ownPseudonym: string | undefined;
   return {
