@@ -90,16 +90,27 @@ export class WriteBatch {
 
   constructor(private readonly send: (payload: Buffer) => Promise<unknown>) {}
 
-  /** The stub with its writes held here; its reads go straight to the peer. */
+  /**
+   * The stub with its writes held here. Everything else is the stub's own, called on the stub
+   * itself: setEvent, for one, keeps the event on the stub, where the shim reads it at the end.
+   */
   wrap(stub: StateStore): StateStore {
     const hold = (record: WriteRecord) => {
       this.records.set(`${record.type}\u0000${record.collection}\u0000${record.key}`, record);
       return Promise.resolve();
     };
-    return Object.assign(Object.create(stub) as StateStore, {
-      putState: (key: string, value: Uint8Array) => hold({ key, collection: '', value, type: PUT_STATE }),
-      putPrivateData: (collection: string, key: string, value: Uint8Array) => hold({ key, collection, value, type: PUT_STATE }),
-      setStateValidationParameter: (key: string, policy: Uint8Array) => hold({ key, collection: '', value: policy, type: PUT_STATE_METADATA }),
+    const writes: Partial<StateStore> = {
+      putState: (key, value) => hold({ key, collection: '', value, type: PUT_STATE }),
+      putPrivateData: (collection, key, value) => hold({ key, collection, value, type: PUT_STATE }),
+      setStateValidationParameter: (key, policy) => hold({ key, collection: '', value: policy, type: PUT_STATE_METADATA }),
+    };
+    return new Proxy(stub, {
+      get(target, name, receiver) {
+        const own = writes[name as keyof StateStore];
+        if (own !== undefined) return own;
+        const value: unknown = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
     });
   }
 

@@ -64,6 +64,12 @@ describe('write batch (one WRITE_BATCH_STATE message per transaction)', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it("leaves the event on the shim's stub, where the shim reads it when the transaction ends", () => {
+    const stub = Object.create(ShimStub.prototype);
+    new WriteBatch(async () => undefined).wrap(stub).setEvent('emr.grant', Buffer.from('{}'));
+    expect(stub.chaincodeEvent?.getEventName()).toBe('emr.grant');
+  });
+
   it(`splits more than ${MAX_RECORDS_PER_BATCH} writes into messages the peer's default limit takes`, async () => {
     const sent: Buffer[] = [];
     const batch = new WriteBatch(async (p) => sent.push(p));
