@@ -37,6 +37,26 @@ export interface StepResult {
   p99Ms: number;
 }
 
+/** How one transaction ended: committed (with its latency) or failed (with the kind). */
+type Outcome = { committedAt: number; latencyMs: number } | { failure: string };
+
+/** Submits `tx` through the gateway and waits for its commit status. */
+async function settle(tx: TxSpec): Promise<Outcome> {
+  const t0 = performance.now();
+  try {
+    const sent = await tx.connection.contract.submitAsync(tx.name, { arguments: tx.args });
+    const status = await sent.getStatus();
+    if (!status.successful) return { failure: String(status.code) };
+    const committedAt = performance.now();
+    return { committedAt, latencyMs: committedAt - t0 };
+  } catch (error) {
+    const e = error as { code?: number; constructor: { name: string } };
+    return { failure: `${e.constructor.name}${e.code !== undefined ? ` ${e.code}` : ''}` };
+  } finally {
+    tx.done?.();
+  }
+}
+
 /** Runs `workload` at `rate` transactions per second for `seconds`, then waits for every one to finish. */
 export async function runStep(workload: Workload, rate: number, seconds: number, maxInFlight: number): Promise<StepResult> {
   const latencies: number[] = [];
@@ -45,27 +65,18 @@ export async function runStep(workload: Workload, rate: number, seconds: number,
   let skipped = 0;
   let inFlight = 0;
   let lastCommit = 0;
-  const fail = (kind: string) => (failed[kind] = (failed[kind] ?? 0) + 1);
   const pending: Promise<void>[] = [];
   const start = performance.now();
   const total = Math.round(rate * seconds);
 
   const one = async (tx: TxSpec): Promise<void> => {
-    const t0 = performance.now();
     inFlight++;
-    try {
-      const sent = await tx.connection.contract.submitAsync(tx.name, { arguments: tx.args });
-      const status = await sent.getStatus();
-      if (status.successful) {
-        lastCommit = performance.now();
-        latencies.push(lastCommit - t0);
-      } else fail(String(status.code));
-    } catch (error) {
-      const e = error as { code?: number; constructor: { name: string } };
-      fail(`${e.constructor.name}${e.code !== undefined ? ` ${e.code}` : ''}`);
-    } finally {
-      inFlight--;
-      tx.done?.();
+    const outcome = await settle(tx);
+    inFlight--;
+    if ('failure' in outcome) failed[outcome.failure] = (failed[outcome.failure] ?? 0) + 1;
+    else {
+      lastCommit = outcome.committedAt;
+      latencies.push(outcome.latencyMs);
     }
   };
 
@@ -98,13 +109,56 @@ export async function runStep(workload: Workload, rate: number, seconds: number,
   };
 }
 
+export interface SaturatedResult {
+  workload: string;
+  /** Transactions kept in flight. */
+  backlog: number;
+  /** The measured window (after the warm-up). */
+  windowSeconds: number;
+  /** Commits inside the window. */
+  committed: number;
+  failed: Record<string, number>;
+  throughputPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Closed loop (as Caliper's fixed-backlog controller): `backlog` transactions in flight at
+ * all times, each replaced as soon as it commits or fails, for `warmupSeconds` then
+ * `seconds`; the commits inside the second window measure the most the network carries.
+ * Unlike an offered rate above capacity, this keeps the queues short, so the figure does
+ * not depend on how the gateways and orderers behave when they are swamped.
+ */
+export async function runSaturated(workload: Workload, backlog: number, seconds: number, warmupSeconds: number): Promise<SaturatedResult> {
+  const from = performance.now() + warmupSeconds * 1000;
+  const until = from + seconds * 1000;
+  const latencies: number[] = [];
+  const failed: Record<string, number> = {};
+  const worker = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const tx = workload.next();
+      if (tx === undefined) {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      const outcome = await settle(tx);
+      if ('failure' in outcome) failed[outcome.failure] = (failed[outcome.failure] ?? 0) + 1;
+      else if (outcome.committedAt >= from && outcome.committedAt < until) latencies.push(outcome.latencyMs);
+    }
+  };
+  await Promise.all(Array.from({ length: backlog }, worker));
+  latencies.sort((a, b) => a - b);
+  return { workload: workload.name, backlog, windowSeconds: seconds, committed: latencies.length, failed, throughputPerS: latencies.length / seconds, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) };
+}
+
 /** Round robin over connections. */
 const rotating = <T>(items: readonly T[]) => {
   let i = 0;
   return () => items[i++ % items.length]!;
 };
 
-/** The floor: one PutState per transaction (BenchContract), by the member orgs' admins in turn. */
+/** The floor: one PutState per transaction (BenchContract), by the given org admins in turn. */
 export function floorWorkload(admins: EmrConnection[]): Workload {
   const next = rotating(admins);
   return { name: 'PutState (floor)', next: () => ({ connection: next(), name: 'bench:PutState', args: [`k-${randomUUID()}`] }) };

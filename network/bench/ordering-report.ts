@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lineChart, type Series } from '../../consensus-plugin/bench/charts';
 import type { Ordering } from '../src/ordering';
-import type { ModeResult, Step } from './ordering';
+import type { ModeResult, SaturatedStep, Step } from './ordering';
 
 /** Appended to a workload's name for its steps with one orderer killed (`--killed`). */
 export const KILLED = ', one orderer killed';
@@ -11,7 +11,9 @@ export const KILLED = ', one orderer killed';
 const COLORS: Record<Ordering, string> = { etcdraft: '#1f77b4', bft: '#ff7f0e', drkpbft: '#2ca02c' };
 
 export interface ModeSummary {
-  /** The highest committed throughput over the steps. */
+  /** Committed throughput of the closed-loop step: the most the mode carries (compared below). */
+  saturatedPerS?: number;
+  /** The highest committed throughput over the open-loop steps. */
   peakPerS: number;
   /** At the lowest offered rate (every mode keeps up there). */
   lightP50Ms: number;
@@ -27,10 +29,11 @@ export type Summary = Record<string, { modes: Partial<Record<Ordering, ModeSumma
 
 const kept = (s: Step) => s.throughputPerS >= 0.9 * s.offeredPerS;
 
-function modeSummary(steps: Step[], sharedRate: number | undefined): ModeSummary {
+function modeSummary(steps: Step[], saturated: SaturatedStep | undefined, sharedRate: number | undefined): ModeSummary {
   const light = steps[0]!;
   const shared = steps.find((s) => s.offeredPerS === sharedRate);
   return {
+    ...(saturated ? { saturatedPerS: saturated.throughputPerS } : {}),
     peakPerS: Math.max(...steps.map((s) => s.throughputPerS)),
     lightP50Ms: light.p50Ms,
     lightP99Ms: light.p99Ms,
@@ -48,7 +51,9 @@ export function summarise(results: ModeResult[]): Summary {
     const sustained = results.map((r) => new Set(stepsOf(r).filter(kept).map((s) => s.offeredPerS)));
     const sharedRate = Math.max(...[...(sustained[0] ?? [])].filter((rate) => sustained.every((set) => set.has(rate))), -Infinity);
     const modes: Partial<Record<Ordering, ModeSummary>> = {};
-    for (const r of results) if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), Number.isFinite(sharedRate) ? sharedRate : undefined);
+    for (const r of results) {
+      if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), r.saturated.find((s) => s.workload === workload), Number.isFinite(sharedRate) ? sharedRate : undefined);
+    }
     const ratios: Record<string, number> = {};
     const pairs: [Ordering, Ordering][] = [
       ['drkpbft', 'bft'],
@@ -59,7 +64,8 @@ export function summarise(results: ModeResult[]): Summary {
       const x = modes[a];
       const y = modes[b];
       if (!x || !y) continue;
-      ratios[`${a}/${b} peak throughput`] = x.peakPerS / y.peakPerS;
+      if (x.saturatedPerS !== undefined && y.saturatedPerS !== undefined) ratios[`${a}/${b} saturated throughput`] = x.saturatedPerS / y.saturatedPerS;
+      ratios[`${a}/${b} open-loop peak throughput`] = x.peakPerS / y.peakPerS;
       ratios[`${a}/${b} p50 at the lowest rate`] = x.lightP50Ms / y.lightP50Ms;
       if (x.sharedP50Ms !== undefined && y.sharedP50Ms !== undefined) ratios[`${a}/${b} p50 at ${x.sharedRate}/s`] = x.sharedP50Ms / y.sharedP50Ms;
       ratios[`${a}/${b} bytes between orderers per block`] = x.lightBytesPerBlock / y.lightBytesPerBlock;
@@ -73,7 +79,9 @@ export function summarise(results: ModeResult[]): Summary {
     for (const mode of Object.keys(summary[upload]!.modes) as Ordering[]) {
       const u = summary[upload]!.modes[mode];
       const f = summary[floor]!.modes[mode];
-      if (u && f) summary[upload]!.ratios[`${mode} upload/PutState peak throughput`] = u.peakPerS / f.peakPerS;
+      if (!u || !f) continue;
+      if (u.saturatedPerS !== undefined && f.saturatedPerS !== undefined) summary[upload]!.ratios[`${mode} upload/PutState saturated throughput`] = u.saturatedPerS / f.saturatedPerS;
+      summary[upload]!.ratios[`${mode} upload/PutState open-loop peak throughput`] = u.peakPerS / f.peakPerS;
     }
   }
   // Each workload with one orderer killed against the same workload intact, per mode.
@@ -82,7 +90,8 @@ export function summarise(results: ModeResult[]): Summary {
     for (const [mode, k] of Object.entries(summary[workload]!.modes) as [Ordering, ModeSummary][]) {
       const i = intact?.modes[mode];
       if (!i) continue;
-      summary[workload]!.ratios[`${mode} killed/intact peak throughput`] = k.peakPerS / i.peakPerS;
+      if (k.saturatedPerS !== undefined && i.saturatedPerS !== undefined) summary[workload]!.ratios[`${mode} killed/intact saturated throughput`] = k.saturatedPerS / i.saturatedPerS;
+      summary[workload]!.ratios[`${mode} killed/intact open-loop peak throughput`] = k.peakPerS / i.peakPerS;
       summary[workload]!.ratios[`${mode} killed/intact p50 at the lowest rate`] = k.lightP50Ms / i.lightP50Ms;
     }
   }
@@ -94,9 +103,9 @@ const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 
 export function printReport(summary: Summary): void {
   for (const [workload, { modes, ratios }] of Object.entries(summary)) {
     console.log(`\n${workload}`);
-    console.log('  mode      peak tx/s  p50 ms (light)  p99 ms (light)  KiB between orderers/block  ordering CPU (cores, light)');
+    console.log('  mode      saturated tx/s  open-loop peak tx/s  p50 ms (light)  p99 ms (light)  KiB between orderers/block  ordering CPU (cores, light)');
     for (const [mode, m] of Object.entries(modes)) {
-      console.log(`  ${mode.padEnd(9)} ${f1(m.peakPerS).padStart(9)}  ${f1(m.lightP50Ms).padStart(14)}  ${f1(m.lightP99Ms).padStart(14)}  ${f1(m.lightBytesPerBlock / 1024).padStart(26)}  ${m.lightOrderingCores.toFixed(2).padStart(27)}`);
+      console.log(`  ${mode.padEnd(9)} ${f1(m.saturatedPerS).padStart(14)}  ${f1(m.peakPerS).padStart(19)}  ${f1(m.lightP50Ms).padStart(14)}  ${f1(m.lightP99Ms).padStart(14)}  ${f1(m.lightBytesPerBlock / 1024).padStart(26)}  ${m.lightOrderingCores.toFixed(2).padStart(27)}`);
     }
     for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value.toFixed(2)}×`);
   }

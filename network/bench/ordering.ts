@@ -1,6 +1,6 @@
 /**
  * npm run bench:ordering [-- --json] [--write] [--modes etcdraft,bft,drkpbft] [--orderers 4]
- *                          [--rates 25,50,100,200] [--seconds 12] [--workloads floor,upload,access]
+ *                          [--rates 25,50,100,200] [--seconds 12] [--backlog 64] [--workloads floor,upload,access]
  *                          [--wan]   (orderers in 3 emulated WAN zones; 7 orderers unless told)
  *                          [--killed] (then each workload again with one follower orderer killed)
  *
@@ -10,7 +10,8 @@
  * rising offered load through the Fabric Gateway (ordering-load.ts) while the ordering
  * processes' CPU, the bytes they send each other and the blocks they cut are sampled
  * (ordering-probe.ts). Rising stops after the first step that commits under 70 % of the
- * offered rate. With `--killed`, one orderer that does not lead (and, under drkpbft, its
+ * offered rate. Then a closed-loop step keeps `--backlog` transactions in flight: what it
+ * commits is the workload's saturated throughput, the figure the modes are compared on. With `--killed`, one orderer that does not lead (and, under drkpbft, its
  * replica) is then killed and every workload runs again on the n − 1 left. The network is
  * taken down after each mode and at the end.
  */
@@ -25,7 +26,7 @@ import { stopDaemon } from '../src/processes';
 import { parseOrdererCount, parseOrdering, type Ordering } from '../src/ordering';
 import { stateDir } from '../src/paths';
 import { runningTopology } from '../src/run-state';
-import { accessWorkload, floorWorkload, prepareAccess, runStep, uploadWorkload, type StepResult, type Workload } from './ordering-load';
+import { accessWorkload, floorWorkload, prepareAccess, runSaturated, runStep, uploadWorkload, type SaturatedResult, type StepResult, type Workload } from './ordering-load';
 import { delta, probe, type ProbeDelta } from './ordering-probe';
 import { KILLED, printReport, summarise, writeCharts } from './ordering-report';
 
@@ -39,10 +40,11 @@ const { values: args } = parseArgs({
     orderers: { type: 'string' },
     rates: { type: 'string' },
     seconds: { type: 'string' },
+    backlog: { type: 'string' },
     workloads: { type: 'string' },
   },
 });
-function positives(name: 'rates' | 'seconds', fallback: string): number[] {
+function positives(name: 'rates' | 'seconds' | 'backlog', fallback: string): number[] {
   return (args[name] ?? fallback).split(',').map((v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: '${v}' is not a positive number`);
@@ -61,6 +63,7 @@ const killed = args.killed === true;
 const orderers = parseOrdererCount(args.orderers ?? (wan ? '7' : '4'), '--orderers');
 const rates = positives('rates', '25,50,100,200');
 const seconds = positives('seconds', '12')[0]!;
+const backlog = positives('backlog', '64')[0]!;
 const workloads = (args.workloads ?? WORKLOADS.join(',')).split(',').map((w) => {
   if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown workload '${w}'; choose from ${WORKLOADS.join(', ')}`);
   return w as WorkloadName;
@@ -69,6 +72,12 @@ const workloads = (args.workloads ?? WORKLOADS.join(',')).split(',').map((w) => 
 const MAX_IN_FLIGHT = 400;
 /** A step that commits under this share of the offered rate is the last one. */
 const SATURATED = 0.7;
+/**
+ * Warm-up of the closed-loop step, not counted. The default backlog of 64 keeps every mode
+ * busy (capacity × unloaded latency is about 120 tx/s × 0.25 s = 30 here) with queues short
+ * enough that commit latency stays under a second or two.
+ */
+const SATURATED_WARMUP_S = 4;
 /** Time given to the clients and the orderers left to notice the dead one before measuring. */
 const KILL_SETTLE_MS = 5000;
 
@@ -81,11 +90,15 @@ export interface Step extends StepResult, ProbeDelta {
   txPerBlock: number;
 }
 
+export type SaturatedStep = SaturatedResult & ProbeDelta;
+
 export interface ModeResult {
   ordering: Ordering;
   orderers: number;
   upSeconds: number;
   steps: Step[];
+  /** Per workload, the closed-loop step after its rising steps. */
+  saturated: SaturatedStep[];
 }
 
 async function benchMode(ordering: Ordering): Promise<ModeResult> {
@@ -100,7 +113,9 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
     return c;
   };
   try {
-    const admins = ['HospitalA', 'HospitalB', 'ResearchInstitute'].map((org) => as(org, 'admin'));
+    // The floor goes through the same two gateways (the hospitals' peers) as the upload, so
+    // the two differ in the transaction only.
+    const admins = ['HospitalA', 'HospitalB'].map((org) => as(org, 'admin'));
     const doctors = [as('HospitalA', 'doctor1'), as('HospitalB', 'doctor1')];
     const patient = as('HospitalA', 'patient1');
     const researcher = as('ResearchInstitute', 'researcher1');
@@ -112,6 +127,7 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
       access: () => accessWorkload(researcher, access!.recordId, access!.consentIds),
     };
     const steps: Step[] = [];
+    const saturated: SaturatedStep[] = [];
     const runWorkloads = async (label: string) => {
       for (const name of workloads) {
         const workload = make[name]();
@@ -130,6 +146,15 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
           );
           if (step.throughputPerS < SATURATED * rate) break;
         }
+        const before = await probe(t);
+        const result = await runSaturated(workload, backlog, seconds, SATURATED_WARMUP_S);
+        const step: SaturatedStep = { ...result, workload: `${result.workload}${label}`, ...delta(before, await probe(t)) };
+        saturated.push(step);
+        const failures = Object.entries(step.failed).map(([k, n]) => `${k} ×${n}`).join(', ');
+        log(
+          `  ${`${name}${label}`.padEnd(6)} ${backlog} in flight → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ordering CPU ${step.orderingCores.toFixed(2)} cores` +
+            (failures ? `; failed: ${failures}` : ''),
+        );
       }
     };
     await runWorkloads('');
@@ -142,7 +167,7 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
       await new Promise((r) => setTimeout(r, KILL_SETTLE_MS));
       await runWorkloads(KILLED);
     }
-    return { ordering, orderers, upSeconds: started.seconds, steps };
+    return { ordering, orderers, upSeconds: started.seconds, steps, saturated };
   } finally {
     for (const c of open) c.close();
     await down(() => undefined);
@@ -158,7 +183,7 @@ async function main(): Promise<void> {
     benchmark: 'ordering',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
-    config: { modes, orderers, wan, killed, rates, secondsPerStep: seconds, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
+    config: { modes, orderers, wan, killed, rates, secondsPerStep: seconds, backlog, saturatedWarmupSeconds: SATURATED_WARMUP_S, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
     summary,
     modes: results,
     wallSeconds: (Date.now() - t0) / 1000,

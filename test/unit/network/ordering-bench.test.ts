@@ -1,7 +1,7 @@
 import { quantile } from '../../../network/bench/stats';
 import { bytesBetween, parseSockets } from '../../../network/bench/ordering-probe';
 import { KILLED, summarise } from '../../../network/bench/ordering-report';
-import type { ModeResult, Step } from '../../../network/bench/ordering';
+import type { ModeResult, SaturatedStep, Step } from '../../../network/bench/ordering';
 
 // Two ordering nodes (orderer1: orderer pid 10 and its replica pid 11; orderer2: pid 20) and a peer (pid 30).
 const processes = new Map([
@@ -38,28 +38,33 @@ describe('bytes between orderers, from the kernel socket counters', () => {
 describe('the ordering summary', () => {
   const step = (workload: string, offeredPerS: number, throughputPerS: number, p50Ms: number, bytesPerBlock = 1000): Step =>
     ({ workload, offeredPerS, throughputPerS, p50Ms, p99Ms: 2 * p50Ms, bytesPerBlock, orderingCores: 0.5, seconds: 10, submitted: 0, committed: 0, failed: {}, skipped: 0, bytesBetweenOrderers: 0, blocks: 0, txPerBlock: 0 }) as Step;
-  const mode = (ordering: ModeResult['ordering'], steps: Step[]): ModeResult => ({ ordering, orderers: 4, upSeconds: 30, steps });
+  const saturated = (workload: string, throughputPerS: number): SaturatedStep =>
+    ({ workload, backlog: 64, windowSeconds: 12, committed: 0, failed: {}, throughputPerS, p50Ms: 500, p99Ms: 900, seconds: 16, orderingCores: 0.5, bytesBetweenOrderers: 0, blocks: 0 }) as SaturatedStep;
+  const mode = (ordering: ModeResult['ordering'], steps: Step[], closedLoop: SaturatedStep[] = []): ModeResult => ({ ordering, orderers: 4, upSeconds: 30, steps, saturated: closedLoop });
 
-  it('gives the peak ratios, p50 at the lowest and at the highest shared sustained rate, and upload over the floor', () => {
+  it('gives the saturated and open-loop peak ratios, p50 at the lowest and at the highest shared sustained rate, and upload over the floor', () => {
     const s = summarise([
-      mode('bft', [step('PutState (floor)', 50, 50, 400), step('PutState (floor)', 100, 98, 500), step('PutState (floor)', 200, 120, 3000), step('upload index', 50, 49, 450)]),
-      mode('drkpbft', [step('PutState (floor)', 50, 50, 300, 500), step('PutState (floor)', 100, 95, 600, 500), step('PutState (floor)', 200, 150, 2000, 500), step('upload index', 50, 48, 320)]),
+      mode('bft', [step('PutState (floor)', 50, 50, 400), step('PutState (floor)', 100, 98, 500), step('PutState (floor)', 200, 120, 3000), step('upload index', 50, 49, 450)], [saturated('PutState (floor)', 110), saturated('upload index', 100)]),
+      mode('drkpbft', [step('PutState (floor)', 50, 50, 300, 500), step('PutState (floor)', 100, 95, 600, 500), step('PutState (floor)', 200, 150, 2000, 500), step('upload index', 50, 48, 320)], [saturated('PutState (floor)', 99), saturated('upload index', 90)]),
     ]);
     const floor = s['PutState (floor)']!.ratios;
-    expect(floor['drkpbft/bft peak throughput']).toBeCloseTo(150 / 120);
+    expect(floor['drkpbft/bft saturated throughput']).toBeCloseTo(99 / 110);
+    expect(floor['drkpbft/bft open-loop peak throughput']).toBeCloseTo(150 / 120);
     expect(floor['drkpbft/bft p50 at the lowest rate']).toBeCloseTo(300 / 400);
     expect(floor['drkpbft/bft p50 at 100/s']).toBeCloseTo(600 / 500);
     expect(floor['drkpbft/bft bytes between orderers per block']).toBeCloseTo(0.5);
-    expect(s['upload index']!.ratios['drkpbft upload/PutState peak throughput']).toBeCloseTo(48 / 150);
+    expect(s['upload index']!.ratios['drkpbft upload/PutState saturated throughput']).toBeCloseTo(90 / 99);
+    expect(s['upload index']!.ratios['drkpbft upload/PutState open-loop peak throughput']).toBeCloseTo(48 / 150);
+    expect(s['upload index']!.modes.bft?.saturatedPerS).toBe(100);
   });
 
   it('compares each workload with one orderer killed against the same workload intact', () => {
     const s = summarise([
       mode('bft', [step('PutState (floor)', 50, 50, 400), step('PutState (floor)', 100, 90, 500), step(`PutState (floor)${KILLED}`, 50, 45, 800), step(`PutState (floor)${KILLED}`, 100, 60, 1500)]),
     ]);
-    expect(s[`PutState (floor)${KILLED}`]!.ratios['bft killed/intact peak throughput']).toBeCloseTo(60 / 90);
+    expect(s[`PutState (floor)${KILLED}`]!.ratios['bft killed/intact open-loop peak throughput']).toBeCloseTo(60 / 90);
     expect(s[`PutState (floor)${KILLED}`]!.ratios['bft killed/intact p50 at the lowest rate']).toBeCloseTo(2);
-    expect(s['PutState (floor)']!.ratios['bft killed/intact peak throughput']).toBeUndefined();
+    expect(s['PutState (floor)']!.ratios['bft killed/intact open-loop peak throughput']).toBeUndefined();
   });
 
   it('quantiles are nearest-rank', () => {
