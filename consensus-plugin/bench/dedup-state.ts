@@ -1,13 +1,13 @@
 /**
- * How big a replica's `state.json` gets with one-shot clients (one request each, as Fabric
+ * How big a replica's state record gets with one-shot clients (one request each, as Fabric
  * transactions are), with the dedup window off and on:
  *
  *   npx tsx consensus-plugin/bench/dedup-state.ts [--protocol drkpbft] [--n 4] [--rate 1000] [--seconds 240] [--windows 0,1024,4096]
  *
  * Runs the simulator with the net cluster's batching (`netProtocolOptions`: batches of 100,
  * 10 ms ticks) and an open loop of `rate` requests/s, and prints, at every 10 % of the run,
- * the bytes of node 0's `state.json` as the replica process writes it on every flush (long
- * strings, which `net/state-file.ts` stores once in its blob log, as references), and how
+ * the bytes of node 0's state record (a `state.log` line) as the replica process writes it on every flush (long
+ * strings, which `net/state-file.ts` stores once as blob lines, as references), and how
  * many clients its executed record holds.
  */
 import { parseArgs } from 'node:util';
@@ -25,7 +25,7 @@ interface Sample {
   clients: number;
 }
 
-/** state.json's size: a string of BLOB_MIN characters or more is a `{"$blob":"<sha256>"}` reference. */
+/** A state record's size: a string of BLOB_MIN characters or more is a `{"$blob":"<sha256>"}` reference. */
 const stateFileBytes = (state: unknown): number => JSON.stringify(state, (_k, v: unknown) => (typeof v === 'string' && v.length >= BLOB_MIN ? { $blob: '0'.repeat(64) } : v)).length;
 
 function measure(name: SimProtocolName, n: number, rate: number, seconds: number, dedupWindow: number): Sample[] {
@@ -79,7 +79,7 @@ function main(argv: string[]): void {
   const name = values.protocol as SimProtocolName;
   if (!SIM_PROTOCOLS.includes(name)) throw new Error(`--protocol must be one of ${SIM_PROTOCOLS.join(', ')}`);
   console.log(`${name} n=${values.n}, ${values.rate} one-shot requests/s, batches of 100`);
-  console.log('window\tcommitted\tpositions\tstate.json bytes\trecord clients');
+  console.log('window\tcommitted\tpositions\tstate record bytes\trecord clients');
   for (const window of values.windows.split(',').map(Number)) {
     for (const s of measure(name, Number(values.n), Number(values.rate), Number(values.seconds), window)) {
       console.log(`${window || 'off'}\t${s.committed}\t${s.positions}\t${s.bytes}\t${s.clients}`);

@@ -15,11 +15,12 @@
  *   turns it into the orderer's `consensus_drkpbft_*` gauges.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import net, { type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import type { Commit, LeaderView, NodeId } from '../core/types';
 import type { ReplicaEntry } from '../net/config';
+import { AppendFile, completeLines } from '../net/append-file';
 import { encodeFrame, onJsonFrames } from '../net/framing';
 import type { ReplicaHooks } from '../net/replica-process';
 
@@ -64,7 +65,7 @@ export class HostLink implements ReplicaHooks {
   private readonly decided = new Map<number, string[]>();
   private applied = 0;
   private deadLines = 0;
-  private readonly logPath: string;
+  private readonly log: AppendFile;
   private readonly appliedPath: string;
   private server?: Server;
   private host?: Socket;
@@ -83,17 +84,15 @@ export class HostLink implements ReplicaHooks {
     members: readonly NodeId[],
   ) {
     this.peers = members.filter((id) => id !== entry.id);
-    this.logPath = path.join(entry.dataDir, DECIDED_LOG);
+    this.log = new AppendFile(path.join(entry.dataDir, DECIDED_LOG), false);
     this.appliedPath = path.join(entry.dataDir, APPLIED_FILE);
     if (existsSync(this.appliedPath)) this.applied = (JSON.parse(readFileSync(this.appliedPath, 'utf8')) as { applied: number }).applied;
-    if (existsSync(this.logPath)) {
-      // A crash between this log and the state write may repeat a line: the same seq, the same batch.
-      for (const line of readFileSync(this.logPath, 'utf8').split('\n')) {
-        if (line === '') continue;
-        const { seq, envs } = JSON.parse(line) as { seq: number; envs: string[] };
-        if (seq > this.applied) this.decided.set(seq, envs);
-        else this.deadLines++;
-      }
+    // A crash between this log and the state write may repeat a line: the same seq, the same
+    // batch. A crash mid-append leaves a torn last line, which the replayed commit writes again.
+    for (const line of completeLines(this.log.path)) {
+      const { seq, envs } = JSON.parse(line) as { seq: number; envs: string[] };
+      if (seq > this.applied) this.decided.set(seq, envs);
+      else this.deadLines++;
     }
   }
 
@@ -108,6 +107,7 @@ export class HostLink implements ReplicaHooks {
 
   async close(): Promise<void> {
     this.host?.destroy();
+    await this.serially(() => this.log.close());
     await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
   }
 
@@ -120,7 +120,7 @@ export class HostLink implements ReplicaHooks {
       this.decided.set(commit.seq, envs);
       lines += `${JSON.stringify({ seq: commit.seq, envs })}\n`;
     }
-    if (lines !== '') await this.serially(() => appendFile(this.logPath, lines));
+    if (lines !== '') await this.serially(() => this.log.append(lines));
     this.stream();
   }
 
@@ -228,9 +228,7 @@ export class HostLink implements ReplicaHooks {
   private async compact(): Promise<void> {
     const seqs = [...this.decided.keys()].sort((a, b) => a - b);
     const text = seqs.map((seq) => `${JSON.stringify({ seq, envs: this.decided.get(seq) })}\n`).join('');
-    const tmp = `${this.logPath}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, this.logPath);
+    await this.log.replace(text);
     this.deadLines = 0;
   }
 

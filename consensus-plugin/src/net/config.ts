@@ -15,7 +15,7 @@ export interface ReplicaEntry {
   privateKey: string;
   /** Loopback port of the Fabric host link (`src/fabric/host-link.ts`); absent: no Fabric orderer uses this replica. */
   hostLinkPort?: number;
-  /** Holds `state.json` and `blobs.log` (the last persisted state), `commits.log` and the process log. */
+  /** Holds `state.log` (the persisted state), `commits.log` and the process log. */
   dataDir: string;
 }
 

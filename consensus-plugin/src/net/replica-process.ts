@@ -4,8 +4,8 @@
  * Runs the protocol's pure state machine behind the TCP transport. Every input (a peer
  * message, a tick, a client request) yields a Ready; the Readies that arrive while the
  * previous ones are being written are merged (group commit) and handled in the contract's
- * order: persist the last state (state-file.ts: long strings once, in a blob log; the rest
- * as a tmp file, then a rename; fsync when configured), then send the messages, then apply
+ * order: persist the last state (state-file.ts: appended to one log, long strings once;
+ * fsync when configured), then send the messages, then apply
  * the commits (notify the clients that submitted the requests). `commits.log`, the record
  * the driver checks agreement on, is appended before the state is written. A restarted
  * process resumes from its state file.
@@ -14,12 +14,12 @@
  * listen, answers `stats`, and exits when the driver goes away.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
 import net, { type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { requestKey } from '../core/digest';
 import type { ClientRequest, Commit, ConsensusNode, LeaderView, NodeId, Outbound, Ready } from '../core/types';
 import { COMMIT_LOG, type ClusterConfig, type CommittedFrame, type DriverMessage, type ReplicaEntry, type ReplicaMessage, type ReplicaStats, type SubmitFrame } from './config';
+import { AppendFile } from './append-file';
 import { encodeFrame, onJsonFrames } from './framing';
 import { loadAuthenticator } from './keys';
 import { createProtocol } from '../protocols';
@@ -53,7 +53,7 @@ export class Replica {
   /** Who submitted each request not yet committed here: the commit is reported to them. */
   private readonly waiting = new Map<string, Socket>();
   private readonly stateFile: StateFile;
-  private readonly commitLogPath: string;
+  private readonly commitLog: AppendFile;
   private ticker?: NodeJS.Timeout;
   private pausedClients = false;
   // Readies merged since the last flush started.
@@ -74,7 +74,7 @@ export class Replica {
   ) {
     mkdirSync(entry.dataDir, { recursive: true });
     this.stateFile = new StateFile(entry.dataDir, config.fsync);
-    this.commitLogPath = path.join(entry.dataDir, COMMIT_LOG);
+    this.commitLog = new AppendFile(path.join(entry.dataDir, COMMIT_LOG), false);
     const auth = loadAuthenticator(entry.id, entry.privateKey, config.publicKeys);
     const protocol = createProtocol(config.protocol, config.members, config.options);
     const persisted: unknown = this.stateFile.load();
@@ -107,6 +107,9 @@ export class Replica {
     clearInterval(this.ticker);
     for (const socket of this.clients) socket.destroy();
     await Promise.all([this.transport.close(), new Promise<void>((resolve) => this.clientServer.close(() => resolve()))]);
+    // Inputs have stopped; let a write in progress finish before its files close.
+    for (let waited = 0; (this.flushing || this.flushScheduled) && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all([this.commitLog.close(), this.stateFile.close()]);
   }
 
   stats(): ReplicaStats {
@@ -187,7 +190,7 @@ export class Replica {
       this.committedSeq = Math.max(this.committedSeq, commit.seq);
       this.committedRequests += commit.requests.length;
     }
-    await appendFile(this.commitLogPath, lines);
+    await this.commitLog.append(lines);
   }
 
   private notifyClients(commits: Commit[]): void {

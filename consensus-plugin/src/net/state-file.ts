@@ -3,101 +3,89 @@
  * every change, and most of it is unchanged: above all the requests' operations, which under
  * Fabric are envelopes of kilobytes, held in every slot of the PBFT window. Rewriting them on
  * every flush made the cost of a write grow with the window. So long strings are kept apart,
- * content-addressed, in an append-only `blobs.log`, each written once; `state.json` holds
- * `{"$blob": "<sha256>"}` in their place and stays small.
+ * content-addressed, each written once; the state refers to them as `{"$blob": "<sha256>"}`
+ * and stays small.
  *
- * Order of writes: new blobs are appended (and synced) before the state that refers to them
- * is renamed into place, so a crash leaves at worst blobs nobody refers to. The log is
- * rewritten with only the live blobs once the dead ones outweigh them.
+ * Everything goes to one append-only log, `state.log` (append-file.ts: one open handle, so a
+ * durable write is one write and one datasync): a flush appends its new blobs, then the
+ * state, in one write. Lines are `b <sha256> <JSON string>` and `s <checksum> <JSON state>`;
+ * the last intact state line is the state, so a crash leaves the previous one. The log is
+ * rewritten with only the live blobs and the state once the dead records outweigh them.
+ * A data directory from before the log (`state.json` and `blobs.log`) is read, and replaced
+ * by the log on the first write.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { AppendFile, completeLines } from './append-file';
 
 /** Strings at least this long are stored as blobs. */
 export const BLOB_MIN = 512;
-const STATE_FILE = 'state.json';
-const BLOB_LOG = 'blobs.log';
+export const STATE_LOG = 'state.log';
+/** The two files of the layout before `state.log`. */
+const LEGACY_STATE = 'state.json';
+const LEGACY_BLOBS = 'blobs.log';
 
 type BlobRef = { $blob: string };
 const isBlobRef = (value: unknown): value is BlobRef => typeof value === 'object' && value !== null && typeof (value as BlobRef).$blob === 'string' && Object.keys(value).length === 1;
-
-/** Writes `text` to `file` atomically: a crash leaves the old or the new content, never a mix. With `fsync`, also durably. */
-async function writeAtomically(file: string, text: string, fsync: boolean): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(text);
-    if (fsync) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-  if (fsync) await syncDir(path.dirname(file));
-}
-
-/** The rename itself is durable only once the directory is synced. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+/** Tells an intact state line from a damaged one. */
+const checksum = (text: string): string => sha256(text).slice(0, 16);
 
 export class StateFile {
-  private readonly statePath: string;
-  private readonly logPath: string;
+  private readonly log: AppendFile;
   /** Every blob in the log, by hash. */
   private readonly blobs = new Map<string, string>();
   /** The hash of each long string seen (V8 caches a string's own hash, so repeated lookups of the same string are cheap). */
   private readonly hashOf = new Map<string, string>();
   private logBytes = 0;
+  /** The last state line's JSON, as read at start. */
+  private readonly stored?: string;
+  /** Legacy files to remove once the log holds their content. */
+  private legacy: string[] = [];
 
   constructor(
-    dir: string,
-    private readonly fsync: boolean,
+    private readonly dir: string,
+    fsync: boolean,
     /** The log is compacted only once it is at least this big. */
     private readonly compactAtBytes = 16 * 1024 * 1024,
   ) {
-    this.statePath = path.join(dir, STATE_FILE);
-    this.logPath = path.join(dir, BLOB_LOG);
-    if (existsSync(this.logPath)) {
-      const text = readFileSync(this.logPath, 'utf8');
-      this.logBytes = Buffer.byteLength(text);
-      // One blob per line, `<hash> <JSON string>`; a torn last line (a crash mid-append) is ignored.
-      for (const line of text.split('\n')) {
-        const space = line.indexOf(' ');
-        if (space < 0) continue;
-        try {
-          const value = JSON.parse(line.slice(space + 1)) as string;
-          if (sha256(value) === line.slice(0, space)) this.blobs.set(line.slice(0, space), value);
-        } catch {
-          // torn line
-        }
+    this.log = new AppendFile(path.join(dir, STATE_LOG), fsync);
+    if (existsSync(this.log.path)) {
+      for (const line of completeLines(this.log.path)) {
+        this.logBytes += Buffer.byteLength(line) + 1;
+        const [kind, check] = line.split(' ', 2);
+        const body = line.slice(kind!.length + check!.length + 2);
+        if (kind === 'b') this.takeBlob(check!, body);
+        else if (kind === 's' && checksum(body) === check) this.stored = body;
       }
+    } else if (existsSync(path.join(dir, LEGACY_STATE))) {
+      this.legacy = [LEGACY_STATE, LEGACY_BLOBS].map((f) => path.join(dir, f));
+      for (const line of completeLines(this.legacy[1]!)) {
+        const space = line.indexOf(' ');
+        if (space > 0) this.takeBlob(line.slice(0, space), line.slice(space + 1));
+      }
+      this.stored = readFileSync(this.legacy[0]!, 'utf8');
     }
   }
 
   /** The last state written, or undefined for a fresh replica. */
   load(): unknown {
-    if (!existsSync(this.statePath)) return undefined;
-    return JSON.parse(readFileSync(this.statePath, 'utf8'), (_key, value: unknown) => {
+    if (this.stored === undefined) return undefined;
+    return JSON.parse(this.stored, (_key, value: unknown) => {
       if (!isBlobRef(value)) return value;
       const blob = this.blobs.get(value.$blob);
-      if (blob === undefined) throw new Error(`${this.statePath} refers to blob ${value.$blob}, which ${this.logPath} does not hold`);
+      if (blob === undefined) throw new Error(`the state in ${this.dir} refers to blob ${value.$blob}, which its log does not hold`);
       return blob;
     });
   }
 
   /**
    * Takes a snapshot of `state` now (synchronously: the caller may go on changing its
-   * objects) and returns the write to await.
+   * objects) and returns the write to await. Writes must not overlap.
    */
   write(state: unknown): () => Promise<void> {
-    const fresh: [string, string][] = [];
+    let blobRecords = '';
     const live = new Set<string>();
     const text = JSON.stringify(state, (_key, value: unknown) => {
       if (typeof value !== 'string' || value.length < BLOB_MIN) return value;
@@ -108,41 +96,50 @@ export class StateFile {
       }
       if (!this.blobs.has(hash)) {
         this.blobs.set(hash, value);
-        fresh.push([hash, value]);
+        blobRecords += blobLine(hash, value);
       }
       live.add(hash);
       return { $blob: hash };
     });
+    const stateLine = `s ${checksum(text)} ${text}\n`;
     return async () => {
-      if (fresh.length > 0) await this.append(fresh);
-      await writeAtomically(this.statePath, text, this.fsync);
-      await this.compactIfMostlyDead(live);
+      const records = blobRecords + stateLine;
+      this.logBytes += Buffer.byteLength(records);
+      if (this.legacy.length > 0 || this.mostlyDead(live)) await this.compact(live, stateLine);
+      else await this.log.append(records);
     };
   }
 
-  private async append(blobs: [string, string][]): Promise<void> {
-    const text = blobs.map(([hash, value]) => `${hash} ${JSON.stringify(value)}\n`).join('');
-    const handle = await open(this.logPath, 'a');
-    try {
-      await handle.writeFile(text);
-      if (this.fsync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    this.logBytes += Buffer.byteLength(text);
+  async close(): Promise<void> {
+    await this.log.close();
   }
 
-  /** Keeps only the blobs the state just written refers to, once the dead ones outweigh them by `compactAtBytes`. */
-  private async compactIfMostlyDead(live: Set<string>): Promise<void> {
+  private takeBlob(hash: string, json: string): void {
+    try {
+      const value = JSON.parse(json) as string;
+      if (sha256(value) === hash) this.blobs.set(hash, value);
+    } catch {
+      // a damaged line: the state that needs it says so on load
+    }
+  }
+
+  private mostlyDead(live: Set<string>): boolean {
     let liveBytes = 0;
     for (const hash of live) liveBytes += this.blobs.get(hash)!.length + 70;
-    if (this.logBytes < 2 * liveBytes + this.compactAtBytes) return;
+    return this.logBytes >= 2 * liveBytes + this.compactAtBytes;
+  }
+
+  /** Rewrites the log with the live blobs (the new ones included) and `stateLine`. */
+  private async compact(live: Set<string>, stateLine: string): Promise<void> {
     for (const hash of [...this.blobs.keys()]) if (!live.has(hash)) this.blobs.delete(hash);
     for (const [value, hash] of this.hashOf) if (!live.has(hash)) this.hashOf.delete(value);
-    const text = [...this.blobs].map(([hash, value]) => `${hash} ${JSON.stringify(value)}\n`).join('');
-    await writeAtomically(this.logPath, text, this.fsync);
+    const text = [...this.blobs].map(([hash, value]) => blobLine(hash, value)).join('') + stateLine;
+    await this.log.replace(text);
     this.logBytes = Buffer.byteLength(text);
+    for (const file of this.legacy) await rm(file, { force: true });
+    this.legacy = [];
   }
 }
 
+const blobLine = (hash: string, value: string): string => `b ${hash} ${JSON.stringify(value)}\n`;
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');

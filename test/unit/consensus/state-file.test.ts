@@ -1,22 +1,28 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { StateFile } from '../../../consensus-plugin/src/net/state-file';
+import { StateFile, STATE_LOG } from '../../../consensus-plugin/src/net/state-file';
 
-describe('a replica state file with long strings as blobs', () => {
+describe('a replica state log with long strings as blobs', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'state-file-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const envelope = (i: number) => `envelope ${i} `.padEnd(4000, 'x');
+  const logLines = () => readFileSync(path.join(dir, STATE_LOG), 'utf8').split('\n').filter(Boolean);
+  const reopened = () => new StateFile(dir, false).load();
 
   it('restores exactly what was written; each long string is written once however many states hold it', async () => {
     const file = new StateFile(dir, true);
     const slots = [envelope(1), envelope(2)];
     await file.write({ view: 0, slots, short: 'abc' })();
     await file.write({ view: 1, slots: [...slots, envelope(3)], short: 'abc' })();
+    await file.close();
     expect(new StateFile(dir, true).load()).toEqual({ view: 1, slots: [envelope(1), envelope(2), envelope(3)], short: 'abc' });
-    expect(statSync(path.join(dir, 'state.json')).size).toBeLessThan(1000);
-    expect(readFileSync(path.join(dir, 'blobs.log'), 'utf8').split('\n').filter(Boolean)).toHaveLength(3);
+    expect(logLines().filter((l) => l.startsWith('b '))).toHaveLength(3);
+    const states = logLines().filter((l) => l.startsWith('s '));
+    expect(states).toHaveLength(2);
+    expect(states[1]!.length).toBeLessThan(1000);
   });
 
   it('takes its snapshot when asked, not when the write runs', async () => {
@@ -25,22 +31,51 @@ describe('a replica state file with long strings as blobs', () => {
     const write = file.write(state);
     state.slots.push(envelope(2));
     await write();
-    expect(new StateFile(dir, false).load()).toEqual({ slots: [envelope(1)] });
+    await file.close();
+    expect(reopened()).toEqual({ slots: [envelope(1)] });
   });
 
-  it('ignores a torn last blob line (a crash mid-append), and names a blob the log lacks', async () => {
+  it('after a torn last line (a crash mid-append) reads the state before it, and the next write is not swallowed by it', async () => {
+    const first = new StateFile(dir, false);
+    await first.write({ slots: [envelope(1)] })();
+    await first.close();
+    appendFileSync(path.join(dir, STATE_LOG), `b ${'0'.repeat(64)} "torn`);
+    expect(reopened()).toEqual({ slots: [envelope(1)] });
+    const second = new StateFile(dir, false);
+    await second.write({ slots: [envelope(2)] })();
+    await second.close();
+    expect(reopened()).toEqual({ slots: [envelope(2)] });
+  });
+
+  it('skips a state line that fails its checksum, and names a blob the log lacks', async () => {
     const file = new StateFile(dir, false);
-    await file.write({ slots: [envelope(1)] })();
-    appendFileSync(path.join(dir, 'blobs.log'), 'abc123 "torn');
-    expect(new StateFile(dir, false).load()).toEqual({ slots: [envelope(1)] });
-    rmSync(path.join(dir, 'blobs.log'));
-    expect(() => new StateFile(dir, false).load()).toThrow(/refers to blob [0-9a-f]{64}, which .*blobs\.log does not hold/);
+    await file.write({ n: 1, slots: [envelope(1)] })();
+    await file.write({ n: 2, slots: [envelope(1)] })();
+    await file.close();
+    const log = path.join(dir, STATE_LOG);
+    writeFileSync(log, readFileSync(log, 'utf8').replace('"n":2', '"n":3'));
+    expect(reopened()).toEqual({ n: 1, slots: [envelope(1)] });
+    writeFileSync(log, logLines().filter((l) => !l.startsWith('b ')).join('\n') + '\n');
+    expect(reopened).toThrow(/refers to blob [0-9a-f]{64}, which its log does not hold/);
   });
 
-  it('drops dead blobs once they outweigh the live ones', async () => {
+  it('drops dead blobs and states once they outweigh the live ones', async () => {
     const file = new StateFile(dir, false, 256 * 1024);
     for (let i = 0; i < 600; i++) await file.write({ slots: [envelope(i)] })();
-    expect(statSync(path.join(dir, 'blobs.log')).size).toBeLessThan(300 * 1024);
-    expect(new StateFile(dir, false).load()).toEqual({ slots: [envelope(599)] });
+    await file.close();
+    expect(statSync(path.join(dir, STATE_LOG)).size).toBeLessThan(300 * 1024);
+    expect(reopened()).toEqual({ slots: [envelope(599)] });
+  });
+
+  it('reads a data directory of the layout before the log (state.json, blobs.log), and replaces it on the first write', async () => {
+    const hash = createHash('sha256').update(envelope(1)).digest('hex');
+    writeFileSync(path.join(dir, 'blobs.log'), `${hash} ${JSON.stringify(envelope(1))}\n`);
+    writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ view: 4, slots: [{ $blob: hash }] }));
+    const file = new StateFile(dir, true);
+    expect(file.load()).toEqual({ view: 4, slots: [envelope(1)] });
+    await file.write({ view: 5, slots: [envelope(1)] })();
+    await file.close();
+    expect(existsSync(path.join(dir, 'state.json')) || existsSync(path.join(dir, 'blobs.log'))).toBe(false);
+    expect(reopened()).toEqual({ view: 5, slots: [envelope(1)] });
   });
 });
