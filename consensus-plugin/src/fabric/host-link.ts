@@ -61,8 +61,12 @@ const CLIENT_PREFIX = 'fabric:';
 const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 export class HostLink implements ReplicaHooks {
-  /** Decided batches the host has not reported applied, by seq. */
-  private readonly decided = new Map<number, string[]>();
+  /**
+   * Decided batches the host has not reported applied, by seq, each as its log line's JSON
+   * (`{"seq":…,"envs":[…]}`): the `decided` frame and a compaction reuse the text, so a batch
+   * of envelopes is serialised once.
+   */
+  private readonly decided = new Map<number, string>();
   private applied = 0;
   private deadLines = 0;
   private readonly log: AppendFile;
@@ -90,8 +94,8 @@ export class HostLink implements ReplicaHooks {
     // A crash between this log and the state write may repeat a line: the same seq, the same
     // batch. A crash mid-append leaves a torn last line, which the replayed commit writes again.
     for (const line of completeLines(this.log.path)) {
-      const { seq, envs } = JSON.parse(line) as { seq: number; envs: string[] };
-      if (seq > this.applied) this.decided.set(seq, envs);
+      const { seq } = JSON.parse(line) as { seq: number };
+      if (seq > this.applied) this.decided.set(seq, line);
       else this.deadLines++;
     }
   }
@@ -117,8 +121,9 @@ export class HostLink implements ReplicaHooks {
     for (const commit of commits) {
       if (commit.seq <= this.applied || this.decided.has(commit.seq)) continue;
       const envs = commit.requests.filter((r) => r.client.startsWith(CLIENT_PREFIX)).map((r) => r.operation);
-      this.decided.set(commit.seq, envs);
-      lines += `${JSON.stringify({ seq: commit.seq, envs })}\n`;
+      const line = JSON.stringify({ seq: commit.seq, envs });
+      this.decided.set(commit.seq, line);
+      lines += `${line}\n`;
     }
     if (lines !== '') await this.serially(() => this.log.append(lines));
     this.stream();
@@ -207,9 +212,9 @@ export class HostLink implements ReplicaHooks {
   /** Sends the connected host every decided batch from `nextToSend` on, in order without gaps. */
   private stream(): void {
     for (;;) {
-      const envs = this.decided.get(this.nextToSend);
-      if (envs === undefined) return;
-      this.toHost({ type: 'decided', seq: this.nextToSend, envs });
+      const line = this.decided.get(this.nextToSend);
+      if (line === undefined) return;
+      this.host?.write(encodeFrame(Buffer.from(`{"type":"decided",${line.slice(1)}`)));
       this.nextToSend++;
     }
   }
@@ -227,7 +232,7 @@ export class HostLink implements ReplicaHooks {
 
   private async compact(): Promise<void> {
     const seqs = [...this.decided.keys()].sort((a, b) => a - b);
-    const text = seqs.map((seq) => `${JSON.stringify({ seq, envs: this.decided.get(seq) })}\n`).join('');
+    const text = seqs.map((seq) => `${this.decided.get(seq)!}\n`).join('');
     await this.log.replace(text);
     this.deadLines = 0;
   }
