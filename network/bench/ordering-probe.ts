@@ -1,6 +1,7 @@
 /**
  * What the ordering benchmark reads from the running network besides its own clients: the
- * ordering processes' CPU time (/proc), the bytes they sent each other (the kernel's
+ * ordering processes' CPU time (/proc), every component's CPU time (for the CPU each
+ * committed transaction costs, by component), the bytes they sent each other (the kernel's
  * per-socket counters, `ss -tinp`), and the channel height (each mode's committed-block gauge).
  * Nothing is inserted on the path, so the figures cost the measured system nothing. Under
  * the `wan` setting orderers dial each other through the relays, which count instead.
@@ -9,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { consensusView } from '../src/network';
+import { recordedDaemons } from '../src/processes';
 import { state } from '../src/paths';
 import { RELAY_STATS_PORT, type Topology } from '../src/topology';
 import type { LinkCount } from '../src/wan/relay';
@@ -38,6 +40,28 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** Who spends the CPU a transaction costs: the benchmark's own process is the client. */
+export const ROLES = ['orderers', 'replicas', 'peers', 'chaincode', 'client', 'other'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A daemon's role from its name (network/src: `orderer1`, `orderer1-drkpbft`, `peer0.…`, `chaincode-…`). */
+export function roleOf(name: string): Role {
+  if (name.endsWith('-drkpbft')) return 'replicas';
+  if (name.startsWith('orderer')) return 'orderers';
+  if (name.startsWith('peer')) return 'peers';
+  if (name.startsWith('chaincode')) return 'chaincode';
+  return 'other';
+}
+
+/** CPU seconds so far of every process the network started, and of this process, by pid. */
+function cpuByProcess(): Map<number, { role: Role; seconds: number }> {
+  const cpu = new Map<number, { role: Role; seconds: number }>();
+  for (const d of recordedDaemons()) if (d.alive) cpu.set(d.pid, { role: roleOf(d.name), seconds: cpuSeconds(d.pid) });
+  const own = process.cpuUsage();
+  cpu.set(process.pid, { role: 'client', seconds: (own.user + own.system) / 1e6 });
+  return cpu;
 }
 
 export interface SocketSample {
@@ -95,6 +119,7 @@ export async function channelHeight(t: Topology): Promise<number> {
 export interface Probe {
   at: number;
   cpu: Map<number, number>;
+  processes: Map<number, { role: Role; seconds: number }>;
   sockets: SocketSample;
   /** Under `wan`: the bytes the relays carried between orderers so far. */
   relayed?: number;
@@ -112,6 +137,7 @@ export async function probe(t: Topology): Promise<Probe> {
   return {
     at: performance.now(),
     cpu: new Map([...processes.keys()].map((pid) => [pid, cpuSeconds(pid)])),
+    processes: cpuByProcess(),
     sockets: sampleSockets(processes),
     ...(t.wan ? { relayed: await relayedBytes(t) } : {}),
     height: await channelHeight(t),
@@ -122,6 +148,8 @@ export interface ProbeDelta {
   seconds: number;
   /** CPU of all ordering processes together, in cores (1.0 = one core busy all the time). */
   orderingCores: number;
+  /** Every component's CPU, in cores (a process started in between counts whole; one gone by the end, nothing). */
+  coresByRole: Record<Role, number>;
   bytesBetweenOrderers: number;
   blocks: number;
 }
@@ -131,5 +159,7 @@ export function delta(a: Probe, b: Probe): ProbeDelta {
   let cpu = 0;
   for (const [pid, end] of b.cpu) cpu += end - (a.cpu.get(pid) ?? end);
   const bytes = a.relayed !== undefined && b.relayed !== undefined ? b.relayed - a.relayed : bytesBetween(a.sockets, b.sockets);
-  return { seconds, orderingCores: cpu / seconds, bytesBetweenOrderers: bytes, blocks: b.height - a.height };
+  const coresByRole = Object.fromEntries(ROLES.map((r) => [r, 0])) as Record<Role, number>;
+  for (const [pid, end] of b.processes) coresByRole[end.role] += (end.seconds - (a.processes.get(pid)?.seconds ?? 0)) / seconds;
+  return { seconds, orderingCores: cpu / seconds, coresByRole, bytesBetweenOrderers: bytes, blocks: b.height - a.height };
 }

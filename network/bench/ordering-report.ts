@@ -4,6 +4,7 @@ import path from 'node:path';
 import { lineChart, type Series } from '../../consensus-plugin/bench/charts';
 import type { Ordering } from '../src/ordering';
 import type { ModeResult, SaturatedStep, Step } from './ordering';
+import { ROLES, type Role } from './ordering-probe';
 
 /** Appended to a workload's name for its steps with one orderer killed (`--killed`). */
 export const KILLED = ', one orderer killed';
@@ -11,8 +12,12 @@ export const KILLED = ', one orderer killed';
 const COLORS: Record<Ordering, string> = { etcdraft: '#1f77b4', bft: '#ff7f0e', drkpbft: '#2ca02c' };
 
 export interface ModeSummary {
-  /** Committed throughput of the closed-loop step: the most the mode carries (compared below). */
+  /** Committed throughput of the closed-loop step, the mean over the rounds: the most the mode carries (compared below). */
   saturatedPerS?: number;
+  /** The same, round by round (`--rounds`: the modes run again in reverse order, so a drifting machine evens out). */
+  saturatedRoundsPerS?: number[];
+  /** CPU milliseconds each committed transaction cost at saturation, by component (whole network and the client), mean over the rounds. */
+  saturatedCpuMsPerTx?: Record<Role, number>;
   /** The highest committed throughput over the open-loop steps. */
   peakPerS: number;
   /** At the lowest offered rate (every mode keeps up there). */
@@ -29,11 +34,27 @@ export type Summary = Record<string, { modes: Partial<Record<Ordering, ModeSumma
 
 const kept = (s: Step) => s.throughputPerS >= 0.9 * s.offeredPerS;
 
-function modeSummary(steps: Step[], saturated: SaturatedStep | undefined, sharedRate: number | undefined): ModeSummary {
+export function cpuMsPerTx(step: SaturatedStep): Record<Role, number> {
+  return Object.fromEntries(ROLES.map((r) => [r, (step.coresByRole[r] * 1000) / step.throughputPerS])) as Record<Role, number>;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function closedLoop(rounds: SaturatedStep[]): Pick<ModeSummary, 'saturatedPerS' | 'saturatedRoundsPerS' | 'saturatedCpuMsPerTx'> {
+  if (rounds.length === 0) return {};
+  const cpu = rounds.map(cpuMsPerTx);
+  return {
+    saturatedPerS: mean(rounds.map((s) => s.throughputPerS)),
+    saturatedRoundsPerS: rounds.map((s) => s.throughputPerS),
+    saturatedCpuMsPerTx: Object.fromEntries(ROLES.map((r) => [r, mean(cpu.map((c) => c[r]))])) as Record<Role, number>,
+  };
+}
+
+function modeSummary(steps: Step[], saturated: SaturatedStep[], sharedRate: number | undefined): ModeSummary {
   const light = steps[0]!;
   const shared = steps.find((s) => s.offeredPerS === sharedRate);
   return {
-    ...(saturated ? { saturatedPerS: saturated.throughputPerS } : {}),
+    ...closedLoop(saturated),
     peakPerS: Math.max(...steps.map((s) => s.throughputPerS)),
     lightP50Ms: light.p50Ms,
     lightP99Ms: light.p99Ms,
@@ -43,7 +64,22 @@ function modeSummary(steps: Step[], saturated: SaturatedStep | undefined, shared
   };
 }
 
-export function summarise(results: ModeResult[]): Summary {
+/** One result per mode: the rounds after the first add closed-loop steps only. */
+function byMode(results: ModeResult[]): ModeResult[] {
+  const modes = new Map<Ordering, ModeResult>();
+  for (const r of results) {
+    const m = modes.get(r.ordering);
+    if (m === undefined) modes.set(r.ordering, { ...r, steps: [...r.steps], saturated: [...r.saturated] });
+    else {
+      m.steps.push(...r.steps);
+      m.saturated.push(...r.saturated);
+    }
+  }
+  return [...modes.values()];
+}
+
+export function summarise(all: ModeResult[]): Summary {
+  const results = byMode(all);
   const summary: Summary = {};
   const workloads = [...new Set(results.flatMap((r) => r.steps.map((s) => s.workload)))];
   for (const workload of workloads) {
@@ -52,7 +88,7 @@ export function summarise(results: ModeResult[]): Summary {
     const sharedRate = Math.max(...[...(sustained[0] ?? [])].filter((rate) => sustained.every((set) => set.has(rate))), -Infinity);
     const modes: Partial<Record<Ordering, ModeSummary>> = {};
     for (const r of results) {
-      if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), r.saturated.find((s) => s.workload === workload), Number.isFinite(sharedRate) ? sharedRate : undefined);
+      if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), r.saturated.filter((s) => s.workload === workload), Number.isFinite(sharedRate) ? sharedRate : undefined);
     }
     const ratios: Record<string, number> = {};
     const pairs: [Ordering, Ordering][] = [
@@ -107,12 +143,20 @@ export function printReport(summary: Summary): void {
     for (const [mode, m] of Object.entries(modes)) {
       console.log(`  ${mode.padEnd(9)} ${f1(m.saturatedPerS).padStart(14)}  ${f1(m.peakPerS).padStart(19)}  ${f1(m.lightP50Ms).padStart(14)}  ${f1(m.lightP99Ms).padStart(14)}  ${f1(m.lightBytesPerBlock / 1024).padStart(26)}  ${m.lightOrderingCores.toFixed(2).padStart(27)}`);
     }
+    const rounds = Object.entries(modes).filter(([, m]) => (m.saturatedRoundsPerS?.length ?? 0) > 1);
+    if (rounds.length > 0) console.log(`  saturated tx/s by round: ${rounds.map(([mode, m]) => `${mode} ${m.saturatedRoundsPerS!.map(f1).join(', ')}`).join('; ')}`);
+    console.log(`  CPU ms per committed tx at saturation: mode, ${ROLES.join(', ')}, total`);
+    for (const [mode, m] of Object.entries(modes)) {
+      const cpu = m.saturatedCpuMsPerTx;
+      if (cpu !== undefined) console.log(`  ${mode.padEnd(9)} ${ROLES.map((r) => cpu[r].toFixed(1).padStart(8)).join(' ')} ${ROLES.reduce((sum, r) => sum + cpu[r], 0).toFixed(1).padStart(8)}`);
+    }
     for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value.toFixed(2)}×`);
   }
 }
 
 /** Throughput and p50 against offered load, one chart each per workload; returns the files written. */
-export function writeCharts(results: ModeResult[], dir: string, prefix: string): string[] {
+export function writeCharts(all: ModeResult[], dir: string, prefix: string): string[] {
+  const results = byMode(all);
   const files: string[] = [];
   const workloads = [...new Set(results.flatMap((r) => r.steps.map((s) => s.workload)))];
   for (const workload of workloads) {

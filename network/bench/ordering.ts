@@ -3,6 +3,7 @@
  *                          [--rates 25,50,100,200] [--seconds 12] [--backlog 64] [--workloads floor,upload,access]
  *                          [--wan]   (orderers in 3 emulated WAN zones; 7 orderers unless told)
  *                          [--killed] (then each workload again with one follower orderer killed)
+ *                          [--rounds 2] (the modes again in reverse order, closed-loop steps only)
  *
  * The channel's three ordering services side by side on the live network, one after the
  * other in one run, on the same workload (docs/benchmarks.md, "Ordering services"). Each
@@ -11,9 +12,13 @@
  * processes' CPU, the bytes they send each other and the blocks they cut are sampled
  * (ordering-probe.ts). Rising stops after the first step that commits under 70 % of the
  * offered rate. Then a closed-loop step keeps `--backlog` transactions in flight: what it
- * commits is the workload's saturated throughput, the figure the modes are compared on. With `--killed`, one orderer that does not lead (and, under drkpbft, its
- * replica) is then killed and every workload runs again on the n − 1 left. The network is
- * taken down after each mode and at the end.
+ * commits is the workload's saturated throughput, the figure the modes are compared on. This
+ * machine's speed drifts by tens of percent over minutes, so with `--rounds` (2 by default)
+ * the modes then run again in reverse order (A B C, C B A, …), closed-loop steps only, and
+ * the comparison takes the mean over the rounds: a steady drift weighs on every mode alike.
+ * With `--killed`, one orderer that does not lead (and, under drkpbft, its replica) is then
+ * killed and every workload runs again on the n − 1 left. The network is taken down after
+ * each mode and at the end.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +33,7 @@ import { stateDir } from '../src/paths';
 import { runningTopology } from '../src/run-state';
 import { accessWorkload, floorWorkload, prepareAccess, runSaturated, runStep, uploadWorkload, type SaturatedResult, type StepResult, type Workload } from './ordering-load';
 import { delta, probe, type ProbeDelta } from './ordering-probe';
-import { KILLED, printReport, summarise, writeCharts } from './ordering-report';
+import { cpuMsPerTx, KILLED, printReport, summarise, writeCharts } from './ordering-report';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,10 +46,11 @@ const { values: args } = parseArgs({
     rates: { type: 'string' },
     seconds: { type: 'string' },
     backlog: { type: 'string' },
+    rounds: { type: 'string' },
     workloads: { type: 'string' },
   },
 });
-function positives(name: 'rates' | 'seconds' | 'backlog', fallback: string): number[] {
+function positives(name: 'rates' | 'seconds' | 'backlog' | 'rounds', fallback: string): number[] {
   return (args[name] ?? fallback).split(',').map((v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: '${v}' is not a positive number`);
@@ -64,6 +70,8 @@ const orderers = parseOrdererCount(args.orderers ?? (wan ? '7' : '4'), '--ordere
 const rates = positives('rates', '25,50,100,200');
 const seconds = positives('seconds', '12')[0]!;
 const backlog = positives('backlog', '64')[0]!;
+const rounds = positives('rounds', '2')[0]!;
+if (!Number.isInteger(rounds)) throw new Error(`--rounds: '${rounds}' is not a whole number`);
 const workloads = (args.workloads ?? WORKLOADS.join(',')).split(',').map((w) => {
   if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown workload '${w}'; choose from ${WORKLOADS.join(', ')}`);
   return w as WorkloadName;
@@ -96,13 +104,15 @@ export interface ModeResult {
   ordering: Ordering;
   orderers: number;
   upSeconds: number;
+  /** 1 for the first pass over the modes (rising and closed-loop steps); later rounds have closed-loop steps only. */
+  round: number;
   steps: Step[];
   /** Per workload, the closed-loop step after its rising steps. */
   saturated: SaturatedStep[];
 }
 
-async function benchMode(ordering: Ordering): Promise<ModeResult> {
-  log(`\n## ${ordering}, ${orderers} orderers${wan ? ', 3 emulated WAN zones' : ''}`);
+async function benchMode(ordering: Ordering, round: number): Promise<ModeResult> {
+  log(`\n## ${ordering}, ${orderers} orderers${wan ? ', 3 emulated WAN zones' : ''}${rounds > 1 ? `, round ${round} of ${rounds}` : ''}`);
   await down(() => undefined);
   const started = await up((line) => log(`  [network] ${line}`), { ordering, orderers, wan });
   const t = runningTopology();
@@ -131,7 +141,7 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
     const runWorkloads = async (label: string) => {
       for (const name of workloads) {
         const workload = make[name]();
-        for (const rate of rates) {
+        for (const rate of round === 1 ? rates : []) {
           const before = await probe(t);
           const result = await runStep(workload, rate, seconds, MAX_IN_FLIGHT);
           const d = delta(before, await probe(t));
@@ -152,7 +162,7 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
         saturated.push(step);
         const failures = Object.entries(step.failed).map(([k, n]) => `${k} ×${n}`).join(', ');
         log(
-          `  ${`${name}${label}`.padEnd(6)} ${backlog} in flight → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ordering CPU ${step.orderingCores.toFixed(2)} cores` +
+          `  ${`${name}${label}`.padEnd(6)} ${backlog} in flight → ${step.throughputPerS.toFixed(1).padStart(6)} tx/s, p50 ${step.p50Ms.toFixed(0)} ms, p99 ${step.p99Ms.toFixed(0)} ms; ordering CPU ${step.orderingCores.toFixed(2)} cores; CPU ms per tx ${Object.entries(cpuMsPerTx(step)).map(([r, ms]) => `${r} ${ms.toFixed(1)}`).join(', ')}` +
             (failures ? `; failed: ${failures}` : ''),
         );
       }
@@ -167,7 +177,7 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
       await new Promise((r) => setTimeout(r, KILL_SETTLE_MS));
       await runWorkloads(KILLED);
     }
-    return { ordering, orderers, upSeconds: started.seconds, steps, saturated };
+    return { ordering, orderers, upSeconds: started.seconds, round, steps, saturated };
   } finally {
     for (const c of open) c.close();
     await down(() => undefined);
@@ -177,13 +187,15 @@ async function benchMode(ordering: Ordering): Promise<ModeResult> {
 async function main(): Promise<void> {
   const t0 = Date.now();
   const results: ModeResult[] = [];
-  for (const mode of modes) results.push(await benchMode(mode));
+  for (let round = 1; round <= rounds; round++) {
+    for (const mode of round % 2 === 1 ? modes : [...modes].reverse()) results.push(await benchMode(mode, round));
+  }
   const summary = summarise(results);
   const result = {
     benchmark: 'ordering',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
-    config: { modes, orderers, wan, killed, rates, secondsPerStep: seconds, backlog, saturatedWarmupSeconds: SATURATED_WARMUP_S, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
+    config: { modes, orderers, wan, killed, rounds, rates, secondsPerStep: seconds, backlog, saturatedWarmupSeconds: SATURATED_WARMUP_S, workloads, maxInFlight: MAX_IN_FLIGHT, saturatedBelow: SATURATED },
     summary,
     modes: results,
     wallSeconds: (Date.now() - t0) / 1000,

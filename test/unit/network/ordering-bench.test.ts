@@ -1,5 +1,5 @@
 import { quantile } from '../../../network/bench/stats';
-import { bytesBetween, parseSockets } from '../../../network/bench/ordering-probe';
+import { bytesBetween, parseSockets, roleOf } from '../../../network/bench/ordering-probe';
 import { KILLED, summarise } from '../../../network/bench/ordering-report';
 import type { ModeResult, SaturatedStep, Step } from '../../../network/bench/ordering';
 
@@ -39,8 +39,11 @@ describe('the ordering summary', () => {
   const step = (workload: string, offeredPerS: number, throughputPerS: number, p50Ms: number, bytesPerBlock = 1000): Step =>
     ({ workload, offeredPerS, throughputPerS, p50Ms, p99Ms: 2 * p50Ms, bytesPerBlock, orderingCores: 0.5, seconds: 10, submitted: 0, committed: 0, failed: {}, skipped: 0, bytesBetweenOrderers: 0, blocks: 0, txPerBlock: 0 }) as Step;
   const saturated = (workload: string, throughputPerS: number): SaturatedStep =>
-    ({ workload, backlog: 64, windowSeconds: 12, committed: 0, failed: {}, throughputPerS, p50Ms: 500, p99Ms: 900, seconds: 16, orderingCores: 0.5, bytesBetweenOrderers: 0, blocks: 0 }) as SaturatedStep;
-  const mode = (ordering: ModeResult['ordering'], steps: Step[], closedLoop: SaturatedStep[] = []): ModeResult => ({ ordering, orderers: 4, upSeconds: 30, steps, saturated: closedLoop });
+    ({
+      workload, backlog: 64, windowSeconds: 12, committed: 0, failed: {}, throughputPerS, p50Ms: 500, p99Ms: 900, seconds: 16, orderingCores: 0.5, bytesBetweenOrderers: 0, blocks: 0,
+      coresByRole: { orderers: 0.2, replicas: 0.3, peers: 0.9, chaincode: 0.3, client: 0.2, other: 0 },
+    }) as SaturatedStep;
+  const mode = (ordering: ModeResult['ordering'], steps: Step[], closedLoop: SaturatedStep[] = [], round = 1): ModeResult => ({ ordering, orderers: 4, upSeconds: 30, round, steps, saturated: closedLoop });
 
   it('gives the saturated and open-loop peak ratios, p50 at the lowest and at the highest shared sustained rate, and upload over the floor', () => {
     const s = summarise([
@@ -56,6 +59,22 @@ describe('the ordering summary', () => {
     expect(s['upload index']!.ratios['drkpbft upload/PutState saturated throughput']).toBeCloseTo(90 / 99);
     expect(s['upload index']!.ratios['drkpbft upload/PutState open-loop peak throughput']).toBeCloseTo(48 / 150);
     expect(s['upload index']!.modes.bft?.saturatedPerS).toBe(100);
+    // CPU per committed transaction at saturation: each component's cores over the throughput.
+    expect(s['upload index']!.modes.bft?.saturatedCpuMsPerTx?.peers).toBeCloseTo((0.9 * 1000) / 100);
+    expect(s['PutState (floor)']!.modes.drkpbft?.saturatedCpuMsPerTx?.replicas).toBeCloseTo((0.3 * 1000) / 99);
+  });
+
+  it('with rounds, compares the means of each mode\'s closed-loop steps over the rounds', () => {
+    const floor = 'PutState (floor)';
+    const s = summarise([
+      mode('bft', [step(floor, 50, 50, 400)], [saturated(floor, 100)]),
+      mode('drkpbft', [step(floor, 50, 50, 300)], [saturated(floor, 80)]),
+      mode('drkpbft', [], [saturated(floor, 100)], 2),
+      mode('bft', [], [saturated(floor, 120)], 2),
+    ]);
+    expect(s[floor]!.modes.drkpbft?.saturatedRoundsPerS).toEqual([80, 100]);
+    expect(s[floor]!.ratios['drkpbft/bft saturated throughput']).toBeCloseTo(90 / 110);
+    expect(s[floor]!.ratios['drkpbft/bft p50 at the lowest rate']).toBeCloseTo(300 / 400);
   });
 
   it('compares each workload with one orderer killed against the same workload intact', () => {
@@ -65,6 +84,10 @@ describe('the ordering summary', () => {
     expect(s[`PutState (floor)${KILLED}`]!.ratios['bft killed/intact open-loop peak throughput']).toBeCloseTo(60 / 90);
     expect(s[`PutState (floor)${KILLED}`]!.ratios['bft killed/intact p50 at the lowest rate']).toBeCloseTo(2);
     expect(s['PutState (floor)']!.ratios['bft killed/intact open-loop peak throughput']).toBeUndefined();
+  });
+
+  it('tells each daemon of the network its component by name', () => {
+    expect(['orderer3', 'orderer3-drkpbft', 'peer0.hospitala.emr', 'chaincode-HospitalA', 'kgc-HospitalB', 'ipfs-HospitalA'].map(roleOf)).toEqual(['orderers', 'replicas', 'peers', 'chaincode', 'other', 'other']);
   });
 
   it('quantiles are nearest-rank', () => {
