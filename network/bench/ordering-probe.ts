@@ -7,7 +7,7 @@
  * the `wan` setting orderers dial each other through the relays, which count instead.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { consensusView } from '../src/network';
 import { recordedDaemons } from '../src/processes';
@@ -55,10 +55,37 @@ export function roleOf(name: string): Role {
   return 'other';
 }
 
-/** CPU seconds so far of every process the network started, and of this process, by pid. */
+/** Every process's parent, from /proc. */
+function parents(): Map<number, number> {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return parentOf;
+}
+
+/**
+ * CPU seconds so far of every process the network started, with their children (the
+ * chaincode runs under a supervisor), and of this process, by pid.
+ */
 function cpuByProcess(): Map<number, { role: Role; seconds: number }> {
   const cpu = new Map<number, { role: Role; seconds: number }>();
-  for (const d of recordedDaemons()) if (d.alive) cpu.set(d.pid, { role: roleOf(d.name), seconds: cpuSeconds(d.pid) });
+  const roleOfPid = new Map<number, Role>();
+  for (const d of recordedDaemons()) if (d.alive) roleOfPid.set(d.pid, roleOf(d.name));
+  const parentOf = parents();
+  for (const pid of parentOf.keys()) {
+    // A process belongs to the nearest recorded daemon among its ancestors.
+    let at: number | undefined = pid;
+    while (at !== undefined && at > 1 && !roleOfPid.has(at)) at = parentOf.get(at);
+    const role = at === undefined ? undefined : roleOfPid.get(at);
+    if (role !== undefined) cpu.set(pid, { role, seconds: cpuSeconds(pid) });
+  }
   const own = process.cpuUsage();
   cpu.set(process.pid, { role: 'client', seconds: (own.user + own.system) / 1e6 });
   return cpu;
