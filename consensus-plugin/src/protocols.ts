@@ -16,6 +16,8 @@ export interface NetProtocolOptions extends ClusterOptions, Partial<Pick<RaftOpt
   forwardDelayTicks?: number;
   /** DRKPBFT: a partial batch waits while a proposal is undecided (DrkpbftOptions). */
   partialBatchesWhenIdle?: boolean;
+  /** DRKPBFT: the batch timeout runs from the last proposal (DrkpbftOptions). */
+  batchTimeoutFromLastProposal?: boolean;
   /** Raft: seeds the election-timeout draws. */
   seed?: string;
 }

@@ -24,6 +24,9 @@ const BATCH = 100;
  * A partial batch leaves after the channel's BatchTimeout, as etcdraft cuts a block and
  * SmartBFT proposes (RequestBatchMaxInterval) after it: every batch is a block each peer
  * validates and commits, so the modes must cut blocks alike to differ only in consensus.
+ * The timeout runs from the primary's last proposal (`batchTimeoutFromLastProposal`), as
+ * SmartBFT's batcher times each batch from the previous one; timed from the first queued
+ * request, as before, blocks came every 310 ms instead of SmartBFT's 270 at 10 tx/s.
  */
 export function durationMs(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text);
@@ -40,8 +43,7 @@ const FORWARD_DELAY_MS = 500;
 /*
  * Partial batches wait while a proposal is undecided (`partialBatchesWhenIdle`): every batch
  * is a block that each orderer signs and writes and each peer validates, so under load fewer,
- * fuller batches are what the channel can carry; a lone transaction still leaves at the batch
- * timeout.
+ * fuller batches are what the channel can carry.
  */
 
 export const replicaName = (o: OrdererSpec): string => `${o.name}-drkpbft`;
@@ -68,6 +70,7 @@ export function writeReplicaCluster(t: Topology): string {
     batchTimeoutTicks: Math.max(1, Math.round(durationMs(t.batchTimeout) / TICK_MS)),
     forwardDelayTicks: FORWARD_DELAY_MS / TICK_MS,
     partialBatchesWhenIdle: true,
+    batchTimeoutFromLastProposal: true,
   };
   const config: ClusterConfig = { protocol: 'drkpbft', members: ids, options, replicas, publicKeys: keys.publicKeys, tickMs: TICK_MS, fsync: true };
   mkdirSync(replicaDir(), { recursive: true });

@@ -34,6 +34,8 @@ export class RegionRole {
   /** Primary: requests waiting to be batched, and those already in a proposal or a decided batch. */
   private readonly queue = new Map<string, ClientRequest>();
   private queueSince = 0;
+  /** When this node last proposed as primary (`batchTimeoutFromLastProposal`). */
+  private lastProposal = Number.NEGATIVE_INFINITY;
   private readonly batched = new Set<string>();
   /** When each certified batch was decided, and which ones the region now waits on (its primary did not get them ordered). */
   private readonly certifiedAt = new Map<number, number>();
@@ -119,11 +121,14 @@ export class RegionRole {
   batchQueued(timedOut: boolean, force = false): void {
     const region = this.instance;
     if (!region?.isPrimary) return;
-    const { batchSize, batchTimeoutTicks, partialBatchesWhenIdle } = this.env.ctx.options;
+    const { batchSize, batchTimeoutTicks, partialBatchesWhenIdle, batchTimeoutFromLastProposal } = this.env.ctx.options;
     // With partialBatchesWhenIdle a partial batch waits for the proposals in flight and fills
     // meanwhile, as under SmartBFT's one proposal at a time: fewer, fuller batches under load
     // (under Fabric, fewer blocks to sign, write and validate); a lone request still leaves at the timeout.
-    const partialDue = () => this.queue.size > 0 && timedOut && this.env.now() - this.queueSince >= batchTimeoutTicks && !(partialBatchesWhenIdle && region.undecidedProposals().length > 0);
+    // The timeout runs from the first request queued, or with batchTimeoutFromLastProposal from
+    // the last proposal: a steady cadence, and a lone request after a quiet spell leaves at once.
+    const since = () => (batchTimeoutFromLastProposal ? this.lastProposal : this.queueSince);
+    const partialDue = () => this.queue.size > 0 && timedOut && this.env.now() - since() >= batchTimeoutTicks && !(partialBatchesWhenIdle && region.undecidedProposals().length > 0);
     while (this.queue.size >= batchSize || partialDue() || force) {
       force = false;
       const requests: ClientRequest[] = [];
@@ -134,6 +139,7 @@ export class RegionRole {
         requests.push(r);
       }
       this.queueSince = this.env.now();
+      this.lastProposal = this.env.now();
       this.links.absorb(region.propose({ requests }));
     }
   }

@@ -222,6 +222,32 @@ describe('DRKPBFT batching', () => {
     expect(proposals(false)).toEqual([1, 2, 2]);
     expect(proposals(true)).toEqual([1, 4]);
   });
+
+  /** The tick at which the primary proposed each of two lone requests, submitted at tick 0 and 1 tick after the first proposal. */
+  function proposalTicks(batchTimeoutFromLastProposal: boolean): number[] {
+    const cluster = new Cluster(createDrkpbft(ids(4), { ...OPTIONS, batchTimeoutTicks: 5, latency: zonedLatency(4, 4), batchTimeoutFromLastProposal }));
+    const proposed = () => new Set(cluster.sent.filter((e) => e.message.type === 'pre-prepare').map((e) => (e.message as PrePrepareMessage<RegionBatch>).seq)).size;
+    const [first, second] = [request(), request()];
+    const ticks: number[] = [];
+    cluster.submit(0, first);
+    for (let t = 1; t <= 20 && ticks.length < 2; t++) {
+      cluster.tick(1);
+      if (proposed() > ticks.length) {
+        ticks.push(t);
+        if (ticks.length === 1) cluster.submit(0, second);
+      }
+    }
+    cluster.runUntilCommitted([first, second], ids(4));
+    expect(cluster.violations()).toEqual([]);
+    return ticks;
+  }
+
+  it('the batch timeout runs from the first queued request, or with batchTimeoutFromLastProposal from the last proposal', () => {
+    // From the first request: each lone request waits the whole timeout (5 ticks).
+    expect(proposalTicks(false)).toEqual([5, 10]);
+    // From the last proposal: the first leaves at once after the quiet start, the second 5 ticks after the first.
+    expect(proposalTicks(true)).toEqual([1, 6]);
+  });
 });
 
 describe('DRKPBFT leader replacement', () => {

@@ -22,9 +22,9 @@ describe('DRKPBFT replica cluster', () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { topologyFor } = require('../../../network/src/topology') as typeof import('../../../network/src/topology');
         const t = topologyFor({ ordering: 'drkpbft', orderers: 4, wan: false, deliverProxies: false });
-        const config = JSON.parse(readFileSync(writeReplicaCluster(t), 'utf8')) as { tickMs: number; options: { batchTimeoutTicks: number; partialBatchesWhenIdle: boolean; batchSize: number } };
+        const config = JSON.parse(readFileSync(writeReplicaCluster(t), 'utf8')) as { tickMs: number; options: { batchTimeoutTicks: number; partialBatchesWhenIdle: boolean; batchTimeoutFromLastProposal: boolean; batchSize: number } };
         expect(t.batchTimeout).toBe('250ms');
-        expect(config.options).toMatchObject({ batchTimeoutTicks: 250 / config.tickMs, partialBatchesWhenIdle: true, batchSize: 100 });
+        expect(config.options).toMatchObject({ batchTimeoutTicks: 250 / config.tickMs, partialBatchesWhenIdle: true, batchTimeoutFromLastProposal: true, batchSize: 100 });
       } finally {
         delete process.env.EMR_NETWORK_DIR;
       }
