@@ -1,7 +1,7 @@
 /**
  * What the ordering benchmark reads from the running network besides its own clients: the
- * ordering processes' CPU time (/proc), every component's CPU time (for the CPU each
- * committed transaction costs, by component), the bytes they sent each other (the kernel's
+ * CPU time of every process the network started, by component (/proc; the ordering
+ * processes' among them), the bytes the ordering processes sent each other (the kernel's
  * per-socket counters, `ss -tinp`), and the channel height (each mode's committed-block gauge).
  * Nothing is inserted on the path, so the figures cost the measured system nothing. Under
  * the `wan` setting orderers dial each other through the relays, which count instead.
@@ -30,18 +30,6 @@ export function orderingProcesses(t: Topology): Map<number, string> {
   return byPid;
 }
 
-/** CPU seconds (user + system) a process used so far; 0 once it is gone. */
-export function cpuSeconds(pid: number): number {
-  try {
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-  } catch {
-    return 0;
-  }
-}
-
 /** Who spends the CPU a transaction costs: the benchmark's own process is the client. */
 export const ROLES = ['orderers', 'replicas', 'peers', 'chaincode', 'client', 'other'] as const;
 export type Role = (typeof ROLES)[number];
@@ -55,19 +43,21 @@ export function roleOf(name: string): Role {
   return 'other';
 }
 
-/** Every process's parent, from /proc. */
-function parents(): Map<number, number> {
-  const parentOf = new Map<number, number>();
+/** Every process's parent and CPU seconds so far (user + system), one read of /proc/<pid>/stat each. */
+function processTable(): Map<number, { parent: number; seconds: number }> {
+  const table = new Map<number, { parent: number; seconds: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      // Fields after the command name, which is in parentheses and may hold spaces.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(entry), { parent: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / USER_HZ });
     } catch {
       // gone meanwhile
     }
   }
-  return parentOf;
+  return table;
 }
 
 /**
@@ -78,13 +68,13 @@ function cpuByProcess(): Map<number, { role: Role; seconds: number }> {
   const cpu = new Map<number, { role: Role; seconds: number }>();
   const roleOfPid = new Map<number, Role>();
   for (const d of recordedDaemons()) if (d.alive) roleOfPid.set(d.pid, roleOf(d.name));
-  const parentOf = parents();
-  for (const pid of parentOf.keys()) {
+  const table = processTable();
+  for (const [pid, { seconds }] of table) {
     // A process belongs to the nearest recorded daemon among its ancestors.
     let at: number | undefined = pid;
-    while (at !== undefined && at > 1 && !roleOfPid.has(at)) at = parentOf.get(at);
+    while (at !== undefined && at > 1 && !roleOfPid.has(at)) at = table.get(at)?.parent;
     const role = at === undefined ? undefined : roleOfPid.get(at);
-    if (role !== undefined) cpu.set(pid, { role, seconds: cpuSeconds(pid) });
+    if (role !== undefined) cpu.set(pid, { role, seconds });
   }
   const own = process.cpuUsage();
   cpu.set(process.pid, { role: 'client', seconds: (own.user + own.system) / 1e6 });
@@ -145,7 +135,6 @@ export async function channelHeight(t: Topology): Promise<number> {
 /** Everything sampled at one instant, to diff over a measured window. */
 export interface Probe {
   at: number;
-  cpu: Map<number, number>;
   processes: Map<number, { role: Role; seconds: number }>;
   sockets: SocketSample;
   /** Under `wan`: the bytes the relays carried between orderers so far. */
@@ -163,7 +152,6 @@ export async function probe(t: Topology): Promise<Probe> {
   const processes = orderingProcesses(t);
   return {
     at: performance.now(),
-    cpu: new Map([...processes.keys()].map((pid) => [pid, cpuSeconds(pid)])),
     processes: cpuByProcess(),
     sockets: sampleSockets(processes),
     ...(t.wan ? { relayed: await relayedBytes(t) } : {}),
@@ -173,7 +161,7 @@ export async function probe(t: Topology): Promise<Probe> {
 
 export interface ProbeDelta {
   seconds: number;
-  /** CPU of all ordering processes together, in cores (1.0 = one core busy all the time). */
+  /** CPU of all ordering processes together (orderers and replicas), in cores (1.0 = one core busy all the time). */
   orderingCores: number;
   /** Every component's CPU, in cores (a process started in between counts whole; one gone by the end, nothing). */
   coresByRole: Record<Role, number>;
@@ -183,10 +171,8 @@ export interface ProbeDelta {
 
 export function delta(a: Probe, b: Probe): ProbeDelta {
   const seconds = (b.at - a.at) / 1000;
-  let cpu = 0;
-  for (const [pid, end] of b.cpu) cpu += end - (a.cpu.get(pid) ?? end);
   const bytes = a.relayed !== undefined && b.relayed !== undefined ? b.relayed - a.relayed : bytesBetween(a.sockets, b.sockets);
   const coresByRole = Object.fromEntries(ROLES.map((r) => [r, 0])) as Record<Role, number>;
   for (const [pid, end] of b.processes) coresByRole[end.role] += (end.seconds - (a.processes.get(pid)?.seconds ?? 0)) / seconds;
-  return { seconds, orderingCores: cpu / seconds, coresByRole, bytesBetweenOrderers: bytes, blocks: b.height - a.height };
+  return { seconds, orderingCores: coresByRole.orderers + coresByRole.replicas, coresByRole, bytesBetweenOrderers: bytes, blocks: b.height - a.height };
 }
