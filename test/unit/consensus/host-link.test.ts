@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { LinkFrame } from '../../../consensus-plugin/src/fabric/host-link';
+import { HostLink, type LinkFrame } from '../../../consensus-plugin/src/fabric/host-link';
 import { netProtocolOptions } from '../../../consensus-plugin/src/net/cluster';
 import { encodeFrame, FrameDecoder } from '../../../consensus-plugin/src/net/framing';
 import { Cluster } from '../../../consensus-plugin/src/net/launcher';
@@ -115,4 +115,21 @@ describe('Fabric host link on four real DRKPBFT replica processes', () => {
     await until('replay', () => again.decided.length >= 1);
     expect(again.decided[0]).toEqual(hosts[0]!.decided.at(-1));
   }, 60_000);
+});
+
+describe('the host link\'s decided log after a crash mid-append', () => {
+  it('starts despite a torn last line, and the next batch lands on a line of its own', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'host-link-torn-'));
+    try {
+      const log = path.join(dataDir, 'decided.log');
+      appendFileSync(log, `${JSON.stringify({ seq: 1, envs: ['ZW52MQ=='] })}\n{"seq":2,"envs":["ZW`);
+      const link = new HostLink({ id: 0, host: '127.0.0.1', hostLinkPort: 0, dataDir }, [0, 1]);
+      await link.persistCommits([{ seq: 2, epoch: 0, digest: 'd2', requests: [{ client: 'fabric:tx2', timestamp: 1, operation: 'ZW52Mg==' }], quorum: [0, 1] }]);
+      await link.close();
+      const lines = readFileSync(log, 'utf8').split('\n');
+      expect(lines.filter((l) => l.startsWith('{')).map((l) => { try { return (JSON.parse(l) as { seq: number }).seq; } catch { return 'torn'; } })).toEqual([1, 'torn', 2]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
