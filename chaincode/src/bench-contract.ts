@@ -1,6 +1,6 @@
 import { ID_RULE, canonicalJson, invalid, isId } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { BatchingContract } from './write-batch';
+import { BatchingContract } from './transaction-state';
 import { session } from './session';
 
 const MARKER = new Uint8Array([1]);

@@ -19,7 +19,7 @@ import {
   type Purpose,
 } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { BatchingContract } from './write-batch';
+import { BatchingContract } from './transaction-state';
 import { evaluateConsent, granteeMatches, parseConsentInput, type Decision } from './consents';
 import type { PatientStore } from './patients';
 import { parseApprovalPolicy, requiredApprovals } from './policies';

@@ -1,6 +1,6 @@
 import { canonicalJson, checkEnrollmentId, checkMspId, encodeParty, publicKeyPem } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { BatchingContract } from './write-batch';
+import { BatchingContract } from './transaction-state';
 import { found } from './ledger';
 import { session } from './session';
 

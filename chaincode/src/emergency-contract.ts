@@ -1,6 +1,6 @@
 import { ChaincodeError, ErrorCode, canonicalJson, checkEmergencyId, checkRecordId, type Caller, type Emergency } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { BatchingContract } from './write-batch';
+import { BatchingContract } from './transaction-state';
 import { MAX_JUSTIFICATION_BYTES, emergencyStatus, evaluateEmergency, parseEmergencyInput } from './emergencies';
 import { transientText } from './ledger';
 import { PatientStore } from './patients';

@@ -1,6 +1,6 @@
 import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { BatchingContract } from './write-batch';
+import { BatchingContract } from './transaction-state';
 import { authorize, callerOf } from './access';
 import { parseJsonObject, rejectUnknownFields, transientText } from './ledger';
 import { MAX_INTERNAL_BYTES, checkEncapsulatedKey, checkRecordType, checkSignature, parsePageSize, parseRecordInput } from './records';
@@ -31,6 +31,7 @@ export class EmrContract extends BatchingContract {
   async CreateRecord(ctx: Context, recordJson: string): Promise<string> {
     const s = session(ctx, 'emr:CreateRecord');
     const input = parseRecordInput(recordJson);
+    await s.stub.prefetch([s.patients.keyOf(input.patientPseudonym), ...s.records.keysToCreate(input)]);
     if (s.caller.role === 'patient') {
       await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');
       if (!input.patientSignature) throw invalid('patientSignature', 'is required when the patient creates the record');

@@ -7,6 +7,9 @@ import { EmergencyContract } from './emergency-contract';
 import { EmrContract } from './emr-contract';
 import { KeyCentreContract } from './key-centre-contract';
 import { ProxyContract } from './proxy-contract';
+import { skipDisabledShimLogLines } from './shim-logging';
+
+skipDisabledShimLogLines();
 
 export { BenchContract, ConsentContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
 // The vocabulary these contracts speak (ids, parties, records, consents, transactions) is

@@ -1,6 +1,6 @@
 import { canonicalJson } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { BatchingContract } from './write-batch';
+import { BatchingContract } from './transaction-state';
 import { KeyCentreStore, parseKeyCentreInput } from './key-centres';
 import { session } from './session';
 

@@ -8,6 +8,8 @@ import { ChaincodeError, ErrorCode, canonicalJson, invalid } from '@emr/protocol
 /** The subset of fabric-shim's ChaincodeStub the stores use. */
 export interface StateStore {
   getState(key: string): Promise<Uint8Array>;
+  /** Reads these keys now, in one round trip where the peer allows it; getState of them then costs nothing. */
+  prefetch(keys: readonly string[]): Promise<void>;
   putState(key: string, value: Uint8Array): Promise<void>;
   /** One chaincode event per transaction (Fabric keeps the last one set). */
   setEvent(name: string, payload: Uint8Array): void;

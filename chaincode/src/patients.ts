@@ -23,6 +23,9 @@ export class PatientStore {
     return readJson<PatientRegistration>(this.state, PATIENT, [patientPseudonym]);
   }
 
+  /** The key `get` reads (for StateStore.prefetch). */
+  keyOf = (patientPseudonym: string): string => this.state.createCompositeKey(PATIENT, [patientPseudonym]);
+
   async require(patientPseudonym: string): Promise<PatientRegistration> {
     return found(await this.get(patientPseudonym), 'patientPseudonym', `no patient is registered under pseudonym ${patientPseudonym}; the patient registers it first (emr patient register)`);
   }

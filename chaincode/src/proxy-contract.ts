@@ -18,7 +18,7 @@ import {
   signatureValid,
 } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { BatchingContract } from './write-batch';
+import { BatchingContract } from './transaction-state';
 import { parseJsonObject, rejectUnknownFields, sha256Hex } from './ledger';
 import { checkEndpoint, electProxies, electionSeed, registryKey } from './proxies';
 import { parseParty } from './registrations';

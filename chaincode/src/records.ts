@@ -94,6 +94,12 @@ export class RecordStore {
     return found(await this.get(recordId), 'recordId', `record '${recordId}' does not exist`);
   }
 
+  /** The keys `create` reads (for StateStore.prefetch). */
+  keysToCreate(input: EmrRecordInput): string[] {
+    const record = (id: string) => this.state.createCompositeKey(RECORD, [id]);
+    return input.supersedes === undefined ? [record(input.recordId)] : [record(input.recordId), record(input.supersedes), this.state.createCompositeKey(SUCCESSOR, [input.supersedes])];
+  }
+
   private put = (record: EmrRecord) => this.state.putState(this.state.createCompositeKey(RECORD, [record.recordId]), encode(record));
 
   /** The latest version: no record supersedes it. */

@@ -11,7 +11,7 @@ import { PolicyStore } from './policies';
 import { ProxyStore } from './proxies';
 import { RecordStore } from './records';
 import { RegistrationStore } from './registrations';
-import { transactionState } from './write-batch';
+import { transactionState } from './transaction-state';
 
 /**
  * What every transaction starts with: the caller from the certificate, checked against the

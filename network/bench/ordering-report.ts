@@ -12,11 +12,11 @@ export const KILLED = ', one orderer killed';
 const COLORS: Record<Ordering, string> = { etcdraft: '#1f77b4', bft: '#ff7f0e', drkpbft: '#2ca02c' };
 
 export interface ModeSummary {
-  /** Committed throughput of the closed-loop step, the mean over the rounds: the most the mode carries (compared below). */
+  /** Committed throughput of the closed-loop windows, the mean over them: the most the mode carries (compared below). */
   saturatedPerS?: number;
-  /** The same, round by round (`--rounds`: the modes run again in reverse order, so a drifting machine evens out). */
-  saturatedRoundsPerS?: number[];
-  /** CPU milliseconds each committed transaction cost at saturation, by component (whole network and the client), mean over the rounds. */
+  /** The same, window by window: two per round (A B B A over the workloads), and `--rounds` runs the modes again in reverse order, so a drifting machine evens out. */
+  saturatedWindowsPerS?: number[];
+  /** CPU milliseconds each committed transaction cost at saturation, by component (whole network and the client), mean over the windows. */
   saturatedCpuMsPerTx?: Record<Role, number>;
   /** The highest committed throughput over the open-loop steps. */
   peakPerS: number;
@@ -40,12 +40,12 @@ export function cpuMsPerTx(step: SaturatedStep): Record<Role, number> {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-function closedLoop(rounds: SaturatedStep[]): Pick<ModeSummary, 'saturatedPerS' | 'saturatedRoundsPerS' | 'saturatedCpuMsPerTx'> {
-  if (rounds.length === 0) return {};
-  const cpu = rounds.map(cpuMsPerTx);
+function closedLoop(windows: SaturatedStep[]): Pick<ModeSummary, 'saturatedPerS' | 'saturatedWindowsPerS' | 'saturatedCpuMsPerTx'> {
+  if (windows.length === 0) return {};
+  const cpu = windows.map(cpuMsPerTx);
   return {
-    saturatedPerS: mean(rounds.map((s) => s.throughputPerS)),
-    saturatedRoundsPerS: rounds.map((s) => s.throughputPerS),
+    saturatedPerS: mean(windows.map((s) => s.throughputPerS)),
+    saturatedWindowsPerS: windows.map((s) => s.throughputPerS),
     saturatedCpuMsPerTx: Object.fromEntries(ROLES.map((r) => [r, mean(cpu.map((c) => c[r]))])) as Record<Role, number>,
   };
 }
@@ -143,8 +143,8 @@ export function printReport(summary: Summary): void {
     for (const [mode, m] of Object.entries(modes)) {
       console.log(`  ${mode.padEnd(9)} ${f1(m.saturatedPerS).padStart(14)}  ${f1(m.peakPerS).padStart(19)}  ${f1(m.lightP50Ms).padStart(14)}  ${f1(m.lightP99Ms).padStart(14)}  ${f1(m.lightBytesPerBlock / 1024).padStart(26)}  ${m.lightOrderingCores.toFixed(2).padStart(27)}`);
     }
-    const rounds = Object.entries(modes).filter(([, m]) => (m.saturatedRoundsPerS?.length ?? 0) > 1);
-    if (rounds.length > 0) console.log(`  saturated tx/s by round: ${rounds.map(([mode, m]) => `${mode} ${m.saturatedRoundsPerS!.map(f1).join(', ')}`).join('; ')}`);
+    const windows = Object.entries(modes).filter(([, m]) => (m.saturatedWindowsPerS?.length ?? 0) > 1);
+    if (windows.length > 0) console.log(`  saturated tx/s by window: ${windows.map(([mode, m]) => `${mode} ${m.saturatedWindowsPerS!.map(f1).join(', ')}`).join('; ')}`);
     console.log(`  CPU ms per committed tx at saturation: mode, ${ROLES.join(', ')}, total`);
     for (const [mode, m] of Object.entries(modes)) {
       const cpu = m.saturatedCpuMsPerTx;

@@ -11,8 +11,9 @@
  * rising offered load through the Fabric Gateway (ordering-load.ts) while the ordering
  * processes' CPU, the bytes they send each other and the blocks they cut are sampled
  * (ordering-probe.ts). Rising stops after the first step that commits under 70 % of the
- * offered rate. Then a closed-loop step keeps `--backlog` transactions in flight: what it
- * commits is the workload's saturated throughput, the figure the modes are compared on. This
+ * offered rate. Then closed-loop windows keep `--backlog` transactions in flight, the
+ * workloads in mirrored order (A B B A) for half a step each: what they commit is the
+ * workload's saturated throughput, the figure the modes are compared on. This
  * machine's speed drifts by tens of percent over minutes, so with `--rounds` (2 by default)
  * the modes then run again in reverse order (A B C, C B A, …), closed-loop steps only, and
  * the comparison takes the mean over the rounds: a steady drift weighs on every mode alike.
@@ -107,7 +108,7 @@ export interface ModeResult {
   /** 1 for the first pass over the modes (rising and closed-loop steps); later rounds have closed-loop steps only. */
   round: number;
   steps: Step[];
-  /** Per workload, the closed-loop step after its rising steps. */
+  /** The closed-loop windows, two per workload (A B B A). */
   saturated: SaturatedStep[];
 }
 
@@ -139,8 +140,8 @@ async function benchMode(ordering: Ordering, round: number): Promise<ModeResult>
     const steps: Step[] = [];
     const saturated: SaturatedStep[] = [];
     const runWorkloads = async (label: string) => {
-      for (const name of workloads) {
-        const workload = make[name]();
+      const made = new Map(workloads.map((name) => [name, make[name]()] as const));
+      for (const [name, workload] of made) {
         for (const rate of round === 1 ? rates : []) {
           const before = await probe(t);
           const result = await runStep(workload, rate, seconds, MAX_IN_FLIGHT);
@@ -156,8 +157,14 @@ async function benchMode(ordering: Ordering, round: number): Promise<ModeResult>
           );
           if (step.throughputPerS < SATURATED * rate) break;
         }
+      }
+      // The closed loop in windows of half a step, the workloads in mirrored order (A B B A):
+      // measured one after the other, a workload measured later met a slower machine (the
+      // floor fell from 90 to 66 tx/s over two minutes on one network), and the mirror
+      // cancels a steady drift out of the comparison between workloads.
+      for (const name of [...workloads, ...[...workloads].reverse()]) {
         const before = await probe(t);
-        const result = await runSaturated(workload, backlog, seconds, SATURATED_WARMUP_S);
+        const result = await runSaturated(made.get(name)!, backlog, seconds / 2, SATURATED_WARMUP_S);
         const step: SaturatedStep = { ...result, workload: `${result.workload}${label}`, ...delta(before, await probe(t)) };
         saturated.push(step);
         const failures = Object.entries(step.failed).map(([k, n]) => `${k} ×${n}`).join(', ');

@@ -46,6 +46,9 @@ export class MemoryState implements StateStore {
     return this.data.get(key) ?? new Uint8Array();
   }
 
+  /** Nothing to save in memory: getState is as cheap. */
+  async prefetch(): Promise<void> {}
+
   async putState(key: string, value: Uint8Array): Promise<void> {
     this.data.set(key, value);
   }

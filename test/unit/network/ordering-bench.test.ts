@@ -72,7 +72,7 @@ describe('the ordering summary', () => {
       mode('drkpbft', [], [saturated(floor, 100)], 2),
       mode('bft', [], [saturated(floor, 120)], 2),
     ]);
-    expect(s[floor]!.modes.drkpbft?.saturatedRoundsPerS).toEqual([80, 100]);
+    expect(s[floor]!.modes.drkpbft?.saturatedWindowsPerS).toEqual([80, 100]);
     expect(s[floor]!.ratios['drkpbft/bft saturated throughput']).toBeCloseTo(90 / 110);
     expect(s[floor]!.ratios['drkpbft/bft p50 at the lowest rate']).toBeCloseTo(300 / 400);
   });

@@ -1,5 +1,6 @@
 /**
- * A transaction's writes sent to the peer as one message.
+ * The state a transaction's stores use: its writes sent to the peer as one message, and the
+ * reads a transaction knows it needs fetched in one message.
  *
  * fabric-shim 2.5 (the newest Node shim) sends every putState as its own round trip to the
  * peer, and each costs the peer and the chaincode a gRPC message, a dispatch and a context
@@ -7,19 +8,25 @@
  * message (`chaincode.runtimeParams.useWriteBatch`, on by default; the Go shim sends its
  * writes that way), applying each exactly as a PutState / PutStateMetadata message. Here
  * the writes are kept until the transaction function returns, then sent as that one message
- * through the shim's own per-transaction queue (docs/chaincode.md#writes-in-one-message).
+ * through the shim's own per-transaction queue (docs/chaincode.md#writes-in-one-message-reads-in-one-message-no-hidden-log-lines).
  *
  * Fabric's reads never see the transaction's own writes, so holding writes back changes no
  * read. A transaction that throws sends nothing, which is what the peer does with its writes
  * anyway. Two puts of one key keep the last, as the peer's write set does.
+ *
+ * Reads go the same way: `prefetch` asks for several keys in one GET_STATE_MULTIPLE message
+ * (Fabric 3.1, `chaincode.runtimeParams.useGetMultipleKeys`), which puts each key in the read
+ * set as GetState does, and later getState calls of those keys are answered from what came
+ * back. A transaction reads committed state only, so a value read once stays the value.
  */
 import { createRequire } from 'node:module';
 import type { Context } from 'fabric-contract-api';
 import { Contract } from 'fabric-contract-api';
 import type { StateStore } from './ledger';
 
-/** ChaincodeMessage.Type.WRITE_BATCH_STATE (fabric-protos peer/chaincode_shim.proto). */
+/** ChaincodeMessage.Type values (fabric-protos peer/chaincode_shim.proto). */
 const WRITE_BATCH_STATE = 24;
+const GET_STATE_MULTIPLE = 25;
 /** WriteRecord.Type values (the same proto). */
 const PUT_STATE = 9;
 const PUT_STATE_METADATA = 21;
@@ -27,6 +34,8 @@ const PUT_STATE_METADATA = 21;
 const VALIDATION_PARAMETER = 'VALIDATION_PARAMETER';
 /** The peer's `chaincode.runtimeParams.maxSizeWriteBatch` default: records per message. */
 export const MAX_RECORDS_PER_BATCH = 1000;
+/** The peer's `chaincode.runtimeParams.maxSizeGetMultipleKeys` default: keys per message. */
+export const MAX_KEYS_PER_READ = 1000;
 
 export interface WriteRecord {
   key: string;
@@ -36,7 +45,7 @@ export interface WriteRecord {
   type: typeof PUT_STATE | typeof PUT_STATE_METADATA;
 }
 
-// Protobuf wire format, for the two messages fabric-shim's protos (0.2) do not have.
+// Protobuf wire format, for the messages fabric-shim's protos (0.2) do not have.
 function varint(n: number): number[] {
   const out: number[] = [];
   for (; n > 0x7f; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
@@ -59,7 +68,34 @@ export function encodeWriteBatch(records: readonly WriteRecord[]): Buffer {
   );
 }
 
-/** The parts of fabric-shim 2.5's stub and handler this reaches into (checked in test/unit/chaincode/write-batch.test.ts). */
+/** GetStateMultiple{keys=1 (repeated), collection=2 (empty: the public state)}. */
+export const encodeGetStateMultiple = (keys: readonly string[]): Buffer => Buffer.concat(keys.map((k) => lengthDelimited(1, Buffer.from(k, 'utf8'))));
+
+/** GetStateMultipleResult{values=1 (repeated bytes)}: one value per key asked, empty for a key that has none. */
+export function decodeGetStateMultipleResult(bytes: Uint8Array): Uint8Array[] {
+  const values: Uint8Array[] = [];
+  let at = 0;
+  const readVarint = (): number => {
+    let n = 0;
+    for (let shift = 1; ; shift *= 128) {
+      if (at >= bytes.length) throw new Error('GetStateMultipleResult: truncated varint');
+      const b = bytes[at++]!;
+      n += (b & 0x7f) * shift;
+      if (b < 0x80) return n;
+    }
+  };
+  while (at < bytes.length) {
+    const tag = readVarint();
+    if (tag !== ((1 << 3) | 2)) throw new Error(`GetStateMultipleResult: unexpected field tag ${tag}`);
+    const length = readVarint();
+    if (at + length > bytes.length) throw new Error('GetStateMultipleResult: value runs past the end');
+    values.push(bytes.subarray(at, at + length));
+    at += length;
+  }
+  return values;
+}
+
+/** The parts of fabric-shim 2.5's stub and handler this reaches into (checked in test/unit/chaincode/transaction-state.test.ts). */
 interface ShimStub {
   channel_id: string;
   txId: string;
@@ -84,30 +120,40 @@ function isShimStub(stub: unknown): stub is ShimStub {
   return typeof s.handler?._askPeerAndListen === 'function' && typeof s.txId === 'string' && typeof s.channel_id === 'string';
 }
 
-/** The writes of one transaction, held until `flush`. */
+/** Sends one message of the given type on the transaction and resolves with the peer's response payload. */
+type Send = (type: typeof WRITE_BATCH_STATE | typeof GET_STATE_MULTIPLE, payload: Buffer) => Promise<Uint8Array>;
+
+/** One transaction's writes, held until `flush`, and its prefetched reads. */
 export class WriteBatch {
   private readonly records = new Map<string, WriteRecord>();
+  private readonly fetched = new Map<string, Uint8Array>();
 
-  constructor(private readonly send: (payload: Buffer) => Promise<unknown>) {}
+  constructor(private readonly send: Send) {}
 
   /**
-   * The stub with its writes held here. Everything else is the stub's own, called on the stub
-   * itself: setEvent, for one, keeps the event on the stub, where the shim reads it at the end.
+   * The stub with its writes held here and its prefetched reads answered from here.
+   * Everything else is the stub's own, called on the stub itself: setEvent, for one, keeps
+   * the event on the stub, where the shim reads it at the end.
    */
   wrap(stub: StateStore): StateStore {
     const hold = (record: WriteRecord) => {
       this.records.set(`${record.type}\u0000${record.collection}\u0000${record.key}`, record);
       return Promise.resolve();
     };
-    const writes: Partial<StateStore> = {
+    const own: Partial<StateStore> = {
       putState: (key, value) => hold({ key, collection: '', value, type: PUT_STATE }),
       putPrivateData: (collection, key, value) => hold({ key, collection, value, type: PUT_STATE }),
       setStateValidationParameter: (key, policy) => hold({ key, collection: '', value: policy, type: PUT_STATE_METADATA }),
+      getState: (key) => {
+        const value = this.fetched.get(key);
+        return value !== undefined ? Promise.resolve(value) : stub.getState(key);
+      },
+      prefetch: (keys) => this.prefetch(keys),
     };
     return new Proxy(stub, {
       get(target, name, receiver) {
-        const own = writes[name as keyof StateStore];
-        if (own !== undefined) return own;
+        const mine = own[name as keyof StateStore];
+        if (mine !== undefined) return mine;
         const value: unknown = Reflect.get(target, name, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -118,23 +164,35 @@ export class WriteBatch {
     return this.records.size;
   }
 
+  /** Fetches the keys not fetched yet, at most MAX_KEYS_PER_READ per message. */
+  async prefetch(keys: readonly string[]): Promise<void> {
+    const missing = [...new Set(keys)].filter((k) => !this.fetched.has(k));
+    for (let i = 0; i < missing.length; i += MAX_KEYS_PER_READ) {
+      const chunk = missing.slice(i, i + MAX_KEYS_PER_READ);
+      const values = decodeGetStateMultipleResult(await this.send(GET_STATE_MULTIPLE, encodeGetStateMultiple(chunk)));
+      if (values.length !== chunk.length) throw new Error(`internal: the peer answered ${values.length} values for ${chunk.length} keys`);
+      chunk.forEach((key, j) => this.fetched.set(key, Buffer.from(values[j]!)));
+    }
+  }
+
   /** Sends what is held, at most MAX_RECORDS_PER_BATCH records per message, and forgets it. */
   async flush(): Promise<void> {
     const records = [...this.records.values()];
     this.records.clear();
-    for (let i = 0; i < records.length; i += MAX_RECORDS_PER_BATCH) await this.send(encodeWriteBatch(records.slice(i, i + MAX_RECORDS_PER_BATCH)));
+    for (let i = 0; i < records.length; i += MAX_RECORDS_PER_BATCH) await this.send(WRITE_BATCH_STATE, encodeWriteBatch(records.slice(i, i + MAX_RECORDS_PER_BATCH)));
   }
 
-  /** A batch that sends through fabric-shim's per-transaction message queue, as the shim's own putState does. */
+  /** A batch that sends through fabric-shim's per-transaction message queue, as the shim's own putState and getState do. */
   static overShim(stub: ShimStub): WriteBatch {
     const Message = shimChaincodeMessage();
-    return new WriteBatch((payload) => {
+    return new WriteBatch(async (type, payload) => {
       const message = new Message();
-      message.setType(WRITE_BATCH_STATE);
+      message.setType(type);
       message.setPayload(payload);
       message.setTxid(stub.txId);
       message.setChannelId(stub.channel_id);
-      return stub.handler._askPeerAndListen(message, 'WriteBatchState');
+      // The shim answers a method it does not know with the response payload as a Buffer.
+      return (await stub.handler._askPeerAndListen(message, type === GET_STATE_MULTIPLE ? 'GetStateMultiple' : 'WriteBatchState')) as Uint8Array;
     });
   }
 }
