@@ -6,6 +6,7 @@
  * messages to send (broadcasts expanded per member), the decisions in sequence order, the
  * misbehaviour detected and, when it changed, the state to persist before sending.
  */
+import { deepFreeze } from '../core/freeze';
 import type { Authenticator, ClusterOptions, NodeId, Outbound } from '../core/types';
 import type { Misbehaviour, MisbehaviourKind } from './evidence';
 import {
@@ -725,8 +726,9 @@ export class PbftInstance<P> {
     return slot;
   }
 
+  /** Records are replaced, never changed: frozen, each is persisted as text made once (net/state-file.ts). */
   private setRecord(slot: Slot<P>, change: Partial<SlotRecord<P>>): void {
-    slot.record = { ...slot.record, ...change };
+    slot.record = deepFreeze({ ...slot.record, ...change });
     this.dirty = true;
   }
 
