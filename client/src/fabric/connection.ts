@@ -36,6 +36,8 @@ export interface EmrConnection {
   user: string;
   mspId: string;
   gateway: Gateway;
+  /** The channel the contract is on. */
+  channel: string;
   contract: Contract;
   /** The identity's enrollment certificate (PEM). */
   certificate: string;
@@ -84,6 +86,7 @@ export function connectGateway(options: ConnectOptions): EmrConnection {
     user: options.user,
     mspId: orgProfile.mspId,
     gateway,
+    channel: profile.channel,
     contract,
     certificate: Buffer.from(identity.credentials).toString('utf8'),
     sign: (payload) => sign('sha256', Buffer.from(payload, 'utf8'), privateKey).toString('base64url'),

@@ -1,4 +1,5 @@
-import { GatewayError, type Contract, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { GatewayError, type Commit, type Contract, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import { encodeArgument, type Argument, type EvaluateName, type SubmitName, type TransactionArgs, type TransactionName, type TransactionResult, type TransactionTransient } from '@emr/protocol';
 import type { EmrConnection } from './connection';
 import { commitFailure, mapGatewayError } from './errors';
@@ -24,6 +25,42 @@ async function retryWhilePeersDisagree<T>(submit: () => Promise<T>): Promise<T> 
   }
 }
 
+/**
+ * Under Fabric BFT the gateway sends a transaction to every orderer and needs a quorum of them
+ * to accept it. An orderer that already ordered it (its peers forwarded it, and the block was
+ * cut before the gateway's own copy arrived) refuses the copy as 'request already processed',
+ * and with two such refusals of four the gateway reports a failed submit for a transaction
+ * that is being committed. Seen on fresh networks, whose gateway connections to some
+ * orderers are still being set up.
+ */
+const alreadyOrdered = (err: unknown): boolean =>
+  err instanceof GatewayError && err.details.length > 0 && err.details.every((d) => d.message.includes('request already processed'));
+
+/** A commit status request for a transaction the caller submitted (the gateway signs it when asked). */
+function commitOf(connection: ContractConnection, transactionId: string): Commit {
+  const creator = new msp.SerializedIdentity();
+  creator.setMspid(connection.mspId);
+  creator.setIdBytes(Buffer.from(connection.certificate, 'utf8'));
+  const request = new gatewayProtos.CommitStatusRequest();
+  request.setTransactionId(transactionId);
+  request.setChannelId(connection.channel);
+  request.setIdentity(creator.serializeBinary());
+  const signed = new gatewayProtos.SignedCommitStatusRequest();
+  signed.setRequest(request.serializeBinary());
+  return connection.gateway.newCommit(signed.serializeBinary());
+}
+
+/** Endorses a transaction and hands it to the ordering service: its endorsed result and its commit. */
+async function order(connection: ContractConnection, name: string, options: ProposalOptions): Promise<{ result: Uint8Array; commit: Commit }> {
+  const tx = await connection.contract.newProposal(name, options).endorse();
+  try {
+    return { result: tx.getResult(), commit: await tx.submit() };
+  } catch (err) {
+    if (!alreadyOrdered(err)) throw err;
+    return { result: tx.getResult(), commit: commitOf(connection, tx.getTransactionId()) };
+  }
+}
+
 export interface PageOptions {
   /** 1..100, default 20. */
   pageSize?: number;
@@ -43,7 +80,7 @@ export async function allPages<P extends { bookmark: string }, T>(page: (options
 }
 
 /** What the typed clients need of a connection: the contract, the caller (org, enrollment id) and his signing key. */
-export type ContractConnection = Pick<EmrConnection, 'contract' | 'mspId' | 'user' | 'sign'>;
+export type ContractConnection = Pick<EmrConnection, 'gateway' | 'channel' | 'contract' | 'mspId' | 'user' | 'certificate' | 'sign'>;
 
 /** A transaction's canonical JSON answer, typed by @emr/protocol's table. */
 const decode = <N extends TransactionName>(bytes: Uint8Array): TransactionResult<N> => JSON.parse(utf8.decode(bytes)) as TransactionResult<N>;
@@ -75,7 +112,12 @@ export abstract class ContractClient {
   }
 
   private submitWith<N extends SubmitName>(name: N, options: ProposalOptions): Promise<TransactionResult<N>> {
-    return retryWhilePeersDisagree(async () => decode<N>(await this.contract.submit(name, options)));
+    return retryWhilePeersDisagree(async () => {
+      const { result, commit } = await order(this.connection, name, options);
+      const status = await commit.getStatus();
+      if (!status.successful) throw commitFailure(status.transactionId, status.code);
+      return decode<N>(result);
+    });
   }
 
   /**
@@ -84,8 +126,8 @@ export abstract class ContractClient {
    * TransactionInvalidError). For log entries whose commit nobody needs to wait for.
    */
   protected async submitAsync<N extends SubmitName>(name: N, ...args: TransactionArgs<N>): Promise<{ result: TransactionResult<N>; committed: Promise<void> }> {
-    const tx = await retryWhilePeersDisagree(() => this.contract.submitAsync(name, { arguments: encodeArguments(args) }));
-    const committed = tx.getStatus().then(
+    const { result, commit } = await retryWhilePeersDisagree(() => order(this.connection, name, { arguments: encodeArguments(args) }));
+    const committed = commit.getStatus().then(
       (status) => {
         if (!status.successful) throw commitFailure(status.transactionId, status.code);
       },
@@ -94,7 +136,7 @@ export abstract class ContractClient {
       },
     );
     committed.catch(() => undefined); // the caller decides whether to wait; never unhandled
-    return { result: decode<N>(tx.getResult()), committed };
+    return { result: decode<N>(result), committed };
   }
 
   /** Queries one peer without ordering. */

@@ -5,22 +5,26 @@
  * The `@ts-expect-error` lines are checked by `tsc -p test`: the transaction table refuses a
  * wrong name, a missing or extra argument, and an argument of the wrong type.
  */
-import type { Contract, ProposalOptions } from '@hyperledger/fabric-gateway';
+import type { ServiceError } from '@grpc/grpc-js';
+import { GatewayError, type Contract, type Gateway, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import { TRANSACTIONS, type TransactionName } from '@emr/protocol';
-import { ConsentLedger, DirectoryClient, EmergencyAccess, EmrIndex, KeyCentreRegistry, ProxyRegistry, type ContractConnection } from '../../../client/src';
+import { ConsentLedger, DirectoryClient, EmergencyAccess, EmrIndex, KeyCentreRegistry, MvccConflictError, ProxyRegistry, UnavailableError, type ContractConnection } from '../../../client/src';
 import { ContractClient } from '../../../client/src/fabric/contract-client';
 import { consentInput, recordInput } from '../../support/fixtures';
 
 interface Call {
-  how: 'submit' | 'evaluate' | 'submitAsync';
+  how: 'submit' | 'evaluate';
   name: string;
   args: string[];
   transient?: Record<string, string>;
   orgs?: string[];
 }
 
-function recording(answer: unknown = { ok: true }) {
+/** A fake of the gateway's Contract that records each call; `submitted` is what handing a transaction to the orderers does. */
+function recording(answer: unknown = { ok: true }, submitted: () => Promise<unknown> = async () => ({ getStatus: async () => ({ successful: true }) })) {
   const calls: Call[] = [];
+  const commits: Uint8Array[] = [];
   const bytes = () => new TextEncoder().encode(JSON.stringify(answer));
   const record = (how: Call['how'], name: string, o: ProposalOptions = {}) =>
     calls.push({
@@ -31,13 +35,26 @@ function recording(answer: unknown = { ok: true }) {
       ...(o.endorsingOrganizations ? { orgs: o.endorsingOrganizations } : {}),
     });
   const contract = {
-    submit: async (name: string, o: ProposalOptions) => (record('submit', name, o), bytes()),
     evaluate: async (name: string, o: ProposalOptions) => (record('evaluate', name, o), bytes()),
-    submitAsync: async (name: string, o: ProposalOptions) => (record('submitAsync', name, o), { getResult: bytes, getStatus: async () => ({ successful: true }) }),
+    newProposal: (name: string, o: ProposalOptions) => ({
+      endorse: async () => (record('submit', name, o), { getResult: bytes, getTransactionId: () => 'tx-1', submit: submitted }),
+    }),
   } as unknown as Contract;
-  const connection: ContractConnection = { contract, mspId: 'HospitalAMSP', user: 'doctor1', sign: (payload) => `signed(${payload.length})` };
-  return { calls, connection };
+  const gateway = {
+    newCommit: (request: Uint8Array) => (commits.push(request), { getStatus: async () => ({ successful: true, transactionId: 'tx-1', code: 0 }) }),
+  } as unknown as Gateway;
+  const connection: ContractConnection = { gateway, channel: 'emr', contract, mspId: 'HospitalAMSP', user: 'doctor1', certificate: 'PEM', sign: (payload) => `signed(${payload.length})` };
+  return { calls, commits, connection };
 }
+
+/** The orderers' refusal of a copy of a transaction they already ordered, as the gateway reports it under BFT. */
+const refused = (...infos: string[]) =>
+  new GatewayError({
+    code: 14,
+    message: '14 UNAVAILABLE: insufficient number of orderers could successfully process transaction to satisfy quorum requirement',
+    details: infos.map((info, i) => ({ address: `127.0.0.1:7${i}50`, mspId: 'OrdererMSP', message: `received unsuccessful response from orderer: status=SERVICE_UNAVAILABLE, info=failed to submit request: ${info}` })),
+    cause: {} as ServiceError,
+  });
 
 const consent = consentInput();
 const record = recordInput();
@@ -75,7 +92,7 @@ describe('the typed contract clients', () => {
       { how: 'evaluate', name: 'emr:ReadInternalMetadata', args: [record.recordId], transient: {}, orgs: ['HospitalAMSP'] },
       { how: 'submit', name: 'consent:GrantConsent', args: [JSON.stringify(consent)] },
       { how: 'submit', name: 'consent:SetApprovalPolicy', args: ['{"category":"psychiatry","approvals":[{"role":"doctor","count":1}]}'] },
-      { how: 'submitAsync', name: 'consent:ConfirmReceipt', args: ['tx.0'] },
+      { how: 'submit', name: 'consent:ConfirmReceipt', args: ['tx.0'] },
       { how: 'evaluate', name: 'emergency:ReadJustification', args: ['e1'], transient: {}, orgs: ['HospitalAMSP'] },
       { how: 'submit', name: 'proxy:VoteStake', args: ['HospitalBMSP', 'proxy', '30'] },
       { how: 'evaluate', name: 'proxy:ElectProxies', args: ['g1', 'c1', '2'] },
@@ -92,6 +109,29 @@ describe('the typed contract clients', () => {
     await expect(new ConsentLedger(connection).requestAccess('r1', 'c1', 'research')).rejects.toThrow('access denied (expired): consent c1 expired');
     const { connection: other } = recording({ seed: 's', proxies: [{ mspId: 'HospitalBMSP', enrollmentId: 'proxy' }] });
     expect(await new ProxyRegistry(other).elect('g1', 'c1', 1)).toEqual([{ mspId: 'HospitalBMSP', enrollmentId: 'proxy' }]);
+  });
+
+  it("wait for the commit of a transaction every refusing orderer had already ordered, instead of reporting it failed", async () => {
+    const answer = { recordId: 'r1' };
+    const { commits, connection } = recording(answer, async () => {
+      throw refused('request already processed', 'request already processed');
+    });
+    expect(await new EmrIndex(connection).createRecord(record)).toEqual(answer);
+    // Its status is asked for by transaction id, on the connection's channel, as the submitter.
+    const request = gatewayProtos.CommitStatusRequest.deserializeBinary(gatewayProtos.SignedCommitStatusRequest.deserializeBinary(commits[0]!).getRequest_asU8());
+    const creator = msp.SerializedIdentity.deserializeBinary(request.getIdentity_asU8());
+    expect([request.getTransactionId(), request.getChannelId(), creator.getMspid(), Buffer.from(creator.getIdBytes_asU8()).toString()]).toEqual(['tx-1', 'emr', 'HospitalAMSP', 'PEM']);
+    // A refusal for any other reason is the failure it says.
+    const { connection: other } = recording(answer, async () => {
+      throw refused('request already processed', 'request pool is full');
+    });
+    await expect(new EmrIndex(other).createRecord(record)).rejects.toThrow(UnavailableError);
+    // And the commit it waits for may still be invalid.
+    const { connection: conflicted } = recording(answer, async () => {
+      throw refused('request already processed');
+    });
+    (conflicted.gateway as unknown as { newCommit: () => unknown }).newCommit = () => ({ getStatus: async () => ({ successful: false, transactionId: 'tx-1', code: 11 }) });
+    await expect(new EmrIndex(conflicted).createRecord(record)).rejects.toThrow(MvccConflictError);
   });
 
   it('refuse, at compile time, what the transaction table does not allow', async () => {
