@@ -46,7 +46,7 @@ const checksum = (text: string): string => sha256(text).slice(0, 16);
 
 export class StateFile {
   private readonly log: AppendFile;
-  /** Every blob in the log, by hash: long strings, and frozen objects' JSON text. */
+  /** Every blob in the log, by hash: long strings here, frozen objects' JSON text in `objects`. */
   private readonly blobs = new Map<string, string>();
   private readonly objects = new Map<string, string>();
   /** Frozen objects serialised so far, by identity. */
