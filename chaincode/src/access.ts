@@ -75,6 +75,7 @@ export const PERMISSIONS = {
   'kgc:ListKeyCentres': ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],
   // bench: the benchmark floor; admins only, so no user writes through it
   'bench:PutState': ['admin'],
+  'bench:ReadThenPutState': ['admin'],
 } as const satisfies { readonly [N in TransactionName]: readonly Role[] };
 
 export function authorize(caller: Caller, transaction: TransactionName): void {

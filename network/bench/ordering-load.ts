@@ -164,6 +164,12 @@ export function floorWorkload(admins: EmrConnection[]): Workload {
   return { name: 'PutState (floor)', next: () => ({ connection: next(), name: 'bench:PutState', args: [`k-${randomUUID()}`] }) };
 }
 
+/** The floor with the one read every EMR write makes first (bench:ReadThenPutState), by the same admins. */
+export function readFloorWorkload(admins: EmrConnection[]): Workload {
+  const next = rotating(admins);
+  return { name: 'GetState+PutState (floor with a read)', next: () => ({ connection: next(), name: 'bench:ReadThenPutState', args: [`k-${randomUUID()}`] }) };
+}
+
 /** A record index entry as an upload writes it (its IPFS part done elsewhere): fields of a 2 KiB record. */
 export function recordFor(patientPseudonym: string, category = 'cardiology/ecg'): EmrRecordInput {
   const recordId = `rec-${randomUUID()}`;

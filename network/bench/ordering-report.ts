@@ -108,16 +108,20 @@ export function summarise(all: ModeResult[]): Summary {
     }
     summary[workload] = { modes, ratios };
   }
-  // The EMR upload against the bare PutState floor, per mode.
-  const floor = Object.keys(summary).find((w) => w.startsWith('PutState'));
-  const upload = Object.keys(summary).find((w) => w.startsWith('upload'));
-  if (floor && upload) {
-    for (const mode of Object.keys(summary[upload]!.modes) as Ordering[]) {
-      const u = summary[upload]!.modes[mode];
-      const f = summary[floor]!.modes[mode];
+  // The EMR upload against the bare PutState floor and the floor with a read, and that read's
+  // own cost, per mode: the ratio is put on the first workload of each pair.
+  const named = (prefix: string) => Object.keys(summary).find((w) => w.startsWith(prefix));
+  for (const [x, y] of [['upload', 'PutState'], ['GetState+PutState', 'PutState'], ['upload', 'GetState+PutState']] as const) {
+    const label = `${x}/${y}`;
+    const over = named(x);
+    const under = named(y);
+    if (!over || !under) continue;
+    for (const mode of Object.keys(summary[over]!.modes) as Ordering[]) {
+      const u = summary[over]!.modes[mode];
+      const f = summary[under]!.modes[mode];
       if (!u || !f) continue;
-      if (u.saturatedPerS !== undefined && f.saturatedPerS !== undefined) summary[upload]!.ratios[`${mode} upload/PutState saturated throughput`] = u.saturatedPerS / f.saturatedPerS;
-      summary[upload]!.ratios[`${mode} upload/PutState open-loop peak throughput`] = u.peakPerS / f.peakPerS;
+      if (u.saturatedPerS !== undefined && f.saturatedPerS !== undefined) summary[over]!.ratios[`${mode} ${label} saturated throughput`] = u.saturatedPerS / f.saturatedPerS;
+      summary[over]!.ratios[`${mode} ${label} open-loop peak throughput`] = u.peakPerS / f.peakPerS;
     }
   }
   // Each workload with one orderer killed against the same workload intact, per mode.
@@ -162,7 +166,7 @@ export function writeCharts(all: ModeResult[], dir: string, prefix: string): str
   for (const workload of workloads) {
     const series = (y: (s: Step) => number): Series[] =>
       results.map((r) => ({ name: r.ordering, color: COLORS[r.ordering], points: r.steps.filter((s) => s.workload === workload).map((s): [number, number] => [s.offeredPerS, y(s)]) }));
-    const slug = (workload.startsWith('PutState') ? 'floor' : workload.split(' ')[0]!) + (workload.endsWith(KILLED) ? '-killed' : '');
+    const slug = (workload.startsWith('PutState') ? 'floor' : workload.startsWith('GetState+PutState') ? 'floor-read' : workload.split(' ')[0]!) + (workload.endsWith(KILLED) ? '-killed' : '');
     const charts = {
       [`${prefix}-${slug}-throughput.svg`]: lineChart({ title: `${workload}: committed throughput`, xLabel: 'offered load (tx/s)', yLabel: 'committed tx/s', series: series((s) => s.throughputPerS), yMin: 0 }),
       [`${prefix}-${slug}-latency.svg`]: lineChart({ title: `${workload}: median commit latency`, xLabel: 'offered load (tx/s)', yLabel: 'p50 latency (ms)', series: series((s) => s.p50Ms), yMin: 0 }),

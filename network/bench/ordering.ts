@@ -1,6 +1,6 @@
 /**
  * npm run bench:ordering [-- --json] [--write] [--modes etcdraft,bft,drkpbft] [--orderers 4]
- *                          [--rates 25,50,100,200] [--seconds 12] [--backlog 64] [--workloads floor,upload,access]
+ *                          [--rates 25,50,100,200] [--seconds 12] [--backlog 64] [--workloads floor,floor-read,upload,access]
  *                          [--wan]   (orderers in 3 emulated WAN zones; 7 orderers unless told)
  *                          [--killed] (then each workload again with one follower orderer killed)
  *                          [--rounds 2] (the modes again in reverse order, closed-loop steps only)
@@ -32,7 +32,7 @@ import { stopDaemon } from '../src/processes';
 import { parseOrdererCount, parseOrdering, type Ordering } from '../src/ordering';
 import { stateDir } from '../src/paths';
 import { runningTopology } from '../src/run-state';
-import { accessWorkload, floorWorkload, prepareAccess, runSaturated, runStep, uploadWorkload, type SaturatedResult, type StepResult, type Workload } from './ordering-load';
+import { accessWorkload, floorWorkload, prepareAccess, readFloorWorkload, runSaturated, runStep, uploadWorkload, type SaturatedResult, type StepResult, type Workload } from './ordering-load';
 import { delta, probe, type ProbeDelta } from './ordering-probe';
 import { cpuMsPerTx, KILLED, printReport, summarise, writeCharts } from './ordering-report';
 
@@ -59,7 +59,7 @@ function positives(name: 'rates' | 'seconds' | 'backlog' | 'rounds', fallback: s
   });
 }
 
-const WORKLOADS = ['floor', 'upload', 'access'] as const;
+const WORKLOADS = ['floor', 'floor-read', 'upload', 'access'] as const;
 type WorkloadName = (typeof WORKLOADS)[number];
 
 const json = args.json === true;
@@ -134,6 +134,7 @@ async function benchMode(ordering: Ordering, round: number): Promise<ModeResult>
     const pseudonym = pseudonymOf(patient.mspId, patient.certificate);
     const make: Record<WorkloadName, () => Workload> = {
       floor: () => floorWorkload(admins),
+      'floor-read': () => readFloorWorkload(admins),
       upload: () => uploadWorkload(doctors, pseudonym),
       access: () => accessWorkload(researcher, access!.recordId, access!.consentIds),
     };

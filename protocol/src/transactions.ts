@@ -124,6 +124,8 @@ export interface Transactions {
   // bench: the ordering benchmark's floor, the cheapest write on this chaincode
   /** One PutState of a constant under `emr.bench/<key>`; org admins only. */
   'bench:PutState': Submit<[key: string], { key: string }>;
+  /** The floor plus one read first, as every EMR write checks the state: refuses a key already written; org admins only. */
+  'bench:ReadThenPutState': Submit<[key: string], { key: string }>;
 }
 
 export type TransactionName = keyof Transactions;
@@ -183,6 +185,7 @@ export const TRANSACTIONS = {
   'kgc:RegisterKeyCentre': 'submit',
   'kgc:ListKeyCentres': 'evaluate',
   'bench:PutState': 'submit',
+  'bench:ReadThenPutState': 'submit',
 } as const satisfies { readonly [N in TransactionName]: Transactions[N]['kind'] };
 
 /** The contract a transaction belongs to (`consent` of `consent:RequestAccess`). */

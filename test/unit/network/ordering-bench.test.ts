@@ -64,6 +64,17 @@ describe('the ordering summary', () => {
     expect(s['PutState (floor)']!.modes.drkpbft?.saturatedCpuMsPerTx?.replicas).toBeCloseTo((0.3 * 1000) / 99);
   });
 
+  it('splits the upload\'s cost over the floor at the read: the floor with a read over the floor, the upload over both', () => {
+    const floor = 'PutState (floor)';
+    const read = 'GetState+PutState (floor with a read)';
+    const upload = 'upload index (emr:CreateRecord)';
+    const s = summarise([mode('bft', [step(floor, 50, 50, 400), step(read, 50, 50, 410), step(upload, 50, 40, 450)], [saturated(floor, 100), saturated(read, 90), saturated(upload, 81)])]);
+    expect(s[read]!.ratios['bft GetState+PutState/PutState saturated throughput']).toBeCloseTo(0.9);
+    expect(s[upload]!.ratios['bft upload/PutState saturated throughput']).toBeCloseTo(0.81);
+    expect(s[upload]!.ratios['bft upload/GetState+PutState saturated throughput']).toBeCloseTo(0.9);
+    expect(s[upload]!.ratios['bft upload/GetState+PutState open-loop peak throughput']).toBeCloseTo(40 / 50);
+  });
+
   it('with rounds, compares the means of each mode\'s closed-loop steps over the rounds', () => {
     const floor = 'PutState (floor)';
     const s = summarise([
