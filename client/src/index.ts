@@ -11,6 +11,7 @@ export { IpfsStore, type IpfsNode, type Replication } from './sharing/ipfs-store
 export { loadConsortium, extractKey, type Consortium } from './wire/key-centres';
 export * from './sharing/errors';
 export * from './wire/errors';
+export { endorseAndOrder } from './fabric/contract-client';
 export type { ContractConnection, PageOptions } from './fabric/contract-client';
 export * from './fabric/errors';
 export { loadProfile, type ConnectionProfile, type OrgProfile } from './fabric/profile';

@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { EmrConnection } from '@emr/client';
-import { ConsentLedger, EmrIndex, pseudonymOf } from '@emr/client';
+import { ConsentLedger, EmrIndex, endorseAndOrder, pseudonymOf } from '@emr/client';
 import type { ConsentInput, EmrRecordInput } from '@emr/protocol';
 import { quantile } from './stats';
 
@@ -40,12 +40,16 @@ export interface StepResult {
 /** How one transaction ended: committed (with its latency) or failed (with the kind). */
 type Outcome = { committedAt: number; latencyMs: number } | { failure: string };
 
-/** Submits `tx` through the gateway and waits for its commit status. */
+/**
+ * Submits `tx` through the gateway as the SDK does (so a Fabric BFT 'request already
+ * processed' refusal of a transaction being committed is not counted as a failure) and waits
+ * for its commit status.
+ */
 async function settle(tx: TxSpec): Promise<Outcome> {
   const t0 = performance.now();
   try {
-    const sent = await tx.connection.contract.submitAsync(tx.name, { arguments: tx.args });
-    const status = await sent.getStatus();
+    const { commit } = await endorseAndOrder(tx.connection, tx.name, { arguments: tx.args });
+    const status = await commit.getStatus();
     if (!status.successful) return { failure: String(status.code) };
     const committedAt = performance.now();
     return { committedAt, latencyMs: committedAt - t0 };

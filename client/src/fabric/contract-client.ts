@@ -50,8 +50,11 @@ function commitOf(connection: ContractConnection, transactionId: string): Commit
   return connection.gateway.newCommit(signed.serializeBinary());
 }
 
-/** Endorses a transaction and hands it to the ordering service: its endorsed result and its commit. */
-async function order(connection: ContractConnection, name: string, options: ProposalOptions): Promise<{ result: Uint8Array; commit: Commit }> {
+/**
+ * Endorses a transaction and hands it to the ordering service: its endorsed result and its
+ * commit. Errors are the gateway's own; the typed clients below map them.
+ */
+export async function endorseAndOrder(connection: ContractConnection, name: string, options: ProposalOptions): Promise<{ result: Uint8Array; commit: Commit }> {
   const tx = await connection.contract.newProposal(name, options).endorse();
   try {
     return { result: tx.getResult(), commit: await tx.submit() };
@@ -113,7 +116,7 @@ export abstract class ContractClient {
 
   private submitWith<N extends SubmitName>(name: N, options: ProposalOptions): Promise<TransactionResult<N>> {
     return retryWhilePeersDisagree(async () => {
-      const { result, commit } = await order(this.connection, name, options);
+      const { result, commit } = await endorseAndOrder(this.connection, name, options);
       const status = await commit.getStatus();
       if (!status.successful) throw commitFailure(status.transactionId, status.code);
       return decode<N>(result);
@@ -126,7 +129,7 @@ export abstract class ContractClient {
    * TransactionInvalidError). For log entries whose commit nobody needs to wait for.
    */
   protected async submitAsync<N extends SubmitName>(name: N, ...args: TransactionArgs<N>): Promise<{ result: TransactionResult<N>; committed: Promise<void> }> {
-    const { result, commit } = await retryWhilePeersDisagree(() => order(this.connection, name, { arguments: encodeArguments(args) }));
+    const { result, commit } = await retryWhilePeersDisagree(() => endorseAndOrder(this.connection, name, { arguments: encodeArguments(args) }));
     const committed = commit.getStatus().then(
       (status) => {
         if (!status.successful) throw commitFailure(status.transactionId, status.code);
