@@ -16,6 +16,8 @@ export interface ModeSummary {
   saturatedPerS?: number;
   /** The same, window by window: two per round (A B B A over the workloads), and `--rounds` runs the modes again in reverse order, so a drifting machine evens out. */
   saturatedWindowsPerS?: number[];
+  /** The mean of each round's windows, in round order: the ratios below are also given round by round, where the modes ran minutes, not hours, apart. */
+  saturatedRoundsPerS?: number[];
   /** CPU milliseconds each committed transaction cost at saturation, by component (whole network and the client), mean over the windows. */
   saturatedCpuMsPerTx?: Record<Role, number>;
   /** The highest committed throughput over the open-loop steps. */
@@ -30,7 +32,15 @@ export interface ModeSummary {
   sharedP50Ms?: number;
 }
 
-export type Summary = Record<string, { modes: Partial<Record<Ordering, ModeSummary>>; ratios: Record<string, number> }>;
+export type Summary = Record<
+  string,
+  {
+    modes: Partial<Record<Ordering, ModeSummary>>;
+    ratios: Record<string, number>;
+    /** Each saturated-throughput ratio round by round (rounds both sides ran), to show how far it moves between rounds. */
+    roundRatios: Record<string, number[]>;
+  }
+>;
 
 const kept = (s: Step) => s.throughputPerS >= 0.9 * s.offeredPerS;
 
@@ -50,11 +60,12 @@ function closedLoop(windows: SaturatedStep[]): Pick<ModeSummary, 'saturatedPerS'
   };
 }
 
-function modeSummary(steps: Step[], saturated: SaturatedStep[], sharedRate: number | undefined): ModeSummary {
+function modeSummary(steps: Step[], saturated: SaturatedStep[], rounds: number[], sharedRate: number | undefined): ModeSummary {
   const light = steps[0]!;
   const shared = steps.find((s) => s.offeredPerS === sharedRate);
   return {
     ...closedLoop(saturated),
+    ...(rounds.length > 0 ? { saturatedRoundsPerS: rounds } : {}),
     peakPerS: Math.max(...steps.map((s) => s.throughputPerS)),
     lightP50Ms: light.p50Ms,
     lightP99Ms: light.p99Ms,
@@ -78,6 +89,23 @@ function byMode(results: ModeResult[]): ModeResult[] {
   return [...modes.values()];
 }
 
+/** The mean throughput of `workload`'s closed-loop windows in each round `ordering` ran, in round order. */
+function roundMeans(all: ModeResult[], ordering: Ordering, workload: string): number[] {
+  return all
+    .filter((r) => r.ordering === ordering)
+    .sort((a, b) => a.round - b.round)
+    .map((r) => r.saturated.filter((s) => s.workload === workload).map((s) => s.throughputPerS))
+    .filter((xs) => xs.length > 0)
+    .map(mean);
+}
+
+/** x/y round by round, over the rounds both have. */
+function byRound(x: ModeSummary, y: ModeSummary): number[] {
+  const xs = x.saturatedRoundsPerS ?? [];
+  const ys = y.saturatedRoundsPerS ?? [];
+  return xs.slice(0, ys.length).map((v, i) => v / ys[i]!);
+}
+
 export function summarise(all: ModeResult[]): Summary {
   const results = byMode(all);
   const summary: Summary = {};
@@ -88,9 +116,10 @@ export function summarise(all: ModeResult[]): Summary {
     const sharedRate = Math.max(...[...(sustained[0] ?? [])].filter((rate) => sustained.every((set) => set.has(rate))), -Infinity);
     const modes: Partial<Record<Ordering, ModeSummary>> = {};
     for (const r of results) {
-      if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), r.saturated.filter((s) => s.workload === workload), Number.isFinite(sharedRate) ? sharedRate : undefined);
+      if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), r.saturated.filter((s) => s.workload === workload), roundMeans(all, r.ordering, workload), Number.isFinite(sharedRate) ? sharedRate : undefined);
     }
     const ratios: Record<string, number> = {};
+    const roundRatios: Record<string, number[]> = {};
     const pairs: [Ordering, Ordering][] = [
       ['drkpbft', 'bft'],
       ['drkpbft', 'etcdraft'],
@@ -100,13 +129,16 @@ export function summarise(all: ModeResult[]): Summary {
       const x = modes[a];
       const y = modes[b];
       if (!x || !y) continue;
-      if (x.saturatedPerS !== undefined && y.saturatedPerS !== undefined) ratios[`${a}/${b} saturated throughput`] = x.saturatedPerS / y.saturatedPerS;
+      if (x.saturatedPerS !== undefined && y.saturatedPerS !== undefined) {
+        ratios[`${a}/${b} saturated throughput`] = x.saturatedPerS / y.saturatedPerS;
+        roundRatios[`${a}/${b} saturated throughput`] = byRound(x, y);
+      }
       ratios[`${a}/${b} open-loop peak throughput`] = x.peakPerS / y.peakPerS;
       ratios[`${a}/${b} p50 at the lowest rate`] = x.lightP50Ms / y.lightP50Ms;
       if (x.sharedP50Ms !== undefined && y.sharedP50Ms !== undefined) ratios[`${a}/${b} p50 at ${x.sharedRate}/s`] = x.sharedP50Ms / y.sharedP50Ms;
       ratios[`${a}/${b} bytes between orderers per block`] = x.lightBytesPerBlock / y.lightBytesPerBlock;
     }
-    summary[workload] = { modes, ratios };
+    summary[workload] = { modes, ratios, roundRatios };
   }
   // The EMR upload against the bare PutState floor and the floor with a read, and that read's
   // own cost, per mode: the ratio is put on the first workload of each pair.
@@ -120,7 +152,10 @@ export function summarise(all: ModeResult[]): Summary {
       const u = summary[over]!.modes[mode];
       const f = summary[under]!.modes[mode];
       if (!u || !f) continue;
-      if (u.saturatedPerS !== undefined && f.saturatedPerS !== undefined) summary[over]!.ratios[`${mode} ${label} saturated throughput`] = u.saturatedPerS / f.saturatedPerS;
+      if (u.saturatedPerS !== undefined && f.saturatedPerS !== undefined) {
+        summary[over]!.ratios[`${mode} ${label} saturated throughput`] = u.saturatedPerS / f.saturatedPerS;
+        summary[over]!.roundRatios[`${mode} ${label} saturated throughput`] = byRound(u, f);
+      }
       summary[over]!.ratios[`${mode} ${label} open-loop peak throughput`] = u.peakPerS / f.peakPerS;
     }
   }
@@ -141,7 +176,7 @@ export function summarise(all: ModeResult[]): Summary {
 const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 export function printReport(summary: Summary): void {
-  for (const [workload, { modes, ratios }] of Object.entries(summary)) {
+  for (const [workload, { modes, ratios, roundRatios }] of Object.entries(summary)) {
     console.log(`\n${workload}`);
     console.log('  mode      saturated tx/s  open-loop peak tx/s  p50 ms (light)  p99 ms (light)  KiB between orderers/block  ordering CPU (cores, light)');
     for (const [mode, m] of Object.entries(modes)) {
@@ -154,7 +189,10 @@ export function printReport(summary: Summary): void {
       const cpu = m.saturatedCpuMsPerTx;
       if (cpu !== undefined) console.log(`  ${mode.padEnd(9)} ${ROLES.map((r) => cpu[r].toFixed(1).padStart(8)).join(' ')} ${ROLES.reduce((sum, r) => sum + cpu[r], 0).toFixed(1).padStart(8)}`);
     }
-    for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value.toFixed(2)}×`);
+    for (const [name, value] of Object.entries(ratios)) {
+      const rounds = roundRatios[name] ?? [];
+      console.log(`  ${name}: ${value.toFixed(2)}×${rounds.length > 1 ? ` (by round: ${rounds.map((r) => r.toFixed(2)).join(', ')})` : ''}`);
+    }
   }
 }
 

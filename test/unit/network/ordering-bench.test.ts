@@ -75,6 +75,18 @@ describe('the ordering summary', () => {
     expect(s[upload]!.ratios['bft upload/GetState+PutState open-loop peak throughput']).toBeCloseTo(40 / 50);
   });
 
+  it('gives each saturated ratio round by round too: each round\'s windows averaged, rounds paired in order', () => {
+    const floor = 'PutState (floor)';
+    const upload = 'upload index (emr:CreateRecord)';
+    const s = summarise([
+      mode('bft', [step(floor, 50, 50, 400), step(upload, 50, 50, 400)], [saturated(floor, 100), saturated(upload, 90), saturated(upload, 70), saturated(floor, 60)]),
+      mode('bft', [], [saturated(floor, 50), saturated(upload, 45), saturated(upload, 45), saturated(floor, 50)], 2),
+    ]);
+    expect(s[floor]!.modes.bft?.saturatedRoundsPerS).toEqual([80, 50]);
+    expect(s[upload]!.roundRatios['bft upload/PutState saturated throughput']).toEqual([1, 0.9]);
+    expect(s[upload]!.ratios['bft upload/PutState saturated throughput']).toBeCloseTo(62.5 / 65);
+  });
+
   it('with rounds, compares the means of each mode\'s closed-loop steps over the rounds', () => {
     const floor = 'PutState (floor)';
     const s = summarise([
@@ -84,6 +96,8 @@ describe('the ordering summary', () => {
       mode('bft', [], [saturated(floor, 120)], 2),
     ]);
     expect(s[floor]!.modes.drkpbft?.saturatedWindowsPerS).toEqual([80, 100]);
+    expect(s[floor]!.modes.drkpbft?.saturatedRoundsPerS).toEqual([80, 100]);
+    expect(s[floor]!.roundRatios['drkpbft/bft saturated throughput']).toEqual([0.8, 100 / 120]);
     expect(s[floor]!.ratios['drkpbft/bft saturated throughput']).toBeCloseTo(90 / 110);
     expect(s[floor]!.ratios['drkpbft/bft p50 at the lowest rate']).toBeCloseTo(300 / 400);
   });
