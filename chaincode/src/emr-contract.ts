@@ -1,4 +1,4 @@
-import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord, type RecordCreation } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { authorize, callerOf } from './access';
@@ -43,7 +43,8 @@ export class EmrContract extends BatchingContract {
     const record = await s.records.create(input, s.caller, s.tx, input.patientSignature ? (r) => s.requirePatientSignature(r, 'patientSignature') : undefined);
     const action = record.supersedes ? 'record-version' : 'record-upload';
     await s.log.append({ action, outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: null, purpose: null });
-    return canonicalJson(record);
+    const { recordId, version, ownerMsp, createdBy, createdAt, txId } = record;
+    return canonicalJson({ recordId, version, ownerMsp, createdBy, createdAt, txId } satisfies RecordCreation);
   }
 
   @Transaction(false)

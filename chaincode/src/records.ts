@@ -2,7 +2,7 @@
  * The record index on the world state: input validation and the store. The record's shape
  * and its ids are the shared vocabulary's (@emr/protocol).
  */
-import { ChaincodeError, ErrorCode, SIGNATURE_PATTERN, MAX_PAGE_SIZE, RECORD_TYPES, checkCategory, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, SIGNATURE_PATTERN, MAX_PAGE_SIZE, RECORD_TYPES, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
 import { encode, found, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 
 /** The record's own fields (its ids are checked by ids.ts of @emr/protocol). */
@@ -129,17 +129,7 @@ export class RecordStore {
       }
       version = previous.version + 1;
     }
-    const { patientSignature, ...fields } = input;
-    const record: EmrRecord = {
-      ...fields,
-      supersedes: input.supersedes ?? null,
-      version,
-      ownerMsp: caller.mspId,
-      patientApproval: patientSignature ? { signature: patientSignature, signedAt: tx.timestamp.toISOString(), txId: tx.txId } : null,
-      createdBy: caller.enrollmentId,
-      createdAt: tx.timestamp.toISOString(),
-      txId: tx.txId,
-    };
+    const record = createdRecord(input, { recordId: input.recordId, version, ownerMsp: caller.mspId, createdBy: caller.enrollmentId, createdAt: tx.timestamp.toISOString(), txId: tx.txId });
     approve?.(record);
     if (input.supersedes !== undefined) await this.state.putState(this.state.createCompositeKey(SUCCESSOR, [input.supersedes]), Buffer.from(input.recordId, 'utf8'));
     await this.put(record);

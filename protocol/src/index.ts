@@ -47,7 +47,8 @@ export {
   type FragmentReport,
   type Election,
 } from './transactions';
-export type { EmrRecordInput, EmrRecord, PatientApproval, Erasure, RecordPage, InternalMetadata } from './types/records';
+export type { EmrRecordInput, EmrRecord, PatientApproval, Erasure, RecordCreation, RecordPage, InternalMetadata } from './types/records';
+export { createdRecord } from './types/records';
 export type { ConsentInput, Consent, ConsentPage, ApprovalRequirement, ApprovalPolicy, PolicySet, Approval } from './types/consents';
 export type { RegistrationInput, Registration, GrantPage } from './types/grants';
 export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';

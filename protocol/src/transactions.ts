@@ -17,7 +17,7 @@ import type { DirectoryEntry, PatientRegistration } from './types/directory';
 import type { Emergency, EmergencyInput, EmergencyStatus, Justification } from './types/emergencies';
 import type { GrantPage, Registration, RegistrationInput } from './types/grants';
 import type { LogEntry, LogPage } from './types/log';
-import type { EmrRecord, EmrRecordInput, InternalMetadata, RecordPage } from './types/records';
+import type { EmrRecord, EmrRecordInput, InternalMetadata, RecordCreation, RecordPage } from './types/records';
 import type { KeyCentre, KeyCentreInput, Proxy } from './types/services';
 
 /** Lists take a page size from 1 to this, and the bookmark of the previous page ('' for the first). */
@@ -71,7 +71,8 @@ type Page = [pageSize: number, bookmark: string];
 export interface Transactions {
   // emr: the record index
   'emr:WhoAmI': Evaluate<[], Caller>;
-  'emr:CreateRecord': Submit<[record: EmrRecordInput], EmrRecord>;
+  /** Answers what it decided (version, owner, creator, time, tx id), not the whole record: `createdRecord` rebuilds it. */
+  'emr:CreateRecord': Submit<[record: EmrRecordInput], RecordCreation>;
   'emr:ReadRecord': Evaluate<[recordId: string], EmrRecord>;
   'emr:ListRecordsByPatient': Evaluate<[patientPseudonym: string, ...Page], RecordPage>;
   'emr:ApproveRecord': Submit<[recordId: string, signature: string], EmrRecord>;

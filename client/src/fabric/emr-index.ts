@@ -1,5 +1,5 @@
 /** Typed access to the chaincode's EMR index transactions. */
-import { recordSigningPayload, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
+import { createdRecord, recordSigningPayload, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 
 export class EmrIndex extends ContractClient {
@@ -9,15 +9,16 @@ export class EmrIndex extends ContractClient {
   }
 
   /** Indexes a record owned by the caller's hospital (caller: one of its doctors); resolves once committed. */
-  createRecord(input: EmrRecordInput): Promise<EmrRecord> {
-    return this.submit('emr:CreateRecord', input);
+  async createRecord(input: EmrRecordInput): Promise<EmrRecord> {
+    return createdRecord(input, await this.submit('emr:CreateRecord', input));
   }
 
   /** The patient indexes his own record, signing the index fields as they will be stored. */
   async createRecordAsPatient(input: Omit<EmrRecordInput, 'patientSignature'>): Promise<EmrRecord> {
     const version = input.supersedes ? (await this.readRecord(input.supersedes)).version + 1 : 1;
     const fields = { ...input, ownerMsp: this.connection.mspId, version, supersedes: input.supersedes ?? null };
-    return this.submit('emr:CreateRecord', { ...input, patientSignature: this.connection.sign(recordSigningPayload(fields)) });
+    const signed = { ...input, patientSignature: this.connection.sign(recordSigningPayload(fields)) };
+    return createdRecord(signed, await this.submit('emr:CreateRecord', signed));
   }
 
   /** Erases a record (its patient, or an admin of its hospital): the capsule leaves the world state. */

@@ -54,6 +54,24 @@ export interface EmrRecord extends Omit<EmrRecordInput, 'supersedes' | 'patientS
   txId: string;
 }
 
+/**
+ * What CreateRecord answers: the fields the chaincode decided. The rest is the caller's own
+ * input, and a response is stored in the transaction on every ledger, so echoing the whole
+ * record would store it twice (`createdRecord` rebuilds it).
+ */
+export type RecordCreation = Pick<EmrRecord, 'recordId' | 'version' | 'ownerMsp' | 'createdBy' | 'createdAt' | 'txId'>;
+
+/** The record CreateRecord stores, from its input and what it decided: the chaincode builds it so, and the SDK rebuilds it from the answer. */
+export function createdRecord(input: EmrRecordInput, creation: RecordCreation): EmrRecord {
+  const { patientSignature, supersedes, ...fields } = input;
+  return {
+    ...fields,
+    supersedes: supersedes ?? null,
+    patientApproval: patientSignature ? { signature: patientSignature, signedAt: creation.createdAt, txId: creation.txId } : null,
+    ...creation,
+  };
+}
+
 export interface RecordPage {
   records: EmrRecord[];
   /** Pass back to get the next page; empty when there is none. */

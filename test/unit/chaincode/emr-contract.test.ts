@@ -2,7 +2,7 @@ import { EmrContract } from '../../../chaincode/src/emr-contract';
 import { recordInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
 import { chaincodeContext as context, identity, signAs } from '../../support/chaincode-context';
-import { canonicalJson, recordSigningPayload } from '@emr/protocol';
+import { canonicalJson, createdRecord, recordSigningPayload } from '@emr/protocol';
 import { A, B, RI, admin, contracts, doctor1, patient1, researcher1, unitLedger } from '../../support/unit-ledger';
 
 const doctor = { 'hf.EnrollmentID': 'doctor1', role: 'doctor' };
@@ -11,15 +11,16 @@ const researcher = { 'hf.EnrollmentID': 'researcher1', role: 'researcher' };
 describe('EmrContract', () => {
   const contract = new EmrContract();
 
-  it('creates from the caller\'s certificate and the transaction timestamp, answering canonical JSON', async () => {
+  it('creates from the caller\'s certificate and the transaction timestamp, answering only what it decided, as canonical JSON', async () => {
     const state = new MemoryState();
     const input = recordInput();
     await contracts.consent.RegisterPatient(context(state, A, patient1, { txId: 'tx-0' }), input.patientPseudonym);
     const out = await contract.CreateRecord(context(state, 'HospitalAMSP', doctor), JSON.stringify(input));
-    const record = JSON.parse(out);
-    expect(out).toBe(canonicalJson(record));
-    expect(record).toMatchObject({ ownerMsp: 'HospitalAMSP', createdBy: 'doctor1', createdAt: '2026-01-01T00:00:00.250Z', txId: 'tx-1' });
-    await expect(contract.ReadRecord(context(state, 'HospitalBMSP', researcher), input.recordId)).resolves.toBe(out);
+    const creation = JSON.parse(out);
+    expect(out).toBe(canonicalJson(creation));
+    expect(creation).toEqual({ recordId: input.recordId, version: 1, ownerMsp: 'HospitalAMSP', createdBy: 'doctor1', createdAt: '2026-01-01T00:00:00.250Z', txId: 'tx-1' });
+    // The caller's input and the answer rebuild the stored record exactly (what the SDK returns).
+    await expect(contract.ReadRecord(context(state, 'HospitalBMSP', researcher), input.recordId)).resolves.toBe(canonicalJson(createdRecord(input, creation)));
   });
 
   it('checks authorization before input, so a refused caller learns nothing about the rules', async () => {
@@ -50,9 +51,12 @@ describe('patient-created and patient-signed records', () => {
     const { as } = await unitLedger();
     const input = recordInput();
     const patientSignature = signed(fieldsOf(input));
-    const record = JSON.parse(await emr.CreateRecord(as(A, patient1), JSON.stringify({ ...input, patientSignature })));
+    const signedInput = { ...input, patientSignature };
+    const creation = JSON.parse(await emr.CreateRecord(as(A, patient1), JSON.stringify(signedInput)));
+    const record = JSON.parse(await emr.ReadRecord(as(A, patient1), input.recordId));
     expect(record).toMatchObject({ ownerMsp: A, createdBy: 'patient1', patientApproval: { signature: patientSignature } });
     expect(record).not.toHaveProperty('patientSignature');
+    expect(createdRecord(signedInput, creation)).toEqual(record);
   });
 
   it('refuses a patient without a signature, with a signature over other fields or by another key, another patient, and a doctor passing a signature; nothing is written', async () => {
