@@ -106,6 +106,13 @@ function byRound(x: ModeSummary, y: ModeSummary): number[] {
   return xs.slice(0, ys.length).map((v, i) => v / ys[i]!);
 }
 
+/** x/y of saturated throughput under `name`, overall and round by round, when both have it. */
+function putSaturatedRatio(into: Summary[string], name: string, x: ModeSummary, y: ModeSummary): void {
+  if (x.saturatedPerS === undefined || y.saturatedPerS === undefined) return;
+  into.ratios[name] = x.saturatedPerS / y.saturatedPerS;
+  into.roundRatios[name] = byRound(x, y);
+}
+
 export function summarise(all: ModeResult[]): Summary {
   const results = byMode(all);
   const summary: Summary = {};
@@ -118,8 +125,8 @@ export function summarise(all: ModeResult[]): Summary {
     for (const r of results) {
       if (stepsOf(r).length > 0) modes[r.ordering] = modeSummary(stepsOf(r), r.saturated.filter((s) => s.workload === workload), roundMeans(all, r.ordering, workload), Number.isFinite(sharedRate) ? sharedRate : undefined);
     }
-    const ratios: Record<string, number> = {};
-    const roundRatios: Record<string, number[]> = {};
+    const entry: Summary[string] = { modes, ratios: {}, roundRatios: {} };
+    const { ratios } = entry;
     const pairs: [Ordering, Ordering][] = [
       ['drkpbft', 'bft'],
       ['drkpbft', 'etcdraft'],
@@ -129,16 +136,13 @@ export function summarise(all: ModeResult[]): Summary {
       const x = modes[a];
       const y = modes[b];
       if (!x || !y) continue;
-      if (x.saturatedPerS !== undefined && y.saturatedPerS !== undefined) {
-        ratios[`${a}/${b} saturated throughput`] = x.saturatedPerS / y.saturatedPerS;
-        roundRatios[`${a}/${b} saturated throughput`] = byRound(x, y);
-      }
+      putSaturatedRatio(entry, `${a}/${b} saturated throughput`, x, y);
       ratios[`${a}/${b} open-loop peak throughput`] = x.peakPerS / y.peakPerS;
       ratios[`${a}/${b} p50 at the lowest rate`] = x.lightP50Ms / y.lightP50Ms;
       if (x.sharedP50Ms !== undefined && y.sharedP50Ms !== undefined) ratios[`${a}/${b} p50 at ${x.sharedRate}/s`] = x.sharedP50Ms / y.sharedP50Ms;
       ratios[`${a}/${b} bytes between orderers per block`] = x.lightBytesPerBlock / y.lightBytesPerBlock;
     }
-    summary[workload] = { modes, ratios, roundRatios };
+    summary[workload] = entry;
   }
   // The EMR upload against the bare PutState floor and the floor with a read, and that read's
   // own cost, per mode: the ratio is put on the first workload of each pair.
@@ -152,10 +156,7 @@ export function summarise(all: ModeResult[]): Summary {
       const u = summary[over]!.modes[mode];
       const f = summary[under]!.modes[mode];
       if (!u || !f) continue;
-      if (u.saturatedPerS !== undefined && f.saturatedPerS !== undefined) {
-        summary[over]!.ratios[`${mode} ${label} saturated throughput`] = u.saturatedPerS / f.saturatedPerS;
-        summary[over]!.roundRatios[`${mode} ${label} saturated throughput`] = byRound(u, f);
-      }
+      putSaturatedRatio(summary[over]!, `${mode} ${label} saturated throughput`, u, f);
       summary[over]!.ratios[`${mode} ${label} open-loop peak throughput`] = u.peakPerS / f.peakPerS;
     }
   }
