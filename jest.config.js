@@ -2,12 +2,15 @@
 //   unit         pure logic, in-memory fakes allowed
 //   unit-mcl     the crypto property tests again on the mcl backend (noble is the default)
 //   integration  the real network: started once per run by the global setup, stopped at the end
-//   lifecycle    up/down of the real network itself (cold start, idempotence, clean stop)
+//   lifecycle    the real network's own lifecycle (cold start, idempotence, resume on its data, stop)
 //   faults       orderer crashes and byzantine orderers on the real network under load (started
 //                with deliver proxies by its own global setup, stopped at the end)
 // ESM-only packages (@noble/curves and @noble/hashes; kubo-rpc-client and its dependency
 // tree, listed by scripts: node test/support/esm-packages.js): ts-jest transpiles them to
 // CommonJS for jest, which loads modules through its own CommonJS loader.
+// The live projects run their own network, in their own state directory: a test run never
+// touches the network of `npm run network -- up` (both use the same ports, so only one runs).
+process.env.EMR_NETWORK_DIR ??= require('node:path').join(__dirname, 'network', '.test-run');
 const esmPackages = require('./test/support/esm-packages');
 const esm = `(?:${esmPackages.map((p) => p.replace(/[.]/g, '\\.')).join('|')})`;
 const base = {

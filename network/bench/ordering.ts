@@ -18,8 +18,9 @@
  * the modes then run again in reverse order (A B C, C B A, …), closed-loop steps only, and
  * the comparison takes the mean over the rounds: a steady drift weighs on every mode alike.
  * With `--killed`, one orderer that does not lead (and, under drkpbft, its replica) is then
- * killed and every workload runs again on the n − 1 left. The network is taken down after
- * each mode and at the end.
+ * killed and every workload runs again on the n − 1 left. Its networks live in their own
+ * state directory (network/.bench-run, set by the npm script) and are reset after each mode
+ * and at the end; it refuses to run on the operator's network/.run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,10 +28,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectGateway, pseudonymOf, type EmrConnection } from '@emr/client';
 import { replicaName } from '../src/drkpbft-replicas';
-import { consensusView, down, up } from '../src/network';
+import { consensusView, reset, up } from '../src/network';
 import { stopDaemon } from '../src/processes';
 import { parseOrdererCount, parseOrdering, type Ordering } from '../src/ordering';
-import { stateDir } from '../src/paths';
+import { defaultStateDir, stateDir } from '../src/paths';
 import { runningTopology } from '../src/run-state';
 import { accessWorkload, floorWorkload, prepareAccess, readFloorWorkload, runSaturated, runStep, uploadWorkload, type SaturatedResult, type StepResult, type Workload } from './ordering-load';
 import { delta, probe, type ProbeDelta } from './ordering-probe';
@@ -114,7 +115,7 @@ export interface ModeResult {
 
 async function benchMode(ordering: Ordering, round: number): Promise<ModeResult> {
   log(`\n## ${ordering}, ${orderers} orderers${wan ? ', 3 emulated WAN zones' : ''}${rounds > 1 ? `, round ${round} of ${rounds}` : ''}`);
-  await down(() => undefined);
+  await reset(() => undefined);
   const started = await up((line) => log(`  [network] ${line}`), { ordering, orderers, wan });
   const t = runningTopology();
   const open: EmrConnection[] = [];
@@ -188,11 +189,12 @@ async function benchMode(ordering: Ordering, round: number): Promise<ModeResult>
     return { ordering, orderers, upSeconds: started.seconds, round, steps, saturated };
   } finally {
     for (const c of open) c.close();
-    await down(() => undefined);
+    await reset(() => undefined);
   }
 }
 
 async function main(): Promise<void> {
+  if (stateDir === defaultStateDir) throw new Error(`bench:ordering resets its networks: run it with EMR_NETWORK_DIR set to a directory of its own (npm run bench:ordering does), not ${defaultStateDir}`);
   const t0 = Date.now();
   const results: ModeResult[] = [];
   for (let round = 1; round <= rounds; round++) {

@@ -38,15 +38,13 @@ export async function packageChaincode(org: MemberOrgSpec): Promise<{ file: stri
 
 export const chaincodeServiceName = (org: MemberOrgSpec): string => `chaincode-${org.name}`;
 
-/** Starts the org's chaincode process (TLS server) under the supervisor. */
+/** Starts the org's chaincode process (TLS server). */
 export function startChaincodeService(org: MemberOrgSpec, packageId: string): void {
   const tls = tlsDirOf(org, 'chaincode');
   startDaemon({
     name: chaincodeServiceName(org),
     command: process.execPath,
     args: [
-      path.join(repoRoot, 'network', 'dist', 'supervise.js'),
-      process.execPath,
       path.join(repoRoot, 'node_modules', 'fabric-shim', 'cli.js'),
       'server',
       '--chaincode-address', `${topology.host}:${org.chaincodePort}`,

@@ -1,18 +1,22 @@
 /**
  * network — start, stop and inspect the native Fabric network.
- *   up       start everything (no-op when already up; clean restart when unhealthy):
+ *   up       start everything, or resume a network that was started before on its data
+ *            (no-op when already up):
  *            up [--ordering etcdraft|bft|drkpbft] [--orderers N] [--wan] [--deliver-proxies]
  *               (default EMR_ORDERING / EMR_ORDERERS / EMR_WAN / EMR_DELIVER_PROXIES)
- *   down     stop every process we started, by pid, and remove all state
+ *   down     stop every process we started, by pid; all state is kept for the next `up`
+ *   reset    say what would be deleted; with --yes, stop everything and delete all state
+ *   stop     stop one node, keeping its data: stop <node> (e.g. peer0.hospitala, orderer2, kubo-HospitalA)
+ *   start    start a stopped node again on its data: start <node>
  *   status   the ordering service and its leader, processes and health of every node (--json)
  *   logs     list log files, or print one: logs <name> [--lines N]
  *   enroll   onboard a user on the running network: enroll --org <org> --user <id> --role <role> [--json]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { down, enroll, status, up } from './network';
+import { down, enroll, reset, resetScope, startNode, status, stopNode, up } from './network';
 import { upRequest } from './ordering';
-import { state } from './paths';
+import { state, stateDir } from './paths';
 import { logFile } from './processes';
 
 /** A `--name value` option; undefined when absent, an error when the value is missing. */
@@ -33,6 +37,27 @@ async function main(argv: string[]): Promise<number> {
     case 'down':
       await down();
       return 0;
+    case 'reset': {
+      const scope = resetScope();
+      if (scope.length === 0) {
+        console.log(`nothing to delete (no network state in ${stateDir})`);
+        return 0;
+      }
+      if (!rest.includes('--yes')) {
+        console.log(`reset stops the network and deletes, for good:\n${scope.map((d) => `  - ${d}`).join('\n')}\nrun \`reset --yes\` to do it (\`down\` stops it and keeps everything)`);
+        return 2;
+      }
+      await reset(console.log);
+      return 0;
+    }
+    case 'stop':
+    case 'start': {
+      const node = rest.find((a) => !a.startsWith('--'));
+      if (!node) throw new Error(`${command} needs a node name, e.g. \`${command} peer0.hospitala\` (see \`status\`)`);
+      const done = command === 'stop' ? await stopNode(node) : await startNode(node);
+      console.log(done.length ? `${command === 'stop' ? 'stopped' : 'started and healthy'}: ${done.join(', ')}` : `${node} was already running`);
+      return 0;
+    }
     case 'status': {
       const s = await status();
       if (rest.includes('--json')) console.log(JSON.stringify(s, null, 2));
@@ -56,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
       const name = rest.find((a) => !a.startsWith('--'));
       if (!name) {
         const files = existsSync(state.logs) ? readdirSync(state.logs) : [];
-        console.log(files.length ? files.map((f) => `  ${path.basename(f, '.log')}`).join('\n') : 'no logs (the network has not run since the last down)');
+        console.log(files.length ? files.map((f) => `  ${path.basename(f, '.log')}`).join('\n') : 'no logs (the network has not run since the last reset)');
         return 0;
       }
       const file = logFile(name);
@@ -81,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: network <up|down|status|logs|enroll> [options]');
+      console.error('usage: network <up|down|reset|stop|start|status|logs|enroll> [options]');
       return 2;
   }
 }

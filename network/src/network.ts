@@ -5,13 +5,13 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { DirectoryClient, KeyCentreRegistry, ProxyRegistry, connectGateway, type ConnectionProfile } from '@emr/client';
 import { caCertOf, enrollOrg, enrollUser, identitiesOf, startCa, tlsDirOf, waitForCa, walletEntryDir } from './ca';
-import { deployChaincode } from './chaincode';
+import { chaincodeServiceName, deployChaincode } from './chaincode';
 import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
 import { initKubo, kuboApi, kuboHealthy, kuboName, startKubo, waitForKubo } from './kubo';
 import { binDir, kuboBin, repoRoot, state, stateDir } from './paths';
 import { startRelays, RELAYS_NAME } from './wan/launch';
 import { replicaName, startReplica, waitForReplicas, writeReplicaCluster } from './drkpbft-replicas';
-import { killDaemon, logFile, portInUse, recordedDaemons, restartDaemon, run, startDaemon, stopAllDaemons, waitFor } from './processes';
+import { killDaemon, logFile, portInUse, recordedDaemons, recordedNames, restartDaemon, run, startDaemon, stopAllDaemons, stopDaemon, waitFor } from './processes';
 import { PROXIES_NAME, startDeliverProxies } from './deliver-proxy/launch';
 import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
 import { recordSetting, runningSetting, runningTopology } from './run-state';
@@ -51,7 +51,7 @@ function healthEndpoints(t: Topology): { name: string; check: () => Promise<bool
     ...(t.wan ? [{ name: RELAYS_NAME, check: () => portInUse(RELAY_STATS_PORT) }] : []),
     ...(t.deliverProxies ? [{ name: PROXIES_NAME, check: () => portInUse(DELIVER_PROXY_CONTROL_PORT) }] : []),
     ...t.members.map((m) => ({ name: hostnameOf(m.peer, m), check: () => healthy(m.peer.operationsPort, m) })),
-    ...t.members.map((m) => ({ name: `chaincode-${m.name}`, check: () => portInUse(m.chaincodePort) })),
+    ...t.members.map((m) => ({ name: chaincodeServiceName(m), check: () => portInUse(m.chaincodePort) })),
     ...t.members.map((m) => ({ name: kuboName(m), check: () => kuboHealthy(m) })),
     ...t.members.map((m) => ({ name: `kgc-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.kgcPort)}/v1/health`)).ok })),
     ...t.members.map((m) => ({ name: `proxy-${m.name}`, check: async () => (await fetch(`${serviceUrl(m.proxyPort)}/v1/health`)).ok })),
@@ -169,21 +169,98 @@ export async function killOrderer(name: string): Promise<string[]> {
  * operations endpoint is healthy. Catching up is the orderer's business: see the fault tests.
  */
 export async function restartOrderer(name: string): Promise<void> {
-  const t = runningTopology();
-  const daemons = ordererDaemons(t, name);
+  const daemons = ordererDaemons(runningTopology(), name);
   const alive = recordedDaemons().filter((d) => daemons.includes(d.name) && d.alive);
   if (alive.length > 0) throw new Error(`${alive.map((d) => `${d.name} (pid ${d.pid})`).join(', ')} still running: kill ${name} before restarting it`);
-  const o = t.ordererOrg.orderers.find((x) => x.name === name)!;
-  if (t.ordering === 'drkpbft') {
-    restartDaemon(replicaName(o));
-    await waitFor(`DRKPBFT replica ${replicaName(o)} to listen on ${replicaPorts(o).hostLinkPort}`, () => portInUse(replicaPorts(o).hostLinkPort), 30000, logFile(replicaName(o)));
+  await startNode(name);
+}
+
+/**
+ * The daemons one node name stands for, in start order: a daemon's own name, or that name
+ * without its domain (`peer0.hospitala` for `peer0.hospitala.emr`); an orderer under
+ * drkpbft is its replica and itself.
+ */
+export function nodeDaemons(t: Topology, name: string): string[] {
+  const all = startOrder(t);
+  const match = all.includes(name) ? [name] : all.filter((d) => d.startsWith(`${name}.`));
+  if (match.length !== 1) {
+    throw new Error(`${match.length ? `'${name}' could be any of ${match.join(', ')}` : `no node named '${name}'`}; this network's nodes are ${all.join(', ')}`);
   }
-  restartDaemon(o.name);
-  await waitFor(`${o.name} health`, () => healthy(o.operationsPort, t.ordererOrg), 30000, logFile(o.name));
+  const orderer = t.ordererOrg.orderers.find((o) => o.name === match[0]);
+  return orderer ? ordererDaemons(t, orderer.name) : match;
+}
+
+/** Stops one node (SIGTERM, then SIGKILL after 10 s); it stays stopped, keeping its data, until `startNode`. Returns the daemons stopped. */
+export async function stopNode(name: string): Promise<string[]> {
+  const daemons = nodeDaemons(runningTopology(), name);
+  for (const d of [...daemons].reverse()) await stopDaemon(d, 10_000);
+  return daemons;
+}
+
+/** Starts a stopped node again on its data, as it was first started, and waits until it is healthy (a peer: until every gateway can endorse again). A no-op for parts that run. */
+export async function startNode(name: string): Promise<string[]> {
+  const t = runningTopology();
+  const daemons = nodeDaemons(t, name);
+  const running = new Set(recordedDaemons().filter((d) => d.alive).map((d) => d.name));
+  const started: string[] = [];
+  for (const d of daemons) {
+    if (running.has(d)) continue;
+    await restartDaemon(d);
+    started.push(d);
+    await waitHealthy(t, [d], 60_000);
+  }
+  // A restarted peer serves at once, but gateways endorse through it only once gossip has
+  // spread its membership again.
+  if (t.members.some((m) => started.includes(hostnameOf(m.peer, m)))) await waitForEndorsers(t);
+  return started;
+}
+
+/** Every daemon of a network with this topology, in the order `up` starts them. */
+export function startOrder(t: Topology): string[] {
+  const oo = t.ordererOrg;
+  return [
+    ...[oo, ...t.members].map((org) => org.ca.name),
+    ...t.members.map(kuboName),
+    ...(t.wan ? [RELAYS_NAME] : []),
+    ...(t.ordering === 'drkpbft' ? oo.orderers.map(replicaName) : []),
+    ...oo.orderers.map((o) => o.name),
+    ...(t.deliverProxies ? [PROXIES_NAME] : []),
+    ...t.members.map((m) => hostnameOf(m.peer, m)),
+    ...t.members.map(chaincodeServiceName),
+    ...t.members.map((m) => `kgc-${m.name}`),
+    ...t.members.map((m) => `proxy-${m.name}`),
+  ];
+}
+
+/** Logs each finished step with the seconds it took, and keeps them for the result. */
+function stepTimer(log: (line: string) => void): { steps: UpResult['steps']; step: (name: string) => void } {
+  const steps: UpResult['steps'] = [];
+  let last = Date.now();
+  const step = (name: string) => {
+    const now = Date.now();
+    steps.push({ step: name, seconds: (now - last) / 1000 });
+    log(`  ✓ ${name} (${((now - last) / 1000).toFixed(1)} s)`);
+    last = now;
+  };
+  return { steps, step };
+}
+
+async function requireFreePorts(t: Topology): Promise<void> {
+  const busy = [];
+  for (const p of allPorts(t)) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
+  if (busy.length) throw new Error(`ports already in use on ${topology.host}: ${busy.join(', ')}; stop whatever holds them`);
+}
+
+/** Waits until each named daemon's health check passes; on timeout the error quotes its log. */
+async function waitHealthy(t: Topology, names: string[], timeoutMs: number): Promise<void> {
+  const checks = new Map(healthEndpoints(t).map((h) => [h.name, h.check]));
+  await Promise.all(names.map((n) => waitFor(`${n} to be healthy`, checks.get(n)!, timeoutMs, logFile(n))));
 }
 
 export interface UpResult {
   alreadyUp: boolean;
+  /** Set when an existing network was resumed: the daemons started again. */
+  resumed?: string[];
   seconds: number;
   steps: { step: string; seconds: number }[];
 }
@@ -205,39 +282,37 @@ export const isUp = async (): Promise<boolean> => (await whyNotUp()).length === 
 /**
  * Starts the network with the requested ordering (EMR_ORDERING / EMR_ORDERERS unless told
  * otherwise; parts left open take the defaults, or, when nothing is asked, what ran last).
- * A no-op when a healthy network already runs a setting that satisfies the request.
+ * A no-op when a healthy network already runs a setting that satisfies the request. A
+ * network that was started before resumes on its data (`resume`), whatever stopped it;
+ * only a first start that never finished, which holds nothing a user stored, starts afresh.
  */
 export async function up(log: (line: string) => void = console.log, request: OrderingRequest = orderingFromEnv()): Promise<UpResult> {
   const t0 = Date.now();
   const previous = runningSetting();
   const setting = checkSetting({ ...(Object.keys(request).length === 0 && previous ? previous : DEFAULT_ORDERING), ...request });
-  const ordererBin = bin('orderer');
-  if (await isUp()) {
-    if (previous && satisfies(previous, request)) {
-      log(`network is already up (${describeSetting(previous)}; nothing to do)`);
+  if (existsSync(upMarker())) {
+    const made = previous ? describeSetting(previous) : 'an unrecorded ordering';
+    if (!previous || !satisfies(previous, request)) {
+      throw new Error(`this network's state was made for ${made}, not ${describeSetting(setting)}; keep it with \`up\` (no options), or delete it with \`reset --yes\` and start again`);
+    }
+    if (await isUp()) {
+      log(`network is already up (${made}; nothing to do)`);
       return { alreadyUp: true, seconds: 0, steps: [] };
     }
-    log(`network is up with ${previous ? describeSetting(previous) : 'an unrecorded ordering'} but ${describeSetting(setting)} was asked: restarting it`);
-  } else if (existsSync(stateDir)) {
-    log('a previous network was found (not fully healthy): cleaning it up first');
+    return resume(runningTopology(), log, t0);
   }
-  if (existsSync(stateDir)) await down(() => undefined);
+  if (existsSync(stateDir)) {
+    log('a previous start did not finish (nothing was stored in it): starting afresh');
+    await reset(() => undefined);
+  }
   const t = topologyFor(setting);
+  const ordererBin = bin('orderer');
   for (const file of [ordererBin, ...['peer', 'configtxgen', 'osnadmin', 'fabric-ca-server', 'fabric-ca-client'].map(bin), kuboBin()]) {
     if (!existsSync(file)) throw new Error(`missing binary ${file}: run 'npm run install:binaries' first`);
   }
-  const busy = [];
-  for (const p of allPorts(t)) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
-  if (busy.length) throw new Error(`ports already in use on ${topology.host}: ${busy.join(', ')}; stop whatever holds them`);
+  await requireFreePorts(t);
 
-  const steps: UpResult['steps'] = [];
-  let last = Date.now();
-  const step = (name: string) => {
-    const now = Date.now();
-    steps.push({ step: name, seconds: (now - last) / 1000 });
-    log(`  ✓ ${name} (${((now - last) / 1000).toFixed(1)} s)`);
-    last = now;
-  };
+  const { steps, step } = stepTimer(log);
   mkdirSync(stateDir, { recursive: true });
   recordSetting(setting);
   log(`ordering service: ${describeSetting(setting)}`);
@@ -312,6 +387,11 @@ export async function up(log: (line: string) => void = console.log, request: Ord
   writeFileSync(upMarker(), JSON.stringify({ startedAt: new Date().toISOString(), seconds, steps }, null, 2));
   log(`network up in ${seconds.toFixed(1)} s`);
   return { alreadyUp: false, seconds, steps };
+}
+
+/** Waits until every member's gateway can gather endorsements again (after a peer restarted). */
+export async function waitForEndorsers(t: Topology = runningTopology()): Promise<void> {
+  await Promise.all(t.members.map((m) => waitForEndorsementPlan(m.name)));
 }
 
 /**
@@ -441,7 +521,10 @@ export function connectionProfile(): ConnectionProfile {
   };
 }
 
-/** Stops every process we started (by pid), checks their ports are free, and removes all state. */
+/**
+ * Stops every process we started (by pid) and checks their ports are free. Every ledger,
+ * IPFS repository, key share and identity stays: `up` resumes the network on them.
+ */
 export async function down(log: (line: string) => void = console.log): Promise<{ stopped: string[]; seconds: number }> {
   const t0 = Date.now();
   const ports = allPorts(runningTopology());
@@ -450,10 +533,69 @@ export async function down(log: (line: string) => void = console.log): Promise<{
     for (const p of ports) if (await portInUse(p.port)) return false;
     return true;
   }, 15000);
-  rmSync(stateDir, { recursive: true, force: true });
   const seconds = (Date.now() - t0) / 1000;
-  log(stopped.length ? `stopped ${stopped.length} processes (${stopped.join(', ')}) and removed ${stateDir} in ${seconds.toFixed(1)} s` : `nothing was running; removed ${stateDir}`);
+  const kept = existsSync(stateDir) ? `; its state stays in ${stateDir} (\`up\` resumes it, \`reset --yes\` deletes it)` : '';
+  log(`${stopped.length ? `stopped ${stopped.length} processes (${stopped.join(', ')}) in ${seconds.toFixed(1)} s` : 'nothing was running'}${kept}`);
   return { stopped, seconds };
+}
+
+/** What `reset` deletes, in words an operator can check before saying yes. */
+export function resetScope(): string[] {
+  if (!existsSync(stateDir)) return [];
+  const t = runningTopology();
+  const n = t.members.length;
+  return [
+    `the ledgers of ${t.ordererOrg.orderers.length} orderers${t.ordering === 'drkpbft' ? ' and their DRKPBFT replicas' : ''} and ${n} peers: every record index, consent, grant and access-log entry`,
+    `${n} IPFS repositories: the encrypted content of every stored record`,
+    `${n} key centres' DKG shares: no identity key can be extracted for this network again`,
+    `${n} proxies' re-encryption key shares and event checkpoints`,
+    `${t.members.length + 1} Fabric CAs' databases and every enrolled identity in the wallet`,
+    `the logs, in ${stateDir}`,
+  ];
+}
+
+/** Stops the network and deletes all its state (`resetScope` says what that is). Never implied by another command. */
+export async function reset(log: (line: string) => void = console.log): Promise<{ stopped: string[]; deleted: string[] }> {
+  const deleted = resetScope();
+  const { stopped } = await down(() => undefined);
+  rmSync(stateDir, { recursive: true, force: true });
+  log(deleted.length ? `deleted:\n${deleted.map((d) => `  - ${d}`).join('\n')}` : `nothing to delete (no state in ${stateDir})`);
+  return { stopped, deleted };
+}
+
+/**
+ * Brings a network that was started before back on its data, after `down`, a crash of any
+ * of its processes, a SIGKILL of all of them or a reboot: every node that does not run is
+ * started again as it was first started, in the order `up` starts them, and waited for.
+ * Nothing is made anew: no enrolment, channel, chaincode install or DKG.
+ */
+async function resume(t: Topology, log: (line: string) => void, t0: number): Promise<UpResult> {
+  const order = startOrder(t);
+  const recorded = new Set(recordedNames());
+  const missing = order.filter((n) => !recorded.has(n));
+  if (missing.length > 0) throw new Error(`the network's state has no start record for ${missing.join(', ')} (${state.pids}): it cannot be resumed as it was made`);
+  const running = new Set(recordedDaemons().filter((d) => d.alive).map((d) => d.name));
+  const restarted: string[] = [];
+  const { steps, step } = stepTimer(log);
+  const stage = async (names: string[]) => {
+    const toStart = names.filter((n) => !running.has(n));
+    for (const n of toStart) await restartDaemon(n);
+    restarted.push(...toStart);
+    await waitHealthy(t, names, 120_000);
+  };
+  if (running.size === 0) await requireFreePorts(t);
+  log(`resuming the network (${describeSetting(runningSetting()!)}) on its state in ${stateDir}`);
+  const services = order.filter((n) => n.startsWith('kgc-') || n.startsWith('proxy-'));
+  const nodes = order.filter((n) => !services.includes(n));
+  await stage(nodes);
+  await waitFor(`every orderer to report the ${t.ordering} consensus of the channel up, with one agreed leader`, async () => (await consensusView(t)).ready, 120_000, logFile(t.ordererOrg.orderers[0]!.name));
+  step('CAs, IPFS nodes, orderers, peers and chaincode services running; the ordering service agrees on a leader');
+  await waitForEndorsers(t);
+  await stage(services);
+  step('every gateway can gather endorsements; key centres and proxies running on their persisted shares');
+  const seconds = (Date.now() - t0) / 1000;
+  log(`network resumed in ${seconds.toFixed(1)} s (${restarted.length ? `started again: ${restarted.join(', ')}` : 'everything was running'})`);
+  return { alreadyUp: false, resumed: restarted, seconds, steps };
 }
 
 export interface StatusLine {
@@ -472,6 +614,7 @@ export interface NetworkStatus {
 
 export async function status(): Promise<NetworkStatus> {
   const daemons = new Map(recordedDaemons().map((d) => [d.name, d]));
+  const known = new Set(recordedNames());
   const setting = runningSetting();
   const t = runningTopology();
   const consensus = setting ? { setting, ...(await consensusView(t)) } : undefined;
@@ -480,8 +623,8 @@ export async function status(): Promise<NetworkStatus> {
       const d = daemons.get(h.name);
       return {
         name: h.name,
-        ...(d ? { pid: d.pid } : {}),
-        process: d ? (d.alive ? 'running' : 'stopped') : 'not started',
+        ...(d?.alive ? { pid: d.nodePid ?? d.pid } : {}),
+        process: d?.alive ? 'running' : known.has(h.name) ? 'stopped' : 'not started',
         healthy: await h.check().catch(() => false),
       } as StatusLine;
     }),

@@ -7,8 +7,10 @@ import path from 'node:path';
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const networkPackageDir = path.join(repoRoot, 'network');
 
-/** All runtime state (crypto material, ledgers, logs, pid files, wallet); removed by `down`. */
-export const stateDir = path.resolve(process.env.EMR_NETWORK_DIR ?? path.join(networkPackageDir, '.run'));
+/** Where `npm run network` keeps the network's state unless EMR_NETWORK_DIR says otherwise. */
+export const defaultStateDir = path.join(networkPackageDir, '.run');
+/** All runtime state (crypto material, ledgers, logs, pid files, wallet); kept by `down`, deleted only by `reset`. */
+export const stateDir = path.resolve(process.env.EMR_NETWORK_DIR ?? defaultStateDir);
 
 /** Pinned binaries, outside git; the hash of the pins names the directory (see install-binaries.sh). */
 export function binDir(): string {

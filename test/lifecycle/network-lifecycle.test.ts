@@ -1,19 +1,21 @@
 /**
- * The network tooling itself on real processes: cold start, idempotent up, supervision of
- * the chaincode services, recovery from an unhealthy network, and a clean, repeatable down.
- * Runs alone (its own jest run), after the integration project has stopped its network,
+ * The network tooling itself on real processes: cold start, idempotent up, nodes restarted
+ * in place by their supervisors, one node stopped and started, and a network resumed on its
+ * data after `down` and after every process was killed with SIGKILL, a record stored before
+ * still readable, byte for byte, through the key centres and proxies. `down` keeps state;
+ * only `reset` deletes it. Runs alone (its own jest run) in the tests' own state directory,
  * on the ordering service EMR_ORDERING / EMR_ORDERERS ask for (CI runs it on each).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { connectGateway, EmrIndex } from '../../client/src';
-import { down, isUp, status, up } from '../../network/src/network';
+import { connectGateway, EmrClient, EmrIndex } from '../../client/src';
+import { down, isUp, reset, startNode, status, stopNode, up, waitForEndorsers, whyNotUp } from '../../network/src/network';
 import { orderingFromEnv, settingFor } from '../../network/src/ordering';
 import { runningSetting, runningTopology } from '../../network/src/run-state';
 import { channelConfigDir } from '../../network/src/node-env';
 import { binDir, stateDir } from '../../network/src/paths';
-import { isAlive, portInUse, recordedDaemons, run, waitFor } from '../../network/src/processes';
+import { crashNode, isAlive, killDaemon, portInUse, recordedDaemons, run, waitFor } from '../../network/src/processes';
+import { newPatient } from '../support/network';
 import { allPorts } from '../../network/src/topology';
 
 jest.setTimeout(180_000);
@@ -39,8 +41,11 @@ afterAll(async () => {
   await down(() => undefined);
 });
 
+const pidsOf = () => recordedDaemons().map((d) => d.pid).sort();
+
 it('starts from nothing to a committed chaincode, and a second up changes nothing', async () => {
-  await down(() => undefined);
+  await reset(() => undefined);
+  expect(existsSync(stateDir)).toBe(false);
   expect(await boundPorts()).toEqual([]);
 
   const first = await up(() => undefined);
@@ -80,44 +85,113 @@ it('has the mode\'s consensus type and block validation policy in the genesis bl
   }
 });
 
-it('refuses a bad ordering setting before touching the running network', async () => {
-  const pidsBefore = recordedDaemons().map((d) => d.pid).sort();
+it('refuses a bad ordering setting, or another setting than its state was made for, before touching the running network', async () => {
+  const pidsBefore = pidsOf();
   await expect(up(() => undefined, { ordering: 'drkpbft', orderers: 3 })).rejects.toThrow("ordering 'drkpbft' needs at least 4 orderers (3f + 1 with f = 1); 3 was asked");
-  expect(recordedDaemons().map((d) => d.pid).sort()).toEqual(pidsBefore);
+  const other = asked.ordering === 'etcdraft' ? 'bft' : 'etcdraft';
+  await expect(up(() => undefined, { ordering: other })).rejects.toThrow(`this network's state was made for ${asked.ordering}`);
+  await expect(up(() => undefined, { ordering: other })).rejects.toThrow('`reset --yes`');
+  expect(pidsOf()).toEqual(pidsBefore);
   expect(await isUp()).toBe(true);
 });
 
-it('restarts a chaincode service that dies, under its supervisor', async () => {
-  const supervisor = recordedDaemons().find((d) => d.name === 'chaincode-HospitalB')!;
-  const childPid = () => Number(execFileSync('pgrep', ['-P', String(supervisor.pid)]).toString().trim().split('\n')[0]);
-  const victim = childPid();
-  process.kill(victim, 'SIGKILL');
-  await waitFor('the supervisor to start a new chaincode process', async () => !isAlive(victim) && Number.isInteger(childPid()) && childPid() !== victim, 30_000);
-  await waitFor('HospitalB to answer through its restarted chaincode', async () => (await whoAmI('HospitalB')) === 'HospitalBMSP', 30_000);
-  expect(isAlive(supervisor.pid)).toBe(true);
+describe('a node that dies is restarted in place by its supervisor, on its data', () => {
+  it.each([['a chaincode service', 'chaincode-HospitalB'], ['a peer', 'peer0.hospitalb.emr'], ['a key centre', 'kgc-HospitalB']])('%s (%s)', async (_, name) => {
+    const supervisor = recordedDaemons().find((d) => d.name === name)!;
+    const victim = await crashNode(name);
+    await waitFor(`the supervisor to start ${name} again`, async () => {
+      const now = recordedDaemons().find((d) => d.name === name);
+      return now?.nodePid !== undefined && now.nodePid !== victim;
+    }, 30_000);
+    await waitFor('the network to be whole again', async () => (await whyNotUp()).length === 0, 60_000);
+    await waitForEndorsers();
+    expect(isAlive(supervisor.pid)).toBe(true);
+    await waitFor('HospitalB to answer through its restarted node', async () => (await whoAmI('HospitalB')) === 'HospitalBMSP', 60_000);
+  });
 });
 
-it('up on an unhealthy network restarts it cleanly', async () => {
-  const peer = recordedDaemons().find((d) => d.name === 'peer0.hospitala.emr')!;
-  process.kill(peer.pid, 'SIGKILL');
-  await waitFor('the peer to die', async () => !isAlive(peer.pid), 10_000);
-  expect(await isUp()).toBe(false);
-  const again = await up(() => undefined);
-  expect(again.alreadyUp).toBe(false);
-  expect(await isUp()).toBe(true);
-  await expect(whoAmI('HospitalA')).resolves.toBe('HospitalAMSP');
+it('stops one node, keeping its data, and starts it again', async () => {
+  expect(await stopNode('peer0.hospitala')).toEqual(['peer0.hospitala.emr']);
+  const line = (await status()).lines.find((l) => l.name === 'peer0.hospitala.emr')!;
+  expect([line.process, line.healthy]).toEqual(['stopped', false]);
+  expect(await whyNotUp()).toEqual(['peer0.hospitala.emr is not running']);
+  await expect(stopNode('peer9')).rejects.toThrow("no node named 'peer9'; this network's nodes are ");
+  expect(await startNode('peer0.hospitala')).toEqual(['peer0.hospitala.emr']);
+  expect(await startNode('peer0.hospitala')).toEqual([]);
+  await waitFor('HospitalA to answer again', async () => (await whoAmI('HospitalA')) === 'HospitalAMSP', 60_000);
 });
 
-it('down stops every process it started and frees every port; a second down is harmless', async () => {
-  const daemons = recordedDaemons();
-  // 4 CAs, the orderers (under drkpbft each with its replica); per member a peer, a chaincode service, a Kubo node, a key centre, a proxy.
-  expect(daemons.length).toBe(4 + asked.orderers * (asked.ordering === 'drkpbft' ? 2 : 1) + 5 * 3);
-  const result = await down(() => undefined);
-  console.log(`down: ${result.seconds.toFixed(1)} s`);
-  expect(result.stopped.sort()).toEqual(daemons.map((d) => d.name).sort());
-  expect(daemons.filter((d) => isAlive(d.pid))).toEqual([]);
-  expect(await boundPorts()).toEqual([]);
-  expect(existsSync(stateDir)).toBe(false);
-  const twice = await down(() => undefined);
-  expect(twice.stopped).toEqual([]);
+describe('what a user stored survives', () => {
+  const data = Buffer.from(JSON.stringify({ resourceType: 'Observation', status: 'final', valueString: `lifecycle ${Date.now()}` }));
+  let recordId: string;
+  let patientUser: string;
+
+  /** The patient reads his record back: index from the chain, content from IPFS checked against its SHA-256, key from the key centres. */
+  async function readBack(): Promise<Buffer> {
+    const patient = EmrClient.connect({ org: 'HospitalA', user: patientUser, profile: stateDir });
+    try {
+      return (await patient.fetchRecord(recordId, undefined, { purpose: 'treatment' })).data!;
+    } finally {
+      patient.close();
+    }
+  }
+
+  beforeAll(async () => {
+    const p = await newPatient('HospitalA', 'lifecycle-patient');
+    patientUser = p.user;
+    const doctor = EmrClient.connect({ org: 'HospitalA', user: 'doctor1', profile: stateDir });
+    try {
+      recordId = (await doctor.uploadRecord({ patientPseudonym: p.pseudonym, category: 'lifecycle/notes', source: data })).record.recordId;
+    } finally {
+      doctor.close();
+    }
+    expect((await readBack()).equals(data)).toBe(true);
+  });
+
+  it('down stops every process and frees every port, keeping all state; up resumes it; a second down is harmless', async () => {
+    const daemons = recordedDaemons();
+    // 4 CAs, the orderers (under drkpbft each with its replica); per member a peer, a chaincode service, a Kubo node, a key centre, a proxy.
+    expect(daemons.length).toBe(4 + asked.orderers * (asked.ordering === 'drkpbft' ? 2 : 1) + 5 * 3);
+    const result = await down(() => undefined);
+    console.log(`down: ${result.seconds.toFixed(1)} s`);
+    expect(result.stopped.sort()).toEqual(daemons.map((d) => d.name).sort());
+    expect(daemons.filter((d) => isAlive(d.pid))).toEqual([]);
+    expect(await boundPorts()).toEqual([]);
+    expect(existsSync(stateDir)).toBe(true);
+    expect((await down(() => undefined)).stopped).toEqual([]);
+
+    const resumed = await up(() => undefined);
+    console.log(`resume after down: ${resumed.seconds.toFixed(1)} s`);
+    expect(resumed.resumed!.sort()).toEqual(daemons.map((d) => d.name).sort());
+    expect(runningSetting()).toEqual(asked);
+    expect((await readBack()).equals(data)).toBe(true);
+  });
+
+  it('every process killed with SIGKILL at once, supervisors included, as a power cut would: up resumes it', async () => {
+    const daemons = recordedDaemons();
+    for (const d of daemons) await killDaemon(d.name);
+    expect(await isUp()).toBe(false);
+    const resumed = await up(() => undefined);
+    console.log(`resume after SIGKILL of all ${daemons.length} processes: ${resumed.seconds.toFixed(1)} s`);
+    expect(resumed.resumed!.sort()).toEqual(daemons.map((d) => d.name).sort());
+    expect(await isUp()).toBe(true);
+    expect((await readBack()).equals(data)).toBe(true);
+    // The network still takes writes after the crash: a second upload, read back.
+    const doctor = EmrClient.connect({ org: 'HospitalA', user: 'doctor1', profile: stateDir });
+    try {
+      const again = await doctor.uploadRecord({ patientPseudonym: (await doctor.index.readRecord(recordId)).patientPseudonym, category: 'lifecycle/notes', source: data });
+      expect(again.record.version).toBe(1);
+    } finally {
+      doctor.close();
+    }
+  });
+
+  it('reset deletes it all, and says what it deleted', async () => {
+    const { stopped, deleted } = await reset(() => undefined);
+    expect(stopped.length).toBe(4 + asked.orderers * (asked.ordering === 'drkpbft' ? 2 : 1) + 5 * 3);
+    expect(deleted.join('\n')).toMatch(/ledgers of \d+ orderers.*\n.*IPFS repositories.*\n.*key centres' DKG shares/);
+    expect(existsSync(stateDir)).toBe(false);
+    expect(await boundPorts()).toEqual([]);
+    expect((await reset(() => undefined)).deleted).toEqual([]);
+  });
 });

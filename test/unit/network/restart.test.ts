@@ -3,9 +3,11 @@
  * state: which daemons make up an orderer, refusals that name the problem, SIGKILL by the
  * recorded pid, and a restart with the recorded command, arguments and environment.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { processId } from '../../../network/src/proc';
 import { topologyFor } from '../../../network/src/topology';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'emr-restart-'));
@@ -59,7 +61,7 @@ describe('kill and restart', () => {
     await expect(network.restartOrderer('orderer9')).rejects.toThrow("unknown orderer 'orderer9'");
     const pid = standIn('orderer2');
     await expect(network.restartOrderer('orderer2')).rejects.toThrow(`orderer2 (pid ${pid}) still running: kill orderer2 before restarting it`);
-    expect(() => processes.restartDaemon('orderer2')).toThrow(`orderer2 still runs (pid ${pid})`);
+    await expect(processes.restartDaemon('orderer2')).rejects.toThrow(`orderer2 still runs (pid ${pid})`);
   });
 
   it('kills by the recorded pid with SIGKILL, and refuses to kill what is not running', async () => {
@@ -76,7 +78,7 @@ describe('kill and restart', () => {
     const first = standIn('orderer1', { EMR_FAULT_TEST_MARK: 'first-start' });
     const args = cmdline(first);
     await processes.killDaemon('orderer1');
-    const second = processes.restartDaemon('orderer1');
+    const second = await processes.restartDaemon('orderer1');
     expect(second).not.toBe(first);
     expect(processes.isAlive(second)).toBe(true);
     expect(cmdline(second)).toEqual(args);
@@ -84,5 +86,49 @@ describe('kill and restart', () => {
     expect(processes.recordedDaemons().find((d) => d.name === 'orderer1')).toMatchObject({ pid: second, alive: true });
     // The recorded environment is what differed from the starter's, not a copy of all of it.
     expect(Object.keys(processes.recordedSpec('orderer1').env)).toEqual(['EMR_FAULT_TEST_MARK']);
+  });
+});
+
+describe('supervision', () => {
+  const nodeOf = (name: string) => processes.recordedDaemons().find((d) => d.name === name)?.nodePid;
+
+  it('runs the node itself under its supervisor, which restarts it in place when it dies', async () => {
+    const supervisor = standIn('peer0.hospitala.emr');
+    await processes.waitFor('the node to start', async () => nodeOf('peer0.hospitala.emr') !== undefined, 10_000);
+    const node = nodeOf('peer0.hospitala.emr')!;
+    expect(node).not.toBe(supervisor);
+    expect(cmdline(node)).toEqual([process.execPath, '-e', 'setTimeout(() => {}, 600000)', 'peer0.hospitala.emr']);
+    await expect(processes.crashNode('peer0.hospitala.emr')).resolves.toBe(node);
+    await processes.waitFor('the supervisor to start it again', async () => (nodeOf('peer0.hospitala.emr') ?? node) !== node, 10_000);
+    expect(processes.isAlive(supervisor)).toBe(true);
+    expect(cmdline(nodeOf('peer0.hospitala.emr')!)).toEqual([process.execPath, '-e', 'setTimeout(() => {}, 600000)', 'peer0.hospitala.emr']);
+  });
+
+  it('reaps a node left running by a supervisor killed alone, before starting it again', async () => {
+    const supervisor = processes.recordedDaemons().find((d) => d.name === 'peer0.hospitala.emr')!.pid;
+    const orphan = nodeOf('peer0.hospitala.emr')!;
+    process.kill(supervisor, 'SIGKILL');
+    await processes.waitFor('the supervisor to die', async () => !processes.isAlive(supervisor), 10_000);
+    expect(processId(orphan)).toBeDefined();
+    await processes.restartDaemon('peer0.hospitala.emr');
+    expect(processId(orphan)).toBeUndefined(); // gone (at most a zombie until its new parent reaps it)
+    await processes.waitFor('the new node', async () => nodeOf('peer0.hospitala.emr') !== undefined, 10_000);
+  });
+
+  it('never takes a recorded pid that another process now has for ours (a reboot, or a pid reused)', async () => {
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { stdio: 'ignore' });
+    try {
+      const id = { pid: stranger.pid!, startTime: 1, bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() };
+      writeFileSync(path.join(dir, 'pids', 'orderer3.pid'), JSON.stringify(id));
+      writeFileSync(path.join(dir, 'pids', 'orderer4.pid'), JSON.stringify({ ...id, startTime: Number(readFileSync(`/proc/${stranger.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]), bootId: 'another-boot' }));
+      expect(processes.recordedDaemons().filter((d) => d.name === 'orderer3' || d.name === 'orderer4').map((d) => d.alive)).toEqual([false, false]);
+      await processes.stopAllDaemons(1000);
+      expect(processes.isAlive(stranger.pid!)).toBe(true);
+      // The specs stay for the next `up`; only who ran them is forgotten.
+      expect(processes.recordedDaemons()).toEqual([]);
+      expect(processes.recordedNames().sort()).toEqual(['orderer1', 'orderer2', 'peer0.hospitala.emr']);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 });
