@@ -14,6 +14,7 @@ export * from './wire/errors';
 export { endorseAndOrder } from './fabric/contract-client';
 export type { ContractConnection, PageOptions } from './fabric/contract-client';
 export * from './fabric/errors';
+export * from './fabric/outcome';
 export { loadProfile, type ConnectionProfile, type OrgProfile } from './fabric/profile';
 export type {
   Approval,

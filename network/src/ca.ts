@@ -4,10 +4,11 @@
  * MSP folders, TLS material and the SDK wallet are laid out under state/crypto and state/wallet.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { binDir, state } from './paths';
 import { logFile, run, startDaemon, waitFor } from './processes';
+import { copyKey, withoutSecrets } from './secret-files';
 import { caHostnameOf, hostnameOf, topology, type IdentityType, type OrgSpec, type Topology, type UserSpec } from './topology';
 
 export const orgDir = (org: OrgSpec): string => path.join(state.crypto, org.name);
@@ -37,7 +38,9 @@ function registrarSecret(org: OrgSpec): string {
 }
 
 export function startCa(org: OrgSpec): void {
-  mkdirSync(caServerHome(org), { recursive: true });
+  // Owner-only: Fabric CA writes its config (the registrar's password, in clear) 0644 here, and its keys.
+  mkdirSync(caServerHome(org), { recursive: true, mode: 0o700 });
+  chmodSync(caServerHome(org), 0o700);
   startDaemon({
     name: org.ca.name,
     command: bin('fabric-ca-server'),
@@ -64,8 +67,11 @@ export async function waitForCa(org: OrgSpec, timeoutMs = 30000): Promise<void> 
   copyFileSync(path.join(caServerHome(org), 'ca-cert.pem'), caCertOf(org));
 }
 
+/** A failed call's error quotes its command line, so the enrolment secrets in it are blanked. */
 const client = (org: OrgSpec, home: string, args: string[]) =>
-  run(bin('fabric-ca-client'), [...args, '--home', home, '--caname', org.ca.name, '--tls.certfiles', caCertOf(org)]);
+  run(bin('fabric-ca-client'), [...args, '--home', home, '--caname', org.ca.name, '--tls.certfiles', caCertOf(org)]).catch((err: Error) => {
+    throw new Error(withoutSecrets(err.message, args));
+  });
 
 /** NodeOUs: the identity type Fabric CA writes as the certificate's OU decides its MSP role. */
 function writeNodeOuConfig(mspDir: string): void {
@@ -109,10 +115,9 @@ async function registerAndEnroll(org: OrgSpec, user: Omit<UserSpec, 'role'> & { 
       'enroll', '-u', caUrl(org, `${user.id}:${secret}@`), '-M', tmp,
       '--enrollment.profile', 'tls', '--csr.cn', hosts[0]!, '--csr.hosts', hosts.join(','),
     ]);
-    mkdirSync(tlsDirOf(org, user.id), { recursive: true });
-    copyFileSync(path.join(tmp, 'signcerts', 'cert.pem'), path.join(tlsDirOf(org, user.id), 'cert.pem'));
     const [key] = readdirSync(path.join(tmp, 'keystore'));
-    copyFileSync(path.join(tmp, 'keystore', key!), path.join(tlsDirOf(org, user.id), 'key.pem'));
+    copyKey(path.join(tmp, 'keystore', key!), path.join(tlsDirOf(org, user.id), 'key.pem'));
+    copyFileSync(path.join(tmp, 'signcerts', 'cert.pem'), path.join(tlsDirOf(org, user.id), 'cert.pem'));
     rmSync(tmp, { recursive: true });
   }
 }
@@ -121,9 +126,8 @@ async function registerAndEnroll(org: OrgSpec, user: Omit<UserSpec, 'role'> & { 
 export async function enrollUser(org: OrgSpec, user: UserSpec): Promise<void> {
   await registerAndEnroll(org, user);
   const wallet = walletEntryDir(org, user.id);
-  mkdirSync(wallet, { recursive: true });
+  copyKey(path.join(mspDirOf(org, user.id), 'keystore', 'key.pem'), path.join(wallet, 'key.pem'));
   copyFileSync(path.join(mspDirOf(org, user.id), 'signcerts', 'cert.pem'), path.join(wallet, 'cert.pem'));
-  copyFileSync(path.join(mspDirOf(org, user.id), 'keystore', 'key.pem'), path.join(wallet, 'key.pem'));
 }
 
 export interface OrgIdentities {

@@ -24,7 +24,8 @@ export async function initKubo(): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   await Promise.all(
     topology.members.map(async (org) => {
-      mkdirSync(kuboRepo(org), { recursive: true });
+      // Owner-only: the repository holds swarm.key and, in config, the node's private key.
+      mkdirSync(kuboRepo(org), { recursive: true, mode: 0o700 });
       await run(kuboBin(), ['init', '--empty-repo'], kuboEnv(org));
       writeFileSync(path.join(kuboRepo(org), 'swarm.key'), swarmKey, { mode: 0o600 });
       const config = JSON.parse(readFileSync(path.join(kuboRepo(org), 'config'), 'utf8')) as Record<string, unknown> & { Identity: { PeerID: string } };
@@ -55,7 +56,7 @@ export async function initKubo(): Promise<Map<string, string>> {
         Transports: { Network: { TCP: true, QUIC: false, WebTransport: false, WebRTCDirect: false, Websocket: false } },
       },
     });
-    writeFileSync(file, JSON.stringify(config, null, 2));
+    writeFileSync(file, JSON.stringify(config, null, 2)); // keeps the 0600 Kubo created it with (Identity.PrivKey)
   }
   return ids;
 }

@@ -126,3 +126,4 @@ export function mapGatewayError(err: unknown): Error {
   }
   return err instanceof Error ? err : new Error(String(err));
 }
+

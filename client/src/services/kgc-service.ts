@@ -6,7 +6,7 @@
  * their request with their Fabric key: for their own identity, and for slot identities of
  * records they own. Nobody, this service included, ever holds the master secret.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { G1, KeyGenerationCentre, commitmentAt, extractPartial, toBase64url, fromBase64url, type G1Point, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
@@ -19,6 +19,7 @@ import type { RequestSigner } from '../wire/signed-requests';
 import { NonceCache, type TrustedCas } from './auth';
 import { CallerLimiter, authenticate, sealedAnswer } from './guard';
 import { HttpError, serveJson, type Handlers, type Request, type ServerLimits } from './http';
+import { hexScalar, privateDir, readPrivate, tightenFiles, writePrivate } from './state-files';
 
 export interface KgcConfig {
   index: number;
@@ -75,6 +76,14 @@ type Published = { [P in DkgRoute as P extends `GET /v1/dkg/${infer Phase}` ? Ph
 
 const point = (p: G1Point) => toBase64url(p.toBytes());
 const readPoint = (s: string) => G1.fromBytes(fromBase64url(s, 'point'));
+/** A DKG share as it travels; a malformed one counts as missing (a complaint) and is never quoted. */
+const readShare = (raw: DkgShare | undefined): PrivateShare | undefined => {
+  try {
+    return raw ? { s: hexScalar(raw.s, 'share s'), b: hexScalar(raw.b, 'share b') } : undefined;
+  } catch {
+    return undefined;
+  }
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class KeyGenerationCentreService {
@@ -99,8 +108,12 @@ export class KeyGenerationCentreService {
 
   /** Loads a kept share and serves HTTP (the DKG and registration are start's). */
   async listen(): Promise<http.Server> {
-    mkdirSync(this.config.stateDir, { recursive: true });
-    if (existsSync(this.stateFile)) this.outcome = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Outcome;
+    privateDir(this.config.stateDir);
+    tightenFiles(this.config.stateDir);
+    if (existsSync(this.stateFile)) {
+      this.outcome = readPrivate<Outcome>(this.stateFile);
+      hexScalar(this.outcome.secretShare, `${this.stateFile}: secretShare`); // a damaged share stops the start here
+    }
     this.server = await serveJson(this.config.port, this.routes(), this.log, this.config.limits);
     this.log(`key centre ${this.config.index}/${this.config.n} listening on ${this.config.endpoint}`);
     return this.server;
@@ -115,7 +128,7 @@ export class KeyGenerationCentreService {
     if (!this.server) await this.listen();
     if (!this.outcome) {
       this.outcome = await this.runDkg();
-      writeFileSync(this.stateFile, JSON.stringify(this.outcome), { mode: 0o600 });
+      writePrivate(this.stateFile, this.outcome);
     }
     await this.register(this.outcome);
   }
@@ -153,7 +166,7 @@ export class KeyGenerationCentreService {
         if (!this.outcome) throw new HttpError(503, 'NOT_READY', 'the DKG has not completed');
         const { secretShare } = this.outcome;
         return this.limiter.run(encodeParty(caller), async () => {
-          const partial = extractPartial(BigInt(this.config.index), BigInt(`0x${secretShare}`), identity);
+          const partial = extractPartial(BigInt(this.config.index), hexScalar(secretShare, 'secretShare'), identity);
           return sealedAnswer(req, signed, { index: this.config.index, key: toBase64url(partial.key.toBytes()) });
         });
       },
@@ -202,9 +215,7 @@ export class KeyGenerationCentreService {
       if (i === index) continue;
       const c = commitments.get(i)?.pedersen.map(readPoint) ?? [];
       pedersen.set(i, c);
-      const raw = shares.get(i);
-      const share: PrivateShare | undefined = raw ? { s: BigInt(`0x${raw.s}`), b: BigInt(`0x${raw.b}`) } : undefined;
-      if (centre.receive(i, c, share)) complaints.push(i);
+      if (centre.receive(i, c, readShare(shares.get(i)))) complaints.push(i);
     }
     this.published.complaints = { against: complaints };
 
@@ -225,10 +236,7 @@ export class KeyGenerationCentreService {
       const froms = against(dealer);
       if (!commitments.has(dealer) && dealer !== index) continue; // never dealt
       if (froms.length > t) continue;
-      const ok = froms.every((from) => {
-        const a = allAnswers.get(dealer)?.[String(from)];
-        return centre.acceptAnswer(dealer, { from, against: dealer }, a ? { s: BigInt(`0x${a.s}`), b: BigInt(`0x${a.b}`) } : undefined);
-      });
+      const ok = froms.every((from) => centre.acceptAnswer(dealer, { from, against: dealer }, readShare(allAnswers.get(dealer)?.[String(from)])));
       if (ok) qual.push(dealer);
     }
     if (qual.length < t) throw new Error(`DKG failed: only ${qual.length} centres qualified, ${t} needed`);

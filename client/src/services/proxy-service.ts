@@ -14,7 +14,7 @@
  * signed request, for this proxy's position among the grant's proxies, and only if it verifies
  * against the commitments registered on chain; once stored it is never replaced.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { checkpointers, type ChaincodeEvent } from '@hyperledger/fabric-gateway';
@@ -44,6 +44,7 @@ import type { ProxyRoutes, ServedFragment } from '../wire/routes';
 import { NonceCache, type TrustedCas } from './auth';
 import { CallerLimiter, authenticate, checkEntryId, checkGrantId, onlyFields } from './guard';
 import { HttpError, serveJson, type Handlers, type Request, type ServerLimits } from './http';
+import { hexScalar, privateDir, readPrivate, tightenFiles, writePrivate } from './state-files';
 
 export interface ProxyConfig {
   port: number;
@@ -103,7 +104,8 @@ export class ProxyService {
     this.records = deps.records ?? new EmrIndex(full);
     this.registry = deps.registry ?? new ProxyRegistry(full);
     this.me = { mspId: connection.mspId, enrollmentId: connection.user };
-    for (const dir of ['shares', 'served']) mkdirSync(path.join(config.stateDir, dir), { recursive: true });
+    for (const dir of ['', 'shares', 'served']) privateDir(path.join(config.stateDir, dir));
+    tightenFiles(path.join(config.stateDir, 'shares'));
   }
 
   get identity(): string {
@@ -194,22 +196,20 @@ export class ProxyService {
     const stored: StoredShare = { grantId, consentId: reg.consentId, index, share: share.toString(16) };
     // No await from here on: the check and the write cannot interleave with another upload.
     const existing = this.loadShare(grantId);
-    if (existing && existing.index === index && verifies(BigInt(`0x${existing.share}`))) {
+    if (existing && existing.index === index && verifies(hexScalar(existing.share, `the share held for grant '${grantId}'`))) {
       if (existing.share !== stored.share) throw new HttpError(409, 'CONFLICT', `${this.identity} already holds a verified share of grant '${grantId}'; it is never replaced`);
       if (existing.consentId === stored.consentId) return { index };
     } else {
       if (!verifies(share)) throw new HttpError(400, 'INVALID_ARGUMENT', `share does not match the commitments of grant '${grantId}' on chain`);
       if (existing) this.log(`grant ${grantId}: replacing a share an earlier version stored unverified`);
     }
-    const file = this.shareFile(grantId);
-    writeFileSync(`${file}.tmp`, JSON.stringify(stored), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    writePrivate(this.shareFile(grantId), stored);
     return { index };
   }
 
   private loadShare(grantId: string): StoredShare | undefined {
     const file = this.shareFile(grantId);
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StoredShare) : undefined;
+    return existsSync(file) ? readPrivate<StoredShare>(file) : undefined;
   }
 
   /**
@@ -255,7 +255,7 @@ export class ProxyService {
     const stored = this.loadShare(grantId);
     if (!stored || stored.index !== index) throw new HttpError(404, 'NO_SHARE', `${this.identity} holds no key share for grant '${grantId}'`);
     const grant = decodeGrant(fromBase64url(reg.grant, 'grant'));
-    const share = BigInt(`0x${stored.share}`);
+    const share = hexScalar(stored.share, `the share held for grant '${grantId}'`);
     if (!G1.BASE.multiply(share).equals(commitmentAt(grant.commitments, BigInt(index)))) throw new HttpError(409, 'BAD_SHARE', `the share held for grant '${grantId}' does not match its registration`);
     let fragment;
     try {
@@ -306,8 +306,9 @@ export class ProxyService {
         if (payload.outcome === 'success' && !payload.grantId && !payload.emergencyId) await this.serveAhead(payload.entryId!, payload.consentId!, payload.recordId!);
         return;
       case 'consent.revoked':
-        for (const f of readdirSync(path.join(this.config.stateDir, 'shares'))) {
-          const stored = JSON.parse(readFileSync(path.join(this.config.stateDir, 'shares', f), 'utf8')) as StoredShare;
+        // Not a crash's leftover `.tmp`: a torn one would stop the other shares' destruction.
+        for (const f of readdirSync(path.join(this.config.stateDir, 'shares')).filter((f) => f.endsWith('.json'))) {
+          const stored = readPrivate<StoredShare>(path.join(this.config.stateDir, 'shares', f));
           if (stored.consentId === payload.consentId) {
             rmSync(path.join(this.config.stateDir, 'shares', f));
             this.log(`consent ${payload.consentId} revoked: share of grant ${stored.grantId} destroyed`);

@@ -39,11 +39,12 @@ import { ConsentLedger } from '../fabric/consent-ledger';
 import { DirectoryClient } from '../fabric/directory-client';
 import { EmrIndex } from '../fabric/emr-index';
 import { EmrError } from '../fabric/errors';
+import { settleWrite } from '../fabric/outcome';
 import { loadProfile, type ConnectionProfile } from '../fabric/profile';
 import { ProxyRegistry } from '../fabric/proxy-registry';
 import { proxyClient } from '../wire/call';
 import { extractKey, loadConsortium, type Consortium } from '../wire/key-centres';
-import { InsufficientFragmentsError, IntegrityError } from './errors';
+import { IndexOutcomeUnknownError, InsufficientFragmentsError, IntegrityError } from './errors';
 import { collectFragments } from './fragments';
 import { IpfsStore, type Replication } from './ipfs-store';
 
@@ -115,6 +116,9 @@ interface ChainLink {
 
 /** A part of the flow failed after some writes; `cause` says why. */
 export class FlowError extends EmrError {}
+
+/** How long an upload whose index write failed with an open outcome asks the ledger whether it committed (settleWrite). */
+const INDEX_SETTLE_MS = 30_000;
 
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -249,10 +253,24 @@ export class EmrClient {
       const record = await time('chain', () => (this.isPatient() ? this.index.createRecordAsPatient(fields) : this.index.createRecord(fields)));
       return { record, pinnedOn: stored.pinnedOn, replicated: stored.replicated, timings };
     } catch (err) {
+      const record = await this.committedAfterAll(recordId, stored.cid, err);
+      if (record) return { record, pinnedOn: stored.pinnedOn, replicated: stored.replicated, timings };
       await stored.replicated;
       await this.ipfs.unpinEverywhere(stored.cid);
       throw err;
     }
+  }
+
+  /**
+   * An index write failed: was it committed all the same? Unpinning the content of a record
+   * that is indexed would lose it, so an open outcome is settled on the ledger first.
+   * Answers the committed record, or undefined when it was never written; throws
+   * IndexOutcomeUnknownError (content kept) when the ledger could not be read.
+   */
+  private async committedAfterAll(recordId: string, cid: string, err: unknown): Promise<EmrRecord | undefined> {
+    const outcome = await settleWrite(err, () => this.index.readRecord(recordId), INDEX_SETTLE_MS);
+    if (outcome.written === 'unknown') throw new IndexOutcomeUnknownError(recordId, cid, { cause: err });
+    return outcome.written && outcome.value.cid === cid ? outcome.value : undefined;
   }
 
   private isPatient(): boolean {

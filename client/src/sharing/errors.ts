@@ -25,3 +25,17 @@ export class InsufficientFragmentsError extends EmrError {
     super(`grant '${grantId}' needs ${needed} verified fragments; ${failures.length} proxies failed: ${failures.map((f) => `${f.proxy}: ${f.reason}`).join('; ')}${detail ? `. ${detail}` : ''}`);
   }
 }
+/**
+ * An upload's content is stored, but whether its index entry was committed could not be
+ * learnt (the ledger stayed unreadable). The content stays pinned, so that nothing that may
+ * be indexed is lost; read the record later, or upload again with the same recordId.
+ */
+export class IndexOutcomeUnknownError extends EmrError {
+  constructor(
+    readonly recordId: string,
+    readonly cid: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`record '${recordId}': its index write may or may not have committed, and the ledger could not be read to tell; its content ${cid} stays pinned`, options);
+  }
+}

@@ -87,5 +87,10 @@ export function openReply<T>(sealed: SealedReply, context: string, mine: { publi
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64url'));
   decipher.setAAD(Buffer.from(context));
   decipher.setAuthTag(ct.subarray(ct.length - 16));
-  return JSON.parse(Buffer.concat([decipher.update(ct.subarray(0, ct.length - 16)), decipher.final()]).toString('utf8')) as T;
+  const plain = Buffer.concat([decipher.update(ct.subarray(0, ct.length - 16)), decipher.final()]).toString('utf8');
+  try {
+    return JSON.parse(plain) as T;
+  } catch {
+    throw new Error('sealed reply is not JSON'); // not JSON.parse's message: it quotes the secret it failed on
+  }
 }

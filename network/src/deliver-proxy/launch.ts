@@ -3,7 +3,7 @@
  * before the peers (peer config: fabric-config.ts, deliverOverrides), and the client side of
  * its control port for the fault tests.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { caCertOf, tlsDirOf } from '../ca';
 import { compiledDaemon, state } from '../paths';
@@ -33,7 +33,8 @@ export function proxiesFile(t: Topology): ProxiesFile {
 
 export async function startDeliverProxies(t: Topology): Promise<void> {
   const file = path.join(state.config, 'deliver-proxies.json');
-  writeFileSync(file, JSON.stringify(proxiesFile(t), null, 2), { mode: 0o600 });
+  rmSync(file, { force: true }); // it holds the orderers' TLS keys: 0600 from creation, never an older file's mode
+  writeFileSync(file, JSON.stringify(proxiesFile(t), null, 2), { mode: 0o600, flag: 'wx' });
   startDaemon({ name: PROXIES_NAME, command: process.execPath, args: [compiledDaemon(path.join('deliver-proxy', 'process.js')), file] });
   await waitFor(`the deliver proxies to serve their control port ${DELIVER_PROXY_CONTROL_PORT}`, () => portInUse(DELIVER_PROXY_CONTROL_PORT), 15_000, logFile(PROXIES_NAME));
 }

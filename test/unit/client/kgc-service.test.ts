@@ -2,9 +2,10 @@
  * Three key centres on 127.0.0.1 run the DKG among themselves over HTTP (DKG shares fetched
  * sealed to the fetching centre), then serve partial keys sealed to the requester. Hostile
  * requests: replays, unsealed asks, eavesdropped answers, other people's slots, null bodies.
- * The chain is a fake registry; certificates come from throw-away test CAs.
+ * Secrets at rest: shares 0600 in a 0700 directory, older loose state tightened, no share in
+ * any log line. The chain is a fake registry; certificates come from throw-away test CAs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,11 +25,17 @@ const [A, B] = cas as [(typeof cas)[0], (typeof cas)[0]];
 const doctor = A.enroll('doctor1', 'doctor');
 const patient = A.enroll('patient1', 'patient');
 const otherPatient = B.enroll('patient1', 'patient');
+const mode = (p: string) => statSync(p).mode & 0o777;
 
 describe('key centres over HTTP', () => {
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kgc-test-'));
+  const root = mkdtempSync(path.join(os.tmpdir(), 'kgc-test-'));
+  const stateDir = path.join(root, 'services', 'kgc'); // made by the centres
   const peers = new Map<number, string>();
   const registered: KeyCentreInput[] = [];
+  // Everything the centres log, and anything written to the console meanwhile.
+  const logged: string[] = [];
+  const log = (line: string) => void logged.push(line);
+  const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation((...args: unknown[]) => log(args.map(String).join(' '))));
   const configs: KgcConfig[] = orgs.map((_, i) => ({
     index: i + 1,
     n: 3,
@@ -49,9 +56,10 @@ describe('key centres over HTTP', () => {
           signer: cas[i]!.enroll('kgc', 'kgc'),
           registry: { list: async () => registered as unknown as KeyCentre[], register: async (input) => (registered.push(input), input as unknown as KeyCentre) },
         },
-        () => undefined,
+        log,
       ),
   );
+  const deps = (i: number) => services[i]!['deps'];
   let consortium: Consortium;
   const kgc1 = () => peers.get(1)!;
 
@@ -71,7 +79,8 @@ describe('key centres over HTTP', () => {
   }, 120_000);
   afterAll(() => {
     services.forEach((s) => s.close());
-    rmSync(stateDir, { recursive: true, force: true });
+    consoleSpies.forEach((s) => s.mockRestore());
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('the DKG completes over HTTP with sealed shares, and every centre registers the same outcome', () => {
@@ -136,5 +145,56 @@ describe('key centres over HTTP', () => {
     expect([nullBody.status, ((await nullBody.json()) as { message: string }).message]).toEqual([400, 'the request body must be a JSON object, not null']);
     expect((await post('{"identity":"doctor1@HospitalAMSP"}', { 'content-type': 'application/json' })).status).toBe(401);
     expect((await post('identity=doctor1@HospitalAMSP', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+  });
+
+  it('each centre keeps its share 0600, in a 0700 directory', () => {
+    expect([mode(stateDir), mode(path.dirname(stateDir))]).toEqual([0o700, 0o700]);
+    expect(readdirSync(stateDir).sort()).toEqual(['kgc-1.json', 'kgc-2.json', 'kgc-3.json']);
+    for (const f of readdirSync(stateDir)) expect([f, mode(path.join(stateDir, f))]).toEqual([f, 0o600]);
+  });
+
+  it('no log line or console output of the DKG and of key extraction holds a share', async () => {
+    await extractKey(consortium, 'doctor1@HospitalAMSP', doctor);
+    const secrets = services.flatMap((s, i) => {
+      const dealt = [...s['dealing']!.shares.values()].flatMap((share) => [share.s, share.b]);
+      const kept = JSON.parse(readFileSync(path.join(stateDir, `kgc-${i + 1}.json`), 'utf8')) as { secretShare: string };
+      return [...dealt, BigInt(`0x${kept.secretShare}`)];
+    });
+    expect(logged.filter((l) => l.startsWith('DKG: done'))).toHaveLength(3); // the capture sees what the centres log
+    for (const secret of secrets.flatMap((x) => [x.toString(16), x.toString()])) expect(logged.filter((l) => l.includes(secret))).toEqual([]);
+  });
+
+  describe('state an older version left', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kgc-old-'));
+    const file = path.join(dir, 'kgc-1.json');
+    const kept = () => JSON.parse(readFileSync(path.join(stateDir, 'kgc-1.json'), 'utf8')) as { secretShare: string };
+    const centre = () => new KeyGenerationCentreService({ ...configs[0]!, port: 0, stateDir: dir }, deps(0), log);
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('a share file left 0644 in a 0755 directory is tightened at start, and its share still read', async () => {
+      writeFileSync(file, readFileSync(path.join(stateDir, 'kgc-1.json')));
+      chmodSync(file, 0o644);
+      chmodSync(dir, 0o755);
+      const c = centre();
+      await c.listen();
+      c.close();
+      expect([mode(dir), mode(file)]).toEqual([0o700, 0o600]);
+      expect(c['outcome']?.secretShare).toBe(kept().secretShare);
+    });
+
+    it('a damaged share file stops the centre at start, and neither the error nor the log quotes it', async () => {
+      const { secretShare } = kept();
+      const damaged = [JSON.stringify({ ...kept(), secretShare: `0x${secretShare}` }), readFileSync(path.join(stateDir, 'kgc-1.json'), 'utf8').replace(`"${secretShare}"`, secretShare)];
+      for (const text of damaged) {
+        writeFileSync(file, text);
+        const before = logged.length;
+        const c = centre();
+        const err = await c.listen().catch((e: unknown) => e);
+        c.close();
+        expect(err).toBeInstanceOf(Error);
+        expect((err as Error).message).toMatch(/kgc-1\.json.*secret and not shown/);
+        expect([(err as Error).message, (err as Error).stack, ...logged.slice(before)].filter((l) => l?.includes(secretShare.slice(0, 6)))).toEqual([]);
+      }
+    });
   });
 });

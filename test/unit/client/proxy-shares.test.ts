@@ -2,9 +2,10 @@
  * A proxy on 127.0.0.1 receiving key shares: only the delegator of a grant registered on
  * chain, in a signed request, for this proxy's position, verified against the commitments
  * on chain, never replacing a stored share, and bounded per caller. The chain is a fake
- * ledger; the crypto is real. Also: ids and bodies the fragment endpoint refuses early.
+ * ledger; the crypto is real. Also: ids and bodies the fragment endpoint refuses early, and
+ * secrets at rest: shares 0600 in 0700 directories, older loose state tightened, no share logged.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,7 @@ const slot = { owner: 'a'.repeat(64), type: 'sharable' as const, condition: 'car
 const makeGrant = (grantId: string, order: Party[] = proxies, seed = 'legit') =>
   reKeyGen(params, { grantId, slot, delegatorKey: hashToG2(`delegator:${seed}:${grantId}`), delegatee: 'researcher1@ResearchInstituteMSP', hop: 1, proxies: order.map(idOf), threshold: 2 });
 const share64 = (s: ProxyShare) => toBase64url(encodeProxyShare(s));
+const mode = (p: string) => statSync(p).mode & 0o777;
 
 describe('a proxy receiving key shares', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'proxy-test-'));
@@ -74,7 +76,11 @@ describe('a proxy receiving key shares', () => {
     throw new Error('not used here');
   };
   const config = { port: 0, endpoint: '', stateDir, channel: 'emr', trust: trustOf(...cas) };
-  const service = new ProxyService(config, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), () => undefined, {
+  // Everything the proxy logs, and anything written to the console meanwhile.
+  const logged: string[] = [];
+  const log = (line: string) => void logged.push(line);
+  const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation((...args: unknown[]) => log(args.map(String).join(' '))));
+  const service = new ProxyService(config, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), log, {
     ledger,
     records: { readRecord: unused },
     registry: { register: unused, signFragment: unused, logReEncryptionAsync: unused, logReEncryption: unused },
@@ -86,6 +92,7 @@ describe('a proxy receiving key shares', () => {
   });
   afterAll(() => {
     service.stop();
+    consoleSpies.forEach((s) => s.mockRestore());
     rmSync(stateDir, { recursive: true, force: true });
   });
 
@@ -191,6 +198,58 @@ describe('a proxy receiving key shares', () => {
     await service['onEvent']({ eventName: 'consent.revoked', payload: Buffer.from(JSON.stringify({ consentId: 'consent-of-grant-to-revoke' })) } as never);
     expect(shareFiles()).not.toContain('grant-to-revoke.json');
     expect(shareFiles()).toContain('grant-ok.json');
+  });
+
+  it('shares are kept 0600 in 0700 directories; a crash-left 0644 .tmp does not pass its mode on', async () => {
+    const { shares } = register('grant-modes');
+    const file = path.join(stateDir, 'shares', 'grant-modes.json');
+    writeFileSync(`${file}.tmp`, 'torn');
+    chmodSync(`${file}.tmp`, 0o644);
+    expect(await deliver({ grantId: 'grant-modes', share: share64(shares[0]!) })).toEqual({ index: 1 });
+    expect(shareFiles()).not.toContain('grant-modes.json.tmp');
+    for (const dir of ['', 'shares', 'served']) expect([dir, mode(path.join(stateDir, dir))]).toEqual([dir, 0o700]);
+    for (const f of shareFiles()) expect([f, mode(path.join(stateDir, 'shares', f))]).toEqual([f, 0o600]);
+  });
+
+  it('a state directory and share files left loose by an older version are tightened at start', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-old-'));
+    try {
+      mkdirSync(path.join(dir, 'shares'), { mode: 0o755 });
+      writeFileSync(path.join(dir, 'shares', 'grant-old.json'), readFileSync(path.join(stateDir, 'shares', 'grant-ok.json')), { mode: 0o644 });
+      chmodSync(path.join(dir, 'shares', 'grant-old.json'), 0o644);
+      chmodSync(path.join(dir, 'shares'), 0o755);
+      chmodSync(dir, 0o755);
+      new ProxyService({ ...config, stateDir: dir }, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), log, { ledger });
+      expect([mode(dir), mode(path.join(dir, 'shares')), mode(path.join(dir, 'served')), mode(path.join(dir, 'shares', 'grant-old.json'))]).toEqual([0o700, 0o700, 0o700, 0o600]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('no log line quotes a share: not on acceptance or revocation, nor when a damaged share file fails a request or a revocation', async () => {
+    const { shares } = register('grant-logged');
+    await deliver({ grantId: 'grant-logged', share: share64(shares[0]!) });
+    const held = shareFiles().map((f) => JSON.parse(readFileSync(path.join(stateDir, 'shares', f), 'utf8')) as { grantId: string; share: string });
+    await service['onEvent']({ eventName: 'consent.revoked', payload: Buffer.from(JSON.stringify({ consentId: 'consent-of-grant-logged' })) } as never);
+    // A share file damaged on disk: its scalar, or its JSON, would be quoted by BigInt and JSON.parse.
+    const kept = stored('grant-ok');
+    const file = path.join(stateDir, 'shares', 'grant-ok.json');
+    const before = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, JSON.stringify({ ...kept, share: `0x${kept.share}` }));
+      const failed = await deliver({ grantId: 'grant-ok', share: share64(makeGrant('grant-ok').shares[0]!) });
+      expect(refusal(failed)).toEqual([500, 'INTERNAL']);
+      expect(logged.some((l) => l.includes('/v1/shares failed'))).toBe(true); // the capture sees the service's error log
+      writeFileSync(file, before.replace(`"${kept.share}"`, kept.share));
+      const revocation = await service['onEvent']({ eventName: 'consent.revoked', payload: Buffer.from(JSON.stringify({ consentId: 'none' })) } as never).catch((e: unknown) => e);
+      expect((revocation as Error).message).toMatch(/grant-ok\.json is not valid JSON/);
+      logged.push((revocation as Error).message, (revocation as Error).stack ?? '');
+    } finally {
+      writeFileSync(file, before);
+    }
+    expect(logged.some((l) => l.includes('share of grant grant-logged destroyed'))).toBe(true);
+    expect(held.map((h) => h.grantId)).toEqual(expect.arrayContaining(['grant-logged', 'grant-ok']));
+    for (const { share } of held) expect(logged.filter((l) => l.includes(share.slice(0, 8)))).toEqual([]);
   });
 });
 
