@@ -3,8 +3,10 @@
 //   unit-mcl     the crypto property tests again on the mcl backend (noble is the default)
 //   integration  the real network: started once per run by the global setup, stopped at the end
 //   lifecycle    the real network's own lifecycle (cold start, idempotence, resume on its data, stop)
-//   faults       orderer crashes and byzantine orderers on the real network under load (started
-//                with deliver proxies by its own global setup, stopped at the end)
+//   soak         under load and at scale: every kind of node killed with SIGKILL while the SDK
+//                works (nothing committed lost), malformed calls by the thousand (nothing written)
+//   faults       orderer crashes and byzantine orderers on the real network under load
+// The live projects share one global setup: the tests' network, with deliver proxies.
 // ESM-only packages (@noble/curves and @noble/hashes; kubo-rpc-client and its dependency
 // tree, listed by scripts: node test/support/esm-packages.js): ts-jest transpiles them to
 // CommonJS for jest, which loads modules through its own CommonJS loader.
@@ -46,9 +48,16 @@ module.exports = {
     { ...base, displayName: 'lifecycle', testMatch: ['<rootDir>/test/lifecycle/**/*.test.ts'] },
     {
       ...base,
+      displayName: 'soak',
+      testMatch: ['<rootDir>/test/soak/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
+    },
+    {
+      ...base,
       displayName: 'faults',
       testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/faults/global-setup.ts',
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
     },
   ],

@@ -97,9 +97,10 @@ export interface FetchOptions {
 
 export interface FetchResult {
   record: EmrRecord;
-  entry: LogEntry;
-  /** The receipt as endorsed; it is on its way to the ledger. */
-  receipt: LogEntry;
+  /** The access request's log entry; absent when the patient reads his own record, which needs none. */
+  entry?: LogEntry;
+  /** The receipt as endorsed, on its way to the ledger; absent with `entry`. */
+  receipt?: LogEntry;
   /** Settles when the receipt is committed (rejects if the peers invalidate it). */
   receiptCommitted: Promise<void>;
   /** The plaintext, unless `to` was given. */
@@ -410,7 +411,7 @@ export class EmrClient {
     const { data, bytes } = await time('ipfs', () => this.download(record, dataKey, options));
     dataKey.fill(0);
     const receipt = entry ? await time('chain', () => this.consents.confirmReceiptAsync(entry!.entryId)) : undefined;
-    return { record, entry: entry!, receipt: receipt?.result as LogEntry, receiptCommitted: receipt?.committed ?? Promise.resolve(), ...(data ? { data } : {}), bytes, timings };
+    return { record, ...(entry ? { entry } : {}), ...(receipt ? { receipt: receipt.result as LogEntry } : {}), receiptCommitted: receipt?.committed ?? Promise.resolve(), ...(data ? { data } : {}), bytes, timings };
   }
 
   /** The grants from hop 1 down to the one the caller holds. */
