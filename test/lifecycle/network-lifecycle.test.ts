@@ -1,15 +1,16 @@
 /**
- * The network tooling itself on real processes: cold start, idempotent up, nodes restarted
- * in place by their supervisors, one node stopped and started, and a network resumed on its
- * data after `down` and after every process was killed with SIGKILL, a record stored before
- * still readable, byte for byte, through the key centres and proxies. `down` keeps state;
- * only `reset` deletes it. Runs alone (its own jest run) in the tests' own state directory,
- * on the ordering service EMR_ORDERING / EMR_ORDERERS ask for (CI runs it on each).
+ * The network tooling itself on real processes: `reset` deletes all state and says what, a
+ * cold start, idempotent up, nodes restarted in place by their supervisors, one node stopped
+ * and started, and a network resumed on its data after `down` and after every process was
+ * killed with SIGKILL, a record stored before still readable, byte for byte, through the key
+ * centres and proxies. Runs first for each ordering service in test/run-all.js (EMR_ORDERING
+ * / EMR_ORDERERS), in the tests' own state directory, and leaves its network to the next
+ * live project.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { connectGateway, EmrClient, EmrIndex } from '../../client/src';
-import { down, isUp, reset, startNode, status, stopNode, up, waitForEndorsers, whyNotUp } from '../../network/src/network';
+import { down, isUp, reset, resetScope, startNode, status, stopNode, up, waitForEndorsers, whyNotUp } from '../../network/src/network';
 import { orderingFromEnv, settingFor } from '../../network/src/ordering';
 import { runningSetting, runningTopology } from '../../network/src/run-state';
 import { channelConfigDir } from '../../network/src/node-env';
@@ -20,7 +21,11 @@ import { allPorts } from '../../network/src/topology';
 
 jest.setTimeout(180_000);
 
-const asked = settingFor(orderingFromEnv());
+// With deliver proxies, as every live project's network: the next one in test/run-all.js uses this one.
+const request = { ...orderingFromEnv(), deliverProxies: true };
+const asked = settingFor(request);
+/** 4 CAs, the orderers (under drkpbft each with its replica), the deliver proxies; per member a peer, a chaincode service, a Kubo node, a key centre, a proxy. */
+const DAEMONS = 4 + asked.orderers * (asked.ordering === 'drkpbft' ? 2 : 1) + 1 + 5 * 3;
 
 const boundPorts = async () => {
   const bound: number[] = [];
@@ -38,17 +43,24 @@ async function whoAmI(org: string): Promise<string> {
 }
 
 afterAll(async () => {
-  await down(() => undefined);
+  // test/run-all.js runs the other live projects on the network this one leaves.
+  if (process.env.EMR_KEEP_NETWORK !== '1') await down(() => undefined);
 });
 
 const pidsOf = () => recordedDaemons().map((d) => d.pid).sort();
 
-it('starts from nothing to a committed chaincode, and a second up changes nothing', async () => {
-  await reset(() => undefined);
+it('reset deletes all the state there is, and says what; up then starts from nothing to a committed chaincode; a second up changes nothing', async () => {
+  // A network to delete: the previous project's (test/run-all.js), or one made here when the run starts from nothing.
+  if (!existsSync(path.join(stateDir, 'up.json'))) await up(() => undefined, request);
+  const scope = resetScope();
+  const { deleted } = await reset(() => undefined);
+  expect(deleted).toEqual(scope);
+  expect(deleted.join('\n')).toMatch(/ledgers of \d+ orderers.*\n.*IPFS repositories.*\n.*key centres' DKG shares/);
   expect(existsSync(stateDir)).toBe(false);
   expect(await boundPorts()).toEqual([]);
+  expect((await reset(() => undefined)).deleted).toEqual([]);
 
-  const first = await up(() => undefined);
+  const first = await up(() => undefined, request);
   expect(first.alreadyUp).toBe(false);
   console.log(`cold up (${asked.ordering}, ${asked.orderers} orderers): ${first.seconds.toFixed(1)} s\n${first.steps.map((s) => `  ${s.step}: ${s.seconds.toFixed(1)} s`).join('\n')}`);
   const s = await status();
@@ -62,7 +74,7 @@ it('starts from nothing to a committed chaincode, and a second up changes nothin
   await expect(whoAmI('ResearchInstitute')).resolves.toBe('ResearchInstituteMSP');
 
   const pidsBefore = recordedDaemons().map((d) => d.pid).sort();
-  const second = await up(() => undefined);
+  const second = await up(() => undefined, request);
   expect(second.alreadyUp).toBe(true);
   expect(recordedDaemons().map((d) => d.pid).sort()).toEqual(pidsBefore);
 });
@@ -150,8 +162,7 @@ describe('what a user stored survives', () => {
 
   it('down stops every process and frees every port, keeping all state; up resumes it; a second down is harmless', async () => {
     const daemons = recordedDaemons();
-    // 4 CAs, the orderers (under drkpbft each with its replica); per member a peer, a chaincode service, a Kubo node, a key centre, a proxy.
-    expect(daemons.length).toBe(4 + asked.orderers * (asked.ordering === 'drkpbft' ? 2 : 1) + 5 * 3);
+    expect(daemons.length).toBe(DAEMONS);
     const result = await down(() => undefined);
     console.log(`down: ${result.seconds.toFixed(1)} s`);
     expect(result.stopped.sort()).toEqual(daemons.map((d) => d.name).sort());
@@ -160,7 +171,7 @@ describe('what a user stored survives', () => {
     expect(existsSync(stateDir)).toBe(true);
     expect((await down(() => undefined)).stopped).toEqual([]);
 
-    const resumed = await up(() => undefined);
+    const resumed = await up(() => undefined, request);
     console.log(`resume after down: ${resumed.seconds.toFixed(1)} s`);
     expect(resumed.resumed!.sort()).toEqual(daemons.map((d) => d.name).sort());
     expect(runningSetting()).toEqual(asked);
@@ -171,7 +182,7 @@ describe('what a user stored survives', () => {
     const daemons = recordedDaemons();
     for (const d of daemons) await killDaemon(d.name);
     expect(await isUp()).toBe(false);
-    const resumed = await up(() => undefined);
+    const resumed = await up(() => undefined, request);
     console.log(`resume after SIGKILL of all ${daemons.length} processes: ${resumed.seconds.toFixed(1)} s`);
     expect(resumed.resumed!.sort()).toEqual(daemons.map((d) => d.name).sort());
     expect(await isUp()).toBe(true);
@@ -184,14 +195,5 @@ describe('what a user stored survives', () => {
     } finally {
       doctor.close();
     }
-  });
-
-  it('reset deletes it all, and says what it deleted', async () => {
-    const { stopped, deleted } = await reset(() => undefined);
-    expect(stopped.length).toBe(4 + asked.orderers * (asked.ordering === 'drkpbft' ? 2 : 1) + 5 * 3);
-    expect(deleted.join('\n')).toMatch(/ledgers of \d+ orderers.*\n.*IPFS repositories.*\n.*key centres' DKG shares/);
-    expect(existsSync(stateDir)).toBe(false);
-    expect(await boundPorts()).toEqual([]);
-    expect((await reset(() => undefined)).deleted).toEqual([]);
   });
 });
