@@ -160,7 +160,7 @@ async function byzantineCase(mode: Exclude<ProxyMode, 'honest'>): Promise<CaseRe
   const top = Math.max(...heightsAtFault.values());
   const recoveredAt = await until(
     `every peer to commit block ${top + 1} while ${target.name} is in '${mode}'`,
-    () => (peers.every((p) => p.height > top + 1) ? Math.max(...peers.map((p) => p.blocks[top + 1]!.receivedAt)) : undefined),
+    () => (peers.every((p) => p.height > top + 1) ? Math.max(...peers.map((p) => p.at(top + 1)!.receivedAt)) : undefined),
     120_000,
   );
   await sleep(Math.max(0, faultAt + FAULT_HOLD_MS - Date.now()));
@@ -197,8 +197,10 @@ beforeAll(async () => {
   if (!setting) throw new Error(`no network runs (no recorded setting in ${stateDir}): the global setup should have started one`);
   if (!setting.deliverProxies) throw new Error('the network runs without deliver proxies; the faults project needs `up --deliver-proxies`');
   connections = t.members.map((m) => connectGateway({ org: m.name, user: 'admin', profile: stateDir, timeouts: { submit: 15_000, commitStatus: 120_000 } }));
-  peers = watchPeers(t);
   orderers = new OrdererLedgers(t);
+  // The blocks this suite's transactions can be in: from the newest when it starts (the
+  // network may hold a long history of the projects before it).
+  peers = watchPeers(t, Math.max(0, (await orderers.height(t.ordererOrg.orderers[0]!)) - 1));
   load = new Load(connections, LOAD_PER_S);
 });
 

@@ -129,7 +129,7 @@ const seen = (block: common.Block, receivedAt: number): SeenBlock => ({
   receivedAt,
 });
 
-/** One peer's committed blocks from 0 on, as its Deliver service streams them, with their arrival times. */
+/** One peer's committed blocks from `from` on, as its Deliver service streams them, with their arrival times. */
 export class PeerLedger {
   readonly blocks: SeenBlock[] = [];
   error?: string;
@@ -137,12 +137,12 @@ export class PeerLedger {
   private closing = false;
   private events?: { close(): void };
 
-  constructor(readonly org: string, private readonly connection: EmrConnection, channel: string) {
+  constructor(readonly org: string, private readonly connection: EmrConnection, channel: string, readonly from = 0) {
     this.ended = this.follow(channel);
   }
 
   private async follow(channel: string): Promise<void> {
-    const events = await this.connection.gateway.getNetwork(channel).getBlockEvents({ startBlock: 0n });
+    const events = await this.connection.gateway.getNetwork(channel).getBlockEvents({ startBlock: BigInt(this.from) });
     this.events = events;
     if (this.closing) events.close();
     try {
@@ -155,7 +155,12 @@ export class PeerLedger {
   }
 
   get height(): number {
-    return this.blocks.length;
+    return this.from + this.blocks.length;
+  }
+
+  /** Block number `n`, once the peer has it. */
+  at(n: number): SeenBlock | undefined {
+    return this.blocks[n - this.from];
   }
 
   /** Ends the block stream (closing the connection alone leaves an open call behind). */
@@ -167,8 +172,9 @@ export class PeerLedger {
   }
 }
 
-export function watchPeers(t: Topology): PeerLedger[] {
-  return t.members.map((m) => new PeerLedger(m.name, connectGateway({ org: m.name, user: 'admin', profile: stateDir }), t.channel));
+/** Every member's peer, from block `from` on (what a test's own transactions can be in). */
+export function watchPeers(t: Topology, from = 0): PeerLedger[] {
+  return t.members.map((m) => new PeerLedger(m.name, connectGateway({ org: m.name, user: 'admin', profile: stateDir }), t.channel, from));
 }
 
 // ------------------------------------------------------------------ orderers' ledgers
@@ -307,25 +313,29 @@ export async function checkLedgers(t: Topology, load: Load, peers: PeerLedger[],
   const need = requiredSigners(t);
   for (const p of peers) {
     p.blocks.forEach((b, i) => {
-      if (b.number !== i) problems.push(`${p.org}: block at position ${i} is number ${b.number} (a gap or a repeat)`);
-      if (i > 0 && b.previousHash !== p.blocks[i - 1]!.hash) problems.push(`${p.org}: block ${i}'s previous hash does not name block ${i - 1}`);
-      if (i > 0) {
+      const n = p.from + i;
+      if (b.number !== n) problems.push(`${p.org}: block at position ${n} is number ${b.number} (a gap or a repeat)`);
+      if (i > 0 && b.previousHash !== p.blocks[i - 1]!.hash) problems.push(`${p.org}: block ${n}'s previous hash does not name block ${n - 1}`);
+      if (n > 0) {
         const signers = validSigners(b.block, keys, t.ordererOrg.mspId);
-        if (signers < need) problems.push(`${p.org}: block ${i} carries ${signers} valid orderer signatures, fewer than ${need}`);
+        if (signers < need) problems.push(`${p.org}: block ${n} carries ${signers} valid orderer signatures, fewer than ${need}`);
       }
     });
   }
+  const from = Math.max(...peers.map((p) => p.from));
   const height = Math.min(...peers.map((p) => p.height));
-  for (let n = 0; n < height; n++) {
-    const hashes = new Set(peers.map((p) => p.blocks[n]!.hash));
-    if (hashes.size !== 1) problems.push(`block ${n} differs between peers: ${peers.map((p) => `${p.org} ${p.blocks[n]!.hash.slice(0, 12)}`).join(', ')}`);
+  for (let n = from; n < height; n++) {
+    const hashes = new Set(peers.map((p) => p.at(n)!.hash));
+    if (hashes.size !== 1) problems.push(`block ${n} differs between peers: ${peers.map((p) => `${p.org} ${p.at(n)!.hash.slice(0, 12)}`).join(', ')}`);
   }
   for (const o of t.ordererOrg.orderers) {
-    const blocks = await orderers.blocks(o, 0, height - 1, 60_000);
-    if (blocks.length !== height) problems.push(`${o.name} delivered ${blocks.length} blocks of 0..${height - 1}`);
-    blocks.forEach((b, n) => {
+    if (height <= from) break;
+    const blocks = await orderers.blocks(o, from, height - 1, 60_000);
+    if (blocks.length !== height - from) problems.push(`${o.name} delivered ${blocks.length} blocks of ${from}..${height - 1}`);
+    blocks.forEach((b, i) => {
       const h = blockHash(b).toString('hex');
-      if (h !== peers[0]!.blocks[n]!.hash) problems.push(`${o.name}'s block ${n} (${h.slice(0, 12)}) differs from the peers' (${peers[0]!.blocks[n]!.hash.slice(0, 12)})`);
+      const ours = peers[0]!.at(from + i)!.hash;
+      if (h !== ours) problems.push(`${o.name}'s block ${from + i} (${h.slice(0, 12)}) differs from the peers' (${ours.slice(0, 12)})`);
     });
   }
   if (problems.length > 0) throw new Error(`ledger check failed:\n  ${problems.slice(0, 20).join('\n  ')}`);
