@@ -114,7 +114,7 @@ export class ConsentContract extends BatchingContract {
   async ListConsentsByPatient(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
     const { patients, consents } = session(ctx, 'consent:ListConsentsByPatient');
     checkPseudonym(patientPseudonym);
-    const size = parsePageSize(Number(pageSize));
+    const size = parsePageSize(pageSize);
     await this.requirePatientOrHomeAdmin(patients, patientPseudonym);
     return canonicalJson(await consents.listByPatient(patientPseudonym, size, bookmark));
   }
@@ -202,7 +202,7 @@ export class ConsentContract extends BatchingContract {
   async ListGrantsByConsent(ctx: Context, consentId: string, pageSize: string, bookmark: string): Promise<string> {
     const { consents, grants } = session(ctx, 'consent:ListGrantsByConsent');
     checkConsentId(consentId);
-    const size = parsePageSize(Number(pageSize));
+    const size = parsePageSize(pageSize);
     await consents.require(consentId);
     return canonicalJson(await grants.listByConsent(consentId, size, bookmark));
   }
@@ -291,7 +291,7 @@ export class ConsentContract extends BatchingContract {
   async ListPatientLog(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
     const { patients, log } = session(ctx, 'consent:ListPatientLog');
     checkPseudonym(patientPseudonym);
-    const size = parsePageSize(Number(pageSize));
+    const size = parsePageSize(pageSize);
     await this.requirePatientOrHomeAdmin(patients, patientPseudonym);
     return canonicalJson(await log.listByPatient(patientPseudonym, size, bookmark));
   }
@@ -302,7 +302,7 @@ export class ConsentContract extends BatchingContract {
   async ListRecordLog(ctx: Context, recordId: string, pageSize: string, bookmark: string): Promise<string> {
     const { caller, patients, records, log } = session(ctx, 'consent:ListRecordLog');
     checkRecordId(recordId);
-    const size = parsePageSize(Number(pageSize));
+    const size = parsePageSize(pageSize);
     const record = await records.require(recordId);
     const registration = await patients.get(record.patientPseudonym);
     const allowed = (registration && patients.isPatient(registration)) || (caller.role === 'admin' && caller.mspId === record.ownerMsp);

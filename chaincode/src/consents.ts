@@ -18,6 +18,7 @@ import {
   checkMspId,
   checkPseudonym,
   checkRecordId,
+  checkTime,
   invalid,
   isRole,
   recordInScope,
@@ -40,9 +41,7 @@ import { approvalsSatisfy } from './policies';
 function parseTime(obj: Record<string, unknown>, field: string): string {
   const v = obj[field];
   if (typeof v !== 'string') throw invalid(field, v === undefined ? 'is required' : 'must be an ISO-8601 time string');
-  const t = Date.parse(v);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(t)) throw invalid(field, 'must be an ISO-8601 time like 2026-01-01T00:00:00Z');
-  return new Date(t).toISOString();
+  return checkTime(v, field);
 }
 
 function int(obj: Record<string, unknown>, field: string, min: number, max: number): number {

@@ -60,7 +60,7 @@ export class EmrContract extends BatchingContract {
   async ListRecordsByPatient(ctx: Context, patientPseudonym: string, pageSize: string, bookmark: string): Promise<string> {
     const { records } = session(ctx, 'emr:ListRecordsByPatient');
     checkPseudonym(patientPseudonym);
-    const size = parsePageSize(Number(pageSize));
+    const size = parsePageSize(pageSize);
     return canonicalJson(await records.listByPatient(patientPseudonym, size, bookmark));
   }
 

@@ -7,9 +7,11 @@ import { EmergencyContract } from './emergency-contract';
 import { EmrContract } from './emr-contract';
 import { KeyCentreContract } from './key-centre-contract';
 import { ProxyContract } from './proxy-contract';
+import { nameArgumentCountErrors } from './argument-count';
 import { skipDisabledShimLogLines } from './shim-logging';
 
 skipDisabledShimLogLines();
+nameArgumentCountErrors();
 
 export { BenchContract, ConsentContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
 // The vocabulary these contracts speak (ids, parties, records, consents, transactions) is

@@ -81,6 +81,12 @@ export function found<T>(value: T | undefined, field: string, detail: string): T
 /**
  * One page of an index whose keys end in an object id: loads each object, and answers the
  * bookmark for the next page ('' when this page is the last).
+ *
+ * The peer starts the page at the bookmark without checking that it lies in the range asked
+ * for (Fabric's core/chaincode/handler.go puts it in place of the start key), so a bookmark
+ * of another range would list that range's keys: another patient's consents or log to a
+ * caller authorized for his own. A bookmark the peer returns is the next key of the range,
+ * so anything else is refused.
  */
 export async function indexPage<T>(
   state: StateStore,
@@ -90,6 +96,7 @@ export async function indexPage<T>(
   bookmark: string,
   load: (id: string) => Promise<T>,
 ): Promise<{ items: T[]; bookmark: string }> {
+  if (bookmark !== '' && !bookmark.startsWith(state.createCompositeKey(index, attributes))) throw invalid('bookmark', "must be '' or a bookmark this list returned");
   const page = await state.getStateByPartialCompositeKeyWithPagination(index, attributes, pageSize, bookmark);
   const ids = (await keysOf(page)).map(lastKeyPart);
   const items: T[] = [];

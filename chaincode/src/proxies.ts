@@ -33,10 +33,11 @@ const FAULT = 'emr.fault';
 export const registryKey = (p: Party): string => `${p.mspId}/${p.enrollmentId}`;
 
 export function checkEndpoint(value: unknown): string {
-  if (typeof value !== 'string' || value.length > 200 || !/^(grpcs?|https?):\/\/[A-Za-z0-9.-]+:\d{1,5}(\/[A-Za-z0-9._~/-]*)?$/.test(value)) {
-    throw invalid('endpoint', 'must be a URL like https://127.0.0.1:7300 (at most 200 characters)');
+  const port = typeof value === 'string' && value.length <= 200 ? /^(?:grpcs?|https?):\/\/[A-Za-z0-9.-]+:(\d{1,5})(?:\/[A-Za-z0-9._~/-]*)?$/.exec(value)?.[1] : undefined;
+  if (port === undefined || Number(port) < 1 || Number(port) > 65_535) {
+    throw invalid('endpoint', 'must be a URL like https://127.0.0.1:7300 with a port from 1 to 65535 (at most 200 characters)');
   }
-  return value;
+  return value as string;
 }
 
 /**

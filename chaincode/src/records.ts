@@ -70,8 +70,10 @@ export function checkRecordType(value: unknown, field = 'type'): RecordType {
   return value as RecordType;
 }
 
-export function parsePageSize(value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_PAGE_SIZE) throw invalid('pageSize', `must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+/** A page size as it travels: decimal digits for 1 to MAX_PAGE_SIZE (Number() would also read '0x10', ' 5' and '1e1'). */
+export function parsePageSize(text: string): number {
+  const value = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= MAX_PAGE_SIZE)) throw invalid('pageSize', `must be an integer from 1 to ${MAX_PAGE_SIZE} in decimal digits`);
   return value;
 }
 

@@ -15,6 +15,7 @@ import {
   checkEnrollmentId,
   checkGrantId,
   checkMspId,
+  checkTime,
   distinctParties,
   encodeParty,
   invalid,
@@ -93,8 +94,7 @@ export function parseRegistrationInput(json: string): RegistrationInput {
     return c;
   });
   if (!B64URL(8192).test(s('grant'))) throw invalid('grant', 'must be base64url, at most 8192 characters');
-  const expiresAt = s('expiresAt');
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(expiresAt) || Number.isNaN(Date.parse(expiresAt))) throw invalid('expiresAt', 'must be an ISO-8601 time');
+  const expiresAt = checkTime(s('expiresAt'), 'expiresAt');
   return {
     grantId,
     consentId,
@@ -107,7 +107,7 @@ export function parseRegistrationInput(json: string): RegistrationInput {
     threshold,
     commitments,
     grant: s('grant'),
-    expiresAt: new Date(Date.parse(expiresAt)).toISOString(),
+    expiresAt,
   };
 }
 

@@ -48,14 +48,8 @@ function envDelta(env: NodeJS.ProcessEnv | undefined): Record<string, string> {
   return delta;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** The process has not exited (a zombie, exited but not yet reaped by its parent, counts as gone). */
+export const isAlive = (pid: number): boolean => processId(pid) !== undefined;
 
 /** A recorded process identity, if the file holds one (a torn or foreign file names nobody). */
 function readId(file: string): ProcessId | undefined {
@@ -120,8 +114,6 @@ export function recordedDaemons(): RecordedDaemon[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** The process has not exited (a zombie, exited but not yet reaped by its parent, counts as gone). */
-const running = (pid: number) => processId(pid) !== undefined;
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
   try {
@@ -153,9 +145,9 @@ export async function stopDaemon(name: string, graceMs = 5000): Promise<void> {
   if (d?.alive) {
     signalGroup(d.pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;
-    while (running(d.pid) && Date.now() < deadline) await sleep(50);
-    if (running(d.pid)) signalGroup(d.pid, 'SIGKILL');
-    while (running(d.pid)) await sleep(20);
+    while (isAlive(d.pid) && Date.now() < deadline) await sleep(50);
+    if (isAlive(d.pid)) signalGroup(d.pid, 'SIGKILL');
+    while (isAlive(d.pid)) await sleep(20);
   }
   await reapOrphan(name);
 }
@@ -170,7 +162,7 @@ export async function killDaemon(name: string): Promise<number> {
   if (!d) throw new Error(`no daemon named '${name}' was started by this network`);
   if (!d.alive) throw new Error(`${name} (pid ${d.pid}) is not running`);
   signalGroup(d.pid, 'SIGKILL');
-  while (running(d.pid)) await sleep(20);
+  while (isAlive(d.pid)) await sleep(20);
   await reapOrphan(name);
   return d.pid;
 }
@@ -209,9 +201,9 @@ export async function stopAllDaemons(graceMs = 5000): Promise<string[]> {
   const daemons = recordedDaemons().filter((d) => d.alive);
   for (const d of daemons) signalGroup(d.pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (daemons.some((d) => running(d.pid)) && Date.now() < deadline) await sleep(50);
-  for (const d of daemons) if (running(d.pid)) signalGroup(d.pid, 'SIGKILL');
-  while (daemons.some((d) => running(d.pid))) await sleep(20);
+  while (daemons.some((d) => isAlive(d.pid)) && Date.now() < deadline) await sleep(50);
+  for (const d of daemons) if (isAlive(d.pid)) signalGroup(d.pid, 'SIGKILL');
+  while (daemons.some((d) => isAlive(d.pid))) await sleep(20);
   for (const name of recordedNames()) await reapOrphan(name);
   if (existsSync(state.pids)) {
     for (const f of readdirSync(state.pids)) if (f.endsWith('.pid') || f.endsWith('.node')) rmSync(path.join(state.pids, f), { force: true });

@@ -6,6 +6,7 @@ export { canonicalJson } from './canonical-json';
 export { ChaincodeError, ErrorCode, invalid } from './errors';
 export { ID_RULE, isId, checkRecordId, checkConsentId, checkGrantId, checkEmergencyId, checkEntryId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
 export { encodeParty, decodeParty, sameParty, distinctParties, type Party } from './party';
+export { TIME_RULE, checkTime } from './times';
 export { PSEUDONYM_DOMAIN, pseudonymOf } from './pseudonyms';
 export { ROLES, isRole, REQUESTER_ROLES, APPROVER_ROLES, type Role, type ApproverRole, type Caller } from './roles';
 export {

@@ -57,9 +57,11 @@ export class MemoryState implements StateStore {
     return `\u0000${objectType}\u0000${attributes.map((a) => `${a}\u0000`).join('')}`;
   }
 
+  /** As the peer pages: from the bookmark when there is one (unchecked, like Fabric's), up to the end of the partial key's range. */
   async getStateByPartialCompositeKeyWithPagination(objectType: string, attributes: string[], pageSize: number, bookmark: string): Promise<StateQueryPage> {
     const prefix = this.createCompositeKey(objectType, attributes);
-    const keys = [...this.data.keys()].filter((k) => k.startsWith(prefix) && (!bookmark || k >= bookmark)).sort();
+    const [start, end] = [bookmark || prefix, `${prefix}\u{10ffff}`];
+    const keys = [...this.data.keys()].filter((k) => k >= start && k < end).sort();
     const page = keys.slice(0, pageSize);
     let i = 0;
     return {

@@ -12,6 +12,7 @@ import {
   RECORD_TYPES,
   checkCategory,
   checkPseudonym,
+  checkTime,
   checkRecordId,
   decodeParty,
   type ConsentInput,
@@ -90,9 +91,7 @@ export function parseInteger(value: string | undefined, option: string, min: num
 /** An ISO-8601 time (as the chaincode takes it), normalised to UTC. */
 export function parseTime(value: string | undefined, option: string): string {
   const v = required(value, option);
-  const t = Date.parse(v);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(t)) throw new UsageError(`${option} must be an ISO-8601 time like 2026-01-01T00:00:00Z, got ${quote(v)}`, option);
-  return new Date(t).toISOString();
+  return checked(option, v, () => checkTime(v, option));
 }
 
 export function parsePseudonym(value: string | undefined, option = '--patient'): string {

@@ -32,6 +32,8 @@ export class NotFoundError extends ChaincodeRejectedError {}
 export class ConflictError extends ChaincodeRejectedError {}
 /** Endorsement failed for a reason the chaincode did not classify. */
 export class EndorsementError extends ChaincodeRejectedError {}
+/** The peers already hold this transaction: a signed proposal of a committed transaction sent again (a replay). */
+export class DuplicateTransactionError extends ChaincodeRejectedError {}
 
 /** A concurrent transaction changed what this one read (MVCC read conflict); retrying may succeed. */
 export class MvccConflictError extends EmrError {
@@ -59,7 +61,8 @@ const CODE_CLASSES: Record<string, typeof ChaincodeRejectedError> = {
   CONFLICT: ConflictError,
 };
 
-const CHAINCODE_MESSAGE = /\b([A-Z][A-Z_]+)(?:\[([^\]]+)\])?: (.*)$/s;
+/** `CODE: text` or `CODE[field]: text`; a field may hold brackets itself (`approvals[0].count`). */
+const CHAINCODE_MESSAGE = /\b([A-Z][A-Z_]+)(?:\[(.+?)\])?: (.*)$/s;
 
 /** Finds the chaincode's `CODE[field]: text` in a gateway error and its details. */
 function chaincodeMessage(err: GatewayError): { code: string; field?: string; detail: string } | undefined {
@@ -68,6 +71,21 @@ function chaincodeMessage(err: GatewayError): { code: string; field?: string; de
     const inner = text.replace(/^.*?chaincode response \d+, /s, '');
     const m = CHAINCODE_MESSAGE.exec(inner);
     if (m && CODE_CLASSES[m[1]!]) return { code: m[1]!, ...(m[2] ? { field: m[2] } : {}), detail: m[3]!.trim() };
+  }
+  return undefined;
+}
+
+/**
+ * Refusals the peers make before any chaincode runs (Fabric's core/endorser), by what they
+ * say: a transaction id they already committed, and a proposal whose creator or signature
+ * they do not accept (the peer does not say which, on purpose: "access denied").
+ */
+function peerRefusal(err: GatewayError): ChaincodeRejectedError | undefined {
+  for (const text of [...err.details.map((d) => d.message), err.message]) {
+    const duplicate = /duplicate transaction found \[([^\]]*)\]/.exec(text);
+    if (duplicate) return new DuplicateTransactionError('DUPLICATE_TRANSACTION', `the peers already hold transaction ${duplicate[1]}: a committed transaction sent again`, undefined, { cause: err });
+    const denied = /access denied: channel \[[^\]]*\] creator org (?:\[([^\]]*)\]|unknown)/.exec(text);
+    if (denied) return new UnauthorizedError('ACCESS_DENIED', `the peers refused the proposal: its creator (${denied[1] ?? 'org unknown'}) or its signature is not valid`, undefined, { cause: err });
   }
   return undefined;
 }
@@ -115,13 +133,23 @@ export function mapGatewayError(err: unknown): Error {
     if (err.code === GrpcStatus.DEADLINE_EXCEEDED) return new TimeoutError(`deadline exceeded: ${err.message}`, { cause: err });
     // With the details: under BFT each orderer's own refusal says why the quorum was not reached.
     if (err.code === GrpcStatus.UNAVAILABLE) return new UnavailableError(`network unavailable: ${err.message}${detailsOf(err, ' (', ')')}`, { cause: err });
+    // The gateway found no live peers to satisfy the endorsement policy: an org's peer is down.
+    if (err.code === GrpcStatus.FAILED_PRECONDITION && /no (?:peer )?combination of peers|no peers available/.test(err.message)) {
+      return new UnavailableError(`endorsing peers unavailable: ${err.message}`, { cause: err });
+    }
     if (err.code === GrpcStatus.PERMISSION_DENIED) return new UnauthorizedError('PERMISSION_DENIED', err.message, undefined, { cause: err });
     const parsed = chaincodeMessage(err);
     if (parsed) {
       const Class = CODE_CLASSES[parsed.code]!;
       return new Class(parsed.code, parsed.detail, parsed.field, { cause: err });
     }
+    const refused = peerRefusal(err);
+    if (refused) return refused;
     const detail = detailsOf(err) || err.message;
+    // An endorsing peer the gateway dialled is down, or the peer is up but its chaincode
+    // service is not (crashed, restarting): nothing ran.
+    if (/code = Unavailable desc = connection error/.test(detail)) return new UnavailableError(`endorsing peer unavailable: ${detail}`, { cause: err });
+    if (/could not launch chaincode|chaincode stream terminated/.test(detail)) return new UnavailableError(`chaincode unavailable: ${detail}`, { cause: err });
     return new EndorsementError('ENDORSEMENT_FAILED', detail, undefined, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));

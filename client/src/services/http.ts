@@ -7,6 +7,7 @@
  * (limits sized for a 2-core host; see docs/sharing.md).
  */
 import http from 'node:http';
+import type net from 'node:net';
 import { InvalidArgumentError } from '../fabric/errors';
 import type { Served } from '../wire/routes';
 
@@ -50,6 +51,9 @@ export interface ServerLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, checkIntervalMs: 1_000, maxBodyBytes: 4 * 1024 * 1024, maxConnections: 256 };
 
+/** The whole header block of a request (Node's limit; its default is 16 KiB too). */
+const MAX_HEADER_BYTES = 16 * 1024;
+
 const isJson = (type: string | undefined) => /^application\/json\s*(;|$)/i.test(type ?? '');
 
 /** Routes are `METHOD /path/:param`; answers JSON. Resolves once listening. */
@@ -61,9 +65,12 @@ export function serveJson(port: number, routes: Routes, log: (line: string) => v
     const re = new RegExp(`^${pattern.replace(/:([a-zA-Z]+)/g, (_, n: string) => (names.push(n), '([^/]+)'))}$`);
     return { method, re, names, handler };
   });
+  /** The response each connection is writing, if any: a parser error after it began must not write another. */
+  const responding = new WeakMap<object, http.ServerResponse>();
   const server = http.createServer(
-    { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: l.checkIntervalMs, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
+    { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, connectionsCheckingInterval: l.checkIntervalMs, keepAliveTimeout: 5_000, maxHeaderSize: MAX_HEADER_BYTES },
     (req, res) => {
+      responding.set(req.socket, res);
       // An answer given before the body was read closes the connection (the rest is not read).
       const answer = (status: number, value: unknown, close = false) => {
         if (res.headersSent) return;
@@ -139,6 +146,20 @@ export function serveJson(port: number, routes: Routes, log: (line: string) => v
       }
     },
   );
+  // What Node's parser refuses before any route runs (a header block over the limit, a request
+  // that is not HTTP, a deadline) is answered as every other refusal, with a code; Node's own
+  // answer has none.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET' && !responding.get(socket)?.headersSent) {
+      const [status, code, message] =
+        err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', `the request headers exceed ${MAX_HEADER_BYTES} bytes`]
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', `the request did not arrive within ${l.requestTimeoutMs / 1000} s`]
+        : [400, 'BAD_REQUEST', 'the request is not valid HTTP/1.1'];
+      const body = JSON.stringify({ code, message });
+      socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    }
+    socket.destroySoon();
+  });
   server.maxConnections = l.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);

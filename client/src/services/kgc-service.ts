@@ -17,7 +17,7 @@ import { keyCentreClient } from '../wire/call';
 import type { DkgShare, KeyCentreRoutes } from '../wire/routes';
 import type { RequestSigner } from '../wire/signed-requests';
 import { NonceCache, type TrustedCas } from './auth';
-import { CallerLimiter, authenticate, sealedAnswer } from './guard';
+import { CallerLimiter, authenticate, onlyFields, sealedAnswer } from './guard';
 import { HttpError, serveJson, type Handlers, type Request, type ServerLimits } from './http';
 import { hexScalar, privateDir, readPrivate, tightenFiles, writePrivate } from './state-files';
 
@@ -159,7 +159,9 @@ export class KeyGenerationCentreService {
       'POST /v1/keys': async (req: Request) => {
         const signed = this.authenticate(req);
         const { caller } = signed;
-        const { identity } = req.json<{ identity?: unknown }>();
+        const body = req.json<{ identity?: unknown }>();
+        onlyFields(body, ['identity'], '{identity}');
+        const { identity } = body;
         if (typeof identity !== 'string' || identity.length === 0 || identity.length > 1024) throw new HttpError(400, 'INVALID_ARGUMENT', 'identity must be a non-empty string of at most 1024 characters');
         if (!signed.replyKey) throw new HttpError(400, 'INVALID_ARGUMENT', 'x-emr-reply-key is required: partial keys are only served sealed to the requester');
         if (!mayExtract(caller, signed.certificate, identity)) throw new HttpError(403, 'UNAUTHORIZED', `'${caller.enrollmentId}@${caller.mspId}' may not get the key of '${identity}'`);

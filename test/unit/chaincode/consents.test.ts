@@ -29,6 +29,10 @@ describe('parseConsentInput', () => {
     ['scope.type', (c) => ({ ...c, scope: { type: 'secret' } }), /\[scope\.type\]/],
     ['purpose', (c) => ({ ...c, purpose: 'marketing' }), /\[purpose\]/],
     ['validFrom', (c) => ({ ...c, validFrom: 'yesterday' }), /\[validFrom\]/],
+    // Date.parse took these: 2026-03-02, 2026-01-02T00:00, and midnight in the endorser's own zone.
+    ['validFrom 2026-02-30', (c) => ({ ...c, validFrom: '2026-02-30T00:00:00Z', validUntil: '2026-04-01T00:00:00Z' }), /\[validFrom\]/],
+    ['validUntil at 24:00', (c) => ({ ...c, validUntil: '2026-01-01T24:00:00Z' }), /\[validUntil\]/],
+    ['validUntil without a zone', (c) => ({ ...c, validUntil: '2026-01-01T12:00:00' }), /\[validUntil\]/],
     ['an empty window', (c) => ({ ...c, validUntil: c.validFrom }), /\[validUntil\]/],
     ['maxAccesses', (c) => ({ ...c, maxAccesses: 0 }), /\[maxAccesses\]/],
     ['hopLimit', (c) => ({ ...c, hopLimit: 6 }), /\[hopLimit\]/],

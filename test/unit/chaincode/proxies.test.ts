@@ -20,7 +20,10 @@ describe('proxy registry and stake', () => {
     await expect(proxy.RegisterProxy(as(A, proxyId), 'https://127.0.0.1:7300')).rejects.toThrow(/^CONFLICT\[proxy\]/);
     await expect(proxy.RegisterProxy(as(A, admin), 'https://127.0.0.1:7301')).rejects.toThrow(/^UNAUTHORIZED: /);
     await expect(proxy.RegisterProxy(as(A, identity('proxy2', 'proxy')), 'ftp://example.org')).rejects.toThrow(/^INVALID_ARGUMENT\[endpoint\]/);
+    // A port outside 1..65535 is no endpoint (the pattern alone took any five digits).
+    for (const port of ['0', '00000', '65536', '99999']) await expect(proxy.RegisterProxy(as(A, identity('proxy2', 'proxy')), `https://127.0.0.1:${port}`)).rejects.toThrow(/^INVALID_ARGUMENT\[endpoint\]/);
     expect(JSON.parse(await proxy.ListProxies(as(A, doctor1))).map((p: Proxy) => p.mspId)).toEqual([A, B, RI]);
+    expect(JSON.parse(await proxy.RegisterProxy(as(A, identity('proxy2', 'proxy')), 'https://127.0.0.1:65535')).endpoint).toBe('https://127.0.0.1:65535');
   });
 
   it("each member org stakes within its budget; a new vote replaces the org's previous one", async () => {

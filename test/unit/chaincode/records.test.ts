@@ -53,9 +53,10 @@ describe('parseRecordInput', () => {
   });
 
   it('bounds the page size', () => {
-    expect(parsePageSize(1)).toBe(1);
-    expect(parsePageSize(MAX_PAGE_SIZE)).toBe(MAX_PAGE_SIZE);
-    for (const bad of [0, MAX_PAGE_SIZE + 1, 2.5, Number.NaN]) expect(rejection(() => parsePageSize(bad)).field).toBe('pageSize');
+    expect(parsePageSize('1')).toBe(1);
+    expect(parsePageSize(String(MAX_PAGE_SIZE))).toBe(MAX_PAGE_SIZE);
+    // Out of range, not whole, or not in decimal digits (Number() reads ' 5', '0x10', '1e1' and '+5' as 5, 16, 10 and 5).
+    for (const bad of ['0', String(MAX_PAGE_SIZE + 1), '2.5', 'NaN', '', '0x10', ' 5', '5 ', '1e1', '+5', '\uff15', 'Infinity']) expect([bad, rejection(() => parsePageSize(bad)).field]).toEqual([bad, 'pageSize']);
   });
 });
 

@@ -138,11 +138,15 @@ describe('key centres over HTTP', () => {
     expect((byDoctor as ServiceError).status).toBe(403);
   });
 
-  it('a null body, an unsigned request and a non-JSON content type get 400, 401 and 415', async () => {
+  it('a null body, a field other than identity, an unsigned request and a non-JSON content type get 400, 400, 401 and 415', async () => {
     const mine = newReplyKey();
     const post = (body: string, headers: Record<string, string>) => fetch(`${kgc1()}/v1/keys`, { method: 'POST', headers, body });
     const nullBody = await post('null', { 'content-type': 'application/json', ...signedHeaders(doctor, 'POST', `${kgc1()}/v1/keys`, 'null', mine.publicKey) });
     expect([nullBody.status, ((await nullBody.json()) as { message: string }).message]).toEqual([400, 'the request body must be a JSON object, not null']);
+    // Was answered with the key, the extra field ignored.
+    const extra = '{"identity":"doctor1@HospitalAMSP","role":"admin"}';
+    const withExtra = await post(extra, { 'content-type': 'application/json', ...signedHeaders(doctor, 'POST', `${kgc1()}/v1/keys`, extra, newReplyKey().publicKey) });
+    expect([withExtra.status, await withExtra.json()]).toEqual([400, { code: 'INVALID_ARGUMENT', message: 'body must be {identity}; unexpected role' }]);
     expect((await post('{"identity":"doctor1@HospitalAMSP"}', { 'content-type': 'application/json' })).status).toBe(401);
     expect((await post('identity=doctor1@HospitalAMSP', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
   });

@@ -72,6 +72,20 @@ describe('the services router', () => {
     expect((await fetch(`http://127.0.0.1:${port}/v1/health`)).status).toBe(200);
   });
 
+  it("what Node's parser refuses gets a JSON refusal with a code too: a header block over 16 KiB 431, a request that is not HTTP 400", async () => {
+    for (const header of ['X-Padding', 'X-Emr-Certificate']) {
+      const huge = await raw(port, [`POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${header}: ${'A'.repeat(17 * 1024)}\r\nContent-Length: 2\r\n\r\n{}`]);
+      expect([status(huge.text), huge.text.slice(huge.text.indexOf('\r\n\r\n') + 4)]).toEqual([431, '{"code":"HEADERS_TOO_LARGE","message":"the request headers exceed 16384 bytes"}']);
+    }
+    for (const garbage of ['GARBAGE\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n']) {
+      const refused = await raw(port, [garbage]);
+      expect([garbage, status(refused.text)]).toEqual([garbage, 400]);
+      expect(refused.text).toMatch(/"code":"BAD_REQUEST"/);
+      expect(refused.closedAfterMs).toBeLessThan(1_000);
+    }
+    expect((await fetch(`http://127.0.0.1:${port}/v1/health`)).status).toBe(200);
+  });
+
   it('bodies: null, arrays and numbers get 400 naming the body; not JSON 400; other content types 415', async () => {
     for (const [body, what] of [['null', 'null'], ['[1]', 'an array'], ['42', 'number'], ['"s"', 'string']] as const) {
       const res = await post('/v1/echo', body);
@@ -98,6 +112,7 @@ describe('the services router', () => {
     for (let i = 0; i < 30; i++) drip.push(100, 'x');
     const body = await raw(port, drip);
     expect(status(body.text)).toBe(408);
+    expect(body.text).toMatch(/"code":"REQUEST_TIMEOUT"/);
     expect(body.closedAfterMs).toBeLessThan(600 + 400);
     const headers = await raw(port, ['POST /v1/echo HTTP/1.1\r\n', 100, 'Host: x\r\n', 100, 'X-A: 1\r\n', 100, 'X-B: 1\r\n', 100, 'X-C: 1\r\n', 100, 'X-D: 1\r\n']);
     expect(headers.closedAfterMs).toBeLessThan(600 + 400);
