@@ -7,14 +7,14 @@
  * / EMR_ORDERERS), in the tests' own state directory, and leaves its network to the next
  * live project.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connectGateway, EmrClient, EmrIndex } from '../../client/src';
 import { down, isUp, reset, resetScope, startNode, status, stopNode, up, waitForEndorsers, whyNotUp } from '../../network/src/network';
 import { orderingFromEnv, settingFor } from '../../network/src/ordering';
-import { runningSetting, runningTopology } from '../../network/src/run-state';
+import { recordSetting, runningSetting, runningTopology } from '../../network/src/run-state';
 import { channelConfigDir } from '../../network/src/node-env';
-import { binDir, stateDir } from '../../network/src/paths';
+import { binDir, state, stateDir } from '../../network/src/paths';
 import { crashNode, isAlive, killDaemon, portInUse, recordedDaemons, run, waitFor } from '../../network/src/processes';
 import { newPatient } from '../support/network';
 import { allPorts } from '../../network/src/topology';
@@ -50,8 +50,13 @@ afterAll(async () => {
 const pidsOf = () => recordedDaemons().map((d) => d.pid).sort();
 
 it('reset deletes all the state there is, and says what; up then starts from nothing to a committed chaincode; a second up changes nothing', async () => {
-  // A network to delete: the previous project's (test/run-all.js), or one made here when the run starts from nothing.
-  if (!existsSync(path.join(stateDir, 'up.json'))) await up(() => undefined, request);
+  // A network to delete: the previous project's (test/run-all.js) or, when the run starts
+  // from nothing, the files of one (stopping processes is what `down` is tested on below).
+  if (!existsSync(path.join(stateDir, 'up.json'))) {
+    for (const dir of [state.ledgers, state.ipfs, state.services, state.wallet]) mkdirSync(dir, { recursive: true });
+    recordSetting(asked);
+    writeFileSync(path.join(stateDir, 'up.json'), '{}');
+  }
   const scope = resetScope();
   const { deleted } = await reset(() => undefined);
   expect(deleted).toEqual(scope);

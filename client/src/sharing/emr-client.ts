@@ -44,7 +44,7 @@ import { loadProfile, type ConnectionProfile } from '../fabric/profile';
 import { ProxyRegistry } from '../fabric/proxy-registry';
 import { proxyClient } from '../wire/call';
 import { extractKey, loadConsortium, type Consortium } from '../wire/key-centres';
-import { IndexOutcomeUnknownError, InsufficientFragmentsError, IntegrityError } from './errors';
+import { ContentUnavailableError, IndexOutcomeUnknownError, InsufficientFragmentsError, IntegrityError } from './errors';
 import { collectFragments } from './fragments';
 import { IpfsStore, type Replication } from './ipfs-store';
 
@@ -445,8 +445,22 @@ export class EmrClient {
     });
   }
 
-  /** Streams the ciphertext from IPFS through the SHA-256 check and the decryptor. */
+  /**
+   * Streams the ciphertext from IPFS through the SHA-256 check and the decryptor. A stream
+   * that broke (its node went away mid-read) is read again once, from the next node that
+   * holds the content.
+   */
   private async download(record: EmrRecord, dataKey: Uint8Array, options: FetchOptions): Promise<{ data?: Buffer; bytes: number }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.downloadOnce(record, dataKey, options);
+      } catch (err) {
+        if (!(err instanceof ContentUnavailableError) || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  private async downloadOnce(record: EmrRecord, dataKey: Uint8Array, options: FetchOptions): Promise<{ data?: Buffer; bytes: number }> {
     const hash = createHash('sha256');
     const hashing = new Transform({
       transform(chunk: Buffer, _enc, done) {

@@ -129,7 +129,7 @@ export class IpfsStore {
   async cat(cid: string): Promise<AsyncIterable<Uint8Array>> {
     const failures: string[] = [];
     for (const node of this.nodes) {
-      if (await this.holds(node, cid)) return this.client(node).cat(cid as never, { timeout: 600_000 });
+      if (await this.holds(node, cid)) return brokenAs(cid, node, this.client(node).cat(cid as never, { timeout: 600_000 }));
       failures.push(`${node.org}: ${(await this.reachable(node)) ? 'does not hold it' : 'unreachable'}`);
     }
     throw new ContentUnavailableError(cid, `no IPFS node could serve ${cid} (${failures.join('; ')})`);
@@ -172,5 +172,14 @@ export class IpfsStore {
       }
     }
     return { erasedOn, unreachable };
+  }
+}
+
+/** A stream that breaks (its node went away mid-read) is content unavailable from there, not content that failed its checks. */
+async function* brokenAs(cid: string, node: IpfsNode, source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw new ContentUnavailableError(cid, `the stream of ${cid} from ${node.org}'s IPFS node broke: ${(err as Error).message}`, { cause: err });
   }
 }
