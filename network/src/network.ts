@@ -256,10 +256,16 @@ function stepTimer(log: (line: string) => void): { steps: UpResult['steps']; ste
   return { steps, step };
 }
 
-async function requireFreePorts(t: Topology): Promise<void> {
-  const busy = [];
-  for (const p of allPorts(t)) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
-  if (busy.length) throw new Error(`ports already in use on ${topology.host}: ${busy.join(', ')}; stop whatever holds them`);
+/** Every port of the topology is free; a port a killed process is still letting go of gets a few seconds. */
+async function requireFreePorts(t: Topology, graceMs = 10_000): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const busy = [];
+    for (const p of allPorts(t)) if (await portInUse(p.port)) busy.push(`${p.port} (${p.owner})`);
+    if (busy.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`ports already in use on ${topology.host}: ${busy.join(', ')}; stop whatever holds them`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Waits until each named daemon's health check passes; on timeout the error quotes its log. */
