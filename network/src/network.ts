@@ -203,27 +203,33 @@ export const startNode = (name: string): Promise<string[]> => startNodes([name])
 /**
  * As startNode, for several nodes at once, in start order: the nodes first (a peer needs its
  * chaincode service before it can endorse), then, once every gateway can endorse again, the
- * key centres and proxies, which talk to the chain as they start.
+ * key centres and proxies, which talk to the chain as they start. `nodesUp` runs once the
+ * nodes are healthy, before the endorsers are waited for. Returns the daemons started.
  */
-export async function startNodes(names: string[]): Promise<string[]> {
+export async function startNodes(names: string[], opts: { timeoutMs?: number; nodesUp?: () => Promise<void> } = {}): Promise<string[]> {
+  const { timeoutMs = 60_000, nodesUp } = opts;
   const t = runningTopology();
   const running = new Set(recordedDaemons().filter((d) => d.alive).map((d) => d.name));
-  const daemons = names.flatMap((n) => nodeDaemons(t, n)).filter((d) => !running.has(d));
+  const wanted = [...new Set(names.flatMap((n) => nodeDaemons(t, n)))];
   const isService = (d: string) => d.startsWith('kgc-') || d.startsWith('proxy-');
-  const nodes = daemons.filter((d) => !isService(d));
-  for (const d of nodes) {
-    await restartDaemon(d);
-    // Under drkpbft an orderer's chain links to its replica at start: the replica must listen first.
-    if (d.endsWith('-drkpbft')) await waitHealthy(t, [d], 60_000);
-  }
-  await waitHealthy(t, nodes, 60_000);
+  const started: string[] = [];
+  const stage = async (daemons: string[]) => {
+    for (const d of daemons.filter((x) => !running.has(x))) {
+      await restartDaemon(d);
+      started.push(d);
+      // Under drkpbft an orderer's chain links to its replica at start: the replica must listen first.
+      if (d.endsWith('-drkpbft')) await waitHealthy(t, [d], timeoutMs);
+    }
+    await waitHealthy(t, daemons, timeoutMs);
+  };
+  const nodes = wanted.filter((d) => !isService(d));
+  await stage(nodes);
+  await nodesUp?.();
   // A restarted peer serves at once, but gateways endorse through it only once gossip has
   // spread its membership again.
-  if (t.members.some((m) => nodes.includes(hostnameOf(m.peer, m)))) await waitForEndorsers(t);
-  const services = daemons.filter(isService);
-  for (const d of services) await restartDaemon(d);
-  await waitHealthy(t, services, 60_000);
-  return daemons;
+  if (t.members.some((m) => started.includes(hostnameOf(m.peer, m)))) await waitForEndorsers(t);
+  await stage(wanted.filter(isService));
+  return started;
 }
 
 /** Every daemon of a network with this topology, in the order `up` starts them. */
@@ -432,7 +438,7 @@ const serviceUrl = (port: number) => `http://${topology.host}:${port}`;
 const serviceMain = () => path.join(repoRoot, 'client', 'dist', 'services', 'main.js');
 
 /** Starts (or, after a stop, restarts from its persisted state) one org's key centre or proxy. */
-export function startService(kind: 'kgc' | 'proxy', m: MemberOrgSpec): void {
+function startService(kind: 'kgc' | 'proxy', m: MemberOrgSpec): void {
   const env = { ...process.env, EMR_NETWORK_DIR: stateDir };
   const args = [serviceMain(), kind, '--org', m.name, '--state', path.join(state.services, `${kind}-${m.name}`), ...(kind === 'kgc' ? ['--threshold', String(topology.kgcThreshold)] : [])];
   startDaemon({ name: `${kind}-${m.name}`, command: process.execPath, args, env });
@@ -591,24 +597,16 @@ async function resume(t: Topology, log: (line: string) => void, t0: number): Pro
   const recorded = new Set(recordedNames());
   const missing = order.filter((n) => !recorded.has(n));
   if (missing.length > 0) throw new Error(`the network's state has no start record for ${missing.join(', ')} (${state.pids}): it cannot be resumed as it was made`);
-  const running = new Set(recordedDaemons().filter((d) => d.alive).map((d) => d.name));
-  const restarted: string[] = [];
   const { steps, step } = stepTimer(log);
-  const stage = async (names: string[]) => {
-    const toStart = names.filter((n) => !running.has(n));
-    for (const n of toStart) await restartDaemon(n);
-    restarted.push(...toStart);
-    await waitHealthy(t, names, 120_000);
-  };
-  if (running.size === 0) await requireFreePorts(t);
+  if (!recordedDaemons().some((d) => d.alive)) await requireFreePorts(t);
   log(`resuming the network (${describeSetting(runningSetting()!)}) on its state in ${stateDir}`);
-  const services = order.filter((n) => n.startsWith('kgc-') || n.startsWith('proxy-'));
-  const nodes = order.filter((n) => !services.includes(n));
-  await stage(nodes);
-  await waitFor(`every orderer to report the ${t.ordering} consensus of the channel up, with one agreed leader`, async () => (await consensusView(t)).ready, 120_000, logFile(t.ordererOrg.orderers[0]!.name));
-  step('CAs, IPFS nodes, orderers, peers and chaincode services running; the ordering service agrees on a leader');
-  await waitForEndorsers(t);
-  await stage(services);
+  const restarted = await startNodes(order, {
+    timeoutMs: 120_000,
+    nodesUp: async () => {
+      await waitFor(`every orderer to report the ${t.ordering} consensus of the channel up, with one agreed leader`, async () => (await consensusView(t)).ready, 120_000, logFile(t.ordererOrg.orderers[0]!.name));
+      step('CAs, IPFS nodes, orderers, peers and chaincode services running; the ordering service agrees on a leader');
+    },
+  });
   step('every gateway can gather endorsements; key centres and proxies running on their persisted shares');
   const seconds = (Date.now() - t0) / 1000;
   log(`network resumed in ${seconds.toFixed(1)} s (${restarted.length ? `started again: ${restarted.join(', ')}` : 'everything was running'})`);

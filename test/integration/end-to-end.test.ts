@@ -31,10 +31,9 @@ import {
   type ConsentInput,
 } from '../../client/src';
 import { callService } from '../../client/src/wire/call';
-import { kuboName, startKubo, waitForKubo } from '../../network/src/kubo';
-import { startService } from '../../network/src/network';
+import { kuboName, waitForKubo } from '../../network/src/kubo';
+import { startNodes, stopNode } from '../../network/src/network';
 import { stateDir } from '../../network/src/paths';
-import { stopDaemon } from '../../network/src/processes';
 import { memberOrg, topology } from '../../network/src/topology';
 import { pseudonym } from '../support/fixtures';
 import { emrClients, newPatient } from '../support/network';
@@ -67,26 +66,19 @@ const category = (name: string) => `${name}${randomUUID().slice(0, 8)}/notes`;
 
 /** Runs `f` with the named processes stopped, then restarts them and waits until they serve again. */
 async function withStopped<T>(names: string[], f: () => Promise<T>): Promise<T> {
-  for (const n of names) await stopDaemon(n);
+  for (const n of names) await stopNode(n);
   try {
     return await f();
   } finally {
     await restart(names);
   }
 }
+/** Starts the nodes again; a Kubo node also has to rejoin the private swarm before content moves. */
 async function restart(names: string[]): Promise<void> {
-  for (const n of names) {
-    const [kind, org] = n.split('-') as [string, string];
-    if (kind === 'ipfs') startKubo(memberOrg(org));
-    else startService(kind as 'proxy' | 'kgc', memberOrg(org));
-  }
+  await startNodes(names);
   const ids = new Map<string, string>();
   for (const m of topology.members) ids.set(m.name, (JSON.parse(readFileSync(path.join(stateDir, 'ipfs', m.name, 'config'), 'utf8')) as { Identity: { PeerID: string } }).Identity.PeerID);
-  for (const n of names) {
-    const [kind, org] = n.split('-') as [string, string];
-    if (kind === 'ipfs') await waitForKubo(memberOrg(org), ids);
-    else await waitUntil(async () => (await fetch(`http://127.0.0.1:${memberOrg(org).proxyPort}/v1/health`)).ok);
-  }
+  for (const m of topology.members.filter((x) => names.includes(kuboName(x)))) await waitForKubo(m, ids);
 }
 async function waitUntil(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -24,6 +24,7 @@ import { consensusView, nodeDaemons, startNode, up } from '../../network/src/net
 import { repoRoot, stateDir } from '../../network/src/paths';
 import { killDaemon, recordedDaemons } from '../../network/src/processes';
 import { runningTopology } from '../../network/src/run-state';
+import { txsOf } from '../support/ledgers';
 import { newPatient } from '../support/network';
 import { OP_KINDS, SdkLoad, type Op } from './sdk-load';
 
@@ -139,12 +140,7 @@ async function validOn(admin: EmrConnection): Promise<Set<string>> {
   try {
     for await (const b of blocks) {
       const block = b as unknown as common.Block;
-      const filter = block.getMetadata()!.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER]!;
-      block.getData()!.getDataList_asU8().forEach((env, i) => {
-        const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(env).getPayload_asU8());
-        const txId = common.ChannelHeader.deserializeBinary(payload.getHeader()!.getChannelHeader_asU8()).getTxId();
-        if (filter[i] === peer.TxValidationCode.VALID) valid.add(txId);
-      });
+      for (const [txId, code] of txsOf(block)) if (code === peer.TxValidationCode.VALID) valid.add(txId);
       if (block.getHeader()!.getNumber() >= height - 1) break;
     }
   } finally {

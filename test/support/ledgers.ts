@@ -109,7 +109,7 @@ export interface SeenBlock {
 }
 
 /** Every tx id of a block with the validation code the committing peer gave it. */
-function txsOf(block: common.Block): Map<string, number> {
+export function txsOf(block: common.Block): Map<string, number> {
   const filter = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
   const txs = new Map<string, number>();
   (block.getData()?.getDataList_asU8() ?? []).forEach((env, i) => {
