@@ -1,6 +1,6 @@
 // Projects, run one after another by test/run-all.js (see README):
 //   unit         pure logic, in-memory fakes allowed
-//   unit-mcl     the crypto property tests again on the mcl backend (noble is the default)
+//   unit-noble   the crypto property tests again on the noble backend (mcl is the default)
 //   integration  the real network: started once per run by the global setup, stopped at the end
 //   lifecycle    the real network's own lifecycle (cold start, idempotence, resume on its data, stop)
 //   soak         under load and at scale: every kind of node killed with SIGKILL while the SDK
@@ -31,12 +31,12 @@ const base = {
 
 module.exports = {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], setupFiles: ['<rootDir>/test/support/quiet-logs.ts'] },
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], setupFiles: ['<rootDir>/test/support/quiet-logs.ts'], setupFilesAfterEnv: ['<rootDir>/test/support/default-backend.ts'] },
     {
       ...base,
-      displayName: 'unit-mcl',
+      displayName: 'unit-noble',
       testMatch: ['<rootDir>/test/unit/crypto/{pre,dkg}.test.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/support/mcl-backend.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/noble-backend.ts'],
     },
     {
       ...base,

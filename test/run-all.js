@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The test command: lint beside the build and type-checks, then jest runs one after
-// another: unit on both cores (with the crypto tests again on the mcl backend), then, for each ordering service of the channel
+// another: unit on both cores (on the default crypto backend, mcl, with the crypto tests again on noble), then, for each ordering service of the channel
 // (etcdraft, Fabric's SmartBFT, DRKPBFT; EMR_ORDERING), the network's own lifecycle, then on
 // that network integration, on etcdraft the soak (every kind of node killed under load,
 // backup and restore, malformed calls at scale), and the orderer faults (crashes; byzantine
@@ -70,7 +70,7 @@ async function main() {
   };
   const jestRuns = [
     // Unit tests need no network and nothing else runs yet: both cores.
-    { projects: ['unit', 'unit-mcl'], name: 'unit', workers: 2 },
+    { projects: ['unit', 'unit-noble'], name: 'unit', workers: 2 },
     ...['etcdraft', 'bft', 'drkpbft'].flatMap((ordering) => [
       { projects: ['lifecycle'], name: `lifecycle-${ordering}`, env: { EMR_ORDERING: ordering, ...keep } },
       { projects: ['integration'], name: `integration-${ordering}`, env: { EMR_ORDERING: ordering, ...keep }, ...(ordering === 'etcdraft' ? {} : BFT_INTEGRATION) },

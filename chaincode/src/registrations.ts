@@ -5,7 +5,7 @@
  * threshold, and carries the Feldman commitments that let anyone check a proxy's fragment.
  * A registration is usable only while its consent is active (revocation needs no write here).
  */
-import { decodeGrant, fromBase64url, toBase64url, type GrantPublic } from '@emr/crypto';
+import { decodeGrant, fromBase64url, toBase64url, verifyGrantAnchor, type GrantPublic } from '@emr/crypto';
 import {
   ChaincodeError,
   ErrorCode,
@@ -139,7 +139,7 @@ export class RegistrationStore {
     if (input.proxies.length !== elected.length || input.proxies.some((p, i) => !sameParty(p, elected[i]!))) {
       throw new ChaincodeError(ErrorCode.Conflict, `are not the proxies elected for this grant (${elected.map(registryKey).join(', ')}); the registry changed or the election was not run`, 'proxies');
     }
-    decodeRegisteredGrant(input);
+    const grant = decodeRegisteredGrant(input);
     if (Date.parse(input.expiresAt) > Date.parse(consent.validUntil)) throw invalid('expiresAt', `must not be after the consent's validUntil (${consent.validUntil})`);
     if (Date.parse(input.expiresAt) <= tx.timestamp.getTime()) throw invalid('expiresAt', 'must be in the future');
     if (consent.scope.type !== undefined && consent.scope.type !== input.type) throw invalid('type', `the consent covers ${consent.scope.type} records only`);
@@ -155,6 +155,10 @@ export class RegistrationStore {
       if (!sameParty(parent.delegatee, delegator)) throw new ChaincodeError(ErrorCode.Unauthorized, `only the delegatee of grant '${parent.grantId}' may re-delegate it`, 'parentGrantId');
       if (!registrationActive(parent, consent, tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${parent.grantId}' has expired`, 'parentGrantId');
       if (parent.type !== input.type || parent.conditionHash !== input.conditionHash) throw invalid('conditionHash', 'a re-delegation keeps its parent\'s type and condition');
+      // The delegatee checks its key against the anchor; the chain vouches that the anchor is the parent's times this grant's ρ.
+      if (!verifyGrantAnchor(grant, decodeGrant(fromBase64url(parent.grant, 'grant')))) {
+        throw invalid('grant', `its anchor is not grant '${parent.grantId}'s anchor times the ρ it commits to, so its delegatee could not check the key it is given`);
+      }
     }
     const reg: Registration = { ...input, parentGrantId: input.parentGrantId ?? null, delegator, createdAt: tx.timestamp.toISOString(), txId: tx.txId };
     const key = this.state.createCompositeKey(REGISTRATION, [reg.grantId]);

@@ -22,6 +22,7 @@
 import { createRequire } from 'node:module';
 import type { Context } from 'fabric-contract-api';
 import { Contract } from 'fabric-contract-api';
+import { ready } from '@emr/crypto';
 import type { StateStore } from './ledger';
 
 /** ChaincodeMessage.Type values (fabric-protos peer/chaincode_shim.proto). */
@@ -201,10 +202,12 @@ const batches = new WeakMap<Context, WriteBatch>();
 
 /**
  * The base of every contract here: each transaction's writes go to the peer in one message
- * when its function returns.
+ * when its function returns. Its checks of grants and fragments run on the default crypto
+ * backend, chosen once per process before the first transaction touches a point.
  */
 export abstract class BatchingContract extends Contract {
   override async beforeTransaction(ctx: Context): Promise<void> {
+    await ready();
     if (isShimStub(ctx.stub)) batches.set(ctx, WriteBatch.overShim(ctx.stub));
   }
 

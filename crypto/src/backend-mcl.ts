@@ -6,6 +6,7 @@
  */
 import * as mcl from 'mcl-wasm';
 import type { Backend, Curve, G1Point, G2Point, GroupElement, Gt } from './backend';
+import { scalarToBytes } from './group';
 
 type McPoint = mcl.G1 | mcl.G2;
 /** mcl-wasm internals used below (present in the exactly pinned version, see client/package.json). */
@@ -19,9 +20,10 @@ type Op2 = { _op2(func: unknown, y: mcl.Fr): McPoint };
 const utf8 = new TextEncoder();
 const mod = (): McModule => (mcl as unknown as { mod: McModule }).mod;
 
+/** A scalar as mcl's Fr, through its fixed 32 bytes: a hex string's length would vary with the (secret) value. */
 function fr(s: bigint): mcl.Fr {
   const x = new mcl.Fr();
-  x.setStr(s.toString(16), 16);
+  x.deserialize(scalarToBytes(s));
   return x;
 }
 
@@ -123,7 +125,12 @@ export async function loadMcl(): Promise<Backend> {
     G1: G1 as unknown as Curve<G1Point>,
     G2: G2 as unknown as Curve<G2Point>,
     pairing: (p, q) => mcl.pairing((p as unknown as MclElement<mcl.G1>).p, (q as unknown as MclElement<mcl.G2>).p) as unknown as Gt,
+    pairingProduct(pairs) {
+      const miller = pairs.map(([p, q]) => mcl.millerLoop((p as unknown as MclElement<mcl.G1>).p, (q as unknown as MclElement<mcl.G2>).p));
+      return mcl.finalExp(miller.reduce((acc, x) => mcl.mul(acc, x))) as unknown as Gt;
+    },
     gtEquals: (a, b) => (a as unknown as mcl.GT).isEqual(b as unknown as mcl.GT),
+    gtIsOne: (x) => (x as unknown as mcl.GT).isOne(),
     gtToBytes: (x) => gtToNobleBytes(x as unknown as mcl.GT),
   };
   return loaded;

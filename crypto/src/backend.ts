@@ -1,13 +1,15 @@
 /**
  * The BLS12-381 arithmetic under the scheme, behind one interface so that a faster
- * implementation can carry the hot operations. Noble (pure JavaScript) is the default and
- * the one every test runs on; mcl (WebAssembly, backend-mcl.ts) is opt-in with
- * `await useBackend('mcl')`. Both give byte-identical encodings, hashes to the curve and
- * pairing values, so capsules, fragments and keys move freely between them
+ * implementation can carry the hot operations: mcl (WebAssembly, backend-mcl.ts), the
+ * default, and noble (pure JavaScript), the fallback where WebAssembly cannot load and an
+ * explicit option. Both give byte-identical encodings, hashes to the curve and pairing
+ * values, so capsules, fragments and keys move freely between them
  * (test/unit/crypto/backend.test.ts checks this against the committed vectors).
  *
- * The backend is a process-wide choice made at start-up: points of one backend must not
- * meet points of another.
+ * The backend is a process-wide choice made once, before the first point: every entry
+ * point (the SDK's connect, the services, the chaincode, the CLI, the benchmarks) awaits
+ * `ready()`. Points of one backend must not meet points of another, so the first choice
+ * sticks: a process that computes before anything awaited `ready()` stays on noble.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { normalizeZ } from '@noble/curves/abstract/curve.js';
@@ -49,7 +51,10 @@ export interface Backend {
   readonly G1: Curve<G1Point>;
   readonly G2: Curve<G2Point>;
   pairing(p: G1Point, q: G2Point): Gt;
+  /** Π e(pᵢ, qᵢ) with one final exponentiation: a check e(a, b) = e(c, d) costs barely more than one pairing. */
+  pairingProduct(pairs: [G1Point, G2Point][]): Gt;
   gtEquals(a: Gt, b: Gt): boolean;
+  gtIsOne(x: Gt): boolean;
   /** The Fp12 coefficients, 48 big-endian bytes each, in noble's order. */
   gtToBytes(x: Gt): Uint8Array;
 }
@@ -94,22 +99,62 @@ const noble: Backend = {
   G1: nobleCurve<G1Point>(bls12_381.G1),
   G2: nobleCurve<G2Point>(bls12_381.G2),
   pairing: (p, q) => bls12_381.pairing(p as never, q as never) as unknown as Gt,
+  pairingProduct: (pairs) => bls12_381.pairingBatch(pairs.map(([g1, g2]) => ({ g1: g1 as never, g2: g2 as never }))) as unknown as Gt,
   gtEquals: (a, b) => bls12_381.fields.Fp12.eql(a as never, b as never),
+  gtIsOne: (x) => bls12_381.fields.Fp12.eql(x as never, bls12_381.fields.Fp12.ONE),
   gtToBytes: (x) => bls12_381.fields.Fp12.toBytes(x as never),
 };
 
-let active: Backend = noble;
+let active: Backend | undefined;
+let choosing: Promise<Backend> | undefined;
+let fallback: string | undefined;
 
-/** The backend in use. */
-export const backend = (): Backend => active;
+/** The backend in use (noble if nothing chose one before the first point was made). */
+export const backend = (): Backend => (active ??= noble);
+
+/** Why the default fell back to noble, or undefined when it did not. */
+export const backendFallback = (): string | undefined => fallback;
+
+const BACKENDS: readonly BackendName[] = ['noble', 'mcl'];
 
 /**
- * Switches the process to another backend. Call it once at start-up, before any point is
- * made: points already held belong to the old backend.
+ * Chooses the process's backend once and resolves with it: EMR_CRYPTO_BACKEND (noble or
+ * mcl) when set, otherwise mcl, falling back to noble where WebAssembly cannot load
+ * (`backendFallback()` says why). Cheap to await again. If a point was already made, the
+ * backend it was made on stays.
+ */
+export function ready(): Promise<Backend> {
+  if (active) return Promise.resolve(active);
+  choosing ??= (async () => {
+    const wanted = process.env.EMR_CRYPTO_BACKEND || undefined;
+    if (wanted !== undefined && !(BACKENDS as string[]).includes(wanted)) {
+      throw new Error(`EMR_CRYPTO_BACKEND is '${wanted}'; it must be one of ${BACKENDS.join(', ')} (or unset for mcl with a noble fallback)`);
+    }
+    let chosen: Backend;
+    if (wanted === 'noble') chosen = noble;
+    else {
+      try {
+        chosen = await loadMcl();
+      } catch (err) {
+        if (wanted === 'mcl') throw err;
+        fallback = `mcl (WebAssembly) did not load: ${(err as Error).message}`;
+        chosen = noble;
+      }
+    }
+    return (active ??= chosen);
+  })();
+  return choosing;
+}
+
+const loadMcl = async (): Promise<Backend> => (await import('./backend-mcl')).loadMcl();
+
+/**
+ * Switches the process to another backend. Call it only at start-up, before any point is
+ * made (tests and benchmarks compare the two): points already held belong to the old one.
  */
 export async function useBackend(name: BackendName): Promise<Backend> {
   if (name === 'noble') active = noble;
-  else if (name === 'mcl') active = await (await import('./backend-mcl')).loadMcl();
+  else if (name === 'mcl') active = await loadMcl();
   else throw new Error(`unknown crypto backend '${String(name)}' (noble or mcl)`);
   return active;
 }

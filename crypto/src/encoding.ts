@@ -30,7 +30,7 @@ export class EncodingError extends Error {
 
 export class Writer {
   private readonly parts: Uint8Array[] = [];
-  constructor(tag: TagName) {
+  constructor(private readonly tag: TagName) {
     this.parts.push(Uint8Array.of(0x45, 0x50, ENCODING_VERSION, TAGS[tag]));
   }
   g1(p: G1Point): this {
@@ -46,6 +46,8 @@ export class Writer {
     return this;
   }
   u32(n: number): this {
+    // DataView would wrap a larger number silently: an index 2^32 + 1 must not become 1.
+    if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new EncodingError(this.tag, `${n} does not fit a 32-bit field`);
     const b = new Uint8Array(4);
     new DataView(b.buffer).setUint32(0, n);
     this.parts.push(b);
@@ -119,6 +121,10 @@ export class Reader {
       if (err instanceof EncodingError) throw err;
       throw new EncodingError(this.tag, `${field} is not UTF-8`);
     }
+  }
+  /** Whether every byte was read (for a trailing optional field). */
+  atEnd(): boolean {
+    return this.offset === this.buf.length;
   }
   end(): void {
     if (this.offset !== this.buf.length) throw new EncodingError(this.tag, `${this.buf.length - this.offset} trailing bytes`);

@@ -30,6 +30,9 @@ export const G2 = {
 };
 export const pairing = (p: G1Point, q: G2Point): Gt => backend().pairing(p, q);
 export const gtEquals = (a: Gt, b: Gt): boolean => backend().gtEquals(a, b);
+/** e(a₁, a₂) = e(b₁, b₂), checked as e(a₁, a₂)·e(−b₁, b₂) = 1: two Miller loops, one final exponentiation. */
+export const pairingsEqual = (a1: G1Point, a2: G2Point, b1: G1Point, b2: G2Point): boolean =>
+  backend().gtIsOne(backend().pairingProduct([[a1, a2], [G1.ZERO.subtract(b1), b2]]));
 export const gtToBytes = (x: Gt): Uint8Array => backend().gtToBytes(x);
 
 /** Domain-separation tags, one per hash in the spec. */
@@ -122,6 +125,15 @@ export function scalarToBytes(s: bigint): Uint8Array {
 /** A source of randomness; tests inject a seeded one to make vectors reproducible. */
 export type Rng = (n: number) => Uint8Array;
 export const systemRng: Rng = (n) => new Uint8Array(randomBytes(n));
+
+/**
+ * x⁻¹ for a secret x. Fr.inv is a variable-time extended Euclid; it runs here on x·b for a
+ * fresh random b, whose timing says nothing about x, and b then cancels.
+ */
+export function invSecret(x: bigint, rng: Rng = systemRng): bigint {
+  const b = randomScalar(rng);
+  return Fr.mul(Fr.inv(Fr.mul(x, b)), b);
+}
 
 /** A uniformly random non-zero scalar. */
 export function randomScalar(rng: Rng = systemRng): bigint {

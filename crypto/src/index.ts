@@ -4,7 +4,7 @@
  * Shared by the SDK (which encrypts, grants, re-encrypts, decrypts) and the chaincode
  * (which checks a reported fragment against the commitments on chain).
  */
-export { useBackend, backend, type BackendName } from './backend';
+export { backend, backendFallback, ready, useBackend, type BackendName } from './backend';
 export * from './group';
 export * from './encoding';
 export * from './shamir';

@@ -3,11 +3,11 @@
  * keys (docs/crypto.md). The pairing is used to deliver keys to identities; the proxies'
  * hot path (ReEncrypt, fragment proofs) is pairing-free scalar multiplication in G1.
  */
-import { DST, Fr, G1, G2, frame, hash, pairing, randomScalar, systemRng, type G1Point, type G2Point, type Rng } from './group';
+import { DST, G1, G2, frame, hash, hashToG2, invSecret, pairing, pairingsEqual, randomScalar, systemRng, type G1Point, type G2Point, type Rng } from './group';
 import { proveDleqFor, verifyDleq, type DleqProof } from './dleq';
 import { CryptoError, open, openWith, readSealed, seal, writeSealed, type PublicParams, type Sealed } from './ibe';
 import { Reader, Writer } from './encoding';
-import { Polynomial, assertDistinctIndices, commitmentAt, lagrangeAtZero } from './shamir';
+import { Polynomial, commitmentAt, lagrangeAtZero } from './shamir';
 
 // The chaincode's RECORD_TYPES, repeated: @emr/crypto imports nothing from the Fabric side.
 export const RECORD_KEY_TYPES = ['sharable', 'non-sharable'] as const;
@@ -31,8 +31,22 @@ export function slotIdentity(slot: Slot): string {
 export const DATA_KEY_BYTES = 32;
 
 /**
+ * Share and fragment indices run from 1 to 2^32 − 1: the wire's 32-bit field, and far below
+ * r, so that indices distinct as integers stay distinct mod r (r + 1 would pass for 1).
+ */
+export const MAX_SHARE_INDEX = 0xffffffffn;
+const isShareIndex = (i: unknown): i is bigint => typeof i === 'bigint' && i >= 1n && i <= MAX_SHARE_INDEX;
+function assertShareIndex(i: bigint, what: string): void {
+  if (!isShareIndex(i)) throw new CryptoError(`${what} index must be an integer from 1 to ${MAX_SHARE_INDEX}, got ${String(i)}`);
+}
+
+/**
  * An encapsulated data key. `u0`, `w`, `v` never change; `u` is the current
  * (re-encrypted) first component and `hops` how many re-encryptions it went through.
+ * `hops` is bookkeeping set by whoever combined the fragments, not authenticated by design:
+ * decryption does not depend on it, and a proxy re-encrypts only with a grant for hop
+ * `hops + 1`, binding the value into its fragment proof, so a false count buys nothing
+ * (docs/crypto.md, "What the capsule binds").
  */
 export interface Capsule {
   slot: Slot;
@@ -72,6 +86,30 @@ export interface GrantPublic {
   commitments: G1Point[];
   /** The grant key X = ρ⁻¹·(delegator's key), sealed to the delegatee's identity. */
   sealedGrantKey: Sealed;
+  /**
+   * From hop 2 on: A_h = ρ_h·A_{h−1} = ρ_h⋯ρ_1·G1 with a proof that its factor is the ρ_h of
+   * commitments[0] (A_1 is commitments[0] itself). The delegatee's key satisfies
+   * e(A_h, X) = e(mpk, H_Q(slot)), which anyone can check. Absent only in grants made
+   * before it existed.
+   */
+  anchor?: { point: G1Point; proof: DleqProof };
+}
+
+/** A_h of a grant (`GrantPublic.anchor`), or undefined for a re-delegation made before anchors. */
+export const grantAnchor = (g: GrantPublic): G1Point | undefined => (g.hop === 1 ? g.commitments[0] : g.anchor?.point);
+
+const anchorContext = (g: { grantId: string; slot: Slot; delegatee: string; hop: number }) =>
+  frame('grant-anchor', g.grantId, slotIdentity(g.slot), g.delegatee, String(g.hop));
+
+/**
+ * Whether a grant's anchor is its parent's times the ρ it committed to (true at hop 1,
+ * whose anchor is its commitment). The chain checks this when a re-delegation registers.
+ */
+export function verifyGrantAnchor(grant: GrantPublic, parent: GrantPublic | undefined): boolean {
+  if (grant.hop === 1) return true;
+  if (!grant.anchor || !parent || parent.hop !== grant.hop - 1 || slotIdentity(parent.slot) !== slotIdentity(grant.slot)) return false;
+  const parentAnchor = grantAnchor(parent);
+  return !!parentAnchor && verifyDleq(grant.anchor.proof, G1.BASE, grant.commitments[0]!, parentAnchor, grant.anchor.point, anchorContext(grant));
 }
 
 /** A proxy's share f(index), sealed to that proxy's identity. */
@@ -91,6 +129,8 @@ export interface ReKeyGenInput {
   /** Proxy identities; proxy i (1-based) gets share f(i). */
   proxies: string[];
   threshold: number;
+  /** The grant being re-delegated (from hop 2 on): its anchor is carried forward. */
+  parent?: GrantPublic;
 }
 
 const grantKeyContext = (g: { grantId: string; slot: Slot; delegatee: string; hop: number }) =>
@@ -108,16 +148,26 @@ export function reKeyGen(params: PublicParams, input: ReKeyGenInput, rng: Rng = 
     throw new CryptoError(`threshold must be between 1 and the number of proxies (${n}), got ${input.threshold}`);
   }
   if (!Number.isInteger(input.hop) || input.hop < 1) throw new CryptoError(`hop must be an integer ≥ 1, got ${input.hop}`);
+  if (BigInt(n) > MAX_SHARE_INDEX) throw new CryptoError(`at most ${MAX_SHARE_INDEX} proxies, got ${n}`);
+  const parentAnchor = input.hop === 1 ? undefined : input.parent && grantAnchor(input.parent);
+  if (input.hop > 1 && (!parentAnchor || input.parent!.hop !== input.hop - 1 || slotIdentity(input.parent!.slot) !== slotIdentity(input.slot))) {
+    throw new CryptoError(`a hop-${input.hop} grant needs its parent: the hop-${input.hop - 1} grant of the same slot, with an anchor`);
+  }
   const rho = randomScalar(rng);
-  const grantKey = input.delegatorKey.multiply(Fr.inv(rho));
+  const grantKey = input.delegatorKey.multiply(invSecret(rho)); // the blinding need not come from `rng`: the inverse is the same
   const f = Polynomial.random(input.threshold, rho, rng);
   const base = { grantId: input.grantId, slot: input.slot, delegatee: input.delegatee, hop: input.hop };
+  const commitments = f.commitments();
   const grant: GrantPublic = {
     ...base,
     threshold: input.threshold,
-    commitments: f.commitments(),
+    commitments,
     sealedGrantKey: seal(params, input.delegatee, grantKey.toBytes(), grantKeyContext(base), rng),
   };
+  if (parentAnchor) {
+    const point = parentAnchor.multiply(rho);
+    grant.anchor = { point, proof: proveDleqFor(rho, G1.BASE, commitments[0]!, parentAnchor, point, anchorContext(base), rng) };
+  }
   const shares = input.proxies.map((proxy, i) => {
     const index = BigInt(i + 1);
     const share = new Writer('reKeyShare').scalar(f.evaluate(index)).finish();
@@ -126,22 +176,40 @@ export function reKeyGen(params: PublicParams, input: ReKeyGenInput, rng: Rng = 
   return { grant, shares };
 }
 
-/** A proxy opens its share with its identity key. */
-export function openShare(share: ProxyShare, grantId: string, proxyKey: G2Point): bigint {
-  const r = new Reader(open(share.sealed, share.proxy, proxyKey, shareContext(grantId, share.index)), 'reKeyShare');
+/**
+ * A proxy opens its share with its identity key and checks it against the grant's Feldman
+ * commitments, f(j)·G = Σ C_k·j^k: a bad share is refused here, before it can make
+ * fragments that get the proxy reported.
+ */
+export function openShare(share: ProxyShare, grant: GrantPublic, proxyKey: G2Point): bigint {
+  assertShareIndex(share.index, 'share');
+  const r = new Reader(open(share.sealed, share.proxy, proxyKey, shareContext(grant.grantId, share.index)), 'reKeyShare');
   const s = r.scalar('share');
   r.end();
+  if (!G1.BASE.multiply(s).equals(commitmentAt(grant.commitments, share.index))) {
+    throw new CryptoError(`share ${share.index} of grant '${grant.grantId}' does not match the grant's commitments: the delegator sent a bad share`);
+  }
   return s;
 }
 
-/** The delegatee opens its grant key X with its identity key. */
-export function openGrantKey(grant: GrantPublic, delegateeKey: G2Point): G2Point {
+/**
+ * The delegatee opens its grant key X with its identity key and checks it against the
+ * grant: e(A_h, X) = e(mpk, H_Q(slot)) (`GrantPublic.anchor`). A bad key is refused here,
+ * with the grant named, instead of failing every later decryption.
+ */
+export function openGrantKey(params: PublicParams, grant: GrantPublic, delegateeKey: G2Point): G2Point {
   const bytes = open(grant.sealedGrantKey, grant.delegatee, delegateeKey, grantKeyContext(grant));
+  let x: G2Point;
   try {
-    return G2.fromBytes(bytes);
+    x = G2.fromBytes(bytes);
   } catch {
     throw new CryptoError('grant key is not a G2 point');
   }
+  const anchor = grantAnchor(grant);
+  if (anchor && !pairingsEqual(anchor, x, params.mpk, hashToG2(slotIdentity(grant.slot)))) {
+    throw new CryptoError(`the key sealed in grant '${grant.grantId}' does not match its commitments (e(A, X) ≠ e(mpk, H_Q(slot))): the delegator sent a bad key`);
+  }
+  return x;
 }
 
 /** One proxy's re-encryption: U_j = f(j)·U with a proof that f(j) is the committed share. */
@@ -165,6 +233,7 @@ function checkGrantFits(capsule: Capsule, grant: GrantPublic): void {
 /** ReEncrypt: proxy `index` applies its share to the capsule's current U. Pairing-free. */
 export function reEncrypt(capsule: Capsule, grant: GrantPublic, index: bigint, share: bigint, rng: Rng = systemRng): Fragment {
   checkGrantFits(capsule, grant);
+  assertShareIndex(index, 'fragment');
   const u = capsule.u.multiply(share);
   const publicShare = G1.BASE.multiply(share);
   return { grantId: grant.grantId, index, u, proof: proveDleqFor(share, G1.BASE, publicShare, capsule.u, u, fragmentContext(grant.grantId, index, capsule), rng) };
@@ -172,16 +241,17 @@ export function reEncrypt(capsule: Capsule, grant: GrantPublic, index: bigint, s
 
 /** Checks one fragment against the grant's commitments: anyone can run this. */
 export function verifyFragment(capsule: Capsule, grant: GrantPublic, fragment: Fragment): boolean {
-  if (fragment.grantId !== grant.grantId || fragment.index < 1n) return false;
+  if (fragment.grantId !== grant.grantId || !isShareIndex(fragment.index)) return false;
   const publicShare = commitmentAt(grant.commitments, fragment.index);
   return verifyDleq(fragment.proof, G1.BASE, publicShare, capsule.u, fragment.u, fragmentContext(grant.grantId, fragment.index, capsule));
 }
 
-/** Thrown when fragments cannot be combined; names the proxies whose fragments failed their proofs. */
+/** Thrown when fragments cannot be combined; names the fragments that failed their proofs. */
 export class FragmentError extends CryptoError {
   constructor(
     message: string,
-    readonly badIndices: bigint[],
+    /** Positions, in the list given, of the fragments that failed their proofs. */
+    readonly rejected: number[],
   ) {
     super(message);
     this.name = 'FragmentError';
@@ -189,34 +259,35 @@ export class FragmentError extends CryptoError {
 }
 
 /**
- * Verifies every fragment, then combines t good ones: U' = Σ λ_j U_j = ρ·U. Bad fragments
- * are identified by index (and reported even when enough good ones remain).
+ * Verifies every fragment, then combines t good ones with distinct indices:
+ * U' = Σ λ_j U_j = ρ·U. A fragment's index is only a claim until its proof verifies, so
+ * duplicates are dropped among verified fragments only: a forged fragment claiming proxy
+ * j's index cannot push out proxy j's good one. Rejected fragments are reported by their
+ * position in `fragments` (the caller knows where each came from), even when enough good
+ * ones remain.
  */
-export function combineFragments(capsule: Capsule, grant: GrantPublic, fragments: Fragment[]): { capsule: Capsule; badIndices: bigint[] } {
+export function combineFragments(capsule: Capsule, grant: GrantPublic, fragments: Fragment[]): { capsule: Capsule; rejected: number[] } {
   checkGrantFits(capsule, grant);
-  const seen = new Set<string>();
-  const good: Fragment[] = [];
-  const badIndices: bigint[] = [];
-  for (const f of fragments) {
-    if (seen.has(f.index.toString())) continue;
-    seen.add(f.index.toString());
-    if (verifyFragment(capsule, grant, f)) good.push(f);
-    else badIndices.push(f.index);
-  }
-  if (good.length < grant.threshold) {
+  const good = new Map<bigint, Fragment>();
+  const rejected: number[] = [];
+  fragments.forEach((f, position) => {
+    if (!verifyFragment(capsule, grant, f)) rejected.push(position);
+    else if (!good.has(f.index)) good.set(f.index, f);
+  });
+  if (good.size < grant.threshold) {
     throw new FragmentError(
-      `need ${grant.threshold} valid fragments for grant '${grant.grantId}', have ${good.length}` + (badIndices.length ? `; bad fragments from proxies ${badIndices.join(', ')}` : ''),
-      badIndices,
+      `need ${grant.threshold} valid fragments with distinct indices for grant '${grant.grantId}', have ${good.size}` +
+        (rejected.length ? `; the fragments at positions ${rejected.join(', ')} (claiming indices ${rejected.map((i) => fragments[i]!.index).join(', ')}) fail their proofs` : ''),
+      rejected,
     );
   }
-  const chosen = good.slice(0, grant.threshold);
+  const chosen = [...good.values()].slice(0, grant.threshold);
   const xs = chosen.map((f) => f.index);
-  assertDistinctIndices(xs, 'fragments');
   const u = G1.sumOfProducts(
     chosen.map((f) => f.u),
     chosen.map((f) => lagrangeAtZero(xs, f.index)),
   );
-  return { capsule: { ...capsule, u, hops: capsule.hops + 1 }, badIndices };
+  return { capsule: { ...capsule, u, hops: capsule.hops + 1 }, rejected };
 }
 
 /** Decrypt after h hops: e(ρ_h⋯ρ_1·U, ρ_h⁻¹⋯ρ_1⁻¹·d_slot) = e(U, d_slot). */
@@ -254,8 +325,10 @@ export function decodeCapsule(bytes: Uint8Array): Capsule {
   return c;
 }
 
-export const encodeFragment = (f: Fragment): Uint8Array =>
-  new Writer('fragment').string(f.grantId).u32(Number(f.index)).g1(f.u).scalar(f.proof.c).scalar(f.proof.z).finish();
+export function encodeFragment(f: Fragment): Uint8Array {
+  assertShareIndex(f.index, 'fragment');
+  return new Writer('fragment').string(f.grantId).u32(Number(f.index)).g1(f.u).scalar(f.proof.c).scalar(f.proof.z).finish();
+}
 
 export function decodeFragment(bytes: Uint8Array): Fragment {
   const r = new Reader(bytes, 'fragment');
@@ -268,7 +341,9 @@ export function decodeFragment(bytes: Uint8Array): Fragment {
 export const encodeGrant = (g: GrantPublic): Uint8Array => {
   const w = writeSlot(new Writer('grantKey').string(g.grantId), g.slot).string(g.delegatee).u32(g.hop).u32(g.threshold).u32(g.commitments.length);
   for (const c of g.commitments) w.g1(c);
-  return writeSealed(w, g.sealedGrantKey).finish();
+  writeSealed(w, g.sealedGrantKey);
+  if (g.anchor) w.g1(g.anchor.point).scalar(g.anchor.proof.c).scalar(g.anchor.proof.z);
+  return w.finish();
 };
 
 export function decodeGrant(bytes: Uint8Array): GrantPublic {
@@ -282,12 +357,18 @@ export function decodeGrant(bytes: Uint8Array): GrantPublic {
   if (count !== threshold) throw new CryptoError(`grant has ${count} commitments for threshold ${threshold}`);
   const commitments = Array.from({ length: count }, (_, i) => r.g1(`commitments[${i}]`));
   const sealedGrantKey = readSealed(r, 'sealedGrantKey');
+  // The anchor follows from hop 2 on (absent in grants made before anchors existed).
+  const anchor = hop > 1 && !r.atEnd() ? { point: r.g1('anchor'), proof: { c: r.scalar('anchor.proof.c'), z: r.scalar('anchor.proof.z') } } : undefined;
   r.end();
-  return { grantId, slot, delegatee, hop, threshold, commitments, sealedGrantKey };
+  if (hop < 1) throw new CryptoError('grant hop must be ≥ 1');
+  return { grantId, slot, delegatee, hop, threshold, commitments, sealedGrantKey, ...(anchor ? { anchor } : {}) };
 }
 
 /** A proxy's sealed share as it travels from the delegator to that proxy. */
-export const encodeProxyShare = (s: ProxyShare): Uint8Array => writeSealed(new Writer('proxyShare').string(s.proxy).u32(Number(s.index)), s.sealed).finish();
+export function encodeProxyShare(s: ProxyShare): Uint8Array {
+  assertShareIndex(s.index, 'share');
+  return writeSealed(new Writer('proxyShare').string(s.proxy).u32(Number(s.index)), s.sealed).finish();
+}
 
 export function decodeProxyShare(bytes: Uint8Array): ProxyShare {
   const r = new Reader(bytes, 'proxyShare');

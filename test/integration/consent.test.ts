@@ -44,6 +44,8 @@ describe('consent, request, revoke, log', () => {
   it('the grantee reads under the consent, others are denied and logged, revocation stops the next request', async () => {
     const consent = await patientA.grantConsent(consentFor());
     expect(consent).toMatchObject({ status: 'active', accessCount: 0, createdBy: patientUser });
+    // The researcher endorses on his own org's peer, which may not have the consent's block yet.
+    await readUntil(() => researcher.readConsent(consent.consentId).catch(() => undefined), (c) => c !== undefined);
 
     const granted = await researcher.requestAccess(recordId, consent.consentId, 'research');
     expect(granted).toMatchObject({ outcome: 'success', agent: { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' } });
@@ -53,6 +55,7 @@ describe('consent, request, revoke, log', () => {
     expect((notGrantee as AccessDeniedError).reason).toBe('not-grantee');
 
     await patientA.revokeConsent(consent.consentId);
+    await readUntil(() => researcher.readConsent(consent.consentId), (c) => c.status === 'revoked');
     const revoked = await researcher.requestAccess(recordId, consent.consentId, 'research').catch((e: unknown) => e);
     expect((revoked as AccessDeniedError).reason).toBe('revoked');
 

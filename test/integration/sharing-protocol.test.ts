@@ -131,7 +131,7 @@ describe('proxy registry, election and faults', () => {
     // The first proxy signs a fragment whose point is off by G1: provably bad.
     const { params, keyOf } = centresForTests();
     const capsule = encrypt(params, grant.slot, new Uint8Array(32).fill(1));
-    const honest = reEncrypt(capsule, grant, shares[0]!.index, openShare(shares[0]!, grant.grantId, keyOf(identityOf(first!))));
+    const honest = reEncrypt(capsule, grant, shares[0]!.index, openShare(shares[0]!, grant, keyOf(identityOf(first!))));
     const registry = net.proxies(orgOf(first!.mspId), 'proxy');
     const before = await registry.read(first!);
     await expect(net.proxies('ResearchInstitute', 'researcher1').reportBadFragment(registry.signFragment(grant.grantId, encodeCapsule(capsule), encodeFragment(honest)))).rejects.toBeInstanceOf(InvalidArgumentError);

@@ -24,6 +24,9 @@ export interface GrantOptions {
   expiresAt?: string;
 }
 
+/** Every grant made here, so that a re-delegation can carry its parent's anchor forward. */
+const made = new Map<string, GrantPublic>();
+
 /**
  * A real grant (crypto reKeyGen) for the elected proxies, and the registration that says
  * what it says: what a patient (or a delegatee re-delegating) submits to RegisterGrant.
@@ -42,7 +45,9 @@ export async function grantRegistration(o: GrantOptions): Promise<{ input: Regis
     hop: o.hop ?? 1,
     proxies: proxies.map(identityOf),
     threshold: o.threshold ?? 2,
+    ...(o.parentGrantId && made.has(o.parentGrantId) ? { parent: made.get(o.parentGrantId)! } : {}),
   });
+  made.set(grantId, grant);
   const input: RegistrationInput = {
     grantId,
     consentId: o.consentId,

@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { backendFallback, ready } from '@emr/crypto';
 import { connectGateway } from '../fabric/connection';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { loadProfile } from '../fabric/profile';
@@ -25,6 +26,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const kind = process.argv[2];
+  const crypto = await ready();
+  log(`crypto backend: ${crypto.name}${backendFallback() ? ` (${backendFallback()})` : ''}`);
   const org = arg('org');
   const profile = loadProfile();
   const orgs = Object.entries(profile.orgs);

@@ -171,8 +171,8 @@ export class ProxyService {
   /**
    * A delegator delivers this proxy's share of a grant he registered on chain: it must be
    * sealed to this proxy for its position among the grant's proxies, and f(j)·G must match
-   * the commitments registered on chain. The same share again is answered as before; another
-   * one is refused (409): a stored share is never replaced.
+   * the commitments registered on chain (openShare checks it). The same share again is
+   * answered as before; no other share matches, so a stored share is never replaced.
    */
   private async acceptShare(caller: Party, grantId: string, encoded: string): Promise<{ index: number }> {
     const { registration: reg, active } = await this.ledger.readGrant(grantId).catch((e: unknown) => {
@@ -182,26 +182,25 @@ export class ProxyService {
     if (!active) throw new HttpError(409, 'GRANT_INACTIVE', `grant '${grantId}' is not active (its consent was revoked, or it expired)`);
     const index = reg.proxies.findIndex((p) => sameParty(p, this.me)) + 1;
     if (index === 0) throw new HttpError(403, 'UNAUTHORIZED', `${this.identity} is not a proxy of grant '${grantId}'`);
+    const grant = decodeGrant(fromBase64url(reg.grant, 'grant'));
     let share: bigint;
     try {
       const sealed = decodeProxyShare(fromBase64url(encoded, 'share'));
       if (sealed.proxy !== this.identity) throw new Error(`it is sealed to ${sealed.proxy}, not ${this.identity}`);
       if (sealed.index !== BigInt(index)) throw new Error(`it is share ${sealed.index}; ${this.identity} holds share ${index} of this grant`);
-      share = openShare(sealed, grantId, this.identityKey);
+      share = openShare(sealed, grant, this.identityKey); // checked against the commitments registered on chain
     } catch (err) {
       throw new HttpError(400, 'INVALID_ARGUMENT', `share: ${(err as Error).message}`);
     }
-    const commitments = decodeGrant(fromBase64url(reg.grant, 'grant')).commitments;
-    const verifies = (s: bigint) => G1.BASE.multiply(s).equals(commitmentAt(commitments, BigInt(index)));
+    const verifies = (s: bigint) => G1.BASE.multiply(s).equals(commitmentAt(grant.commitments, BigInt(index)));
     const stored: StoredShare = { grantId, consentId: reg.consentId, index, share: share.toString(16) };
     // No await from here on: the check and the write cannot interleave with another upload.
     const existing = this.loadShare(grantId);
     if (existing && existing.index === index && verifies(hexScalar(existing.share, `the share held for grant '${grantId}'`))) {
-      if (existing.share !== stored.share) throw new HttpError(409, 'CONFLICT', `${this.identity} already holds a verified share of grant '${grantId}'; it is never replaced`);
+      // Only one share matches the commitments at this index: this is the same one again.
       if (existing.consentId === stored.consentId) return { index };
-    } else {
-      if (!verifies(share)) throw new HttpError(400, 'INVALID_ARGUMENT', `share does not match the commitments of grant '${grantId}' on chain`);
-      if (existing) this.log(`grant ${grantId}: replacing a share an earlier version stored unverified`);
+    } else if (existing) {
+      this.log(`grant ${grantId}: replacing a share an earlier version stored unverified`);
     }
     writePrivate(this.shareFile(grantId), stored);
     return { index };

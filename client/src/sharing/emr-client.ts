@@ -24,6 +24,7 @@ import {
   fromBase64url,
   newDataKey,
   openGrantKey,
+  ready,
   reKeyGen,
   slotIdentity,
   switchType as switchCapsuleType,
@@ -156,6 +157,7 @@ export class EmrClient {
   readonly ipfs: IpfsStore;
   private consortium?: Consortium;
   private readonly keys = new Map<string, G2Point>();
+  private readonly grantKeys = new Map<string, G2Point>();
 
   private constructor(
     readonly connection: EmrConnection,
@@ -212,6 +214,13 @@ export class EmrClient {
     return key;
   }
 
+  /** The key X of a grant to the caller, opened and checked against the grant once (a registered grant never changes). */
+  private async grantKeyOf(grant: GrantPublic): Promise<G2Point> {
+    let x = this.grantKeys.get(grant.grantId);
+    if (!x) this.grantKeys.set(grant.grantId, (x = openGrantKey((await this.params()).params, grant, await this.keyOf(this.identity))));
+    return x;
+  }
+
   /**
    * Encrypts a record as it streams (AES-256-GCM segments under a fresh data key), stores the
    * ciphertext on the own org's IPFS node (a second org's node pins a replica meanwhile:
@@ -220,6 +229,7 @@ export class EmrClient {
    * his hospital; a patient for himself (signed). If indexing fails, the ciphertext is unpinned.
    */
   async uploadRecord(input: UploadInput): Promise<UploadResult> {
+    await ready(); // the crypto backend, chosen once before the first point
     const timings: Timings = {};
     const time = timer(timings);
     const recordId = input.recordId ?? `rec-${randomUUID()}`;
@@ -297,6 +307,7 @@ export class EmrClient {
 
   /** Makes the grants a consent lacks for slots of records indexed since it was granted. */
   async extendGrants(consentOrId: Consent | string): Promise<Registration[]> {
+    await ready(); // the crypto backend, chosen once before the first point
     const consent = typeof consentOrId === 'string' ? await this.consents.readConsent(consentOrId) : consentOrId;
     if (consent.grantee.kind !== 'identity') return []; // a role or org has no single key to deliver to
     const delegatee: Party = { mspId: consent.grantee.mspId, enrollmentId: consent.grantee.enrollmentId };
@@ -323,11 +334,11 @@ export class EmrClient {
    * chain). Fewer than t accepting proxies: InsufficientFragmentsError; the grant is then
    * registered but unusable (the caller can revoke the consent, or delegate again).
    */
-  private async makeGrant(g: { consentId: string; slot: Slot; delegatorKey: G2Point; delegatee: Party; hop: number; parentGrantId?: string; expiresAt: string }): Promise<Registration> {
+  private async makeGrant(g: { consentId: string; slot: Slot; delegatorKey: G2Point; delegatee: Party; hop: number; parent?: { grantId: string; grant: GrantPublic }; expiresAt: string }): Promise<Registration> {
     const { params } = await this.params();
     const grantId = `grant-${randomUUID()}`;
     const elected = await this.proxies.elect(grantId, g.consentId, this.grantProxies.n);
-    const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: encodeParty(g.delegatee), hop: g.hop, proxies: elected.map(encodeParty), threshold: this.grantProxies.threshold });
+    const { grant, shares } = reKeyGen(params, { grantId, slot: g.slot, delegatorKey: g.delegatorKey, delegatee: encodeParty(g.delegatee), hop: g.hop, proxies: elected.map(encodeParty), threshold: this.grantProxies.threshold, ...(g.parent ? { parent: g.parent.grant } : {}) });
     const registration = await this.consents.registerGrant({
       grantId,
       consentId: g.consentId,
@@ -335,7 +346,7 @@ export class EmrClient {
       type: g.slot.type,
       conditionHash: sha256Hex(g.slot.condition),
       hop: g.hop,
-      ...(g.parentGrantId ? { parentGrantId: g.parentGrantId } : {}),
+      ...(g.parent ? { parentGrantId: g.parent.grantId } : {}),
       proxies: elected,
       threshold: grant.threshold,
       commitments: grant.commitments.map((c) => toBase64url(c.toBytes())),
@@ -377,6 +388,7 @@ export class EmrClient {
    * A patient reads his own record without a consent (`via` omitted).
    */
   async fetchRecord(recordId: string, via: Via | undefined, options: FetchOptions): Promise<FetchResult> {
+    await ready(); // the crypto backend, chosen once before the first point
     const timings: Timings = {};
     const time = timer(timings);
     if (!via && !this.isPatient()) {
@@ -405,8 +417,8 @@ export class EmrClient {
       let current = capsule;
       const endpoints = await time('chain', () => this.proxyEndpoints());
       for (const link of chain) current = await this.reEncryptThrough(entry!, link, current, endpoints, timings);
-      const myKey = await time('keys', () => this.keyOf(this.identity));
-      dataKey = await time('crypto', () => decryptReEncrypted(current, openGrantKey(chain[chain.length - 1]!.grant, myKey)));
+      const grantKey = await time('keys', () => this.grantKeyOf(chain[chain.length - 1]!.grant));
+      dataKey = await time('crypto', () => decryptReEncrypted(current, grantKey));
     }
     const { data, bytes } = await time('ipfs', () => this.download(record, dataKey, options));
     dataKey.fill(0);
@@ -493,15 +505,17 @@ export class EmrClient {
    * hop limit; the capsule stays the same size however many hops it goes through.
    */
   async delegate(parentGrantId: string, delegatee: Party, expiresAt?: string): Promise<Registration> {
+    await ready(); // the crypto backend, chosen once before the first point
     await this.directory.readIdentity(delegatee);
     const { registration: parent } = await this.consents.readGrant(parentGrantId);
     const parentGrant = decodeGrant(fromBase64url(parent.grant, 'grant'));
-    const grantKey = openGrantKey(parentGrant, await this.keyOf(this.identity));
-    return this.makeGrant({ consentId: parent.consentId, slot: parentGrant.slot, delegatorKey: grantKey, delegatee, hop: parent.hop + 1, parentGrantId: parentGrantId, expiresAt: expiresAt ?? parent.expiresAt });
+    const grantKey = await this.grantKeyOf(parentGrant);
+    return this.makeGrant({ consentId: parent.consentId, slot: parentGrant.slot, delegatorKey: grantKey, delegatee, hop: parent.hop + 1, parent: { grantId: parentGrantId, grant: parentGrant }, expiresAt: expiresAt ?? parent.expiresAt });
   }
 
   /** The patient switches a record between sharable and non-sharable (re-encapsulated for the new slot). */
   async switchType(recordId: string, type: RecordType): Promise<EmrRecord> {
+    await ready(); // the crypto backend, chosen once before the first point
     const record = await this.index.readRecord(recordId);
     const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
     const { params } = await this.params();

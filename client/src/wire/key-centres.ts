@@ -4,7 +4,7 @@
  * identity keys combined from t partial keys, each fetched sealed to a one-time key of the
  * request and verified against its centre's public share before use.
  */
-import { G1, G2, combinePartialKeys, fromBase64url, verifyPartialKey, type G1Point, type G2Point, type PartialKey, type PublicParams } from '@emr/crypto';
+import { G1, G2, combinePartialKeys, fromBase64url, ready, verifyPartialKey, type G1Point, type G2Point, type PartialKey, type PublicParams } from '@emr/crypto';
 import type { KeyCentre } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import type { ContractConnection } from '../fabric/contract-client';
@@ -20,6 +20,7 @@ export interface Consortium {
 
 /** Reads the registered centres and the parameters t of them agree on. */
 export async function loadConsortium(connection: ContractConnection): Promise<Consortium> {
+  await ready();
   const centres = await new KeyCentreRegistry(connection).list();
   const groups = new Map<string, KeyCentre[]>();
   for (const c of centres) {

@@ -224,6 +224,17 @@ describe('RegisterGrant and ReadGrant', () => {
     await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify((await grant({ consentId: c.consentId })).input))).rejects.toThrow(/^CONFLICT\[consentId\]/);
   });
 
+  it('refuses a re-delegation whose anchor is not its parent\'s (its delegatee could not check the key it gets)', async () => {
+    const { as, grant } = await ledger();
+    const c = consentInput({ hopLimit: 2 });
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
+    const g1 = (await grant({ consentId: c.consentId })).input;
+    await consent.RegisterGrant(as(A, patient1), JSON.stringify(g1));
+    const other = (await grant({ consentId: c.consentId })).input; // made, never registered
+    const g2 = (await grant({ consentId: c.consentId, hop: 2, parentGrantId: other.grantId, delegatee: { mspId: B, enrollmentId: 'doctor1' } })).input;
+    await expect(consent.RegisterGrant(as(RI, researcher1), JSON.stringify({ ...g2, parentGrantId: g1.grantId }))).rejects.toThrow(/^INVALID_ARGUMENT\[grant\]: .*its anchor is not grant '.*'s anchor times the ρ it commits to/);
+  });
+
   it('refuses the wrong delegator and the wrong delegatee of a hop-1 grant', async () => {
     const { as, grant } = await ledger();
     const c = consentInput();

@@ -106,7 +106,7 @@ describe('proven bad fragments, re-encryption log and receipts', () => {
     await consent.RegisterGrant(l.as(A, patient1), JSON.stringify(input));
     const { params, keyOf } = centresForTests();
     const capsule: Capsule = encrypt(params, grant.slot, new Uint8Array(32).fill(7));
-    const fragments = shares.map((s, i) => reEncrypt(capsule, grant, s.index, openShare(s, grant.grantId, keyOf(identityOf(input.proxies[i]!)))));
+    const fragments = shares.map((s, i) => reEncrypt(capsule, grant, s.index, openShare(s, grant, keyOf(identityOf(input.proxies[i]!)))));
     const report = (i: number, fragment: Fragment | Uint8Array, opts: { signer?: string; capsuleBytes?: Uint8Array } = {}) => {
       const fragmentBytes = fragment instanceof Uint8Array ? fragment : encodeFragment(fragment);
       const capsuleBytes = opts.capsuleBytes ?? encodeCapsule(capsule);

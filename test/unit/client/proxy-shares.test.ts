@@ -37,6 +37,7 @@ const mode = (p: string) => statSync(p).mode & 0o777;
 describe('a proxy receiving key shares', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'proxy-test-'));
   const grants = new Map<string, { registration: Registration; active: boolean }>();
+  const madeGrants = new Map<string, ReturnType<typeof makeGrant>>();
   let slowLedgerMs = 0;
   const register = (grantId: string, active = true) => {
     const made = makeGrant(grantId);
@@ -58,6 +59,7 @@ describe('a proxy receiving key shares', () => {
       txId: '',
     } as Registration;
     grants.set(grantId, { registration, active });
+    madeGrants.set(grantId, made);
     return made;
   };
   const ledger: ProxyDeps['ledger'] = {
@@ -113,7 +115,9 @@ describe('a proxy receiving key shares', () => {
     await deliver({ grantId: 'grant-kept', share: share64(shares[0]!) });
     const before = readFileSync(path.join(stateDir, 'shares', 'grant-kept.json'), 'utf8');
     const crafted = makeGrant('grant-kept', proxies, 'attacker').shares[0]!; // sealed to this proxy, index 1, another polynomial
-    expect(refusal(await deliver({ grantId: 'grant-kept', share: share64(crafted) }))).toEqual([409, 'CONFLICT']);
+    const overwrite = await deliver({ grantId: 'grant-kept', share: share64(crafted) });
+    expect(refusal(overwrite)).toEqual([400, 'INVALID_ARGUMENT']); // off the commitments: refused before the stored share is looked at
+    expect((overwrite as Error).message).toMatch(/share 1 of grant 'grant-kept' does not match the grant's commitments/);
     expect(refusal(await deliver({ grantId: 'grant-kept', share: share64(crafted) }, stranger))).toEqual([403, 'UNAUTHORIZED']);
     const unsigned = await callService('proxy', base, 'POST', '/v1/shares', { grantId: 'grant-kept', share: share64(crafted) }).catch((e: unknown) => e);
     expect(refusal(unsigned)).toEqual([401, 'UNAUTHENTICATED']);
@@ -237,7 +241,7 @@ describe('a proxy receiving key shares', () => {
     const before = readFileSync(file, 'utf8');
     try {
       writeFileSync(file, JSON.stringify({ ...kept, share: `0x${kept.share}` }));
-      const failed = await deliver({ grantId: 'grant-ok', share: share64(makeGrant('grant-ok').shares[0]!) });
+      const failed = await deliver({ grantId: 'grant-ok', share: share64(madeGrants.get('grant-ok')!.shares[0]!) });
       expect(refusal(failed)).toEqual([500, 'INTERNAL']);
       expect(logged.some((l) => l.includes('/v1/shares failed'))).toBe(true); // the capture sees the service's error log
       writeFileSync(file, before.replace(`"${kept.share}"`, kept.share));

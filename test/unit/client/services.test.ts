@@ -40,9 +40,9 @@ describe('collecting fragments', () => {
   const dataKey = new Uint8Array(32).fill(9);
   const capsule = encrypt(params, slotValue, dataKey);
   const { grant, shares } = reKeyGen(params, { grantId: 'g1', slot: slotValue, delegatorKey: keyOf(slotIdentity(slotValue)), delegatee: 'researcher1@RI', hop: 1, proxies: proxies.map(idOf), threshold: 2 });
-  const honest = shares.map((s) => reEncrypt(capsule, grant, s.index, openShare(s, 'g1', keyOf(s.proxy))));
+  const honest = shares.map((s) => reEncrypt(capsule, grant, s.index, openShare(s, grant, keyOf(s.proxy))));
   const served = (i: number, f: Fragment, c: Capsule = capsule): ServedFragment => ({ entryId: 'e1', grantId: 'g1', recordId: 'r1', proxy: proxies[i]!, capsule: toBase64url(encodeCapsule(c)), fragment: toBase64url(encodeFragment(f)), signature: 'sig' });
-  const opens = (c: Capsule) => Buffer.from(decryptReEncrypted(c, openGrantKey(grant, keyOf('researcher1@RI')))).equals(Buffer.from(dataKey));
+  const opens = (c: Capsule) => Buffer.from(decryptReEncrypted(c, openGrantKey(params, grant, keyOf('researcher1@RI')))).equals(Buffer.from(dataKey));
 
   it('t good fragments open the data key; a bad one is reported and does not stop the read', async () => {
     const reported: SignedFragment[] = [];
@@ -59,7 +59,7 @@ describe('collecting fragments', () => {
   it('a fragment claiming another index, or for another capsule, is bad', async () => {
     const reported: SignedFragment[] = [];
     const other = encrypt(params, slotValue, new Uint8Array(32).fill(1));
-    const answers = [served(0, { ...honest[0]!, index: 2n }), served(1, reEncrypt(other, grant, shares[1]!.index, openShare(shares[1]!, 'g1', keyOf(shares[1]!.proxy)))), served(2, honest[2]!)];
+    const answers = [served(0, { ...honest[0]!, index: 2n }), served(1, reEncrypt(other, grant, shares[1]!.index, openShare(shares[1]!, grant, keyOf(shares[1]!.proxy)))), served(2, honest[2]!)];
     const err = await collectFragments(capsule, grant, proxies, { ask: async (p) => answers[proxies.indexOf(p)]!, report: (s) => reported.push(s) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InsufficientFragmentsError);
     expect((err as InsufficientFragmentsError).failures.map((f) => f.proxy)).toEqual(['proxy@HospitalAMSP', 'proxy@HospitalBMSP']);

@@ -29,9 +29,9 @@ async function generate(): Promise<Record<string, string>> {
   const capsule = encrypt(dkg.params, slot, dataKey, rng);
   const proxies = ['proxy@HospitalA', 'proxy@HospitalB', 'proxy@ResearchInstitute'];
   const { grant, shares } = reKeyGen(dkg.params, { grantId: 'grant-1', slot, delegatorKey: keyOf(slotIdentity(slot)), delegatee: 'researcher1@ResearchInstitute', hop: 1, proxies, threshold: 2 }, rng);
-  const fragments = shares.map((s) => reEncrypt(capsule, grant, s.index, openShare(s, grant.grantId, keyOf(s.proxy)), rng));
+  const fragments = shares.map((s) => reEncrypt(capsule, grant, s.index, openShare(s, grant, keyOf(s.proxy)), rng));
   const after = combineFragments(capsule, grant, fragments.slice(0, 2)).capsule;
-  const recovered = decryptReEncrypted(after, openGrantKey(grant, keyOf(grant.delegatee)));
+  const recovered = decryptReEncrypted(after, openGrantKey(dkg.params, grant, keyOf(grant.delegatee)));
   const enc = new RecordEncryptor(dataKey, { recordId: 'rec-1', version: 1 }, 10, rng);
   const parts: Buffer[] = [];
   await pipeline(Readable.from([Buffer.from('{"resourceType":"Bundle","type":"collection"}')]), enc, new Writable({ write: (c, _e, cb) => (parts.push(c), cb()) }));
