@@ -125,6 +125,13 @@ export async function loadMcl(): Promise<Backend> {
     G1: G1 as unknown as Curve<G1Point>,
     G2: G2 as unknown as Curve<G2Point>,
     pairing: (p, q) => mcl.pairing((p as unknown as MclElement<mcl.G1>).p, (q as unknown as MclElement<mcl.G2>).p) as unknown as Gt,
+    pairingWith(q) {
+      const lines = new mcl.PrecomputedG2((q as unknown as MclElement<mcl.G2>).p);
+      return {
+        pair: (p) => mcl.finalExp(mcl.precomputedMillerLoop((p as unknown as MclElement<mcl.G1>).p, lines)) as unknown as Gt,
+        release: () => lines.destroy(),
+      };
+    },
     pairingProduct(pairs) {
       const miller = pairs.map(([p, q]) => mcl.millerLoop((p as unknown as MclElement<mcl.G1>).p, (q as unknown as MclElement<mcl.G2>).p));
       return mcl.finalExp(miller.reduce((acc, x) => mcl.mul(acc, x))) as unknown as Gt;

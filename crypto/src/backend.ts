@@ -53,6 +53,8 @@ export interface Backend {
   pairing(p: G1Point, q: G2Point): Gt;
   /** Π e(pᵢ, qᵢ) with one final exponentiation: a check e(a, b) = e(c, d) costs barely more than one pairing. */
   pairingProduct(pairs: [G1Point, G2Point][]): Gt;
+  /** e(·, q) for many first arguments: q's line functions are computed once. `release` frees them. */
+  pairingWith(q: G2Point): { pair(p: G1Point): Gt; release(): void };
   gtEquals(a: Gt, b: Gt): boolean;
   gtIsOne(x: Gt): boolean;
   /** The Fp12 coefficients, 48 big-endian bytes each, in noble's order. */
@@ -99,6 +101,8 @@ const noble: Backend = {
   G1: nobleCurve<G1Point>(bls12_381.G1),
   G2: nobleCurve<G2Point>(bls12_381.G2),
   pairing: (p, q) => bls12_381.pairing(p as never, q as never) as unknown as Gt,
+  // noble memoizes a G2 point's line functions on the point object itself.
+  pairingWith: (q) => ({ pair: (p) => bls12_381.pairing(p as never, q as never) as unknown as Gt, release: () => undefined }),
   pairingProduct: (pairs) => bls12_381.pairingBatch(pairs.map(([g1, g2]) => ({ g1: g1 as never, g2: g2 as never }))) as unknown as Gt,
   gtEquals: (a, b) => bls12_381.fields.Fp12.eql(a as never, b as never),
   gtIsOne: (x) => bls12_381.fields.Fp12.eql(x as never, bls12_381.fields.Fp12.ONE),

@@ -3,7 +3,8 @@
  * keys (docs/crypto.md). The pairing is used to deliver keys to identities; the proxies'
  * hot path (ReEncrypt, fragment proofs) is pairing-free scalar multiplication in G1.
  */
-import { DST, G1, G2, frame, hash, hashToG2, invSecret, pairing, pairingsEqual, randomScalar, systemRng, type G1Point, type G2Point, type Rng } from './group';
+import { backend } from './backend';
+import { DST, G1, G2, frame, gtEquals, hash, hashToG2, invSecret, pairing, pairingsEqual, randomScalar, systemRng, type G1Point, type G2Point, type Gt, type Rng } from './group';
 import { proveDleqFor, verifyDleq, type DleqProof } from './dleq';
 import { CryptoError, open, openWith, readSealed, seal, writeSealed, type PublicParams, type Sealed } from './ibe';
 import { Reader, Writer } from './encoding';
@@ -210,6 +211,32 @@ export function openGrantKey(params: PublicParams, grant: GrantPublic, delegatee
     throw new CryptoError(`the key sealed in grant '${grant.grantId}' does not match its commitments (e(A, X) ≠ e(mpk, H_Q(slot))): the delegator sent a bad key`);
   }
   return x;
+}
+
+/**
+ * Names the grant a leaked grant key X was issued under: the one of `grants` whose anchor
+ * satisfies e(A, X) = e(mpk, H_Q(slot)) (see openGrantKey). Only that grant's can: another
+ * grant's anchor carries independent ρs, or another slot's H_Q. X's line functions are
+ * computed once and e(mpk, H_Q(slot)) once per slot, so each candidate costs one Miller
+ * loop and one final exponentiation. Undefined when none matches (a key that was never
+ * issued, or one from a grant made before anchors at hop ≥ 2).
+ */
+export function traceGrantKey(params: PublicParams, x: G2Point, grants: Iterable<GrantPublic>): GrantPublic | undefined {
+  const withX = backend().pairingWith(x);
+  const targets = new Map<string, Gt>();
+  try {
+    for (const g of grants) {
+      const anchor = grantAnchor(g);
+      if (!anchor) continue;
+      const id = slotIdentity(g.slot);
+      let target = targets.get(id);
+      if (!target) targets.set(id, (target = pairing(params.mpk, hashToG2(id))));
+      if (gtEquals(withX.pair(anchor), target)) return g;
+    }
+    return undefined;
+  } finally {
+    withX.release();
+  }
 }
 
 /** One proxy's re-encryption: U_j = f(j)·U with a proof that f(j) is the committed share. */

@@ -28,7 +28,7 @@ export interface Timeouts {
   commitStatus: number;
 }
 
-const DEFAULT_TIMEOUTS: Timeouts = { evaluate: 5_000, endorse: 15_000, submit: 5_000, commitStatus: 60_000 };
+export const DEFAULT_TIMEOUTS: Timeouts = { evaluate: 5_000, endorse: 15_000, submit: 5_000, commitStatus: 60_000 };
 
 /** An open gateway connection; close it when done. */
 export interface EmrConnection {
@@ -43,6 +43,8 @@ export interface EmrConnection {
   certificate: string;
   /** Signs a payload with the identity's key (ECDSA P-256, SHA-256): DER, base64url. */
   sign(payload: string): string;
+  /** How long a submission waits for its commit status in all. */
+  commitStatusMs: number;
   close(): void;
 }
 
@@ -90,6 +92,7 @@ export function connectGateway(options: ConnectOptions): EmrConnection {
     contract,
     certificate: Buffer.from(identity.credentials).toString('utf8'),
     sign: (payload) => sign('sha256', Buffer.from(payload, 'utf8'), privateKey).toString('base64url'),
+    commitStatusMs: t.commitStatus,
     close() {
       gateway.close();
       client.close();

@@ -1,7 +1,8 @@
-import { GatewayError, type Commit, type Contract, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { GatewayError, type Commit, type Contract, type ProposalOptions, type Status } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import { encodeArgument, type Argument, type EvaluateName, type SubmitName, type TransactionArgs, type TransactionName, type TransactionResult, type TransactionTransient } from '@emr/protocol';
-import type { EmrConnection } from './connection';
+import { DEFAULT_TIMEOUTS, type EmrConnection } from './connection';
 import { commitFailure, mapGatewayError } from './errors';
 
 const utf8 = new TextDecoder();
@@ -50,17 +51,55 @@ function commitOf(connection: ContractConnection, transactionId: string): Commit
   return connection.gateway.newCommit(signed.serializeBinary());
 }
 
+/** A transaction handed to the ordering service: its endorsed result, its commit, and a way to hand the same signed transaction over again. */
+export interface Ordered {
+  result: Uint8Array;
+  commit: Commit;
+  resubmit: () => Promise<void>;
+}
+
 /**
- * Endorses a transaction and hands it to the ordering service: its endorsed result and its
- * commit. Errors are the gateway's own; the typed clients below map them.
+ * Endorses a transaction and hands it to the ordering service. Errors are the gateway's
+ * own; the typed clients below map them.
  */
-export async function endorseAndOrder(connection: ContractConnection, name: string, options: ProposalOptions): Promise<{ result: Uint8Array; commit: Commit }> {
+export async function endorseAndOrder(connection: ContractConnection, name: string, options: ProposalOptions): Promise<Ordered> {
   const tx = await connection.contract.newProposal(name, options).endorse();
+  const resubmit = async () => {
+    await tx.submit().catch((err: unknown) => {
+      if (!alreadyOrdered(err)) throw err;
+    });
+  };
   try {
-    return { result: tx.getResult(), commit: await tx.submit() };
+    return { result: tx.getResult(), commit: await tx.submit(), resubmit };
   } catch (err) {
     if (!alreadyOrdered(err)) throw err;
-    return { result: tx.getResult(), commit: commitOf(connection, tx.getTransactionId()) };
+    return { result: tx.getResult(), commit: commitOf(connection, tx.getTransactionId()), resubmit };
+  }
+}
+
+/** How long a commit status may keep the caller waiting before the transaction goes to the ordering service again. */
+export const COMMIT_STALL_MS = 10_000;
+const isDeadline = (err: unknown) => err instanceof GatewayError && err.code === GrpcStatus.DEADLINE_EXCEEDED;
+
+/**
+ * The commit status of an ordered transaction. The ordering service can accept a
+ * transaction and still lose it: a Raft leader that dies before replicating it, a BFT
+ * leader replaced before it proposes it. Its status then never comes. So after `stallMs`
+ * without one, the same signed transaction (the same id) is handed over again, until the
+ * connection's commit-status deadline. If the first copy was ordered after all, the second
+ * is refused as already processed or committed as a duplicate that the peers invalidate,
+ * and the status is the first copy's.
+ */
+export async function commitStatus(ordered: Ordered, totalMs: number, stallMs = COMMIT_STALL_MS): Promise<Status> {
+  const deadline = Date.now() + totalMs;
+  for (;;) {
+    try {
+      return await ordered.commit.getStatus({ deadline: Math.min(Date.now() + stallMs, deadline) });
+    } catch (err) {
+      if (!isDeadline(err) || Date.now() >= deadline) throw err;
+    }
+    // A failure to hand it over again (the orderers are still down) leaves the first copy to wait for.
+    await ordered.resubmit().catch(() => undefined);
   }
 }
 
@@ -83,7 +122,7 @@ export async function allPages<P extends { bookmark: string }, T>(page: (options
 }
 
 /** What the typed clients need of a connection: the contract, the caller (org, enrollment id) and his signing key. */
-export type ContractConnection = Pick<EmrConnection, 'gateway' | 'channel' | 'contract' | 'mspId' | 'user' | 'certificate' | 'sign'>;
+export type ContractConnection = Pick<EmrConnection, 'gateway' | 'channel' | 'contract' | 'mspId' | 'user' | 'certificate' | 'sign'> & Partial<Pick<EmrConnection, 'commitStatusMs'>>;
 
 /** A transaction's canonical JSON answer, typed by @emr/protocol's table. */
 const decode = <N extends TransactionName>(bytes: Uint8Array): TransactionResult<N> => JSON.parse(utf8.decode(bytes)) as TransactionResult<N>;
@@ -101,6 +140,10 @@ export abstract class ContractClient {
     this.contract = connection.contract;
   }
 
+  private get commitStatusMs(): number {
+    return this.connection.commitStatusMs ?? DEFAULT_TIMEOUTS.commitStatus;
+  }
+
   /** Endorses, orders and waits for the commit; answers the parsed JSON result. */
   protected submit<N extends SubmitName>(name: N, ...args: TransactionArgs<N>): Promise<TransactionResult<N>> {
     return this.submitWith(name, { arguments: encodeArguments(args) });
@@ -116,10 +159,10 @@ export abstract class ContractClient {
 
   private submitWith<N extends SubmitName>(name: N, options: ProposalOptions): Promise<TransactionResult<N>> {
     return retryWhilePeersDisagree(async () => {
-      const { result, commit } = await endorseAndOrder(this.connection, name, options);
-      const status = await commit.getStatus();
+      const ordered = await endorseAndOrder(this.connection, name, options);
+      const status = await commitStatus(ordered, this.commitStatusMs);
       if (!status.successful) throw commitFailure(status.transactionId, status.code);
-      return decode<N>(result);
+      return decode<N>(ordered.result);
     });
   }
 
@@ -129,8 +172,8 @@ export abstract class ContractClient {
    * TransactionInvalidError). For log entries whose commit nobody needs to wait for.
    */
   protected async submitAsync<N extends SubmitName>(name: N, ...args: TransactionArgs<N>): Promise<{ result: TransactionResult<N>; committed: Promise<void> }> {
-    const { result, commit } = await retryWhilePeersDisagree(() => endorseAndOrder(this.connection, name, { arguments: encodeArguments(args) }));
-    const committed = commit.getStatus().then(
+    const ordered = await retryWhilePeersDisagree(() => endorseAndOrder(this.connection, name, { arguments: encodeArguments(args) }));
+    const committed = commitStatus(ordered, this.commitStatusMs).then(
       (status) => {
         if (!status.successful) throw commitFailure(status.transactionId, status.code);
       },
@@ -139,7 +182,7 @@ export abstract class ContractClient {
       },
     );
     committed.catch(() => undefined); // the caller decides whether to wait; never unhandled
-    return { result: decode<N>(result), committed };
+    return { result: decode<N>(ordered.result), committed };
   }
 
   /** Queries one peer without ordering. */

@@ -9,8 +9,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { GatewayError, type Contract, type Gateway, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import { TRANSACTIONS, type TransactionName } from '@emr/protocol';
-import { ConsentLedger, DirectoryClient, EmergencyAccess, EmrIndex, KeyCentreRegistry, MvccConflictError, ProxyRegistry, UnavailableError, type ContractConnection } from '../../../client/src';
-import { ContractClient } from '../../../client/src/fabric/contract-client';
+import { ConsentLedger, DirectoryClient, EmergencyAccess, EmrIndex, KeyCentreRegistry, MvccConflictError, ProxyRegistry, TimeoutError, UnavailableError, type ContractConnection } from '../../../client/src';
+import { COMMIT_STALL_MS, ContractClient } from '../../../client/src/fabric/contract-client';
 import { consentInput, recordInput } from '../../support/fixtures';
 
 interface Call {
@@ -132,6 +132,31 @@ describe('the typed contract clients', () => {
     });
     (conflicted.gateway as unknown as { newCommit: () => unknown }).newCommit = () => ({ getStatus: async () => ({ successful: false, transactionId: 'tx-1', code: 11 }) });
     await expect(new EmrIndex(conflicted).createRecord(record)).rejects.toThrow(MvccConflictError);
+  });
+
+  it('hand a transaction whose commit status stalls to the ordering service again (the same signed one), and report its status once it comes', async () => {
+    const answer = { recordId: record.recordId, version: 1, ownerMsp: 'HospitalAMSP', createdBy: 'doctor1', createdAt: '2026-01-01T00:00:00.000Z', txId: 'tx-1' };
+    const stalled = () => new GatewayError({ code: 4, message: '4 DEADLINE_EXCEEDED: Deadline exceeded', details: [], cause: {} as ServiceError });
+    let submits = 0;
+    const waits: number[] = [];
+    // The first copy was lost by the ordering service: its status comes only once the copy went in.
+    const { connection } = recording(answer, async () => {
+      submits++;
+      return {
+        getStatus: async (o: { deadline: number }) => {
+          waits.push(o.deadline - Date.now());
+          if (submits < 2) throw stalled();
+          return { successful: true, transactionId: 'tx-1', code: 0 };
+        },
+      };
+    });
+    expect(await new EmrIndex(connection).createRecord(record)).toMatchObject(answer);
+    expect(submits).toBe(2);
+    expect(waits).toHaveLength(2);
+    expect(waits.every((ms) => ms > 0 && ms <= COMMIT_STALL_MS)).toBe(true);
+    // A status that never comes is a timeout once the connection's commit-status deadline passed.
+    const { connection: lost } = recording(answer, async () => ({ getStatus: async () => Promise.reject(stalled()) }));
+    await expect(new EmrIndex({ ...lost, commitStatusMs: 50 }).createRecord(record)).rejects.toThrow(TimeoutError);
   });
 
   it('refuse, at compile time, what the transaction table does not allow', async () => {
