@@ -79,9 +79,9 @@ beforeAll(async () => {
 });
 
 describe('key shares on the proxies', () => {
-  it('an overwrite of a live grant\'s shares is refused (unsigned 401, another member 403, the delegator 409), and the grant still reads', async () => {
+  it('an overwrite of a live grant\'s shares is refused (unsigned 401, another member 403, the delegator 400: not on the registered commitments), and the grant still reads', async () => {
     const { params } = await loadConsortium(doctor.connection);
-    // Shares of another polynomial for the same grant id and proxies: each opens fine at its proxy.
+    // Shares of another polynomial for the same grant id and proxies: sealed correctly, but off the commitments on chain.
     const crafted = reKeyGen(params, { grantId: grant.grantId, slot: { owner: pseudonym, type: 'sharable', condition: 'x' }, delegatorKey: hashToG2(`attacker:${randomUUID()}`), delegatee: 'researcher1@ResearchInstituteMSP', hop: 1, proxies: grant.proxies.map((p) => `${p.enrollmentId}@${p.mspId}`), threshold: 2 }).shares;
     const endpoints = new Map((await doctor.proxies.list()).map((p) => [`${p.enrollmentId}@${p.mspId}`, p.endpoint]));
     for (const [i, share] of crafted.entries()) {
@@ -90,7 +90,9 @@ describe('key shares on the proxies', () => {
       const send = (signer?: EmrClient) => callService('proxy', endpoint, 'POST', '/v1/shares', body, signer?.connection).catch((e: unknown) => e);
       expect([i, ...refusal(await send())]).toEqual([i, 401, 'UNAUTHENTICATED']);
       expect([i, ...refusal(await send(doctorB))]).toEqual([i, 403, 'UNAUTHORIZED']);
-      expect([i, ...refusal(await send(patient))]).toEqual([i, 409, 'CONFLICT']);
+      const overwrite = await send(patient);
+      expect([i, ...refusal(overwrite)]).toEqual([i, 400, 'INVALID_ARGUMENT']);
+      expect((overwrite as Error).message).toMatch(/commitment/);
       const withCommitments = await callService('proxy', endpoint, 'POST', '/v1/shares', { ...body, commitments: [] }, patient.connection).catch((e: unknown) => e);
       expect(refusal(withCommitments)).toEqual([400, 'INVALID_ARGUMENT']);
     }
