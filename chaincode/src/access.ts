@@ -52,6 +52,8 @@ export const PERMISSIONS = {
   'consent:ListRecordLog': ['patient', 'admin'],
   'consent:RegisterGrant': ['patient', 'doctor', 'researcher'],
   'consent:ReadGrant': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
+  'consent:ListGrants': ['admin'],
+  'consent:ReportKeyLeak': ['patient', 'doctor', 'researcher', 'admin'],
   // emergency: break-glass
   'emergency:RecordJustification': ['doctor'],
   'emergency:RequestBreakGlass': ['doctor'],

@@ -9,6 +9,7 @@ import {
   checkMspId,
   checkPseudonym,
   checkRecordId,
+  encodeParty,
   invalid,
   registrationActive,
   sameParty,
@@ -18,10 +19,13 @@ import {
   type EmrRecord,
   type Purpose,
 } from '@emr/protocol';
+import { decodeGrant, fromBase64url, verifyKeyPossession } from '@emr/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { evaluateConsent, granteeMatches, parseConsentInput, type Decision } from './consents';
 import type { PatientStore } from './patients';
+import { KeyCentreStore } from './key-centres';
+import { KeyLeakStore, decodeProof, parseKeyLeakReport } from './key-leaks';
 import { parseApprovalPolicy, requiredApprovals } from './policies';
 import { electProxies, electionSeed, registryKey } from './proxies';
 import { parseRegistrationInput } from './registrations';
@@ -283,6 +287,52 @@ export class ConsentContract extends BatchingContract {
     const reg = await grants.require(grantId);
     const consent = await consents.require(reg.consentId);
     return canonicalJson({ registration: reg, active: registrationActive(reg, consent, tx.timestamp) });
+  }
+
+  /** Every registered grant, a page at a time: an admin traces a leaked key against all of them. */
+  @Transaction(false)
+  @Returns('string')
+  async ListGrants(ctx: Context, pageSize: string, bookmark: string): Promise<string> {
+    const { grants } = session(ctx, 'consent:ListGrants');
+    return canonicalJson(await grants.listAll(parsePageSize(pageSize), bookmark));
+  }
+
+  /**
+   * Logs a leaked key in the patient's log (docs/crypto.md, "Tracing a leaked key"). A grant
+   * key: anyone who holds it proves so (a proof of possession bound to him, checked against
+   * the grant's anchor and the agreed mpk), and the entry names the grant, its delegatee,
+   * delegator, hop and consent. A record's data key cannot be checked on chain: only the
+   * record's patient or an admin of its hospital reports it, and the entry says unproven.
+   */
+  @Transaction()
+  @Returns('string')
+  async ReportKeyLeak(ctx: Context, reportJson: string): Promise<string> {
+    const { caller, tx, stub, patients, consents, records, grants, log, event } = session(ctx, 'consent:ReportKeyLeak');
+    const report = parseKeyLeakReport(reportJson);
+    const leaks = new KeyLeakStore(stub);
+    if (report.kind === 'grant-key') {
+      const proof = decodeProof(report.proof);
+      const reg = await grants.require(report.grantId);
+      const consent = await consents.require(reg.consentId);
+      const params = await new KeyCentreStore(stub).agreedParams('grantId');
+      if (!verifyKeyPossession(params, decodeGrant(fromBase64url(reg.grant, 'grant')), proof, encodeParty(caller))) {
+        throw invalid('proof', `does not prove that ${encodeParty(caller)} holds the key of grant '${report.grantId}'`);
+      }
+      await leaks.mark('grant-key', report.grantId, 'grantId', tx);
+      const leak = { kind: 'grant-key' as const, proven: true, delegatee: reg.delegatee, delegator: reg.delegator, hop: reg.hop };
+      const entry = await log.append({ action: 'key-leak', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId: consent.consentId, grantId: reg.grantId, purpose: consent.purpose, leak });
+      event('key.leaked', { entryId: entry.entryId, grantId: reg.grantId, consentId: consent.consentId });
+      return canonicalJson(entry);
+    }
+    const record = await records.require(report.recordId);
+    const registration = await patients.get(record.patientPseudonym);
+    if (!((registration && patients.isPatient(registration)) || (caller.role === 'admin' && caller.mspId === record.ownerMsp))) {
+      throw new ChaincodeError(ErrorCode.Unauthorized, `only the record's patient or an admin of ${record.ownerMsp} reports its data key leaked`, 'recordId');
+    }
+    await leaks.mark('data-key', record.recordId, 'recordId', tx);
+    const entry = await log.append({ action: 'key-leak', outcome: 'success', reason: null, agent: caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: null, purpose: null, leak: { kind: 'data-key', proven: false } });
+    event('key.leaked', { entryId: entry.entryId, recordId: record.recordId });
+    return canonicalJson(entry);
   }
 
   /** The patient's log, newest first. */

@@ -5,7 +5,8 @@
  * Nobody can set the consortium's parameters alone: the SDK accepts the master public key
  * only when at least `threshold` centres registered the same parameters.
  */
-import { invalid, type Caller, type KeyCentre, type KeyCentreInput } from '@emr/protocol';
+import { G1, fromBase64url, type PublicParams } from '@emr/crypto';
+import { ChaincodeError, ErrorCode, agreedKeyCentres, invalid, type Caller, type KeyCentre, type KeyCentreInput } from '@emr/protocol';
 import { encode, indexPage, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
 import { checkEndpoint } from './proxies';
 
@@ -52,6 +53,24 @@ export class KeyCentreStore {
     await this.state.putState(indexKey, Buffer.from(caller.mspId, 'utf8'));
     await this.state.putState(this.state.createCompositeKey(CENTRE, [caller.mspId]), encode(centre));
     return centre;
+  }
+
+  /**
+   * The consortium's parameters as the centres agreed them (agreedKeyCentres), by point reads
+   * only: a submit transaction may read them and still write.
+   */
+  async agreedParams(field: string): Promise<PublicParams> {
+    const centres: KeyCentre[] = [];
+    for (let i = 1, n = MAX_CENTRES; i <= n; i++) {
+      const mspId = Buffer.from(await this.state.getState(this.state.createCompositeKey(INDEX, [String(i)]))).toString('utf8');
+      const centre = mspId ? await readJson<KeyCentre>(this.state, CENTRE, [mspId]) : undefined;
+      if (!centre) continue;
+      centres.push(centre);
+      n = Math.min(n, centre.n);
+    }
+    const agreed = agreedKeyCentres(centres);
+    if (!agreed) throw new ChaincodeError(ErrorCode.NotFound, `the key centres have not agreed on parameters (${centres.length} registered)`, field);
+    return { mpk: G1.fromBytes(fromBase64url(agreed[0]!.mpk, 'mpk')) };
   }
 
   async all(): Promise<KeyCentre[]> {

@@ -122,6 +122,12 @@ export class RegistrationStore {
     return found(await this.get(grantId), field, `grant '${grantId}' is not registered`);
   }
 
+  /** Every registered grant, a page at a time (tracing a leaked key). */
+  async listAll(pageSize: number, bookmark: string): Promise<GrantPage> {
+    const { items, bookmark: next } = await indexPage(this.state, REGISTRATION, [], pageSize, bookmark, (id) => this.require(id));
+    return { grants: items, bookmark: next };
+  }
+
   /** The grants registered under a consent, a page at a time. */
   async listByConsent(consentId: string, pageSize: number, bookmark: string): Promise<GrantPage> {
     const { items, bookmark: next } = await indexPage(this.state, BY_CONSENT, [consentId], pageSize, bookmark, (id) => this.require(id));

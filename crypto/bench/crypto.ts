@@ -11,10 +11,11 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as umbral from '@nucypher/umbral-pre';
 import { useBackend, type BackendName } from '../src/backend';
-import { G1, hashToG2, pairing, randomScalar } from '../src/group';
+import { G1, hashToG2, pairing, pairingsEqual, randomScalar } from '../src/group';
 import { KeyGenerationCentre, runDkg } from '../src/dkg';
 import { combinePartialKeys, extractPartial, verifyPartialKey } from '../src/ibe';
-import { combineFragments, decryptReEncrypted, encrypt, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type Slot } from '../src/pre';
+import { combineFragments, decodeGrant, decryptReEncrypted, encodeGrant, encrypt, grantAnchor, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type GrantPublic, type Slot } from '../src/pre';
+import { traceGrantKey } from '../src/trace';
 import { RecordEncryptor } from '../src/record-cipher';
 
 const json = process.argv.includes('--json');
@@ -115,11 +116,48 @@ async function runOurs(name: BackendName, dataKey: Uint8Array): Promise<BackendR
   return { unitCostsMs: unit, ours, floor, dkg5of3Ms, extractionT3Ms };
 }
 
+const TRACE_GRANTS = 10_000;
+const TRACE_SLOTS = 100;
+
+/**
+ * `emr trace`'s search on the default backend: a leaked grant key among 10,000 registered
+ * grants over 100 slots, its own grant last (the whole list is scanned). Synthetic grants:
+ * a real grant's encoding with a fresh anchor and slot each, which is all the search reads.
+ * Beside it, the plain check per candidate (a two-pairing product, as openGrantKey makes it)
+ * on the first 1,000, and decoding the encoded grants as the SDK does after listing them.
+ */
+async function traceBench() {
+  await useBackend('mcl');
+  log(`[mcl] tracing a leaked key among ${TRACE_GRANTS} grants ...`);
+  const dkg = runDkg(Array.from({ length: 3 }, (_, i) => new KeyGenerationCentre(i + 1, 3, 2)));
+  const keyOf = (id: string) => combinePartialKeys(dkg.params, id, [1, 2].map((j) => extractPartial(BigInt(j), dkg.secretShares.get(j)!, id)));
+  const slot = (i: number): Slot => ({ owner: `patient${i % TRACE_SLOTS}@HospitalA`, type: 'sharable', condition: `consent-${i % TRACE_SLOTS}` });
+  const leaked = reKeyGen(dkg.params, { grantId: 'leaked', slot: slot(TRACE_GRANTS - 1), delegatorKey: keyOf(slotIdentity(slot(TRACE_GRANTS - 1))), delegatee: 'bob@HospitalB', hop: 1, proxies: ['p1', 'p2', 'p3'], threshold: 2 }).grant;
+  const x = openGrantKey(dkg.params, leaked, keyOf('bob@HospitalB'));
+  const grants: GrantPublic[] = Array.from({ length: TRACE_GRANTS - 1 }, (_, i) => ({ ...leaked, grantId: `g${i}`, slot: slot(i), commitments: [G1.BASE.multiply(randomScalar()), leaked.commitments[1]!] }));
+  grants.push(leaked);
+  const encoded = grants.map(encodeGrant);
+  const t0 = performance.now();
+  const found = traceGrantKey(dkg.params, x, grants);
+  const traceMs = performance.now() - t0;
+  if (found?.grantId !== 'leaked') throw new Error('trace bench: the leaked grant was not found');
+  const plain = grants.slice(0, 1000);
+  const hq = new Map(plain.map((g) => [slotIdentity(g.slot), hashToG2(slotIdentity(g.slot))])); // H_Q once per slot, as the trace does
+  const t1 = performance.now();
+  for (const g of plain) pairingsEqual(grantAnchor(g)!, x, dkg.params.mpk, hq.get(slotIdentity(g.slot))!);
+  const plainPer1000Ms = performance.now() - t1;
+  const t2 = performance.now();
+  for (const e of encoded) decodeGrant(e);
+  const decodeMs = performance.now() - t2;
+  return { grants: TRACE_GRANTS, slots: TRACE_SLOTS, traceMs, perGrantMs: traceMs / TRACE_GRANTS, plainCheckPerGrantMs: plainPer1000Ms / plain.length, decodeMs };
+}
+
 async function main() {
   const dataKey = new Uint8Array(randomBytes(32));
   const backends = ['mcl', 'noble'] as const;
   const runs = {} as Record<BackendName, BackendRun>;
   for (const b of backends) runs[b] = await runOurs(b, dataKey);
+  const trace = await traceBench();
 
   log('Umbral (reference) ...');
   const aliceSk = umbral.SecretKey.random();
@@ -178,6 +216,7 @@ async function main() {
     referenceDecryptWithCfragVerifyMs: reference.decryptAfterOneHopT3WithVerify,
     backends: Object.fromEntries(backends.map((b) => [b, { unitCostsMs: runs[b].unitCostsMs, dkg5of3Ms: runs[b].dkg5of3Ms, extractionT3Ms: runs[b].extractionT3Ms }])),
     contentAesGcmSha256MBps: contentMBps,
+    traceMcl: trace,
   };
   if (json) {
     console.log(JSON.stringify(result, null, 2));
@@ -195,6 +234,10 @@ async function main() {
     console.log(`[${b}] DKG 5 centres, t = 3: ${r.dkg5of3Ms.toFixed(0)} ms; identity key extraction (3 partials, verified, combined): ${r.extractionT3Ms.toFixed(0)} ms`);
   }
   console.log(`content AES-256-GCM + SHA-256, 100 MiB: ${contentMBps.toFixed(0)} MB/s`);
+  console.log(
+    `[mcl] trace a leaked grant key among ${trace.grants} grants (${trace.slots} slots): ${(trace.traceMs / 1000).toFixed(1)} s, ${trace.perGrantMs.toFixed(2)} ms per grant ` +
+      `(the plain two-pairing check: ${trace.plainCheckPerGrantMs.toFixed(2)} ms per grant); decoding the ${trace.grants} listed grants: ${(trace.decodeMs / 1000).toFixed(1)} s`,
+  );
 }
 
 main().catch((err) => {

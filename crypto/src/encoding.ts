@@ -18,6 +18,7 @@ export const TAGS = {
   dealing: 7,
   sealedRecordKey: 8,
   proxyShare: 9,
+  keyPossession: 10,
 } as const;
 export type TagName = keyof typeof TAGS;
 

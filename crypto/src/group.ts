@@ -23,6 +23,9 @@ export const G1 = {
   toBytesMany: (points: G1Point[]): Uint8Array[] => backend().G1.toBytesMany(points),
 };
 export const G2 = {
+  get BASE(): G2Point {
+    return backend().G2.BASE;
+  },
   get ZERO(): G2Point {
     return backend().G2.ZERO;
   },
@@ -33,6 +36,8 @@ export const gtEquals = (a: Gt, b: Gt): boolean => backend().gtEquals(a, b);
 /** e(a₁, a₂) = e(b₁, b₂), checked as e(a₁, a₂)·e(−b₁, b₂) = 1: two Miller loops, one final exponentiation. */
 export const pairingsEqual = (a1: G1Point, a2: G2Point, b1: G1Point, b2: G2Point): boolean =>
   backend().gtIsOne(backend().pairingProduct([[a1, a2], [G1.ZERO.subtract(b1), b2]]));
+/** Π e(Pᵢ, Qᵢ) with one final exponentiation. */
+export const pairingProduct = (pairs: [G1Point, G2Point][]): Gt => backend().pairingProduct(pairs);
 export const gtToBytes = (x: Gt): Uint8Array => backend().gtToBytes(x);
 
 /** Domain-separation tags, one per hash in the spec. */

@@ -11,5 +11,6 @@ export * from './shamir';
 export * from './dleq';
 export * from './ibe';
 export * from './pre';
+export * from './trace';
 export * from './dkg';
 export * from './record-cipher';

@@ -3,8 +3,7 @@
  * keys (docs/crypto.md). The pairing is used to deliver keys to identities; the proxies'
  * hot path (ReEncrypt, fragment proofs) is pairing-free scalar multiplication in G1.
  */
-import { backend } from './backend';
-import { DST, G1, G2, frame, gtEquals, hash, hashToG2, invSecret, pairing, pairingsEqual, randomScalar, systemRng, type G1Point, type G2Point, type Gt, type Rng } from './group';
+import { DST, G1, G2, frame, hash, hashToG2, invSecret, pairing, pairingsEqual, randomScalar, systemRng, type G1Point, type G2Point, type Rng } from './group';
 import { proveDleqFor, verifyDleq, type DleqProof } from './dleq';
 import { CryptoError, open, openWith, readSealed, seal, writeSealed, type PublicParams, type Sealed } from './ibe';
 import { Reader, Writer } from './encoding';
@@ -193,6 +192,12 @@ export function openShare(share: ProxyShare, grant: GrantPublic, proxyKey: G2Poi
   return s;
 }
 
+/** Whether X is the key of this grant: e(A_h, X) = e(mpk, H_Q(slot)). False without an anchor. */
+export function grantKeyMatches(params: PublicParams, grant: GrantPublic, x: G2Point): boolean {
+  const anchor = grantAnchor(grant);
+  return !!anchor && pairingsEqual(anchor, x, params.mpk, hashToG2(slotIdentity(grant.slot)));
+}
+
 /**
  * The delegatee opens its grant key X with its identity key and checks it against the
  * grant: e(A_h, X) = e(mpk, H_Q(slot)) (`GrantPublic.anchor`). A bad key is refused here,
@@ -206,37 +211,10 @@ export function openGrantKey(params: PublicParams, grant: GrantPublic, delegatee
   } catch {
     throw new CryptoError('grant key is not a G2 point');
   }
-  const anchor = grantAnchor(grant);
-  if (anchor && !pairingsEqual(anchor, x, params.mpk, hashToG2(slotIdentity(grant.slot)))) {
+  if (grantAnchor(grant) && !grantKeyMatches(params, grant, x)) {
     throw new CryptoError(`the key sealed in grant '${grant.grantId}' does not match its commitments (e(A, X) ≠ e(mpk, H_Q(slot))): the delegator sent a bad key`);
   }
   return x;
-}
-
-/**
- * Names the grant a leaked grant key X was issued under: the one of `grants` whose anchor
- * satisfies e(A, X) = e(mpk, H_Q(slot)) (see openGrantKey). Only that grant's can: another
- * grant's anchor carries independent ρs, or another slot's H_Q. X's line functions are
- * computed once and e(mpk, H_Q(slot)) once per slot, so each candidate costs one Miller
- * loop and one final exponentiation. Undefined when none matches (a key that was never
- * issued, or one from a grant made before anchors at hop ≥ 2).
- */
-export function traceGrantKey(params: PublicParams, x: G2Point, grants: Iterable<GrantPublic>): GrantPublic | undefined {
-  const withX = backend().pairingWith(x);
-  const targets = new Map<string, Gt>();
-  try {
-    for (const g of grants) {
-      const anchor = grantAnchor(g);
-      if (!anchor) continue;
-      const id = slotIdentity(g.slot);
-      let target = targets.get(id);
-      if (!target) targets.set(id, (target = pairing(params.mpk, hashToG2(id))));
-      if (gtEquals(withX.pair(anchor), target)) return g;
-    }
-    return undefined;
-  } finally {
-    withX.release();
-  }
 }
 
 /** One proxy's re-encryption: U_j = f(j)·U with a proof that f(j) is the committed share. */

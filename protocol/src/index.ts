@@ -53,6 +53,6 @@ export { createdRecord } from './types/records';
 export type { ConsentInput, Consent, ConsentPage, ApprovalRequirement, ApprovalPolicy, PolicySet, Approval } from './types/consents';
 export type { RegistrationInput, Registration, GrantPage } from './types/grants';
 export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';
-export { LOG_ACTIONS, type LogAction, type LogEntry, type LogPage } from './types/log';
+export { LOG_ACTIONS, type KeyLeak, type KeyLeakReport, type LogAction, type LogEntry, type LogPage } from './types/log';
 export type { PatientRegistration, DirectoryEntry, Member } from './types/directory';
-export type { Proxy, KeyCentreInput, KeyCentre } from './types/services';
+export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } from './types/services';

@@ -16,7 +16,7 @@ import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, PolicySet } fr
 import type { DirectoryEntry, PatientRegistration } from './types/directory';
 import type { Emergency, EmergencyInput, EmergencyStatus, Justification } from './types/emergencies';
 import type { GrantPage, Registration, RegistrationInput } from './types/grants';
-import type { LogEntry, LogPage } from './types/log';
+import type { KeyLeakReport, LogEntry, LogPage } from './types/log';
 import type { EmrRecord, EmrRecordInput, InternalMetadata, RecordCreation, RecordPage } from './types/records';
 import type { KeyCentre, KeyCentreInput, Proxy } from './types/services';
 
@@ -100,6 +100,9 @@ export interface Transactions {
   'consent:ListRecordLog': Evaluate<[recordId: string, ...Page], LogPage>;
   'consent:RegisterGrant': Submit<[registration: RegistrationInput], Registration>;
   'consent:ReadGrant': Evaluate<[grantId: string], { registration: Registration; active: boolean }>;
+  /** Every registered grant, for tracing a leaked key against all of them (admins). */
+  'consent:ListGrants': Evaluate<[...Page], GrantPage>;
+  'consent:ReportKeyLeak': Submit<[report: KeyLeakReport], LogEntry>;
   // emergency: break-glass
   /** Transient `justification`: endorsed by the caller's org only, it may hold health details. */
   'emergency:RecordJustification': Submit<[emergencyId: string], { emergencyId: string; justificationHash: string }, { justification: string }>;
@@ -168,6 +171,8 @@ export const TRANSACTIONS = {
   'consent:ListRecordLog': 'evaluate',
   'consent:RegisterGrant': 'submit',
   'consent:ReadGrant': 'evaluate',
+  'consent:ListGrants': 'evaluate',
+  'consent:ReportKeyLeak': 'submit',
   'emergency:RecordJustification': 'submit',
   'emergency:RequestBreakGlass': 'submit',
   'emergency:ApproveBreakGlass': 'submit',

@@ -6,47 +6,13 @@
  * patient sees the consent's uses go down, lists his records and audit trail, revokes, and
  * the next read is refused. A fresh patient per run: nothing depends on other tests.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stateDir } from '../../network/src/paths';
+import { emr, emrJson, networkScript, node, requireBuiltClis } from '../support/cli';
 
 jest.setTimeout(240_000);
-
-const root = path.resolve(__dirname, '../..');
-const emrScript = path.join(root, 'client/dist/cli/emr.js');
-const networkScript = path.join(root, 'network/dist/cli.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a built script with node; resolves with its exit code and output (never rejects on a non-zero exit). */
-function node(script: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [script, ...args], { cwd: root, env: { ...process.env, EMR_NETWORK_DIR: stateDir }, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(new Error(`${path.basename(script)} ${args.join(' ')}: ${err.message}\n${stderr}`));
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** `emr --org <org> --user <user> <args…>`; with `ok`, a non-zero exit fails the test showing stderr. */
-async function emr(org: string, user: string, args: string[], ok = true): Promise<Run> {
-  const r = await node(emrScript, ['--org', org, '--user', user, ...args]);
-  if (ok && r.code !== 0) throw new Error(`emr --org ${org} --user ${user} ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
-  return r;
-}
-
-/** The same with --json: the one JSON document it prints. */
-async function emrJson<T = any>(org: string, user: string, args: string[], ok = true): Promise<{ code: number; doc: T; stderr: string }> {
-  const r = await emr(org, user, ['--json', ...args], ok);
-  return { code: r.code, doc: JSON.parse(r.stdout) as T, stderr: r.stderr };
-}
 
 const work = mkdtempSync(path.join(tmpdir(), 'emr-cli-walkthrough-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -60,9 +26,7 @@ describe('the README walk-through, from the shell', () => {
   let CONSENT: string;
 
   beforeAll(() => {
-    for (const script of [emrScript, networkScript]) {
-      if (!existsSync(script)) throw new Error(`${path.relative(root, script)} is missing: run \`npm run build\` first`);
-    }
+    requireBuiltClis();
     writeFileSync(file, content);
   });
 

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { encodeGrant, hashToG2, reKeyGen, toBase64url, type GrantPublic, type ProxyShare } from '@emr/crypto';
+import { encodeGrant, openGrantKey, reKeyGen, slotIdentity, toBase64url, type G2Point, type GrantPublic, type ProxyShare } from '@emr/crypto';
 import type { Party, RegistrationInput } from '@emr/protocol';
 import { testCentres } from './consortium';
 
@@ -24,30 +24,34 @@ export interface GrantOptions {
   expiresAt?: string;
 }
 
-/** Every grant made here, so that a re-delegation can carry its parent's anchor forward. */
-const made = new Map<string, GrantPublic>();
+/** Every grant made here with its key, so that a re-delegation is made as the SDK makes it. */
+const made = new Map<string, { grant: GrantPublic; key: G2Point }>();
 
 /**
  * A real grant (crypto reKeyGen) for the elected proxies, and the registration that says
  * what it says: what a patient (or a delegatee re-delegating) submits to RegisterGrant.
  */
-export async function grantRegistration(o: GrantOptions): Promise<{ input: RegistrationInput; grant: GrantPublic; shares: ProxyShare[] }> {
+export async function grantRegistration(o: GrantOptions): Promise<{ input: RegistrationInput; grant: GrantPublic; shares: ProxyShare[]; key: G2Point }> {
   const grantId = `grant-${randomUUID()}`;
   const proxies = await o.elect(grantId, o.consentId, o.n ?? 3);
   const delegatee = o.delegatee ?? { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' };
   const condition = `consent:${o.consentId}`;
   const slot = { owner: identityOf(o.patient ?? { mspId: 'HospitalAMSP', enrollmentId: 'patient1' }), type: o.type ?? 'sharable', condition };
-  const { grant, shares } = reKeyGen(centresForTests().params, {
+  const { params, keyOf } = centresForTests();
+  const parent = o.parentGrantId ? made.get(o.parentGrantId) : undefined;
+  const { grant, shares } = reKeyGen(params, {
     grantId,
     slot,
-    delegatorKey: hashToG2(`test-delegator-key:${grantId}`),
+    // The slot key at hop 1, the parent's grant key after: a leaked key traces (crypto trace.ts).
+    delegatorKey: parent?.key ?? keyOf(slotIdentity(slot)),
     delegatee: identityOf(delegatee),
     hop: o.hop ?? 1,
     proxies: proxies.map(identityOf),
     threshold: o.threshold ?? 2,
-    ...(o.parentGrantId && made.has(o.parentGrantId) ? { parent: made.get(o.parentGrantId)! } : {}),
+    ...(parent ? { parent: parent.grant } : {}),
   });
-  made.set(grantId, grant);
+  const key = openGrantKey(params, grant, keyOf(identityOf(delegatee)));
+  made.set(grantId, { grant, key });
   const input: RegistrationInput = {
     grantId,
     consentId: o.consentId,
@@ -62,5 +66,5 @@ export async function grantRegistration(o: GrantOptions): Promise<{ input: Regis
     grant: toBase64url(encodeGrant(grant)),
     expiresAt: o.expiresAt ?? '2026-01-01T20:00:00.000Z',
   };
-  return { input, grant, shares };
+  return { input, grant, shares, key };
 }

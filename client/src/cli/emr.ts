@@ -23,6 +23,7 @@ import { addPatient } from './commands/patient';
 import { addRecords } from './commands/records';
 import { addConsents } from './commands/consents';
 import { addErase } from './commands/erase';
+import { addTrace } from './commands/trace';
 import { errorDocument, errorText } from './errors';
 import { UsageError, globalOptions } from './options';
 import { Failure, Session, type Io } from './session';
@@ -48,7 +49,7 @@ export function buildProgram(io: Io): Command {
   const session = () => new Session(globalOptions(program.opts(), io.env, io.scriptDir), io);
 
   // In the order `emr --help` lists them.
-  for (const add of [addWhoami, addUpload, addUploadBatch, addGrant, addExtend, addRevoke, addRequest, addFetch, addDelegate, addSwitchType, addAudit, addPatient, addRecords, addConsents, addErase]) add(program, session);
+  for (const add of [addWhoami, addUpload, addUploadBatch, addGrant, addExtend, addRevoke, addRequest, addFetch, addDelegate, addSwitchType, addAudit, addPatient, addRecords, addConsents, addErase, addTrace]) add(program, session);
   return program;
 }
 

@@ -1,5 +1,5 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
-import type { AccessDecision, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/protocol';
+import type { AccessDecision, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
 
@@ -118,9 +118,30 @@ export class ConsentLedger extends ContractClient {
     return this.evaluate('consent:ReadGrant', grantId);
   }
 
+  /** Every registered grant (admins), a page at a time. */
+  listEveryGrant(options: PageOptions = {}): Promise<GrantPage> {
+    return this.evaluate('consent:ListGrants', ...ContractClient.page(options));
+  }
+
+  /** The grants of every consent of a patient (the patient, or an admin of his hospital). */
+  async patientGrants(patientPseudonym: string): Promise<Registration[]> {
+    const consents = await allPages((o) => this.listConsents(patientPseudonym, o), (p) => p.consents);
+    return (await Promise.all(consents.map((c) => this.allGrants(c.consentId)))).flat();
+  }
+
+  /** Logs a leaked key in the patient's log (see EmrClient.traceLeakedGrantKey, traceLeakedDataKey). */
+  reportKeyLeak(report: KeyLeakReport): Promise<LogEntry> {
+    return this.submit('consent:ReportKeyLeak', report);
+  }
+
   /** The patient's access log: emergency overrides first, then the rest; each newest first. */
   patientLog(patientPseudonym: string, options: PageOptions = {}): Promise<LogPage> {
     return this.evaluate('consent:ListPatientLog', patientPseudonym, ...ContractClient.page(options));
+  }
+
+  /** One record's whole log, newest first. */
+  wholeRecordLog(recordId: string): Promise<LogEntry[]> {
+    return allPages((o) => this.recordLog(recordId, o), (p) => p.entries);
   }
 
   /** One record's access log, newest first. */

@@ -19,16 +19,20 @@ import {
   decryptReEncrypted,
   encodeCapsule,
   encodeGrant,
+  encodeKeyPossession,
   encodeProxyShare,
   encrypt,
   fromBase64url,
   newDataKey,
   openGrantKey,
+  parseLeakedGrantKey,
+  proveKeyPossession,
   ready,
   reKeyGen,
   slotIdentity,
   switchType as switchCapsuleType,
   toBase64url,
+  traceGrantKey,
   type Capsule,
   type G2Point,
   type GrantPublic,
@@ -37,9 +41,10 @@ import {
 import { encodeParty, pseudonymOf, recordInScope, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
+import { allPages } from '../fabric/contract-client';
 import { DirectoryClient } from '../fabric/directory-client';
 import { EmrIndex } from '../fabric/emr-index';
-import { EmrError } from '../fabric/errors';
+import { ConflictError, EmrError, InvalidArgumentError, NotFoundError } from '../fabric/errors';
 import { settleWrite } from '../fabric/outcome';
 import { loadProfile, type ConnectionProfile } from '../fabric/profile';
 import { ProxyRegistry } from '../fabric/proxy-registry';
@@ -94,6 +99,8 @@ export interface FetchOptions {
   /** Write the plaintext to this file (streamed) instead of returning it. */
   to?: string;
   onProgress?: (p: Progress) => void;
+  /** Answer the record's data key too (`FetchResult.dataKey`), for the caller's own tools; a leak of it is traced to this read. */
+  keepDataKey?: boolean;
 }
 
 export interface FetchResult {
@@ -106,9 +113,51 @@ export interface FetchResult {
   receiptCommitted: Promise<void>;
   /** The plaintext, unless `to` was given. */
   data?: Buffer;
+  /** With `keepDataKey`: the record's 32-byte data key. */
+  dataKey?: Uint8Array;
   bytes: number;
   timings: Timings;
 }
+
+/** What a leaked grant key was traced to (EmrClient.traceLeakedGrantKey). */
+export interface GrantKeyTrace {
+  /** The grant the key was issued under: its delegatee holds the key, and its delegator made it. */
+  registration: Registration;
+  /** The key-leak entry this trace logged in the patient's log; absent when it was reported before. */
+  entry?: LogEntry;
+  /** Set instead of `entry`: the chain's answer naming the earlier report. */
+  reportedBefore?: string;
+  /** How many grants were searched, and the search's time in milliseconds. */
+  searched: number;
+  searchMs: number;
+}
+
+/** What a leaked data key was traced to (EmrClient.traceLeakedDataKey): evidence, not proof. */
+export interface DataKeyTrace {
+  record: EmrRecord;
+  /** The log entries through which someone had the key: the upload and versions, every allowed access (emergencies included). */
+  reads: LogEntry[];
+  /** Their agents, once each: with the record's patient (who can always open it), everyone who held the key. */
+  holders: Party[];
+  entry?: LogEntry;
+  reportedBefore?: string;
+}
+
+/** Every registered grant, a page of 100 at a time. */
+const allGrants = (consents: ConsentLedger): Promise<Registration[]> => allPages((o) => consents.listEveryGrant({ ...o, pageSize: 100 }), (p) => p.grants);
+
+/** Files a leak report; one filed before is answered with the chain's words instead of an entry. */
+async function reported(file: () => Promise<LogEntry>): Promise<{ entry: LogEntry } | { reportedBefore: string }> {
+  try {
+    return { entry: await file() };
+  } catch (err) {
+    if (err instanceof ConflictError) return { reportedBefore: err.detail };
+    throw err;
+  }
+}
+
+/** The log actions after which the agent held a record's data key. */
+const HELD_KEY = (e: LogEntry): boolean => e.outcome === 'success' && (e.action === 'record-upload' || e.action === 'record-version' || e.action === 'access-request');
 
 /** One grant of a delegation chain: its registration on chain and the decoded grant. */
 interface ChainLink {
@@ -421,9 +470,10 @@ export class EmrClient {
       dataKey = await time('crypto', () => decryptReEncrypted(current, grantKey));
     }
     const { data, bytes } = await time('ipfs', () => this.download(record, dataKey, options));
+    const kept = options.keepDataKey ? Uint8Array.from(dataKey) : undefined;
     dataKey.fill(0);
     const receipt = entry ? await time('chain', () => this.consents.confirmReceiptAsync(entry!.entryId)) : undefined;
-    return { record, ...(entry ? { entry } : {}), ...(receipt ? { receipt: receipt.result as LogEntry } : {}), receiptCommitted: receipt?.committed ?? Promise.resolve(), ...(data ? { data } : {}), bytes, timings };
+    return { record, ...(entry ? { entry } : {}), ...(receipt ? { receipt: receipt.result as LogEntry } : {}), receiptCommitted: receipt?.committed ?? Promise.resolve(), ...(data ? { data } : {}), ...(kept ? { dataKey: kept } : {}), bytes, timings };
   }
 
   /** The grants from hop 1 down to the one the caller holds. */
@@ -526,6 +576,63 @@ export class EmrClient {
   /** The patient's whole log: emergency overrides first, then everything else, newest first. */
   auditTrail(patientPseudonym: string): Promise<LogEntry[]> {
     return this.consents.wholePatientLog(patientPseudonym);
+  }
+
+  /** The caller's own key X of a grant to him, compressed (96 bytes), for his own tools: whoever else shows it is traced to this grant. */
+  async grantKeyBytes(grantId: string): Promise<Uint8Array> {
+    await ready();
+    const { registration } = await this.consents.readGrant(grantId);
+    return (await this.grantKeyOf(decodeGrant(fromBase64url(registration.grant, 'grant')))).toBytes();
+  }
+
+  /**
+   * Traces a leaked grant key (raw 96 bytes, hex or base64url: crypto parseLeakedGrantKey) to
+   * the grant it was issued under, among a patient's grants (the patient or his hospital's
+   * admin) or every registered grant (an admin), and logs the finding in the patient's log
+   * with a proof that the caller holds the key (docs/crypto.md, "Tracing a leaked key").
+   * NotFoundError when no grant matches.
+   */
+  async traceLeakedGrantKey(key: Uint8Array, options: { patientPseudonym?: string } = {}): Promise<GrantKeyTrace> {
+    await ready();
+    let x: G2Point;
+    try {
+      x = parseLeakedGrantKey(key);
+    } catch (err) {
+      throw new InvalidArgumentError('INVALID_ARGUMENT', (err as Error).message, 'key', { cause: err });
+    }
+    const registrations = options.patientPseudonym ? await this.consents.patientGrants(options.patientPseudonym) : await allGrants(this.consents);
+    const { params } = await this.params();
+    const t0 = performance.now();
+    const grant = traceGrantKey(params, x, (function* () {
+      for (const r of registrations) yield decodeGrant(fromBase64url(r.grant, 'grant'));
+    })());
+    const searchMs = performance.now() - t0;
+    const scope = options.patientPseudonym ? `the patient's ${registrations.length} grants` : `the ${registrations.length} registered grants`;
+    if (!grant) throw new NotFoundError('NOT_FOUND', `the key is the key of none of ${scope}`, 'key');
+    const registration = registrations.find((r) => r.grantId === grant.grantId)!;
+    const proof = toBase64url(encodeKeyPossession(proveKeyPossession(grant, x, this.identity)));
+    return { registration, ...(await reported(() => this.consents.reportKeyLeak({ kind: 'grant-key', grantId: grant.grantId, proof }))), searched: registrations.length, searchMs };
+  }
+
+  /**
+   * Traces a leaked data key of a record (the record's patient, or an admin of its hospital):
+   * checks that it opens the record's content (authenticated decryption), lists who held it
+   * by the record's log, and logs the report. Evidence, not proof: anyone of them could have
+   * leaked it, and the chain cannot check the key.
+   */
+  async traceLeakedDataKey(recordId: string, dataKey: Uint8Array): Promise<DataKeyTrace> {
+    if (dataKey.length !== 32) throw new InvalidArgumentError('INVALID_ARGUMENT', `a data key is 32 bytes, got ${dataKey.length}`, 'key');
+    const record = await this.index.readRecord(recordId);
+    try {
+      await this.downloadOnce(record, dataKey, { purpose: 'treatment' });
+    } catch (err) {
+      if (err instanceof IntegrityError) throw new InvalidArgumentError('INVALID_ARGUMENT', `the key does not open record '${recordId}' (${err.message})`, 'key', { cause: err });
+      throw err;
+    }
+    const reads = (await this.consents.wholeRecordLog(recordId)).filter(HELD_KEY);
+    const holders = new Map<string, Party>();
+    for (const e of reads) holders.set(encodeParty(e.agent), { mspId: e.agent.mspId, enrollmentId: e.agent.enrollmentId });
+    return { record, reads, holders: [...holders.values()], ...(await reported(() => this.consents.reportKeyLeak({ kind: 'data-key', recordId }))) };
   }
 
   /**

@@ -5,7 +5,7 @@
  * request and verified against its centre's public share before use.
  */
 import { G1, G2, combinePartialKeys, fromBase64url, ready, verifyPartialKey, type G1Point, type G2Point, type PartialKey, type PublicParams } from '@emr/crypto';
-import type { KeyCentre } from '@emr/protocol';
+import { agreedKeyCentres } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import type { ContractConnection } from '../fabric/contract-client';
 import { keyCentreClient } from './call';
@@ -22,12 +22,7 @@ export interface Consortium {
 export async function loadConsortium(connection: ContractConnection): Promise<Consortium> {
   await ready();
   const centres = await new KeyCentreRegistry(connection).list();
-  const groups = new Map<string, KeyCentre[]>();
-  for (const c of centres) {
-    const k = JSON.stringify([c.mpk, c.publicShares, c.threshold, c.n]);
-    groups.set(k, [...(groups.get(k) ?? []), c]);
-  }
-  const agreed = [...groups.values()].find((g) => g.length >= g[0]!.threshold);
+  const agreed = agreedKeyCentres(centres);
   if (!agreed) throw new ConsortiumNotReadyError(`the key centres have not agreed on parameters yet (${centres.length} registered): has the DKG completed?`);
   const first = agreed[0]!;
   const shares = first.publicShares.map((s) => G1.fromBytes(fromBase64url(s, 'publicShare')));

@@ -2,6 +2,7 @@
  * The append-only access log's entries, shaped to map onto a FHIR AuditEvent
  * (docs/chaincode.md).
  */
+import type { Party } from '../party';
 import type { Caller } from '../roles';
 
 export const LOG_ACTIONS = [
@@ -20,6 +21,7 @@ export const LOG_ACTIONS = [
   'break-glass-request',
   'break-glass-approval',
   'record-erasure',
+  'key-leak',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
@@ -41,6 +43,8 @@ export interface LogEntry {
   /** Set on re-encryptions: the allowed access entry the proxy served. */
   accessEntryId?: string;
   purpose: string | null;
+  /** Set on key-leak entries: what leaked, and for a grant key who held it. */
+  leak?: KeyLeak;
   /** ISO-8601 transaction timestamp. */
   recorded: string;
   txId: string;
@@ -50,3 +54,25 @@ export interface LogPage {
   entries: LogEntry[];
   bookmark: string;
 }
+
+/**
+ * A leaked key, as its report was logged. A grant key is proven on chain (a proof of
+ * possession checked against the grant's anchor) and names the grant; its holders were the
+ * delegatee and the delegator who made it. A record's data key cannot be checked on chain
+ * (the chain never sees content): its report is the patient's or the record hospital's word.
+ */
+export interface KeyLeak {
+  kind: 'grant-key' | 'data-key';
+  proven: boolean;
+  /** For a grant key: who the grant was issued to, by whom, at which hop. */
+  delegatee?: Party;
+  delegator?: Party;
+  hop?: number;
+}
+
+/**
+ * A report of a leaked key (`consent:ReportKeyLeak`). For a grant key, `proof` (base64url,
+ * @emr/crypto's encodeKeyPossession) proves the reporter holds the grant's key without
+ * putting it on chain; for a data key, the record it opens (checked off chain by the SDK).
+ */
+export type KeyLeakReport = { kind: 'grant-key'; grantId: string; proof: string } | { kind: 'data-key'; recordId: string };

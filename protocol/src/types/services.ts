@@ -37,3 +37,17 @@ export interface KeyCentre extends KeyCentreInput {
   registeredAt: string;
   txId: string;
 }
+
+/**
+ * The centres that agree on the consortium's parameters: the first group registering the same
+ * mpk, public shares, threshold and n with at least `threshold` members. Nobody sets the
+ * parameters alone; the SDK and the chaincode both take them from here.
+ */
+export function agreedKeyCentres(centres: readonly KeyCentre[]): KeyCentre[] | undefined {
+  const groups = new Map<string, KeyCentre[]>();
+  for (const c of centres) {
+    const k = JSON.stringify([c.mpk, c.publicShares, c.threshold, c.n]);
+    groups.set(k, [...(groups.get(k) ?? []), c]);
+  }
+  return [...groups.values()].find((g) => g.length >= g[0]!.threshold);
+}

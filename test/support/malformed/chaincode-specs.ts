@@ -6,6 +6,7 @@
  * (its comment says which); a defect is checked before the state, so its code and field tell
  * it apart from the base's own outcome.
  */
+import { G2, encodeKeyPossession, toBase64url } from '@emr/crypto';
 import { recordSigningPayload, type TransactionName } from '@emr/protocol';
 import { compositeKey, entryId, enrollmentId, id, int, invalid, json, mspId, page, pseudonym, purpose, time, unauthorized, type Context, type Field, type Spec } from './chaincode-shapes';
 import type { Identity } from './gateways';
@@ -99,6 +100,14 @@ const REPORT_FIELDS: Record<string, Field> = {
   capsule: { kind: 'base64url', refusedAs: ['capsule', 'signature'] },
   fragment: { kind: 'base64url', refusedAs: ['fragment', 'signature'] },
   signature: { kind: 'signature' },
+};
+
+/** A well-formed proof of possession that proves nothing (c = 1, Z = the G2 generator). */
+const placeholderProof = () => toBase64url(encodeKeyPossession({ c: 1n, z: G2.BASE }));
+const LEAK_FIELDS: Record<string, Field> = {
+  kind: { kind: 'recordType', refusedAs: ['kind'] }, // an enum, like a record type: 'grant-key' or 'data-key'
+  grantId: { kind: 'id' },
+  proof: { kind: 'base64url' },
 };
 
 /** HospitalA's key centre registering its outcome under HospitalB's index: refused (INVALID_ARGUMENT[index]). */
@@ -312,6 +321,18 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   },
   // valid
   'consent:ReadGrant': { base: (c) => ({ caller: researcher, args: [id('grantId', c.w.grant.grantId)] }) },
+  // valid
+  'consent:ListGrants': { base: () => ({ caller: adminB, args: [...page()] }) },
+  // NOT_FOUND: no such grant (the proof is read first, then the grant)
+  'consent:ReportKeyLeak': {
+    base: (c) => ({ caller: adminB, args: [json('report', { kind: 'grant-key', grantId: c.fresh('grant'), proof: placeholderProof() }, LEAK_FIELDS)] }),
+    otherPatient: (c) =>
+      c.r.pick([
+        () => ({ caller: c.w.attacker, args: [JSON.stringify({ kind: 'data-key', recordId: c.w.victimRecord.recordId })], what: "the attacker reports the victim's data key leaked", expect: unauthorized('recordId') }),
+        () => ({ caller: adminB, args: [JSON.stringify({ kind: 'data-key', recordId: c.w.victimRecord.recordId })], what: "HospitalB's admin reports HospitalA's record's data key", expect: unauthorized('recordId') }),
+        () => ({ caller: adminB, args: [JSON.stringify({ kind: 'grant-key', grantId: c.w.grant.grantId, proof: placeholderProof() })], what: "a proof that proves nothing, for the victim's grant", expect: invalid('proof') }),
+      ])(),
+  },
   // CONFLICT: this break-glass exists
   'emergency:RecordJustification': {
     base: (c) => ({

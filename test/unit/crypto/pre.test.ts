@@ -24,7 +24,6 @@ import {
   reKeyGen,
   slotIdentity,
   switchType,
-  traceGrantKey,
   verifyFragment,
   verifyGrantAnchor,
   type Capsule,
@@ -207,23 +206,6 @@ describe('a malicious delegator is caught when its key material is opened', () =
       const x = randomScalar(rng);
       expect(Fr.mul(x, invSecret(x, rng))).toBe(1n);
     }
-  });
-});
-
-describe('tracing a leaked grant key', () => {
-  it('names the grant it was issued under, at any hop, among grants of the same and other slots; a key never issued matches none', () => {
-    const other: Slot = { ...slot, condition: 'consent-43/treatment' };
-    const rk = (grantId: string, s: Slot, delegatorKey: G2Point, delegatee: string, hop = 1, parent?: GrantPublic) =>
-      reKeyGen(params, { grantId, slot: s, delegatorKey, delegatee, hop, proxies: proxies.slice(0, 3), threshold: 2, ...(parent ? { parent } : {}) }, rng).grant;
-    const grants = [rk('t1', slot, keyOf(slotIdentity(slot)), 'a@HospitalB'), rk('t2', slot, keyOf(slotIdentity(slot)), 'b@HospitalB'), rk('t3', other, keyOf(slotIdentity(other)), 'a@HospitalB')];
-    const x2 = openGrantKey(params, grants[1]!, keyOf('b@HospitalB'));
-    const hop2 = rk('t4', slot, x2, 'c@ResearchInstitute', 2, grants[1]);
-    grants.push(hop2);
-    expect(traceGrantKey(params, x2, grants)?.grantId).toBe('t2');
-    expect(traceGrantKey(params, openGrantKey(params, hop2, keyOf('c@ResearchInstitute')), grants)?.grantId).toBe('t4');
-    expect(traceGrantKey(params, openGrantKey(params, grants[2]!, keyOf('a@HospitalB')), grants)?.grantId).toBe('t3');
-    expect(traceGrantKey(params, keyOf(slotIdentity(slot)), grants)).toBeUndefined(); // the slot key itself is no grant's
-    expect(traceGrantKey(params, x2, [grants[0]!, grants[2]!])).toBeUndefined();
   });
 });
 
