@@ -75,6 +75,9 @@ export const PERMISSIONS = {
   // kgc: the key generation centres' public record
   'kgc:RegisterKeyCentre': ['kgc'],
   'kgc:ListKeyCentres': ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],
+  'kgc:PostDkgMessage': ['kgc'],
+  'kgc:CloseDkgPhase': ['kgc'],
+  'kgc:ReadDkg': ['kgc', 'admin'],
   // bench: the benchmark floor; admins only, so no user writes through it
   'bench:PutState': ['admin'],
   'bench:ReadThenPutState': ['admin'],

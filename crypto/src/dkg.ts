@@ -42,8 +42,9 @@ export interface Complaint {
 }
 
 const pedersenAt = (commitments: G1Point[], j: number) => commitmentAt(commitments, BigInt(j));
-const checkPedersen = (c: G1Point[], j: number, sh: PrivateShare) =>
-  G1.BASE.multiply(sh.s).add(pedersenH().multiply(sh.b)).equals(pedersenAt(c, j));
+/** Whether (s, b) is centre j's share under these Pedersen commitments: s·G + b·H = Σ C_k·j^k. */
+export const checkPedersen = (c: G1Point[], j: number, sh: PrivateShare): boolean =>
+  c.length > 0 && G1.BASE.multiply(sh.s).add(pedersenH().multiply(sh.b)).equals(pedersenAt(c, j));
 
 export class KeyGenerationCentre {
   private readonly f: Polynomial;
@@ -51,16 +52,24 @@ export class KeyGenerationCentre {
   private readonly received = new Map<number, PrivateShare>();
   private readonly pedersen = new Map<number, G1Point[]>();
 
+  /** `polynomials`: the ones this centre drew before (kept on disk to resume a DKG after a crash). */
   constructor(
     readonly index: number,
     readonly n: number,
     readonly t: number,
     rng: Rng = systemRng,
+    polynomials?: { f: bigint[]; g: bigint[] },
   ) {
     if (!Number.isInteger(index) || index < 1 || index > n) throw new CryptoError(`centre index must be 1..${n}, got ${index}`);
     if (!Number.isInteger(t) || t < 1 || t > n) throw new CryptoError(`threshold must be 1..${n}, got ${t}`);
-    this.f = Polynomial.random(t, randomScalar(rng), rng);
-    this.g = Polynomial.random(t, randomScalar(rng), rng);
+    if (polynomials && (polynomials.f.length !== t || polynomials.g.length !== t)) throw new CryptoError(`kept polynomials must have t = ${t} coefficients`);
+    this.f = polynomials ? new Polynomial(polynomials.f) : Polynomial.random(t, randomScalar(rng), rng);
+    this.g = polynomials ? new Polynomial(polynomials.g) : Polynomial.random(t, randomScalar(rng), rng);
+  }
+
+  /** This centre's secret polynomials, to keep on disk (owner-only) while a DKG runs. */
+  polynomials(): { f: bigint[]; g: bigint[] } {
+    return { f: [...this.f.coefficients], g: [...this.g.coefficients] };
   }
 
   /** Phase 1: deal f(j), g(j) to every centre and broadcast the Pedersen commitments. */
@@ -105,6 +114,11 @@ export class KeyGenerationCentre {
   /** The share f_i(index) this centre holds from `dealer` (revealed only to reconstruct a cheating dealer). */
   shareFrom(dealer: number): bigint | undefined {
     return this.received.get(dealer)?.s;
+  }
+
+  /** The whole Pedersen-checked share (s, b) from `dealer`: what a complaint or a reconstruction reveals. */
+  privateShareFrom(dealer: number): PrivateShare | undefined {
+    return this.received.get(dealer);
   }
 
   /** s_j = Σ_{QUAL} f_i(j): this centre's share of the master key. */
@@ -217,7 +231,7 @@ export function runDkg(centres: KeyGenerationCentre[], faults: DkgFaults = {}): 
 }
 
 /** The coefficients of the polynomial of degree < k through k points (expanded Lagrange form). */
-function interpolate(points: { x: bigint; y: bigint }[]): bigint[] {
+export function interpolate(points: { x: bigint; y: bigint }[]): bigint[] {
   const k = points.length;
   const coefficients = new Array<bigint>(k).fill(0n);
   for (const [i, p] of points.entries()) {

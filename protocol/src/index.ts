@@ -4,7 +4,7 @@
  */
 export { canonicalJson } from './canonical-json';
 export { ChaincodeError, ErrorCode, invalid } from './errors';
-export { ID_RULE, isId, checkRecordId, checkConsentId, checkGrantId, checkEmergencyId, checkEntryId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
+export { ID_RULE, isId, checkRecordId, checkConsentId, checkGrantId, checkDkgId, checkEmergencyId, checkEntryId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
 export { encodeParty, decodeParty, sameParty, distinctParties, type Party } from './party';
 export { TIME_RULE, checkTime } from './times';
 export { PSEUDONYM_DOMAIN, pseudonymOf } from './pseudonyms';
@@ -55,4 +55,5 @@ export type { RegistrationInput, Registration, GrantPage } from './types/grants'
 export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';
 export { LOG_ACTIONS, type KeyLeak, type KeyLeakReport, type LogAction, type LogEntry, type LogPage } from './types/log';
 export type { PatientRegistration, DirectoryEntry, Member } from './types/directory';
+export { DKG_FAULTS, DKG_PHASES, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgMessageInput, type DkgPhase, type DkgRevealedShare } from './types/dkg';
 export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } from './types/services';

@@ -13,6 +13,7 @@ import type { Party } from './party';
 import type { Caller } from './roles';
 import type { Purpose, RecordType } from './scopes';
 import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, PolicySet } from './types/consents';
+import type { DkgBoard, DkgMessage, DkgMessageInput, DkgPhase } from './types/dkg';
 import type { DirectoryEntry, PatientRegistration } from './types/directory';
 import type { Emergency, EmergencyInput, EmergencyStatus, Justification } from './types/emergencies';
 import type { GrantPage, Registration, RegistrationInput } from './types/grants';
@@ -125,6 +126,10 @@ export interface Transactions {
   // kgc: the key generation centres' public record
   'kgc:RegisterKeyCentre': Submit<[centre: KeyCentreInput], KeyCentre>;
   'kgc:ListKeyCentres': Evaluate<[], KeyCentre[]>;
+  'kgc:PostDkgMessage': Submit<[message: DkgMessageInput], DkgMessage>;
+  /** A centre votes to close the open phase; t votes close it. */
+  'kgc:CloseDkgPhase': Submit<[dkgId: string, phase: DkgPhase, index: number], { phase: DkgPhase; votes: number }>;
+  'kgc:ReadDkg': Evaluate<[dkgId: string], DkgBoard>;
   // bench: the ordering benchmark's floor, the cheapest write on this chaincode
   /** One PutState of a constant under `emr.bench/<key>`; org admins only. */
   'bench:PutState': Submit<[key: string], { key: string }>;
@@ -190,6 +195,9 @@ export const TRANSACTIONS = {
   'directory:ReadIdentity': 'evaluate',
   'kgc:RegisterKeyCentre': 'submit',
   'kgc:ListKeyCentres': 'evaluate',
+  'kgc:PostDkgMessage': 'submit',
+  'kgc:CloseDkgPhase': 'submit',
+  'kgc:ReadDkg': 'evaluate',
   'bench:PutState': 'submit',
   'bench:ReadThenPutState': 'submit',
 } as const satisfies { readonly [N in TransactionName]: Transactions[N]['kind'] };

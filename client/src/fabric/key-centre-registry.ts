@@ -1,5 +1,5 @@
-/** Typed access to the key generation centres' public record on chain. */
-import type { KeyCentre, KeyCentreInput } from '@emr/protocol';
+/** Typed access to the key generation centres' public record on chain, and their DKG board. */
+import type { DkgBoard, DkgMessage, DkgMessageInput, DkgPhase, KeyCentre, KeyCentreInput } from '@emr/protocol';
 import { ContractClient } from './contract-client';
 
 export class KeyCentreRegistry extends ContractClient {
@@ -10,5 +10,19 @@ export class KeyCentreRegistry extends ContractClient {
 
   list(): Promise<KeyCentre[]> {
     return this.evaluate('kgc:ListKeyCentres');
+  }
+
+  /** Posts this centre's message of the DKG's open phase. */
+  postDkg(message: DkgMessageInput): Promise<DkgMessage> {
+    return this.submit('kgc:PostDkgMessage', message);
+  }
+
+  /** Votes to close the DKG's open phase. */
+  closeDkgPhase(dkgId: string, phase: DkgPhase, index: number): Promise<{ phase: DkgPhase; votes: number }> {
+    return this.submit('kgc:CloseDkgPhase', dkgId, phase, index);
+  }
+
+  readDkg(dkgId: string): Promise<DkgBoard> {
+    return this.evaluate('kgc:ReadDkg', dkgId);
   }
 }

@@ -1,24 +1,26 @@
 /**
  * A key generation centre: one per member org. On first start the n centres run the DKG
- * among themselves over HTTP (GJKR, the message flow of @emr/crypto's runDkg), each keeps
- * its share s_j on disk, and registers the public outcome (mpk, every S_j, QUAL) on chain.
+ * (GJKR) with the chain as its broadcast channel (dkg-round.ts) and the private shares
+ * sealed over HTTP; each keeps its share s_j on disk, and registers the public outcome
+ * (mpk, every S_j, QUAL) on chain.
  * Afterwards it serves partial identity keys d_j = s_j·H_Q(id) to enrolled users who sign
  * their request with their Fabric key: for their own identity, and for slot identities of
  * records they own. Nobody, this service included, ever holds the master secret.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { G1, KeyGenerationCentre, commitmentAt, extractPartial, toBase64url, fromBase64url, type G1Point, type PrivateShare } from '@emr/crypto';
+import { extractPartial, toBase64url, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
 import { encodeParty, pseudonymOf, type Caller } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
-import type { DkgShare, KeyCentreRoutes } from '../wire/routes';
+import type { KeyCentreRoutes } from '../wire/routes';
 import type { RequestSigner } from '../wire/signed-requests';
 import { NonceCache, type TrustedCas } from './auth';
 import { CallerLimiter, authenticate, onlyFields, sealedAnswer } from './guard';
 import { HttpError, serveJson, type Handlers, type Request, type ServerLimits } from './http';
+import { DkgRound, HONEST, type DkgBehaviour, type DkgBoardClient, type DkgOutcome } from './dkg-round';
 import { hexScalar, privateDir, readPrivate, tightenFiles, writePrivate } from './state-files';
 
 export interface KgcConfig {
@@ -29,26 +31,29 @@ export interface KgcConfig {
   endpoint: string;
   /** index → base URL of every centre (including this one). */
   peers: Map<number, string>;
-  /** index → MSP id of the org running that centre. */
-  mspOfIndex: Map<number, string>;
+  /** index → the identity (`enrollmentId@MSP`, role kgc) running that centre. */
+  memberOf: Map<number, string>;
+  /** The DKG's id on the chain's board: a new id runs a new DKG. */
+  dkgId: string;
+  /** How long a DKG phase waits for a silent centre (default 60 s). */
+  dkgPhaseMs?: number;
   stateDir: string;
   trust: TrustedCas;
   /** HTTP limits (tests shorten them). */
   limits?: Partial<ServerLimits>;
 }
 
-/** What the centre needs of its Fabric connection: a request signer, and the on-chain registry. */
+/** What the centre needs of its Fabric connection: a request signer, the on-chain registry and the DKG board. */
 export interface KgcDeps {
   signer: RequestSigner;
-  registry: Pick<KeyCentreRegistry, 'list' | 'register'>;
+  registry: Pick<KeyCentreRegistry, 'list' | 'register'> & DkgBoardClient;
 }
 
-interface Outcome {
-  mpk: string;
-  publicShares: string[];
-  qual: number[];
-  /** s_j, hex: this centre's share of the master key. */
-  secretShare: string;
+/** What a centre keeps on disk (owner-only): its secret polynomials while the DKG runs, then the outcome. */
+interface Kept {
+  dkgId: string;
+  polynomials?: { f: string[]; g: string[] };
+  outcome?: DkgOutcome;
 }
 
 /**
@@ -70,27 +75,19 @@ export function mayExtract(caller: Caller, certificate: string, identity: string
   return typeof owner === 'string' && owner === pseudonymOf(caller.mspId, certificate);
 }
 
-/** The DKG phases a centre publishes, each served by its `GET /v1/dkg/<phase>` route. */
-type DkgRoute = 'GET /v1/dkg/commitments' | 'GET /v1/dkg/complaints' | 'GET /v1/dkg/answers' | 'GET /v1/dkg/feldman';
-type Published = { [P in DkgRoute as P extends `GET /v1/dkg/${infer Phase}` ? Phase : never]: KeyCentreRoutes[P]['answer'] };
-
-const point = (p: G1Point) => toBase64url(p.toBytes());
-const readPoint = (s: string) => G1.fromBytes(fromBase64url(s, 'point'));
 /** A DKG share as it travels; a malformed one counts as missing (a complaint) and is never quoted. */
-const readShare = (raw: DkgShare | undefined): PrivateShare | undefined => {
+function readShare(raw: { s: string; b: string } | undefined): PrivateShare | undefined {
   try {
     return raw ? { s: hexScalar(raw.s, 'share s'), b: hexScalar(raw.b, 'share b') } : undefined;
   } catch {
     return undefined;
   }
-};
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class KeyGenerationCentreService {
-  private dealing?: ReturnType<KeyGenerationCentre['deal']>;
-  /** Published DKG messages of this centre, by phase. */
-  private readonly published: Partial<Published> = {};
-  private outcome?: Outcome;
+  private round?: DkgRound;
+  private outcome?: DkgOutcome;
   private server?: http.Server;
   private readonly nonces = new NonceCache();
   /** Per caller: 600 key extractions a minute (each a hash to G2 and a multiplication, done synchronously). */
@@ -100,6 +97,8 @@ export class KeyGenerationCentreService {
     private readonly config: KgcConfig,
     private readonly deps: KgcDeps,
     private readonly log: (line: string) => void,
+    /** What this centre sends in the DKG: honest, unless a test's cheating centre says otherwise. */
+    private readonly behaviour: DkgBehaviour = HONEST,
   ) {}
 
   private get stateFile() {
@@ -110,8 +109,9 @@ export class KeyGenerationCentreService {
   async listen(): Promise<http.Server> {
     privateDir(this.config.stateDir);
     tightenFiles(this.config.stateDir);
-    if (existsSync(this.stateFile)) {
-      this.outcome = readPrivate<Outcome>(this.stateFile);
+    const kept = this.kept();
+    if (kept?.outcome) {
+      this.outcome = kept.outcome;
       hexScalar(this.outcome.secretShare, `${this.stateFile}: secretShare`); // a damaged share stops the start here
     }
     this.server = await serveJson(this.config.port, this.routes(), this.log, this.config.limits);
@@ -124,36 +124,52 @@ export class KeyGenerationCentreService {
     this.server?.closeAllConnections();
   }
 
-  async start(): Promise<void> {
+  /** Runs (or resumes) the DKG unless its outcome is kept; answers the outcome. */
+  async runDkg(): Promise<DkgOutcome> {
     if (!this.server) await this.listen();
-    if (!this.outcome) {
-      this.outcome = await this.runDkg();
-      writePrivate(this.stateFile, this.outcome);
+    if (this.outcome) return this.outcome;
+    const { dkgId, index, n, threshold } = this.config;
+    // The polynomials reach the disk before the first post, so a crash mid-DKG resumes with them.
+    const kept = this.kept();
+    const resumed = kept?.dkgId === dkgId ? kept.polynomials : undefined;
+    const polynomials = resumed && { f: resumed.f.map((x) => hexScalar(x, 'f')), g: resumed.g.map((x) => hexScalar(x, 'g')) };
+    this.round = new DkgRound({ dkgId, index, n, threshold, phaseMs: this.config.dkgPhaseMs ?? 60_000 }, this.deps.registry, (dealer) => this.fetchShare(dealer), this.log, polynomials, this.behaviour);
+    if (!resumed) {
+      const p = this.round.centre.polynomials();
+      writePrivate(this.stateFile, { dkgId, polynomials: { f: p.f.map((x) => x.toString(16)), g: p.g.map((x) => x.toString(16)) } } satisfies Kept);
     }
-    await this.register(this.outcome);
+    this.log(`DKG '${dkgId}': ${resumed ? 'resuming' : 'dealing'} as centre ${index} of ${n} (threshold ${threshold}), the chain as broadcast`);
+    this.outcome = await this.round.run();
+    writePrivate(this.stateFile, { dkgId, outcome: this.outcome } satisfies Kept);
+    return this.outcome;
+  }
+
+  async start(): Promise<void> {
+    await this.register(await this.runDkg());
+  }
+
+  private kept(): Kept | undefined {
+    if (!existsSync(this.stateFile)) return undefined;
+    const raw = readPrivate<Kept & Partial<DkgOutcome>>(this.stateFile);
+    // Before the DKG ran on the chain, the file was the outcome itself: it stays this centre's share.
+    if (raw.outcome === undefined && typeof raw.secretShare === 'string') {
+      return { dkgId: this.config.dkgId, outcome: { mpk: raw.mpk!, publicShares: raw.publicShares!, qual: raw.qual!, faults: [], secretShare: raw.secretShare } };
+    }
+    return raw;
   }
 
   private routes(): Handlers<KeyCentreRoutes> {
-    const phase = <P extends keyof Published>(name: P) => async () => {
-      const published = this.published[name];
-      if (published === undefined) throw new HttpError(409, 'NOT_READY', `phase '${name}' has not been reached`);
-      return published;
-    };
     return {
       'GET /v1/health': async () => ({ index: this.config.index, ready: !!this.outcome }),
-      'GET /v1/dkg/commitments': phase('commitments'),
-      'GET /v1/dkg/complaints': phase('complaints'),
-      'GET /v1/dkg/answers': phase('answers'),
-      'GET /v1/dkg/feldman': phase('feldman'),
       // The private share for the calling centre: only that centre's kgc identity gets it,
       // sealed to the ephemeral key in its signed request.
       'GET /v1/dkg/share': async (req: Request) => {
         const signed = this.authenticate(req);
         const { caller } = signed;
-        const index = [...this.config.mspOfIndex].find(([, msp]) => msp === caller.mspId)?.[0];
+        const index = [...this.config.memberOf].find(([, who]) => who === encodeParty(caller))?.[0];
         if (caller.role !== 'kgc' || index === undefined) throw new HttpError(403, 'UNAUTHORIZED', 'only the key centres fetch DKG shares');
-        if (!this.dealing) throw new HttpError(409, 'NOT_READY', 'not dealt yet');
-        const share = this.dealing.shares.get(index)!;
+        const share = this.round?.shareFor(index);
+        if (!share) throw new HttpError(409, 'NOT_READY', this.round ? 'no share for you' : 'not dealt yet');
         return sealedAnswer(req, signed, { s: share.s.toString(16), b: share.b.toString(16) });
       },
       'POST /v1/keys': async (req: Request) => {
@@ -179,92 +195,26 @@ export class KeyGenerationCentreService {
     return authenticate(req, this.config.trust, this.nonces, this.config.endpoint);
   }
 
-  /** Polls every other centre for a phase's message until all answered or the deadline passed. */
-  private async collect<R extends DkgRoute | 'GET /v1/dkg/share'>(what: string, route: R, timeoutMs = 120_000): Promise<Map<number, KeyCentreRoutes[R]['answer']>> {
-    const got = new Map<number, KeyCentreRoutes[R]['answer']>();
-    const deadline = Date.now() + timeoutMs;
-    const others = [...this.config.peers].filter(([i]) => i !== this.config.index);
-    while (got.size < others.length && Date.now() < deadline) {
-      for (const [i, base] of others) {
-        if (got.has(i)) continue;
-        try {
-          got.set(i, await keyCentreClient(i, base, route === 'GET /v1/dkg/share' ? this.deps.signer : undefined, 5000).get(route));
-        } catch {
-          /* not there yet */
+  /** This centre's share from `dealer`, fetched sealed; retried for a DKG phase, then missing (a complaint). */
+  private async fetchShare(dealer: number): Promise<PrivateShare | undefined> {
+    const base = this.config.peers.get(dealer);
+    const deadline = Date.now() + (this.config.dkgPhaseMs ?? 60_000);
+    for (let attempt = 1; base; attempt++) {
+      try {
+        return readShare(await keyCentreClient(dealer, base, this.deps.signer, 5000).get('GET /v1/dkg/share'));
+      } catch (err) {
+        if (Date.now() >= deadline) {
+          this.log(`DKG: no share from centre ${dealer}: ${(err as Error).message}`);
+          return undefined;
         }
+        await sleep(Math.min(1000, 100 * attempt));
       }
-      if (got.size < others.length) await sleep(250);
     }
-    const missing = others.filter(([i]) => !got.has(i)).map(([i]) => i);
-    if (missing.length) this.log(`DKG ${what}: no answer from centre(s) ${missing.join(', ')}`);
-    return got;
-  }
-
-  private async runDkg(): Promise<Outcome> {
-    const { index, n, threshold: t } = this.config;
-    this.log(`DKG: dealing as centre ${index} of ${n} (threshold ${t})`);
-    const centre = new KeyGenerationCentre(index, n, t);
-    this.dealing = centre.deal();
-    this.published.commitments = { pedersen: this.dealing.pedersen.map(point) };
-
-    // Phase 1: everyone's Pedersen commitments and my private share from each dealer.
-    const commitments = await this.collect('commitments', 'GET /v1/dkg/commitments');
-    const shares = await this.collect('shares', 'GET /v1/dkg/share');
-    const pedersen = new Map<number, G1Point[]>([[index, this.dealing.pedersen]]);
-    const complaints: number[] = [];
-    centre.receive(index, this.dealing.pedersen, this.dealing.shares.get(index));
-    for (let i = 1; i <= n; i++) {
-      if (i === index) continue;
-      const c = commitments.get(i)?.pedersen.map(readPoint) ?? [];
-      pedersen.set(i, c);
-      if (centre.receive(i, c, readShare(shares.get(i)))) complaints.push(i);
-    }
-    this.published.complaints = { against: complaints };
-
-    // Phase 2: complaints; a dealer answers each one against it by revealing the disputed share.
-    const allComplaints = await this.collect('complaints', 'GET /v1/dkg/complaints');
-    allComplaints.set(index, { against: complaints });
-    const against = (dealer: number) => [...allComplaints].filter(([, c]) => c.against.includes(dealer)).map(([from]) => from);
-    const answers: Record<string, DkgShare> = Object.fromEntries(against(index).map((from) => {
-      const a = centre.answer({ from, against: index });
-      return [from, { s: a.s.toString(16), b: a.b.toString(16) }];
-    }));
-    this.published.answers = answers;
-    const allAnswers = await this.collect('answers', 'GET /v1/dkg/answers');
-    allAnswers.set(index, answers);
-
-    const qual: number[] = [];
-    for (let dealer = 1; dealer <= n; dealer++) {
-      const froms = against(dealer);
-      if (!commitments.has(dealer) && dealer !== index) continue; // never dealt
-      if (froms.length > t) continue;
-      const ok = froms.every((from) => centre.acceptAnswer(dealer, { from, against: dealer }, readShare(allAnswers.get(dealer)?.[String(from)])));
-      if (ok) qual.push(dealer);
-    }
-    if (qual.length < t) throw new Error(`DKG failed: only ${qual.length} centres qualified, ${t} needed`);
-
-    // Phase 3: Feldman commitments of the qualified dealers. A mismatch proves a cheating
-    // dealer after qualification; the in-process runDkg reconstructs it, this service stops
-    // and says so (an operator restarts the DKG without that centre).
-    this.published.feldman = { commitments: centre.feldman().map(point) };
-    const feldmans = await this.collect('feldman', 'GET /v1/dkg/feldman');
-    const feldman = new Map<number, G1Point[]>([[index, centre.feldman()]]);
-    for (const dealer of qual) {
-      if (dealer === index) continue;
-      const c = feldmans.get(dealer)?.commitments.map(readPoint);
-      if (!c || !centre.checkFeldman(dealer, c)) throw new Error(`DKG failed: centre ${dealer}'s Feldman commitments do not match its share; restart the DKG without it`);
-      feldman.set(dealer, c);
-    }
-    const mpk = qual.reduce((acc, i) => acc.add(feldman.get(i)![0]!), G1.ZERO);
-    const publicShares = Array.from({ length: n }, (_, j) => qual.reduce((acc, i) => acc.add(commitmentAt(feldman.get(i)!, BigInt(j + 1))), G1.ZERO));
-    const secretShare = centre.secretShare(qual);
-    if (!G1.BASE.multiply(secretShare).equals(publicShares[index - 1]!)) throw new Error('DKG failed: my share does not match my public share');
-    this.log(`DKG: done; QUAL = {${qual.join(', ')}}`);
-    return { mpk: point(mpk), publicShares: publicShares.map(point), qual, secretShare: secretShare.toString(16) };
+    return undefined;
   }
 
   /** Registers the outcome on chain (again after a restart, so the endpoint stays current). */
-  private async register(o: Outcome): Promise<void> {
+  private async register(o: DkgOutcome): Promise<void> {
     const registry = this.deps.registry;
     const input = { index: this.config.index, endpoint: this.config.endpoint, n: this.config.n, threshold: this.config.threshold, mpk: o.mpk, publicShares: o.publicShares, qual: o.qual };
     const current = (await registry.list()).find((c) => c.index === input.index);

@@ -23,6 +23,8 @@ const arg = (name: string): string => {
 };
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The id of the consortium's DKG on the chain's board (a new id would run a new one). */
+const CONSORTIUM_DKG = 'consortium-v1';
 
 async function main(): Promise<void> {
   const kind = process.argv[2];
@@ -44,7 +46,8 @@ async function main(): Promise<void> {
         port: Number(new URL(me.kgcEndpoint).port),
         endpoint: me.kgcEndpoint,
         peers: new Map(orgs.map(([, o], i) => [i + 1, o.kgcEndpoint])),
-        mspOfIndex: new Map(orgs.map(([, o], i) => [i + 1, o.mspId])),
+        memberOf: new Map(orgs.map(([, o], i) => [i + 1, `kgc@${o.mspId}`])),
+        dkgId: CONSORTIUM_DKG,
         stateDir: arg('state'),
         trust,
       },

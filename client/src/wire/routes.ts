@@ -26,13 +26,7 @@ export interface PartialKeyAnswer {
 
 export interface KeyCentreRoutes {
   'GET /v1/health': Route<undefined, { index: number; ready: boolean }>;
-  /** The DKG's published phases; 409 NOT_READY until the centre reached the phase. */
-  'GET /v1/dkg/commitments': Route<undefined, { pedersen: string[] }>;
-  'GET /v1/dkg/complaints': Route<undefined, { against: number[] }>;
-  /** Per complaining centre's index: the share it complained about, revealed. */
-  'GET /v1/dkg/answers': Route<undefined, Record<string, DkgShare>>;
-  'GET /v1/dkg/feldman': Route<undefined, { commitments: string[] }>;
-  /** The calling centre's private share: key centres only, signed, sealed. */
+  /** The calling centre's private DKG share: key centres only, signed, sealed (the public phases go through the chain). */
   'GET /v1/dkg/share': Route<undefined, DkgShare, true>;
   /** A partial key of an identity the (signed) caller may hold, sealed. */
   'POST /v1/keys': Route<{ identity: string }, PartialKeyAnswer, true>;
@@ -66,10 +60,6 @@ export type SealedFlags<Routes> = { [K in keyof Routes]: Routes[K] extends Route
 
 export const KEY_CENTRE_SEALED: SealedFlags<KeyCentreRoutes> = {
   'GET /v1/health': false,
-  'GET /v1/dkg/commitments': false,
-  'GET /v1/dkg/complaints': false,
-  'GET /v1/dkg/answers': false,
-  'GET /v1/dkg/feldman': false,
   'GET /v1/dkg/share': true,
   'POST /v1/keys': true,
 };

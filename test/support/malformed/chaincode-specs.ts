@@ -21,6 +21,9 @@ const doctorB = HB('doctor1');
 const adminA = HA('admin');
 const adminB = HB('admin');
 const researcher = RI('researcher1');
+const kgcA = HA('kgc');
+/** The consortium's DKG on the chain's board (client/src/services/main.ts). */
+const CONSORTIUM_DKG = 'consortium-v1';
 
 const hour = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -108,6 +111,14 @@ const LEAK_FIELDS: Record<string, Field> = {
   kind: { kind: 'recordType', refusedAs: ['kind'] }, // an enum, like a record type: 'grant-key' or 'data-key'
   grantId: { kind: 'id' },
   proof: { kind: 'base64url' },
+};
+
+const DKG_MESSAGE_FIELDS: Record<string, Field> = {
+  dkgId: { kind: 'id' },
+  n: { kind: 'int', outOfRange: (r) => r.pick([0, -1, 33, 1.5, 1e9]), refusedAs: ['n', 'threshold', 'index', 'body.pedersen'] },
+  threshold: { kind: 'int', outOfRange: (r) => r.pick([0, -1, 4, 1.5]), refusedAs: ['threshold', 'body.pedersen'] },
+  index: { kind: 'int', outOfRange: (r) => r.pick([0, -1, 4, 33, 1.5]) },
+  body: { kind: 'object', refusedAs: ['body', 'body.phase', 'body.pedersen'] },
 };
 
 /** HospitalA's key centre registering its outcome under HospitalB's index: refused (INVALID_ARGUMENT[index]). */
@@ -406,6 +417,20 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   },
   // valid
   'kgc:ListKeyCentres': { base: (c) => ({ caller: c.r.pick(c.identities), args: [] }) },
+  // CONFLICT: the consortium's DKG is over (its open phase is 'outcome')
+  'kgc:PostDkgMessage': {
+    base: (c) => ({
+      caller: kgcA,
+      args: [json('message', { dkgId: CONSORTIUM_DKG, n: 3, threshold: 2, index: 1, body: { phase: 'commitments', pedersen: c.w.keyCentres[0]!.publicShares.slice(0, 2) } }, DKG_MESSAGE_FIELDS)],
+    }),
+  },
+  // valid, and writes nothing: the phase it closes is long closed
+  'kgc:CloseDkgPhase': {
+    base: () => ({ caller: kgcA, args: [id('dkgId', CONSORTIUM_DKG), { name: 'phase', kind: 'purpose', value: 'commitments' }, { name: 'index', kind: 'decimal', value: '1', outOfRange: (r) => r.pick(['0', '33', '99', '00', '100']) }] }),
+    otherPatient: () => ({ caller: kgcA, args: [CONSORTIUM_DKG, 'commitments', '2'], what: "HospitalA's centre votes for HospitalB's index", expect: unauthorized('index') }),
+  },
+  // valid
+  'kgc:ReadDkg': { base: () => ({ caller: kgcA, args: [id('dkgId', CONSORTIUM_DKG)] }) },
   // valid: a new key
   'bench:PutState': { base: (c) => ({ caller: adminA, args: [id('key', c.fresh('bench'))] }) },
   // CONFLICT: written already

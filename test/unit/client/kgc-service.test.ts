@@ -16,6 +16,7 @@ import { callService } from '../../../client/src/wire/call';
 import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../../client/src/wire/signed-requests';
 import { KeyGenerationCentreService, type KgcConfig } from '../../../client/src/services/kgc-service';
 import { extractKey, type Consortium } from '../../../client/src/wire/key-centres';
+import { memoryDkgBoard } from '../../support/memory-dkg-board';
 import { testCa, trustOf } from '../../support/test-certs';
 
 const orgs = ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'];
@@ -43,18 +44,20 @@ describe('key centres over HTTP', () => {
     port: 0,
     endpoint: '',
     peers,
-    mspOfIndex: new Map(orgs.map((m, j) => [j + 1, m])),
+    memberOf: new Map(orgs.map((m, j) => [j + 1, `kgc@${m}`])),
+    dkgId: 'unit-dkg',
     stateDir,
     trust,
     limits: { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000, checkIntervalMs: 200 },
   }));
+  const board = memoryDkgBoard();
   const services = configs.map(
     (config, i) =>
       new KeyGenerationCentreService(
         config,
         {
           signer: cas[i]!.enroll('kgc', 'kgc'),
-          registry: { list: async () => registered as unknown as KeyCentre[], register: async (input) => (registered.push(input), input as unknown as KeyCentre) },
+          registry: { ...board(orgs[i]!), list: async () => registered as unknown as KeyCentre[], register: async (input) => (registered.push(input), input as unknown as KeyCentre) },
         },
         log,
       ),
@@ -160,18 +163,18 @@ describe('key centres over HTTP', () => {
   it('no log line or console output of the DKG and of key extraction holds a share', async () => {
     await extractKey(consortium, 'doctor1@HospitalAMSP', doctor);
     const secrets = services.flatMap((s, i) => {
-      const dealt = [...s['dealing']!.shares.values()].flatMap((share) => [share.s, share.b]);
-      const kept = JSON.parse(readFileSync(path.join(stateDir, `kgc-${i + 1}.json`), 'utf8')) as { secretShare: string };
-      return [...dealt, BigInt(`0x${kept.secretShare}`)];
+      const dealt = [1, 2, 3].flatMap((to) => [s['round']!.shareFor(to)!.s, s['round']!.shareFor(to)!.b]);
+      const kept = JSON.parse(readFileSync(path.join(stateDir, `kgc-${i + 1}.json`), 'utf8')) as { outcome: { secretShare: string } };
+      return [...dealt, BigInt(`0x${kept.outcome.secretShare}`)];
     });
-    expect(logged.filter((l) => l.startsWith('DKG: done'))).toHaveLength(3); // the capture sees what the centres log
+    expect(logged.filter((l) => l.startsWith("DKG 'unit-dkg': done"))).toHaveLength(3); // the capture sees what the centres log
     for (const secret of secrets.flatMap((x) => [x.toString(16), x.toString()])) expect(logged.filter((l) => l.includes(secret))).toEqual([]);
   });
 
   describe('state an older version left', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kgc-old-'));
     const file = path.join(dir, 'kgc-1.json');
-    const kept = () => JSON.parse(readFileSync(path.join(stateDir, 'kgc-1.json'), 'utf8')) as { secretShare: string };
+    const kept = () => (JSON.parse(readFileSync(path.join(stateDir, 'kgc-1.json'), 'utf8')) as { outcome: { secretShare: string } }).outcome;
     const centre = () => new KeyGenerationCentreService({ ...configs[0]!, port: 0, stateDir: dir }, deps(0), log);
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -186,9 +189,20 @@ describe('key centres over HTTP', () => {
       expect(c['outcome']?.secretShare).toBe(kept().secretShare);
     });
 
+    it('a share file from before the DKG ran on the chain (the outcome itself) is read as the outcome', async () => {
+      const { dkgId: _id, outcome } = JSON.parse(readFileSync(path.join(stateDir, 'kgc-1.json'), 'utf8')) as { dkgId: string; outcome: Record<string, unknown> };
+      const { faults: _f, ...legacy } = outcome;
+      writeFileSync(file, JSON.stringify(legacy));
+      const c = centre();
+      await c.listen();
+      c.close();
+      expect(c['outcome']?.secretShare).toBe(kept().secretShare);
+      expect(await c.runDkg()).toMatchObject({ mpk: legacy.mpk, secretShare: kept().secretShare }); // no new DKG
+    });
+
     it('a damaged share file stops the centre at start, and neither the error nor the log quotes it', async () => {
       const { secretShare } = kept();
-      const damaged = [JSON.stringify({ ...kept(), secretShare: `0x${secretShare}` }), readFileSync(path.join(stateDir, 'kgc-1.json'), 'utf8').replace(`"${secretShare}"`, secretShare)];
+      const damaged = [JSON.stringify({ dkgId: 'unit-dkg', outcome: { ...kept(), secretShare: `0x${secretShare}` } }), readFileSync(path.join(stateDir, 'kgc-1.json'), 'utf8').replace(`"${secretShare}"`, secretShare)];
       for (const text of damaged) {
         writeFileSync(file, text);
         const before = logged.length;
