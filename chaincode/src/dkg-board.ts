@@ -1,10 +1,13 @@
 /**
  * The key centres' DKG board (protocol types/dkg.ts): the chain as the broadcast channel.
- * A message enters only the open phase, once per centre; t votes close the phase. A post
- * reads the board's phase and a closing vote writes it, so Fabric's validation orders them:
- * a post committed after the phase closed is invalid, and every centre that reads a closed
- * phase reads the same messages. The chain checks shapes and who speaks for which index;
- * the centres check the mathematics, each on the same data.
+ * A phase is closed once t centres voted for it. A centre's message of phase p is its vote
+ * to close p − 1 (it saw what it needed of p − 1), and it enters only while p is not closed;
+ * a centre that waited out a silent one votes on its own (CloseDkgPhase). A post reads the
+ * votes of its phase and a vote writes its own key without reading anyone else's, so votes
+ * never conflict with each other, and Fabric's validation orders a post after a vote that
+ * closed its phase: it is invalid. Every centre that reads a closed phase reads the same
+ * messages. The chain checks shapes and who speaks for which index; the centres check the
+ * mathematics, each on the same data.
  */
 import {
   ChaincodeError,
@@ -36,7 +39,6 @@ interface DkgRecord {
   dkgId: string;
   n: number;
   threshold: number;
-  phase: DkgPhase;
   createdAt: string;
   txId: string;
 }
@@ -150,16 +152,19 @@ export class DkgBoardStore {
     return Buffer.from(await this.state.getState(this.state.createCompositeKey(MEMBER, [dkgId, String(index)]))).toString('utf8');
   }
 
-  /** The caller's message of the open phase; its first message claims its index for this DKG. */
+  /**
+   * The caller's message of phase p, while p is not closed; it votes to close p − 1. Its
+   * first message claims its index for this DKG.
+   */
   async post(input: DkgMessageInput, caller: Caller, tx: TxContext): Promise<DkgMessage> {
     const { dkgId, n, threshold, index } = input;
     let rec = await this.record(dkgId);
     if (!rec) {
-      rec = { dkgId, n, threshold, phase: DKG_PHASES[0], createdAt: tx.timestamp.toISOString(), txId: tx.txId };
+      rec = { dkgId, n, threshold, createdAt: tx.timestamp.toISOString(), txId: tx.txId };
       await this.state.putState(this.state.createCompositeKey(DKG, [dkgId]), encode(rec));
     }
     if (rec.n !== n || rec.threshold !== threshold) throw invalid('n', `DKG '${dkgId}' runs with n = ${rec.n}, t = ${rec.threshold}`);
-    if (input.body.phase !== rec.phase) throw new ChaincodeError(ErrorCode.Conflict, `the open phase of DKG '${dkgId}' is '${rec.phase}', not '${input.body.phase}'`, 'body.phase');
+    const phase = input.body.phase;
     const me = encodeParty(caller);
     const holder = await this.member(dkgId, index);
     if (holder && holder !== me) throw new ChaincodeError(ErrorCode.Unauthorized, `index ${index} of DKG '${dkgId}' is held by ${holder}`, 'index');
@@ -169,32 +174,34 @@ export class DkgBoardStore {
       await this.state.putState(this.state.createCompositeKey(MEMBER, [dkgId, String(index)]), Buffer.from(me, 'utf8'));
       await this.state.putState(this.state.createCompositeKey(HOLDER, [dkgId, me]), Buffer.from(String(index), 'utf8'));
     }
-    const key = this.state.createCompositeKey(MESSAGE, [dkgId, ordinal(rec.phase), String(index).padStart(2, '0')]);
-    if ((await this.state.getState(key)).length > 0) throw new ChaincodeError(ErrorCode.Conflict, `centre ${index} already posted its '${rec.phase}' message`, 'index');
+    if (phase !== 'outcome' && (await this.votes(rec, phase)).length >= rec.threshold) throw new ChaincodeError(ErrorCode.Conflict, `phase '${phase}' of DKG '${dkgId}' is closed`, 'body.phase');
+    const key = this.state.createCompositeKey(MESSAGE, [dkgId, ordinal(phase), String(index).padStart(2, '0')]);
+    if ((await this.state.getState(key)).length > 0) throw new ChaincodeError(ErrorCode.Conflict, `centre ${index} already posted its '${phase}' message`, 'index');
+    const previous = DKG_PHASES[DKG_PHASES.indexOf(phase) - 1];
+    if (previous) await this.vote(dkgId, previous, index, tx);
     const message: DkgMessage = { ...input, sender: { mspId: caller.mspId, enrollmentId: caller.enrollmentId }, postedAt: tx.timestamp.toISOString(), txId: tx.txId };
     await this.state.putState(key, encode(message));
     return message;
   }
 
-  /** The caller's vote to close `phase`; the threshold's worth of votes opens the next phase. */
-  async close(dkgId: string, phase: DkgPhase, index: number, caller: Caller, tx: TxContext): Promise<{ phase: DkgPhase; votes: number }> {
+  /** The caller's vote to close `phase` (after waiting out a silent centre): t votes close it. */
+  async close(dkgId: string, phase: DkgPhase, index: number, caller: Caller, tx: TxContext): Promise<{ phase: DkgPhase; voted: boolean }> {
     const rec = await this.require(dkgId);
     if (index < 1 || index > rec.n) throw invalid('index', `must be an integer from 1 to ${rec.n}`);
     if ((await this.member(dkgId, index)) !== encodeParty(caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `${encodeParty(caller)} does not hold index ${index} of DKG '${dkgId}'`, 'index');
     if (phase === 'outcome') throw invalid('phase', "'outcome' is the last phase: it is never closed");
-    if (rec.phase !== phase) return { phase: rec.phase, votes: 0 }; // closed already: a late vote changes nothing
-    const voted = await this.votes(rec);
-    if (voted.includes(index)) return { phase, votes: voted.length };
-    await this.state.putState(this.state.createCompositeKey(VOTE, [dkgId, phase, String(index)]), Buffer.from(tx.txId, 'utf8'));
-    const votes = voted.length + 1;
-    if (votes < rec.threshold) return { phase, votes };
-    const next = DKG_PHASES[DKG_PHASES.indexOf(phase) + 1]!;
-    await this.state.putState(this.state.createCompositeKey(DKG, [dkgId]), encode({ ...rec, phase: next }));
-    return { phase: next, votes };
+    await this.vote(dkgId, phase, index, tx);
+    return { phase, voted: true };
   }
 
-  private async votes(rec: DkgRecord): Promise<number[]> {
-    const keys = Array.from({ length: rec.n }, (_, i) => this.state.createCompositeKey(VOTE, [rec.dkgId, rec.phase, String(i + 1)]));
+  /** The voter's own key, once: a vote reads no one else's, so votes never conflict. */
+  private async vote(dkgId: string, phase: DkgPhase, index: number, tx: TxContext): Promise<void> {
+    const key = this.state.createCompositeKey(VOTE, [dkgId, phase, String(index)]);
+    if ((await this.state.getState(key)).length === 0) await this.state.putState(key, Buffer.from(tx.txId, 'utf8'));
+  }
+
+  private async votes(rec: DkgRecord, phase: DkgPhase): Promise<number[]> {
+    const keys = Array.from({ length: rec.n }, (_, i) => this.state.createCompositeKey(VOTE, [rec.dkgId, phase, String(i + 1)]));
     await this.state.prefetch(keys);
     const voted: number[] = [];
     for (const [i, key] of keys.entries()) if ((await this.state.getState(key)).length > 0) voted.push(i + 1);
@@ -215,7 +222,8 @@ export class DkgBoardStore {
       }
       bookmark = page.metadata.fetchedRecordsCount < 100 ? '' : page.metadata.bookmark;
     } while (bookmark);
-    const closeVotes = rec.phase === 'outcome' ? [] : await this.votes(rec);
-    return { dkgId, n: rec.n, threshold: rec.threshold, phase: rec.phase, messages, closeVotes };
+    const closed: DkgPhase[] = [];
+    for (const phase of DKG_PHASES.slice(0, -1)) if ((await this.votes(rec, phase)).length >= rec.threshold) closed.push(phase);
+    return { dkgId, n: rec.n, threshold: rec.threshold, closed, messages };
   }
 }

@@ -496,13 +496,14 @@ async function registerIdentity(org: string, user: string, profile: ConnectionPr
 /**
  * Onboards a new user of a member org on the running network: registered and enrolled at
  * the org's Fabric CA, put in the SDK wallet and the connection profile, and (staff only)
- * listed in the on-chain directory. A patient then registers his pseudonym himself.
+ * listed in the on-chain directory. A patient then registers his pseudonym himself. A kgc
+ * identity runs a further key centre (a new DKG, or a test's).
  */
 export async function enroll(orgName: string, id: string, roleName: string): Promise<{ org: string; user: string; role: Role; mspId: string; listed: boolean }> {
   const org = topology.members.find((m) => m.name === orgName);
   if (!org) throw new Error(`--org: unknown org '${orgName}'; the members are ${topology.members.map((m) => m.name).join(', ')}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) throw new Error(`--user: '${id}' must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`);
-  const enrollable = ROLES.filter((r) => r === 'patient' || listed(r));
+  const enrollable = ROLES.filter((r) => r === 'patient' || r === 'kgc' || listed(r));
   const role = enrollable.find((r) => r === roleName);
   if (!role) throw new Error(`--role: must be one of ${enrollable.join(', ')}`);
   const why = existsSync(state.profile) ? await whyNotUp() : ['it has no connection profile'];

@@ -127,8 +127,8 @@ export interface Transactions {
   'kgc:RegisterKeyCentre': Submit<[centre: KeyCentreInput], KeyCentre>;
   'kgc:ListKeyCentres': Evaluate<[], KeyCentre[]>;
   'kgc:PostDkgMessage': Submit<[message: DkgMessageInput], DkgMessage>;
-  /** A centre votes to close the open phase; t votes close it. */
-  'kgc:CloseDkgPhase': Submit<[dkgId: string, phase: DkgPhase, index: number], { phase: DkgPhase; votes: number }>;
+  /** A centre votes to close a phase (it waited out a silent centre); t votes close it. */
+  'kgc:CloseDkgPhase': Submit<[dkgId: string, phase: DkgPhase, index: number], { phase: DkgPhase; voted: boolean }>;
   'kgc:ReadDkg': Evaluate<[dkgId: string], DkgBoard>;
   // bench: the ordering benchmark's floor, the cheapest write on this chaincode
   /** One PutState of a constant under `emr.bench/<key>`; org admins only. */

@@ -12,13 +12,13 @@ export class KeyCentreRegistry extends ContractClient {
     return this.evaluate('kgc:ListKeyCentres');
   }
 
-  /** Posts this centre's message of the DKG's open phase. */
+  /** Posts this centre's message of a DKG phase (its vote to close the phase before). */
   postDkg(message: DkgMessageInput): Promise<DkgMessage> {
     return this.submit('kgc:PostDkgMessage', message);
   }
 
-  /** Votes to close the DKG's open phase. */
-  closeDkgPhase(dkgId: string, phase: DkgPhase, index: number): Promise<{ phase: DkgPhase; votes: number }> {
+  /** Votes to close a phase of the DKG (after waiting out a silent centre). */
+  closeDkgPhase(dkgId: string, phase: DkgPhase, index: number): Promise<{ phase: DkgPhase; voted: boolean }> {
     return this.submit('kgc:CloseDkgPhase', dkgId, phase, index);
   }
 

@@ -5,7 +5,9 @@
  * the org whose CA issued it, the role is Fabric CA's `role` attribute in the certificate.
  */
 import { X509Certificate, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Caller, Role } from '@emr/protocol';
+import type { ConnectionProfile } from '../fabric/profile';
 import { MAX_SKEW_MS, NONCE, REPLY_KEY, requestPayload } from '../wire/signed-requests';
 
 export class AuthenticationError extends Error {}
@@ -54,6 +56,9 @@ function attributesOf(cert: X509Certificate): Record<string, string> {
 
 /** The org CAs a service trusts: MSP id → CA certificate. */
 export type TrustedCas = Map<string, X509Certificate>;
+
+/** The member orgs' CA certificates, by MSP id, from the connection profile. */
+export const trustedCasOf = (profile: ConnectionProfile): TrustedCas => new Map(Object.values(profile.orgs).map((o) => [o.mspId, new X509Certificate(readFileSync(o.caCertPath))]));
 
 /** A verified request: who signed it (from the certificate), with what certificate, nonce and reply key. */
 export interface SignedRequest {

@@ -1,13 +1,16 @@
 /**
  * One key centre's run of the GJKR DKG with the chain as its broadcast channel (protocol
  * types/dkg.ts, docs/crypto.md "Setup and DKG"). Each phase: post this centre's message,
- * then vote to close once every message it expects is on the board or the phase's deadline
- * passed, and read the closed phase. Every decision (QUAL, who cheated, the rebuilt
- * polynomials) is a function of the closed phases alone, so every honest centre reaches the
- * same one. Private shares travel sealed over HTTP, outside this file (`fetchShare`).
+ * then wait until every message it expects is on the board (its next post will be its vote
+ * to close the phase), or until the phase's deadline, when it votes on its own and reads the
+ * phase once t votes closed it. Only messages from the centres a phase expects count, so
+ * what a centre saw of a phase when all it expected was there is what the closed phase
+ * holds, for every centre. Every decision (QUAL, who cheated, the rebuilt polynomials) is a
+ * function of those messages, so every honest centre reaches the same one. Private shares
+ * travel sealed over HTTP, outside this file (`fetchShare`).
  */
 import { G1, KeyGenerationCentre, checkPedersen, commitmentAt, fromBase64url, interpolate, toBase64url, type G1Point, type PrivateShare } from '@emr/crypto';
-import { DKG_PHASES, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgPhase } from '@emr/protocol';
+import { encodeParty, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgPhase } from '@emr/protocol';
 import { ConflictError, retryIdempotent } from '../fabric/errors';
 import type { KeyCentreRegistry } from '../fabric/key-centre-registry';
 
@@ -18,6 +21,8 @@ export interface DkgRoundConfig {
   threshold: number;
   /** How long a phase waits for a silent centre before this centre votes to close it. */
   phaseMs: number;
+  /** index → the identity (`enrollmentId@MSP`) that speaks for it; a message from anyone else is ignored. */
+  members?: Map<number, string>;
 }
 
 export type DkgBoardClient = Pick<KeyCentreRegistry, 'postDkg' | 'closeDkgPhase' | 'readDkg'>;
@@ -49,7 +54,6 @@ const point = (p: G1Point) => toBase64url(p.toBytes());
 const hex = (s: PrivateShare) => ({ s: s.s.toString(16), b: s.b.toString(16) });
 const scalars = (r: { s: string; b: string }): PrivateShare => ({ s: BigInt(`0x${r.s}`), b: BigInt(`0x${r.b}`) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const after = (a: DkgPhase, b: DkgPhase) => DKG_PHASES.indexOf(a) > DKG_PHASES.indexOf(b);
 
 /** Points of a board message, or undefined when one is not in G1 (that dealer counts as silent). */
 function points(encoded: string[]): G1Point[] | undefined {
@@ -90,7 +94,7 @@ export class DkgRound {
     await this.post({ phase: 'commitments', pedersen: this.dealing.pedersen.map(point) });
     let board = await this.close('commitments', all);
     const pedersen = new Map<number, G1Point[]>();
-    for (const m of this.messages(board, 'commitments')) {
+    for (const m of this.messages(board, 'commitments', all)) {
       const c = m.body.phase === 'commitments' ? points(m.body.pedersen) : undefined;
       if (c) pedersen.set(m.index, c);
     }
@@ -104,18 +108,20 @@ export class DkgRound {
     // 2. Complaints; 3. each dealer answers the complaints against it in public.
     await this.post({ phase: 'complaints', against: complaints });
     board = await this.close('complaints', dealt);
-    const against = (dealer: number) => this.messages(board, 'complaints').filter((m) => m.body.phase === 'complaints' && m.body.against.includes(dealer)).map((m) => m.index);
+    const against = (dealer: number) => this.messages(board, 'complaints', dealt).filter((m) => m.body.phase === 'complaints' && m.body.against.includes(dealer)).map((m) => m.index);
     const answers = against(me).flatMap((to) => {
       const a = this.behaviour.answerFor(to, this.centre.answer({ from: to, against: me }));
       return a ? [{ to, ...hex(a) }] : [];
     });
     await this.post({ phase: 'answers', answers });
-    board = await this.close('answers', dealt.filter((d) => against(d).length > 0));
-    const answered = new Map(this.messages(board, 'answers').map((m) => [m.index, m.body.phase === 'answers' ? m.body.answers : []]));
+    const complained = dealt.filter((d) => against(d).length > 0);
+    board = await this.close('answers', complained);
+    const answered = new Map(this.messages(board, 'answers', complained).map((m) => [m.index, m.body.phase === 'answers' ? m.body.answers : []]));
     const faults = new Map<number, DkgFault>(all.filter((i) => !pedersen.has(i)).map((i) => [i, 'silent']));
     for (const dealer of dealt) {
       const froms = against(dealer);
       if (froms.length > t) faults.set(dealer, 'complaints');
+      else if (froms.length > 0 && !answered.has(dealer)) faults.set(dealer, 'silent');
       else if (!froms.every((to) => this.centre.acceptAnswer(dealer, { from: to, against: dealer }, this.answerTo(answered.get(dealer), to)))) faults.set(dealer, 'bad-answer');
     }
     const qual = dealt.filter((d) => !faults.has(d));
@@ -123,22 +129,23 @@ export class DkgRound {
     const inQual = qual.includes(me);
 
     // 4. Feldman commitments of the qualified; 5. complaints against them, each with its proof.
+    // Every centre posts in every phase (its vote for the one before); only the qualified count.
     const mine = this.behaviour.feldman(this.centre.feldman());
-    if (inQual && mine) await this.post({ phase: 'feldman', commitments: mine.map(point) });
+    if (mine) await this.post({ phase: 'feldman', commitments: mine.map(point) });
     board = await this.close('feldman', qual);
     const feldman = new Map<number, G1Point[]>();
-    for (const m of this.messages(board, 'feldman')) {
-      const c = m.body.phase === 'feldman' && qual.includes(m.index) ? points(m.body.commitments) : undefined;
+    for (const m of this.messages(board, 'feldman', qual)) {
+      const c = m.body.phase === 'feldman' ? points(m.body.commitments) : undefined;
       if (c) feldman.set(m.index, c);
     }
-    const wrong = qual.filter((d) => d !== me && !(feldman.has(d) && this.centre.checkFeldman(d, feldman.get(d)!)));
-    if (inQual) await this.post({ phase: 'feldman-complaints', against: wrong.map((dealer) => ({ dealer, ...hex(this.centre.privateShareFrom(dealer)!) })) });
+    const wrong = inQual ? qual.filter((d) => d !== me && !(feldman.has(d) && this.centre.checkFeldman(d, feldman.get(d)!))) : [];
+    await this.post({ phase: 'feldman-complaints', against: wrong.map((dealer) => ({ dealer, ...hex(this.centre.privateShareFrom(dealer)!) })) });
     board = await this.close('feldman-complaints', qual);
     // A dealer is rebuilt when it posted no Feldman commitments, or a complaint proves them
     // wrong: the revealed share passes its Pedersen commitments but not its Feldman ones.
     const proven = (dealer: number) =>
-      this.messages(board, 'feldman-complaints').some((m) => {
-        const c = m.body.phase === 'feldman-complaints' && qual.includes(m.index) ? m.body.against.find((a) => a.dealer === dealer) : undefined;
+      this.messages(board, 'feldman-complaints', qual).some((m) => {
+        const c = m.body.phase === 'feldman-complaints' ? m.body.against.find((a) => a.dealer === dealer) : undefined;
         if (!c) return false;
         const share = scalars(c);
         return checkPedersen(pedersen.get(dealer)!, m.index, share) && !G1.BASE.multiply(share.s).equals(commitmentAt(feldman.get(dealer)!, BigInt(m.index)));
@@ -146,11 +153,11 @@ export class DkgRound {
     const rebuild = qual.filter((d) => !feldman.has(d) || proven(d));
 
     // 6. Everyone reveals its shares from those dealers; their polynomials are rebuilt in public.
-    if (inQual) await this.post({ phase: 'reveals', shares: rebuild.filter((d) => d !== me).map((dealer) => ({ dealer, ...hex(this.centre.privateShareFrom(dealer)!) })) });
+    await this.post({ phase: 'reveals', shares: inQual ? rebuild.filter((d) => d !== me).map((dealer) => ({ dealer, ...hex(this.centre.privateShareFrom(dealer)!) })) : [] });
     board = await this.close('reveals', rebuild.length > 0 ? qual : []);
     for (const dealer of rebuild) {
-      const points = this.messages(board, 'reveals').flatMap((m) => {
-        const r = m.body.phase === 'reveals' && m.index !== dealer && qual.includes(m.index) ? m.body.shares.find((x) => x.dealer === dealer) : undefined;
+      const points = this.messages(board, 'reveals', qual).flatMap((m) => {
+        const r = m.body.phase === 'reveals' && m.index !== dealer ? m.body.shares.find((x) => x.dealer === dealer) : undefined;
         return r && checkPedersen(pedersen.get(dealer)!, m.index, scalars(r)) ? [{ x: BigInt(m.index), y: scalars(r).s }] : [];
       });
       if (points.length < t) throw new Error(`DKG '${this.config.dkgId}' failed: centre ${dealer} must be rebuilt, but only ${points.length} valid shares of it were revealed (${t} needed)`);
@@ -183,8 +190,10 @@ export class DkgRound {
     return [...faults].map(([i, f]) => `centre ${i}: ${f}`).join(', ');
   }
 
-  private messages(board: DkgBoard, phase: DkgPhase): DkgMessage[] {
-    return board.messages.filter((m) => m.body.phase === phase);
+  /** A phase's messages from `from` (each speaking for its index, when the members are known). */
+  private messages(board: DkgBoard, phase: DkgPhase, from: number[]): DkgMessage[] {
+    const { members } = this.config;
+    return board.messages.filter((m) => m.body.phase === phase && from.includes(m.index) && (!members || members.get(m.index) === encodeParty(m.sender)));
   }
 
   /** Posts this centre's message of the open phase; one already on the board (a resumed run) stands. */
@@ -199,8 +208,9 @@ export class DkgRound {
   }
 
   /**
-   * Waits until `expected` all posted in `phase` or its deadline passed, votes to close it,
-   * and answers the board once the chain closed it.
+   * Answers the board once `expected` all posted in `phase` (this centre's next post is its
+   * vote to close it), or once the phase is closed: after its deadline this centre votes on
+   * its own and waits for t votes.
    */
   private async close(phase: DkgPhase, expected: number[]): Promise<DkgBoard> {
     const { dkgId, index, phaseMs } = this.config;
@@ -208,16 +218,16 @@ export class DkgRound {
     let voted = false;
     for (;;) {
       const board = await this.board.readDkg(dkgId);
-      if (after(board.phase, phase)) return board;
-      const posted = new Set(this.messages(board, phase).map((m) => m.index));
+      if (board.closed.includes(phase)) return board;
+      const posted = new Set(this.messages(board, phase, expected).map((m) => m.index));
       const missing = expected.filter((i) => !posted.has(i));
-      if (!voted && (missing.length === 0 || Date.now() >= deadline)) {
-        if (missing.length > 0) this.log(`DKG '${dkgId}': closing '${phase}' without centre(s) ${missing.join(', ')} (${phaseMs} ms passed)`);
+      if (missing.length === 0) return board;
+      if (!voted && Date.now() >= deadline) {
+        this.log(`DKG '${dkgId}': closing '${phase}' without centre(s) ${missing.join(', ')} (${phaseMs} ms passed)`);
         await retryIdempotent(() => this.board.closeDkgPhase(dkgId, phase, index));
         voted = true;
-        continue;
       }
-      await sleep(200);
+      await sleep(100);
     }
   }
 }

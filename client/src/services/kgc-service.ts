@@ -133,7 +133,7 @@ export class KeyGenerationCentreService {
     const kept = this.kept();
     const resumed = kept?.dkgId === dkgId ? kept.polynomials : undefined;
     const polynomials = resumed && { f: resumed.f.map((x) => hexScalar(x, 'f')), g: resumed.g.map((x) => hexScalar(x, 'g')) };
-    this.round = new DkgRound({ dkgId, index, n, threshold, phaseMs: this.config.dkgPhaseMs ?? 60_000 }, this.deps.registry, (dealer) => this.fetchShare(dealer), this.log, polynomials, this.behaviour);
+    this.round = new DkgRound({ dkgId, index, n, threshold, phaseMs: this.config.dkgPhaseMs ?? 60_000, members: this.config.memberOf }, this.deps.registry, (dealer) => this.fetchShare(dealer), this.log, polynomials, this.behaviour);
     if (!resumed) {
       const p = this.round.centre.polynomials();
       writePrivate(this.stateFile, { dkgId, polynomials: { f: p.f.map((x) => x.toString(16)), g: p.g.map((x) => x.toString(16)) } } satisfies Kept);

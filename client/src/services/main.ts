@@ -5,13 +5,12 @@
  * Endpoints, wallets and CA certificates come from the connection profile
  * ($EMR_NETWORK_DIR/network.json); a centre's DKG index is its org's position in it.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { backendFallback, ready } from '@emr/crypto';
 import { connectGateway } from '../fabric/connection';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { loadProfile } from '../fabric/profile';
 import { extractKey, loadConsortium } from '../wire/key-centres';
+import { trustedCasOf } from './auth';
 import { KeyGenerationCentreService } from './kgc-service';
 import { ProxyService } from './proxy-service';
 
@@ -35,7 +34,7 @@ async function main(): Promise<void> {
   const orgs = Object.entries(profile.orgs);
   const me = profile.orgs[org];
   if (!me) throw new Error(`unknown org '${org}'`);
-  const trust = new Map(orgs.map(([, o]) => [o.mspId, new X509Certificate(readFileSync(o.caCertPath))]));
+  const trust = trustedCasOf(profile);
   if (kind === 'kgc') {
     const connection = connectGateway({ org, user: 'kgc', profile });
     const service = new KeyGenerationCentreService(

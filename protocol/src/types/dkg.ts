@@ -1,10 +1,11 @@
 /**
  * The key centres' DKG on chain (docs/crypto.md, "Setup and DKG"): the chain is the
- * broadcast channel. Every centre posts its message of the current phase, reads everyone's
- * in the same order, and votes to close the phase once it saw all it expects or its deadline
- * passed; t votes close it. A message can only enter the phase that is open, so once a phase
- * is closed every centre reads the same messages of it. Private shares still travel sealed
- * between the centres (the key centre service's `GET /v1/dkg/share`).
+ * broadcast channel. Every centre posts one message per phase and reads everyone's in the
+ * same order. A centre's message of a phase is its vote to close the one before (it saw all
+ * it expected there); one that waited out a silent centre votes on its own. t votes close a
+ * phase, and a message only enters a phase that is not closed, so every centre reads a
+ * closed phase alike. Private shares travel sealed between the centres (the key centre
+ * service's `GET /v1/dkg/share`).
  */
 import type { Party } from '../party';
 
@@ -56,9 +57,7 @@ export interface DkgBoard {
   dkgId: string;
   n: number;
   threshold: number;
-  /** The open phase (a DKG_PHASES name); `outcome` is never closed. */
-  phase: DkgPhase;
+  /** The phases t centres voted closed (`outcome` is never closed). */
+  closed: DkgPhase[];
   messages: DkgMessage[];
-  /** Votes to close the open phase: the voters' indices. */
-  closeVotes: number[];
 }

@@ -424,7 +424,7 @@ export const SPECS: { [N in TransactionName]: Spec } = {
       args: [json('message', { dkgId: CONSORTIUM_DKG, n: 3, threshold: 2, index: 1, body: { phase: 'commitments', pedersen: c.w.keyCentres[0]!.publicShares.slice(0, 2) } }, DKG_MESSAGE_FIELDS)],
     }),
   },
-  // valid, and writes nothing: the phase it closes is long closed
+  // valid, and writes nothing: HospitalA's centre voted 'commitments' closed already (its complaints message)
   'kgc:CloseDkgPhase': {
     base: () => ({ caller: kgcA, args: [id('dkgId', CONSORTIUM_DKG), { name: 'phase', kind: 'purpose', value: 'commitments' }, { name: 'index', kind: 'decimal', value: '1', outOfRange: (r) => r.pick(['0', '33', '99', '00', '100']) }] }),
     otherPatient: () => ({ caller: kgcA, args: [CONSORTIUM_DKG, 'commitments', '2'], what: "HospitalA's centre votes for HospitalB's index", expect: unauthorized('index') }),
