@@ -208,7 +208,7 @@ export class DkgBoardStore {
     return voted;
   }
 
-  /** The board: the open phase, every message so far in phase and index order, the votes to close. */
+  /** The board: the closed phases and every message so far, in phase and index order. */
   async read(dkgId: string): Promise<DkgBoard> {
     const rec = await this.require(dkgId);
     const messages: DkgMessage[] = [];

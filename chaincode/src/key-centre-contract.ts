@@ -22,7 +22,7 @@ export class KeyCentreContract extends BatchingContract {
     return canonicalJson(centre);
   }
 
-  /** A centre posts its message of the DKG's open phase (the chain is the DKG's broadcast channel). */
+  /** A centre posts its message of a DKG phase, its vote to close the phase before (the chain is the DKG's broadcast channel). */
   @Transaction()
   @Returns('string')
   async PostDkgMessage(ctx: Context, messageJson: string): Promise<string> {
@@ -32,7 +32,7 @@ export class KeyCentreContract extends BatchingContract {
     return canonicalJson(message);
   }
 
-  /** A centre votes to close the open phase: it saw every message it expects, or its deadline passed. */
+  /** A centre votes to close a phase on its own: its deadline passed without a message it expects. */
   @Transaction()
   @Returns('string')
   async CloseDkgPhase(ctx: Context, dkgId: string, phase: string, index: string): Promise<string> {

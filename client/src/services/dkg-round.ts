@@ -196,7 +196,7 @@ export class DkgRound {
     return board.messages.filter((m) => m.body.phase === phase && from.includes(m.index) && (!members || members.get(m.index) === encodeParty(m.sender)));
   }
 
-  /** Posts this centre's message of the open phase; one already on the board (a resumed run) stands. */
+  /** Posts this centre's message of a phase; one already on the board (a resumed run), or a closed phase, stands. */
   private async post(body: DkgBody): Promise<void> {
     const { dkgId, n, threshold, index } = this.config;
     try {
