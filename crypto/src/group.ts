@@ -5,7 +5,7 @@
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { createHash, randomBytes } from 'node:crypto';
-import { backend, type G1Point, type G2Point, type Gt } from './backend';
+import { backend, type Backend, type G1Point, type G2Point, type Gt } from './backend';
 
 export type { G1Point, G2Point, Gt } from './backend';
 export const Fr = bls12_381.fields.Fr;
@@ -32,6 +32,31 @@ export const G2 = {
   fromBytes: (b: Uint8Array): G2Point => backend().G2.fromBytes(b),
 };
 export const pairing = (p: G1Point, q: G2Point): Gt => backend().pairing(p, q);
+
+/**
+ * e(p, q) for a G2 point paired again and again: an identity's H_Q (hashToG2 hands out one
+ * object per identity), a user's identity key, a grant key. q's line functions are computed
+ * once and kept, by the point object, for the last LINE_TABLES_KEPT such points (mcl
+ * releases an evicted table's memory; noble keeps its own per-point cache).
+ */
+export function pairingFixedG2(p: G1Point, q: G2Point): Gt {
+  let table = lineTables.get(q);
+  if (table?.backend !== backend()) {
+    table?.lines.release();
+    table = { backend: backend(), lines: backend().pairingWith(q) };
+    if (lineTables.size >= LINE_TABLES_KEPT) {
+      const [oldest, evicted] = lineTables.entries().next().value!;
+      lineTables.delete(oldest);
+      evicted.lines.release();
+    }
+  } else {
+    lineTables.delete(q); // refresh its place in the LRU order
+  }
+  lineTables.set(q, table);
+  return table.lines.pair(p);
+}
+const LINE_TABLES_KEPT = 256;
+const lineTables = new Map<G2Point, { backend: Backend; lines: ReturnType<Backend['pairingWith']> }>();
 export const gtEquals = (a: Gt, b: Gt): boolean => backend().gtEquals(a, b);
 /** e(a₁, a₂) = e(b₁, b₂), checked as e(a₁, a₂)·e(−b₁, b₂) = 1: two Miller loops, one final exponentiation. */
 export const pairingsEqual = (a1: G1Point, a2: G2Point, b1: G1Point, b2: G2Point): boolean =>

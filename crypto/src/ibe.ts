@@ -3,7 +3,7 @@
  * with a master key that no party holds: the key generation centres hold Shamir shares
  * s_i of s, publish S_i = s_i·G1, and each returns a verifiable partial key s_i·H_Q(id).
  */
-import { DST, G1, G2, concat, gtEquals, gtToBytes, hash, hashToG2, hashToScalar, pairing, systemRng, type G1Point, type G2Point, type Gt, type Rng } from './group';
+import { DST, G1, G2, concat, gtEquals, gtToBytes, hash, hashToG2, hashToScalar, pairing, pairingFixedG2, systemRng, type G1Point, type G2Point, type Gt, type Rng } from './group';
 import { Reader, Writer } from './encoding';
 import { lagrangeAtZero, assertDistinctIndices } from './shamir';
 
@@ -68,13 +68,13 @@ export function seal(params: PublicParams, id: string, message: Uint8Array, cont
   const sigma = rng(32);
   const r = hashToScalar(DST.fo, sigma, message, id, context);
   const u = G1.BASE.multiply(r);
-  const z = pairing(params.mpk.multiply(r), hashToG2(id));
+  const z = pairingFixedG2(params.mpk.multiply(r), hashToG2(id));
   return { u, w: xor(sigma, expand(DST.kdf, 32, 'seal-w', gtToBytes(z), u.toBytes(), id, context)), v: xor(message, expand(DST.kdf, message.length, 'seal-v', sigma)) };
 }
 
 /** Opens a sealed message with the identity key; throws CryptoError if anything was altered. */
 export const open = (sealed: Sealed, id: string, identityKey: G2Point, context: Uint8Array): Uint8Array =>
-  openWith(sealed, id, pairing(sealed.u, identityKey), context);
+  openWith(sealed, id, pairingFixedG2(sealed.u, identityKey), context);
 
 /**
  * Opens with the pairing value z = e(U, d_id) however it was obtained (directly, or as

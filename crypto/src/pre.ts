@@ -3,7 +3,7 @@
  * keys (docs/crypto.md). The pairing is used to deliver keys to identities; the proxies'
  * hot path (ReEncrypt, fragment proofs) is pairing-free scalar multiplication in G1.
  */
-import { DST, G1, G2, frame, hash, hashToG2, invSecret, pairing, pairingsEqual, randomScalar, systemRng, type G1Point, type G2Point, type Rng } from './group';
+import { DST, G1, G2, frame, hash, hashToG2, invSecret, pairingFixedG2, pairingsEqual, randomScalar, systemRng, type G1Point, type G2Point, type Rng } from './group';
 import { proveDleqFor, verifyDleq, type DleqProof } from './dleq';
 import { CryptoError, open, openWith, readSealed, seal, writeSealed, type PublicParams, type Sealed } from './ibe';
 import { Reader, Writer } from './encoding';
@@ -298,7 +298,7 @@ export function combineFragments(capsule: Capsule, grant: GrantPublic, fragments
 /** Decrypt after h hops: e(ρ_h⋯ρ_1·U, ρ_h⁻¹⋯ρ_1⁻¹·d_slot) = e(U, d_slot). */
 export function decryptReEncrypted(capsule: Capsule, grantKey: G2Point): Uint8Array {
   if (capsule.hops < 1) throw new CryptoError('capsule was never re-encrypted; its owner opens it with decrypt');
-  return openWith(sealedOf(capsule), slotIdentity(capsule.slot), pairing(capsule.u, grantKey), capsuleContext(capsule.slot));
+  return openWith(sealedOf(capsule), slotIdentity(capsule.slot), pairingFixedG2(capsule.u, grantKey), capsuleContext(capsule.slot));
 }
 
 /** Type switch: the owner re-encapsulates the same data key under another type (content unchanged). */
