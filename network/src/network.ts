@@ -553,6 +553,13 @@ export async function down(log: (line: string) => void = console.log): Promise<{
   const t0 = Date.now();
   const ports = allPorts(runningTopology());
   const stopped = await stopAllDaemons();
+  if (stopped.length === 0) {
+    const held: number[] = [];
+    for (const p of ports) if (await portInUse(p.port)) held.push(p.port);
+    if (held.length > 0) {
+      throw new Error(`nothing of the network in ${stateDir} was running, yet ports ${held.slice(0, 5).join(', ')}${held.length > 5 ? ', …' : ''} are taken: by a network of another directory (the tests' is network/.test-run: set EMR_NETWORK_DIR to it) or by other processes`);
+    }
+  }
   await waitFor('all network ports to be released', async () => {
     for (const p of ports) if (await portInUse(p.port)) return false;
     return true;

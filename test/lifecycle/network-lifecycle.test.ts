@@ -7,7 +7,9 @@
  * / EMR_ORDERERS), in the tests' own state directory, and leaves its network to the next
  * live project.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connectGateway, EmrClient, EmrIndex } from '../../client/src';
 import { down, isUp, reset, resetScope, startNode, status, stopNode, up, waitForEndorsers, whyNotUp } from '../../network/src/network';
@@ -181,6 +183,11 @@ describe('what a user stored survives', () => {
     expect(resumed.resumed!.sort()).toEqual(daemons.map((d) => d.name).sort());
     expect(runningSetting()).toEqual(asked);
     expect((await readBack()).equals(data)).toBe(true);
+
+    // `down` for another directory, while this network runs: refused at once, saying why, and this one stays up.
+    const elsewhere = spawnSync(process.execPath, [path.join(__dirname, '../../network/dist/cli.js'), 'down'], { env: { ...process.env, EMR_NETWORK_DIR: mkdtempSync(path.join(tmpdir(), 'emr-other-')) }, encoding: 'utf8', timeout: 30_000 });
+    expect([elsewhere.status, elsewhere.stderr]).toEqual([1, expect.stringMatching(/nothing of the network in .* was running, yet ports [\d, …]+ are taken: by a network of another directory/)]);
+    expect(await isUp()).toBe(true);
   });
 
   it('every process killed with SIGKILL at once, supervisors included, as a power cut would: up resumes it', async () => {
