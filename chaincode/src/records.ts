@@ -3,13 +3,15 @@
  * and its ids are the shared vocabulary's (@emr/protocol).
  */
 import { ChaincodeError, ErrorCode, SIGNATURE_PATTERN, MAX_PAGE_SIZE, RECORD_TYPES, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
+import { CIPHER_SUITES } from '@emr/crypto';
 import { encode, found, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 
 /** The record's own fields (its ids are checked by ids.ts of @emr/protocol). */
 const PATTERNS: Record<string, [RegExp, string]> = {
   cid: [/^b[a-z2-7]{50,120}$/, 'must be a base32 CIDv1 (starting with "b")'],
   ciphertextSha256: [/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'],
-  cipherSuite: [/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters of a-z 0-9 . _ -'],
+  // One of @emr/crypto's record suites, so every indexed record names a cipher a reader has.
+  cipherSuite: [new RegExp(`^(${CIPHER_SUITES.map((x) => x.replace(/\./g, '\\.')).join('|')})$`), `must be one of ${CIPHER_SUITES.join(', ')}`],
   encapsulatedKey: [/^[A-Za-z0-9_-]{1,8192}$/, 'must be base64url without padding, at most 8192 characters'],
 };
 const INPUT_FIELDS = new Set(['recordId', 'patientPseudonym', 'category', ...Object.keys(PATTERNS), 'type', 'size', 'supersedes', 'patientSignature']);

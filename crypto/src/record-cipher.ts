@@ -1,24 +1,96 @@
 /**
- * Record content encryption: AES-256-GCM in fixed-size segments (a STREAM-style
- * construction, as in age or Tink's streaming AEAD), so files of any size are encrypted
- * and decrypted with bounded memory and no plaintext is released before its segment's
- * tag is verified. A fresh 32-byte data key per record; the PRE layer encapsulates it.
+ * Record content encryption in fixed-size segments (a STREAM-style construction, as in age
+ * or Tink's streaming AEAD), so files of any size are encrypted and decrypted with bounded
+ * memory and no plaintext is released before its segment's tag is verified. A fresh 32-byte
+ * data key per record; the PRE layer encapsulates it. Two suites, each on Node's native
+ * primitives: AES-256-GCM (the default), and for hospitals under Chinese regulation SM4-CTR
+ * with HMAC-SM3, encrypt-then-MAC (GB/T 32907, GB/T 32905; Node's OpenSSL has no SM4-GCM).
  *
- * Layout: header = "EMRC" | version 1 | log2(segment size) | 7-byte random nonce prefix,
- * then segments of `segmentSize` plaintext bytes (the last may be shorter, even empty),
- * each followed by its 16-byte tag. Segment i uses nonce = prefix | i (4 bytes, BE) |
- * last-flag (1 byte), and associated data = header | record id | version, so segments
- * cannot be reordered, dropped, truncated, or moved to another record or version.
+ * Layout: header = "EMRC" | suite version (1 AES-GCM, 2 SM4/SM3) | log2(segment size) |
+ * 7-byte random nonce prefix, then segments of `segmentSize` plaintext bytes (the last may
+ * be shorter, even empty), each followed by its tag (16 bytes GCM, 32 bytes HMAC-SM3).
+ * Segment i uses nonce = prefix | i (4 bytes, BE) | last-flag (1 byte), and associated
+ * data = header | record id | version, so segments cannot be reordered, dropped, truncated,
+ * or moved to another record or version.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, type Hash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { frame, systemRng, type Rng } from './group';
 
-export const CIPHER_SUITE = 'aes-256-gcm-stream.v1';
+/** How one segment is sealed and opened under a suite's keys. */
+interface SegmentAead {
+  version: number;
+  tagBytes: number;
+  /** The suite's keys from the record's 32-byte data key. */
+  keys(dataKey: Buffer): { enc: Buffer; mac?: Buffer };
+  seal(keys: { enc: Buffer; mac?: Buffer }, nonce: Buffer, aad: Buffer, parts: Buffer[], emit: (b: Buffer) => void): void;
+  /** The plaintext parts, only after the tag verified; throws otherwise. */
+  open(keys: { enc: Buffer; mac?: Buffer }, nonce: Buffer, aad: Buffer, parts: Buffer[], tag: Buffer): Buffer[];
+}
+
+const AES_256_GCM: SegmentAead = {
+  version: 1,
+  tagBytes: 16,
+  keys: (k) => ({ enc: k }),
+  seal({ enc }, nonce, aad, parts, emit) {
+    const cipher = createCipheriv('aes-256-gcm', enc, nonce);
+    cipher.setAAD(aad);
+    for (const p of parts) emit(cipher.update(p));
+    cipher.final();
+    emit(cipher.getAuthTag());
+  },
+  open({ enc }, nonce, aad, parts, tag) {
+    const decipher = createDecipheriv('aes-256-gcm', enc, nonce);
+    decipher.setAAD(aad);
+    decipher.setAuthTag(tag);
+    const plain = parts.map((p) => decipher.update(p));
+    decipher.final();
+    return plain;
+  },
+};
+
+/** HMAC-SM3 over the associated data (length-prefixed), the nonce and the ciphertext. */
+function sm3Mac(key: Buffer, nonce: Buffer, aad: Buffer, ciphertext: Buffer[]): Buffer {
+  const mac = createHmac('sm3', key);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(aad.length);
+  mac.update(length).update(aad).update(nonce);
+  for (const c of ciphertext) mac.update(c);
+  return mac.digest();
+}
+
+/** SM4-CTR (counter = nonce | 32-bit block counter from 0: a 16 MiB segment needs 2^20 blocks) then HMAC-SM3. */
+const SM4_CTR_HMAC_SM3: SegmentAead = {
+  version: 2,
+  tagBytes: 32,
+  // Separate keys for the cipher and the MAC, both from the data key by HMAC-SM3.
+  keys: (k) => ({ enc: createHmac('sm3', k).update('EMR-SM4-CTR-v1 enc').digest().subarray(0, 16), mac: createHmac('sm3', k).update('EMR-SM4-CTR-v1 mac').digest() }),
+  seal({ enc, mac }, nonce, aad, parts, emit) {
+    const cipher = createCipheriv('sm4-ctr', enc, Buffer.concat([nonce, Buffer.alloc(4)]));
+    const ciphertext = parts.map((p) => cipher.update(p));
+    cipher.final();
+    for (const c of ciphertext) emit(c);
+    emit(sm3Mac(mac!, nonce, aad, ciphertext));
+  },
+  open({ enc, mac }, nonce, aad, parts, tag) {
+    if (!timingSafeEqual(sm3Mac(mac!, nonce, aad, parts), tag)) throw new Error('tag mismatch');
+    const decipher = createDecipheriv('sm4-ctr', enc, Buffer.concat([nonce, Buffer.alloc(4)]));
+    const plain = parts.map((p) => decipher.update(p));
+    decipher.final();
+    return plain;
+  },
+};
+
+/** The suites by their id on chain (the index record's `cipherSuite`). */
+const SUITES = { 'aes-256-gcm-stream.v1': AES_256_GCM, 'sm4-ctr-hmac-sm3-stream.v1': SM4_CTR_HMAC_SM3 } as const;
+export type CipherSuite = keyof typeof SUITES;
+export const CIPHER_SUITES = Object.keys(SUITES) as CipherSuite[];
+/** The default suite. */
+export const CIPHER_SUITE: CipherSuite = 'aes-256-gcm-stream.v1';
+const suiteOfVersion = (v: number): CipherSuite | undefined => CIPHER_SUITES.find((s) => SUITES[s].version === v);
+
 const MAGIC = Buffer.from('EMRC');
-const VERSION = 1;
 const HEADER_BYTES = 4 + 1 + 1 + 7;
-const TAG_BYTES = 16;
 export const DEFAULT_SEGMENT_LOG2 = 20; // 1 MiB
 
 export class RecordCipherError extends Error {
@@ -35,6 +107,12 @@ export interface RecordBinding {
 }
 
 export const newDataKey = (): Uint8Array => new Uint8Array(randomBytes(32));
+
+function aeadOf(suite: string): SegmentAead {
+  const aead = SUITES[suite as CipherSuite];
+  if (!aead) throw new RecordCipherError(`unknown cipher suite '${suite}'; the suites are ${CIPHER_SUITES.join(', ')}`);
+  return aead;
+}
 
 function checkKey(key: Uint8Array): Buffer {
   if (key.length !== 32) throw new RecordCipherError(`data key must be 32 bytes, got ${key.length}`);
@@ -84,7 +162,8 @@ class ChunkQueue {
 
 /** Encrypts a stream; `sha256()` gives the hex SHA-256 of the ciphertext once it has ended. */
 export class RecordEncryptor extends Transform {
-  private readonly key: Buffer;
+  private readonly aead: SegmentAead;
+  private readonly keys: { enc: Buffer; mac?: Buffer };
   private readonly header: Buffer;
   private readonly aad: Buffer;
   private readonly segmentSize: number;
@@ -93,12 +172,13 @@ export class RecordEncryptor extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private digest?: string;
 
-  constructor(dataKey: Uint8Array, binding: RecordBinding, segmentLog2 = DEFAULT_SEGMENT_LOG2, rng: Rng = systemRng) {
+  constructor(dataKey: Uint8Array, binding: RecordBinding, segmentLog2 = DEFAULT_SEGMENT_LOG2, rng: Rng = systemRng, suite: CipherSuite = CIPHER_SUITE) {
     super();
     if (!Number.isInteger(segmentLog2) || segmentLog2 < 10 || segmentLog2 > 24) throw new RecordCipherError('segment size must be 2^10..2^24 bytes');
-    this.key = checkKey(dataKey);
+    this.aead = aeadOf(suite);
+    this.keys = this.aead.keys(checkKey(dataKey));
     this.segmentSize = 2 ** segmentLog2;
-    this.header = Buffer.concat([MAGIC, Buffer.from([VERSION, segmentLog2]), rng(7)]);
+    this.header = Buffer.concat([MAGIC, Buffer.from([this.aead.version, segmentLog2]), rng(7)]);
     this.aad = aadFor(this.header, binding);
     this.emit_(this.header);
   }
@@ -110,11 +190,7 @@ export class RecordEncryptor extends Transform {
 
   /** Encrypts one segment from its parts without first copying them together. */
   private seal(parts: Buffer[], last: boolean): void {
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonceFor(this.header.subarray(6), this.index++, last));
-    cipher.setAAD(this.aad);
-    for (const p of parts) this.emit_(cipher.update(p));
-    cipher.final();
-    this.emit_(cipher.getAuthTag());
+    this.aead.seal(this.keys, nonceFor(this.header.subarray(6), this.index++, last), this.aad, parts, (b) => this.emit_(b));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -140,6 +216,8 @@ export class RecordEncryptor extends Transform {
 /** Decrypts a stream, releasing each segment only after its tag verified; errors on any change or truncation. */
 export class RecordDecryptor extends Transform {
   private readonly key: Buffer;
+  private aead?: SegmentAead;
+  private keys?: { enc: Buffer; mac?: Buffer };
   private header?: Buffer;
   private aad?: Buffer;
   private segmentSize = 0;
@@ -147,9 +225,11 @@ export class RecordDecryptor extends Transform {
   private index = 0;
   private sawLast = false;
 
+  /** `suite`: the one the record's index names; a ciphertext of another suite is refused (no downgrade). */
   constructor(
     dataKey: Uint8Array,
     private readonly binding: RecordBinding,
+    private readonly suite: CipherSuite = CIPHER_SUITE,
   ) {
     super();
     this.key = checkKey(dataKey);
@@ -157,22 +237,20 @@ export class RecordDecryptor extends Transform {
 
   /** Decrypts one sealed segment (ciphertext parts, then its tag) and releases it only if the tag verifies. */
   private open(parts: Buffer[], tag: Buffer, last: boolean): void {
-    const decipher = createDecipheriv('aes-256-gcm', this.key, nonceFor(this.header!.subarray(6), this.index, last));
-    decipher.setAAD(this.aad!);
-    decipher.setAuthTag(tag);
+    let plain: Buffer[];
     try {
-      const plain = parts.map((p) => decipher.update(p));
-      decipher.final();
-      this.index++;
-      for (const p of plain) this.push(p);
+      plain = this.aead!.open(this.keys!, nonceFor(this.header!.subarray(6), this.index, last), this.aad!, parts, tag);
     } catch {
       throw new RecordCipherError(`segment ${this.index} failed authentication (tampered, truncated, reordered, wrong key or wrong record)`);
     }
+    this.index++;
+    for (const p of plain) this.push(p);
   }
 
   private openNext(sealedBytes: number, last: boolean): void {
-    const parts = this.pending.take(sealedBytes - TAG_BYTES);
-    this.open(parts, Buffer.concat(this.pending.take(TAG_BYTES)), last);
+    const tagBytes = this.aead!.tagBytes;
+    const parts = this.pending.take(sealedBytes - tagBytes);
+    this.open(parts, Buffer.concat(this.pending.take(tagBytes)), last);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -183,13 +261,17 @@ export class RecordDecryptor extends Transform {
         if (this.pending.bytes < HEADER_BYTES) return done();
         const header = Buffer.concat(this.pending.take(HEADER_BYTES));
         if (!header.subarray(0, 4).equals(MAGIC)) throw new RecordCipherError('not an EMR record ciphertext (bad magic)');
-        if (header[4] !== VERSION) throw new RecordCipherError(`unsupported record ciphertext version ${header[4]}`);
+        const suite = suiteOfVersion(header[4]!);
+        if (!suite) throw new RecordCipherError(`unsupported record ciphertext version ${header[4]}`);
+        if (suite !== this.suite) throw new RecordCipherError(`the ciphertext is ${suite}, the record's index names ${this.suite}`);
         if (header[5]! < 10 || header[5]! > 24) throw new RecordCipherError('invalid segment size');
+        this.aead = SUITES[suite];
+        this.keys = this.aead.keys(this.key);
         this.header = header;
         this.segmentSize = 2 ** header[5]!;
         this.aad = aadFor(this.header, this.binding);
       }
-      const sealedSize = this.segmentSize + TAG_BYTES;
+      const sealedSize = this.segmentSize + this.aead!.tagBytes;
       // A full segment followed by more data cannot be the last one.
       while (this.pending.bytes > sealedSize) this.openNext(sealedSize, false);
       done();
@@ -201,7 +283,7 @@ export class RecordDecryptor extends Transform {
   override _flush(done: TransformCallback): void {
     try {
       if (!this.header) throw new RecordCipherError('ciphertext is shorter than its header');
-      if (this.pending.bytes < TAG_BYTES) throw new RecordCipherError('ciphertext is truncated');
+      if (this.pending.bytes < this.aead!.tagBytes) throw new RecordCipherError('ciphertext is truncated');
       this.openNext(this.pending.bytes, true);
       this.sawLast = true;
       done();
@@ -225,11 +307,11 @@ async function runThrough(transform: Transform, input: Uint8Array): Promise<Buff
 }
 
 /** Whole-buffer convenience for small records. */
-export async function encryptRecord(plain: Uint8Array, dataKey: Uint8Array, binding: RecordBinding): Promise<{ ciphertext: Buffer; sha256: string }> {
-  const enc = new RecordEncryptor(dataKey, binding);
+export async function encryptRecord(plain: Uint8Array, dataKey: Uint8Array, binding: RecordBinding, suite: CipherSuite = CIPHER_SUITE): Promise<{ ciphertext: Buffer; sha256: string }> {
+  const enc = new RecordEncryptor(dataKey, binding, DEFAULT_SEGMENT_LOG2, systemRng, suite);
   const ciphertext = await runThrough(enc, plain);
   return { ciphertext, sha256: enc.sha256() };
 }
 
-export const decryptRecord = (ciphertext: Uint8Array, dataKey: Uint8Array, binding: RecordBinding): Promise<Buffer> =>
-  runThrough(new RecordDecryptor(dataKey, binding), ciphertext);
+export const decryptRecord = (ciphertext: Uint8Array, dataKey: Uint8Array, binding: RecordBinding, suite: CipherSuite = CIPHER_SUITE): Promise<Buffer> =>
+  runThrough(new RecordDecryptor(dataKey, binding, suite), ciphertext);

@@ -187,7 +187,7 @@ export function recordFor(patientPseudonym: string, category = 'cardiology/ecg')
     cid: `bafkrei${digest(recordId).replace(/[01890]/g, 'a').slice(0, 52)}`,
     ciphertextSha256: digest(`ciphertext:${recordId}`),
     size: 2048,
-    cipherSuite: 'aes-256-gcm.v1',
+    cipherSuite: 'aes-256-gcm-stream.v1',
     encapsulatedKey: Buffer.from(`capsule:${recordId}`).toString('base64url'),
   };
 }

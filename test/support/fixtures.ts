@@ -19,7 +19,7 @@ export function recordInput(overrides: Partial<EmrRecordInput> = {}): EmrRecordI
     cid: `bafkrei${createHash('sha256').update(id).digest('hex').replace(/[01890]/g, 'a').slice(0, 52)}`,
     ciphertextSha256: createHash('sha256').update(`ciphertext:${id}`).digest('hex'),
     size: 2048,
-    cipherSuite: 'aes-256-gcm.v1',
+    cipherSuite: 'aes-256-gcm-stream.v1',
     encapsulatedKey: Buffer.from(`capsule:${id}`).toString('base64url'),
     ...overrides,
   };

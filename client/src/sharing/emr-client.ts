@@ -34,6 +34,7 @@ import {
   toBase64url,
   traceGrantKey,
   type Capsule,
+  type CipherSuite,
   type G2Point,
   type GrantPublic,
   type Slot,
@@ -69,6 +70,8 @@ export interface UploadInput {
   /** Default: a fresh `rec-<uuid>`. */
   recordId?: string;
   supersedes?: string;
+  /** The record's content suite (default AES-256-GCM; `sm4-ctr-hmac-sm3-stream.v1` for the SM suite). */
+  cipherSuite?: CipherSuite;
   /** A file path, the bytes, or a stream (e.g. a FHIR R4 bundle as JSON). */
   source: string | Uint8Array | Readable;
   onProgress?: (p: Progress) => void;
@@ -292,7 +295,8 @@ export class EmrClient {
     const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
     const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
     const progress = counter('encrypt+upload', total, input.onProgress);
-    const encryptor = new RecordEncryptor(dataKey, { recordId, version });
+    const cipherSuite = input.cipherSuite ?? CIPHER_SUITE;
+    const encryptor = new RecordEncryptor(dataKey, { recordId, version }, undefined, undefined, cipherSuite);
     source.on('error', (e: Error) => encryptor.destroy(e));
     progress.on('error', (e) => encryptor.destroy(e));
     const stored = await time('ipfs', () => this.ipfs.add(source.pipe(progress).pipe(encryptor)));
@@ -305,7 +309,7 @@ export class EmrClient {
       cid: stored.cid,
       ciphertextSha256: encryptor.sha256(),
       size: progress.bytes,
-      cipherSuite: CIPHER_SUITE,
+      cipherSuite,
       encapsulatedKey: toBase64url(encodeCapsule(capsule)),
       ...(input.supersedes ? { supersedes: input.supersedes } : {}),
     };
@@ -534,7 +538,7 @@ export class EmrClient {
         done(got === record.ciphertextSha256 ? null : new IntegrityError(`the ciphertext of '${record.recordId}' from IPFS has SHA-256 ${got}, the chain recorded ${record.ciphertextSha256}`));
       },
     });
-    const decryptor = new RecordDecryptor(dataKey, { recordId: record.recordId, version: record.version });
+    const decryptor = new RecordDecryptor(dataKey, { recordId: record.recordId, version: record.version }, record.cipherSuite as CipherSuite);
     const progress = counter('download+decrypt', record.size, options.onProgress);
     const chunks: Buffer[] = [];
     const partial = options.to ? `${options.to}.partial` : undefined;

@@ -28,6 +28,7 @@ describe('parseRecordInput', () => {
     ['size', 1.5, 'size'],
     ['size', '10', 'size'],
     ['cipherSuite', 'AES GCM', 'cipherSuite'],
+    ['cipherSuite', 'aes-256-gcm', 'cipherSuite'], // well-formed, but no suite a reader has
     ['encapsulatedKey', 'not+base64url=', 'encapsulatedKey'],
     ['supersedes', 42, 'supersedes'],
   ])('rejects %s = %j with an error naming the field', (field, value, named) => {

@@ -1,6 +1,7 @@
 /** `emr upload`: one file, encrypted as it streams, stored on IPFS and indexed on chain. */
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { CipherSuite } from '@emr/crypto';
 import type { UploadResult } from '../../sharing/emr-client';
 import { formatTimings, roundTimings, table } from '../format';
 import { UsageError, parseCategory, parsePseudonym, parseRecordId, parseRecordType } from '../options';
@@ -19,6 +20,13 @@ export function regularFileSize(file: string, what: string): number {
   return stat.size;
 }
 
+const SUITES: Record<string, CipherSuite> = { aes: 'aes-256-gcm-stream.v1', sm: 'sm4-ctr-hmac-sm3-stream.v1' };
+function parseSuite(value: string): CipherSuite {
+  const suite = SUITES[value];
+  if (!suite) throw new UsageError(`--suite: must be aes or sm, got ${JSON.stringify(value)}`, '--suite');
+  return suite;
+}
+
 /** The CLI reports an upload once its replica is pinned too (or says why there is none). */
 export async function withReplica(r: UploadResult): Promise<UploadResult> {
   const replication = await r.replicated;
@@ -27,7 +35,7 @@ export async function withReplica(r: UploadResult): Promise<UploadResult> {
 }
 
 export function uploadSummary(r: UploadResult) {
-  return { recordId: r.record.recordId, version: r.record.version, cid: r.record.cid, pinnedOn: r.pinnedOn, sha256: r.record.ciphertextSha256, size: r.record.size, timings: roundTimings(r.timings) };
+  return { recordId: r.record.recordId, version: r.record.version, cid: r.record.cid, pinnedOn: r.pinnedOn, sha256: r.record.ciphertextSha256, size: r.record.size, suite: r.record.cipherSuite, timings: roundTimings(r.timings) };
 }
 
 function uploadText(r: UploadResult): string {
@@ -41,6 +49,7 @@ function uploadText(r: UploadResult): string {
     ['pinned on', r.pinnedOn.join(', ')],
     ['sha256', `${r.record.ciphertextSha256} (ciphertext)`],
     ['size', `${formatBytes(r.record.size)} (${r.record.size} bytes)`],
+    ['suite', r.record.cipherSuite],
     ['timings', formatTimings(r.timings)],
   ]);
 }
@@ -55,7 +64,8 @@ export function addUpload(program: Command, session: Sessions): void {
     .option('--type <type>', 'sharable or non-sharable (default sharable)')
     .option('--record-id <id>', 'the record id (default a fresh rec-<uuid>)')
     .option('--supersedes <id>', 'the record this one is a new version of')
-    .action(async (file: string, o: { patient: string; category: string; type?: string; recordId?: string; supersedes?: string }) => {
+    .option('--suite <suite>', 'the content cipher: aes (AES-256-GCM, the default) or sm (SM4-CTR with HMAC-SM3)')
+    .action(async (file: string, o: { patient: string; category: string; type?: string; recordId?: string; supersedes?: string; suite?: string }) => {
       const s = session();
       const input = {
         patientPseudonym: parsePseudonym(o.patient),
@@ -63,6 +73,7 @@ export function addUpload(program: Command, session: Sessions): void {
         ...(o.type !== undefined ? { type: parseRecordType(o.type) } : {}),
         ...(o.recordId !== undefined ? { recordId: parseRecordId(o.recordId, '--record-id') } : {}),
         ...(o.supersedes !== undefined ? { supersedes: parseRecordId(o.supersedes, '--supersedes') } : {}),
+        ...(o.suite !== undefined ? { cipherSuite: parseSuite(o.suite) } : {}),
       };
       const size = regularFileSize(file, '<file>');
       const result = await s.connect(async (c) => {
