@@ -40,7 +40,7 @@ const CASES: [number, number, Cheat][] = [
 ];
 
 it.concurrent.each(CASES.map((c, k) => [...c, k] as const))('%i centres, t = %i, the last one %s: the honest finish with the same right mpk, and the chain records who cheated', async (n, t, cheat, k) => {
-  const { dkgId, honest, last } = await runDkgProcesses(n, t, cheat, { networkDir: stateDir, workDir: work, basePort: 17400 + 10 * k, phaseMs: 8_000, startMs: 12_000 });
+  const { dkgId, honest, last } = await runDkgProcesses(n, t, cheat, { networkDir: stateDir, workDir: work, basePort: 17400 + 10 * k, phaseMs: 5_000, startMs: 12_000 });
   for (const r of honest) expect(r.error).toBeUndefined();
   const outcomes = honest.map((r) => r.outcome!);
   const { mpk, qual, faults } = outcomes[0]!;
