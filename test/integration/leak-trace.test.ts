@@ -11,12 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashToG2 } from '@emr/crypto';
 import { encodeParty } from '@emr/protocol';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../../client/src';
+import { InvalidArgumentError, NotFoundError } from '../../client/src';
 import { emrJson, requireBuiltClis } from '../support/cli';
-import { emrClients } from '../support/network';
+import { emrClients, patientAndResearcher, researchConsent } from '../support/network';
 
 jest.setTimeout(240_000);
-const hour = 3_600_000;
 const as = emrClients();
 const doctor = as('HospitalA', 'doctor1');
 const patient = as('HospitalA', 'patient1');
@@ -35,25 +34,12 @@ const content = JSON.stringify({ resourceType: 'Bundle', id: randomUUID() });
 
 beforeAll(async () => {
   requireBuiltClis();
-  await patient.registerPatient().catch((e: unknown) => {
-    if (!(e instanceof ConflictError)) throw e; // registered by an earlier suite
-  });
-  await researcher.registerIdentity();
-  pseudonym = patient.ownPseudonym();
+  pseudonym = await patientAndResearcher(patient, researcher);
   const category = `leak${randomUUID().slice(0, 8)}/notes`;
   recordId = (await doctor.uploadRecord({ patientPseudonym: pseudonym, category, source: Buffer.from(content) })).record.recordId;
-  const granted = await patient.grantConsent({
-    patientPseudonym: pseudonym,
-    grantee: { kind: 'identity', ...researcherParty },
-    scope: { category: category.split('/')[0]! },
-    purpose: 'research',
-    validFrom: new Date(Date.now() - hour).toISOString(),
-    validUntil: new Date(Date.now() + 24 * hour).toISOString(),
-    maxAccesses: 5,
-    hopLimit: 1,
-  });
-  consentId = granted.consent.consentId;
-  grantId = granted.grants[0]!.grantId;
+  let grant;
+  ({ consentId, grant } = await researchConsent(patient, category, 5));
+  grantId = grant.grantId;
   const read = await researcher.fetchRecord(recordId, { consentId }, { purpose: 'research', keepDataKey: true });
   expect(read.data!.toString()).toBe(content);
   await read.receiptCommitted;

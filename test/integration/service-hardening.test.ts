@@ -9,14 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { encodeProxyShare, hashToG2, reKeyGen, toBase64url } from '@emr/crypto';
-import { ConflictError, EmrClient, ServiceError, loadConsortium, type ConsentInput } from '../../client/src';
+import { EmrClient, ServiceError, loadConsortium } from '../../client/src';
 import { callService } from '../../client/src/wire/call';
 import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../client/src/wire/signed-requests';
-import { emrClients } from '../support/network';
+import { emrClients, patientAndResearcher, researchConsent } from '../support/network';
 import { topology } from '../../network/src/topology';
 
 jest.setTimeout(180_000);
-const hour = 3_600_000;
 const as = emrClients();
 
 const doctor = as('HospitalA', 'doctor1');
@@ -56,26 +55,10 @@ let consentId: string;
 let grant: { grantId: string; proxies: { mspId: string; enrollmentId: string }[] };
 
 beforeAll(async () => {
-  await patient.registerPatient().catch((e: unknown) => {
-    if (!(e instanceof ConflictError)) throw e; // registered by an earlier suite
-  });
-  await researcher.registerIdentity();
-  pseudonym = patient.ownPseudonym();
+  pseudonym = await patientAndResearcher(patient, researcher);
   const category = `harden${randomUUID().slice(0, 8)}/notes`;
   recordId = (await doctor.uploadRecord({ patientPseudonym: pseudonym, category, source: Buffer.from('{"resourceType":"Bundle"}') })).record.recordId;
-  const input: Omit<ConsentInput, 'consentId'> = {
-    patientPseudonym: pseudonym,
-    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-    scope: { category: category.split('/')[0]! },
-    purpose: 'research',
-    validFrom: new Date(Date.now() - hour).toISOString(),
-    validUntil: new Date(Date.now() + 24 * hour).toISOString(),
-    maxAccesses: 20,
-    hopLimit: 1,
-  };
-  const granted = await patient.grantConsent(input);
-  consentId = granted.consent.consentId;
-  grant = granted.grants[0]!;
+  ({ consentId, grant } = await researchConsent(patient, category, 20));
 });
 
 describe('key shares on the proxies', () => {

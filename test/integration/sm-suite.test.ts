@@ -8,12 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConflictError } from '../../client/src';
 import { emrJson, requireBuiltClis } from '../support/cli';
-import { emrClients } from '../support/network';
+import { emrClients, patientAndResearcher, researchConsent } from '../support/network';
 
 jest.setTimeout(240_000);
-const hour = 3_600_000;
 const as = emrClients();
 const doctor = as('HospitalA', 'doctor1');
 const patient = as('HospitalA', 'patient1');
@@ -23,11 +21,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 it('a record under the SM suite is stored with its suite and read back by a grantee through the proxies', async () => {
   requireBuiltClis();
-  await patient.registerPatient().catch((e: unknown) => {
-    if (!(e instanceof ConflictError)) throw e; // registered by an earlier suite
-  });
-  await researcher.registerIdentity();
-  const pseudonym = patient.ownPseudonym();
+  const pseudonym = await patientAndResearcher(patient, researcher);
   const category = `sm${randomUUID().slice(0, 8)}/notes`;
   const content = JSON.stringify({ resourceType: 'Bundle', id: randomUUID(), note: 'x'.repeat(3000) });
   const file = path.join(work, 'record.json');
@@ -43,17 +37,8 @@ it('a record under the SM suite is stored with its suite and read back by a gran
   expect([stored.subarray(0, 4).toString(), stored[4]]).toEqual(['EMRC', 2]); // the SM suite's version byte
   expect(stored.length).toBe(13 + 32 + content.length); // one segment, a 32-byte HMAC-SM3 tag
 
-  const { consent } = await patient.grantConsent({
-    patientPseudonym: pseudonym,
-    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-    scope: { category: category.split('/')[0]! },
-    purpose: 'research',
-    validFrom: new Date(Date.now() - hour).toISOString(),
-    validUntil: new Date(Date.now() + hour).toISOString(),
-    maxAccesses: 2,
-    hopLimit: 1,
-  });
-  const read = await researcher.fetchRecord(doc.recordId, { consentId: consent.consentId }, { purpose: 'research' });
+  const { consentId } = await researchConsent(patient, category, 2);
+  const read = await researcher.fetchRecord(doc.recordId, { consentId }, { purpose: 'research' });
   expect(read.data!.toString()).toBe(content);
   await read.receiptCommitted;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectGateway, ConsentLedger, EmergencyAccess, EmrClient, EmrIndex, ProxyRegistry, pseudonymOf, type EmrConnection } from '../../client/src';
+import { ConflictError, connectGateway, ConsentLedger, EmergencyAccess, EmrClient, EmrIndex, ProxyRegistry, pseudonymOf, type EmrConnection } from '../../client/src';
 import { enroll } from '../../network/src/network';
 import { stateDir } from '../../network/src/paths';
 
@@ -63,4 +63,34 @@ export function emrClients(): (org: string, user: string) => EmrClient {
     open.push(c);
     return c;
   };
+}
+
+/** A patient registered (by this suite or an earlier one) and researcher1 listed: answers the patient's pseudonym. */
+export async function patientAndResearcher(patient: EmrClient, researcher: EmrClient): Promise<string> {
+  await patient.registerPatient().catch((e: unknown) => {
+    if (!(e instanceof ConflictError)) throw e; // registered by an earlier suite
+  });
+  await researcher.registerIdentity();
+  return patient.ownPseudonym();
+}
+
+/**
+ * The patient (see patientAndResearcher) grants researcher1 of the research institute
+ * `maxAccesses` research reads of a category's top level, valid for a day from an hour ago;
+ * answers the consent id and its one grant (the patient has a record there already).
+ */
+export async function researchConsent(patient: EmrClient, category: string, maxAccesses: number) {
+  const pseudonym = patient.ownPseudonym();
+  const hour = 3_600_000;
+  const granted = await patient.grantConsent({
+    patientPseudonym: pseudonym,
+    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+    scope: { category: category.split('/')[0]! },
+    purpose: 'research',
+    validFrom: new Date(Date.now() - hour).toISOString(),
+    validUntil: new Date(Date.now() + 24 * hour).toISOString(),
+    maxAccesses,
+    hopLimit: 1,
+  });
+  return { consentId: granted.consent.consentId, grant: granted.grants[0]! };
 }
