@@ -123,6 +123,11 @@ export class ConsentLedger extends ContractClient {
     return this.evaluate('consent:ListGrants', ...ContractClient.page(options));
   }
 
+  /** Every registered grant (admins), 100 a page. */
+  everyGrant(): Promise<Registration[]> {
+    return allPages((o) => this.listEveryGrant({ ...o, pageSize: 100 }), (p) => p.grants);
+  }
+
   /** The grants of every consent of a patient (the patient, or an admin of his hospital). */
   async patientGrants(patientPseudonym: string): Promise<Registration[]> {
     const consents = await allPages((o) => this.listConsents(patientPseudonym, o), (p) => p.consents);

@@ -156,12 +156,12 @@ export class DkgRound {
     await this.post({ phase: 'reveals', shares: inQual ? rebuild.filter((d) => d !== me).map((dealer) => ({ dealer, ...hex(this.centre.privateShareFrom(dealer)!) })) : [] });
     board = await this.close('reveals', rebuild.length > 0 ? qual : []);
     for (const dealer of rebuild) {
-      const points = this.messages(board, 'reveals', qual).flatMap((m) => {
+      const shares = this.messages(board, 'reveals', qual).flatMap((m) => {
         const r = m.body.phase === 'reveals' && m.index !== dealer ? m.body.shares.find((x) => x.dealer === dealer) : undefined;
         return r && checkPedersen(pedersen.get(dealer)!, m.index, scalars(r)) ? [{ x: BigInt(m.index), y: scalars(r).s }] : [];
       });
-      if (points.length < t) throw new Error(`DKG '${this.config.dkgId}' failed: centre ${dealer} must be rebuilt, but only ${points.length} valid shares of it were revealed (${t} needed)`);
-      feldman.set(dealer, interpolate(points.slice(0, t)).map((a) => (a === 0n ? G1.ZERO : G1.BASE.multiply(a))));
+      if (shares.length < t) throw new Error(`DKG '${this.config.dkgId}' failed: centre ${dealer} must be rebuilt, but only ${shares.length} valid shares of it were revealed (${t} needed)`);
+      feldman.set(dealer, interpolate(shares.slice(0, t)).map((a) => (a === 0n ? G1.ZERO : G1.BASE.multiply(a))));
       faults.set(dealer, 'wrong-feldman');
     }
 

@@ -101,6 +101,11 @@ export class KeyGenerationCentreService {
     private readonly behaviour: DkgBehaviour = HONEST,
   ) {}
 
+  /** How long a DKG phase (and a share fetch) waits for a silent centre. */
+  private get phaseMs(): number {
+    return this.config.dkgPhaseMs ?? 60_000;
+  }
+
   private get stateFile() {
     return path.join(this.config.stateDir, `kgc-${this.config.index}.json`);
   }
@@ -133,7 +138,7 @@ export class KeyGenerationCentreService {
     const kept = this.kept();
     const resumed = kept?.dkgId === dkgId ? kept.polynomials : undefined;
     const polynomials = resumed && { f: resumed.f.map((x) => hexScalar(x, 'f')), g: resumed.g.map((x) => hexScalar(x, 'g')) };
-    this.round = new DkgRound({ dkgId, index, n, threshold, phaseMs: this.config.dkgPhaseMs ?? 60_000, members: this.config.memberOf }, this.deps.registry, (dealer) => this.fetchShare(dealer), this.log, polynomials, this.behaviour);
+    this.round = new DkgRound({ dkgId, index, n, threshold, phaseMs: this.phaseMs, members: this.config.memberOf }, this.deps.registry, (dealer) => this.fetchShare(dealer), this.log, polynomials, this.behaviour);
     if (!resumed) {
       const p = this.round.centre.polynomials();
       writePrivate(this.stateFile, { dkgId, polynomials: { f: p.f.map((x) => x.toString(16)), g: p.g.map((x) => x.toString(16)) } } satisfies Kept);
@@ -198,7 +203,7 @@ export class KeyGenerationCentreService {
   /** This centre's share from `dealer`, fetched sealed; retried for a DKG phase, then missing (a complaint). */
   private async fetchShare(dealer: number): Promise<PrivateShare | undefined> {
     const base = this.config.peers.get(dealer);
-    const deadline = Date.now() + (this.config.dkgPhaseMs ?? 60_000);
+    const deadline = Date.now() + this.phaseMs;
     for (let attempt = 1; base; attempt++) {
       try {
         return readShare(await keyCentreClient(dealer, base, this.deps.signer, 5000).get('GET /v1/dkg/share'));

@@ -42,7 +42,6 @@ import {
 import { encodeParty, pseudonymOf, recordInScope, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
-import { allPages } from '../fabric/contract-client';
 import { DirectoryClient } from '../fabric/directory-client';
 import { EmrIndex } from '../fabric/emr-index';
 import { ConflictError, EmrError, InvalidArgumentError, NotFoundError } from '../fabric/errors';
@@ -145,9 +144,6 @@ export interface DataKeyTrace {
   entry?: LogEntry;
   reportedBefore?: string;
 }
-
-/** Every registered grant, a page of 100 at a time. */
-const allGrants = (consents: ConsentLedger): Promise<Registration[]> => allPages((o) => consents.listEveryGrant({ ...o, pageSize: 100 }), (p) => p.grants);
 
 /** Files a leak report; one filed before is answered with the chain's words instead of an entry. */
 async function reported(file: () => Promise<LogEntry>): Promise<{ entry: LogEntry } | { reportedBefore: string }> {
@@ -604,7 +600,7 @@ export class EmrClient {
     } catch (err) {
       throw new InvalidArgumentError('INVALID_ARGUMENT', (err as Error).message, 'key', { cause: err });
     }
-    const registrations = options.patientPseudonym ? await this.consents.patientGrants(options.patientPseudonym) : await allGrants(this.consents);
+    const registrations = options.patientPseudonym ? await this.consents.patientGrants(options.patientPseudonym) : await this.consents.everyGrant();
     const { params } = await this.params();
     const t0 = performance.now();
     const grant = traceGrantKey(params, x, (function* () {
