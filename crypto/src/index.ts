@@ -14,3 +14,4 @@ export * from './pre';
 export * from './trace';
 export * from './dkg';
 export * from './record-cipher';
+export { SM2_DEFAULT_ID, SM2P256V1, deriveSm2Secret, randomSm2Secret, sm2Curve, sm2PublicKey, sm2PublicKeyPoint, sm2Sign, sm2UserIdDigest, sm2Verify, sm3, type Sm2Curve, type Sm2Options } from './sm2';
