@@ -36,6 +36,7 @@ export const PERMISSIONS = {
   // consent: patients, consents, approvals, grants, requests, the log
   'consent:RegisterPatient': ['patient'],
   'consent:ReadPatient': ['patient', 'doctor', 'admin', 'kgc'],
+  'consent:RegisterSm2Key': ['patient'],
   'consent:GrantConsent': ['patient'],
   'consent:RevokeConsent': ['patient'],
   'consent:ReadConsent': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],

@@ -29,7 +29,8 @@ import { KeyLeakStore, decodeProof, parseKeyLeakReport } from './key-leaks';
 import { parseApprovalPolicy, requiredApprovals } from './policies';
 import { electProxies, electionSeed, registryKey } from './proxies';
 import { parseRegistrationInput } from './registrations';
-import { parsePageSize, type RecordStore } from './records';
+import { parseJsonObject, rejectUnknownFields } from './ledger';
+import { checkSignature, parsePageSize, type RecordStore } from './records';
 import { session } from './session';
 
 function checkPurpose(purpose: string): asserts purpose is Purpose {
@@ -59,6 +60,25 @@ export class ConsentContract extends BatchingContract {
     const registration = await patients.register(patientPseudonym, tx);
     await log.append({ action: 'patient-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym, recordId: null, consentId: null, purpose: null });
     return canonicalJson(registration);
+  }
+
+  /**
+   * The patient registers his SM2 public key, for his signatures on records of the SM suite.
+   * Argument: JSON {patientPseudonym, publicKey (hex, uncompressed), proof (the key's SM2
+   * signature over sm2KeyPayload, base64url DER)}.
+   */
+  @Transaction()
+  @Returns('string')
+  async RegisterSm2Key(ctx: Context, keyJson: string): Promise<string> {
+    const { caller, patients, log } = session(ctx, 'consent:RegisterSm2Key');
+    const raw = parseJsonObject(keyJson, 'key');
+    rejectUnknownFields(raw, ['patientPseudonym', 'publicKey', 'proof']);
+    const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
+    const registration = await patients.requirePatient(patientPseudonym, 'register an SM2 key for this pseudonym');
+    const publicKey = typeof raw.publicKey === 'string' ? raw.publicKey : '';
+    const updated = await patients.registerSm2Key(registration, publicKey, checkSignature(raw.proof, 'proof'));
+    if (updated !== registration) await log.append({ action: 'sm2-key-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym, recordId: null, consentId: null, purpose: null });
+    return canonicalJson(updated);
   }
 
   /** A pseudonym's registration: home hospital and the hash binding it to one certificate subject (no PHI). */

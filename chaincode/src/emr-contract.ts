@@ -1,4 +1,4 @@
-import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord, type RecordCreation } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord, type PatientRegistration, type RecordCreation } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { authorize, callerOf } from './access';
@@ -32,15 +32,16 @@ export class EmrContract extends BatchingContract {
     const s = session(ctx, 'emr:CreateRecord');
     const input = parseRecordInput(recordJson);
     await s.stub.prefetch([s.patients.keyOf(input.patientPseudonym), ...s.records.keysToCreate(input)]);
+    let signer: PatientRegistration | undefined;
     if (s.caller.role === 'patient') {
-      await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');
+      signer = await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');
       if (!input.patientSignature) throw invalid('patientSignature', 'is required when the patient creates the record');
     } else {
       // Only for a registered patient: a record filed under an unclaimed pseudonym would go to whoever claimed it.
       await s.patients.require(input.patientPseudonym);
       if (input.patientSignature) throw invalid('patientSignature', 'is given by the patient himself (CreateRecord or ApproveRecord as the patient)');
     }
-    const record = await s.records.create(input, s.caller, s.tx, input.patientSignature ? (r) => s.requirePatientSignature(r, 'patientSignature') : undefined);
+    const record = await s.records.create(input, s.caller, s.tx, signer ? (r) => s.requirePatientSignature(r, 'patientSignature', signer) : undefined);
     const action = record.supersedes ? 'record-version' : 'record-upload';
     await s.log.append({ action, outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: null, purpose: null });
     const { recordId, version, ownerMsp, createdBy, createdAt, txId } = record;
@@ -72,8 +73,8 @@ export class EmrContract extends BatchingContract {
     checkRecordId(recordId);
     checkSignature(signature);
     const record = await s.records.require(recordId);
-    await s.patients.requirePatient(record.patientPseudonym, 'approve this record');
-    const approved = await s.records.approve(record, signature, (r) => s.requirePatientSignature(r, 'signature'), s.tx);
+    const patient = await s.patients.requirePatient(record.patientPseudonym, 'approve this record');
+    const approved = await s.records.approve(record, signature, (r) => s.requirePatientSignature(r, 'signature', patient), s.tx);
     await s.log.append({ action: 'record-approval', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     return canonicalJson(approved);
   }
@@ -93,8 +94,8 @@ export class EmrContract extends BatchingContract {
     const encapsulatedKey = checkEncapsulatedKey(raw.encapsulatedKey);
     const signature = checkSignature(raw.signature);
     const record = await s.records.require(recordId);
-    await s.patients.requirePatient(record.patientPseudonym, "switch this record's type");
-    const switched = await s.records.switchType(record, { type, encapsulatedKey, signature }, (r) => s.requirePatientSignature(r, 'signature'), s.tx);
+    const patient = await s.patients.requirePatient(record.patientPseudonym, "switch this record's type");
+    const switched = await s.records.switchType(record, { type, encapsulatedKey, signature }, (r) => s.requirePatientSignature(r, 'signature', patient), s.tx);
     await s.log.append({ action: 'type-switch', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     s.event('record.type-switched', { recordId, type });
     return canonicalJson(switched);

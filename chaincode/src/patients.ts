@@ -5,7 +5,8 @@
  * or re-bind it. The state holds the pseudonym and the home hospital only, never who the
  * patient is.
  */
-import { ChaincodeError, ErrorCode, type Caller, type PatientRegistration } from '@emr/protocol';
+import { sm2PublicKeyPoint, sm2Verify } from '@emr/crypto';
+import { ChaincodeError, ErrorCode, invalid, sm2KeyPayload, type Caller, type PatientRegistration } from '@emr/protocol';
 import { encode, found, readJson, type StateStore, type TxContext } from './ledger';
 
 const PATIENT = 'emr.patient';
@@ -39,6 +40,27 @@ export class PatientStore {
     const registration: PatientRegistration = { patientPseudonym, homeMsp: this.caller.mspId, registeredAt: tx.timestamp.toISOString(), txId: tx.txId };
     await this.state.putState(this.state.createCompositeKey(PATIENT, [patientPseudonym]), encode(registration));
     return registration;
+  }
+
+  /**
+   * The registered patient adds his SM2 key, proving he holds it (`proof`: its signature over
+   * sm2KeyPayload). Once set it stays: his signatures on SM-suite records are checked against it.
+   */
+  async registerSm2Key(registration: PatientRegistration, publicKey: string, proof: string): Promise<PatientRegistration> {
+    if (!/^04[0-9a-f]{128}$/.test(publicKey)) throw invalid('publicKey', 'must be an uncompressed SM2 public key in lowercase hex (04 ‖ x ‖ y, 130 characters)');
+    try {
+      sm2PublicKeyPoint(Buffer.from(publicKey, 'hex'));
+    } catch {
+      throw invalid('publicKey', 'is not a point of the SM2 curve');
+    }
+    if (!sm2Verify(Buffer.from(sm2KeyPayload(registration.patientPseudonym, publicKey), 'utf8'), Buffer.from(proof, 'base64url'), Buffer.from(publicKey, 'hex'))) {
+      throw invalid('proof', "is not this key's SM2 signature over the registration, so it does not show the patient holds the key");
+    }
+    if (registration.sm2PublicKey === publicKey) return registration;
+    if (registration.sm2PublicKey) throw new ChaincodeError(ErrorCode.Conflict, 'this pseudonym already has another SM2 key; it stays for the pseudonym\'s life, so his earlier signatures keep their meaning', 'publicKey');
+    const updated: PatientRegistration = { ...registration, sm2PublicKey: publicKey };
+    await this.state.putState(this.state.createCompositeKey(PATIENT, [registration.patientPseudonym]), encode(updated));
+    return updated;
   }
 
   /** True when the caller is the patient registered under the pseudonym (his key is the one it derives from). */

@@ -1,4 +1,17 @@
-import { ChaincodeError, ErrorCode, canonicalJson, pseudonymOf, recordSigningPayload, signatureValid, type EmrRecord, type TransactionName } from '@emr/protocol';
+import { sm2Verify } from '@emr/crypto';
+import {
+  SIGNATURE_SCHEME_NAMES,
+  canonicalJson,
+  invalid,
+  pseudonymOf,
+  recordSigningPayload,
+  signatureSchemeOf,
+  signatureValid,
+  type EmrRecord,
+  type PatientRegistration,
+  type SignatureScheme,
+  type TransactionName,
+} from '@emr/protocol';
 import type { Context } from 'fabric-contract-api';
 import { authorize, callerOf } from './access';
 import { AccessLog } from './access-log';
@@ -38,11 +51,26 @@ export function session(ctx: Context, transaction: TransactionName) {
     log: new AccessLog(stub, tx),
     /** The caller's certificate (PEM). */
     certificate: (): Uint8Array => ctx.clientIdentity.getIDBytes(),
-    /** Throws INVALID_ARGUMENT[field] unless the record's patient approval is the caller's signature over its index fields. */
-    requirePatientSignature(record: EmrRecord, field: string): void {
-      if (!signatureValid(ctx.clientIdentity.getIDBytes(), recordSigningPayload(record), record.patientApproval?.signature ?? '')) {
-        throw new ChaincodeError(ErrorCode.InvalidArgument, `is not a valid signature of '${caller.enrollmentId}' over the index fields`, field);
-      }
+    /**
+     * Throws INVALID_ARGUMENT[field] unless the record's patient approval is the calling
+     * patient's signature over its index fields, in the scheme of the record's suite: ECDSA
+     * with his enrollment key, or SM2 with the key he registered. A signature of the other
+     * scheme is named as such.
+     */
+    requirePatientSignature(record: EmrRecord, field: string, patient: PatientRegistration): void {
+      const payload = recordSigningPayload(record);
+      const signature = record.patientApproval?.signature ?? '';
+      const valid = (scheme: SignatureScheme) =>
+        scheme === 'sm2-sm3'
+          ? patient.sm2PublicKey !== undefined && sm2Verify(Buffer.from(payload, 'utf8'), Buffer.from(signature, 'base64url'), Buffer.from(patient.sm2PublicKey, 'hex'))
+          : signatureValid(ctx.clientIdentity.getIDBytes(), payload, signature);
+      const scheme = signatureSchemeOf(record.cipherSuite);
+      if (valid(scheme)) return;
+      const wanted = `records of suite ${record.cipherSuite} take the patient's ${SIGNATURE_SCHEME_NAMES[scheme]} signature`;
+      const other: SignatureScheme = scheme === 'sm2-sm3' ? 'ecdsa-p256-sha256' : 'sm2-sm3';
+      if (valid(other)) throw invalid(field, `is an ${SIGNATURE_SCHEME_NAMES[other]} signature, of the wrong suite: ${wanted}`);
+      if (scheme === 'sm2-sm3' && !patient.sm2PublicKey) throw invalid(field, `cannot be checked: ${wanted}, and '${caller.enrollmentId}' has registered no SM2 key (consent:RegisterSm2Key)`);
+      throw invalid(field, `is not a valid ${SIGNATURE_SCHEME_NAMES[scheme]} signature of '${caller.enrollmentId}' over the index fields`);
     },
     /** One event per transaction (Fabric keeps the last set); ids only, never PHI. */
     event: (name: string, payload: Record<string, string>): void => stub.setEvent(name, Buffer.from(canonicalJson(payload), 'utf8')),

@@ -28,7 +28,7 @@ export {
   type ConsentStatus,
   type DenyReason,
 } from './scopes';
-export { recordSigningPayload, fragmentSigningPayload, publicKeyPem, signatureValid, SIGNATURE_PATTERN, type SignedRecordFields } from './signing';
+export { recordSigningPayload, fragmentSigningPayload, publicKeyPem, signatureValid, signatureSchemeOf, sm2KeyPayload, SIGNATURE_PATTERN, SIGNATURE_SCHEME_NAMES, type SignatureScheme, type SignedRecordFields } from './signing';
 export {
   TRANSACTIONS,
   MAX_PAGE_SIZE,
@@ -54,6 +54,6 @@ export type { ConsentInput, Consent, ConsentPage, ApprovalRequirement, ApprovalP
 export type { RegistrationInput, Registration, GrantPage } from './types/grants';
 export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';
 export { LOG_ACTIONS, type KeyLeak, type KeyLeakReport, type LogAction, type LogEntry, type LogPage } from './types/log';
-export type { PatientRegistration, DirectoryEntry, Member } from './types/directory';
+export type { PatientRegistration, DirectoryEntry, Member, Sm2KeyRegistration } from './types/directory';
 export { DKG_FAULTS, DKG_PHASES, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgMessageInput, type DkgPhase, type DkgRevealedShare } from './types/dkg';
 export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } from './types/services';

@@ -1,7 +1,8 @@
 /**
- * What patients and proxies sign with their Fabric keys (ECDSA P-256, SHA-256, DER,
- * base64url), and the check. The SDK signs these bytes and the chaincode checks them, so
- * both build them here.
+ * What patients and proxies sign, and the ECDSA check. Their Fabric keys sign with ECDSA
+ * P-256 and SHA-256; a record of the SM suite takes the patient's SM2 signature instead
+ * (SM3, the Z value; @emr/crypto's sm2.ts). Signatures are DER, base64url. The SDK signs these
+ * bytes and the chaincode checks them, so both build them here.
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
@@ -25,6 +26,17 @@ export interface SignedRecordFields {
 export function recordSigningPayload(r: SignedRecordFields): string {
   const { recordId, patientPseudonym, ownerMsp, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, version, supersedes } = r;
   return canonicalJson({ domain: 'emr-record-index:v1', recordId, patientPseudonym, ownerMsp, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, version, supersedes });
+}
+
+/** The signature a patient gives on a record of each cipher suite: the SM suite is SM throughout. */
+export type SignatureScheme = 'ecdsa-p256-sha256' | 'sm2-sm3';
+const SCHEME_OF_SUITE: Readonly<Record<string, SignatureScheme>> = { 'sm4-ctr-hmac-sm3-stream.v1': 'sm2-sm3' };
+export const signatureSchemeOf = (cipherSuite: string): SignatureScheme => SCHEME_OF_SUITE[cipherSuite] ?? 'ecdsa-p256-sha256';
+export const SIGNATURE_SCHEME_NAMES: Readonly<Record<SignatureScheme, string>> = { 'ecdsa-p256-sha256': 'ECDSA P-256 (SHA-256)', 'sm2-sm3': 'SM2 (SM3, Z value)' };
+
+/** What a patient's SM2 key signs to prove he holds it when he registers it. */
+export function sm2KeyPayload(patientPseudonym: string, publicKey: string): string {
+  return canonicalJson({ domain: 'emr-sm2-key:v1', patientPseudonym, publicKey });
 }
 
 /** A proxy's statement: "for this grant, I turned the capsule with this hash into this fragment". */

@@ -14,7 +14,7 @@ import type { Caller } from './roles';
 import type { Purpose, RecordType } from './scopes';
 import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, PolicySet } from './types/consents';
 import type { DkgBoard, DkgMessage, DkgMessageInput, DkgPhase } from './types/dkg';
-import type { DirectoryEntry, PatientRegistration } from './types/directory';
+import type { DirectoryEntry, PatientRegistration, Sm2KeyRegistration } from './types/directory';
 import type { Emergency, EmergencyInput, EmergencyStatus, Justification } from './types/emergencies';
 import type { GrantPage, Registration, RegistrationInput } from './types/grants';
 import type { KeyLeakReport, LogEntry, LogPage } from './types/log';
@@ -85,6 +85,7 @@ export interface Transactions {
   // consent: patients, consents, approvals, grants, requests, the log
   'consent:RegisterPatient': Submit<[patientPseudonym: string], PatientRegistration>;
   'consent:ReadPatient': Evaluate<[patientPseudonym: string], PatientRegistration>;
+  'consent:RegisterSm2Key': Submit<[key: Sm2KeyRegistration], PatientRegistration>;
   'consent:GrantConsent': Submit<[consent: ConsentInput], Consent>;
   'consent:RevokeConsent': Submit<[consentId: string], Consent>;
   'consent:ReadConsent': Evaluate<[consentId: string], Consent>;
@@ -160,6 +161,7 @@ export const TRANSACTIONS = {
   'emr:ReadInternalMetadata': 'evaluate',
   'consent:RegisterPatient': 'submit',
   'consent:ReadPatient': 'evaluate',
+  'consent:RegisterSm2Key': 'submit',
   'consent:GrantConsent': 'submit',
   'consent:RevokeConsent': 'submit',
   'consent:ReadConsent': 'evaluate',

@@ -1,15 +1,19 @@
 /**
- * Issue 20, the SM suite's content cipher on the live network: a record uploaded with
- * SM4-CTR + HMAC-SM3 (`emr upload --suite sm`, the SDK's `cipherSuite`) is indexed under its
- * suite, its ciphertext on IPFS carries the SM version byte, and a grantee reads it back
- * through the proxies like any record.
+ * Issue 20, the SM suite on the live network: a record uploaded with SM4-CTR + HMAC-SM3
+ * (`emr upload --suite sm`, the SDK's `cipherSuite`) is indexed under its suite, its
+ * ciphertext on IPFS carries the SM version byte, and a grantee reads it back through the
+ * proxies like any record. End to end as the patient: his upload registers his SM2 key and
+ * carries his SM2 signature, which the chaincode checks (an ECDSA one is refused as the wrong
+ * suite); then grant, read and the audit trail.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sm2Verify } from '@emr/crypto';
+import { recordSigningPayload } from '@emr/protocol';
 import { emrJson, requireBuiltClis } from '../support/cli';
-import { emrClients, patientAndResearcher, researchConsent } from '../support/network';
+import { emrClients, newPatient, patientAndResearcher, researchConsent } from '../support/network';
 
 jest.setTimeout(240_000);
 const as = emrClients();
@@ -44,4 +48,40 @@ it('a record under the SM suite is stored with its suite and read back by a gran
 
   const refused = await emrJson('HospitalA', 'doctor1', ['upload', file, '--patient', pseudonym, '--category', category, '--suite', 'sm3'], false);
   expect([refused.code, refused.doc.error.message]).toEqual([1, '--suite: must be aes or sm, got "sm3"']);
+});
+
+it('end to end as the patient: upload under SM with his SM2 signature checked on chain, grant, read, audit', async () => {
+  requireBuiltClis();
+  const { user, pseudonym } = await newPatient('HospitalA', 'sm-patient');
+  const patient = as('HospitalA', user);
+  await researcher.registerIdentity();
+  const category = `sm${randomUUID().slice(0, 8)}/ecg`;
+  const content = `an ECG report under the SM suite ${randomUUID()}`;
+  const file = path.join(work, 'patient-record.txt');
+  writeFileSync(file, content);
+
+  const { doc } = await emrJson('HospitalA', user, ['upload', file, '--patient', pseudonym, '--category', category, '--suite', 'sm']);
+  const registration = await patient.consents.readPatient(pseudonym);
+  expect(registration.sm2PublicKey).toBe(patient.connection.sm2PublicKey());
+  const record = await patient.index.readRecord(doc.recordId);
+  expect(record).toMatchObject({ cipherSuite: 'sm4-ctr-hmac-sm3-stream.v1', createdBy: user });
+  expect(sm2Verify(Buffer.from(recordSigningPayload(record), 'utf8'), Buffer.from(record.patientApproval!.signature, 'base64url'), Buffer.from(registration.sm2PublicKey!, 'hex'))).toBe(true);
+
+  // The chain refuses his ECDSA signature on a record of the SM suite, naming the suite.
+  const fields = { ...record, recordId: `rec-${randomUUID()}`, supersedes: null, version: 1 };
+  const { recordId, patientPseudonym, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey } = fields;
+  const ecdsa = patient.connection.sign(recordSigningPayload(fields));
+  await expect(patient.index.createRecord({ recordId, patientPseudonym, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, patientSignature: ecdsa })).rejects.toThrow(
+    /patientSignature.*is an ECDSA P-256 \(SHA-256\) signature, of the wrong suite: records of suite sm4-ctr-hmac-sm3-stream.v1 take the patient's SM2/,
+  );
+
+  const { consentId } = await researchConsent(patient, category, 1);
+  const read = await researcher.fetchRecord(doc.recordId, { consentId }, { purpose: 'research' });
+  expect(read.data!.toString()).toBe(content);
+  await read.receiptCommitted;
+
+  const audit = await emrJson('HospitalA', user, ['audit', pseudonym]);
+  const actions = (audit.doc as { action: string; outcome: string; recordId: string | null }[]).map((e) => `${e.action}:${e.outcome}`);
+  expect(actions).toEqual(expect.arrayContaining(['patient-registration:success', 'sm2-key-registration:success', 'record-upload:success', 'consent-grant:success', 'access-request:success', 're-encryption:success', 'receipt:success']));
+  expect(actions.filter((a) => a === 'sm2-key-registration:success')).toHaveLength(1);
 });

@@ -3,6 +3,8 @@
  * One gRPC channel per connection; every call has an explicit deadline.
  */
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { deriveSm2Secret, sm2PublicKey, sm2Sign } from '@emr/crypto';
+import type { SignatureScheme } from '@emr/protocol';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -41,8 +43,13 @@ export interface EmrConnection {
   contract: Contract;
   /** The identity's enrollment certificate (PEM). */
   certificate: string;
-  /** Signs a payload with the identity's key (ECDSA P-256, SHA-256): DER, base64url. */
-  sign(payload: string): string;
+  /**
+   * Signs a payload, DER, base64url: by default with the enrollment key (ECDSA P-256,
+   * SHA-256); with 'sm2-sm3', with the identity's SM2 key (sm2Key).
+   */
+  sign(payload: string, scheme?: SignatureScheme): string;
+  /** The identity's SM2 public key (uncompressed, hex): derived from its enrollment key, so nothing more to keep. */
+  sm2PublicKey(): string;
   /** How long a submission waits for its commit status in all. */
   commitStatusMs: number;
   close(): void;
@@ -61,6 +68,17 @@ export function walletIdentity(orgProfile: OrgProfile, org: string, user: string
   const credentials = readFileSync(path.join(entry.dir, 'cert.pem'));
   const privateKey = createPrivateKey(readFileSync(path.join(entry.dir, 'key.pem')));
   return { identity: { mspId: orgProfile.mspId, credentials }, signer: signers.newPrivateKeySigner(privateKey), privateKey };
+}
+
+/**
+ * The SM2 key of an identity, derived (lazily) from its enrollment key's private scalar under
+ * a fixed label: the same wallet entry always gives the same SM2 key.
+ */
+function sm2KeyOf(privateKey: KeyObject): { secret(): bigint; publicKey(): string } {
+  let secret: bigint | undefined;
+  let publicKey: string | undefined;
+  const d = () => (secret ??= deriveSm2Secret(Buffer.from(String(privateKey.export({ format: 'jwk' }).d), 'base64url'), 'emr-sm2-signing-key:v1'));
+  return { secret: d, publicKey: () => (publicKey ??= Buffer.from(sm2PublicKey(d())).toString('hex')) };
 }
 
 export function connectGateway(options: ConnectOptions): EmrConnection {
@@ -83,6 +101,7 @@ export function connectGateway(options: ConnectOptions): EmrConnection {
     commitStatusOptions: deadline(t.commitStatus),
   });
   const contract = gateway.getNetwork(profile.channel).getContract(profile.chaincode);
+  const sm2 = sm2KeyOf(privateKey);
   return {
     org: options.org,
     user: options.user,
@@ -91,7 +110,9 @@ export function connectGateway(options: ConnectOptions): EmrConnection {
     channel: profile.channel,
     contract,
     certificate: Buffer.from(identity.credentials).toString('utf8'),
-    sign: (payload) => sign('sha256', Buffer.from(payload, 'utf8'), privateKey).toString('base64url'),
+    sign: (payload, scheme = 'ecdsa-p256-sha256') =>
+      (scheme === 'sm2-sm3' ? Buffer.from(sm2Sign(Buffer.from(payload, 'utf8'), sm2.secret())) : sign('sha256', Buffer.from(payload, 'utf8'), privateKey)).toString('base64url'),
+    sm2PublicKey: () => sm2.publicKey(),
     commitStatusMs: t.commitStatus,
     close() {
       gateway.close();

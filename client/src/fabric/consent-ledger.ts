@@ -1,5 +1,6 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
 import type { AccessDecision, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/protocol';
+import { sm2KeyPayload } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
 
@@ -25,6 +26,13 @@ export class ConsentLedger extends ContractClient {
   /** The calling patient registers his pseudonym: the one his enrollment key derives (`pseudonymOf`). */
   registerPatient(patientPseudonym: string): Promise<PatientRegistration> {
     return this.submit('consent:RegisterPatient', patientPseudonym);
+  }
+
+  /** The calling patient registers his SM2 key (derived from his enrollment key), proving he holds it. */
+  registerSm2Key(patientPseudonym: string): Promise<PatientRegistration> {
+    if (!this.connection.sm2PublicKey) throw new Error('this connection has no SM2 key');
+    const publicKey = this.connection.sm2PublicKey();
+    return this.submit('consent:RegisterSm2Key', { patientPseudonym, publicKey, proof: this.connection.sign(sm2KeyPayload(patientPseudonym, publicKey), 'sm2-sm3') });
   }
 
   /** A pseudonym's registration (home hospital, when); NotFoundError when nobody registered it. */

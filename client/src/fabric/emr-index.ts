@@ -1,5 +1,5 @@
 /** Typed access to the chaincode's EMR index transactions. */
-import { createdRecord, recordSigningPayload, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
+import { createdRecord, recordSigningPayload, signatureSchemeOf, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType, type SignedRecordFields } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 
 export class EmrIndex extends ContractClient {
@@ -17,7 +17,7 @@ export class EmrIndex extends ContractClient {
   async createRecordAsPatient(input: Omit<EmrRecordInput, 'patientSignature'>): Promise<EmrRecord> {
     const version = input.supersedes ? (await this.readRecord(input.supersedes)).version + 1 : 1;
     const fields = { ...input, ownerMsp: this.connection.mspId, version, supersedes: input.supersedes ?? null };
-    const signed = { ...input, patientSignature: this.connection.sign(recordSigningPayload(fields)) };
+    const signed = { ...input, patientSignature: this.patientSignature(fields) };
     return createdRecord(signed, await this.submit('emr:CreateRecord', signed));
   }
 
@@ -43,7 +43,7 @@ export class EmrIndex extends ContractClient {
   /** The patient signs the index fields of a record a doctor created. */
   async approveRecord(recordId: string): Promise<EmrRecord> {
     const record = await this.readRecord(recordId);
-    return this.submit('emr:ApproveRecord', recordId, this.connection.sign(recordSigningPayload(record)));
+    return this.submit('emr:ApproveRecord', recordId, this.patientSignature(record));
   }
 
   /**
@@ -52,8 +52,13 @@ export class EmrIndex extends ContractClient {
    */
   async switchType(recordId: string, type: RecordType, encapsulatedKey: string): Promise<EmrRecord> {
     const record = await this.readRecord(recordId);
-    const signature = this.connection.sign(recordSigningPayload({ ...record, type, encapsulatedKey }));
+    const signature = this.patientSignature({ ...record, type, encapsulatedKey });
     return this.submit('emr:SwitchType', { recordId, type, encapsulatedKey, signature });
+  }
+
+  /** The patient's signature over a record's index fields, in the scheme of its suite (ECDSA, or SM2 for the SM suite). */
+  private patientSignature(fields: SignedRecordFields): string {
+    return this.connection.sign(recordSigningPayload(fields), signatureSchemeOf(fields.cipherSuite));
   }
 
   /** Hospital-internal metadata, to the caller's org's implicit collection; it never leaves the org. */

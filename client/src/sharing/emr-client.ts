@@ -39,7 +39,7 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { encodeParty, pseudonymOf, recordInScope, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { encodeParty, pseudonymOf, recordInScope, signatureSchemeOf, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { DirectoryClient } from '../fabric/directory-client';
@@ -246,6 +246,27 @@ export class EmrClient {
     return this.consents.registerPatient(this.ownPseudonym());
   }
 
+  /**
+   * The connected patient registers his SM2 key, which signs his records of the SM suite (it
+   * derives from his enrollment key); idempotent. Uploads of that suite do it when needed.
+   */
+  registerSm2Key(): Promise<PatientRegistration> {
+    return this.consents.registerSm2Key(this.ownPseudonym());
+  }
+
+  /** Registers the patient's SM2 key unless the chain already has it (once per client). */
+  private sm2KeyOnChain(): Promise<unknown> {
+    this.sm2KeyRegistered ??= this.consents
+      .readPatient(this.ownPseudonym())
+      .then((r) => (r.sm2PublicKey === this.connection.sm2PublicKey() ? r : this.registerSm2Key()))
+      .catch((err: unknown) => {
+        this.sm2KeyRegistered = undefined;
+        throw err;
+      });
+    return this.sm2KeyRegistered;
+  }
+  private sm2KeyRegistered: Promise<unknown> | undefined;
+
   /** The caller, a doctor, researcher or admin, lists himself in the directory so consents can name him; idempotent. */
   registerIdentity() {
     return this.directory.registerIdentity();
@@ -310,7 +331,11 @@ export class EmrClient {
       ...(input.supersedes ? { supersedes: input.supersedes } : {}),
     };
     try {
-      const record = await time('chain', () => (this.isPatient() ? this.index.createRecordAsPatient(fields) : this.index.createRecord(fields)));
+      const asPatient = async () => {
+        if (signatureSchemeOf(cipherSuite) === 'sm2-sm3') await this.sm2KeyOnChain();
+        return this.index.createRecordAsPatient(fields);
+      };
+      const record = await time('chain', () => (this.isPatient() ? asPatient() : this.index.createRecord(fields)));
       return { record, pinnedOn: stored.pinnedOn, replicated: stored.replicated, timings };
     } catch (err) {
       const record = await this.committedAfterAll(recordId, stored.cid, err);
@@ -570,6 +595,7 @@ export class EmrClient {
     const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
     const { params } = await this.params();
     const switched = switchCapsuleType(params, capsule, await this.keyOf(slotIdentity(capsule.slot)), type);
+    if (signatureSchemeOf(record.cipherSuite) === 'sm2-sm3') await this.sm2KeyOnChain();
     return this.index.switchType(recordId, type, toBase64url(encodeCapsule(switched)));
   }
 

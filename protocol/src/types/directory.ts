@@ -7,6 +7,18 @@ export interface PatientRegistration {
   homeMsp: string;
   registeredAt: string;
   txId: string;
+  /**
+   * The patient's SM2 public key (uncompressed SEC1, hex), once he registered one: it checks his
+   * signatures on records of the SM suite. Fixed for the pseudonym's life.
+   */
+  sm2PublicKey?: string;
+}
+
+/** The patient registers his SM2 key; `proof` is its SM2 signature over sm2KeyPayload (possession). */
+export interface Sm2KeyRegistration {
+  patientPseudonym: string;
+  publicKey: string;
+  proof: string;
 }
 
 /** A doctor, researcher or admin who registered himself (never a patient: his key would link him to his pseudonym). */

@@ -22,6 +22,7 @@ export const LOG_ACTIONS = [
   'break-glass-approval',
   'record-erasure',
   'key-leak',
+  'sm2-key-registration',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 

@@ -6,8 +6,8 @@
  * (its comment says which); a defect is checked before the state, so its code and field tell
  * it apart from the base's own outcome.
  */
-import { G2, encodeKeyPossession, toBase64url } from '@emr/crypto';
-import { recordSigningPayload, type TransactionName } from '@emr/protocol';
+import { G2, deriveSm2Secret, encodeKeyPossession, sm2PublicKey, sm2Sign, toBase64url } from '@emr/crypto';
+import { recordSigningPayload, sm2KeyPayload, type TransactionName } from '@emr/protocol';
 import { compositeKey, entryId, enrollmentId, id, int, invalid, json, mspId, page, pseudonym, purpose, time, unauthorized, type Context, type Field, type Spec } from './chaincode-shapes';
 import type { Identity } from './gateways';
 import type { World } from './world';
@@ -45,6 +45,19 @@ const RECORD_FIELDS: Record<string, Field> = {
   encapsulatedKey: { kind: 'base64url' },
   supersedes: { kind: 'id', optional: true },
   patientSignature: { kind: 'signature', optional: true },
+};
+
+/** An SM2 key registration for a pseudonym, under a key derived from it (the same key every time). */
+function sm2KeyInput(patientPseudonym: string) {
+  const d = deriveSm2Secret(Buffer.from(patientPseudonym, 'hex'), 'malformed-calls');
+  const publicKey = Buffer.from(sm2PublicKey(d)).toString('hex');
+  return { patientPseudonym, publicKey, proof: toBase64url(sm2Sign(Buffer.from(sm2KeyPayload(patientPseudonym, publicKey), 'utf8'), d)) };
+}
+const SM2_KEY_FIELDS: Record<string, Field> = {
+  patientPseudonym: { kind: 'pseudonym', refusedAs: ['patientPseudonym', 'proof'] },
+  // Another hex string is well-formed: then the proof does not cover it.
+  publicKey: { kind: 'hex64', refusedAs: ['publicKey', 'proof'] },
+  proof: { kind: 'signature' },
 };
 
 function consentInput(c: Context, patientPseudonym: string) {
@@ -221,6 +234,11 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   'consent:RegisterPatient': {
     base: (c) => ({ caller: c.w.attacker, args: [pseudonym('patientPseudonym', c.w.attacker.pseudonym)] }),
     otherPatient: (c) => ({ caller: c.r.pick([c.w.attacker, HB('patient1')]), args: [c.w.victim.pseudonym], what: "registers the victim's pseudonym", expect: unauthorized('patientPseudonym') }),
+  },
+  // valid: the attacker registers an SM2 key (the same one each time: idempotent)
+  'consent:RegisterSm2Key': {
+    base: (c) => ({ caller: c.w.attacker, args: [json('key', sm2KeyInput(c.w.attacker.pseudonym), SM2_KEY_FIELDS)] }),
+    otherPatient: (c) => ({ caller: c.w.attacker, args: [JSON.stringify(sm2KeyInput(c.w.victim.pseudonym))], what: "registers an SM2 key for the victim's pseudonym", expect: unauthorized('patientPseudonym') }),
   },
   // valid
   'consent:ReadPatient': { base: (c) => ({ caller: doctorA, args: [pseudonym('patientPseudonym', c.w.victim.pseudonym)] }) },

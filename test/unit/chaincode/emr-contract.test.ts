@@ -2,7 +2,8 @@ import { EmrContract } from '../../../chaincode/src/emr-contract';
 import { recordInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
 import { chaincodeContext as context, identity, signAs } from '../../support/chaincode-context';
-import { canonicalJson, createdRecord, recordSigningPayload } from '@emr/protocol';
+import { deriveSm2Secret, sm2PublicKey, sm2Sign, sm2Verify, toBase64url } from '@emr/crypto';
+import { canonicalJson, createdRecord, recordSigningPayload, sm2KeyPayload } from '@emr/protocol';
 import { A, B, RI, admin, contracts, doctor1, patient1, researcher1, unitLedger } from '../../support/unit-ledger';
 
 const doctor = { 'hf.EnrollmentID': 'doctor1', role: 'doctor' };
@@ -65,7 +66,7 @@ describe('patient-created and patient-signed records', () => {
     const input = recordInput();
     const create = (who: Record<string, string>, body: object, msp = A) => emr.CreateRecord(as(msp, who), JSON.stringify(body));
     await expect(create(patient1, input)).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: is required/);
-    await expect(create(patient1, { ...input, patientSignature: signed({ ...fieldsOf(input), size: 1 }) })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: is not a valid signature/);
+    await expect(create(patient1, { ...input, patientSignature: signed({ ...fieldsOf(input), size: 1 }) })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: is not a valid ECDSA P-256 \(SHA-256\) signature/);
     await expect(create(patient1, { ...input, patientSignature: signed(fieldsOf(input), 'doctor1') })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]/);
     await expect(create(identity('patient2', 'patient'), { ...input, patientSignature: signed(fieldsOf(input), 'patient2') })).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
     await expect(create(doctor1, { ...input, patientSignature: signed(fieldsOf(input)) })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: is given by the patient/);
@@ -123,5 +124,67 @@ describe('patient-created and patient-signed records', () => {
     expect(JSON.parse(await emr.ReadInternalMetadata(as(A, admin), record.recordId)).metadata).toEqual({ ward: '3B', localMrn: 'MRN-0042' });
     await expect(emr.ReadInternalMetadata(as(B, admin), record.recordId)).rejects.toThrow(/^UNAUTHORIZED\[recordId\]/);
     await expect(put(A, doctor1, { metadata })).rejects.toThrow(/^CONFLICT\[recordId\]/);
+  });
+});
+
+describe('records of the SM suite: the patient signs with SM2', () => {
+  const { consent, emr } = contracts;
+  const SM = 'sm4-ctr-hmac-sm3-stream.v1';
+  const d = deriveSm2Secret(Buffer.alloc(32, 1), 'unit');
+  const publicKey = Buffer.from(sm2PublicKey(d)).toString('hex');
+  const sm2 = (payload: string, secret = d) => toBase64url(sm2Sign(Buffer.from(payload, 'utf8'), secret));
+  const fieldsOf = (input: ReturnType<typeof recordInput>) => ({ ...input, ownerMsp: A, version: 1, supersedes: null });
+  const registerKey = (as: Awaited<ReturnType<typeof unitLedger>>['as'], patientPseudonym: string, key = publicKey, proof = sm2(sm2KeyPayload(patientPseudonym, key)), who = patient1) =>
+    consent.RegisterSm2Key(as(A, who), JSON.stringify({ patientPseudonym, publicKey: key, proof }));
+
+  it('the patient registers his SM2 key once, proving he holds it; nobody else can, and it never changes', async () => {
+    const { state, as } = await unitLedger();
+    const p = recordInput().patientPseudonym;
+    const before = new Map(state.data);
+    await expect(registerKey(as, p, publicKey, sm2(sm2KeyPayload(p, publicKey), d + 1n))).rejects.toThrow(/^INVALID_ARGUMENT\[proof\]: is not this key's SM2 signature/);
+    await expect(registerKey(as, p, `04${'00'.repeat(64)}`)).rejects.toThrow(/^INVALID_ARGUMENT\[publicKey\]: is not a point of the SM2 curve/);
+    await expect(registerKey(as, p, publicKey.toUpperCase())).rejects.toThrow(/^INVALID_ARGUMENT\[publicKey\]: must be an uncompressed SM2 public key/);
+    await expect(registerKey(as, p, publicKey, undefined, identity('patient2', 'patient'))).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
+    await expect(registerKey(as, p, publicKey, undefined, doctor1)).rejects.toThrow(/^UNAUTHORIZED: role 'doctor'/);
+    expect(state.data).toEqual(before);
+    expect(JSON.parse(await registerKey(as, p))).toMatchObject({ patientPseudonym: p, sm2PublicKey: publicKey });
+    expect(JSON.parse(await registerKey(as, p))).toMatchObject({ sm2PublicKey: publicKey }); // the same key again: no change
+    const other = Buffer.from(sm2PublicKey(d + 1n)).toString('hex');
+    await expect(registerKey(as, p, other, sm2(sm2KeyPayload(p, other), d + 1n))).rejects.toThrow(/^CONFLICT\[publicKey\]: this pseudonym already has another SM2 key/);
+    expect(JSON.parse(await consent.ReadPatient(as(A, doctor1), p)).sm2PublicKey).toBe(publicKey);
+  });
+
+  it('an SM-suite record takes the SM2 signature by the registered key; ECDSA there, or SM2 on an AES record, is named as the wrong suite', async () => {
+    const { state, as } = await unitLedger();
+    const input = { ...recordInput(), cipherSuite: SM };
+    const create = (body: object) => emr.CreateRecord(as(A, patient1), JSON.stringify(body));
+    await expect(create({ ...input, patientSignature: sm2(recordSigningPayload(fieldsOf(input))) })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: cannot be checked: .* has registered no SM2 key/);
+    await registerKey(as, input.patientPseudonym);
+    const before = new Map(state.data);
+    await expect(create({ ...input, patientSignature: signAs(A, 'patient1', recordSigningPayload(fieldsOf(input))) })).rejects.toThrow(
+      /^INVALID_ARGUMENT\[patientSignature\]: is an ECDSA P-256 \(SHA-256\) signature, of the wrong suite: records of suite sm4-ctr-hmac-sm3-stream.v1 take the patient's SM2 \(SM3, Z value\) signature/,
+    );
+    await expect(create({ ...input, patientSignature: sm2(recordSigningPayload({ ...fieldsOf(input), size: 1 })) })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: is not a valid SM2 \(SM3, Z value\) signature/);
+    await expect(create({ ...input, patientSignature: sm2(recordSigningPayload(fieldsOf(input)), d + 1n) })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: is not a valid SM2/);
+    const aes = recordInput();
+    await expect(create({ ...aes, patientSignature: sm2(recordSigningPayload(fieldsOf(aes))) })).rejects.toThrow(/^INVALID_ARGUMENT\[patientSignature\]: is an SM2 \(SM3, Z value\) signature, of the wrong suite: records of suite aes-256-gcm-stream.v1 take the patient's ECDSA/);
+    expect(state.data).toEqual(before);
+    const signature = sm2(recordSigningPayload(fieldsOf(input)));
+    await create({ ...input, patientSignature: signature });
+    const stored = JSON.parse(await emr.ReadRecord(as(A, doctor1), input.recordId));
+    expect(stored).toMatchObject({ cipherSuite: SM, patientApproval: { signature } });
+    // Anyone can check it against the key on the chain, with any SM2 implementation.
+    expect(sm2Verify(Buffer.from(recordSigningPayload(stored), 'utf8'), Buffer.from(signature, 'base64url'), Buffer.from(publicKey, 'hex'))).toBe(true);
+  });
+
+  it('the patient approves a doctor\'s SM-suite record with SM2', async () => {
+    const { as } = await unitLedger();
+    const input = { ...recordInput(), recordId: 'rec-sm-approve', cipherSuite: SM };
+    await emr.CreateRecord(as(A, doctor1), JSON.stringify(input));
+    await registerKey(as, input.patientPseudonym);
+    const stored = JSON.parse(await emr.ReadRecord(as(A, doctor1), input.recordId));
+    await expect(emr.ApproveRecord(as(A, patient1), input.recordId, signAs(A, 'patient1', recordSigningPayload(stored)))).rejects.toThrow(/^INVALID_ARGUMENT\[signature\]: is an ECDSA .* of the wrong suite/);
+    const approved = JSON.parse(await emr.ApproveRecord(as(A, patient1), input.recordId, sm2(recordSigningPayload(stored))));
+    expect(sm2Verify(Buffer.from(recordSigningPayload(approved), 'utf8'), Buffer.from(approved.patientApproval.signature, 'base64url'), Buffer.from(publicKey, 'hex'))).toBe(true);
   });
 });
