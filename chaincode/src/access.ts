@@ -76,6 +76,11 @@ export const PERMISSIONS = {
   // kgc: the key generation centres' public record
   'kgc:RegisterKeyCentre': ['kgc'],
   'kgc:ListKeyCentres': ['patient', 'doctor', 'researcher', 'proxy', 'kgc', 'admin'],
+  // consortium: settings the member orgs' admins change together
+  'consortium:ReadSettings': ROLES,
+  'consortium:ProposeSettings': ['admin'],
+  'consortium:ApproveSettings': ['admin'],
+  'consortium:ReadProposal': ['admin'],
   'kgc:PostDkgMessage': ['kgc'],
   'kgc:CloseDkgPhase': ['kgc'],
   'kgc:ReadDkg': ['kgc', 'admin'],

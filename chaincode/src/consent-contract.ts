@@ -23,7 +23,7 @@ import { decodeGrant, fromBase64url, verifyKeyPossession } from '@emr/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { evaluateConsent, granteeMatches, parseConsentInput, type Decision } from './consents';
-import type { PatientStore } from './patients';
+import { checkSm2Key, type PatientStore } from './patients';
 import { KeyCentreStore } from './key-centres';
 import { KeyLeakStore, decodeProof, parseKeyLeakReport } from './key-leaks';
 import { parseApprovalPolicy, requiredApprovals } from './policies';
@@ -74,9 +74,10 @@ export class ConsentContract extends BatchingContract {
     const raw = parseJsonObject(keyJson, 'key');
     rejectUnknownFields(raw, ['patientPseudonym', 'publicKey', 'proof']);
     const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
-    const registration = await patients.requirePatient(patientPseudonym, 'register an SM2 key for this pseudonym');
     const publicKey = typeof raw.publicKey === 'string' ? raw.publicKey : '';
-    const updated = await patients.registerSm2Key(registration, publicKey, checkSignature(raw.proof, 'proof'));
+    checkSm2Key(patientPseudonym, publicKey, checkSignature(raw.proof, 'proof'));
+    const registration = await patients.requirePatient(patientPseudonym, 'register an SM2 key for this pseudonym');
+    const updated = await patients.registerSm2Key(registration, publicKey);
     if (updated !== registration) await log.append({ action: 'sm2-key-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym, recordId: null, consentId: null, purpose: null });
     return canonicalJson(updated);
   }

@@ -2,6 +2,7 @@ import type { TransactionArgs, TransactionName } from '@emr/protocol';
 import type { Context, Contract } from 'fabric-contract-api';
 import { BenchContract } from './bench-contract';
 import { ConsentContract } from './consent-contract';
+import { ConsortiumContract } from './consortium-contract';
 import { DirectoryContract } from './directory-contract';
 import { EmergencyContract } from './emergency-contract';
 import { EmrContract } from './emr-contract';
@@ -13,12 +14,12 @@ import { skipDisabledShimLogLines } from './shim-logging';
 skipDisabledShimLogLines();
 nameArgumentCountErrors();
 
-export { BenchContract, ConsentContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
+export { BenchContract, ConsentContract, ConsortiumContract, DirectoryContract, EmergencyContract, EmrContract, KeyCentreContract, ProxyContract };
 // The vocabulary these contracts speak (ids, parties, records, consents, transactions) is
 // @emr/protocol's; import it from there.
 
 /** Read by fabric-chaincode-node: the contracts this chaincode serves. */
-export const contracts = [EmrContract, ConsentContract, DirectoryContract, EmergencyContract, ProxyContract, KeyCentreContract, BenchContract];
+export const contracts = [EmrContract, ConsentContract, DirectoryContract, EmergencyContract, ProxyContract, KeyCentreContract, ConsortiumContract, BenchContract];
 
 /**
  * The contracts serve exactly @emr/protocol's transactions (`contract:Method`), each method
@@ -33,6 +34,7 @@ interface ContractsByName {
   emergency: EmergencyContract;
   proxy: ProxyContract;
   kgc: KeyCentreContract;
+  consortium: ConsortiumContract;
   bench: BenchContract;
 }
 type Served = { [C in keyof ContractsByName]: `${C}:${Exclude<keyof ContractsByName[C], keyof Contract> & string}` }[keyof ContractsByName];

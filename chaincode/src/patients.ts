@@ -11,6 +11,19 @@ import { encode, found, readJson, type StateStore, type TxContext } from './ledg
 
 const PATIENT = 'emr.patient';
 
+/** Throws INVALID_ARGUMENT unless `publicKey` is an SM2 point and `proof` its signature over the registration (possession). */
+export function checkSm2Key(patientPseudonym: string, publicKey: string, proof: string): void {
+  if (!/^04[0-9a-f]{128}$/.test(publicKey)) throw invalid('publicKey', 'must be an uncompressed SM2 public key in lowercase hex (04 ‖ x ‖ y, 130 characters)');
+  try {
+    sm2PublicKeyPoint(Buffer.from(publicKey, 'hex'));
+  } catch {
+    throw invalid('publicKey', 'is not a point of the SM2 curve');
+  }
+  if (!sm2Verify(Buffer.from(sm2KeyPayload(patientPseudonym, publicKey), 'utf8'), Buffer.from(proof, 'base64url'), Buffer.from(publicKey, 'hex'))) {
+    throw invalid('proof', "is not this key's SM2 signature over the registration, so it does not show the patient holds the key");
+  }
+}
+
 /** Registrations, and what the calling identity is to them. */
 export class PatientStore {
   constructor(
@@ -43,19 +56,10 @@ export class PatientStore {
   }
 
   /**
-   * The registered patient adds his SM2 key, proving he holds it (`proof`: its signature over
-   * sm2KeyPayload). Once set it stays: his signatures on SM-suite records are checked against it.
+   * The registered patient adds his SM2 key (checked by checkSm2Key first). Once set it stays:
+   * his signatures on SM-suite records are checked against it.
    */
-  async registerSm2Key(registration: PatientRegistration, publicKey: string, proof: string): Promise<PatientRegistration> {
-    if (!/^04[0-9a-f]{128}$/.test(publicKey)) throw invalid('publicKey', 'must be an uncompressed SM2 public key in lowercase hex (04 ‖ x ‖ y, 130 characters)');
-    try {
-      sm2PublicKeyPoint(Buffer.from(publicKey, 'hex'));
-    } catch {
-      throw invalid('publicKey', 'is not a point of the SM2 curve');
-    }
-    if (!sm2Verify(Buffer.from(sm2KeyPayload(registration.patientPseudonym, publicKey), 'utf8'), Buffer.from(proof, 'base64url'), Buffer.from(publicKey, 'hex'))) {
-      throw invalid('proof', "is not this key's SM2 signature over the registration, so it does not show the patient holds the key");
-    }
+  async registerSm2Key(registration: PatientRegistration, publicKey: string): Promise<PatientRegistration> {
     if (registration.sm2PublicKey === publicKey) return registration;
     if (registration.sm2PublicKey) throw new ChaincodeError(ErrorCode.Conflict, 'this pseudonym already has another SM2 key; it stays for the pseudonym\'s life, so his earlier signatures keep their meaning', 'publicKey');
     const updated: PatientRegistration = { ...registration, sm2PublicKey: publicKey };

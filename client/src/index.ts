@@ -5,6 +5,7 @@ export { EmergencyAccess } from './fabric/emergency-access';
 export { ProxyRegistry, type SignedFragment } from './fabric/proxy-registry';
 export { KeyCentreRegistry } from './fabric/key-centre-registry';
 export { DirectoryClient } from './fabric/directory-client';
+export { ConsortiumSettingsClient } from './fabric/consortium-settings';
 export { pseudonymOf } from '@emr/protocol';
 export { EmrClient, FlowError, type FetchOptions, type FetchResult, type GrantResult, type Progress, type Timings, type UploadInput, type UploadResult, type Via } from './sharing/emr-client';
 export { IpfsStore, type IpfsNode, type Replication } from './sharing/ipfs-store';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import https from 'node:https';
 import path from 'node:path';
 import YAML from 'yaml';
-import { DirectoryClient, KeyCentreRegistry, ProxyRegistry, connectGateway, type ConnectionProfile } from '@emr/client';
+import { ConsortiumSettingsClient, DirectoryClient, KeyCentreRegistry, ProxyRegistry, connectGateway, type ConnectionProfile } from '@emr/client';
 import { caCertOf, enrollOrg, enrollUser, identitiesOf, startCa, tlsDirOf, waitForCa, walletEntryDir } from './ca';
 import { chaincodeServiceName, deployChaincode } from './chaincode';
 import { channelConfigDir, configtxObject, NODE_LOGGING_SPEC, ordererConfigDir, peerAdminEnv, peerConfigDir, writeAllNodeConfigs } from './node-env';
@@ -16,7 +16,7 @@ import { PROXIES_NAME, startDeliverProxies } from './deliver-proxy/launch';
 import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
 import { recordSetting, runningSetting, runningTopology } from './run-state';
 import { allPorts, DELIVER_PROXY_CONTROL_PORT, hostnameOf, RELAY_STATS_PORT, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
-import { ROLES, type Role } from '@emr/protocol';
+import { DEFAULT_CIPHER_SUITE, ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
 const upMarker = () => path.join(stateDir, 'up.json');
@@ -404,8 +404,8 @@ export async function up(log: (line: string) => void = console.log, request: Ord
   await Promise.all(topology.members.map((m) => waitForEndorsementPlan(m.name)));
   step('every gateway can gather endorsements (gossip and discovery converged)');
 
-  const [, listed] = await Promise.all([startServices(), registerDirectory()]);
-  step(`${topology.members.length} key centres ran the DKG and published the master public key; ${topology.members.length} proxies registered and staked; ${listed} staff identities listed in the directory`);
+  const [, listed] = await Promise.all([startServices(), registerDirectory(), adoptConsortiumSettings()]);
+  step(`${topology.members.length} key centres ran the DKG and published the master public key; ${topology.members.length} proxies registered and staked; ${listed} staff identities listed in the directory; the consortium's first settings adopted`);
   const seconds = (Date.now() - t0) / 1000;
   writeFileSync(upMarker(), JSON.stringify({ startedAt: new Date().toISOString(), seconds, steps }, null, 2));
   log(`network up in ${seconds.toFixed(1)} s`);
@@ -483,6 +483,27 @@ async function registerDirectory(): Promise<number> {
   await Promise.all(staff.map(({ org, user }) => registerIdentity(org, user, connectionProfile())));
   return staff.length;
 }
+
+/**
+ * The consortium's first settings (`emr consortium show`): every member org, AES-256-GCM as
+ * the default suite. The first admin proposes, every other admin approves, as the first
+ * settings need (docs/chaincode.md); a change later is `emr consortium propose`.
+ */
+async function adoptConsortiumSettings(): Promise<void> {
+  const asAdmin = async <T>(org: string, work: (s: ConsortiumSettingsClient) => Promise<T>): Promise<T> => {
+    const c = connectGateway({ org, user: 'admin', profile: connectionProfile() });
+    try {
+      return await work(new ConsortiumSettingsClient(c));
+    } finally {
+      c.close();
+    }
+  };
+  const [first, ...others] = topology.members;
+  const settings = { members: topology.members.map((m) => m.mspId), defaultCipherSuite: DEFAULT_CIPHER_SUITE };
+  await asAdmin(first!.name, (s) => s.propose(FIRST_SETTINGS, settings));
+  for (const m of others) await asAdmin(m.name, (s) => s.approve(FIRST_SETTINGS));
+}
+const FIRST_SETTINGS = 'consortium-v1';
 
 async function registerIdentity(org: string, user: string, profile: ConnectionProfile): Promise<void> {
   const c = connectGateway({ org, user, profile });

@@ -29,6 +29,8 @@ export const checkRecordId = (value: string, field = 'recordId'): string => chec
 export const checkConsentId = (value: string, field = 'consentId'): string => checkId(value, field);
 /** A grant's id (the crypto layer's GrantPublic.grantId). */
 export const checkGrantId = (value: string, field = 'grantId'): string => checkId(value, field);
+/** A consortium settings proposal's id (types/consortium.ts). */
+export const checkProposalId = (value: string, field = 'proposalId'): string => checkId(value, field);
 /** A DKG's id (the key centres' board, types/dkg.ts). */
 export const checkDkgId = (value: string, field = 'dkgId'): string => checkId(value, field);
 /** A break-glass's id. */

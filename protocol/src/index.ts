@@ -4,7 +4,7 @@
  */
 export { canonicalJson } from './canonical-json';
 export { ChaincodeError, ErrorCode, invalid } from './errors';
-export { ID_RULE, isId, checkRecordId, checkConsentId, checkGrantId, checkDkgId, checkEmergencyId, checkEntryId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
+export { ID_RULE, isId, checkRecordId, checkConsentId, checkGrantId, checkDkgId, checkEmergencyId, checkEntryId, checkProposalId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
 export { encodeParty, decodeParty, sameParty, distinctParties, type Party } from './party';
 export { TIME_RULE, checkTime } from './times';
 export { PSEUDONYM_DOMAIN, pseudonymOf } from './pseudonyms';
@@ -55,5 +55,6 @@ export type { RegistrationInput, Registration, GrantPage } from './types/grants'
 export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';
 export { LOG_ACTIONS, type KeyLeak, type KeyLeakReport, type LogAction, type LogEntry, type LogPage } from './types/log';
 export type { PatientRegistration, DirectoryEntry, Member, Sm2KeyRegistration } from './types/directory';
+export { DEFAULT_CIPHER_SUITE, NO_SETTINGS, mayApprove, missingApprovals, type ConsortiumSettings, type ConsortiumSettingsInput, type SettingsApproval, type SettingsProposal } from './types/consortium';
 export { DKG_FAULTS, DKG_PHASES, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgMessageInput, type DkgPhase, type DkgRevealedShare } from './types/dkg';
 export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } from './types/services';

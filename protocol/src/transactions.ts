@@ -12,6 +12,7 @@
 import type { Party } from './party';
 import type { Caller } from './roles';
 import type { Purpose, RecordType } from './scopes';
+import type { ConsortiumSettings, ConsortiumSettingsInput, SettingsProposal } from './types/consortium';
 import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, PolicySet } from './types/consents';
 import type { DkgBoard, DkgMessage, DkgMessageInput, DkgPhase } from './types/dkg';
 import type { DirectoryEntry, PatientRegistration, Sm2KeyRegistration } from './types/directory';
@@ -127,6 +128,11 @@ export interface Transactions {
   // kgc: the key generation centres' public record
   'kgc:RegisterKeyCentre': Submit<[centre: KeyCentreInput], KeyCentre>;
   'kgc:ListKeyCentres': Evaluate<[], KeyCentre[]>;
+  // consortium: settings the member orgs' admins change together
+  'consortium:ReadSettings': Evaluate<[], ConsortiumSettings>;
+  'consortium:ProposeSettings': Submit<[proposal: { proposalId: string; settings: ConsortiumSettingsInput }], SettingsProposal>;
+  'consortium:ApproveSettings': Submit<[proposalId: string], SettingsProposal>;
+  'consortium:ReadProposal': Evaluate<[proposalId: string], SettingsProposal>;
   'kgc:PostDkgMessage': Submit<[message: DkgMessageInput], DkgMessage>;
   /** A centre votes to close a phase (it waited out a silent centre); t votes close it. */
   'kgc:CloseDkgPhase': Submit<[dkgId: string, phase: DkgPhase, index: number], { phase: DkgPhase; voted: boolean }>;
@@ -197,6 +203,10 @@ export const TRANSACTIONS = {
   'directory:ReadIdentity': 'evaluate',
   'kgc:RegisterKeyCentre': 'submit',
   'kgc:ListKeyCentres': 'evaluate',
+  'consortium:ReadSettings': 'evaluate',
+  'consortium:ProposeSettings': 'submit',
+  'consortium:ApproveSettings': 'submit',
+  'consortium:ReadProposal': 'evaluate',
   'kgc:PostDkgMessage': 'submit',
   'kgc:CloseDkgPhase': 'submit',
   'kgc:ReadDkg': 'evaluate',

@@ -4,7 +4,9 @@
  * ciphertext on IPFS carries the SM version byte, and a grantee reads it back through the
  * proxies like any record. End to end as the patient: his upload registers his SM2 key and
  * carries his SM2 signature, which the chaincode checks (an ECDSA one is refused as the wrong
- * suite); then grant, read and the audit trail.
+ * suite); then grant, read and the audit trail. The consortium's default suite is a setting
+ * on chain that the member orgs' admins change together (`emr consortium propose|approve`);
+ * an upload names another suite to override it.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,4 +86,35 @@ it('end to end as the patient: upload under SM with his SM2 signature checked on
   const actions = (audit.doc as { action: string; outcome: string; recordId: string | null }[]).map((e) => `${e.action}:${e.outcome}`);
   expect(actions).toEqual(expect.arrayContaining(['patient-registration:success', 'sm2-key-registration:success', 'record-upload:success', 'consent-grant:success', 'access-request:success', 're-encryption:success', 'receipt:success']));
   expect(actions.filter((a) => a === 'sm2-key-registration:success')).toHaveLength(1);
+});
+
+it("the consortium's default suite is on chain, changed by a majority of the members' admins, and an upload can override it", async () => {
+  requireBuiltClis();
+  const pseudonym = await patientAndResearcher(patient, researcher);
+  const file = path.join(work, 'default-suite.txt');
+  writeFileSync(file, 'which suite?');
+  const upload = async (...extra: string[]) => (await emrJson('HospitalA', 'doctor1', ['upload', file, '--patient', pseudonym, '--category', 'suite-test/notes', ...extra])).doc.suite as string;
+
+  const first = (await emrJson('HospitalB', 'doctor1', ['consortium', 'show'])).doc;
+  expect(first).toMatchObject({ members: ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'], defaultCipherSuite: 'aes-256-gcm-stream.v1' });
+  expect(first.version).toBeGreaterThanOrEqual(1);
+
+  const refused = await emrJson('HospitalA', 'doctor1', ['consortium', 'propose', '--suite', 'sm'], false);
+  expect(refused.code).not.toBe(0);
+  expect(refused.doc.error.message).toMatch(/^UNAUTHORIZED: role 'doctor' of 'doctor1' \(HospitalAMSP\) may not call ProposeSettings; allowed: admin/);
+  const proposed = (await emrJson('HospitalA', 'admin', ['consortium', 'propose', '--suite', 'sm'])).doc;
+  try {
+    expect(proposed).toMatchObject({ status: 'open', approvals: [{ mspId: 'HospitalAMSP' }], missing: { orgs: [], moreMembers: 1 } });
+    expect(await upload()).toBe('aes-256-gcm-stream.v1'); // one org of three changes nothing
+    const adopted = (await emrJson('HospitalB', 'admin', ['consortium', 'approve', proposed.proposalId])).doc;
+    expect(adopted.status).toBe('adopted');
+    expect((await emrJson('ResearchInstitute', 'researcher1', ['consortium', 'show'])).doc).toMatchObject({ version: first.version + 1, defaultCipherSuite: 'sm4-ctr-hmac-sm3-stream.v1' });
+    expect(await upload()).toBe('sm4-ctr-hmac-sm3-stream.v1');
+    expect(await upload('--suite', 'aes')).toBe('aes-256-gcm-stream.v1');
+  } finally {
+    // Back to AES for the other suites, by the same rule.
+    const back = (await emrJson('HospitalB', 'admin', ['consortium', 'propose', '--suite', 'aes'])).doc;
+    if (back.status !== 'adopted') await emrJson('ResearchInstitute', 'admin', ['consortium', 'approve', back.proposalId]);
+  }
+  expect((await emrJson('HospitalA', 'doctor1', ['consortium', 'show'])).doc.defaultCipherSuite).toBe('aes-256-gcm-stream.v1');
 });

@@ -4,6 +4,7 @@
  * The rules are the chaincode's own (record ids, pseudonyms, categories, limits).
  */
 import path from 'node:path';
+import type { CipherSuite } from '@emr/crypto';
 import {
   MAX_ACCESSES,
   MAX_HOP_LIMIT,
@@ -242,4 +243,12 @@ export function profileUsers(options: Pick<GlobalOptions, 'network' | 'org'>, ro
   } catch {
     return [];
   }
+}
+
+const SUITES: Record<string, CipherSuite> = { aes: 'aes-256-gcm-stream.v1', sm: 'sm4-ctr-hmac-sm3-stream.v1' };
+/** `aes` or `sm`: a record content suite by its short name. */
+export function parseSuite(value: string, option = '--suite'): CipherSuite {
+  const suite = SUITES[value];
+  if (!suite) throw new UsageError(`${option}: must be aes or sm, got ${JSON.stringify(value)}`, option);
+  return suite;
 }

@@ -10,7 +10,6 @@ import { createReadStream, createWriteStream, renameSync, rmSync, statSync } fro
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  CIPHER_SUITE,
   RecordDecryptor,
   RecordEncryptor,
   decodeCapsule,
@@ -41,6 +40,7 @@ import {
 } from '@emr/crypto';
 import { encodeParty, pseudonymOf, recordInScope, signatureSchemeOf, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
+import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { DirectoryClient } from '../fabric/directory-client';
 import { EmrIndex } from '../fabric/emr-index';
@@ -69,7 +69,7 @@ export interface UploadInput {
   /** Default: a fresh `rec-<uuid>`. */
   recordId?: string;
   supersedes?: string;
-  /** The record's content suite (default AES-256-GCM; `sm4-ctr-hmac-sm3-stream.v1` for the SM suite). */
+  /** The record's content suite (default: the consortium's, on chain; `sm4-ctr-hmac-sm3-stream.v1` is the SM suite). */
   cipherSuite?: CipherSuite;
   /** A file path, the bytes, or a stream (e.g. a FHIR R4 bundle as JSON). */
   source: string | Uint8Array | Readable;
@@ -203,6 +203,8 @@ export class EmrClient {
   readonly proxies: ProxyRegistry;
   readonly directory: DirectoryClient;
   readonly ipfs: IpfsStore;
+  /** The consortium's settings on chain (members, default cipher suite). */
+  readonly settings: ConsortiumSettingsClient;
   private consortium?: Consortium;
   private readonly keys = new Map<string, G2Point>();
   private readonly grantKeys = new Map<string, G2Point>();
@@ -216,6 +218,7 @@ export class EmrClient {
     this.consents = new ConsentLedger(connection);
     this.proxies = new ProxyRegistry(connection);
     this.directory = new DirectoryClient(connection);
+    this.settings = new ConsortiumSettingsClient(connection);
     const own = profile.orgs[connection.org]!;
     const others = Object.entries(profile.orgs).filter(([name]) => name !== connection.org);
     this.ipfs = new IpfsStore([{ org: connection.org, api: own.ipfsApi }, ...others.map(([org, o]) => ({ org, api: o.ipfsApi }))]);
@@ -303,7 +306,7 @@ export class EmrClient {
     const time = timer(timings);
     const recordId = input.recordId ?? `rec-${randomUUID()}`;
     const type = input.type ?? 'sharable';
-    const { params } = await time('keys', () => this.params());
+    const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), this.cipherSuiteFor(input)]));
     const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
     const dataKey = newDataKey();
     const slot: Slot = { owner: input.patientPseudonym, type, condition: input.category };
@@ -312,7 +315,6 @@ export class EmrClient {
     const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
     const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
     const progress = counter('encrypt+upload', total, input.onProgress);
-    const cipherSuite = input.cipherSuite ?? CIPHER_SUITE;
     const encryptor = new RecordEncryptor(dataKey, { recordId, version }, undefined, undefined, cipherSuite);
     source.on('error', (e: Error) => encryptor.destroy(e));
     progress.on('error', (e) => encryptor.destroy(e));
@@ -344,6 +346,11 @@ export class EmrClient {
       await this.ipfs.unpinEverywhere(stored.cid);
       throw err;
     }
+  }
+
+  /** The suite a new record uses: the uploader's choice, else the consortium's default (read each time: it can change). */
+  private async cipherSuiteFor(input: UploadInput): Promise<CipherSuite> {
+    return input.cipherSuite ?? ((await this.settings.read()).defaultCipherSuite as CipherSuite);
   }
 
   /**

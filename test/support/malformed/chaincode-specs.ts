@@ -435,6 +435,19 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   },
   // valid
   'kgc:ListKeyCentres': { base: (c) => ({ caller: c.r.pick(c.identities), args: [] }) },
+  // valid
+  'consortium:ReadSettings': { base: (c) => ({ caller: c.r.pick(c.identities), args: [] }) },
+  // valid: a proposal of the settings as network up adopted them; one org of three never adopts it
+  'consortium:ProposeSettings': {
+    base: (c) => ({
+      caller: adminA,
+      args: [json('proposal', { proposalId: c.fresh('settings'), settings: { members: ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'], defaultCipherSuite: 'aes-256-gcm-stream.v1' } }, { proposalId: { kind: 'id' }, settings: { kind: 'object', refusedAs: ['settings'] } })],
+    }),
+  },
+  // NOT_FOUND: no such proposal
+  'consortium:ApproveSettings': { base: (c) => ({ caller: adminB, args: [id('proposalId', c.fresh('settings'))] }) },
+  // NOT_FOUND: no such proposal
+  'consortium:ReadProposal': { base: (c) => ({ caller: adminA, args: [id('proposalId', c.fresh('settings'))] }) },
   // CONFLICT: the consortium's DKG is over (its open phase is 'outcome')
   'kgc:PostDkgMessage': {
     base: (c) => ({

@@ -1,10 +1,9 @@
 /** `emr upload`: one file, encrypted as it streams, stored on IPFS and indexed on chain. */
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { CipherSuite } from '@emr/crypto';
 import type { UploadResult } from '../../sharing/emr-client';
 import { formatTimings, roundTimings, table } from '../format';
-import { UsageError, parseCategory, parsePseudonym, parseRecordId, parseRecordType } from '../options';
+import { UsageError, parseCategory, parsePseudonym, parseRecordId, parseRecordType, parseSuite } from '../options';
 import { formatBytes } from '../progress';
 import type { Sessions } from '../session';
 
@@ -18,13 +17,6 @@ export function regularFileSize(file: string, what: string): number {
   }
   if (!stat.isFile()) throw new UsageError(`${what} ${JSON.stringify(file)} is not a regular file`, what);
   return stat.size;
-}
-
-const SUITES: Record<string, CipherSuite> = { aes: 'aes-256-gcm-stream.v1', sm: 'sm4-ctr-hmac-sm3-stream.v1' };
-function parseSuite(value: string): CipherSuite {
-  const suite = SUITES[value];
-  if (!suite) throw new UsageError(`--suite: must be aes or sm, got ${JSON.stringify(value)}`, '--suite');
-  return suite;
 }
 
 /** The CLI reports an upload once its replica is pinned too (or says why there is none). */
@@ -64,7 +56,7 @@ export function addUpload(program: Command, session: Sessions): void {
     .option('--type <type>', 'sharable or non-sharable (default sharable)')
     .option('--record-id <id>', 'the record id (default a fresh rec-<uuid>)')
     .option('--supersedes <id>', 'the record this one is a new version of')
-    .option('--suite <suite>', 'the content cipher: aes (AES-256-GCM, the default) or sm (SM4-CTR with HMAC-SM3)')
+    .option('--suite <suite>', "the content cipher: aes (AES-256-GCM) or sm (SM4-CTR with HMAC-SM3, the patient signs with SM2); default: the consortium's (emr consortium show)")
     .action(async (file: string, o: { patient: string; category: string; type?: string; recordId?: string; supersedes?: string; suite?: string }) => {
       const s = session();
       const input = {

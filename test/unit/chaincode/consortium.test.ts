@@ -1,0 +1,105 @@
+/**
+ * Consortium settings: the first settings need every org they name; later ones a majority of
+ * the members and every org they add; one approval per org, by its admins only; a proposal
+ * over a version no longer in force cannot be adopted; bad input names its field and writes
+ * nothing. The quorum rule itself is property-tested against a direct count.
+ */
+import fc from 'fast-check';
+import { NO_SETTINGS, missingApprovals, type ConsortiumSettings } from '@emr/protocol';
+import { ConsortiumContract } from '../../../chaincode/src/consortium-contract';
+import { chaincodeContext } from '../../support/chaincode-context';
+import { MemoryState } from '../../support/memory-state';
+import { A, B, RI, admin, doctor1 } from '../../support/unit-ledger';
+
+const consortium = new ConsortiumContract();
+const AES = 'aes-256-gcm-stream.v1';
+const SM = 'sm4-ctr-hmac-sm3-stream.v1';
+
+function ledger() {
+  const state = new MemoryState();
+  let n = 0;
+  const as = (msp: string, who = admin) => chaincodeContext(state, msp, who, { txId: `tx-${++n}`, at: '2026-01-01T06:00:00.000Z' });
+  const propose = (msp: string, proposalId: string, members: string[], defaultCipherSuite = AES, who = admin) =>
+    consortium.ProposeSettings(as(msp, who), JSON.stringify({ proposalId, settings: { members, defaultCipherSuite } })).then(JSON.parse);
+  const approve = (msp: string, proposalId: string, who = admin) => consortium.ApproveSettings(as(msp, who), proposalId).then(JSON.parse);
+  const settings = (): Promise<ConsortiumSettings> => consortium.ReadSettings(as(RI, doctor1)).then(JSON.parse);
+  return { state, propose, approve, settings };
+}
+
+describe('consortium settings', () => {
+  it('start at version 0 with AES as the default suite', async () => {
+    await expect(ledger().settings()).resolves.toEqual(NO_SETTINGS);
+  });
+
+  it('the first settings are adopted once every org they name approved, and not before', async () => {
+    const { propose, approve, settings } = ledger();
+    expect(await propose(A, 'p1', [A, B, RI])).toMatchObject({ status: 'open', baseVersion: 0, approvals: [{ mspId: A }] });
+    expect((await approve(B, 'p1')).status).toBe('open');
+    expect((await settings()).version).toBe(0);
+    expect((await approve(RI, 'p1')).status).toBe('adopted');
+    expect(await settings()).toMatchObject({ version: 1, members: [A, B, RI].sort(), defaultCipherSuite: AES, proposalId: 'p1' });
+  });
+
+  it('later changes need a majority of the members, one approval per org, by admins of member orgs', async () => {
+    const { propose, approve, settings } = ledger();
+    await propose(A, 'p1', [A, B, RI]);
+    await approve(B, 'p1');
+    await approve(RI, 'p1');
+    await propose(B, 'sm', [A, B, RI], SM);
+    await expect(approve(B, 'sm')).rejects.toThrow(/^CONFLICT\[proposalId\]: HospitalBMSP has already approved/);
+    await expect(approve(A, 'sm', doctor1)).rejects.toThrow(/^UNAUTHORIZED: role 'doctor'/);
+    await expect(approve('OutsiderMSP', 'sm')).rejects.toThrow(/^UNAUTHORIZED: OutsiderMSP is neither a member/);
+    await expect(propose('OutsiderMSP', 'x', [A, B, RI])).rejects.toThrow(/^UNAUTHORIZED: OutsiderMSP is not a member/);
+    expect((await settings()).defaultCipherSuite).toBe(AES);
+    expect((await approve(A, 'sm')).status).toBe('adopted'); // 2 of 3
+    expect(await settings()).toMatchObject({ version: 2, defaultCipherSuite: SM });
+    await expect(approve(RI, 'sm')).rejects.toThrow(/^CONFLICT\[proposalId\]: proposal 'sm' is adopted/);
+  });
+
+  it('an org joins only with its own approval; a proposal over an older version cannot be adopted', async () => {
+    const { propose, approve, settings } = ledger();
+    await propose(A, 'p1', [A, B]);
+    await approve(B, 'p1');
+    await propose(A, 'join', [A, B, RI]);
+    expect((await approve(B, 'join')).status).toBe('open'); // the majority, but not the joining org
+    await propose(B, 'other', [A, B], SM);
+    expect((await approve(A, 'other')).status).toBe('adopted');
+    await expect(approve(RI, 'join')).rejects.toThrow(/^CONFLICT\[proposalId\]: proposal 'join' changes version 1, but version 2 is in force now/);
+    expect((await settings()).members).toEqual([A, B].sort());
+  });
+
+  it('refuses bad input by field, and writes nothing', async () => {
+    const { state, propose } = ledger();
+    const before = new Map(state.data);
+    const raw = (body: unknown) => consortium.ProposeSettings(chaincodeContext(state, A, admin, { txId: 'tx-x' }), typeof body === 'string' ? body : JSON.stringify(body));
+    await expect(raw('nope')).rejects.toThrow(/^INVALID_ARGUMENT\[proposal\]/);
+    await expect(raw({ proposalId: 'p', settings: { members: [A], defaultCipherSuite: 'rot13' } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.defaultCipherSuite\]: must be one of aes-256-gcm-stream.v1, sm4-ctr-hmac-sm3-stream.v1/);
+    await expect(raw({ proposalId: 'p', settings: { members: [], defaultCipherSuite: AES } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\]/);
+    await expect(raw({ proposalId: 'p', settings: { members: [A, A], defaultCipherSuite: AES } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\]: must name each org once/);
+    await expect(raw({ proposalId: 'p', settings: { members: ['bad msp'], defaultCipherSuite: AES } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\[0\]\]/);
+    await expect(raw({ proposalId: 'p', settings: { members: [A], defaultCipherSuite: AES, areas: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.areas\]/);
+    await expect(raw({ proposalId: 'p p', settings: { members: [A], defaultCipherSuite: AES } })).rejects.toThrow(/^INVALID_ARGUMENT\[proposalId\]/);
+    expect(state.data).toEqual(before);
+    await propose(A, 'p', [A, B]);
+    await expect(propose(A, 'p', [A, B])).rejects.toThrow(/^CONFLICT\[proposalId\]: proposal 'p' already exists/);
+  });
+});
+
+describe('missingApprovals (the quorum rule), property-tested', () => {
+  const orgs = ['O1', 'O2', 'O3', 'O4', 'O5', 'O6', 'O7'];
+  const subset = fc.subarray(orgs);
+  it('is satisfied exactly when a strict majority of the members and every joining org approved (every named org for the first settings)', () => {
+    fc.assert(
+      fc.property(subset, fc.subarray(orgs, { minLength: 1 }), subset, (members, proposed, approving) => {
+        const current: ConsortiumSettings = members.length ? { ...NO_SETTINGS, version: 3, members } : NO_SETTINGS;
+        const m = missingApprovals(current, { members: proposed, defaultCipherSuite: AES }, approving);
+        const done = m.orgs.length === 0 && m.moreMembers === 0;
+        const expected = members.length === 0
+          ? proposed.every((o) => approving.includes(o))
+          : 2 * members.filter((o) => approving.includes(o)).length > members.length && proposed.filter((o) => !members.includes(o)).every((o) => approving.includes(o));
+        expect(done).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
