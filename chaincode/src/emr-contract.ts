@@ -3,7 +3,7 @@ import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { authorize, callerOf } from './access';
 import { parseJsonObject, rejectUnknownFields, transientText } from './ledger';
-import { MAX_INTERNAL_BYTES, checkEncapsulatedKey, checkRecordType, checkSignature, parsePageSize, parseRecordInput } from './records';
+import { MAX_INTERNAL_BYTES, checkAncestorKeys, checkEncapsulatedKey, checkRecordType, checkSignature, parsePageSize, parseRecordInput } from './records';
 import { session } from './session';
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */
@@ -81,21 +81,28 @@ export class EmrContract extends BatchingContract {
 
   /**
    * The patient switches a record between sharable and non-sharable. Argument: JSON
-   * {recordId, type, encapsulatedKey (the data key re-encapsulated for the new type), signature}.
+   * {recordId, type, encapsulatedKey and ancestorKeys (the data key re-encapsulated for the
+   * new type, every capsule the record has), signature}.
    */
   @Transaction()
   @Returns('string')
   async SwitchType(ctx: Context, switchJson: string): Promise<string> {
     const s = session(ctx, 'emr:SwitchType');
     const raw = parseJsonObject(switchJson, 'switch');
-    rejectUnknownFields(raw, ['recordId', 'type', 'encapsulatedKey', 'signature']);
+    rejectUnknownFields(raw, ['recordId', 'type', 'encapsulatedKey', 'ancestorKeys', 'signature']);
     const recordId = checkRecordId(typeof raw.recordId === 'string' ? raw.recordId : '');
     const type = checkRecordType(raw.type);
     const encapsulatedKey = checkEncapsulatedKey(raw.encapsulatedKey);
     const signature = checkSignature(raw.signature);
     const record = await s.records.require(recordId);
+    // As many capsules as the record has: none for one indexed before ancestor capsules existed.
+    const legacy = record.ancestorKeys.length === 0;
+    if (legacy && raw.ancestorKeys !== undefined && !(Array.isArray(raw.ancestorKeys) && raw.ancestorKeys.length === 0)) {
+      throw invalid('ancestorKeys', `must be empty: record '${recordId}' was indexed before ancestor capsules and has none`);
+    }
+    const ancestorKeys = legacy ? [] : checkAncestorKeys(raw.ancestorKeys, record.category);
     const patient = await s.patients.requirePatient(record.patientPseudonym, "switch this record's type");
-    const switched = await s.records.switchType(record, { type, encapsulatedKey, signature }, (r) => s.requirePatientSignature(r, 'signature', patient), s.tx);
+    const switched = await s.records.switchType(record, { type, encapsulatedKey, ancestorKeys, signature }, (r) => s.requirePatientSignature(r, 'signature', patient), s.tx);
     await s.log.append({ action: 'type-switch', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
     s.event('record.type-switched', { recordId, type });
     return canonicalJson(switched);

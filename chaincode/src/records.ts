@@ -2,7 +2,7 @@
  * The record index on the world state: input validation and the store. The record's shape
  * and its ids are the shared vocabulary's (@emr/protocol).
  */
-import { ChaincodeError, ErrorCode, SIGNATURE_PATTERN, MAX_PAGE_SIZE, RECORD_TYPES, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, SIGNATURE_PATTERN, MAX_PAGE_SIZE, RECORD_TYPES, categoryAncestors, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
 import { CIPHER_SUITES } from '@emr/crypto';
 import { encode, found, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 
@@ -14,7 +14,7 @@ const PATTERNS: Record<string, [RegExp, string]> = {
   cipherSuite: [new RegExp(`^(${CIPHER_SUITES.map((x) => x.replace(/\./g, '\\.')).join('|')})$`), `must be one of ${CIPHER_SUITES.join(', ')}`],
   encapsulatedKey: [/^[A-Za-z0-9_-]{1,8192}$/, 'must be base64url without padding, at most 8192 characters'],
 };
-const INPUT_FIELDS = new Set(['recordId', 'patientPseudonym', 'category', ...Object.keys(PATTERNS), 'type', 'size', 'supersedes', 'patientSignature']);
+const INPUT_FIELDS = new Set(['recordId', 'patientPseudonym', 'category', ...Object.keys(PATTERNS), 'ancestorKeys', 'type', 'size', 'supersedes', 'patientSignature']);
 
 function requireString(obj: Record<string, unknown>, field: string): string {
   const value = obj[field];
@@ -45,16 +45,18 @@ export function parseRecordInput(json: string): EmrRecordInput {
   }
   let patientSignature: string | undefined;
   if (obj.patientSignature !== undefined) patientSignature = checkSignature(obj.patientSignature, 'patientSignature');
+  const category = checkCategory(requireString(obj, 'category'));
   return {
     recordId: checkRecordId(requireString(obj, 'recordId')),
     patientPseudonym: checkPseudonym(requireString(obj, 'patientPseudonym')),
-    category: checkCategory(requireString(obj, 'category')),
+    category,
     type,
     cid: checkString(obj, 'cid'),
     ciphertextSha256: checkString(obj, 'ciphertextSha256'),
     size,
     cipherSuite: checkString(obj, 'cipherSuite'),
     encapsulatedKey: checkString(obj, 'encapsulatedKey'),
+    ancestorKeys: checkAncestorKeys(obj.ancestorKeys, category),
     ...(supersedes !== undefined ? { supersedes } : {}),
     ...(patientSignature !== undefined ? { patientSignature } : {}),
   };
@@ -62,8 +64,21 @@ export function parseRecordInput(json: string): EmrRecordInput {
 
 export const checkEncapsulatedKey = (value: unknown): string => checkString({ encapsulatedKey: value }, 'encapsulatedKey');
 
+/** One capsule per ancestor of `category`, the parent first and the root last (@emr/protocol's categoryAncestors). */
+export function checkAncestorKeys(value: unknown, category: string, field = 'ancestorKeys'): string[] {
+  const ancestors = categoryAncestors(category);
+  if (!Array.isArray(value) || value.length !== ancestors.length) {
+    throw invalid(field, `must hold the data key encapsulated to each ancestor of '${category}' in this order: ${ancestors.join(', ')} (${ancestors.length} capsules)`);
+  }
+  const [pattern, rule] = PATTERNS.encapsulatedKey!;
+  return value.map((v: unknown, i) => {
+    if (typeof v !== 'string' || !pattern.test(v)) throw invalid(`${field}[${i}]`, rule);
+    return v;
+  });
+}
+
 export function checkSignature(value: unknown, field = 'signature'): string {
-  if (typeof value !== 'string' || !SIGNATURE_PATTERN.test(value)) throw invalid(field, 'must be a base64url DER ECDSA signature');
+  if (typeof value !== 'string' || !SIGNATURE_PATTERN.test(value)) throw invalid(field, 'must be a base64url DER signature (ECDSA or SM2)');
   return value;
 }
 
@@ -91,7 +106,9 @@ export class RecordStore {
   constructor(private readonly state: StateStore) {}
 
   async get(recordId: string): Promise<EmrRecord | undefined> {
-    return readJson<EmrRecord>(this.state, RECORD, [recordId]);
+    const record = await readJson<EmrRecord>(this.state, RECORD, [recordId]);
+    // Records indexed before ancestor capsules existed have none.
+    return record && !record.ancestorKeys ? { ...record, ancestorKeys: [] } : record;
   }
 
   async require(recordId: string): Promise<EmrRecord> {
@@ -147,7 +164,7 @@ export class RecordStore {
    */
   async erase(record: EmrRecord, caller: Caller, tx: TxContext): Promise<EmrRecord> {
     if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was already erased`, 'recordId');
-    const erased: EmrRecord = { ...record, encapsulatedKey: '', erased: { erasedAt: tx.timestamp.toISOString(), erasedBy: caller.enrollmentId, txId: tx.txId } };
+    const erased: EmrRecord = { ...record, encapsulatedKey: '', ancestorKeys: [], erased: { erasedAt: tx.timestamp.toISOString(), erasedBy: caller.enrollmentId, txId: tx.txId } };
     await this.put(erased);
     return erased;
   }
@@ -166,7 +183,7 @@ export class RecordStore {
    * The patient switches the current version's type: the data key is re-encapsulated for
    * the new type's slot (crypto switchType), and he signs the fields as they become.
    */
-  async switchType(record: EmrRecord, change: { type: RecordType; encapsulatedKey: string; signature: string }, verify: (r: EmrRecord) => void, tx: TxContext): Promise<EmrRecord> {
+  async switchType(record: EmrRecord, change: { type: RecordType; encapsulatedKey: string; ancestorKeys: string[]; signature: string }, verify: (r: EmrRecord) => void, tx: TxContext): Promise<EmrRecord> {
     if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was erased`, 'recordId');
     if (record.type === change.type) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' is already ${change.type}`, 'type');
     if (!(await this.isCurrent(record.recordId))) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' is superseded; switch the current version`, 'recordId');
@@ -174,6 +191,7 @@ export class RecordStore {
       ...record,
       type: change.type,
       encapsulatedKey: change.encapsulatedKey,
+      ancestorKeys: change.ancestorKeys,
       patientApproval: { signature: change.signature, signedAt: tx.timestamp.toISOString(), txId: tx.txId },
     };
     verify(switched);

@@ -18,6 +18,7 @@ import {
   checkTime,
   distinctParties,
   encodeParty,
+  inCategory,
   invalid,
   registrationActive,
   sameParty,
@@ -149,6 +150,10 @@ export class RegistrationStore {
     if (Date.parse(input.expiresAt) > Date.parse(consent.validUntil)) throw invalid('expiresAt', `must not be after the consent's validUntil (${consent.validUntil})`);
     if (Date.parse(input.expiresAt) <= tx.timestamp.getTime()) throw invalid('expiresAt', 'must be in the future');
     if (consent.scope.type !== undefined && consent.scope.type !== input.type) throw invalid('type', `the consent covers ${consent.scope.type} records only`);
+    // A grant on a category opens every record below it (ancestor capsules): it may reach no further than its consent.
+    if (consent.scope.category !== undefined && !inCategory(grant.slot.condition, consent.scope.category)) {
+      throw invalid('conditionHash', `the grant's category '${grant.slot.condition}' lies outside the consent's category '${consent.scope.category}'`);
+    }
     if (input.hop > consent.hopLimit) throw invalid('hop', `the consent allows ${consent.hopLimit} hop(s)`);
     const delegator: Party = { mspId: caller.mspId, enrollmentId: caller.enrollmentId };
     if (input.hop === 1) {

@@ -9,6 +9,7 @@ export { ConsortiumSettingsClient } from './fabric/consortium-settings';
 export { pseudonymOf } from '@emr/protocol';
 export { EmrClient, FlowError, type FetchOptions, type FetchResult, type GrantResult, type Progress, type Timings, type UploadInput, type UploadResult, type Via } from './sharing/emr-client';
 export { IpfsStore, type IpfsNode, type Replication } from './sharing/ipfs-store';
+export { capsuleForSlot, encapsulateForCategory, recordCapsules } from './fabric/record-capsules';
 export { loadConsortium, extractKey, type Consortium } from './wire/key-centres';
 export * from './sharing/errors';
 export * from './wire/errors';

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EmrConnection } from '@emr/client';
 import { ConsentLedger, EmrIndex, endorseAndOrder, pseudonymOf } from '@emr/client';
-import type { ConsentInput, EmrRecordInput } from '@emr/protocol';
+import { categoryAncestors, type ConsentInput, type EmrRecordInput } from '@emr/protocol';
 import { quantile } from './stats';
 
 /** One transaction to submit: who, which function, its arguments; `done` releases what it held. */
@@ -189,6 +189,7 @@ export function recordFor(patientPseudonym: string, category = 'cardiology/ecg')
     size: 2048,
     cipherSuite: 'aes-256-gcm-stream.v1',
     encapsulatedKey: Buffer.from(`capsule:${recordId}`).toString('base64url'),
+    ancestorKeys: categoryAncestors(category).map((a) => Buffer.from(`capsule:${recordId}:${a}`).toString('base64url')),
   };
 }
 

@@ -18,6 +18,8 @@ export {
   MAX_HOP_LIMIT,
   MAX_ACCESSES,
   inCategory,
+  categoryAncestors,
+  ROOT_CATEGORY,
   recordInScope,
   registrationActive,
   accessGoesThrough,

@@ -37,6 +37,15 @@ export const MAX_SCOPE_RECORDS = 100;
 export const MAX_HOP_LIMIT = 5;
 export const MAX_ACCESSES = 1_000_000;
 
+/** The condition of the slot above every category: a grant on it covers all of a patient's records of a type. */
+export const ROOT_CATEGORY = '*';
+
+/** The categories above `category`, the parent first and ROOT_CATEGORY last: `a/b/c` → `a/b`, `a`, `*`. */
+export function categoryAncestors(category: string): string[] {
+  const segments = category.split('/');
+  return [...segments.slice(0, -1).map((_, i) => segments.slice(0, segments.length - 1 - i).join('/')), ROOT_CATEGORY];
+}
+
 /** `category` is `subtree` or below it. */
 export const inCategory = (category: string, subtree: string): boolean => category === subtree || category.startsWith(`${subtree}/`);
 

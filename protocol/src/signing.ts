@@ -19,13 +19,16 @@ export interface SignedRecordFields {
   size: number;
   cipherSuite: string;
   encapsulatedKey: string;
+  ancestorKeys: string[];
   version: number;
   supersedes: string | null;
 }
 
+/** The canonical JSON a patient signs. Records without ancestor capsules (indexed before them) sign exactly what they signed then. */
 export function recordSigningPayload(r: SignedRecordFields): string {
-  const { recordId, patientPseudonym, ownerMsp, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, version, supersedes } = r;
-  return canonicalJson({ domain: 'emr-record-index:v1', recordId, patientPseudonym, ownerMsp, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, version, supersedes });
+  const { recordId, patientPseudonym, ownerMsp, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys, version, supersedes } = r;
+  const ancestors = ancestorKeys.length ? { ancestorKeys } : {};
+  return canonicalJson({ domain: 'emr-record-index:v1', recordId, patientPseudonym, ownerMsp, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ...ancestors, version, supersedes });
 }
 
 /** The signature a patient gives on a record of each cipher suite: the SM suite is SM throughout. */

@@ -36,6 +36,8 @@ export interface TypeSwitch {
   recordId: string;
   type: RecordType;
   encapsulatedKey: string;
+  /** Every ancestor capsule re-encapsulated too, in the record's order. */
+  ancestorKeys: string[];
   /** Over the index fields as they become (signing.ts: recordSigningPayload). */
   signature: string;
 }

@@ -10,12 +10,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CIPHER_SUITE, encodeCapsule, encrypt, encryptRecord, newDataKey, toBase64url } from '@emr/crypto';
+import { CIPHER_SUITE, decodeGrant, encodeCapsule, encryptRecord, fromBase64url, newDataKey, toBase64url } from '@emr/crypto';
 import {
   AccessDeniedError,
   ContentUnavailableError,
   EmrClient,
   FlowError,
+  capsuleForSlot,
+  encapsulateForCategory,
   InsufficientFragmentsError,
   IntegrityError,
   KeyExtractionError,
@@ -30,6 +32,7 @@ import {
   loadConsortium,
   type ConsentInput,
 } from '../../client/src';
+import type { EmrRecord, Registration } from '@emr/protocol';
 import { callService } from '../../client/src/wire/call';
 import { kuboName, waitForKubo } from '../../network/src/kubo';
 import { startNodes, stopNode } from '../../network/src/network';
@@ -40,6 +43,8 @@ import { emrClients, newPatient } from '../support/network';
 
 jest.setTimeout(180_000);
 const hour = 3_600_000;
+/** The record's capsule a grant re-encrypts (its own category's or an ancestor's), as the SDK sends it to the proxies. */
+const capsuleOfGrant = (record: EmrRecord, grant: Registration): string => toBase64url(encodeCapsule(capsuleForSlot(record, decodeGrant(fromBase64url(grant.grant, 'grant')).slot)!));
 const as = emrClients();
 
 let p: string;
@@ -124,7 +129,7 @@ describe('the flows', () => {
     const denied = await researcher.fetchRecord(up.record.recordId, { consentId: consent.consentId }, { purpose: 'research' }).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(AccessDeniedError);
     expect((denied as AccessDeniedError).reason).toBe('revoked');
-    const proxy = await callService('proxy', `http://127.0.0.1:${memberOrg('HospitalA').proxyPort}`, 'POST', '/v1/fragments', { entryId: before.entryId, grantId: grants[0]!.grantId, capsule: up.record.encapsulatedKey }).catch((e: unknown) => e);
+    const proxy = await callService('proxy', `http://127.0.0.1:${memberOrg('HospitalA').proxyPort}`, 'POST', '/v1/fragments', { entryId: before.entryId, grantId: grants[0]!.grantId, capsule: capsuleOfGrant(up.record, grants[0]!) }).catch((e: unknown) => e);
     expect(proxy).toBeInstanceOf(ServiceError);
     expect((proxy as ServiceError).code).toBe('GRANT_INACTIVE');
 
@@ -200,8 +205,8 @@ describe('bad input and faults', () => {
     const recordId = `rec-${randomUUID()}`;
     const dataKey = newDataKey();
     const { ciphertext, sha256 } = await encryptRecord(fhir('x'), dataKey, { recordId, version: 1 });
-    const capsule = encrypt(params, { owner: p, type: 'sharable', condition: o.cat }, dataKey);
-    return doctor.index.createRecord({ recordId, patientPseudonym: p, category: o.cat, type: 'sharable', cid: o.cid, ciphertextSha256: o.sha256 ?? sha256, size: ciphertext.length, cipherSuite: CIPHER_SUITE, encapsulatedKey: toBase64url(encodeCapsule(capsule)) });
+    const capsules = encapsulateForCategory(params, p, 'sharable', o.cat, dataKey);
+    return doctor.index.createRecord({ recordId, patientPseudonym: p, category: o.cat, type: 'sharable', cid: o.cid, ciphertextSha256: o.sha256 ?? sha256, size: ciphertext.length, cipherSuite: CIPHER_SUITE, ...capsules });
   }
 
   it('a CID no node holds: ContentUnavailableError; a hash that differs from the chain: IntegrityError, no file left', async () => {
@@ -260,7 +265,8 @@ describe('bad input and faults', () => {
     await withStopped(['proxy-ResearchInstitute'], async () => undefined); // a restart repeats nothing
     await new Promise((r) => setTimeout(r, 2000));
     expect(await reEncryptions()).toBe(9);
-    const served = await callService<{ entryId: string }>('proxy', `http://127.0.0.1:${memberOrg('HospitalA').proxyPort}`, 'POST', '/v1/fragments', { entryId: entryWhileDown, grantId: (await patient.consents.listGrants(consent.consentId)).grants[0]!.grantId, capsule: record.encapsulatedKey });
+    const [grant] = (await patient.consents.listGrants(consent.consentId)).grants;
+    const served = await callService<{ entryId: string }>('proxy', `http://127.0.0.1:${memberOrg('HospitalA').proxyPort}`, 'POST', '/v1/fragments', { entryId: entryWhileDown, grantId: grant!.grantId, capsule: capsuleOfGrant(record, grant!) });
     expect(served.entryId).toBe(entryWhileDown);
   });
 

@@ -37,9 +37,10 @@ describe('patient-signed records', () => {
     await expect(net.as('HospitalB', 'patient1').approveRecord(recordId)).rejects.toBeInstanceOf(UnauthorizedError); // same name, another person
     await expect(net.as(A, 'doctor2').approveRecord(recordId)).rejects.toBeInstanceOf(UnauthorizedError);
     expect((await net.as(A, patient).approveRecord(recordId)).patientApproval).not.toBeNull();
-    await expect(net.as(A, 'doctor1').switchType(own.recordId, 'non-sharable', 'bmV3')).rejects.toBeInstanceOf(UnauthorizedError);
-    expect(await net.as(A, patient).switchType(own.recordId, 'non-sharable', 'bmV3')).toMatchObject({ type: 'non-sharable', encapsulatedKey: 'bmV3' });
-    const again = await net.as(A, patient).switchType(own.recordId, 'non-sharable', 'bmV3').catch((e: unknown) => e);
+    const ancestors = ['YW5j', 'cm9vdA']; // cardiology, then the root
+    await expect(net.as(A, 'doctor1').switchType(own.recordId, 'non-sharable', 'bmV3', ancestors)).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(await net.as(A, patient).switchType(own.recordId, 'non-sharable', 'bmV3', ancestors)).toMatchObject({ type: 'non-sharable', encapsulatedKey: 'bmV3', ancestorKeys: ancestors });
+    const again = await net.as(A, patient).switchType(own.recordId, 'non-sharable', 'bmV3', ancestors).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(ConflictError);
   });
 

@@ -71,9 +71,9 @@ it('end to end as the patient: upload under SM with his SM2 signature checked on
 
   // The chain refuses his ECDSA signature on a record of the SM suite, naming the suite.
   const fields = { ...record, recordId: `rec-${randomUUID()}`, supersedes: null, version: 1 };
-  const { recordId, patientPseudonym, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey } = fields;
+  const { recordId, patientPseudonym, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys } = fields;
   const ecdsa = patient.connection.sign(recordSigningPayload(fields));
-  await expect(patient.index.createRecord({ recordId, patientPseudonym, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, patientSignature: ecdsa })).rejects.toThrow(
+  await expect(patient.index.createRecord({ recordId, patientPseudonym, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys, patientSignature: ecdsa })).rejects.toThrow(
     /patientSignature.*is an ECDSA P-256 \(SHA-256\) signature, of the wrong suite: records of suite sm4-ctr-hmac-sm3-stream.v1 take the patient's SM2/,
   );
 

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { ConsentInput, EmrRecordInput } from '@emr/protocol';
+import { categoryAncestors, type ConsentInput, type EmrRecordInput } from '@emr/protocol';
 import { pseudonymFor } from './chaincode-context';
 
 /** A well-formed pseudonym nobody registered (no key derives it). */
@@ -8,10 +8,14 @@ export const pseudonym = (seed: string): string => createHash('sha256').update(`
 /** The pseudonym of HospitalA's patient1, the unit tests' patient. */
 export const patient1Pseudonym = (): string => pseudonymFor('HospitalAMSP', 'patient1');
 
-/** A valid record input with a fresh id; override any field. */
+/** Opaque stand-ins for a record's ancestor capsules (the chaincode checks their count and form only). */
+export const fakeAncestorKeys = (recordId: string, category: string): string[] => categoryAncestors(category).map((a) => Buffer.from(`capsule:${recordId}:${a}`).toString('base64url'));
+
+/** A valid record input with a fresh id; override any field (the ancestor capsules follow the category unless given). */
 export function recordInput(overrides: Partial<EmrRecordInput> = {}): EmrRecordInput {
-  const id = `rec-${randomUUID()}`;
+  const id = overrides.recordId ?? `rec-${randomUUID()}`;
   return {
+    ancestorKeys: fakeAncestorKeys(id, overrides.category ?? 'cardiology/ecg'),
     recordId: id,
     patientPseudonym: patient1Pseudonym(),
     category: 'cardiology/ecg',

@@ -21,6 +21,8 @@ export interface GrantOptions {
   n?: number;
   threshold?: number;
   type?: 'sharable' | 'non-sharable';
+  /** The slot's category (default the fixtures' consent's, cardiology). */
+  condition?: string;
   expiresAt?: string;
 }
 
@@ -35,7 +37,7 @@ export async function grantRegistration(o: GrantOptions): Promise<{ input: Regis
   const grantId = `grant-${randomUUID()}`;
   const proxies = await o.elect(grantId, o.consentId, o.n ?? 3);
   const delegatee = o.delegatee ?? { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' };
-  const condition = `consent:${o.consentId}`;
+  const condition = o.condition ?? 'cardiology';
   const slot = { owner: identityOf(o.patient ?? { mspId: 'HospitalAMSP', enrollmentId: 'patient1' }), type: o.type ?? 'sharable', condition };
   const { params, keyOf } = centresForTests();
   const parent = o.parentGrantId ? made.get(o.parentGrantId) : undefined;

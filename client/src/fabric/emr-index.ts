@@ -47,13 +47,14 @@ export class EmrIndex extends ContractClient {
   }
 
   /**
-   * The patient switches a record's type; `encapsulatedKey` is the data key re-encapsulated
-   * for the new type (crypto switchType). He signs the fields as they become.
+   * The patient switches a record's type; `encapsulatedKey` and `ancestorKeys` are the data
+   * key re-encapsulated for the new type (crypto switchType), every capsule of the record. He
+   * signs the fields as they become.
    */
-  async switchType(recordId: string, type: RecordType, encapsulatedKey: string): Promise<EmrRecord> {
+  async switchType(recordId: string, type: RecordType, encapsulatedKey: string, ancestorKeys: string[]): Promise<EmrRecord> {
     const record = await this.readRecord(recordId);
-    const signature = this.patientSignature({ ...record, type, encapsulatedKey });
-    return this.submit('emr:SwitchType', { recordId, type, encapsulatedKey, signature });
+    const signature = this.patientSignature({ ...record, type, encapsulatedKey, ancestorKeys });
+    return this.submit('emr:SwitchType', { recordId, type, encapsulatedKey, ancestorKeys, signature });
   }
 
   /** The patient's signature over a record's index fields, in the scheme of its suite (ECDSA, or SM2 for the SM suite). */

@@ -29,7 +29,6 @@ import {
   fromBase64url,
   openShare,
   reEncrypt,
-  slotIdentity,
   toBase64url,
   type Capsule,
   type G2Point,
@@ -39,6 +38,7 @@ import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
 import { ProxyRegistry } from '../fabric/proxy-registry';
+import { capsuleForSlot } from '../fabric/record-capsules';
 import { ConflictError, NotFoundError, retryIdempotent, retryMvcc } from '../fabric/errors';
 import type { ProxyRoutes, ServedFragment } from '../wire/routes';
 import { NonceCache, type TrustedCas } from './auth';
@@ -247,9 +247,10 @@ export class ProxyService {
     const record = await this.records.readRecord(entry.recordId);
     if (record.erased) throw new HttpError(409, 'ERASED', `record '${record.recordId}' was erased`);
     if (record.type !== reg.type) throw new HttpError(409, 'OUT_OF_SCOPE', `record '${record.recordId}' is ${record.type}, grant '${grantId}' is for ${reg.type}`);
-    const original = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
-    const sameCapsule = slotIdentity(original.slot) === slotIdentity(capsule.slot) && original.u0.equals(capsule.u0) && Buffer.from(original.w).equals(Buffer.from(capsule.w)) && Buffer.from(original.v).equals(Buffer.from(capsule.v));
-    if (!sameCapsule) throw new HttpError(400, 'INVALID_ARGUMENT', `capsule is not record '${record.recordId}''s`);
+    // One of the record's capsules (its category's or an ancestor's), as the chain has it.
+    const original = capsuleForSlot(record, capsule.slot);
+    const sameCapsule = original !== undefined && original.u0.equals(capsule.u0) && Buffer.from(original.w).equals(Buffer.from(capsule.w)) && Buffer.from(original.v).equals(Buffer.from(capsule.v));
+    if (!original || !sameCapsule) throw new HttpError(400, 'INVALID_ARGUMENT', `capsule is not one of record '${record.recordId}''s`);
     if (capsule.hops !== reg.hop - 1 || (reg.hop === 1 && !capsule.u.equals(original.u))) throw new HttpError(400, 'INVALID_ARGUMENT', `grant '${grantId}' re-encrypts capsules at hop ${reg.hop - 1}`);
     const stored = this.loadShare(grantId);
     if (!stored || stored.index !== index) throw new HttpError(404, 'NO_SHARE', `${this.identity} holds no key share for grant '${grantId}'`);
@@ -327,13 +328,12 @@ export class ProxyService {
   private async serveAhead(entryId: string, consentId: string, recordId: string): Promise<void> {
     const record = await this.records.readRecord(recordId);
     if (record.erased) return;
-    const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
     const entry = await this.ledger.readAccessEntry(entryId);
     for (const reg of await this.ledger.allGrants(consentId)) {
       const mine = reg.proxies.some((p) => sameParty(p, this.me)) && this.loadShare(reg.grantId);
-      if (mine && reg.hop === 1 && sameParty(reg.delegatee, entry.agent) && reg.type === record.type && decodeGrant(fromBase64url(reg.grant, 'grant')).slot.condition === capsule.slot.condition) {
-        await this.serve(entryId, reg.grantId, capsule);
-      }
+      if (!mine || reg.hop !== 1 || !sameParty(reg.delegatee, entry.agent) || reg.type !== record.type) continue;
+      const capsule = capsuleForSlot(record, decodeGrant(fromBase64url(reg.grant, 'grant')).slot);
+      if (capsule) await this.serve(entryId, reg.grantId, capsule);
     }
   }
 }

@@ -20,7 +20,6 @@ import {
   encodeGrant,
   encodeKeyPossession,
   encodeProxyShare,
-  encrypt,
   fromBase64url,
   newDataKey,
   openGrantKey,
@@ -38,9 +37,10 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { encodeParty, pseudonymOf, recordInScope, signatureSchemeOf, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { encodeParty, pseudonymOf, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
+import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../fabric/record-capsules';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { DirectoryClient } from '../fabric/directory-client';
 import { EmrIndex } from '../fabric/emr-index';
@@ -309,8 +309,7 @@ export class EmrClient {
     const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), this.cipherSuiteFor(input)]));
     const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
     const dataKey = newDataKey();
-    const slot: Slot = { owner: input.patientPseudonym, type, condition: input.category };
-    const capsule = encrypt(params, slot, dataKey);
+    const capsules = encapsulateForCategory(params, input.patientPseudonym, type, input.category, dataKey);
 
     const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
     const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
@@ -329,7 +328,7 @@ export class EmrClient {
       ciphertextSha256: encryptor.sha256(),
       size: progress.bytes,
       cipherSuite,
-      encapsulatedKey: toBase64url(encodeCapsule(capsule)),
+      ...capsules,
       ...(input.supersedes ? { supersedes: input.supersedes } : {}),
     };
     try {
@@ -379,33 +378,60 @@ export class EmrClient {
     if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
     const consent = await this.consents.grantConsent({ ...input, consentId: input.consentId ?? `consent-${randomUUID()}` });
     try {
-      return { consent, grants: await this.extendGrants(consent) };
+      return { consent, grants: await this.makeGrants(consent, await this.consentSlots(consent)) };
     } catch (err) {
       await this.consents.revokeConsent(consent.consentId).catch(() => undefined);
       throw err;
     }
   }
 
-  /** Makes the grants a consent lacks for slots of records indexed since it was granted. */
+  /**
+   * The slots a new consent's grants are for, without listing the patient's records: its
+   * category's (or the root's when it names none), which opens every sharable record below it,
+   * present or future (each carries a capsule for every ancestor); for a consent naming
+   * records, the categories of those records only.
+   */
+  private async consentSlots(consent: Consent): Promise<Slot[]> {
+    if (consent.grantee.kind !== 'identity' || consent.scope.type === 'non-sharable') return []; // a role or org has no single key to deliver to
+    const slot = (condition: string): Slot => ({ owner: consent.patientPseudonym, type: 'sharable', condition });
+    if (consent.scope.recordIds === undefined) return [slot(consent.scope.category ?? ROOT_CATEGORY)];
+    const records = await Promise.all(consent.scope.recordIds.map((id) => this.index.readRecord(id)));
+    const categories = new Set(records.filter((r) => !r.erased && r.type === 'sharable' && recordInScope(consent, r)).map((r) => r.category));
+    return [...categories].map(slot);
+  }
+
+  /** One grant per slot, one after another (each elects its own proxies). */
+  private async makeGrants(consent: Consent, slots: Slot[]): Promise<Registration[]> {
+    if (consent.grantee.kind !== 'identity') return [];
+    const delegatee: Party = { mspId: consent.grantee.mspId, enrollmentId: consent.grantee.enrollmentId };
+    const made: Registration[] = [];
+    for (const slot of slots) {
+      const slotKey = await this.keyOf(slotIdentity(slot));
+      made.push(await this.makeGrant({ consentId: consent.consentId, slot, delegatorKey: slotKey, delegatee, hop: 1, expiresAt: consent.validUntil }));
+    }
+    return made;
+  }
+
+  /**
+   * Makes the grants a consent lacks for records in its scope that no grant of it opens:
+   * records indexed before ancestor capsules existed (they carry their own category's capsule
+   * only), or grants lost to a failure. A consent granted on a category needs nothing more for
+   * records indexed later. Lists the patient's records.
+   */
   async extendGrants(consentOrId: Consent | string): Promise<Registration[]> {
     await ready(); // the crypto backend, chosen once before the first point
     const consent = typeof consentOrId === 'string' ? await this.consents.readConsent(consentOrId) : consentOrId;
-    if (consent.grantee.kind !== 'identity') return []; // a role or org has no single key to deliver to
-    const delegatee: Party = { mspId: consent.grantee.mspId, enrollmentId: consent.grantee.enrollmentId };
+    if (consent.grantee.kind !== 'identity') return [];
     const existing = await this.consents.allGrants(consent.consentId);
     const covered = new Set(existing.filter((g) => g.hop === 1).map((g) => `${g.type}|${g.conditionHash}`));
     const slots = new Map<string, Slot>();
     for (const record of await this.index.allRecordsByPatient(consent.patientPseudonym)) {
       if (record.erased || record.type !== 'sharable' || !recordInScope(consent, record)) continue;
+      const opens = recordCapsules(record).some((c) => covered.has(`${c.slot.type}|${sha256Hex(c.slot.condition)}`));
       const slot: Slot = { owner: consent.patientPseudonym, type: record.type, condition: record.category };
-      if (!covered.has(`${slot.type}|${sha256Hex(slot.condition)}`)) slots.set(slotIdentity(slot), slot);
+      if (!opens) slots.set(slotIdentity(slot), slot);
     }
-    const made: Registration[] = [];
-    for (const slot of slots.values()) {
-      const slotKey = await this.keyOf(slotIdentity(slot));
-      made.push(await this.makeGrant({ consentId: consent.consentId, slot, delegatorKey: slotKey, delegatee, hop: 1, expiresAt: consent.validUntil }));
-    }
-    return made;
+    return this.makeGrants(consent, [...slots.values()]);
   }
 
   /**
@@ -493,8 +519,10 @@ export class EmrClient {
       // ordered before it; the first read may predate one another org's peer had already
       // committed (a type switch), and a stale capsule would match a stale grant.
       record = await readRecord();
-      const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
-      const chain = await time('chain', () => this.grantChain(record, capsule, via));
+      const chain = await time('chain', () => this.grantChain(record, via));
+      const first = chain[0]!;
+      const capsule = capsuleForSlot(record, first.grant.slot);
+      if (!capsule) throw new FlowError(`grant '${first.registration.grantId}' (${first.grant.slot.type}, ${first.grant.slot.condition}) opens no capsule of record '${recordId}' (${record.type}, ${record.category})`);
       let current = capsule;
       const endpoints = await time('chain', () => this.proxyEndpoints());
       for (const link of chain) current = await this.reEncryptThrough(entry!, link, current, endpoints, timings);
@@ -509,7 +537,7 @@ export class EmrClient {
   }
 
   /** The grants from hop 1 down to the one the caller holds. */
-  private async grantChain(record: EmrRecord, capsule: Capsule, via: Via): Promise<ChainLink[]> {
+  private async grantChain(record: EmrRecord, via: Via): Promise<ChainLink[]> {
     const link = (registration: Registration): ChainLink => ({ registration, grant: decodeGrant(fromBase64url(registration.grant, 'grant')) });
     if ('grantId' in via) {
       const chain: ChainLink[] = [];
@@ -524,7 +552,7 @@ export class EmrClient {
     const found = (await this.consents.allGrants(via.consentId))
       .filter((r) => r.hop === 1 && encodeParty(r.delegatee) === me)
       .map(link)
-      .find(({ grant }) => slotIdentity(grant.slot) === slotIdentity(capsule.slot));
+      .find(({ grant }) => capsuleForSlot(record, grant.slot) !== undefined);
     if (!found) throw new FlowError(`consent '${via.consentId}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
     return [found];
   }
@@ -599,11 +627,12 @@ export class EmrClient {
   async switchType(recordId: string, type: RecordType): Promise<EmrRecord> {
     await ready(); // the crypto backend, chosen once before the first point
     const record = await this.index.readRecord(recordId);
-    const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
     const { params } = await this.params();
-    const switched = switchCapsuleType(params, capsule, await this.keyOf(slotIdentity(capsule.slot)), type);
+    const switched: string[] = [];
+    for (const capsule of recordCapsules(record)) switched.push(toBase64url(encodeCapsule(switchCapsuleType(params, capsule, await this.keyOf(slotIdentity(capsule.slot)), type))));
     if (signatureSchemeOf(record.cipherSuite) === 'sm2-sm3') await this.sm2KeyOnChain();
-    return this.index.switchType(recordId, type, toBase64url(encodeCapsule(switched)));
+    const [encapsulatedKey, ...ancestorKeys] = switched;
+    return this.index.switchType(recordId, type, encapsulatedKey!, ancestorKeys);
   }
 
   /** The patient's whole log: emergency overrides first, then everything else, newest first. */

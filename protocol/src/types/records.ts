@@ -17,8 +17,15 @@ export interface EmrRecordInput {
   /** Ciphertext size in bytes. */
   size: number;
   cipherSuite: string;
-  /** The data key encapsulated for the patient, base64url; opaque to the chaincode. */
+  /** The data key encapsulated to the slot of the record's own category (its leaf), base64url; opaque to the chaincode. */
   encapsulatedKey: string;
+  /**
+   * The same data key encapsulated to the slot of each ancestor category, the parent first
+   * and the root `*` last (scopes.ts: categoryAncestors): a grant on `cardiology` opens every
+   * record below it, present or future (docs/crypto.md). Empty only for records indexed
+   * before ancestor capsules existed.
+   */
+  ancestorKeys: string[];
   /** Id of the record this one replaces; the old version stays on the ledger. */
   supersedes?: string;
   /** Required when the patient creates the record: his signature over the index fields (signing.ts). */

@@ -30,8 +30,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The record fields a doctor indexes, for the victim, under a fresh id. */
 function recordInput(c: Context, patientPseudonym: string) {
-  const { cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, category, type } = c.w.victimRecord;
-  return { recordId: c.fresh('rec'), patientPseudonym, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey };
+  const { cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys, category, type } = c.w.victimRecord;
+  return { recordId: c.fresh('rec'), patientPseudonym, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys };
 }
 const RECORD_FIELDS: Record<string, Field> = {
   recordId: { kind: 'id' },
@@ -43,6 +43,7 @@ const RECORD_FIELDS: Record<string, Field> = {
   size: { kind: 'int', outOfRange: (r) => r.pick([-1, 1.5, 2 ** 53, -(2 ** 31), 1e308]) },
   cipherSuite: { kind: 'id' },
   encapsulatedKey: { kind: 'base64url' },
+  ancestorKeys: { kind: 'array', refusedAs: ['ancestorKeys', 'ancestorKeys[0]', 'ancestorKeys[1]'] },
   supersedes: { kind: 'id', optional: true },
   patientSignature: { kind: 'signature', optional: true },
 };
@@ -197,18 +198,25 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   'emr:SwitchType': {
     base: (c) => {
       const r = c.w.attackerRecord;
-      const change = { recordId: r.recordId, type: r.type === 'sharable' ? 'non-sharable' : 'sharable', encapsulatedKey: r.encapsulatedKey };
+      const change = { recordId: r.recordId, type: r.type === 'sharable' ? 'non-sharable' : 'sharable', encapsulatedKey: r.encapsulatedKey, ancestorKeys: r.ancestorKeys };
       const signature = c.sign(c.w.attacker, recordSigningPayload({ ...r, ...change }));
-      return { caller: c.w.attacker, args: [json('switch', { ...change, signature }, { recordId: { kind: 'id' }, type: { kind: 'recordType' }, encapsulatedKey: { kind: 'base64url', refusedAs: ['encapsulatedKey', 'signature'] }, signature: { kind: 'signature' } })] };
+      const fields: Record<string, Field> = {
+        recordId: { kind: 'id' },
+        type: { kind: 'recordType' },
+        encapsulatedKey: { kind: 'base64url', refusedAs: ['encapsulatedKey', 'signature'] },
+        ancestorKeys: { kind: 'array', refusedAs: ['ancestorKeys', 'ancestorKeys[0]', 'ancestorKeys[1]', 'signature'] },
+        signature: { kind: 'signature' },
+      };
+      return { caller: c.w.attacker, args: [json('switch', { ...change, signature }, fields)] };
     },
     otherPatient: (c) => {
       const r = c.w.victimRecord;
-      const change = { recordId: r.recordId, type: 'non-sharable', encapsulatedKey: r.encapsulatedKey };
+      const change = { recordId: r.recordId, type: 'non-sharable', encapsulatedKey: r.encapsulatedKey, ancestorKeys: r.ancestorKeys };
       return { caller: c.w.attacker, args: [JSON.stringify({ ...change, signature: c.sign(c.w.attacker, recordSigningPayload({ ...r, ...change })) })], what: "the attacker switches the victim's record", expect: unauthorized('patientPseudonym') };
     },
     replayedSignature: (c) => {
       const r = c.w.attackerRecord;
-      return { caller: c.w.attacker, args: [JSON.stringify({ recordId: r.recordId, type: 'non-sharable', encapsulatedKey: r.encapsulatedKey, signature: r.patientApproval!.signature })], what: 'his signature of the fields before the switch', expect: invalid('signature') };
+      return { caller: c.w.attacker, args: [JSON.stringify({ recordId: r.recordId, type: 'non-sharable', encapsulatedKey: r.encapsulatedKey, ancestorKeys: r.ancestorKeys, signature: r.patientApproval!.signature })], what: 'his signature of the fields before the switch', expect: invalid('signature') };
     },
   },
   // NOT_FOUND: no such record

@@ -224,6 +224,21 @@ describe('RegisterGrant and ReadGrant', () => {
     await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify((await grant({ consentId: c.consentId })).input))).rejects.toThrow(/^CONFLICT\[consentId\]/);
   });
 
+  it("a grant reaches no further than its consent's category: the category itself or below, never above or beside", async () => {
+    const { state, as, grant } = await ledger();
+    const c = consentInput({ scope: { category: 'cardiology/echo' } });
+    await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
+    const before = new Map(state.data);
+    for (const condition of ['cardiology', '*', 'cardiology/ecg', 'oncology', 'cardiology/echoes']) {
+      const { input } = await grant({ consentId: c.consentId, condition });
+      await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(input))).rejects.toThrow(
+        new RegExp(`^INVALID_ARGUMENT\\[conditionHash\\]: the grant's category '${condition.replace('*', '\\*')}' lies outside the consent's category 'cardiology/echo'`),
+      );
+    }
+    expect(state.data).toEqual(before);
+    for (const condition of ['cardiology/echo', 'cardiology/echo/stress']) await consent.RegisterGrant(as(A, patient1), JSON.stringify((await grant({ consentId: c.consentId, condition })).input));
+  });
+
   it('refuses a re-delegation whose anchor is not its parent\'s (its delegatee could not check the key it gets)', async () => {
     const { as, grant } = await ledger();
     const c = consentInput({ hopLimit: 2 });

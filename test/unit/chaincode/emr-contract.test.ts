@@ -74,6 +74,21 @@ describe('patient-created and patient-signed records', () => {
     expect(state.data).toEqual(before);
   });
 
+  it('needs one capsule per ancestor of the category, in order: the parent first, the root last', async () => {
+    const { state, as } = await unitLedger();
+    const before = new Map(state.data);
+    const input = recordInput({ category: 'cardiology/echo/stress' });
+    const create = (body: object) => emr.CreateRecord(as(A, doctor1), JSON.stringify(body));
+    const rule = /^INVALID_ARGUMENT\[ancestorKeys\]: must hold the data key encapsulated to each ancestor of 'cardiology\/echo\/stress' in this order: cardiology\/echo, cardiology, \* \(3 capsules\)/;
+    await expect(create({ ...input, ancestorKeys: undefined })).rejects.toThrow(rule);
+    await expect(create({ ...input, ancestorKeys: input.ancestorKeys.slice(1) })).rejects.toThrow(rule);
+    await expect(create({ ...input, ancestorKeys: [...input.ancestorKeys, 'eHg'] })).rejects.toThrow(rule);
+    await expect(create({ ...input, ancestorKeys: [input.ancestorKeys[0], 'not base64url!', input.ancestorKeys[2]] })).rejects.toThrow(/^INVALID_ARGUMENT\[ancestorKeys\[1\]\]: must be base64url/);
+    expect(state.data).toEqual(before);
+    await create(input);
+    expect(JSON.parse(await emr.ReadRecord(as(A, doctor1), input.recordId)).ancestorKeys).toEqual(input.ancestorKeys);
+  });
+
   it('the patient approves a record a doctor created, once; nobody else can', async () => {
     const { as, record } = await unitLedger();
     const stored = JSON.parse(await emr.ReadRecord(as(A, doctor1), record.recordId));
@@ -90,11 +105,15 @@ describe('patient-created and patient-signed records', () => {
   it('only the patient switches the type, re-signing the switched fields; it is logged and announced; a superseded version cannot switch', async () => {
     const { state, as, record } = await unitLedger();
     const stored = JSON.parse(await emr.ReadRecord(as(A, doctor1), record.recordId));
-    const change = { type: 'non-sharable', encapsulatedKey: 'bmV3LWNhcHN1bGU' };
+    const change = { type: 'non-sharable', encapsulatedKey: 'bmV3LWNhcHN1bGU', ancestorKeys: ['bmV3LWNhcmRpb2xvZ3k', 'bmV3LXJvb3Q'] };
     const body = (signature: string) => JSON.stringify({ recordId: record.recordId, ...change, signature });
     const good = signed({ ...stored, ...change });
     await expect(emr.SwitchType(as(A, doctor1), body(good))).rejects.toThrow(/^UNAUTHORIZED: /);
     await expect(emr.SwitchType(as(A, patient1), body(signed(stored)))).rejects.toThrow(/^INVALID_ARGUMENT\[signature\]/);
+    // Every capsule is switched: leaving the ancestors as they were would keep the old type's slots open.
+    await expect(emr.SwitchType(as(A, patient1), JSON.stringify({ recordId: record.recordId, ...change, ancestorKeys: change.ancestorKeys.slice(1), signature: good }))).rejects.toThrow(
+      /^INVALID_ARGUMENT\[ancestorKeys\]: must hold the data key encapsulated to each ancestor of 'cardiology\/ecg' in this order: cardiology, \* \(2 capsules\)/,
+    );
     await expect(emr.SwitchType(as(A, patient1), JSON.stringify({ recordId: record.recordId, type: 'secret', encapsulatedKey: 'x', signature: good }))).rejects.toThrow(/^INVALID_ARGUMENT\[type\]/);
     const switched = JSON.parse(await emr.SwitchType(as(A, patient1, '2026-01-01T07:00:00.000Z'), body(good)));
     expect(switched).toMatchObject({ ...change, version: 1, patientApproval: { signature: good } });
@@ -105,8 +124,8 @@ describe('patient-created and patient-signed records', () => {
 
     const v2 = recordInput({ supersedes: record.recordId });
     await emr.CreateRecord(as(A, doctor1), JSON.stringify(v2));
-    const back = { ...switched, type: 'sharable', encapsulatedKey: 'b2xk' };
-    await expect(emr.SwitchType(as(A, patient1), JSON.stringify({ recordId: record.recordId, type: 'sharable', encapsulatedKey: 'b2xk', signature: signed(back) }))).rejects.toThrow(/^CONFLICT\[recordId\]: .*superseded/);
+    const back = { ...switched, type: 'sharable', encapsulatedKey: 'b2xk', ancestorKeys: ['b2xk', 'b2xk'] };
+    await expect(emr.SwitchType(as(A, patient1), JSON.stringify({ recordId: record.recordId, type: 'sharable', encapsulatedKey: 'b2xk', ancestorKeys: ['b2xk', 'b2xk'], signature: signed(back) }))).rejects.toThrow(/^CONFLICT\[recordId\]: .*superseded/);
   });
 
   it("hospital-internal metadata goes to the owner's implicit collection only, is read by the owner's staff only, and is written once", async () => {
