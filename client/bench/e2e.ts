@@ -22,10 +22,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KuboRPCClient } from 'kubo-rpc-client';
 import { useBackend, type BackendName } from '@emr/crypto';
-import type * as Sdk from '../src';
 import type { EmrClient } from '../src';
 import { KiB, MiB, fmtMs, parseSize, sha256, sizeLabel, timed, writeRandomFile } from './e2e-measure';
 import { printReport, summarise } from './e2e-report';
+import { loadModules } from './sdk-modules';
 import { ADD_OPTIONS, IN_MEMORY_MAX, measureFetches, measureShares, measureUploads, referenceAdd, type Bench, type OursUpload } from './e2e-runs';
 
 // ---------------------------------------------------------------- options
@@ -67,21 +67,6 @@ const UPLOADER = { org: 'HospitalA', user: 'doctor1' };
 const PATIENT = { org: 'HospitalA', user: 'patient1' };
 const READER = { org: 'ResearchInstitute', user: 'researcher1' };
 const READER_PARTY = { mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' };
-
-/**
- * kubo-rpc-client is ESM-only, and so are its own dependencies (e.g. cborg exports `import`
- * only). Node 20 require()s it natively, but tsx rewrites an ESM package that is require()d
- * into CommonJS, whose require() of those dependencies then fails. So: load it natively with
- * import(), put that module in the require cache where the SDK's require() finds it, and only
- * then load the SDK.
- */
-async function loadModules(): Promise<{ kubo: typeof import('kubo-rpc-client'); sdk: typeof Sdk }> {
-  const kubo = await import('kubo-rpc-client');
-  const file = require.resolve('kubo-rpc-client');
-  require.cache[file] ??= { id: file, filename: file, path: path.dirname(file), loaded: true, exports: kubo, children: [], paths: [] } as unknown as NodeJS.Module;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return { kubo, sdk: require('../src') as typeof Sdk };
-}
 
 // ---------------------------------------------------------------- the run
 
