@@ -94,8 +94,9 @@ export class ConsentContract extends BatchingContract {
   @Transaction()
   @Returns('string')
   async GrantConsent(ctx: Context, consentJson: string): Promise<string> {
-    const { caller, tx, patients, consents, records, policies, directory, log, event } = session(ctx, 'consent:GrantConsent');
+    const { caller, tx, patients, consents, consortium, records, policies, directory, log, event } = session(ctx, 'consent:GrantConsent');
     const input = parseConsentInput(consentJson);
+    if (input.scope.category !== undefined) await consortium.requireCategory(input.scope.category, 'scope.category');
     const patient = await patients.requirePatient(input.patientPseudonym, 'grant consent over these records');
     await directory.requireGrantee(input.grantee);
     const reach = await this.categoriesReached(input, records);

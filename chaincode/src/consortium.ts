@@ -9,11 +9,14 @@ import {
   ChaincodeError,
   ErrorCode,
   NO_SETTINGS,
+  checkCategory,
   checkMspId,
   checkProposalId,
   invalid,
+  categoryKnown,
   mayApprove,
   missingApprovals,
+  unknownCategory,
   type Caller,
   type ConsortiumSettings,
   type ConsortiumSettingsInput,
@@ -24,29 +27,43 @@ import { encode, found, isObject, parseJsonObject, readJson, rejectUnknownFields
 const SETTINGS = 'emr.consortium';
 const PROPOSAL = 'emr.consortium-proposal';
 export const MAX_MEMBERS = 32;
+export const MAX_CATEGORIES = 512;
 
-/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite}}. */
+/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite, categories}}. */
 export function parseSettingsProposal(json: string): { proposalId: string; settings: ConsortiumSettingsInput } {
   const raw = parseJsonObject(json, 'proposal');
   rejectUnknownFields(raw, ['proposalId', 'settings']);
   const proposalId = checkProposalId(typeof raw.proposalId === 'string' ? raw.proposalId : '');
-  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite}');
-  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite'], 'settings.');
-  const { members, defaultCipherSuite } = raw.settings;
+  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite, categories}');
+  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite', 'categories'], 'settings.');
+  const { members, defaultCipherSuite, categories } = raw.settings;
   if (!Array.isArray(members) || members.length === 0 || members.length > MAX_MEMBERS) throw invalid('settings.members', `must list 1 to ${MAX_MEMBERS} MSP ids`);
   members.forEach((m, i) => checkMspId(m, `settings.members[${i}]`));
   if (new Set(members).size !== members.length) throw invalid('settings.members', 'must name each org once');
   if (typeof defaultCipherSuite !== 'string' || !(CIPHER_SUITES as readonly string[]).includes(defaultCipherSuite)) {
     throw invalid('settings.defaultCipherSuite', `must be one of ${CIPHER_SUITES.join(', ')}`);
   }
-  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite } };
+  if (!Array.isArray(categories) || categories.length > MAX_CATEGORIES) throw invalid('settings.categories', `must list at most ${MAX_CATEGORIES} department paths (none: any path)`);
+  categories.forEach((c, i) => checkCategory(c, `settings.categories[${i}]`));
+  if (new Set(categories).size !== categories.length) throw invalid('settings.categories', 'must name each path once');
+  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite, categories: [...(categories as string[])].sort() } };
 }
 
 export class ConsortiumStore {
   constructor(private readonly state: StateStore) {}
 
   async settings(): Promise<ConsortiumSettings> {
-    return (await readJson<ConsortiumSettings>(this.state, SETTINGS, [])) ?? NO_SETTINGS;
+    const stored = await readJson<ConsortiumSettings>(this.state, SETTINGS, []);
+    return stored ? { ...NO_SETTINGS, ...stored } : NO_SETTINGS;
+  }
+
+  /** The key `settings` reads (for StateStore.prefetch). */
+  key = (): string => this.state.createCompositeKey(SETTINGS, []);
+
+  /** Throws INVALID_ARGUMENT[field] unless the category is in the consortium's tree. */
+  async requireCategory(category: string, field: string): Promise<void> {
+    const settings = await this.settings();
+    if (!categoryKnown(settings, category)) throw invalid(field, unknownCategory(settings, category));
   }
 
   async proposal(proposalId: string): Promise<SettingsProposal> {

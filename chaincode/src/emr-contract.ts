@@ -31,7 +31,8 @@ export class EmrContract extends BatchingContract {
   async CreateRecord(ctx: Context, recordJson: string): Promise<string> {
     const s = session(ctx, 'emr:CreateRecord');
     const input = parseRecordInput(recordJson);
-    await s.stub.prefetch([s.patients.keyOf(input.patientPseudonym), ...s.records.keysToCreate(input)]);
+    await s.stub.prefetch([s.patients.keyOf(input.patientPseudonym), s.consortium.key(), ...s.records.keysToCreate(input)]);
+    await s.consortium.requireCategory(input.category, 'category');
     let signer: PatientRegistration | undefined;
     if (s.caller.role === 'patient') {
       signer = await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');

@@ -16,6 +16,7 @@ import type { Context } from 'fabric-contract-api';
 import { authorize, callerOf } from './access';
 import { AccessLog } from './access-log';
 import { ConsentStore } from './consents';
+import { ConsortiumStore } from './consortium';
 import { Directory } from './directory';
 import { EmergencyStore } from './emergencies';
 import { txOf } from './ledger';
@@ -43,6 +44,7 @@ export function session(ctx: Context, transaction: TransactionName) {
     patients: new PatientStore(stub, caller, () => (ownPseudonym ??= pseudonymOf(caller.mspId, ctx.clientIdentity.getIDBytes()))),
     directory: new Directory(stub),
     consents: new ConsentStore(stub),
+    consortium: new ConsortiumStore(stub),
     records: new RecordStore(stub),
     grants: new RegistrationStore(stub),
     policies: new PolicyStore(stub),

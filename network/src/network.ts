@@ -486,7 +486,7 @@ async function registerDirectory(): Promise<number> {
 
 /**
  * The consortium's first settings (`emr consortium show`): every member org, AES-256-GCM as
- * the default suite. The first admin proposes, every other admin approves, as the first
+ * the default suite, any department path as a category. The first admin proposes, every other admin approves, as the first
  * settings need (docs/chaincode.md); a change later is `emr consortium propose`.
  */
 async function adoptConsortiumSettings(): Promise<void> {
@@ -499,7 +499,7 @@ async function adoptConsortiumSettings(): Promise<void> {
     }
   };
   const [first, ...others] = topology.members;
-  const settings = { members: topology.members.map((m) => m.mspId), defaultCipherSuite: DEFAULT_CIPHER_SUITE };
+  const settings = { members: topology.members.map((m) => m.mspId), defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [] };
   await asAdmin(first!.name, (s) => s.propose(FIRST_SETTINGS, settings));
   for (const m of others) await asAdmin(m.name, (s) => s.approve(FIRST_SETTINGS));
 }

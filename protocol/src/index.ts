@@ -57,6 +57,6 @@ export type { RegistrationInput, Registration, GrantPage } from './types/grants'
 export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';
 export { LOG_ACTIONS, type KeyLeak, type KeyLeakReport, type LogAction, type LogEntry, type LogPage } from './types/log';
 export type { PatientRegistration, DirectoryEntry, Member, Sm2KeyRegistration } from './types/directory';
-export { DEFAULT_CIPHER_SUITE, NO_SETTINGS, mayApprove, missingApprovals, type ConsortiumSettings, type ConsortiumSettingsInput, type SettingsApproval, type SettingsProposal } from './types/consortium';
+export { DEFAULT_CIPHER_SUITE, NO_SETTINGS, categoryKnown, mayApprove, missingApprovals, unknownCategory, type ConsortiumSettings, type ConsortiumSettingsInput, type SettingsApproval, type SettingsProposal } from './types/consortium';
 export { DKG_FAULTS, DKG_PHASES, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgMessageInput, type DkgPhase, type DkgRevealedShare } from './types/dkg';
 export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } from './types/services';

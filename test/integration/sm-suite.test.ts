@@ -111,10 +111,18 @@ it("the consortium's default suite is on chain, changed by a majority of the mem
     expect((await emrJson('ResearchInstitute', 'researcher1', ['consortium', 'show'])).doc).toMatchObject({ version: first.version + 1, defaultCipherSuite: 'sm4-ctr-hmac-sm3-stream.v1' });
     expect(await upload()).toBe('sm4-ctr-hmac-sm3-stream.v1');
     expect(await upload('--suite', 'aes')).toBe('aes-256-gcm-stream.v1');
+
+    // A department tree: a consent on a category outside it is refused, naming the tree.
+    const tree = (await emrJson('HospitalB', 'admin', ['consortium', 'propose', '--categories', 'suite-test/notes,cardiology/ecg'])).doc;
+    await emrJson('ResearchInstitute', 'admin', ['consortium', 'approve', tree.proposalId]);
+    const grant = await emrJson('HospitalA', 'patient1', ['grant', '--patient', pseudonym, '--grantee', 'researcher1@ResearchInstituteMSP', '--category', 'cardiolgy', '--purpose', 'research'], false);
+    expect(grant.code).not.toBe(0);
+    expect(grant.doc.error.message).toMatch(/'cardiolgy' is not a category of the consortium \(emr consortium show\); its categories: cardiology\/ecg, suite-test\/notes/);
+    expect(await upload()).toBe('sm4-ctr-hmac-sm3-stream.v1'); // suite-test/notes is in the tree
   } finally {
-    // Back to AES for the other suites, by the same rule.
-    const back = (await emrJson('HospitalB', 'admin', ['consortium', 'propose', '--suite', 'aes'])).doc;
+    // Back to AES and any path for the other suites, by the same rule.
+    const back = (await emrJson('HospitalB', 'admin', ['consortium', 'propose', '--suite', 'aes', '--categories', 'any'])).doc;
     if (back.status !== 'adopted') await emrJson('ResearchInstitute', 'admin', ['consortium', 'approve', back.proposalId]);
   }
-  expect((await emrJson('HospitalA', 'doctor1', ['consortium', 'show'])).doc.defaultCipherSuite).toBe('aes-256-gcm-stream.v1');
+  expect((await emrJson('HospitalA', 'doctor1', ['consortium', 'show'])).doc).toMatchObject({ defaultCipherSuite: 'aes-256-gcm-stream.v1', categories: [] });
 });

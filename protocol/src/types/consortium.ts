@@ -1,6 +1,6 @@
 /**
- * The consortium's settings on chain: which orgs are members, and the default cipher suite
- * of new records. They change only by a proposal that enough member orgs' admins approve
+ * The consortium's settings on chain: which orgs are members, the default cipher suite of
+ * new records, and the department categories records are filed under. They change only by a proposal that enough member orgs' admins approve
  * (docs/chaincode.md, "Consortium settings").
  */
 
@@ -10,6 +10,11 @@ export interface ConsortiumSettingsInput {
   members: string[];
   /** The cipher suite new records use unless the uploader names another (a per-record override). */
   defaultCipherSuite: string;
+  /**
+   * The department tree: every path records may be filed under and consents may name, their
+   * ancestors implied (`cardiology/ecg` declares `cardiology` too). Empty: any well-formed path.
+   */
+  categories: string[];
 }
 
 /** The settings in force; version 0 until the first proposal is adopted. */
@@ -42,7 +47,17 @@ export interface SettingsProposal {
 /** The suite records use when nothing was adopted yet. */
 export const DEFAULT_CIPHER_SUITE = 'aes-256-gcm-stream.v1';
 
-export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, proposalId: null, adoptedAt: null };
+export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [], proposalId: null, adoptedAt: null };
+
+/** The category is in the consortium's tree: declared, or an ancestor of a declared one (any, when none are declared). */
+export const categoryKnown = (settings: Pick<ConsortiumSettings, 'categories'>, category: string): boolean =>
+  settings.categories.length === 0 || settings.categories.some((c) => c === category || c.startsWith(`${category}/`));
+
+/** Why a category is unknown, naming the tree (at most 20 of its paths). */
+export function unknownCategory(settings: Pick<ConsortiumSettings, 'categories'>, category: string): string {
+  const listed = settings.categories.slice(0, 20).join(', ') + (settings.categories.length > 20 ? `, … (${settings.categories.length} in all)` : '');
+  return `'${category}' is not a category of the consortium (emr consortium show); its categories: ${listed}`;
+}
 
 /**
  * The orgs whose approval a proposal still lacks, and how many more of the current members

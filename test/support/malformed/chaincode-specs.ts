@@ -449,7 +449,7 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   'consortium:ProposeSettings': {
     base: (c) => ({
       caller: adminA,
-      args: [json('proposal', { proposalId: c.fresh('settings'), settings: { members: ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'], defaultCipherSuite: 'aes-256-gcm-stream.v1' } }, { proposalId: { kind: 'id' }, settings: { kind: 'object', refusedAs: ['settings'] } })],
+      args: [json('proposal', { proposalId: c.fresh('settings'), settings: { members: ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'], defaultCipherSuite: 'aes-256-gcm-stream.v1', categories: [] } }, { proposalId: { kind: 'id' }, settings: { kind: 'object', refusedAs: ['settings'] } })],
     }),
   },
   // NOT_FOUND: no such proposal

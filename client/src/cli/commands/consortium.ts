@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { checkMspId, checkProposalId, missingApprovals, type ConsortiumSettings, type SettingsProposal } from '@emr/protocol';
 import type { EmrClient } from '../../sharing/emr-client';
 import { table } from '../format';
-import { UsageError, parseSuite } from '../options';
+import { UsageError, parseCategory, parseSuite } from '../options';
 import type { Sessions } from '../session';
 
 export function settingsText(s: ConsortiumSettings): string {
@@ -12,6 +12,7 @@ export function settingsText(s: ConsortiumSettings): string {
     ['version', String(s.version)],
     ['members', s.members.join(', ') || '(none yet)'],
     ['default suite', s.defaultCipherSuite],
+    ['categories', s.categories.join(', ') || '(any path)'],
     ['proposal', s.proposalId ?? '-'],
     ['adopted at', s.adoptedAt ?? '-'],
   ]);
@@ -27,6 +28,7 @@ async function proposalDoc(c: EmrClient, p: SettingsProposal) {
       ['status', p.status === 'open' && current.version !== p.baseVersion ? `stale (changes version ${p.baseVersion}, ${current.version} is in force)` : p.status],
       ['members', p.settings.members.join(', ')],
       ['default suite', p.settings.defaultCipherSuite],
+      ['categories', p.settings.categories.join(', ') || '(any path)'],
       ['approved by', p.approvals.map((a) => a.mspId).join(', ')],
       ['still needs', missing ? [...missing.orgs, ...(missing.moreMembers ? [`${missing.moreMembers} more of ${current.members.join(', ')}`] : [])].join('; ') || '-' : '-'],
     ]);
@@ -63,12 +65,14 @@ export function addConsortium(program: Command, session: Sessions): void {
     .description("an admin proposes settings; his org's approval counts at once")
     .option('--suite <suite>', 'the default cipher suite of new records: aes or sm (default: unchanged)')
     .option('--members <msps>', 'the member orgs, comma-separated MSP ids (default: unchanged)')
+    .option('--categories <paths>', "the department tree records are filed under, comma-separated paths (ancestors implied), or 'any' for any path (default: unchanged)")
     .option('--id <proposalId>', 'the proposal id (default: a fresh one)')
     .addHelpText('after', '\nThe first settings need the approval of every org they name; later ones a majority of the members and every org they add.\nOther admins run: emr consortium approve <proposalId>.')
-    .action(async (o: { suite?: string; members?: string; id?: string }) => {
+    .action(async (o: { suite?: string; members?: string; categories?: string; id?: string }) => {
       const s = session();
       const suite = o.suite === undefined ? undefined : parseSuite(o.suite);
       const members = o.members === undefined ? undefined : parseMembers(o.members);
+      const categories = o.categories === undefined ? undefined : o.categories === 'any' ? [] : o.categories.split(',').map((c) => parseCategory(c.trim(), '--categories'));
       const proposalId = o.id ?? `settings-${randomUUID().slice(0, 8)}`;
       try {
         checkProposalId(proposalId);
@@ -78,7 +82,7 @@ export function addConsortium(program: Command, session: Sessions): void {
       const { doc, text } = await s.connect(async (c) => {
         const current = await c.settings.read();
         if (!members && current.members.length === 0) throw new UsageError('--members: the consortium has no members yet, so the first proposal names them', '--members');
-        const proposal = await c.settings.propose(proposalId, { members: members ?? current.members, defaultCipherSuite: suite ?? current.defaultCipherSuite });
+        const proposal = await c.settings.propose(proposalId, { members: members ?? current.members, defaultCipherSuite: suite ?? current.defaultCipherSuite, categories: categories ?? current.categories });
         return proposalDoc(c, proposal);
       });
       s.emit(doc, text);
