@@ -64,6 +64,7 @@ export const PERMISSIONS = {
   'emergency:ReadJustification': ['doctor', 'admin'],
   // proxy: registry, stake, election, faults, re-encryption log
   'proxy:RegisterProxy': ['proxy'],
+  'proxy:RegisterSm2Key': ['proxy'],
   'proxy:VoteStake': ['admin'],
   'proxy:ReadProxy': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],
   'proxy:ListProxies': ['patient', 'doctor', 'researcher', 'proxy', 'admin'],

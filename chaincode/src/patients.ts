@@ -5,24 +5,10 @@
  * or re-bind it. The state holds the pseudonym and the home hospital only, never who the
  * patient is.
  */
-import { sm2PublicKeyPoint, sm2Verify } from '@emr/crypto';
-import { ChaincodeError, ErrorCode, invalid, sm2KeyPayload, type Caller, type PatientRegistration } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, type Caller, type PatientRegistration } from '@emr/protocol';
 import { encode, found, readJson, type StateStore, type TxContext } from './ledger';
 
 const PATIENT = 'emr.patient';
-
-/** Throws INVALID_ARGUMENT unless `publicKey` is an SM2 point and `proof` its signature over the registration (possession). */
-export function checkSm2Key(patientPseudonym: string, publicKey: string, proof: string): void {
-  if (!/^04[0-9a-f]{128}$/.test(publicKey)) throw invalid('publicKey', 'must be an uncompressed SM2 public key in lowercase hex (04 ‖ x ‖ y, 130 characters)');
-  try {
-    sm2PublicKeyPoint(Buffer.from(publicKey, 'hex'));
-  } catch {
-    throw invalid('publicKey', 'is not a point of the SM2 curve');
-  }
-  if (!sm2Verify(Buffer.from(sm2KeyPayload(patientPseudonym, publicKey), 'utf8'), Buffer.from(proof, 'base64url'), Buffer.from(publicKey, 'hex'))) {
-    throw invalid('proof', "is not this key's SM2 signature over the registration, so it does not show the patient holds the key");
-  }
-}
 
 /** Registrations, and what the calling identity is to them. */
 export class PatientStore {
@@ -56,7 +42,7 @@ export class PatientStore {
   }
 
   /**
-   * The registered patient adds his SM2 key (checked by checkSm2Key first). Once set it stays:
+   * The registered patient adds his SM2 key (checked by sm2-keys.ts first). Once set it stays:
    * his signatures on SM-suite records are checked against it.
    */
   async registerSm2Key(registration: PatientRegistration, publicKey: string): Promise<PatientRegistration> {

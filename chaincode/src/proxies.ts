@@ -84,6 +84,15 @@ export class ProxyStore {
     return (await readJson<string[]>(this.state, PROXY_SET, [])) ?? [];
   }
 
+  /** A registered proxy adds its SM2 key (checked by sm2-keys.ts first); once set it stays. */
+  async registerSm2Key(proxy: Proxy, publicKey: string): Promise<Proxy> {
+    if (proxy.sm2PublicKey === publicKey) return proxy;
+    if (proxy.sm2PublicKey) throw new ChaincodeError(ErrorCode.Conflict, `proxy '${registryKey(proxy)}' already has another SM2 key; it stays, so the fragments it signed keep their meaning`, 'publicKey');
+    const updated: Proxy = { ...proxy, sm2PublicKey: publicKey };
+    await this.put(updated);
+    return updated;
+  }
+
   async all(): Promise<Proxy[]> {
     const out: Proxy[] = [];
     for (const id of await this.ids()) {

@@ -9,6 +9,7 @@ import {
   checkEntryId,
   checkGrantId,
   checkMspId,
+  encodeParty,
   fragmentSigningPayload,
   invalid,
   publicKeyPem,
@@ -24,6 +25,7 @@ import { checkEndpoint, electProxies, electionSeed, registryKey } from './proxie
 import { parseParty } from './registrations';
 import { checkSignature } from './records';
 import { session } from './session';
+import { checkSm2Key, sm2SignatureValid } from './sm2-keys';
 
 const B64URL = /^[A-Za-z0-9_-]{1,16384}$/;
 
@@ -47,6 +49,22 @@ export class ProxyContract extends BatchingContract {
     const proxy = await s.proxies.register(s.caller, endpoint, publicKeyPem(s.certificate()), s.tx);
     s.event('proxy.registered', { proxy: registryKey(proxy) });
     return canonicalJson(proxy);
+  }
+
+  /**
+   * The registered proxy adds its SM2 key, for the fragments it signs for records of the SM
+   * suite. Argument: JSON {publicKey (hex, uncompressed), proof (its SM2 signature over
+   * sm2KeyPayload with the proxy as `proxy@MSP`)}.
+   */
+  @Transaction()
+  @Returns('string')
+  async RegisterSm2Key(ctx: Context, keyJson: string): Promise<string> {
+    const s = session(ctx, 'proxy:RegisterSm2Key');
+    const raw = parseJsonObject(keyJson, 'key');
+    rejectUnknownFields(raw, ['publicKey', 'proof']);
+    const publicKey = typeof raw.publicKey === 'string' ? raw.publicKey : '';
+    checkSm2Key(encodeParty(s.caller), publicKey, checkSignature(raw.proof, 'proof'));
+    return canonicalJson(await s.proxies.registerSm2Key(await s.proxies.require(s.caller), publicKey));
   }
 
   /** A member org's admin sets the org's stake on a proxy (0 withdraws it). */
@@ -113,7 +131,10 @@ export class ProxyContract extends BatchingContract {
     if (position < 0) throw invalid('proxy', `is not a proxy of grant '${grantId}'`);
     const proxy = await s.proxies.require(party);
     const payload = fragmentSigningPayload({ grantId, capsuleSha256: sha256Hex(capsuleBytes), fragmentSha256: sha256Hex(fragmentBytes) });
-    if (!signatureValid(proxy.publicKey, payload, signature)) throw invalid('signature', "is not the proxy's signature over this capsule and fragment, so it proves nothing");
+    // Either of the proxy's keys: ECDSA with its certificate's, SM2 (fragments of SM-suite records) with the one it registered.
+    if (!signatureValid(proxy.publicKey, payload, signature) && !sm2SignatureValid(proxy.sm2PublicKey, payload, signature)) {
+      throw invalid('signature', "is not the proxy's signature over this capsule and fragment, so it proves nothing");
+    }
     let capsule: Capsule;
     try {
       capsule = decodeCapsule(capsuleBytes);

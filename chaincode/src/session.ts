@@ -1,4 +1,3 @@
-import { sm2Verify } from '@emr/crypto';
 import {
   SIGNATURE_SCHEME_NAMES,
   canonicalJson,
@@ -25,6 +24,7 @@ import { PolicyStore } from './policies';
 import { ProxyStore } from './proxies';
 import { RecordStore } from './records';
 import { RegistrationStore } from './registrations';
+import { sm2SignatureValid } from './sm2-keys';
 import { transactionState } from './transaction-state';
 
 /**
@@ -63,9 +63,7 @@ export function session(ctx: Context, transaction: TransactionName) {
       const payload = recordSigningPayload(record);
       const signature = record.patientApproval?.signature ?? '';
       const valid = (scheme: SignatureScheme) =>
-        scheme === 'sm2-sm3'
-          ? patient.sm2PublicKey !== undefined && sm2Verify(Buffer.from(payload, 'utf8'), Buffer.from(signature, 'base64url'), Buffer.from(patient.sm2PublicKey, 'hex'))
-          : signatureValid(ctx.clientIdentity.getIDBytes(), payload, signature);
+        scheme === 'sm2-sm3' ? sm2SignatureValid(patient.sm2PublicKey, payload, signature) : signatureValid(ctx.clientIdentity.getIDBytes(), payload, signature);
       const scheme = signatureSchemeOf(record.cipherSuite);
       if (valid(scheme)) return;
       const wanted = `records of suite ${record.cipherSuite} take the patient's ${SIGNATURE_SCHEME_NAMES[scheme]} signature`;

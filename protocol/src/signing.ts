@@ -37,9 +37,9 @@ const SCHEME_OF_SUITE: Readonly<Record<string, SignatureScheme>> = { 'sm4-ctr-hm
 export const signatureSchemeOf = (cipherSuite: string): SignatureScheme => SCHEME_OF_SUITE[cipherSuite] ?? 'ecdsa-p256-sha256';
 export const SIGNATURE_SCHEME_NAMES: Readonly<Record<SignatureScheme, string>> = { 'ecdsa-p256-sha256': 'ECDSA P-256 (SHA-256)', 'sm2-sm3': 'SM2 (SM3, Z value)' };
 
-/** What a patient's SM2 key signs to prove he holds it when he registers it. */
-export function sm2KeyPayload(patientPseudonym: string, publicKey: string): string {
-  return canonicalJson({ domain: 'emr-sm2-key:v1', patientPseudonym, publicKey });
+/** What an SM2 key signs to prove its owner (a patient's pseudonym, or a proxy as `proxy@MSP`) holds it when he registers it. */
+export function sm2KeyPayload(owner: string, publicKey: string): string {
+  return canonicalJson({ domain: 'emr-sm2-key:v1', owner, publicKey });
 }
 
 /** A proxy's statement: "for this grant, I turned the capsule with this hash into this fragment". */

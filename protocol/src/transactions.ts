@@ -118,6 +118,7 @@ export interface Transactions {
   'emergency:ReadJustification': Evaluate<[emergencyId: string], Justification>;
   // proxy: registry, stake, election, faults, re-encryption log
   'proxy:RegisterProxy': Submit<[endpoint: string], Proxy>;
+  'proxy:RegisterSm2Key': Submit<[key: { publicKey: string; proof: string }], Proxy>;
   'proxy:VoteStake': Submit<[mspId: string, enrollmentId: string, amount: number], { proxy: Proxy; voterTotal: number }>;
   'proxy:ReadProxy': Evaluate<[mspId: string, enrollmentId: string], Proxy>;
   'proxy:ListProxies': Evaluate<[], Proxy[]>;
@@ -195,6 +196,7 @@ export const TRANSACTIONS = {
   'emergency:ReadBreakGlass': 'evaluate',
   'emergency:ReadJustification': 'evaluate',
   'proxy:RegisterProxy': 'submit',
+  'proxy:RegisterSm2Key': 'submit',
   'proxy:VoteStake': 'submit',
   'proxy:ReadProxy': 'evaluate',
   'proxy:ListProxies': 'evaluate',

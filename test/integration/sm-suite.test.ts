@@ -8,16 +8,19 @@
  * on chain that the member orgs' admins change together (`emr consortium propose|approve`);
  * an upload names another suite to override it.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sm2Verify } from '@emr/crypto';
-import { recordSigningPayload } from '@emr/protocol';
+import { fragmentSigningPayload, recordSigningPayload } from '@emr/protocol';
+import { state } from '../../network/src/paths';
+import { topology } from '../../network/src/topology';
 import { emrJson, requireBuiltClis } from '../support/cli';
 import { emrClients, newPatient, patientAndResearcher, researchConsent } from '../support/network';
 
 jest.setTimeout(240_000);
+const sha256 = (base64url: string) => createHash('sha256').update(Buffer.from(base64url, 'base64url')).digest('hex');
 const as = emrClients();
 const doctor = as('HospitalA', 'doctor1');
 const patient = as('HospitalA', 'patient1');
@@ -43,10 +46,19 @@ it('a record under the SM suite is stored with its suite and read back by a gran
   expect([stored.subarray(0, 4).toString(), stored[4]]).toEqual(['EMRC', 2]); // the SM suite's version byte
   expect(stored.length).toBe(13 + 32 + content.length); // one segment, a 32-byte HMAC-SM3 tag
 
-  const { consentId } = await researchConsent(patient, category, 2);
+  const { consentId, grant } = await researchConsent(patient, category, 2);
   const read = await researcher.fetchRecord(doc.recordId, { consentId }, { purpose: 'research' });
   expect(read.data!.toString()).toBe(content);
   await read.receiptCommitted;
+
+  // The proxies signed their fragments of this SM-suite record with SM2, under the keys they registered.
+  for (const p of grant.proxies) {
+    const { sm2PublicKey } = await doctor.proxies.read(p);
+    const org = topology.members.find((m) => m.mspId === p.mspId)!.name;
+    const served = JSON.parse(readFileSync(path.join(state.services, `proxy-${org}`, 'served', `${read.entry!.entryId}__${grant.grantId}.json`), 'utf8'));
+    const payload = fragmentSigningPayload({ grantId: grant.grantId, capsuleSha256: sha256(served.capsule), fragmentSha256: sha256(served.fragment) });
+    expect(sm2Verify(Buffer.from(payload, 'utf8'), Buffer.from(served.signature, 'base64url'), Buffer.from(sm2PublicKey!, 'hex'))).toBe(true);
+  }
 
   const refused = await emrJson('HospitalA', 'doctor1', ['upload', file, '--patient', pseudonym, '--category', category, '--suite', 'sm3'], false);
   expect([refused.code, refused.doc.error.message]).toEqual([1, '--suite: must be aes or sm, got "sm3"']);

@@ -1,7 +1,7 @@
 /** Typed access to the proxy registry: registration, stake, election, fault reports, re-encryption log. */
 import { createHash } from 'node:crypto';
 import { toBase64url } from '@emr/crypto';
-import { fragmentSigningPayload, type LogEntry, type Party, type Proxy } from '@emr/protocol';
+import { encodeParty, fragmentSigningPayload, sm2KeyPayload, type LogEntry, type Party, type Proxy, type SignatureScheme } from '@emr/protocol';
 import { ContractClient } from './contract-client';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -19,6 +19,19 @@ export class ProxyRegistry extends ContractClient {
   /** The caller, a proxy identity of a member org, registers itself at `endpoint`. */
   register(endpoint: string): Promise<Proxy> {
     return this.submit('proxy:RegisterProxy', endpoint);
+  }
+
+  /**
+   * The registered proxy adds its SM2 key (derived from its enrollment key), proving it holds
+   * it, unless the chain has it already; it signs fragments of SM-suite records with it.
+   */
+  async registerSm2Key(): Promise<Proxy> {
+    if (!this.connection.sm2PublicKey) throw new Error('this connection has no SM2 key');
+    const me = { mspId: this.connection.mspId, enrollmentId: this.connection.user };
+    const publicKey = this.connection.sm2PublicKey();
+    const registered = await this.read(me);
+    if (registered.sm2PublicKey === publicKey) return registered;
+    return this.submit('proxy:RegisterSm2Key', { publicKey, proof: this.connection.sign(sm2KeyPayload(encodeParty(me), publicKey), 'sm2-sm3') });
   }
 
   /** A member org's admin sets the org's stake on a proxy (0 withdraws). */
@@ -39,9 +52,9 @@ export class ProxyRegistry extends ContractClient {
     return (await this.evaluate('proxy:ElectProxies', grantId, consentId, n)).proxies;
   }
 
-  /** A proxy signs the fragment it made from a capsule, so a bad one is provable on chain. */
-  signFragment(grantId: string, capsule: Uint8Array, fragment: Uint8Array): SignedFragment {
-    const signature = this.connection.sign(fragmentSigningPayload({ grantId, capsuleSha256: sha256(capsule), fragmentSha256: sha256(fragment) }));
+  /** A proxy signs the fragment it made from a capsule, so a bad one is provable on chain: ECDSA, or SM2 for a record of the SM suite. */
+  signFragment(grantId: string, capsule: Uint8Array, fragment: Uint8Array, scheme: SignatureScheme = 'ecdsa-p256-sha256'): SignedFragment {
+    const signature = this.connection.sign(fragmentSigningPayload({ grantId, capsuleSha256: sha256(capsule), fragmentSha256: sha256(fragment) }), scheme);
     return { grantId, proxy: { mspId: this.connection.mspId, enrollmentId: this.connection.user }, capsule, fragment, signature };
   }
 

@@ -33,7 +33,7 @@ import {
   type Capsule,
   type G2Point,
 } from '@emr/crypto';
-import { accessGoesThrough, encodeParty, sameParty, type Party } from '@emr/protocol';
+import { accessGoesThrough, encodeParty, sameParty, signatureSchemeOf, type Party } from '@emr/protocol';
 import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
@@ -61,7 +61,7 @@ export interface ProxyConfig {
 export interface ProxyDeps {
   ledger: Pick<ConsentLedger, 'readGrant' | 'readAccessEntry' | 'allGrants'>;
   records: Pick<EmrIndex, 'readRecord'>;
-  registry: Pick<ProxyRegistry, 'register' | 'signFragment' | 'logReEncryptionAsync' | 'logReEncryption'>;
+  registry: Pick<ProxyRegistry, 'register' | 'registerSm2Key' | 'signFragment' | 'logReEncryptionAsync' | 'logReEncryption'>;
 }
 
 interface StoredShare {
@@ -119,6 +119,7 @@ export class ProxyService {
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err; // registered before
     }
+    await retryMvcc(() => this.registry.registerSm2Key());
     await this.listen();
     void this.followEvents();
   }
@@ -263,7 +264,7 @@ export class ProxyService {
     } catch (err) {
       throw new HttpError(409, 'OUT_OF_SCOPE', (err as Error).message);
     }
-    const signed = this.registry.signFragment(grantId, encodeCapsule(capsule), encodeFragment(fragment));
+    const signed = this.registry.signFragment(grantId, encodeCapsule(capsule), encodeFragment(fragment), signatureSchemeOf(record.cipherSuite));
     // Logged on chain before the fragment leaves; the commit is awaited in the background, so
     // the requester does not wait for a block. A submit that conflicted or whose outcome is
     // unknown is made again: the chaincode logs this proxy's (entry, grant) once however often it is asked.

@@ -4,8 +4,10 @@ import type { Party } from '../party';
 export interface Proxy extends Party {
   /** Where the proxy service listens (the SDK asks it for fragments). */
   endpoint: string;
-  /** SPKI PEM of the proxy's certificate key: checks the fragments it signs. */
+  /** SPKI PEM of the proxy's certificate key: checks the fragments it signs (ECDSA). */
   publicKey: string;
+  /** Its SM2 key once registered (uncompressed, hex): checks the fragments it signs for records of the SM suite. */
+  sm2PublicKey?: string;
   /** Stake voted for it by member orgs. */
   stake: number;
   /** 0..REPUTATION_MAX (chaincode proxies.ts); starts at the maximum. */

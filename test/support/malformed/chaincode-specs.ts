@@ -48,12 +48,13 @@ const RECORD_FIELDS: Record<string, Field> = {
   patientSignature: { kind: 'signature', optional: true },
 };
 
-/** An SM2 key registration for a pseudonym, under a key derived from it (the same key every time). */
-function sm2KeyInput(patientPseudonym: string) {
-  const d = deriveSm2Secret(Buffer.from(patientPseudonym, 'hex'), 'malformed-calls');
+/** An SM2 key and its proof of possession for an owner, under a key derived from the owner (the same key every time). */
+function sm2Key(owner: string) {
+  const d = deriveSm2Secret(Buffer.from(`malformed-calls:${owner}`.padEnd(32, '.')), 'malformed-calls');
   const publicKey = Buffer.from(sm2PublicKey(d)).toString('hex');
-  return { patientPseudonym, publicKey, proof: toBase64url(sm2Sign(Buffer.from(sm2KeyPayload(patientPseudonym, publicKey), 'utf8'), d)) };
+  return { publicKey, proof: toBase64url(sm2Sign(Buffer.from(sm2KeyPayload(owner, publicKey), 'utf8'), d)) };
 }
+const sm2KeyInput = (patientPseudonym: string) => ({ patientPseudonym, ...sm2Key(patientPseudonym) });
 const SM2_KEY_FIELDS: Record<string, Field> = {
   patientPseudonym: { kind: 'pseudonym', refusedAs: ['patientPseudonym', 'proof'] },
   // Another hex string is well-formed: then the proof does not cover it.
@@ -406,6 +407,10 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   // CONFLICT: registered already
   'proxy:RegisterProxy': {
     base: () => ({ caller: HA('proxy'), args: [{ name: 'endpoint', kind: 'endpoint', value: 'http://127.0.0.1:7350', outOfRange: (r) => `http://127.0.0.1:${r.pick(['0', '65536', '99999', '00000'])}` }] }),
+  },
+  // CONFLICT: the proxy registered its own SM2 key when it started
+  'proxy:RegisterSm2Key': {
+    base: () => ({ caller: HA('proxy'), args: [json('key', sm2Key('proxy@HospitalAMSP'), { publicKey: { kind: 'hex64', refusedAs: ['publicKey', 'proof'] }, proof: { kind: 'signature' } })] }),
   },
   // NOT_FOUND: no such proxy
   'proxy:VoteStake': {

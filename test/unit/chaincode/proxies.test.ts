@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { G1, encodeCapsule, encodeFragment, encrypt, openShare, reEncrypt, toBase64url, type Capsule, type Fragment } from '@emr/crypto';
-import { fragmentSigningPayload, type Proxy } from '@emr/protocol';
+import { G1, deriveSm2Secret, encodeCapsule, encodeFragment, encrypt, openShare, reEncrypt, sm2PublicKey, sm2Sign, toBase64url, type Capsule, type Fragment } from '@emr/crypto';
+import { fragmentSigningPayload, sm2KeyPayload, type Proxy } from '@emr/protocol';
 import { electProxies, FAULT_PENALTY, REPUTATION_MAX, STAKE_BUDGET } from '../../../chaincode/src/proxies';
 import { identity, signAs } from '../../support/chaincode-context';
 import { consentInput } from '../../support/fixtures';
@@ -107,12 +107,13 @@ describe('proven bad fragments, re-encryption log and receipts', () => {
     const { params, keyOf } = centresForTests();
     const capsule: Capsule = encrypt(params, grant.slot, new Uint8Array(32).fill(7));
     const fragments = shares.map((s, i) => reEncrypt(capsule, grant, s.index, openShare(s, grant, keyOf(identityOf(input.proxies[i]!)))));
-    const report = (i: number, fragment: Fragment | Uint8Array, opts: { signer?: string; capsuleBytes?: Uint8Array } = {}) => {
+    const report = (i: number, fragment: Fragment | Uint8Array, opts: { signer?: string; capsuleBytes?: Uint8Array; sm2?: bigint } = {}) => {
       const fragmentBytes = fragment instanceof Uint8Array ? fragment : encodeFragment(fragment);
       const capsuleBytes = opts.capsuleBytes ?? encodeCapsule(capsule);
       const p = input.proxies[i]!;
       const payload = fragmentSigningPayload({ grantId: input.grantId, capsuleSha256: sha(capsuleBytes), fragmentSha256: sha(fragmentBytes) });
-      return JSON.stringify({ grantId: input.grantId, proxy: p, capsule: toBase64url(capsuleBytes), fragment: toBase64url(fragmentBytes), signature: signAs(p.mspId, opts.signer ?? p.enrollmentId, payload) });
+      const signature = opts.sm2 !== undefined ? toBase64url(sm2Sign(Buffer.from(payload, 'utf8'), opts.sm2)) : signAs(p.mspId, opts.signer ?? p.enrollmentId, payload);
+      return JSON.stringify({ grantId: input.grantId, proxy: p, capsule: toBase64url(capsuleBytes), fragment: toBase64url(fragmentBytes), signature });
     };
     return { ...l, c, input, fragments, report };
   }
@@ -139,6 +140,27 @@ describe('proven bad fragments, re-encryption log and receipts', () => {
     await expect(proxy.ReportBadFragment(as(RI, researcher1), JSON.stringify({ ...JSON.parse(report(1, bad)), capsule: 'AAAA' }))).rejects.toThrow(/^INVALID_ARGUMENT\[signature\]/);
     await expect(proxy.ReportBadFragment(as(RI, researcher1), report(1, bad, { capsuleBytes: new Uint8Array([9]) }))).rejects.toThrow(/^INVALID_ARGUMENT\[capsule\]/);
     await expect(proxy.ReportBadFragment(as(RI, researcher1), JSON.stringify({ ...JSON.parse(report(1, bad)), proxy: { mspId: B, enrollmentId: 'doctor1' } }))).rejects.toThrow(/^INVALID_ARGUMENT\[proxy\]/);
+  });
+
+  it('a proxy registers its SM2 key once, with a proof; a fragment it signed with SM2 (an SM-suite record) is evidence too', async () => {
+    const { state, as, input, fragments, report } = await served();
+    const p = input.proxies[1]!;
+    const d = deriveSm2Secret(Buffer.alloc(32, 5), 'proxy');
+    const publicKey = Buffer.from(sm2PublicKey(d)).toString('hex');
+    const key = (k = publicKey, secret = d, owner = `proxy@${p.mspId}`) => JSON.stringify({ publicKey: k, proof: toBase64url(sm2Sign(Buffer.from(sm2KeyPayload(owner, k), 'utf8'), secret)) });
+    const bad = { ...fragments[1]!, u: G1.BASE };
+    // Before the key is registered an SM2 signature proves nothing.
+    await expect(proxy.ReportBadFragment(as(RI, researcher1), report(1, bad, { sm2: d }))).rejects.toThrow(/^INVALID_ARGUMENT\[signature\]/);
+    const before = new Map(state.data);
+    await expect(proxy.RegisterSm2Key(as(p.mspId, proxyId), key(publicKey, d, 'proxy@OtherMSP'))).rejects.toThrow(/^INVALID_ARGUMENT\[proof\]/);
+    await expect(proxy.RegisterSm2Key(as(p.mspId, doctor1), key())).rejects.toThrow(/^UNAUTHORIZED: role 'doctor'/);
+    expect(state.data).toEqual(before);
+    expect(JSON.parse(await proxy.RegisterSm2Key(as(p.mspId, proxyId), key())).sm2PublicKey).toBe(publicKey);
+    const other = Buffer.from(sm2PublicKey(d + 1n)).toString('hex');
+    await expect(proxy.RegisterSm2Key(as(p.mspId, proxyId), key(other, d + 1n))).rejects.toThrow(/^CONFLICT\[publicKey\]: proxy .* already has another SM2 key/);
+    const reported = JSON.parse(await proxy.ReportBadFragment(as(RI, researcher1), report(1, bad, { sm2: d })));
+    expect(reported.proxy).toMatchObject({ mspId: p.mspId, faults: 1 });
+    await expect(proxy.ReportBadFragment(as(RI, researcher1), report(1, { ...bad, u: G1.BASE.multiply(2n) }, { sm2: d + 1n }))).rejects.toThrow(/^INVALID_ARGUMENT\[signature\]/);
   });
 
   it("the grant's proxies log each allowed access they serve once; the requester confirms receipt once", async () => {

@@ -104,9 +104,9 @@ describe('transaction state (writes in one WRITE_BATCH_STATE message, prefetched
     const ctx = context(state, 'HospitalAMSP', { 'hf.EnrollmentID': 'doctor1', role: 'doctor' });
     await contract.beforeTransaction(ctx);
     await contract.CreateRecord(ctx, JSON.stringify(recordInput()));
-    // Its two reads (the patient's registration, the record id) went as one message.
+    // Its three reads (the patient's registration, the consortium's settings, the record id) went as one message.
     expect(sent.map((m) => m.type)).toEqual([25]);
-    expect(keysOf(sent[0]!.payload).map((k) => k.split('\u0000')[1])).toEqual(['emr.patient', 'emr.record']);
+    expect(keysOf(sent[0]!.payload).map((k) => k.split('\u0000')[1])).toEqual(['emr.patient', 'emr.consortium', 'emr.record']);
     await contract.afterTransaction(ctx);
     expect(sent).toHaveLength(2);
     expect(sent[1]).toMatchObject({ type: 24, txid: 'tx-1', channel: 'emr-channel' });

@@ -85,7 +85,7 @@ describe('a proxy receiving key shares', () => {
   const service = new ProxyService(config, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), log, {
     ledger,
     records: { readRecord: unused },
-    registry: { register: unused, signFragment: unused, logReEncryptionAsync: unused, logReEncryption: unused },
+    registry: { register: unused, registerSm2Key: unused, signFragment: unused, logReEncryptionAsync: unused, logReEncryption: unused },
   });
   let base: string;
   beforeAll(async () => {
