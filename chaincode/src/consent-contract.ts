@@ -10,6 +10,8 @@ import {
   checkPseudonym,
   checkRecordId,
   encodeParty,
+  evaluateAreaAccess,
+  AREA_NAME,
   invalid,
   registrationActive,
   sameParty,
@@ -22,7 +24,8 @@ import {
 import { decodeGrant, fromBase64url, verifyKeyPossession } from '@emr/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
-import { evaluateConsent, granteeMatches, parseConsentInput, type Decision } from './consents';
+import { evaluateConsent, granteeMatches, parseConsentInput, type AreaMembership, type Decision } from './consents';
+import { parseAreaRule } from './consortium';
 import type { PatientStore } from './patients';
 import { checkSm2Key } from './sm2-keys';
 import { KeyCentreStore } from './key-centres';
@@ -98,6 +101,7 @@ export class ConsentContract extends BatchingContract {
     const { caller, tx, patients, consents, consortium, records, policies, directory, log, event } = session(ctx, 'consent:GrantConsent');
     const input = parseConsentInput(consentJson);
     if (input.scope.category !== undefined) await consortium.requireCategory(input.scope.category, 'scope.category');
+    if (input.grantee.kind === 'area') await consortium.requireArea(input.grantee.area, 'grantee.area');
     const patient = await patients.requirePatient(input.patientPseudonym, 'grant consent over these records');
     await directory.requireGrantee(input.grantee);
     const reach = await this.categoriesReached(input, records);
@@ -126,11 +130,13 @@ export class ConsentContract extends BatchingContract {
   @Transaction(false)
   @Returns('string')
   async ReadConsent(ctx: Context, consentId: string): Promise<string> {
-    const { caller, patients, consents } = session(ctx, 'consent:ReadConsent');
+    const s = session(ctx, 'consent:ReadConsent');
+    const { caller, patients, consents } = s;
     checkConsentId(consentId);
     const consent = await consents.require(consentId);
     const registration = await patients.require(consent.patientPseudonym);
-    if (!(caller.role === 'proxy' || granteeMatches(consent.grantee, caller) || patients.isPatientOrHomeAdmin(registration))) {
+    const areas = consent.grantee.kind === 'area' ? await this.areaMembership(s, registration.homeMsp) : undefined;
+    if (!(caller.role === 'proxy' || granteeMatches(consent.grantee, caller, areas) || patients.isPatientOrHomeAdmin(registration))) {
       throw new ChaincodeError(ErrorCode.Unauthorized, `'${caller.enrollmentId}' (${caller.mspId}) is neither the patient, the patient's hospital admin, the grantee nor a proxy`, 'consentId');
     }
     return canonicalJson(consent);
@@ -160,8 +166,90 @@ export class ConsentContract extends BatchingContract {
     checkPurpose(purpose);
     const record = await s.records.require(recordId);
     const consent = await s.consents.require(consentId);
-    const decision = evaluateConsent(consent, { requester: s.caller, record, purpose, at: s.tx.timestamp, hop: 1 });
-    return this.logRequest(s, decision, record, consent, purpose);
+    const areas = consent.grantee.kind === 'area' ? await this.areaMembership(s, (await s.patients.require(consent.patientPseudonym)).homeMsp) : undefined;
+    const decision = evaluateConsent(consent, { requester: s.caller, record, purpose, at: s.tx.timestamp, hop: 1, ...(areas ? { areas } : {}) });
+    return this.logRequest(s, decision, record, consent, purpose, undefined, consent.grantee.kind === 'area' ? `${consent.grantee.area}:consent` : undefined);
+  }
+
+  /**
+   * A doctor or researcher asks to use a record without a consent, under the rules of the
+   * areas he is in (the consortium's defaults, or the patient's own rules that replace them;
+   * docs/chaincode.md). Decided by the pure evaluateAreaAccess and logged either way with the
+   * rule that allowed or denied it.
+   */
+  @Transaction()
+  @Returns('string')
+  async RequestAreaAccess(ctx: Context, recordId: string, purpose: string): Promise<string> {
+    const s = session(ctx, 'consent:RequestAreaAccess');
+    checkRecordId(recordId);
+    checkPurpose(purpose);
+    const record = await s.records.require(recordId);
+    const { homeMsp } = await s.patients.require(record.patientPseudonym);
+    const settings = await s.consortium.settings();
+    const policies = await s.areaPolicies.list(record.patientPseudonym);
+    const decision = evaluateAreaAccess({ areas: settings.areas, defaults: settings.areaDefaults, policies, members: settings.members, homeMsp }, s.caller, record, purpose);
+    const entry = await s.log.append({
+      action: 'access-request',
+      outcome: decision.allow ? 'success' : 'denied',
+      reason: decision.allow ? null : decision.reason,
+      agent: s.caller,
+      patientPseudonym: record.patientPseudonym,
+      recordId,
+      consentId: null,
+      ...(decision.rule ? { areaRule: decision.rule } : {}),
+      purpose,
+    });
+    s.event('access.requested', { entryId: entry.entryId, recordId, areaRule: decision.rule ?? '', outcome: entry.outcome });
+    return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
+  }
+
+  /**
+   * The patient sets his own rule for an area, replacing the consortium's default for it.
+   * Argument: JSON {patientPseudonym, area, purposes (none: the area gets nothing), category?}.
+   */
+  @Transaction()
+  @Returns('string')
+  async SetAreaPolicy(ctx: Context, policyJson: string): Promise<string> {
+    const s = session(ctx, 'consent:SetAreaPolicy');
+    const raw = parseJsonObject(policyJson, 'policy');
+    rejectUnknownFields(raw, ['patientPseudonym', 'area', 'purposes', 'category']);
+    const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
+    if (typeof raw.area !== 'string' || !AREA_NAME.test(raw.area)) throw invalid('area', 'must be an area name: 1-32 characters of a-z 0-9 - starting with a letter');
+    const settings = await s.consortium.requireArea(raw.area, 'area');
+    const rule = parseAreaRule(raw, '', settings.categories);
+    await s.patients.requirePatient(patientPseudonym, 'set his own area rules');
+    const policy = await s.areaPolicies.set({ patientPseudonym, area: raw.area, ...rule }, s.tx);
+    await s.log.append({ action: 'area-policy', outcome: 'success', reason: null, agent: s.caller, patientPseudonym, recordId: null, consentId: null, areaRule: `${raw.area}:patient`, purpose: null });
+    return canonicalJson(policy);
+  }
+
+  /** The patient removes his own rule for an area: the consortium's default applies again. */
+  @Transaction()
+  @Returns('string')
+  async ClearAreaPolicy(ctx: Context, patientPseudonym: string, area: string): Promise<string> {
+    const s = session(ctx, 'consent:ClearAreaPolicy');
+    checkPseudonym(patientPseudonym);
+    if (!AREA_NAME.test(area)) throw invalid('area', 'must be an area name: 1-32 characters of a-z 0-9 - starting with a letter');
+    await s.patients.requirePatient(patientPseudonym, 'clear his own area rules');
+    const cleared = await s.areaPolicies.clear(patientPseudonym, area);
+    if (cleared) await s.log.append({ action: 'area-policy', outcome: 'success', reason: null, agent: s.caller, patientPseudonym, recordId: null, consentId: null, areaRule: `${area}:default`, purpose: null });
+    return canonicalJson({ cleared });
+  }
+
+  /** The patient's own area rules: for him, or an admin of his home hospital. */
+  @Transaction(false)
+  @Returns('string')
+  async ListAreaPolicies(ctx: Context, patientPseudonym: string): Promise<string> {
+    const s = session(ctx, 'consent:ListAreaPolicies');
+    checkPseudonym(patientPseudonym);
+    await this.requirePatientOrHomeAdmin(s.patients, patientPseudonym);
+    return canonicalJson(await s.areaPolicies.list(patientPseudonym));
+  }
+
+  /** The consortium's areas as they apply to a patient of `homeMsp`. */
+  private async areaMembership(s: ReturnType<typeof session>, homeMsp: string): Promise<AreaMembership> {
+    const { areas, members } = await s.consortium.settings();
+    return { areas, members, homeMsp };
   }
 
   /**
@@ -190,7 +278,7 @@ export class ConsentContract extends BatchingContract {
    * Logs an access request either way; an allowed one counts against the consent's maximum.
    * Emits `access.requested` for the proxies.
    */
-  private async logRequest(s: ReturnType<typeof session>, decision: Decision, record: EmrRecord, consent: Consent, purpose: Purpose, grantId?: string): Promise<string> {
+  private async logRequest(s: ReturnType<typeof session>, decision: Decision, record: EmrRecord, consent: Consent, purpose: Purpose, grantId?: string, areaRule?: string): Promise<string> {
     if (decision.allow) await s.consents.recordUse(consent);
     const { recordId } = record;
     const { consentId } = consent;
@@ -203,6 +291,7 @@ export class ConsentContract extends BatchingContract {
       recordId,
       consentId,
       ...(grantId ? { grantId } : {}),
+      ...(areaRule ? { areaRule } : {}),
       purpose,
     });
     s.event('access.requested', { entryId: entry.entryId, recordId, consentId, ...(grantId ? { grantId } : {}), outcome: entry.outcome });

@@ -21,7 +21,10 @@ import {
   checkTime,
   invalid,
   isRole,
+  inArea,
   recordInScope,
+  AREA_NAME,
+  type AreaContext,
   type Approval,
   type ApprovalRequirement,
   type Caller,
@@ -51,7 +54,7 @@ function int(obj: Record<string, unknown>, field: string, min: number, max: numb
 }
 
 export function parseGrantee(raw: unknown): Grantee {
-  if (!isObject(raw)) throw invalid('grantee', 'must be an object with kind identity, role or org');
+  if (!isObject(raw)) throw invalid('grantee', 'must be an object with kind identity, role, org or area');
   const mspId = () => checkMspId(raw.mspId, 'grantee.mspId');
   switch (raw.kind) {
     case 'identity': {
@@ -68,8 +71,12 @@ export function parseGrantee(raw: unknown): Grantee {
     case 'org':
       rejectUnknownFields(raw, ['kind', 'mspId'], 'grantee.');
       return { kind: 'org', mspId: mspId() };
+    case 'area':
+      rejectUnknownFields(raw, ['kind', 'area'], 'grantee.');
+      if (typeof raw.area !== 'string' || !AREA_NAME.test(raw.area)) throw invalid('grantee.area', 'must be an area name: 1-32 characters of a-z 0-9 - starting with a letter');
+      return { kind: 'area', area: raw.area };
     default:
-      throw invalid('grantee.kind', 'must be identity, role or org');
+      throw invalid('grantee.kind', 'must be identity, role, org or area');
   }
 }
 
@@ -129,9 +136,19 @@ export interface ConsentRequest {
   at: Date;
   /** 1 for the grantee itself, h for the h-th delegatee down a re-delegation chain. */
   hop: number;
+  /** The consortium's areas and the patient's home: needed for a consent to an area. */
+  areas?: AreaMembership;
 }
 
-export function granteeMatches(grantee: Grantee, caller: Caller): boolean {
+/** What deciding whether someone is in an area takes. */
+export type AreaMembership = Pick<AreaContext, 'areas' | 'homeMsp' | 'members'>;
+
+/** The caller is the grantee (for an area: a member of it, for this patient; never without `areas`). */
+export function granteeMatches(grantee: Grantee, caller: Caller, areas?: AreaMembership): boolean {
+  if (grantee.kind === 'area') {
+    const area = areas?.areas.find((a) => a.name === grantee.area);
+    return area !== undefined && inArea(area, caller, areas!.homeMsp, areas!.members);
+  }
   if (grantee.mspId !== caller.mspId) return false;
   if (grantee.kind === 'identity') return grantee.enrollmentId === caller.enrollmentId;
   if (grantee.kind === 'role') return grantee.role === caller.role;
@@ -149,7 +166,7 @@ const deny = (reason: DenyReason, detail: string): Decision => ({ allow: false, 
  * asked under a used-up cardiology consent is out of scope, not exhausted.
  */
 export function evaluateConsent(consent: Consent, req: ConsentRequest): Decision {
-  if (req.hop === 1 && !granteeMatches(consent.grantee, req.requester)) {
+  if (req.hop === 1 && !granteeMatches(consent.grantee, req.requester, req.areas)) {
     return deny('not-grantee', `'${req.requester.enrollmentId}' (${req.requester.mspId}, ${req.requester.role}) is not the grantee of consent '${consent.consentId}'`);
   }
   if (!Number.isSafeInteger(req.hop) || req.hop < 1 || req.hop > consent.hopLimit) return deny('hop-limit', `consent '${consent.consentId}' allows ${consent.hopLimit} hop(s), not ${req.hop}`);

@@ -14,11 +14,20 @@ import {
   checkProposalId,
   invalid,
   categoryKnown,
+  AREA_NAME,
+  AREA_ROLES,
+  HOME_ORG,
+  OTHER_MEMBERS,
+  PURPOSES,
   mayApprove,
   missingApprovals,
   unknownCategory,
+  type Area,
+  type AreaRule,
   type Caller,
   type ConsortiumSettings,
+  type Purpose,
+  type Role,
   type ConsortiumSettingsInput,
   type SettingsProposal,
 } from '@emr/protocol';
@@ -28,14 +37,68 @@ const SETTINGS = 'emr.consortium';
 const PROPOSAL = 'emr.consortium-proposal';
 export const MAX_MEMBERS = 32;
 export const MAX_CATEGORIES = 512;
+export const MAX_AREAS = 16;
 
-/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite, categories}}. */
+/** One area rule's purposes and category, under `field` (settings defaults and patients' own rules alike). */
+export function parseAreaRule(raw: Record<string, unknown>, field: string, categories: string[]): Omit<AreaRule, 'area'> {
+  const { purposes, category } = raw;
+  if (!Array.isArray(purposes) || purposes.some((p) => !(PURPOSES as readonly unknown[]).includes(p)) || new Set(purposes).size !== purposes.length) {
+    throw invalid(`${field}purposes`, `must list distinct purposes of ${PURPOSES.join(', ')} (none: nothing)`);
+  }
+  if (category === undefined) return { purposes: purposes as Purpose[] };
+  const checked = checkCategory(category, `${field}category`);
+  if (!categoryKnown({ categories }, checked)) throw invalid(`${field}category`, unknownCategory({ categories }, checked));
+  return { purposes: purposes as Purpose[], category: checked };
+}
+
+function parseAreas(raw: unknown, members: string[]): Area[] {
+  if (!Array.isArray(raw) || raw.length > MAX_AREAS) throw invalid('settings.areas', `must list at most ${MAX_AREAS} areas`);
+  const areas = raw.map((a: unknown, i): Area => {
+    const f = `settings.areas[${i}]`;
+    if (!isObject(a)) throw invalid(f, 'must be {name, members}');
+    rejectUnknownFields(a, ['name', 'members'], `${f}.`);
+    if (typeof a.name !== 'string' || !AREA_NAME.test(a.name)) throw invalid(`${f}.name`, 'must be 1-32 characters of a-z 0-9 - starting with a letter');
+    if (!Array.isArray(a.members) || a.members.length === 0 || a.members.length > MAX_MEMBERS) throw invalid(`${f}.members`, `must list 1 to ${MAX_MEMBERS} {org, roles}`);
+    return {
+      name: a.name,
+      members: a.members.map((m: unknown, j) => {
+        const g = `${f}.members[${j}]`;
+        if (!isObject(m)) throw invalid(g, 'must be {org, roles}');
+        rejectUnknownFields(m, ['org', 'roles'], `${g}.`);
+        if (m.org !== HOME_ORG && m.org !== OTHER_MEMBERS && !(typeof m.org === 'string' && members.includes(m.org))) {
+          throw invalid(`${g}.org`, `must be ${HOME_ORG} (the patient's home hospital), ${OTHER_MEMBERS} (every other member) or a member: ${members.join(', ')}`);
+        }
+        if (!Array.isArray(m.roles) || m.roles.length === 0 || m.roles.some((r) => !(AREA_ROLES as readonly unknown[]).includes(r))) throw invalid(`${g}.roles`, `must list roles of ${AREA_ROLES.join(', ')}`);
+        return { org: m.org, roles: [...new Set(m.roles as Role[])] };
+      }),
+    };
+  });
+  if (new Set(areas.map((a) => a.name)).size !== areas.length) throw invalid('settings.areas', 'must name each area once');
+  return areas;
+}
+
+function parseAreaDefaults(raw: unknown, areas: Area[], categories: string[]): AreaRule[] {
+  if (!Array.isArray(raw) || raw.length > 4 * MAX_AREAS) throw invalid('settings.areaDefaults', `must list at most ${4 * MAX_AREAS} rules`);
+  return raw.map((d: unknown, i): AreaRule => {
+    const f = `settings.areaDefaults[${i}]`;
+    if (!isObject(d)) throw invalid(f, 'must be {area, purposes, category?}');
+    rejectUnknownFields(d, ['area', 'purposes', 'category'], `${f}.`);
+    if (typeof d.area !== 'string' || !areas.some((a) => a.name === d.area)) throw invalid(`${f}.area`, unknownArea(areas, String(d.area)));
+    return { area: d.area, ...parseAreaRule(d, `${f}.`, categories) };
+  });
+}
+
+/** Why an area is unknown, naming the consortium's areas. */
+export const unknownArea = (areas: Area[], name: string): string =>
+  `'${name}' is not an area of the consortium (emr consortium show); its areas: ${areas.map((a) => a.name).join(', ') || 'none'}`;
+
+/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite, categories, areas, areaDefaults}}. */
 export function parseSettingsProposal(json: string): { proposalId: string; settings: ConsortiumSettingsInput } {
   const raw = parseJsonObject(json, 'proposal');
   rejectUnknownFields(raw, ['proposalId', 'settings']);
   const proposalId = checkProposalId(typeof raw.proposalId === 'string' ? raw.proposalId : '');
-  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite, categories}');
-  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite', 'categories'], 'settings.');
+  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite, categories, areas, areaDefaults}');
+  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite', 'categories', 'areas', 'areaDefaults'], 'settings.');
   const { members, defaultCipherSuite, categories } = raw.settings;
   if (!Array.isArray(members) || members.length === 0 || members.length > MAX_MEMBERS) throw invalid('settings.members', `must list 1 to ${MAX_MEMBERS} MSP ids`);
   members.forEach((m, i) => checkMspId(m, `settings.members[${i}]`));
@@ -46,7 +109,10 @@ export function parseSettingsProposal(json: string): { proposalId: string; setti
   if (!Array.isArray(categories) || categories.length > MAX_CATEGORIES) throw invalid('settings.categories', `must list at most ${MAX_CATEGORIES} department paths (none: any path)`);
   categories.forEach((c, i) => checkCategory(c, `settings.categories[${i}]`));
   if (new Set(categories).size !== categories.length) throw invalid('settings.categories', 'must name each path once');
-  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite, categories: [...(categories as string[])].sort() } };
+  const tree = [...(categories as string[])].sort();
+  const areas = parseAreas(raw.settings.areas, members as string[]);
+  const areaDefaults = parseAreaDefaults(raw.settings.areaDefaults, areas, tree);
+  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite, categories: tree, areas, areaDefaults } };
 }
 
 export class ConsortiumStore {
@@ -59,6 +125,13 @@ export class ConsortiumStore {
 
   /** The key `settings` reads (for StateStore.prefetch). */
   key = (): string => this.state.createCompositeKey(SETTINGS, []);
+
+  /** Throws INVALID_ARGUMENT[field] unless the consortium has the area. */
+  async requireArea(name: string, field: string): Promise<ConsortiumSettings> {
+    const settings = await this.settings();
+    if (!settings.areas.some((a) => a.name === name)) throw invalid(field, unknownArea(settings.areas, name));
+    return settings;
+  }
 
   /** Throws INVALID_ARGUMENT[field] unless the category is in the consortium's tree. */
   async requireCategory(category: string, field: string): Promise<void> {

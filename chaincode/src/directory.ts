@@ -47,8 +47,9 @@ export class Directory {
     return entry;
   }
 
-  /** A consent's grantee must exist: a registered requester, or a requester role / whole org of the channel. */
+  /** A consent's grantee must exist: a registered requester, or a requester role / whole org of the channel (an area: its contract checks the consortium's settings). */
   async requireGrantee(grantee: Grantee): Promise<void> {
+    if (grantee.kind === 'area') return;
     if (grantee.kind === 'identity') {
       await this.requireRequester(grantee, 'grantee');
       return;

@@ -14,6 +14,7 @@ import {
 import type { Context } from 'fabric-contract-api';
 import { authorize, callerOf } from './access';
 import { AccessLog } from './access-log';
+import { AreaPolicyStore } from './area-policies';
 import { ConsentStore } from './consents';
 import { ConsortiumStore } from './consortium';
 import { Directory } from './directory';
@@ -45,6 +46,7 @@ export function session(ctx: Context, transaction: TransactionName) {
     directory: new Directory(stub),
     consents: new ConsentStore(stub),
     consortium: new ConsortiumStore(stub),
+    areaPolicies: new AreaPolicyStore(stub),
     records: new RecordStore(stub),
     grants: new RegistrationStore(stub),
     policies: new PolicyStore(stub),

@@ -16,7 +16,7 @@ import { PROXIES_NAME, startDeliverProxies } from './deliver-proxy/launch';
 import { checkSetting, DEFAULT_ORDERING, describeSetting, isBft, orderingFromEnv, satisfies, type Ordering, type OrderingRequest, type OrderingSetting } from './ordering';
 import { recordSetting, runningSetting, runningTopology } from './run-state';
 import { allPorts, DELIVER_PROXY_CONTROL_PORT, hostnameOf, RELAY_STATS_PORT, replicaPorts, topology, topologyFor, type MemberOrgSpec, type OrgSpec, type Topology, type UserSpec } from './topology';
-import { DEFAULT_CIPHER_SUITE, ROLES, type Role } from '@emr/protocol';
+import { DEFAULT_CIPHER_SUITE, HOME_ORG, OTHER_MEMBERS, ROLES, type Role } from '@emr/protocol';
 
 const bin = (name: string) => path.join(binDir(), name);
 const upMarker = () => path.join(stateDir, 'up.json');
@@ -486,7 +486,9 @@ async function registerDirectory(): Promise<number> {
 
 /**
  * The consortium's first settings (`emr consortium show`): every member org, AES-256-GCM as
- * the default suite, any department path as a category. The first admin proposes, every other admin approves, as the first
+ * the default suite, any department path as a category, three areas (the patient's own
+ * hospital's doctors, other hospitals' doctors, researchers) and one default: the own
+ * hospital's doctors for treatment. The first admin proposes, every other admin approves, as the first
  * settings need (docs/chaincode.md); a change later is `emr consortium propose`.
  */
 async function adoptConsortiumSettings(): Promise<void> {
@@ -499,7 +501,19 @@ async function adoptConsortiumSettings(): Promise<void> {
     }
   };
   const [first, ...others] = topology.members;
-  const settings = { members: topology.members.map((m) => m.mspId), defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [] };
+  const researchOrgs = topology.members.filter((m) => m.users.some((u) => u.role === 'researcher')).map((m) => m.mspId);
+  const settings = {
+    members: topology.members.map((m) => m.mspId),
+    defaultCipherSuite: DEFAULT_CIPHER_SUITE,
+    categories: [],
+    areas: [
+      { name: 'own-hospital', members: [{ org: HOME_ORG, roles: ['doctor' as const] }] },
+      { name: 'other-hospitals', members: [{ org: OTHER_MEMBERS, roles: ['doctor' as const] }] },
+      { name: 'research', members: researchOrgs.map((org) => ({ org, roles: ['researcher' as const] })) },
+    ],
+    // Seed 004's example: the patient's own hospital treats him; everything else needs his consent (or his own rule).
+    areaDefaults: [{ area: 'own-hospital', purposes: ['treatment' as const] }],
+  };
   await asAdmin(first!.name, (s) => s.propose(FIRST_SETTINGS, settings));
   for (const m of others) await asAdmin(m.name, (s) => s.approve(FIRST_SETTINGS));
 }

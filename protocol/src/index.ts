@@ -60,3 +60,4 @@ export type { PatientRegistration, DirectoryEntry, Member, Sm2KeyRegistration } 
 export { DEFAULT_CIPHER_SUITE, NO_SETTINGS, categoryKnown, mayApprove, missingApprovals, unknownCategory, type ConsortiumSettings, type ConsortiumSettingsInput, type SettingsApproval, type SettingsProposal } from './types/consortium';
 export { DKG_FAULTS, DKG_PHASES, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgMessageInput, type DkgPhase, type DkgRevealedShare } from './types/dkg';
 export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } from './types/services';
+export { AREA_NAME, AREA_ROLES, HOME_ORG, OTHER_MEMBERS, effectiveRules, evaluateAreaAccess, inArea, type Area, type AreaContext, type AreaDecision, type AreaMember, type AreaPolicy, type AreaRule, type EffectiveRule } from './areas';

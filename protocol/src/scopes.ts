@@ -14,8 +14,8 @@ export type Purpose = (typeof PURPOSES)[number];
 export const RECORD_TYPES = ['sharable', 'non-sharable'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
-/** Who a consent is for: one identity, a role at an org, or a whole org. */
-export type Grantee = { kind: 'identity'; mspId: string; enrollmentId: string } | { kind: 'role'; mspId: string; role: Role } | { kind: 'org'; mspId: string };
+/** Who a consent is for: one identity, a role at an org, a whole org, or an area of the consortium (areas.ts). */
+export type Grantee = { kind: 'identity'; mspId: string; enrollmentId: string } | { kind: 'role'; mspId: string; role: Role } | { kind: 'org'; mspId: string } | { kind: 'area'; area: string };
 
 /** Which records a consent covers; every given criterion must hold (at least one is required). */
 export interface ConsentScope {

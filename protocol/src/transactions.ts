@@ -9,6 +9,7 @@
  * On the wire every argument is a string: text as it is, a number in decimal, an object as
  * JSON (`encodeArgument`). Every answer is canonical JSON of `result`.
  */
+import type { AreaPolicy } from './areas';
 import type { Party } from './party';
 import type { Caller } from './roles';
 import type { Purpose, RecordType } from './scopes';
@@ -89,6 +90,10 @@ export interface Transactions {
   'consent:RegisterPatient': Submit<[patientPseudonym: string], PatientRegistration>;
   'consent:ReadPatient': Evaluate<[patientPseudonym: string], PatientRegistration>;
   'consent:RegisterSm2Key': Submit<[key: Sm2KeyRegistration], PatientRegistration>;
+  'consent:SetAreaPolicy': Submit<[policy: { patientPseudonym: string; area: string; purposes: Purpose[]; category?: string }], AreaPolicy>;
+  'consent:ClearAreaPolicy': Submit<[patientPseudonym: string, area: string], { cleared: boolean }>;
+  'consent:ListAreaPolicies': Evaluate<[patientPseudonym: string], AreaPolicy[]>;
+  'consent:RequestAreaAccess': Submit<[recordId: string, purpose: Purpose], AccessDecision>;
   'consent:GrantConsent': Submit<[consent: ConsentInput], Consent>;
   'consent:RevokeConsent': Submit<[consentId: string], Consent>;
   'consent:ReadConsent': Evaluate<[consentId: string], Consent>;
@@ -171,6 +176,10 @@ export const TRANSACTIONS = {
   'consent:RegisterPatient': 'submit',
   'consent:ReadPatient': 'evaluate',
   'consent:RegisterSm2Key': 'submit',
+  'consent:SetAreaPolicy': 'submit',
+  'consent:ClearAreaPolicy': 'submit',
+  'consent:ListAreaPolicies': 'evaluate',
+  'consent:RequestAreaAccess': 'submit',
   'consent:GrantConsent': 'submit',
   'consent:RevokeConsent': 'submit',
   'consent:ReadConsent': 'evaluate',

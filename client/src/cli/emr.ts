@@ -19,6 +19,7 @@ import { addFetch } from './commands/fetch';
 import { addDelegate } from './commands/delegate';
 import { addSwitchType } from './commands/switch-type';
 import { addAudit } from './commands/audit';
+import { addArea } from './commands/area';
 import { addConsortium } from './commands/consortium';
 import { addPatient } from './commands/patient';
 import { addRecords } from './commands/records';
@@ -50,7 +51,7 @@ export function buildProgram(io: Io): Command {
   const session = () => new Session(globalOptions(program.opts(), io.env, io.scriptDir), io);
 
   // In the order `emr --help` lists them.
-  for (const add of [addWhoami, addUpload, addUploadBatch, addGrant, addExtend, addRevoke, addRequest, addFetch, addDelegate, addSwitchType, addAudit, addPatient, addRecords, addConsents, addErase, addTrace, addConsortium]) add(program, session);
+  for (const add of [addWhoami, addUpload, addUploadBatch, addGrant, addExtend, addRevoke, addRequest, addFetch, addDelegate, addSwitchType, addAudit, addPatient, addRecords, addConsents, addErase, addTrace, addConsortium, addArea]) add(program, session);
   return program;
 }
 

@@ -23,7 +23,7 @@ export function columns(header: string[], rows: string[][]): string[] {
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-export const granteeText = (g: Consent['grantee']): string => (g.kind === 'identity' ? encodeParty(g) : g.kind === 'role' ? `role ${g.role} at ${g.mspId}` : `org ${g.mspId}`);
+export const granteeText = (g: Consent['grantee']): string => (g.kind === 'identity' ? encodeParty(g) : g.kind === 'role' ? `role ${g.role} at ${g.mspId}` : g.kind === 'org' ? `org ${g.mspId}` : `area ${g.area}`);
 
 export const scopeText = (s: Consent['scope']): string =>
   [s.category && `category ${s.category}`, s.type && `type ${s.type}`, s.recordIds && `records ${s.recordIds.join(', ')}`].filter(Boolean).join('; ');

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { CipherSuite } from '@emr/crypto';
 import {
+  AREA_NAME,
   MAX_ACCESSES,
   MAX_HOP_LIMIT,
   MAX_SCOPE_RECORDS,
@@ -63,9 +64,15 @@ export function parseParty(value: string | undefined, option: string): Party {
   return decodeParty(v, option);
 }
 
-/** A consent's grantee: one identity, given as `<enrollmentId>@<MSPID>`. */
+/** A consent's grantee: one identity, given as `<enrollmentId>@<MSPID>`, or an area of the consortium as `area:<name>`. */
 export function parseGrantee(value: string | undefined, option = '--grantee'): Grantee {
-  const party = parseParty(value, option);
+  const v = required(value, option);
+  if (v.startsWith('area:')) {
+    const area = v.slice('area:'.length);
+    if (!AREA_NAME.test(area)) throw new UsageError(`${option} area:<name> needs an area name (a-z 0-9 -, e.g. area:research), got ${quote(v)}`, option);
+    return { kind: 'area', area };
+  }
+  const party = parseParty(v, option);
   return { kind: 'identity', mspId: party.mspId, enrollmentId: party.enrollmentId };
 }
 

@@ -1,5 +1,5 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
-import type { AccessDecision, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/protocol';
+import type { AccessDecision, AreaPolicy, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/protocol';
 import { sm2KeyPayload } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
@@ -65,6 +65,29 @@ export class ConsentLedger extends ContractClient {
    */
   async requestAccess(recordId: string, consentId: string, purpose: Purpose): Promise<LogEntry> {
     return allowedOrThrow(await this.submit('consent:RequestAccess', recordId, consentId, purpose));
+  }
+
+  /**
+   * Asks to use a record without a consent, under the rules of the areas the caller is in
+   * (the consortium's defaults or the patient's own); the entry names the rule. Throws
+   * AccessDeniedError (logged, with the rule) when none allows it.
+   */
+  async requestAreaAccess(recordId: string, purpose: Purpose): Promise<LogEntry> {
+    return allowedOrThrow(await this.submit('consent:RequestAreaAccess', recordId, purpose));
+  }
+
+  /** The patient sets his own rule for an area (no purposes: the area gets nothing); it replaces the consortium's default. */
+  setAreaPolicy(policy: { patientPseudonym: string; area: string; purposes: Purpose[]; category?: string }): Promise<AreaPolicy> {
+    return this.submit('consent:SetAreaPolicy', policy);
+  }
+
+  /** The patient removes his own rule for an area: its default applies again. */
+  async clearAreaPolicy(patientPseudonym: string, area: string): Promise<boolean> {
+    return (await this.submit('consent:ClearAreaPolicy', patientPseudonym, area)).cleared;
+  }
+
+  listAreaPolicies(patientPseudonym: string): Promise<AreaPolicy[]> {
+    return this.evaluate('consent:ListAreaPolicies', patientPseudonym);
   }
 
   /** A delegatee asks to use a record through the grant he holds (re-delegation chains included). */

@@ -1,6 +1,9 @@
+import type { Area, AreaRule } from '../areas';
+
 /**
  * The consortium's settings on chain: which orgs are members, the default cipher suite of
- * new records, and the department categories records are filed under. They change only by a proposal that enough member orgs' admins approve
+ * new records, the department categories records are filed under, and the areas requesters
+ * fall into with their default rules. They change only by a proposal that enough member orgs' admins approve
  * (docs/chaincode.md, "Consortium settings").
  */
 
@@ -15,6 +18,10 @@ export interface ConsortiumSettingsInput {
    * ancestors implied (`cardiology/ecg` declares `cardiology` too). Empty: any well-formed path.
    */
   categories: string[];
+  /** Named sets of orgs and roles (areas.ts). */
+  areas: Area[];
+  /** What each area may do when the patient has set nothing for it. */
+  areaDefaults: AreaRule[];
 }
 
 /** The settings in force; version 0 until the first proposal is adopted. */
@@ -47,7 +54,7 @@ export interface SettingsProposal {
 /** The suite records use when nothing was adopted yet. */
 export const DEFAULT_CIPHER_SUITE = 'aes-256-gcm-stream.v1';
 
-export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [], proposalId: null, adoptedAt: null };
+export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [], areas: [], areaDefaults: [], proposalId: null, adoptedAt: null };
 
 /** The category is in the consortium's tree: declared, or an ancestor of a declared one (any, when none are declared). */
 export const categoryKnown = (settings: Pick<ConsortiumSettings, 'categories'>, category: string): boolean =>

@@ -23,6 +23,7 @@ export const LOG_ACTIONS = [
   'record-erasure',
   'key-leak',
   'sm2-key-registration',
+  'area-policy',
 ] as const;
 export type LogAction = (typeof LOG_ACTIONS)[number];
 
@@ -39,6 +40,8 @@ export interface LogEntry {
   consentId: string | null;
   /** Set on emergency overrides (break-glass): listed first in the patient's log. */
   emergencyId: string | null;
+  /** Set on a decision by an area: the rule that allowed or denied it (`own-hospital:default`, `research:patient`, `research:consent`). */
+  areaRule?: string;
   /** Set on a delegatee's request: the grant (leaf of the re-delegation chain) it goes through. */
   grantId?: string;
   /** Set on re-encryptions: the allowed access entry the proxy served. */

@@ -305,6 +305,26 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   // NOT_FOUND: no such record (an existing record and consent would be decided and logged, so never both)
   'consent:RequestAccess': { base: (c) => ({ caller: researcher, args: [id('recordId', c.fresh('rec')), id('consentId', c.w.consent.consentId), purpose('research')] }) },
   // NOT_FOUND: no such record
+  'consent:RequestAreaAccess': { base: (c) => ({ caller: doctorA, args: [id('recordId', c.fresh('rec')), purpose('treatment')] }) },
+  // valid: the attacker withdraws the research area's default for himself
+  'consent:SetAreaPolicy': {
+    base: (c) => ({
+      caller: c.w.attacker,
+      args: [json('policy', { patientPseudonym: c.w.attacker.pseudonym, area: 'research', purposes: [] }, { patientPseudonym: { kind: 'pseudonym' }, area: { kind: 'id', refusedAs: ['area'] }, purposes: { kind: 'array' }, category: { kind: 'category', optional: true } })],
+    }),
+    otherPatient: (c) => ({ caller: c.w.attacker, args: [JSON.stringify({ patientPseudonym: c.w.victim.pseudonym, area: 'research', purposes: ['research'] })], what: "sets an area rule for the victim", expect: unauthorized('patientPseudonym') }),
+  },
+  // valid
+  'consent:ClearAreaPolicy': {
+    base: (c) => ({ caller: c.w.attacker, args: [pseudonym('patientPseudonym', c.w.attacker.pseudonym), id('area', 'research')] }),
+    otherPatient: (c) => ({ caller: c.w.attacker, args: [c.w.victim.pseudonym, 'own-hospital'], what: "clears the victim's area rule", expect: unauthorized('patientPseudonym') }),
+  },
+  // valid
+  'consent:ListAreaPolicies': {
+    base: (c) => ({ caller: c.w.attacker, args: [pseudonym('patientPseudonym', c.w.attacker.pseudonym)] }),
+    otherPatient: (c) => ({ caller: c.r.pick([c.w.attacker, adminB]), args: [c.w.victim.pseudonym], what: "lists the victim's area rules", expect: unauthorized('patientPseudonym') }),
+  },
+  // NOT_FOUND: no such record
   'consent:RequestDelegatedAccess': {
     base: (c) => ({ caller: researcher, args: [id('recordId', c.fresh('rec')), id('grantId', c.w.grant.grantId), purpose('research')] }),
     otherPatient: (c) => ({ caller: c.r.pick([doctorB, doctorA]), args: [c.w.victimRecord.recordId, c.w.grant.grantId, 'treatment'], what: "another requester uses the researcher's grant", expect: unauthorized('grantId') }),
@@ -454,7 +474,7 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   'consortium:ProposeSettings': {
     base: (c) => ({
       caller: adminA,
-      args: [json('proposal', { proposalId: c.fresh('settings'), settings: { members: ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'], defaultCipherSuite: 'aes-256-gcm-stream.v1', categories: [] } }, { proposalId: { kind: 'id' }, settings: { kind: 'object', refusedAs: ['settings'] } })],
+      args: [json('proposal', { proposalId: c.fresh('settings'), settings: { members: ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'], defaultCipherSuite: 'aes-256-gcm-stream.v1', categories: [], areas: [], areaDefaults: [] } }, { proposalId: { kind: 'id' }, settings: { kind: 'object', refusedAs: ['settings'] } })],
     }),
   },
   // NOT_FOUND: no such proposal

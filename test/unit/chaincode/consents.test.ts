@@ -162,7 +162,7 @@ describe('evaluateConsent, properties', () => {
           (s.category !== undefined && r.record.category !== s.category && !r.record.category.startsWith(`${s.category}/`)) ||
           (s.type !== undefined && s.type !== r.record.type);
         const g = c.grantee;
-        const grantee = g.mspId === r.requester.mspId && (g.kind === 'org' || (g.kind === 'role' ? g.role === r.requester.role : g.enrollmentId === r.requester.enrollmentId));
+        const grantee = g.kind !== 'area' && g.mspId === r.requester.mspId && (g.kind === 'org' || (g.kind === 'role' ? g.role === r.requester.role : g.enrollmentId === r.requester.enrollmentId));
         const refused = outOfScope || r.purpose !== c.purpose || (r.hop === 1 && !grantee) || r.hop > c.hopLimit;
         return !refused || !evaluateConsent(c, r).allow;
       }),
@@ -177,7 +177,7 @@ describe('evaluateConsent, properties', () => {
         const g = c.grantee;
         const t = r.at.getTime();
         const applies: Record<DenyReason, boolean> = {
-          'not-grantee': r.hop === 1 && !(g.mspId === r.requester.mspId && (g.kind === 'org' || (g.kind === 'role' ? g.role === r.requester.role : g.enrollmentId === r.requester.enrollmentId))),
+          'not-grantee': r.hop === 1 && !(g.kind !== 'area' && g.mspId === r.requester.mspId && (g.kind === 'org' || (g.kind === 'role' ? g.role === r.requester.role : g.enrollmentId === r.requester.enrollmentId))),
           'hop-limit': r.hop > c.hopLimit,
           'out-of-scope':
             r.record.patientPseudonym !== c.patientPseudonym ||
@@ -215,7 +215,7 @@ describe('evaluateConsent, properties', () => {
     const matching = (c: Consent, offset: number): ConsentRequest => {
       const g = c.grantee;
       return {
-        requester: { mspId: g.mspId, enrollmentId: g.kind === 'identity' ? g.enrollmentId : 'someone', role: g.kind === 'role' ? g.role : 'researcher' },
+        requester: { mspId: g.kind === 'area' ? 'AnyMSP' : g.mspId, enrollmentId: g.kind === 'identity' ? g.enrollmentId : 'someone', role: g.kind === 'role' ? g.role : 'researcher' },
         record: { recordId: c.scope.recordIds?.at(-1) ?? 'rec-x', patientPseudonym: c.patientPseudonym, category: c.scope.category ? `${c.scope.category}/sub` : 'any/thing', type: c.scope.type ?? 'sharable' },
         purpose: c.purpose,
         at: new Date(Date.parse(c.validFrom) + offset * (Date.parse(c.validUntil) - Date.parse(c.validFrom))),

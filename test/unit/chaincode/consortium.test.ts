@@ -21,7 +21,7 @@ function ledger() {
   let n = 0;
   const as = (msp: string, who = admin) => chaincodeContext(state, msp, who, { txId: `tx-${++n}`, at: '2026-01-01T06:00:00.000Z' });
   const propose = (msp: string, proposalId: string, members: string[], defaultCipherSuite = AES, who = admin, categories: string[] = []) =>
-    consortium.ProposeSettings(as(msp, who), JSON.stringify({ proposalId, settings: { members, defaultCipherSuite, categories } })).then(JSON.parse);
+    consortium.ProposeSettings(as(msp, who), JSON.stringify({ proposalId, settings: { members, defaultCipherSuite, categories, areas: [], areaDefaults: [] } })).then(JSON.parse);
   const approve = (msp: string, proposalId: string, who = admin) => consortium.ApproveSettings(as(msp, who), proposalId).then(JSON.parse);
   const settings = (): Promise<ConsortiumSettings> => consortium.ReadSettings(as(RI, doctor1)).then(JSON.parse);
   return { state, propose, approve, settings };
@@ -74,12 +74,13 @@ describe('consortium settings', () => {
     const before = new Map(state.data);
     const raw = (body: unknown) => consortium.ProposeSettings(chaincodeContext(state, A, admin, { txId: 'tx-x' }), typeof body === 'string' ? body : JSON.stringify(body));
     await expect(raw('nope')).rejects.toThrow(/^INVALID_ARGUMENT\[proposal\]/);
-    await expect(raw({ proposalId: 'p', settings: { members: [A], defaultCipherSuite: 'rot13', categories: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.defaultCipherSuite\]: must be one of aes-256-gcm-stream.v1, sm4-ctr-hmac-sm3-stream.v1/);
-    await expect(raw({ proposalId: 'p', settings: { members: [], defaultCipherSuite: AES, categories: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\]/);
-    await expect(raw({ proposalId: 'p', settings: { members: [A, A], defaultCipherSuite: AES, categories: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\]: must name each org once/);
-    await expect(raw({ proposalId: 'p', settings: { members: ['bad msp'], defaultCipherSuite: AES, categories: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\[0\]\]/);
-    await expect(raw({ proposalId: 'p', settings: { members: [A], defaultCipherSuite: AES, categories: [], areas: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.areas\]/);
-    await expect(raw({ proposalId: 'p p', settings: { members: [A], defaultCipherSuite: AES, categories: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[proposalId\]/);
+    await expect(raw({ proposalId: 'p', settings: { members: [A], defaultCipherSuite: 'rot13', categories: [], areas: [], areaDefaults: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.defaultCipherSuite\]: must be one of aes-256-gcm-stream.v1, sm4-ctr-hmac-sm3-stream.v1/);
+    await expect(raw({ proposalId: 'p', settings: { members: [], defaultCipherSuite: AES, categories: [], areas: [], areaDefaults: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\]/);
+    await expect(raw({ proposalId: 'p', settings: { members: [A, A], defaultCipherSuite: AES, categories: [], areas: [], areaDefaults: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\]: must name each org once/);
+    await expect(raw({ proposalId: 'p', settings: { members: ['bad msp'], defaultCipherSuite: AES, categories: [], areas: [], areaDefaults: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.members\[0\]\]/);
+    await expect(raw({ proposalId: 'p', settings: { members: [A], defaultCipherSuite: AES, categories: [], areas: [], areaDefaults: [], quorum: 1 } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.quorum\]/);
+    await expect(raw({ proposalId: 'p', settings: { members: [A], defaultCipherSuite: AES, categories: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[settings.areas\]/);
+    await expect(raw({ proposalId: 'p p', settings: { members: [A], defaultCipherSuite: AES, categories: [], areas: [], areaDefaults: [] } })).rejects.toThrow(/^INVALID_ARGUMENT\[proposalId\]/);
     expect(state.data).toEqual(before);
     await propose(A, 'p', [A, B]);
     await expect(propose(A, 'p', [A, B])).rejects.toThrow(/^CONFLICT\[proposalId\]: proposal 'p' already exists/);
@@ -89,7 +90,7 @@ describe('consortium settings', () => {
 describe("the consortium's department tree", () => {
   it('once declared, records and consents must name a category in it (a declared path or an ancestor of one), named in the error', async () => {
     const { state, as } = await unitLedger();
-    const settings = { members: [A, B, RI], defaultCipherSuite: AES, categories: ['cardiology/ecg', 'cardiology/echo', 'oncology/biopsy'] };
+    const settings = { members: [A, B, RI], defaultCipherSuite: AES, categories: ['cardiology/ecg', 'cardiology/echo', 'oncology/biopsy'], areas: [], areaDefaults: [] };
     await consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'tree', settings }));
     await consortium.ApproveSettings(as(B, admin), 'tree');
     await consortium.ApproveSettings(as(RI, admin), 'tree');
@@ -111,7 +112,7 @@ describe('missingApprovals (the quorum rule), property-tested', () => {
     fc.assert(
       fc.property(subset, fc.subarray(orgs, { minLength: 1 }), subset, (members, proposed, approving) => {
         const current: ConsortiumSettings = members.length ? { ...NO_SETTINGS, version: 3, members } : NO_SETTINGS;
-        const m = missingApprovals(current, { members: proposed, defaultCipherSuite: AES, categories: [] }, approving);
+        const m = missingApprovals(current, { members: proposed, defaultCipherSuite: AES, categories: [], areas: [], areaDefaults: [] }, approving);
         const done = m.orgs.length === 0 && m.moreMembers === 0;
         const expected = members.length === 0
           ? proposed.every((o) => approving.includes(o))

@@ -10,7 +10,7 @@ export function auditLines(entries: LogEntry[]): string[] {
   if (entries.length === 0) return [];
   return columns(
     ['TIME', 'ACTION', 'OUTCOME', 'AGENT', 'PURPOSE', 'RECORD', 'CONSENT', 'REASON'],
-    entries.map((e) => [e.recorded, e.action, e.outcome, encodeParty(e.agent), e.purpose ?? '-', e.recordId ?? '-', e.consentId ?? e.emergencyId ?? '-', e.reason ?? '-']),
+    entries.map((e) => [e.recorded, e.action, e.outcome, encodeParty(e.agent), e.purpose ?? '-', e.recordId ?? '-', e.consentId ?? e.emergencyId ?? (e.areaRule ? `area ${e.areaRule}` : '-'), e.reason ?? '-']),
   );
 }
 
@@ -19,7 +19,7 @@ export function addAudit(program: Command, session: Sessions): void {
     .command('audit')
     .description("a patient's whole access log (emergency overrides first, then newest first): the patient or an admin of his home hospital")
     .argument('<pseudonym>', "the patient's pseudonym")
-    .addHelpText('after', '\nColumns: TIME, ACTION, OUTCOME, AGENT, PURPOSE, RECORD, CONSENT (or emergency), REASON (of a denial). --json: the log entries as an array.')
+    .addHelpText('after', '\nColumns: TIME, ACTION, OUTCOME, AGENT, PURPOSE, RECORD, CONSENT (or emergency, or the area rule that decided), REASON (of a denial). --json: the log entries as an array.')
     .action(async (pseudonym: string) => {
       const s = session();
       const p = parsePseudonym(pseudonym, '<pseudonym>');

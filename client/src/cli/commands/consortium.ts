@@ -1,11 +1,15 @@
 /** `emr consortium show|propose|approve`: the consortium's settings on chain, changed by its members' admins together. */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { checkMspId, checkProposalId, missingApprovals, type ConsortiumSettings, type SettingsProposal } from '@emr/protocol';
+import { readFileSync } from 'node:fs';
+import { checkMspId, checkProposalId, missingApprovals, type Area, type AreaRule, type ConsortiumSettings, type SettingsProposal } from '@emr/protocol';
 import type { EmrClient } from '../../sharing/emr-client';
 import { table } from '../format';
 import { UsageError, parseCategory, parseSuite } from '../options';
 import type { Sessions } from '../session';
+
+const areaText = (a: Area) => `${a.name} = ${a.members.map((m) => `${m.roles.join('/')}@${m.org}`).join(' + ')}`;
+export const ruleText = (r: AreaRule) => `${r.area}: ${r.purposes.join(', ') || 'nothing'}${r.category ? ` in ${r.category}` : ''}`;
 
 export function settingsText(s: ConsortiumSettings): string {
   return table([
@@ -13,6 +17,8 @@ export function settingsText(s: ConsortiumSettings): string {
     ['members', s.members.join(', ') || '(none yet)'],
     ['default suite', s.defaultCipherSuite],
     ['categories', s.categories.join(', ') || '(any path)'],
+    ['areas', s.areas.map(areaText).join('; ') || '(none)'],
+    ['area defaults', s.areaDefaults.map(ruleText).join('; ') || '(none)'],
     ['proposal', s.proposalId ?? '-'],
     ['adopted at', s.adoptedAt ?? '-'],
   ]);
@@ -33,6 +39,19 @@ async function proposalDoc(c: EmrClient, p: SettingsProposal) {
       ['still needs', missing ? [...missing.orgs, ...(missing.moreMembers ? [`${missing.moreMembers} more of ${current.members.join(', ')}`] : [])].join('; ') || '-' : '-'],
     ]);
   return { doc: { ...p, missing }, text };
+}
+
+/** The areas and their defaults from a JSON file (the chain checks every field). */
+function readAreas(file: string): { areas: Area[]; areaDefaults: AreaRule[] } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--areas: cannot read ${JSON.stringify(file)} as JSON: ${(err as Error).message}`, '--areas');
+  }
+  const { areas, areaDefaults } = (doc ?? {}) as { areas?: unknown; areaDefaults?: unknown };
+  if (!Array.isArray(areas) || !Array.isArray(areaDefaults)) throw new UsageError(`--areas: ${file} must hold {areas: [...], areaDefaults: [...]}`, '--areas');
+  return { areas: areas as Area[], areaDefaults: areaDefaults as AreaRule[] };
 }
 
 function parseMembers(value: string): string[] {
@@ -65,13 +84,15 @@ export function addConsortium(program: Command, session: Sessions): void {
     .description("an admin proposes settings; his org's approval counts at once")
     .option('--suite <suite>', 'the default cipher suite of new records: aes or sm (default: unchanged)')
     .option('--members <msps>', 'the member orgs, comma-separated MSP ids (default: unchanged)')
+    .option('--areas <file>', 'a JSON file {areas: [{name, members: [{org, roles}]}], areaDefaults: [{area, purposes, category?}]} (default: unchanged); org is an MSP id, $home or $others')
     .option('--categories <paths>', "the department tree records are filed under, comma-separated paths (ancestors implied), or 'any' for any path (default: unchanged)")
     .option('--id <proposalId>', 'the proposal id (default: a fresh one)')
     .addHelpText('after', '\nThe first settings need the approval of every org they name; later ones a majority of the members and every org they add.\nOther admins run: emr consortium approve <proposalId>.')
-    .action(async (o: { suite?: string; members?: string; categories?: string; id?: string }) => {
+    .action(async (o: { suite?: string; members?: string; categories?: string; areas?: string; id?: string }) => {
       const s = session();
       const suite = o.suite === undefined ? undefined : parseSuite(o.suite);
       const members = o.members === undefined ? undefined : parseMembers(o.members);
+      const areas = o.areas === undefined ? undefined : readAreas(o.areas);
       const categories = o.categories === undefined ? undefined : o.categories === 'any' ? [] : o.categories.split(',').map((c) => parseCategory(c.trim(), '--categories'));
       const proposalId = o.id ?? `settings-${randomUUID().slice(0, 8)}`;
       try {
@@ -82,7 +103,13 @@ export function addConsortium(program: Command, session: Sessions): void {
       const { doc, text } = await s.connect(async (c) => {
         const current = await c.settings.read();
         if (!members && current.members.length === 0) throw new UsageError('--members: the consortium has no members yet, so the first proposal names them', '--members');
-        const proposal = await c.settings.propose(proposalId, { members: members ?? current.members, defaultCipherSuite: suite ?? current.defaultCipherSuite, categories: categories ?? current.categories });
+        const proposal = await c.settings.propose(proposalId, {
+          members: members ?? current.members,
+          defaultCipherSuite: suite ?? current.defaultCipherSuite,
+          categories: categories ?? current.categories,
+          areas: areas?.areas ?? current.areas,
+          areaDefaults: areas?.areaDefaults ?? current.areaDefaults,
+        });
         return proposalDoc(c, proposal);
       });
       s.emit(doc, text);

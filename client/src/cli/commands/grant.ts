@@ -9,7 +9,7 @@ export function addGrant(program: Command, session: Sessions): void {
     .command('grant')
     .description('the patient grants a consent to one identity (with re-encryption grants for his records in scope)')
     .requiredOption('--patient <pseudonym>', "the patient's pseudonym")
-    .requiredOption('--grantee <identity>', '<enrollmentId>@<MSPID>, e.g. researcher1@ResearchInstituteMSP')
+    .requiredOption('--grantee <grantee>', "<enrollmentId>@<MSPID>, e.g. researcher1@ResearchInstituteMSP, or area:<name> for an area of the consortium (authorized on chain; keys for an area come later)")
     .requiredOption('--purpose <purpose>', 'treatment, research, emergency, payment or audit')
     .option('--category <category>', 'scope: a department subtree')
     .option('--type <type>', 'scope: sharable or non-sharable')

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { encodeParty, type LogEntry } from '@emr/protocol';
 import { table } from '../format';
-import { parsePurpose, parseRecordId, parseVia } from '../options';
+import { UsageError, parsePurpose, parseRecordId, parseVia } from '../options';
 import type { Sessions } from '../session';
 
 function entryText(e: LogEntry): string {
@@ -15,6 +15,7 @@ function entryText(e: LogEntry): string {
     ['record', e.recordId],
     ['consent', e.consentId],
     ['grant', e.grantId],
+    ['area rule', e.areaRule],
     ['purpose', e.purpose],
     ['recorded', e.recorded],
     ['tx', e.txId],
@@ -24,17 +25,19 @@ function entryText(e: LogEntry): string {
 export function addRequest(program: Command, session: Sessions): void {
   program
     .command('request')
-    .description('ask on chain to use a record, under a consent (its grantee) or through a grant (a delegatee)')
+    .description('ask on chain to use a record, under a consent (its grantee), through a grant (a delegatee), or by the rules of your areas (--area)')
     .argument('<recordId>', 'the record')
     .option('--consent <consentId>', 'the consent naming you')
     .option('--grant <grantId>', 'the grant delegated to you')
+    .option('--area', "without a consent: the consortium's default rules of the areas you are in, or the patient's own (emr consortium show)")
     .requiredOption('--purpose <purpose>', 'treatment, research, emergency, payment or audit')
-    .action(async (recordId: string, o: { consent?: string; grant?: string; purpose: string }) => {
+    .action(async (recordId: string, o: { consent?: string; grant?: string; area?: boolean; purpose: string }) => {
       const s = session();
       const id = parseRecordId(recordId, '<recordId>');
-      const via = parseVia(o, true)!;
+      if (o.area && (o.consent || o.grant)) throw new UsageError('--area: a request by area names no consent or grant', '--area');
+      const via = o.area ? undefined : parseVia(o, true)!;
       const purpose = parsePurpose(o.purpose);
-      const entry = await s.connect((c) => c.requestAccess(id, via, purpose));
+      const entry = await s.connect((c) => (via ? c.requestAccess(id, via, purpose) : c.consents.requestAreaAccess(id, purpose)));
       s.emit({ entryId: entry.entryId, outcome: entry.outcome, entry }, () => entryText(entry));
     });
 }

@@ -1,0 +1,53 @@
+/** `emr area set|clear|list`: the patient's own rules for the consortium's areas (they replace the defaults). */
+import type { Command } from 'commander';
+import type { AreaPolicy } from '@emr/protocol';
+import { table } from '../format';
+import { UsageError, parseCategory, parsePseudonym, parsePurpose } from '../options';
+import { requirePatient, type Sessions } from '../session';
+import { ruleText } from './consortium';
+
+const policyText = (p: AreaPolicy) => table([['area', p.area], ['rule', ruleText(p)], ['set at', p.setAt], ['tx', p.txId]]);
+
+export function addArea(program: Command, session: Sessions): void {
+  const area = program.command('area').description("the patient's own rules for the consortium's areas (emr consortium show lists the areas and their defaults)");
+
+  area
+    .command('set')
+    .description("the patient sets his own rule for an area; it replaces the consortium's default for that area")
+    .argument('<area>', 'the area, e.g. research')
+    .requiredOption('--patient <pseudonym>', 'your pseudonym')
+    .option('--purposes <purposes>', 'comma-separated purposes the area may read for (treatment, research, emergency, payment, audit)')
+    .option('--deny', 'the area gets nothing (withdraws its default)')
+    .option('--category <category>', 'only records of this category subtree')
+    .action(async (name: string, o: { patient: string; purposes?: string; deny?: boolean; category?: string }) => {
+      const s = session();
+      requirePatient(s, 'area set');
+      if (!o.deny === (o.purposes === undefined)) throw new UsageError('area set: give --purposes or --deny (one of them)', o.deny ? '--deny' : '--purposes');
+      const purposes = o.deny ? [] : o.purposes!.split(',').map((p) => parsePurpose(p.trim(), '--purposes'));
+      const input = { patientPseudonym: parsePseudonym(o.patient), area: name, purposes, ...(o.category !== undefined ? { category: parseCategory(o.category) } : {}) };
+      const policy = await s.connect((c) => c.consents.setAreaPolicy(input));
+      s.emit(policy, () => policyText(policy));
+    });
+
+  area
+    .command('clear')
+    .description("the patient removes his own rule for an area: the consortium's default applies again")
+    .argument('<area>', 'the area')
+    .requiredOption('--patient <pseudonym>', 'your pseudonym')
+    .action(async (name: string, o: { patient: string }) => {
+      const s = session();
+      requirePatient(s, 'area clear');
+      const cleared = await s.connect((c) => c.consents.clearAreaPolicy(parsePseudonym(o.patient), name));
+      s.emit({ area: name, cleared }, () => (cleared ? `${name}: your rule is gone; the consortium's default applies` : `${name}: you had no rule of your own`));
+    });
+
+  area
+    .command('list')
+    .description("the patient's own area rules (the patient, or an admin of his hospital)")
+    .requiredOption('--patient <pseudonym>', 'the pseudonym')
+    .action(async (o: { patient: string }) => {
+      const s = session();
+      const policies = await s.connect((c) => c.consents.listAreaPolicies(parsePseudonym(o.patient)));
+      s.emit(policies, () => policies.map(policyText).join('\n\n') || "no rules of the patient's own: the consortium's defaults apply");
+    });
+}
