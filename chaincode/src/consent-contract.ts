@@ -188,19 +188,7 @@ export class ConsentContract extends BatchingContract {
     const settings = await s.consortium.settings();
     const policies = await s.areaPolicies.list(record.patientPseudonym);
     const decision = evaluateAreaAccess({ areas: settings.areas, defaults: settings.areaDefaults, policies, members: settings.members, homeMsp }, s.caller, record, purpose);
-    const entry = await s.log.append({
-      action: 'access-request',
-      outcome: decision.allow ? 'success' : 'denied',
-      reason: decision.allow ? null : decision.reason,
-      agent: s.caller,
-      patientPseudonym: record.patientPseudonym,
-      recordId,
-      consentId: null,
-      ...(decision.rule ? { areaRule: decision.rule } : {}),
-      purpose,
-    });
-    s.event('access.requested', { entryId: entry.entryId, recordId, areaRule: decision.rule ?? '', outcome: entry.outcome });
-    return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
+    return this.logAccess(s, decision, record, purpose, { consentId: null, ...(decision.rule ? { areaRule: decision.rule } : {}) });
   }
 
   /**
@@ -274,14 +262,15 @@ export class ConsentContract extends BatchingContract {
     return this.logRequest(s, decision, record, consent, purpose, grantId);
   }
 
-  /**
-   * Logs an access request either way; an allowed one counts against the consent's maximum.
-   * Emits `access.requested` for the proxies.
-   */
+  /** Logs a request under a consent either way; an allowed one counts against the consent's maximum. */
   private async logRequest(s: ReturnType<typeof session>, decision: Decision, record: EmrRecord, consent: Consent, purpose: Purpose, grantId?: string, areaRule?: string): Promise<string> {
     if (decision.allow) await s.consents.recordUse(consent);
+    return this.logAccess(s, decision, record, purpose, { consentId: consent.consentId, ...(grantId ? { grantId } : {}), ...(areaRule ? { areaRule } : {}) });
+  }
+
+  /** Logs an access request either way, with what decided it; emits `access.requested` for the proxies. */
+  private async logAccess(s: ReturnType<typeof session>, decision: Decision, record: EmrRecord, purpose: Purpose, by: { consentId: string | null; grantId?: string; areaRule?: string }): Promise<string> {
     const { recordId } = record;
-    const { consentId } = consent;
     const entry = await s.log.append({
       action: 'access-request',
       outcome: decision.allow ? 'success' : 'denied',
@@ -289,12 +278,10 @@ export class ConsentContract extends BatchingContract {
       agent: s.caller,
       patientPseudonym: record.patientPseudonym,
       recordId,
-      consentId,
-      ...(grantId ? { grantId } : {}),
-      ...(areaRule ? { areaRule } : {}),
+      ...by,
       purpose,
     });
-    s.event('access.requested', { entryId: entry.entryId, recordId, consentId, ...(grantId ? { grantId } : {}), outcome: entry.outcome });
+    s.event('access.requested', { entryId: entry.entryId, recordId, ...(by.consentId ? { consentId: by.consentId } : {}), ...(by.grantId ? { grantId: by.grantId } : {}), ...(by.areaRule ? { areaRule: by.areaRule } : {}), outcome: entry.outcome });
     return canonicalJson({ entry, detail: decision.allow ? null : decision.detail });
   }
 

@@ -304,7 +304,8 @@ export class ProxyService {
     const payload = JSON.parse(Buffer.from(event.payload).toString('utf8')) as Record<string, string>;
     switch (event.eventName) {
       case 'access.requested':
-        if (payload.outcome === 'success' && !payload.grantId && !payload.emergencyId) await this.serveAhead(payload.entryId!, payload.consentId!, payload.recordId!);
+        // A request through a grant is served when asked; one by break-glass or by area has no consent's grants to serve ahead.
+        if (payload.outcome === 'success' && payload.consentId && !payload.grantId) await this.serveAhead(payload.entryId!, payload.consentId, payload.recordId!);
         return;
       case 'consent.revoked':
         // Not a crash's leftover `.tmp`: a torn one would stop the other shares' destruction.

@@ -284,7 +284,7 @@ const ROUTES: Record<HttpRoute, RouteSpec> = {
   'proxy POST /v1/fragments': {
     kind: 'proxy',
     'malformed-body': (c) => {
-      const good = { entryId: c.w.access.entryId, grantId: c.w.grant.grantId, capsule: c.w.victimRecord.encapsulatedKey };
+      const good = { entryId: c.w.access.entryId, grantId: c.w.grant.grantId, capsule: c.w.grantCapsule };
       const [what, text] = c.r.pick<() => [string, string]>([
         () => ['a body that is no JSON object', c.r.pick(NOT_AN_OBJECT)],
         () => {
@@ -311,9 +311,9 @@ const ROUTES: Record<HttpRoute, RouteSpec> = {
     'other-identity': (c) =>
       c.r.pick([
         () => ({ what: "another record's capsule for the researcher's access", request: unsigned('POST', '/v1/fragments', JSON.stringify({ entryId: c.w.access.entryId, grantId: c.w.grant.grantId, capsule: c.w.attackerRecord.encapsulatedKey })), expect: { status: 409, code: 'CONFLICT' } }),
-        () => ({ what: 'an entry that is not an access request', request: unsigned('POST', '/v1/fragments', JSON.stringify({ entryId: c.w.uploadEntryId, grantId: c.w.grant.grantId, capsule: c.w.victimRecord.encapsulatedKey })), expect: INVALID }),
-        () => ({ what: 'a grant that is not registered', request: unsigned('POST', '/v1/fragments', JSON.stringify({ entryId: c.w.access.entryId, grantId: `grant-${c.w.tag}-${c.r.int(0, 1e9)}`, capsule: c.w.victimRecord.encapsulatedKey })), expect: { status: 404, code: 'NOT_FOUND' } }),
-        () => ({ what: 'an access entry that does not exist', request: unsigned('POST', '/v1/fragments', JSON.stringify({ entryId: `${randomBytes(32).toString('hex')}.0`, grantId: c.w.grant.grantId, capsule: c.w.victimRecord.encapsulatedKey })), expect: { status: 404, code: 'NOT_FOUND' } }),
+        () => ({ what: 'an entry that is not an access request', request: unsigned('POST', '/v1/fragments', JSON.stringify({ entryId: c.w.uploadEntryId, grantId: c.w.grant.grantId, capsule: c.w.grantCapsule })), expect: INVALID }),
+        () => ({ what: 'a grant that is not registered', request: unsigned('POST', '/v1/fragments', JSON.stringify({ entryId: c.w.access.entryId, grantId: `grant-${c.w.tag}-${c.r.int(0, 1e9)}`, capsule: c.w.grantCapsule })), expect: { status: 404, code: 'NOT_FOUND' } }),
+        () => ({ what: 'an access entry that does not exist', request: unsigned('POST', '/v1/fragments', JSON.stringify({ entryId: `${randomBytes(32).toString('hex')}.0`, grantId: c.w.grant.grantId, capsule: c.w.grantCapsule })), expect: { status: 404, code: 'NOT_FOUND' } }),
       ])(),
     'oversized-payload': (c) =>
       c.r.pick([

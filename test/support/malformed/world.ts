@@ -10,7 +10,8 @@
  * calls that reuse these ids are refused for their one defect, not accepted.
  */
 import { randomUUID } from 'node:crypto';
-import { ConsentLedger, EmergencyAccess, EmrClient, EmrIndex, KeyCentreRegistry, ProxyRegistry, type Consent, type EmrRecord, type KeyCentre, type LogEntry, type Registration } from '../../../client/src';
+import { decodeGrant, encodeCapsule, fromBase64url, toBase64url } from '@emr/crypto';
+import { ConsentLedger, EmergencyAccess, EmrClient, EmrIndex, KeyCentreRegistry, ProxyRegistry, capsuleForSlot, type Consent, type EmrRecord, type KeyCentre, type LogEntry, type Registration } from '../../../client/src';
 import { callService } from '../../../client/src/wire/call';
 import type { ServedFragment } from '../../../client/src/wire/routes';
 import { canonicalJson, encodeArgument, pseudonymOf, type AccessDecision, type Argument, type TransactionName } from '@emr/protocol';
@@ -46,6 +47,8 @@ export interface World {
   /** The victim's consent for researcher1@ResearchInstitute, its one grant, an allowed access (receipt confirmed). */
   consent: Consent;
   grant: Registration;
+  /** The victim's capsule the grant re-encrypts (for the consent's category), base64url. */
+  grantCapsule: string;
   access: LogEntry;
   /** The fragment each of the grant's proxies served for the access, signed by it. */
   fragments: ServedFragment[];
@@ -106,9 +109,9 @@ export async function makeWorld(gateways: Gateways): Promise<World> {
       new EmrIndex(gateways.connection(attacker)).approveRecord(attackerUpload.record.recordId),
     ]);
     // The same content indexed again under another id, by the doctor: a record the attacker has not signed.
-    const { patientPseudonym, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, type } = attackerRecord;
+    const { patientPseudonym, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys, type } = attackerRecord;
     const recordId = `rec-malformed-${tag}`;
-    kept.push((await submitKept(gateways, doctorId, 'emr:CreateRecord', [{ recordId, patientPseudonym, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey }])).kept);
+    kept.push((await submitKept(gateways, doctorId, 'emr:CreateRecord', [{ recordId, patientPseudonym, category, type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys }])).kept);
     const doctorIndex = new EmrIndex(gateways.connection(doctorId));
     const attackerUnapproved = await doctorIndex.readRecord(recordId);
     await doctorIndex.putInternalMetadata(victimRecord.recordId, { ward: 'malformed-fixture' });
@@ -128,10 +131,12 @@ export async function makeWorld(gateways: Gateways): Promise<World> {
     const access = decode<AccessDecision>(requested.result).entry;
     if (access.outcome !== 'success') throw new Error(`fixture access was ${access.outcome}: ${access.reason}`);
     const grant = grants[0]!;
+    // The victim's capsule the grant re-encrypts: the one for the consent's category (an ancestor of the record's).
+    const capsule = toBase64url(encodeCapsule(capsuleForSlot(victimRecord, decodeGrant(fromBase64url(grant.grant, 'grant')).slot)!));
     const endpoints = new Map((await new ProxyRegistry(gateways.connection(victim)).list()).map((p) => [`${p.enrollmentId}@${p.mspId}`, p.endpoint]));
     const fragments = await Promise.all(
       grant.proxies.map((p) =>
-        callService<ServedFragment>('proxy', endpoints.get(`${p.enrollmentId}@${p.mspId}`)!, 'POST', '/v1/fragments', { entryId: access.entryId, grantId: grant.grantId, capsule: victimRecord.encapsulatedKey }),
+        callService<ServedFragment>('proxy', endpoints.get(`${p.enrollmentId}@${p.mspId}`)!, 'POST', '/v1/fragments', { entryId: access.entryId, grantId: grant.grantId, capsule }),
       ),
     );
     await new ConsentLedger(gateways.connection(researcherId)).confirmReceipt(access.entryId);
@@ -158,6 +163,7 @@ export async function makeWorld(gateways: Gateways): Promise<World> {
       uploadEntryId,
       consent,
       grant,
+      grantCapsule: capsule,
       access,
       fragments,
       emergencyId,
