@@ -5,7 +5,7 @@
  * with each operation's floor: its count of group operations times their unit costs
  * measured in this run. Medians over repeated runs.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import os from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,7 @@ import { combinePartialKeys, extractPartial, verifyPartialKey } from '../src/ibe
 import { combineFragments, decodeGrant, decryptReEncrypted, encodeGrant, encrypt, grantAnchor, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type GrantPublic, type Slot } from '../src/pre';
 import { traceGrantKey } from '../src/trace';
 import { RecordEncryptor, type CipherSuite } from '../src/record-cipher';
+import { randomSm2Secret, sm2PublicKey, sm2Sign, sm2Verify } from '../src/sm2';
 
 const json = process.argv.includes('--json');
 const log = (...a: unknown[]) => { if (!json) console.log(...a); };
@@ -203,6 +204,20 @@ async function main() {
   const contentMBps = await contentRate('aes-256-gcm-stream.v1');
   const contentSmMBps = await contentRate('sm4-ctr-hmac-sm3-stream.v1');
 
+  log('signatures: SM2 (ours, noble arithmetic) beside ECDSA P-256 (Node, OpenSSL), a 600-byte index payload ...');
+  const payload = randomBytes(600);
+  const sm2Secret = randomSm2Secret();
+  const sm2Public = sm2PublicKey(sm2Secret);
+  const sm2Sig = sm2Sign(payload, sm2Secret);
+  const ecdsa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ecdsaSig = sign('sha256', payload, ecdsa.privateKey);
+  const signatures = {
+    sm2SignMs: median(() => sm2Sign(payload, sm2Secret), 200),
+    sm2VerifyMs: median(() => sm2Verify(payload, sm2Sig, sm2Public), 200),
+    ecdsaSignMs: median(() => sign('sha256', payload, ecdsa.privateKey), 200),
+    ecdsaVerifyMs: median(() => verify('sha256', payload, ecdsa.publicKey, ecdsaSig), 200),
+  };
+
   const operations = backends.flatMap((backend) =>
     OPS.map((op) => ({
       backend,
@@ -222,6 +237,7 @@ async function main() {
     backends: Object.fromEntries(backends.map((b) => [b, { unitCostsMs: runs[b].unitCostsMs, dkg5of3Ms: runs[b].dkg5of3Ms, extractionT3Ms: runs[b].extractionT3Ms }])),
     contentAesGcmSha256MBps: contentMBps,
     contentSm4CtrHmacSm3Sha256MBps: contentSmMBps,
+    signatures,
     traceMcl: trace,
   };
   if (json) {
@@ -240,6 +256,10 @@ async function main() {
     console.log(`[${b}] DKG 5 centres, t = 3: ${r.dkg5of3Ms.toFixed(0)} ms; identity key extraction (3 partials, verified, combined): ${r.extractionT3Ms.toFixed(0)} ms`);
   }
   console.log(`content AES-256-GCM + SHA-256, 100 MiB: ${contentMBps.toFixed(0)} MB/s; SM4-CTR + HMAC-SM3 + SHA-256: ${contentSmMBps.toFixed(0)} MB/s (${(contentSmMBps / contentMBps).toFixed(2)}x)`);
+  console.log(
+    `signatures, 600 bytes: SM2 sign ${signatures.sm2SignMs.toFixed(2)} ms / verify ${signatures.sm2VerifyMs.toFixed(2)} ms; ECDSA P-256 (OpenSSL) ${signatures.ecdsaSignMs.toFixed(3)} / ${signatures.ecdsaVerifyMs.toFixed(3)} ms ` +
+      `(${(signatures.sm2SignMs / signatures.ecdsaSignMs).toFixed(1)}x / ${(signatures.sm2VerifyMs / signatures.ecdsaVerifyMs).toFixed(1)}x)`,
+  );
   console.log(
     `[mcl] trace a leaked grant key among ${trace.grants} grants (${trace.slots} slots): ${(trace.traceMs / 1000).toFixed(1)} s, ${trace.perGrantMs.toFixed(2)} ms per grant ` +
       `(the plain two-pairing check: ${trace.plainCheckPerGrantMs.toFixed(2)} ms per grant); decoding the ${trace.grants} listed grants: ${(trace.decodeMs / 1000).toFixed(1)} s`,
