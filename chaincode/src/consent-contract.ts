@@ -25,7 +25,7 @@ import { decodeGrant, fromBase64url, verifyKeyPossession } from '@emr/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { evaluateConsent, granteeMatches, parseConsentInput, type AreaMembership, type Decision } from './consents';
-import { parseAreaRule } from './consortium';
+import { parseAreaRule, requireArea, requireCategory } from './consortium';
 import type { PatientStore } from './patients';
 import { checkSm2Key } from './sm2-keys';
 import { KeyCentreStore } from './key-centres';
@@ -100,8 +100,9 @@ export class ConsentContract extends BatchingContract {
   async GrantConsent(ctx: Context, consentJson: string): Promise<string> {
     const { caller, tx, patients, consents, consortium, records, policies, directory, log, event } = session(ctx, 'consent:GrantConsent');
     const input = parseConsentInput(consentJson);
-    if (input.scope.category !== undefined) await consortium.requireCategory(input.scope.category, 'scope.category');
-    if (input.grantee.kind === 'area') await consortium.requireArea(input.grantee.area, 'grantee.area');
+    const settings = await consortium.settings();
+    if (input.scope.category !== undefined) requireCategory(settings, input.scope.category, 'scope.category');
+    if (input.grantee.kind === 'area') requireArea(settings, input.grantee.area, 'grantee.area');
     const patient = await patients.requirePatient(input.patientPseudonym, 'grant consent over these records');
     await directory.requireGrantee(input.grantee);
     const reach = await this.categoriesReached(input, records);
@@ -203,7 +204,8 @@ export class ConsentContract extends BatchingContract {
     rejectUnknownFields(raw, ['patientPseudonym', 'area', 'purposes', 'category']);
     const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
     if (typeof raw.area !== 'string' || !AREA_NAME.test(raw.area)) throw invalid('area', 'must be an area name: 1-32 characters of a-z 0-9 - starting with a letter');
-    const settings = await s.consortium.requireArea(raw.area, 'area');
+    const settings = await s.consortium.settings();
+    requireArea(settings, raw.area, 'area');
     const rule = parseAreaRule(raw, '', settings.categories);
     await s.patients.requirePatient(patientPseudonym, 'set his own area rules');
     const policy = await s.areaPolicies.set({ patientPseudonym, area: raw.area, ...rule }, s.tx);

@@ -88,6 +88,16 @@ function parseAreaDefaults(raw: unknown, areas: Area[], categories: string[]): A
   });
 }
 
+/** Throws INVALID_ARGUMENT[field] unless the consortium has the area. */
+export function requireArea(settings: ConsortiumSettings, name: string, field: string): void {
+  if (!settings.areas.some((a) => a.name === name)) throw invalid(field, unknownArea(settings.areas, name));
+}
+
+/** Throws INVALID_ARGUMENT[field] unless the category is in the consortium's tree. */
+export function requireCategory(settings: ConsortiumSettings, category: string, field: string): void {
+  if (!categoryKnown(settings, category)) throw invalid(field, unknownCategory(settings, category));
+}
+
 /** Why an area is unknown, naming the consortium's areas. */
 export const unknownArea = (areas: Area[], name: string): string =>
   `'${name}' is not an area of the consortium (emr consortium show); its areas: ${areas.map((a) => a.name).join(', ') || 'none'}`;
@@ -126,18 +136,7 @@ export class ConsortiumStore {
   /** The key `settings` reads (for StateStore.prefetch). */
   key = (): string => this.state.createCompositeKey(SETTINGS, []);
 
-  /** Throws INVALID_ARGUMENT[field] unless the consortium has the area. */
-  async requireArea(name: string, field: string): Promise<ConsortiumSettings> {
-    const settings = await this.settings();
-    if (!settings.areas.some((a) => a.name === name)) throw invalid(field, unknownArea(settings.areas, name));
-    return settings;
-  }
 
-  /** Throws INVALID_ARGUMENT[field] unless the category is in the consortium's tree. */
-  async requireCategory(category: string, field: string): Promise<void> {
-    const settings = await this.settings();
-    if (!categoryKnown(settings, category)) throw invalid(field, unknownCategory(settings, category));
-  }
 
   async proposal(proposalId: string): Promise<SettingsProposal> {
     return found(await readJson<SettingsProposal>(this.state, PROPOSAL, [proposalId]), 'proposalId', `no consortium settings proposal '${proposalId}'`);

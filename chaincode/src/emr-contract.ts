@@ -4,6 +4,7 @@ import { BatchingContract } from './transaction-state';
 import { authorize, callerOf } from './access';
 import { parseJsonObject, rejectUnknownFields, transientText } from './ledger';
 import { MAX_INTERNAL_BYTES, checkAncestorKeys, checkEncapsulatedKey, checkRecordType, checkSignature, parsePageSize, parseRecordInput } from './records';
+import { requireCategory } from './consortium';
 import { session } from './session';
 
 /** Every transaction answers canonical JSON so all endorsers return identical bytes. */
@@ -32,7 +33,7 @@ export class EmrContract extends BatchingContract {
     const s = session(ctx, 'emr:CreateRecord');
     const input = parseRecordInput(recordJson);
     await s.stub.prefetch([s.patients.keyOf(input.patientPseudonym), s.consortium.key(), ...s.records.keysToCreate(input)]);
-    await s.consortium.requireCategory(input.category, 'category');
+    requireCategory(await s.consortium.settings(), input.category, 'category');
     let signer: PatientRegistration | undefined;
     if (s.caller.role === 'patient') {
       signer = await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');

@@ -23,6 +23,18 @@ const doctor = as('HospitalA', 'doctor1');
 const researcher = as('ResearchInstitute', 'researcher1');
 const hour = 3_600_000;
 
+/** researcher1's research consent on a category of the patient's, for a day. */
+const researchOn = (patientPseudonym: string, category: string) => ({
+  patientPseudonym,
+  grantee: { kind: 'identity' as const, mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+  scope: { category },
+  purpose: 'research' as const,
+  validFrom: new Date(Date.now() - hour).toISOString(),
+  validUntil: new Date(Date.now() + 24 * hour).toISOString(),
+  maxAccesses: 10,
+  hopLimit: 1,
+});
+
 /** The key share a proxy service holds for a grant, read from its state directory as a compromised proxy host would. */
 function shareOf(proxyMsp: string, grantId: string): bigint {
   const org = topology.members.find((m) => m.mspId === proxyMsp)!.name;
@@ -49,16 +61,7 @@ it('a grant on cardiology opens a cardiology/echo record uploaded after it, and 
   };
 
   // Granted before the patient has any record: one grant, for the category, from the consent alone.
-  const { consent, grants } = await patient.grantConsent({
-    patientPseudonym: pseudonym,
-    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-    scope: { category: 'cardiology' },
-    purpose: 'research',
-    validFrom: new Date(Date.now() - hour).toISOString(),
-    validUntil: new Date(Date.now() + 24 * hour).toISOString(),
-    maxAccesses: 10,
-    hopLimit: 1,
-  });
+  const { consent, grants } = await patient.grantConsent(researchOn(pseudonym, 'cardiology'));
   expect(grants).toHaveLength(1);
   const registration = grants[0]!;
   const grant = decodeGrant(fromBase64url(registration.grant, 'grant'));
@@ -93,16 +96,7 @@ it('a grant on cardiology/echo opens nothing above it (cardiology) or beside it 
   const { user, pseudonym } = await newPatient('HospitalA', 'subtree-patient');
   const patient = as('HospitalA', user);
   await researcher.registerIdentity();
-  const { grants } = await patient.grantConsent({
-    patientPseudonym: pseudonym,
-    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-    scope: { category: 'cardiology/echo' },
-    purpose: 'research',
-    validFrom: new Date(Date.now() - hour).toISOString(),
-    validUntil: new Date(Date.now() + 24 * hour).toISOString(),
-    maxAccesses: 10,
-    hopLimit: 1,
-  });
+  const { grants } = await patient.grantConsent(researchOn(pseudonym, 'cardiology/echo'));
   const registration = grants[0]!;
   const grant = decodeGrant(fromBase64url(registration.grant, 'grant'));
   for (const category of ['cardiology', 'cardiology/ecg']) {

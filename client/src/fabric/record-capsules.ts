@@ -10,10 +10,10 @@ export function recordCapsules(record: Pick<EmrRecord, 'encapsulatedKey' | 'ance
   return [record.encapsulatedKey, ...(record.ancestorKeys ?? [])].map((k, i) => decodeCapsule(fromBase64url(k, i === 0 ? 'encapsulatedKey' : `ancestorKeys[${i - 1}]`)));
 }
 
-/** The record's capsule for a slot, or undefined when the record has none (the grant does not cover it). */
-export function capsuleForSlot(record: Pick<EmrRecord, 'encapsulatedKey' | 'ancestorKeys'>, slot: Slot): Capsule | undefined {
+/** The record's capsule for a slot, or undefined when the record has none (the grant does not cover it). Pass the decoded capsules to match several slots. */
+export function capsuleForSlot(record: Pick<EmrRecord, 'encapsulatedKey' | 'ancestorKeys'> | Capsule[], slot: Slot): Capsule | undefined {
   const wanted = slotIdentity(slot);
-  return recordCapsules(record).find((c) => slotIdentity(c.slot) === wanted);
+  return (Array.isArray(record) ? record : recordCapsules(record)).find((c) => slotIdentity(c.slot) === wanted);
 }
 
 /** Encapsulates a new record's data key to its category and to every ancestor: the index's encapsulatedKey and ancestorKeys. */

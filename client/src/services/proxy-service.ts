@@ -38,7 +38,7 @@ import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
 import { ProxyRegistry } from '../fabric/proxy-registry';
-import { capsuleForSlot } from '../fabric/record-capsules';
+import { capsuleForSlot, recordCapsules } from '../fabric/record-capsules';
 import { ConflictError, NotFoundError, retryIdempotent, retryMvcc } from '../fabric/errors';
 import type { ProxyRoutes, ServedFragment } from '../wire/routes';
 import { NonceCache, type TrustedCas } from './auth';
@@ -331,10 +331,11 @@ export class ProxyService {
     const record = await this.records.readRecord(recordId);
     if (record.erased) return;
     const entry = await this.ledger.readAccessEntry(entryId);
+    const capsules = recordCapsules(record);
     for (const reg of await this.ledger.allGrants(consentId)) {
       const mine = reg.proxies.some((p) => sameParty(p, this.me)) && this.loadShare(reg.grantId);
       if (!mine || reg.hop !== 1 || !sameParty(reg.delegatee, entry.agent) || reg.type !== record.type) continue;
-      const capsule = capsuleForSlot(record, decodeGrant(fromBase64url(reg.grant, 'grant')).slot);
+      const capsule = capsuleForSlot(capsules, decodeGrant(fromBase64url(reg.grant, 'grant')).slot);
       if (capsule) await this.serve(entryId, reg.grantId, capsule);
     }
   }

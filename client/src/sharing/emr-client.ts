@@ -519,9 +519,10 @@ export class EmrClient {
       // ordered before it; the first read may predate one another org's peer had already
       // committed (a type switch), and a stale capsule would match a stale grant.
       record = await readRecord();
-      const chain = await time('chain', () => this.grantChain(record, via));
+      const capsules = recordCapsules(record);
+      const chain = await time('chain', () => this.grantChain(record, capsules, via));
       const first = chain[0]!;
-      const capsule = capsuleForSlot(record, first.grant.slot);
+      const capsule = capsuleForSlot(capsules, first.grant.slot);
       if (!capsule) throw new FlowError(`grant '${first.registration.grantId}' (${first.grant.slot.type}, ${first.grant.slot.condition}) opens no capsule of record '${recordId}' (${record.type}, ${record.category})`);
       let current = capsule;
       const endpoints = await time('chain', () => this.proxyEndpoints());
@@ -537,7 +538,7 @@ export class EmrClient {
   }
 
   /** The grants from hop 1 down to the one the caller holds. */
-  private async grantChain(record: EmrRecord, via: Via): Promise<ChainLink[]> {
+  private async grantChain(record: EmrRecord, capsules: Capsule[], via: Via): Promise<ChainLink[]> {
     const link = (registration: Registration): ChainLink => ({ registration, grant: decodeGrant(fromBase64url(registration.grant, 'grant')) });
     if ('grantId' in via) {
       const chain: ChainLink[] = [];
@@ -552,7 +553,7 @@ export class EmrClient {
     const found = (await this.consents.allGrants(via.consentId))
       .filter((r) => r.hop === 1 && encodeParty(r.delegatee) === me)
       .map(link)
-      .find(({ grant }) => capsuleForSlot(record, grant.slot) !== undefined);
+      .find(({ grant }) => capsuleForSlot(capsules, grant.slot) !== undefined);
     if (!found) throw new FlowError(`consent '${via.consentId}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
     return [found];
   }
