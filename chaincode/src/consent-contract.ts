@@ -11,6 +11,8 @@ import {
   checkRecordId,
   encodeParty,
   evaluateAreaAccess,
+  isGroupParty,
+  parseAreaKeysId,
   AREA_NAME,
   invalid,
   registrationActive,
@@ -256,8 +258,8 @@ export class ConsentContract extends BatchingContract {
     checkPurpose(purpose);
     const record = await s.records.require(recordId);
     const reg = await s.grants.require(grantId);
-    if (!sameParty(reg.delegatee, s.caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${registryKey(reg.delegatee)}`, 'grantId');
-    const consent = await s.consents.require(reg.consentId);
+    if (!sameParty(reg.delegatee, s.caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${registryKey(reg.delegatee)}${isGroupParty(reg.delegatee) ? ' (a group: its members request under its consent, or by area)' : ''}`, 'grantId');
+    const consent = await s.consents.requireForGrants(reg.consentId);
     let decision = evaluateConsent(consent, { requester: s.caller, record, purpose, at: s.tx.timestamp, hop: reg.hop });
     if (decision.allow && s.tx.timestamp.getTime() >= Date.parse(reg.expiresAt)) decision = { allow: false, reason: 'expired', detail: `grant '${grantId}' expired at ${reg.expiresAt}` };
     if (decision.allow && record.type !== reg.type) decision = { allow: false, reason: 'out-of-scope', detail: `grant '${grantId}' is for ${reg.type} records` };
@@ -308,7 +310,7 @@ export class ConsentContract extends BatchingContract {
     const { consents, grants } = session(ctx, 'consent:ListGrantsByConsent');
     checkConsentId(consentId);
     const size = parsePageSize(pageSize);
-    await consents.require(consentId);
+    await consents.requireForGrants(consentId);
     return canonicalJson(await grants.listByConsent(consentId, size, bookmark));
   }
 
@@ -319,14 +321,16 @@ export class ConsentContract extends BatchingContract {
   @Transaction()
   @Returns('string')
   async RegisterGrant(ctx: Context, registrationJson: string): Promise<string> {
-    const { caller, tx, patients, consents, grants, proxies, directory, log, event } = session(ctx, 'consent:RegisterGrant');
+    const { caller, tx, patients, consents, grants, proxies, directory, consortium, log, event } = session(ctx, 'consent:RegisterGrant');
     const input = parseRegistrationInput(registrationJson);
-    const consent = await consents.require(input.consentId);
+    const consent = await consents.requireForGrants(input.consentId);
+    const standing = parseAreaKeysId(input.consentId);
+    if (standing) requireArea(await consortium.settings(), standing.area, 'consentId');
     const patient = input.hop === 1 ? await patients.requirePatient(consent.patientPseudonym, 'register a grant under this consent') : await patients.require(consent.patientPseudonym);
-    await directory.requireRequester(input.delegatee, 'delegatee');
+    if (!isGroupParty(input.delegatee)) await directory.requireRequester(input.delegatee, 'delegatee');
     const elected = electProxies(await proxies.all(), electionSeed(input.grantId, input.consentId), input.proxies.length);
     const reg = await grants.register(input, consent, elected, patient.homeMsp, caller, tx);
-    await log.append({ action: 'grant-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: consent.purpose });
+    await log.append({ action: 'grant-registration', outcome: 'success', reason: null, agent: caller, patientPseudonym: consent.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: standing ? null : consent.purpose });
     event('grant.registered', { grantId: reg.grantId, consentId: reg.consentId });
     return canonicalJson(reg);
   }
@@ -386,7 +390,7 @@ export class ConsentContract extends BatchingContract {
     const { tx, consents, grants } = session(ctx, 'consent:ReadGrant');
     checkGrantId(grantId);
     const reg = await grants.require(grantId);
-    const consent = await consents.require(reg.consentId);
+    const consent = await consents.requireForGrants(reg.consentId);
     return canonicalJson({ registration: reg, active: registrationActive(reg, consent, tx.timestamp) });
   }
 
@@ -414,7 +418,7 @@ export class ConsentContract extends BatchingContract {
     if (report.kind === 'grant-key') {
       const proof = decodeProof(report.proof);
       const reg = await grants.require(report.grantId);
-      const consent = await consents.require(reg.consentId);
+      const consent = await consents.requireForGrants(reg.consentId);
       const params = await new KeyCentreStore(stub).agreedParams('grantId');
       if (!verifyKeyPossession(params, decodeGrant(fromBase64url(reg.grant, 'grant')), proof, encodeParty(caller))) {
         throw invalid('proof', `does not prove that ${encodeParty(caller)} holds the key of grant '${report.grantId}'`);

@@ -21,6 +21,8 @@ import {
   checkTime,
   invalid,
   isRole,
+  isReservedConsentId,
+  parseAreaKeysId,
   inArea,
   recordInScope,
   AREA_NAME,
@@ -106,6 +108,7 @@ export function parseConsentInput(json: string): ConsentInput {
   const raw = parseJsonObject(json, 'consent');
   rejectUnknownFields(raw, ['consentId', 'patientPseudonym', 'grantee', 'scope', 'purpose', 'validFrom', 'validUntil', 'maxAccesses', 'hopLimit']);
   const consentId = checkConsentId(typeof raw.consentId === 'string' ? raw.consentId : '');
+  if (isReservedConsentId(consentId)) throw invalid('consentId', "must not start with 'area-keys.': those ids name a patient's standing grants to an area");
   const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
   const grantee = parseGrantee(raw.grantee);
   const scope = parseScope(raw.scope);
@@ -123,6 +126,34 @@ export function parseConsentInput(json: string): ConsentInput {
     validUntil,
     maxAccesses: int(raw, 'maxAccesses', 1, MAX_ACCESSES),
     hopLimit: int(raw, 'hopLimit', 1, MAX_HOP_LIMIT),
+  };
+}
+
+/**
+ * What a patient's standing grants to an area hang under (groups.ts areaKeysId): a consent in
+ * all but storage, for the area, his sharable records, hop 1, active until each grant expires.
+ * It allows no request by itself; the area's rules on chain do (RequestAreaAccess).
+ */
+export function standingConsent(consentId: string, standing: { area: string; patientPseudonym: string }): Consent {
+  return {
+    consentId,
+    patientPseudonym: standing.patientPseudonym,
+    grantee: { kind: 'area', area: standing.area },
+    scope: { type: 'sharable' },
+    purpose: 'treatment',
+    validFrom: new Date(0).toISOString(),
+    validUntil: '9999-12-31T23:59:59.999Z',
+    maxAccesses: MAX_ACCESSES,
+    hopLimit: 1,
+    status: 'active',
+    requiredApprovals: [],
+    approvals: [],
+    accessCount: 0,
+    createdBy: standing.patientPseudonym,
+    createdAt: new Date(0).toISOString(),
+    txId: '',
+    revokedAt: null,
+    revokeTxId: null,
   };
 }
 
@@ -195,6 +226,12 @@ export class ConsentStore {
 
   async require(consentId: string): Promise<Consent> {
     return found(await this.get(consentId), 'consentId', `consent '${consentId}' does not exist`);
+  }
+
+  /** The consent grants hang under: a stored one, or the one standing for a patient's grants to an area (standingConsent). */
+  async requireForGrants(consentId: string): Promise<Consent> {
+    const standing = parseAreaKeysId(consentId);
+    return standing ? standingConsent(consentId, standing) : this.require(consentId);
   }
 
   private put = (consent: Consent) => this.state.putState(this.state.createCompositeKey(CONSENT, [consent.consentId]), encode(consent));

@@ -164,14 +164,14 @@ export class ProxyContract extends BatchingContract {
     const access = await s.log.get(entryId);
     if (access.action !== 'access-request' || access.outcome !== 'success' || !access.recordId) throw invalid('entryId', 'is not an allowed access request');
     if (!(await accessGoesThrough(access, reg, async (id) => (await s.grants.require(id)).parentGrantId))) throw invalid('entryId', `does not go through grant '${grantId}'`);
-    const consent = await s.consents.require(reg.consentId);
+    const consent = await s.consents.requireForGrants(reg.consentId);
     if (!registrationActive(reg, consent, s.tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${grantId}' is not active (consent ${consent.status}, or expired)`, 'grantId');
     const record = await s.records.require(access.recordId);
     if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was erased`, 'recordId');
     if (!recordInScope(consent, record) || record.type !== reg.type) throw invalid('entryId', `its record is outside grant '${grantId}'`);
     const earlier = await s.log.servedBy(entryId, grantId, registryKey(s.caller));
     if (earlier) return canonicalJson(earlier);
-    const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: consent.consentId, accessEntryId: entryId, purpose: consent.purpose });
+    const entry = await s.log.append({ action: 're-encryption', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId: record.recordId, consentId: consent.consentId, accessEntryId: entryId, purpose: access.purpose });
     await s.log.markServed(entryId, grantId, registryKey(s.caller), entry.entryId);
     return canonicalJson(entry);
   }

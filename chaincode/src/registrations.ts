@@ -18,7 +18,10 @@ import {
   checkTime,
   distinctParties,
   encodeParty,
+  groupOf,
+  groupPartyOf,
   inCategory,
+  isGroupParty,
   invalid,
   registrationActive,
   sameParty,
@@ -30,7 +33,6 @@ import {
   type Registration,
   type RegistrationInput,
 } from '@emr/protocol';
-import { granteeMatches } from './consents';
 import { encode, endorsedBy, found, indexPage, isObject, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
 import { registryKey } from './proxies';
 
@@ -70,13 +72,24 @@ export function parseParty(raw: unknown, field: string): Party {
   return { mspId: checkMspId(raw.mspId, `${field}.mspId`), enrollmentId: checkEnrollmentId(typeof raw.enrollmentId === 'string' ? raw.enrollmentId : '', `${field}.enrollmentId`) };
 }
 
+/** An identity, or a group's party (groups.ts): `area:<name>`, `role:<role>` or `org:members` at an MSP. */
+function parseDelegatee(raw: unknown): Party {
+  if (isObject(raw) && typeof raw.enrollmentId === 'string' && raw.enrollmentId.includes(':')) {
+    rejectUnknownFields(raw, ['mspId', 'enrollmentId'], 'delegatee.');
+    const party = { mspId: checkMspId(raw.mspId, 'delegatee.mspId'), enrollmentId: raw.enrollmentId };
+    if (!groupOf(party)) throw invalid('delegatee.enrollmentId', "must be an enrollment id, or a group's: area:<area>, role:<role> or org:members");
+    return party;
+  }
+  return parseParty(raw, 'delegatee');
+}
+
 export function parseRegistrationInput(json: string): RegistrationInput {
   const raw = parseJsonObject(json, 'registration');
   rejectUnknownFields(raw, ['grantId', 'consentId', 'delegatee', 'type', 'conditionHash', 'hop', 'parentGrantId', 'proxies', 'threshold', 'commitments', 'grant', 'expiresAt']);
   const s = (f: string) => (typeof raw[f] === 'string' ? (raw[f] as string) : '');
   const grantId = checkGrantId(s('grantId'));
   const consentId = checkConsentId(s('consentId'));
-  const delegatee = parseParty(raw.delegatee, 'delegatee');
+  const delegatee = parseDelegatee(raw.delegatee);
   if (!(RECORD_TYPES as readonly unknown[]).includes(raw.type)) throw invalid('type', `must be one of ${RECORD_TYPES.join(', ')}`);
   if (!/^[0-9a-f]{64}$/.test(s('conditionHash'))) throw invalid('conditionHash', 'must be 64 lowercase hex characters');
   const hop = raw.hop;
@@ -157,12 +170,15 @@ export class RegistrationStore {
     if (input.hop > consent.hopLimit) throw invalid('hop', `the consent allows ${consent.hopLimit} hop(s)`);
     const delegator: Party = { mspId: caller.mspId, enrollmentId: caller.enrollmentId };
     if (input.hop === 1) {
-      const delegateeAsCaller = { ...input.delegatee, role: consent.grantee.kind === 'role' ? consent.grantee.role : caller.role };
-      if (!granteeMatches(consent.grantee, delegateeAsCaller)) throw invalid('delegatee', `is not the grantee of consent '${consent.consentId}'`);
+      // An identity's grant is to him; a role's, org's or area's to the group's party, whose key its members get.
+      const { grantee } = consent;
+      const expected = grantee.kind === 'identity' ? { mspId: grantee.mspId, enrollmentId: grantee.enrollmentId } : groupPartyOf(grantee, homeMsp)!;
+      if (!sameParty(input.delegatee, expected)) throw invalid('delegatee', `must be ${encodeParty(expected)}, the grantee of consent '${consent.consentId}'`);
     } else {
       const parent = await this.require(input.parentGrantId!, 'parentGrantId');
       if (parent.consentId !== consent.consentId) throw invalid('parentGrantId', 'belongs to another consent');
       if (parent.hop !== input.hop - 1) throw invalid('hop', `must be the parent's hop + 1 (${parent.hop + 1})`);
+      if (isGroupParty(parent.delegatee)) throw invalid('parentGrantId', `grant '${parent.grantId}' is to a group (${encodeParty(parent.delegatee)}); a group's grant is not re-delegated`);
       if (!sameParty(parent.delegatee, delegator)) throw new ChaincodeError(ErrorCode.Unauthorized, `only the delegatee of grant '${parent.grantId}' may re-delegate it`, 'parentGrantId');
       if (!registrationActive(parent, consent, tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${parent.grantId}' has expired`, 'parentGrantId');
       if (parent.type !== input.type || parent.conditionHash !== input.conditionHash) throw invalid('conditionHash', 'a re-delegation keeps its parent\'s type and condition');

@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { G1, ready, toBase64url, type PrivateShare } from '@emr/crypto';
 import { connectGateway } from '../src/fabric/connection';
+import { ConsortiumSettingsClient } from '../src/fabric/consortium-settings';
 import { KeyCentreRegistry } from '../src/fabric/key-centre-registry';
 import { loadProfile } from '../src/fabric/profile';
 import { trustedCasOf } from '../src/services/auth';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
       stateDir: c.stateDir,
       trust: trustedCasOf(profile),
     },
-    { signer: connection, registry: { list: () => registry.list(), register: (input) => registry.register(input), ...board } },
+    { signer: connection, registry: { list: () => registry.list(), register: (input) => registry.register(input), ...board }, settings: () => new ConsortiumSettingsClient(connection).read() },
     (line) => process.stderr.write(`[centre ${c.index}] ${line}\n`),
     c.cheat ? BEHAVIOURS[c.cheat] : HONEST,
   );

@@ -22,7 +22,6 @@ export {
   ROOT_CATEGORY,
   recordInScope,
   registrationActive,
-  accessGoesThrough,
   type Purpose,
   type RecordType,
   type Grantee,
@@ -61,3 +60,5 @@ export { DEFAULT_CIPHER_SUITE, NO_SETTINGS, categoryKnown, mayApprove, missingAp
 export { DKG_FAULTS, DKG_PHASES, type DkgBoard, type DkgBody, type DkgFault, type DkgMessage, type DkgMessageInput, type DkgPhase, type DkgRevealedShare } from './types/dkg';
 export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } from './types/services';
 export { AREA_NAME, AREA_ROLES, HOME_ORG, OTHER_MEMBERS, effectiveRules, evaluateAreaAccess, inArea, type Area, type AreaContext, type AreaDecision, type AreaMember, type AreaPolicy, type AreaRule, type EffectiveRule } from './areas';
+export { accessGoesThrough } from './access';
+export { areaKeysId, areaOfRule, groupOf, groupPartyOf, inGroup, isGroupParty, isReservedConsentId, parseAreaKeysId, type Group, type GroupSettings } from './groups';

@@ -3,7 +3,6 @@
  * which records, its limits, and the conditions both sides evaluate the same way (the
  * chaincode to decide, the SDK to pick the consents and grants that can serve a read).
  */
-import { sameParty, type Party } from './party';
 import type { Role } from './roles';
 
 /** Purposes of use (mapped to FHIR v3-PurposeOfUse codes in docs/chaincode.md). */
@@ -66,24 +65,4 @@ export function recordInScope(
 /** A grant is usable at `at`: its consent is active and neither has expired. */
 export function registrationActive(registration: { expiresAt: string }, consent: { status: ConsentStatus; validUntil: string }, at: Date): boolean {
   return consent.status === 'active' && at.getTime() < Date.parse(registration.expiresAt) && at.getTime() < Date.parse(consent.validUntil);
-}
-
-/**
- * Whether an access request goes through a grant: a hop-1 request names the grant's consent
- * and is the grant's delegatee's; a delegated one names its leaf grant, whose re-delegation
- * chain (`parentOf`, at most MAX_HOP_LIMIT grants) must hold this one.
- */
-export async function accessGoesThrough(
-  access: { consentId: string | null; grantId?: string; agent: Party },
-  grant: { grantId: string; consentId: string; hop: number; delegatee: Party },
-  parentOf: (grantId: string) => Promise<string | null>,
-): Promise<boolean> {
-  if (access.consentId !== grant.consentId) return false;
-  if (!access.grantId) return grant.hop === 1 && sameParty(grant.delegatee, access.agent);
-  let id: string | null = access.grantId;
-  for (let depth = 0; id && depth < MAX_HOP_LIMIT; depth++) {
-    if (id === grant.grantId) return true;
-    id = await parentOf(id);
-  }
-  return false;
 }

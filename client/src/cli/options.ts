@@ -147,12 +147,13 @@ export function parseRecordIds(value: string | undefined, option = '--records'):
 }
 
 /** `--consent <id>` or `--grant <id>`, never both; `required` when the command needs one. */
-export function parseVia(options: { consent?: string; grant?: string }, isRequired: boolean): Via | undefined {
-  const { consent, grant } = options;
-  if (consent !== undefined && grant !== undefined) throw new UsageError('give either --consent or --grant, not both', '--consent');
+export function parseVia(options: { consent?: string; grant?: string; area?: boolean }, isRequired: boolean): Via | undefined {
+  const { consent, grant, area } = options;
+  if ([consent, grant, area || undefined].filter((v) => v !== undefined).length > 1) throw new UsageError('give one of --consent, --grant or --area', area ? '--area' : '--consent');
   if (consent !== undefined) return { consentId: parseRecordId(consent, '--consent') };
   if (grant !== undefined) return { grantId: parseRecordId(grant, '--grant') };
-  if (isRequired) throw new UsageError('one of --consent <consentId> or --grant <grantId> is required', '--consent');
+  if (area) return { area: true };
+  if (isRequired) throw new UsageError('one of --consent <consentId>, --grant <grantId> or --area is required', '--consent');
   return undefined;
 }
 
@@ -164,7 +165,7 @@ export function parseVia(options: { consent?: string; grant?: string }, isRequir
 export function requireViaUnlessPatient(via: Via | undefined, role: string | undefined, command = 'fetch'): void {
   if (via || role === undefined || role === 'patient') return;
   throw new UsageError(
-    `${command} as a ${role} needs --consent <consentId> (the consent the patient granted you, printed by his \`emr grant\`) or --grant <grantId> (a grant delegated to you, printed by \`emr delegate\`); only a patient reads his own records without one`,
+    `${command} as a ${role} needs --consent <consentId> (the consent the patient granted you, printed by his \`emr grant\`), --grant <grantId> (a grant delegated to you, printed by \`emr delegate\`) or --area (the rules of your areas); only a patient reads his own records without one`,
     '--consent',
   );
 }

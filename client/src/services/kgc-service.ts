@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { extractPartial, toBase64url, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
-import { encodeParty, pseudonymOf, type Caller } from '@emr/protocol';
+import { decodeParty, encodeParty, groupOf, inGroup, isGroupParty, pseudonymOf, type Caller, type Group, type GroupSettings } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
@@ -43,11 +43,15 @@ export interface KgcConfig {
   limits?: Partial<ServerLimits>;
 }
 
-/** What the centre needs of its Fabric connection: a request signer, the on-chain registry and the DKG board. */
+/** What the centre needs of its Fabric connection: a request signer, the on-chain registry and the DKG board, and the consortium's settings (who is in an area). */
 export interface KgcDeps {
   signer: RequestSigner;
   registry: Pick<KeyCentreRegistry, 'list' | 'register'> & DkgBoardClient;
+  settings: () => Promise<GroupSettings>;
 }
+
+/** How long a centre trusts the settings it read for group keys: a change of areas reaches it within this. */
+const SETTINGS_TTL_MS = 10_000;
 
 /** What a centre keeps on disk (owner-only): its secret polynomials while the DKG runs, then the outcome. */
 interface Kept {
@@ -58,12 +62,17 @@ interface Kept {
 
 /**
  * Who may get the key of an identity: a user his own (`enrollmentId@MSP`); a patient the
- * slots of his pseudonym (pre.ts slotIdentity, owner = pseudonym). The pseudonym is derived
- * from the patient's own enrollment key (protocol pseudonyms.ts), so the signed request's
- * certificate decides ownership; no chain read.
+ * slots of his pseudonym (pre.ts slotIdentity, owner = pseudonym); a member of a group its
+ * party's (groups.ts: a role at an org, an org's requesters, an area for a home hospital,
+ * membership of an area by the consortium's settings on chain). The pseudonym is derived from
+ * the patient's own enrollment key (protocol pseudonyms.ts), so the signed request's
+ * certificate decides ownership. A certificate whose enrollment id has the form of a group's
+ * gets nothing as its own.
  */
-export function mayExtract(caller: Caller, certificate: string, identity: string): boolean {
-  if (identity === encodeParty(caller)) return true;
+export function mayExtract(caller: Caller, certificate: string, identity: string, settings?: GroupSettings): boolean {
+  if (identity === encodeParty(caller)) return !isGroupParty(caller);
+  const group = groupOfIdentity(identity);
+  if (group) return settings !== undefined && inGroup(group, caller, settings);
   const prefix = 'emr-slot:v1:';
   if (!identity.startsWith(prefix) || caller.role !== 'patient') return false;
   let owner: unknown;
@@ -73,6 +82,16 @@ export function mayExtract(caller: Caller, certificate: string, identity: string
     return false;
   }
   return typeof owner === 'string' && owner === pseudonymOf(caller.mspId, certificate);
+}
+
+/** The group an identity names (`area:research@HospitalAMSP`), if it is a group's. */
+export function groupOfIdentity(identity: string): Group | undefined {
+  if (!identity.includes(':') || identity.startsWith('emr-slot:')) return undefined;
+  try {
+    return groupOf(decodeParty(identity));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A DKG share as it travels; a malformed one counts as missing (a complaint) and is never quoted. */
@@ -185,7 +204,8 @@ export class KeyGenerationCentreService {
         const { identity } = body;
         if (typeof identity !== 'string' || identity.length === 0 || identity.length > 1024) throw new HttpError(400, 'INVALID_ARGUMENT', 'identity must be a non-empty string of at most 1024 characters');
         if (!signed.replyKey) throw new HttpError(400, 'INVALID_ARGUMENT', 'x-emr-reply-key is required: partial keys are only served sealed to the requester');
-        if (!mayExtract(caller, signed.certificate, identity)) throw new HttpError(403, 'UNAUTHORIZED', `'${caller.enrollmentId}@${caller.mspId}' may not get the key of '${identity}'`);
+        const settings = groupOfIdentity(identity) ? await this.groupSettings() : undefined;
+        if (!mayExtract(caller, signed.certificate, identity, settings)) throw new HttpError(403, 'UNAUTHORIZED', `'${caller.enrollmentId}@${caller.mspId}' may not get the key of '${identity}'`);
         if (!this.outcome) throw new HttpError(503, 'NOT_READY', 'the DKG has not completed');
         const { secretShare } = this.outcome;
         return this.limiter.run(encodeParty(caller), async () => {
@@ -195,6 +215,16 @@ export class KeyGenerationCentreService {
       },
     };
   }
+
+  /** The consortium's areas and members, read from this org's peer at most every SETTINGS_TTL_MS. */
+  private async groupSettings(): Promise<GroupSettings> {
+    if (!this.settingsRead || Date.now() - this.settingsRead.at > SETTINGS_TTL_MS) {
+      const { areas, members } = await this.deps.settings();
+      this.settingsRead = { at: Date.now(), settings: { areas, members } };
+    }
+    return this.settingsRead.settings;
+  }
+  private settingsRead?: { at: number; settings: GroupSettings };
 
   private authenticate(req: Request) {
     return authenticate(req, this.config.trust, this.nonces, this.config.endpoint);

@@ -7,6 +7,7 @@
  */
 import { backendFallback, ready } from '@emr/crypto';
 import { connectGateway } from '../fabric/connection';
+import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { loadProfile } from '../fabric/profile';
 import { extractKey, loadConsortium } from '../wire/key-centres';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
         stateDir: arg('state'),
         trust,
       },
-      { signer: connection, registry: new KeyCentreRegistry(connection) },
+      { signer: connection, registry: new KeyCentreRegistry(connection), settings: () => new ConsortiumSettingsClient(connection).read() },
       log,
     );
     await service.start();

@@ -33,7 +33,7 @@ import {
   type Capsule,
   type G2Point,
 } from '@emr/crypto';
-import { accessGoesThrough, encodeParty, sameParty, signatureSchemeOf, type Party } from '@emr/protocol';
+import { accessGoesThrough, areaKeysId, areaOfRule, encodeParty, sameParty, signatureSchemeOf, type Party } from '@emr/protocol';
 import type { EmrConnection } from '../fabric/connection';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmrIndex } from '../fabric/emr-index';
@@ -304,8 +304,8 @@ export class ProxyService {
     const payload = JSON.parse(Buffer.from(event.payload).toString('utf8')) as Record<string, string>;
     switch (event.eventName) {
       case 'access.requested':
-        // A request through a grant is served when asked; one by break-glass or by area has no consent's grants to serve ahead.
-        if (payload.outcome === 'success' && payload.consentId && !payload.grantId) await this.serveAhead(payload.entryId!, payload.consentId, payload.recordId!);
+        // A request through a grant is served when asked; one by break-glass has no grants to serve ahead.
+        if (payload.outcome === 'success' && (payload.consentId || payload.areaRule) && !payload.grantId) await this.serveAhead(payload.entryId!, payload.consentId, payload.recordId!);
         return;
       case 'consent.revoked':
         // Not a crash's leftover `.tmp`: a torn one would stop the other shares' destruction.
@@ -326,15 +326,18 @@ export class ProxyService {
     }
   }
 
-  /** An allowed hop-1 request: make (and log) this proxy's fragment before the requester asks. */
-  private async serveAhead(entryId: string, consentId: string, recordId: string): Promise<void> {
+  /** An allowed hop-1 request, under a consent or by area: make (and log) this proxy's fragment before the requester asks. */
+  private async serveAhead(entryId: string, consentId: string | undefined, recordId: string): Promise<void> {
     const record = await this.records.readRecord(recordId);
     if (record.erased) return;
     const entry = await this.ledger.readAccessEntry(entryId);
+    const area = areaOfRule(entry.areaRule);
+    const under = consentId ?? (area && areaKeysId(area, record.patientPseudonym));
+    if (!under) return;
     const capsules = recordCapsules(record);
-    for (const reg of await this.ledger.allGrants(consentId)) {
+    for (const reg of await this.ledger.allGrants(under)) {
       const mine = reg.proxies.some((p) => sameParty(p, this.me)) && this.loadShare(reg.grantId);
-      if (!mine || reg.hop !== 1 || !sameParty(reg.delegatee, entry.agent) || reg.type !== record.type) continue;
+      if (!mine || !(await accessGoesThrough(entry, reg, async () => null)) || reg.type !== record.type) continue;
       const capsule = capsuleForSlot(capsules, decodeGrant(fromBase64url(reg.grant, 'grant')).slot);
       if (capsule) await this.serve(entryId, reg.grantId, capsule);
     }

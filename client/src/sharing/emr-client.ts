@@ -37,7 +37,7 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { encodeParty, pseudonymOf, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { areaKeysId, areaOfRule, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../fabric/record-capsules';
@@ -94,7 +94,8 @@ export interface GrantResult {
   grants: Registration[];
 }
 
-export type Via = { consentId: string } | { grantId: string };
+/** What a request goes through: a consent naming the requester (or his group), a grant delegated to him, or the rules of his areas. */
+export type Via = { consentId: string } | { grantId: string } | { area: true };
 
 export interface FetchOptions {
   purpose: Purpose;
@@ -286,10 +287,10 @@ export class EmrClient {
     return key;
   }
 
-  /** The key X of a grant to the caller, opened and checked against the grant once (a registered grant never changes). */
+  /** The key X of a grant to the caller or his group, opened and checked against the grant once (a registered grant never changes). */
   private async grantKeyOf(grant: GrantPublic): Promise<G2Point> {
     let x = this.grantKeys.get(grant.grantId);
-    if (!x) this.grantKeys.set(grant.grantId, (x = openGrantKey((await this.params()).params, grant, await this.keyOf(this.identity))));
+    if (!x) this.grantKeys.set(grant.grantId, (x = openGrantKey((await this.params()).params, grant, await this.keyOf(grant.delegatee))));
     return x;
   }
 
@@ -369,10 +370,10 @@ export class EmrClient {
   }
 
   /**
-   * The patient grants a consent and, for an identity grantee, makes one re-encryption key
-   * per (type, category) slot among his current sharable records it reaches, split among
-   * the proxies the chain elects, delivered to them, and registered. If a grant cannot be
-   * made, the consent is revoked again so no half-made consent stays usable.
+   * The patient grants a consent and makes its re-encryption keys (consentSlots), each split
+   * among the proxies the chain elects, delivered to them, and registered: to the grantee, or
+   * for a role, org or area to the group's party, whose key the key centres give its members.
+   * If a grant cannot be made, the consent is revoked again so no half-made consent stays usable.
    */
   async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string }): Promise<GrantResult> {
     if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
@@ -392,7 +393,7 @@ export class EmrClient {
    * records, the categories of those records only.
    */
   private async consentSlots(consent: Consent): Promise<Slot[]> {
-    if (consent.grantee.kind !== 'identity' || consent.scope.type === 'non-sharable') return []; // a role or org has no single key to deliver to
+    if (consent.scope.type === 'non-sharable') return [];
     const slot = (condition: string): Slot => ({ owner: consent.patientPseudonym, type: 'sharable', condition });
     if (consent.scope.recordIds === undefined) return [slot(consent.scope.category ?? ROOT_CATEGORY)];
     const records = await Promise.all(consent.scope.recordIds.map((id) => this.index.readRecord(id)));
@@ -402,12 +403,38 @@ export class EmrClient {
 
   /** One grant per slot, one after another (each elects its own proxies). */
   private async makeGrants(consent: Consent, slots: Slot[]): Promise<Registration[]> {
-    if (consent.grantee.kind !== 'identity') return [];
-    const delegatee: Party = { mspId: consent.grantee.mspId, enrollmentId: consent.grantee.enrollmentId };
+    const { grantee } = consent;
+    const delegatee: Party = grantee.kind === 'identity' ? { mspId: grantee.mspId, enrollmentId: grantee.enrollmentId } : groupPartyOf(grantee, this.connection.mspId)!;
     const made: Registration[] = [];
     for (const slot of slots) {
       const slotKey = await this.keyOf(slotIdentity(slot));
       made.push(await this.makeGrant({ consentId: consent.consentId, slot, delegatorKey: slotKey, delegatee, hop: 1, expiresAt: consent.validUntil }));
+    }
+    return made;
+  }
+
+  /**
+   * The patient's standing grants, which carry the areas' rules (defaults, or his own) to
+   * keys: one to each area of the consortium's settings, on the root slot, under
+   * `area-keys.<area>.<pseudonym>`, unless one is registered that is still valid in a week.
+   * They open nothing by themselves: the proxies serve them only for a request the chain
+   * allowed by that area's rule. The patient's device runs this after registration, and
+   * again when the consortium adds an area.
+   */
+  async makeAreaGrants(options: { validDays?: number } = {}): Promise<Registration[]> {
+    await ready(); // the crypto backend, chosen once before the first point
+    const pseudonym = this.ownPseudonym();
+    const { areas } = await this.settings.read();
+    const slot: Slot = { owner: pseudonym, type: 'sharable', condition: ROOT_CATEGORY };
+    const expiresAt = new Date(Date.now() + (options.validDays ?? 365) * 86_400_000).toISOString();
+    const soon = Date.now() + 7 * 86_400_000;
+    const made: Registration[] = [];
+    for (const area of areas) {
+      const consentId = areaKeysId(area.name, pseudonym);
+      const held = (await this.consents.allGrants(consentId)).some((r) => r.hop === 1 && Date.parse(r.expiresAt) > soon);
+      if (held) continue;
+      const delegatee = groupPartyOf({ kind: 'area', area: area.name }, this.connection.mspId)!;
+      made.push(await this.makeGrant({ consentId, slot, delegatorKey: await this.keyOf(slotIdentity(slot)), delegatee, hop: 1, expiresAt }));
     }
     return made;
   }
@@ -421,7 +448,6 @@ export class EmrClient {
   async extendGrants(consentOrId: Consent | string): Promise<Registration[]> {
     await ready(); // the crypto backend, chosen once before the first point
     const consent = typeof consentOrId === 'string' ? await this.consents.readConsent(consentOrId) : consentOrId;
-    if (consent.grantee.kind !== 'identity') return [];
     const existing = await this.consents.allGrants(consent.consentId);
     const covered = new Set(existing.filter((g) => g.hop === 1).map((g) => `${g.type}|${g.conditionHash}`));
     const slots = new Map<string, Slot>();
@@ -483,8 +509,9 @@ export class EmrClient {
     return this.consents.revokeConsent(consentId);
   }
 
-  /** Asks on chain to use a record, under a consent (its grantee) or through a grant (a delegatee). */
+  /** Asks on chain to use a record, under a consent (its grantee), through a grant (a delegatee), or by area. */
   requestAccess(recordId: string, via: Via, purpose: Purpose): Promise<LogEntry> {
+    if ('area' in via) return this.consents.requestAreaAccess(recordId, purpose);
     return 'grantId' in via ? this.consents.requestDelegatedAccess(recordId, via.grantId, purpose) : this.consents.requestAccess(recordId, via.consentId, purpose);
   }
 
@@ -520,7 +547,7 @@ export class EmrClient {
       // committed (a type switch), and a stale capsule would match a stale grant.
       record = await readRecord();
       const capsules = recordCapsules(record);
-      const chain = await time('chain', () => this.grantChain(record, capsules, via));
+      const chain = await time('chain', () => this.grantChain(record, capsules, via, entry!));
       const first = chain[0]!;
       const capsule = capsuleForSlot(capsules, first.grant.slot);
       if (!capsule) throw new FlowError(`grant '${first.registration.grantId}' (${first.grant.slot.type}, ${first.grant.slot.condition}) opens no capsule of record '${recordId}' (${record.type}, ${record.category})`);
@@ -537,8 +564,8 @@ export class EmrClient {
     return { record, ...(entry ? { entry } : {}), ...(receipt ? { receipt: receipt.result as LogEntry } : {}), receiptCommitted: receipt?.committed ?? Promise.resolve(), ...(data ? { data } : {}), ...(kept ? { dataKey: kept } : {}), bytes, timings };
   }
 
-  /** The grants from hop 1 down to the one the caller holds. */
-  private async grantChain(record: EmrRecord, capsules: Capsule[], via: Via): Promise<ChainLink[]> {
+  /** The grants from hop 1 down to the one the caller (or his group) holds. */
+  private async grantChain(record: EmrRecord, capsules: Capsule[], via: Via, entry: LogEntry): Promise<ChainLink[]> {
     const link = (registration: Registration): ChainLink => ({ registration, grant: decodeGrant(fromBase64url(registration.grant, 'grant')) });
     if ('grantId' in via) {
       const chain: ChainLink[] = [];
@@ -550,11 +577,17 @@ export class EmrClient {
       return chain;
     }
     const me = this.identity;
-    const found = (await this.consents.allGrants(via.consentId))
-      .filter((r) => r.hop === 1 && encodeParty(r.delegatee) === me)
+    // Under a consent: a grant to the caller, or to the group the consent names (the chain registers no other);
+    // by area: the patient's standing grant to the area whose rule allowed the request.
+    const area = 'area' in via ? areaOfRule(entry.areaRule) : undefined;
+    const under = 'consentId' in via ? via.consentId : area && areaKeysId(area, record.patientPseudonym);
+    const now = Date.now();
+    const found = (under ? await this.consents.allGrants(under) : [])
+      .filter((r) => r.hop === 1 && (encodeParty(r.delegatee) === me || isGroupParty(r.delegatee)) && Date.parse(r.expiresAt) > now)
       .map(link)
       .find(({ grant }) => capsuleForSlot(capsules, grant.slot) !== undefined);
-    if (!found) throw new FlowError(`consent '${via.consentId}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
+    if (!found && area) throw new FlowError(`the ${area} area's rule allowed the request, but patient ${record.patientPseudonym.slice(0, 12)}… holds no standing grant to the area (his device makes them: makeAreaGrants)`);
+    if (!found) throw new FlowError(`consent '${under}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
     return [found];
   }
 

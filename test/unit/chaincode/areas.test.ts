@@ -5,11 +5,12 @@
  * grantee; every decision's log entry names the area rule; an unknown area is named.
  */
 import { ConsortiumContract } from '../../../chaincode/src/consortium-contract';
+import { areaKeysId, type Grantee, type Party } from '@emr/protocol';
 import { consentInput, recordInput } from '../../support/fixtures';
-import { A, B, RI, admin, contracts, doctor1, p1, patient1, researcher1, unitLedger } from '../../support/unit-ledger';
+import { A, B, RI, admin, contracts, doctor1, p1, patient1, proxyId, researcher1, unitLedger } from '../../support/unit-ledger';
 
 const consortium = new ConsortiumContract();
-const { consent, emr } = contracts;
+const { consent, emr, proxy } = contracts;
 const AREAS = [
   { name: 'own-hospital', members: [{ org: '$home', roles: ['doctor'] }] },
   { name: 'other-hospitals', members: [{ org: '$others', roles: ['doctor'] }] },
@@ -92,5 +93,66 @@ describe('a consent to an area', () => {
     expect(await req(B)).toMatchObject({ outcome: 'success', areaRule: 'other-hospitals:consent', consentId: c.consentId });
     expect(await req(A)).toMatchObject({ outcome: 'denied', reason: 'not-grantee', areaRule: 'other-hospitals:consent' }); // the home is not an "other" hospital
     expect(JSON.parse(await consent.ReadConsent(as(B, doctor1), c.consentId)).grantee).toEqual({ kind: 'area', area: 'other-hospitals' });
+  });
+});
+
+describe('keys for groups: grants to a role, an org or an area go to the group\'s party', () => {
+  it("a consent's grant goes to its grantee's group party only, and a group's grant is not re-delegated", async () => {
+    const { state, as, grant, record } = await withAreas([]);
+    const cases: { grantee: Grantee; party: Party }[] = [
+      { grantee: { kind: 'area', area: 'other-hospitals' }, party: { mspId: A, enrollmentId: 'area:other-hospitals' } }, // relative to the patient's home
+      { grantee: { kind: 'role', mspId: B, role: 'doctor' }, party: { mspId: B, enrollmentId: 'role:doctor' } },
+      { grantee: { kind: 'org', mspId: RI }, party: { mspId: RI, enrollmentId: 'org:members' } },
+    ];
+    for (const { grantee, party } of cases) {
+      const c = consentInput({ grantee, purpose: 'treatment', hopLimit: 2 });
+      await consent.GrantConsent(as(A, patient1), JSON.stringify(c));
+      const before = new Map(state.data);
+      for (const wrong of [{ mspId: B, enrollmentId: 'doctor1' }, { mspId: B, enrollmentId: 'area:other-hospitals' }, { mspId: A, enrollmentId: 'role:admin' }]) {
+        const { input } = await grant({ consentId: c.consentId, delegatee: wrong });
+        await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(input))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[delegatee\\]: must be ${party.enrollmentId}@${party.mspId}, the grantee of consent`));
+      }
+      expect(state.data).toEqual(before);
+      const { input } = await grant({ consentId: c.consentId, delegatee: party });
+      expect(JSON.parse(await consent.RegisterGrant(as(A, patient1), JSON.stringify(input))).delegatee).toEqual(party);
+      // A member cannot re-delegate the group's grant, nor request through it as his own.
+      const child = await grant({ consentId: c.consentId, delegatee: { mspId: B, enrollmentId: 'doctor2' }, hop: 2, parentGrantId: input.grantId });
+      await expect(consent.RegisterGrant(as(B, doctor1), JSON.stringify(child.input))).rejects.toThrow(/^INVALID_ARGUMENT\[parentGrantId\]: grant .* is to a group .*not re-delegated/);
+      await expect(consent.RequestDelegatedAccess(as(B, doctor1), record.recordId, input.grantId, 'treatment')).rejects.toThrow(/^UNAUTHORIZED\[grantId\]: grant .* \(a group: its members request under its consent, or by area\)/);
+    }
+    const { input } = await grant({ consentId: 'x', delegatee: { mspId: A, enrollmentId: 'area:Bad Name' } });
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(input))).rejects.toThrow(/^INVALID_ARGUMENT\[delegatee.enrollmentId\]: must be an enrollment id, or a group's/);
+  });
+
+  it("the patient's standing grant to an area serves exactly the requests that area's rule allowed for his records", async () => {
+    const { state, as, grant, record, request } = await withAreas([{ area: 'own-hospital', purposes: ['treatment'] }, { area: 'research', purposes: ['research'] }]);
+    const ownId = areaKeysId('own-hospital', p1);
+    const own = await grant({ consentId: ownId, delegatee: { mspId: A, enrollmentId: 'area:own-hospital' }, condition: '*' });
+    const before = new Map(state.data);
+    // Only the patient, only to the area's party, only an area of the settings; the prefix is reserved for consents.
+    await expect(consent.RegisterGrant(as(A, doctor1), JSON.stringify(own.input))).rejects.toThrow(/^UNAUTHORIZED/);
+    const wrong = await grant({ consentId: ownId, delegatee: { mspId: A, enrollmentId: 'area:research' }, condition: '*' });
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(wrong.input))).rejects.toThrow(/^INVALID_ARGUMENT\[delegatee\]: must be area:own-hospital@HospitalAMSP/);
+    const unknown = await grant({ consentId: areaKeysId('pharmacies', p1), delegatee: { mspId: A, enrollmentId: 'area:pharmacies' }, condition: '*' });
+    await expect(consent.RegisterGrant(as(A, patient1), JSON.stringify(unknown.input))).rejects.toThrow(/^INVALID_ARGUMENT\[consentId\]: 'pharmacies' is not an area/);
+    await expect(consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ consentId: areaKeysId('research', p1) })))).rejects.toThrow(/^INVALID_ARGUMENT\[consentId\]: must not start with 'area-keys\.'/);
+    expect(state.data).toEqual(before);
+
+    const registered = JSON.parse(await consent.RegisterGrant(as(A, patient1), JSON.stringify(own.input)));
+    expect(registered).toMatchObject({ consentId: ownId, delegatee: { mspId: A, enrollmentId: 'area:own-hospital' } });
+    expect(JSON.parse(await consent.ReadGrant(as(A, doctor1), own.input.grantId)).active).toBe(true);
+    expect(JSON.parse(await consent.ListGrantsByConsent(as(A, proxyId), ownId, '10', '')).grants.map((g: { grantId: string }) => g.grantId)).toEqual([own.input.grantId]);
+    const research = await grant({ consentId: areaKeysId('research', p1), delegatee: { mspId: A, enrollmentId: 'area:research' }, condition: '*' });
+    await consent.RegisterGrant(as(A, patient1), JSON.stringify(research.input));
+
+    const served = (entryId: string, g: typeof own) => proxy.LogReEncryption(as(g.input.proxies[0]!.mspId, proxyId), entryId, g.input.grantId);
+    const allowed = (await request(A, doctor1)).entry;
+    expect(JSON.parse(await served(allowed.entryId, own))).toMatchObject({ action: 're-encryption', consentId: ownId, recordId: record.recordId, purpose: 'treatment' });
+    await expect(served(allowed.entryId, research)).rejects.toThrow(/^INVALID_ARGUMENT\[entryId\]: does not go through grant/); // another area's rule allowed it
+    const researchEntry = (await request(RI, researcher1, 'research')).entry;
+    expect(JSON.parse(await served(researchEntry.entryId, research))).toMatchObject({ consentId: research.input.consentId });
+    await expect(served(researchEntry.entryId, own)).rejects.toThrow(/does not go through grant/);
+    const denied = (await request(RI, researcher1, 'treatment')).entry;
+    await expect(served(denied.entryId, research)).rejects.toThrow(/is not an allowed access request/);
   });
 });

@@ -104,12 +104,14 @@ describe('option values', () => {
     expect(usageError(() => parseRecordIds('rec 1')).option).toBe('--records');
   });
 
-  it('takes a consent or a grant, not both', () => {
+  it('takes one of a consent, a grant or --area', () => {
     expect(parseVia({ consent: 'consent-1' }, true)).toEqual({ consentId: 'consent-1' });
     expect(parseVia({ grant: 'grant-1' }, true)).toEqual({ grantId: 'grant-1' });
     expect(parseVia({}, false)).toBeUndefined();
-    expect(usageError(() => parseVia({}, true)).message).toMatch(/--consent .* or --grant .* is required/);
-    expect(usageError(() => parseVia({ consent: 'c', grant: 'g' }, false)).message).toMatch(/not both/);
+    expect(parseVia({ area: true }, true)).toEqual({ area: true });
+    expect(usageError(() => parseVia({}, true)).message).toMatch(/--consent .*, --grant .* or --area is required/);
+    expect(usageError(() => parseVia({ consent: 'c', grant: 'g' }, false)).message).toMatch(/one of --consent, --grant or --area/);
+    expect(usageError(() => parseVia({ consent: 'c', area: true }, false)).option).toBe('--area');
   });
 
   it('lets only a patient fetch without a consent or grant', () => {
@@ -118,7 +120,7 @@ describe('option values', () => {
     expect(() => requireViaUnlessPatient(undefined, undefined)).not.toThrow(); // unknown: connecting says why
     const err = usageError(() => requireViaUnlessPatient(undefined, 'researcher'));
     expect(err.option).toBe('--consent');
-    expect(err.message).toMatch(/^fetch as a researcher needs --consent <consentId> .* or --grant <grantId>/);
+    expect(err.message).toMatch(/^fetch as a researcher needs --consent <consentId> .*, --grant <grantId> .* or --area/);
   });
 });
 
@@ -481,7 +483,7 @@ describe('main, with a connection profile and a fake client', () => {
   it('tells a researcher who fetches without --consent or --grant what to pass, before connecting', async () => {
     const r = await run('--org', 'ResearchInstitute', '--user', 'researcher1', 'fetch', 'rec-1', '--purpose', 'research');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^emr: UsageError: fetch as a researcher needs --consent <consentId> .* or --grant <grantId>/);
+    expect(r.stderr).toMatch(/^emr: UsageError: fetch as a researcher needs --consent <consentId> .*, --grant <grantId> .* or --area/);
     const json = await run('--org', 'HospitalA', '--user', 'doctor1', '--json', 'fetch', 'rec-1');
     expect(JSON.parse(json.stdout).error).toMatchObject({ name: 'UsageError', option: '--consent', message: expect.stringMatching(/^fetch as a doctor needs/) });
     expect(connect).not.toHaveBeenCalled();

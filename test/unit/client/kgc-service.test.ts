@@ -58,6 +58,7 @@ describe('key centres over HTTP', () => {
         {
           signer: cas[i]!.enroll('kgc', 'kgc'),
           registry: { ...board(orgs[i]!), list: async () => registered as unknown as KeyCentre[], register: async (input) => (registered.push(input), input as unknown as KeyCentre) },
+          settings: async () => ({ areas: [], members: orgs }),
         },
         log,
       ),

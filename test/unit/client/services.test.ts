@@ -30,6 +30,45 @@ describe('key centre: who may get which key', () => {
     expect(mayExtract(patient, mine, 'emr-slot:v1:[42]')).toBe(false);
     expect(mayExtract(patient, mine, 'proxy@HospitalAMSP')).toBe(false);
   });
+
+  describe("a group's key, to its members only", () => {
+    const settings = {
+      members: ['HospitalAMSP', 'HospitalBMSP', 'ResearchInstituteMSP'],
+      areas: [
+        { name: 'own-hospital', members: [{ org: '$home', roles: ['doctor' as const] }] },
+        { name: 'other-hospitals', members: [{ org: '$others', roles: ['doctor' as const] }] },
+        { name: 'research', members: [{ org: 'ResearchInstituteMSP', roles: ['researcher' as const] }] },
+      ],
+    };
+    const who = (mspId: string, role: Caller['role'], enrollmentId = 'x1'): Caller => ({ mspId, enrollmentId, role });
+    const may = (caller: Caller, identity: string) => mayExtract(caller, mine, identity, settings);
+
+    it('an area is relative to the patient\'s home hospital', () => {
+      expect(may(who('HospitalAMSP', 'doctor'), 'area:own-hospital@HospitalAMSP')).toBe(true);
+      expect(may(who('HospitalBMSP', 'doctor'), 'area:own-hospital@HospitalAMSP')).toBe(false);
+      expect(may(who('HospitalBMSP', 'doctor'), 'area:other-hospitals@HospitalAMSP')).toBe(true);
+      expect(may(who('HospitalAMSP', 'doctor'), 'area:other-hospitals@HospitalAMSP')).toBe(false);
+      expect(may(who('HospitalAMSP', 'researcher'), 'area:own-hospital@HospitalAMSP')).toBe(false); // the area's roles only
+      expect(may(who('ResearchInstituteMSP', 'researcher'), 'area:research@HospitalBMSP')).toBe(true);
+      expect(may(who('ResearchInstituteMSP', 'researcher'), 'area:research@OutsiderMSP')).toBe(false); // no such member hospital
+      expect(may(who('ResearchInstituteMSP', 'researcher'), 'area:no-such-area@HospitalAMSP')).toBe(false);
+      expect(mayExtract(who('HospitalAMSP', 'doctor'), mine, 'area:own-hospital@HospitalAMSP')).toBe(false); // no settings read: nothing
+    });
+
+    it('a role at an org, and an org\'s requesters (never its proxy, key centre or patients)', () => {
+      expect(may(who('HospitalBMSP', 'doctor'), 'role:doctor@HospitalBMSP')).toBe(true);
+      expect(may(who('HospitalBMSP', 'researcher'), 'role:doctor@HospitalBMSP')).toBe(false);
+      expect(may(who('HospitalAMSP', 'doctor'), 'role:doctor@HospitalBMSP')).toBe(false);
+      expect(may(who('HospitalBMSP', 'admin'), 'org:members@HospitalBMSP')).toBe(true);
+      for (const role of ['proxy', 'kgc', 'patient'] as const) expect(may(who('HospitalBMSP', role), 'org:members@HospitalBMSP')).toBe(false);
+      expect(may(who('HospitalBMSP', 'doctor'), 'org:everyone@HospitalBMSP')).toBe(false); // not a group's form
+    });
+
+    it("a certificate whose enrollment id takes a group's form gets nothing as its own", () => {
+      expect(may(who('HospitalBMSP', 'researcher', 'area:own-hospital'), 'area:own-hospital@HospitalBMSP')).toBe(false);
+      expect(may(who('HospitalBMSP', 'researcher', 'role:doctor'), 'role:doctor@HospitalBMSP')).toBe(false);
+    });
+  });
 });
 
 describe('collecting fragments', () => {

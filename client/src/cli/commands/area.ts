@@ -1,7 +1,7 @@
-/** `emr area set|clear|list`: the patient's own rules for the consortium's areas (they replace the defaults). */
+/** `emr area set|clear|list|keys`: the patient's own rules for the consortium's areas (they replace the defaults), and his standing grants to them. */
 import type { Command } from 'commander';
 import type { AreaPolicy } from '@emr/protocol';
-import { table } from '../format';
+import { grantText, table } from '../format';
 import { UsageError, parseCategory, parsePseudonym, parsePurpose } from '../options';
 import { requirePatient, type Sessions } from '../session';
 import { ruleText } from './consortium';
@@ -39,6 +39,19 @@ export function addArea(program: Command, session: Sessions): void {
       requirePatient(s, 'area clear');
       const cleared = await s.connect((c) => c.consents.clearAreaPolicy(parsePseudonym(o.patient), name));
       s.emit({ area: name, cleared }, () => (cleared ? `${name}: your rule is gone; the consortium's default applies` : `${name}: you had no rule of your own`));
+    });
+
+  area
+    .command('keys')
+    .description("the patient makes his standing grants, one to each area, so that a request an area's rule allows can be decrypted (idempotent: only the missing or expiring ones)")
+    .option('--days <n>', 'how long new standing grants last', '365')
+    .action(async (o: { days: string }) => {
+      const s = session();
+      requirePatient(s, 'area keys');
+      const validDays = Number(o.days);
+      if (!Number.isInteger(validDays) || validDays < 8 || validDays > 3650) throw new UsageError('--days must be a whole number of days from 8 to 3650', '--days');
+      const made = await s.connect((c) => c.makeAreaGrants({ validDays }));
+      s.emit(made, () => (made.length ? made.map((g) => `${g.consentId}: ${grantText(g)}`).join('\n') : 'every area already has a standing grant of yours'));
     });
 
   area

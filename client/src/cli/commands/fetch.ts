@@ -13,9 +13,10 @@ export function addFetch(program: Command, session: Sessions): void {
     .argument('<recordId>', 'the record')
     .option('--consent <consentId>', 'the consent naming you (a doctor or researcher needs this or --grant)')
     .option('--grant <grantId>', 'the grant delegated to you')
-    .option('--purpose <purpose>', 'treatment, research, emergency, payment or audit (required with --consent or --grant)')
+    .option('--area', "without a consent: by the rules of the areas you are in (the patient's standing grants carry the keys)")
+    .option('--purpose <purpose>', 'treatment, research, emergency, payment or audit (required with --consent, --grant or --area)')
     .option('--out <file>', 'write the plaintext to this file (default: stdout; with --json only its size is reported)')
-    .action(async (recordId: string, o: { consent?: string; grant?: string; purpose?: string; out?: string }) => {
+    .action(async (recordId: string, o: { consent?: string; grant?: string; area?: boolean; purpose?: string; out?: string }) => {
       const s = session();
       const id = parseRecordId(recordId, '<recordId>');
       const via = parseVia(o, false);

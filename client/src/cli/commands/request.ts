@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { encodeParty, type LogEntry } from '@emr/protocol';
 import { table } from '../format';
-import { UsageError, parsePurpose, parseRecordId, parseVia } from '../options';
+import { parsePurpose, parseRecordId, parseVia } from '../options';
 import type { Sessions } from '../session';
 
 function entryText(e: LogEntry): string {
@@ -34,10 +34,9 @@ export function addRequest(program: Command, session: Sessions): void {
     .action(async (recordId: string, o: { consent?: string; grant?: string; area?: boolean; purpose: string }) => {
       const s = session();
       const id = parseRecordId(recordId, '<recordId>');
-      if (o.area && (o.consent || o.grant)) throw new UsageError('--area: a request by area names no consent or grant', '--area');
-      const via = o.area ? undefined : parseVia(o, true)!;
+      const via = parseVia(o, true)!;
       const purpose = parsePurpose(o.purpose);
-      const entry = await s.connect((c) => (via ? c.requestAccess(id, via, purpose) : c.consents.requestAreaAccess(id, purpose)));
+      const entry = await s.connect((c) => c.requestAccess(id, via, purpose));
       s.emit({ entryId: entry.entryId, outcome: entry.outcome, entry }, () => entryText(entry));
     });
 }
