@@ -1,11 +1,14 @@
 /**
  * Issue 20, access by area on the live network: the consortium's first settings (network up)
  * define three areas and one default, the patient's own hospital's doctors for treatment. A
- * doctor of the patient's hospital is let in without a consent and the log names the rule;
- * another hospital's doctor is not; the patient withdraws the default and it shuts; a consent
- * to an area lets its members in; an unknown area is named; the audit trail shows the rules.
+ * doctor of the patient's hospital is let in without a consent and the log names the rule,
+ * and reads the record through the patient's standing grant to the area; another hospital's
+ * doctor is not let in, and the key centres refuse him the area's key; the patient withdraws
+ * the default and it shuts; a consent to an area lets its members in and read; an unknown
+ * area is named; the audit trail shows the rules.
  */
 import { randomUUID } from 'node:crypto';
+import { extractKey, loadConsortium } from '../../client/src/wire/key-centres';
 import { emr, emrJson, requireBuiltClis } from '../support/cli';
 import { emrClients, newPatient } from '../support/network';
 
@@ -31,6 +34,23 @@ it('requests by area are decided by the default or the patient\'s own rule, cons
   expect(other.code).not.toBe(0);
   expect(other.doc.error.message).toMatch(/access denied \(not-grantee\): 'doctor1' \(HospitalBMSP, doctor\) is in no area with a rule/);
 
+  // Allowed is not yet readable: the keys come with the patient's standing grants, one per area.
+  const before = await emrJson('HospitalA', 'doctor1', ['fetch', record.recordId, '--area', '--purpose', 'treatment'], false);
+  expect(before.doc.error.message).toMatch(/the own-hospital area's rule allowed the request, but patient .* holds no standing grant to the area/);
+  const standing = (await emrJson('HospitalA', user, ['area', 'keys'])).doc;
+  expect(standing.map((g: { consentId: string }) => g.consentId)).toEqual(['own-hospital', 'other-hospitals', 'research'].map((a) => `area-keys.${a}.${pseudonym}`));
+  expect((await emrJson('HospitalA', user, ['area', 'keys'])).doc).toEqual([]); // idempotent
+  const read = await emr('HospitalA', 'doctor1', ['fetch', record.recordId, '--area', '--purpose', 'treatment']);
+  expect(read.stdout).toBe('area test');
+  // Cryptographically too: the key centres give the area's key to its members only.
+  const keyFor = async (org: string, who: string, identity: string) => {
+    const connection = as(org, who)['connection'];
+    return extractKey(await loadConsortium(connection), identity, connection);
+  };
+  await expect(keyFor('HospitalB', 'doctor1', 'area:own-hospital@HospitalAMSP')).rejects.toThrow(/need 2 verified partial keys .* got 0 .*'doctor1@HospitalBMSP' may not get the key of 'area:own-hospital@HospitalAMSP'/);
+  await expect(keyFor('HospitalA', 'admin', 'area:own-hospital@HospitalAMSP')).rejects.toThrow(/'admin@HospitalAMSP' may not get the key/); // the area holds doctors only
+  await expect(keyFor('HospitalB', 'doctor1', 'area:other-hospitals@HospitalAMSP')).resolves.toBeDefined();
+
   // The patient withdraws his hospital's default; then the same request is refused by his rule.
   await emrJson('HospitalA', user, ['area', 'set', 'own-hospital', '--patient', pseudonym, '--deny']);
   const withdrawn = await request('HospitalA', 'doctor1');
@@ -41,9 +61,10 @@ it('requests by area are decided by the default or the patient\'s own rule, cons
   // A consent to the other hospitals' doctors.
   const granted = (await emrJson('HospitalA', user, ['grant', '--patient', pseudonym, '--grantee', 'area:other-hospitals', '--category', category.split('/')[0]!, '--purpose', 'treatment'])).doc;
   const consentId = granted.consentId as string;
-  expect(granted.grantIds).toEqual([]); // authorized on chain; an area has no key yet
-  const viaConsent = await emrJson('HospitalB', 'doctor1', ['request', record.recordId, '--consent', consentId, '--purpose', 'treatment']);
-  expect(viaConsent.doc.entry).toMatchObject({ outcome: 'success', areaRule: 'other-hospitals:consent', consentId });
+  expect(granted.grantIds).toHaveLength(1); // one grant, to the area's party
+  const viaConsent = await as('HospitalB', 'doctor1').fetchRecord(record.recordId, { consentId }, { purpose: 'treatment' });
+  expect(viaConsent.entry).toMatchObject({ outcome: 'success', areaRule: 'other-hospitals:consent', consentId });
+  expect(viaConsent.data?.toString()).toBe('area test');
   const badArea = await emrJson('HospitalA', user, ['grant', '--patient', pseudonym, '--grantee', 'area:pharmacies', '--category', 'x', '--purpose', 'treatment'], false);
   expect(badArea.doc.error.message).toMatch(/'pharmacies' is not an area of the consortium/);
 
@@ -52,4 +73,5 @@ it('requests by area are decided by the default or the patient\'s own rule, cons
   expect(audit).toMatch(/access-request\s+success\s+doctor1@HospitalAMSP\s+treatment\s+\S+\s+area own-hospital:default/);
   expect(audit).toMatch(/access-request\s+denied\s+doctor1@HospitalAMSP\s+treatment\s+\S+\s+area own-hospital:patient\s+revoked/);
   expect(audit).toMatch(/area-policy\s+success\s+\S+\s+-\s+-\s+area own-hospital:patient/);
+  expect(audit).toMatch(new RegExp(`re-encryption\\s+success\\s+proxy@\\S+\\s+treatment\\s+\\S+\\s+area-keys.own-hospital.${pseudonym}`));
 });
