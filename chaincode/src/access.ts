@@ -1,4 +1,4 @@
-import { ChaincodeError, ErrorCode, ROLES, isRole, methodOf, type Caller, type Role, type TransactionName } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, ROLES, checkEnrollmentId, isRole, methodOf, type Caller, type Role, type TransactionName } from '@emr/protocol';
 
 /** The part of fabric-contract-api's ClientIdentity used for authorization. */
 export interface CertificateIdentity {
@@ -14,6 +14,12 @@ export function callerOf(identity: Pick<CertificateIdentity, 'getMSPID' | 'getAt
   const enrollmentId = identity.getAttributeValue('hf.EnrollmentID');
   const role = identity.getAttributeValue('role');
   if (!enrollmentId) throw new ChaincodeError(ErrorCode.Unauthorized, `certificate from ${mspId} has no hf.EnrollmentID attribute`);
+  // Nobody acts under a group party's name (`area:research`, groups.ts), nor under any id the parties' rule refuses.
+  try {
+    checkEnrollmentId(enrollmentId);
+  } catch {
+    throw new ChaincodeError(ErrorCode.Unauthorized, `certificate from ${mspId} has enrollment id '${enrollmentId.slice(0, 64)}', which is not an enrollment id (1-128 characters of A-Z a-z 0-9 @ . _ -)`);
+  }
   if (!isRole(role)) throw new ChaincodeError(ErrorCode.Unauthorized, `certificate of '${enrollmentId}' (${mspId}) has no valid role attribute`);
   return { mspId, enrollmentId, role };
 }

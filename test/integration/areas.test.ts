@@ -44,7 +44,7 @@ it('requests by area are decided by the default or the patient\'s own rule, cons
   expect(read.stdout).toBe('area test');
   // Cryptographically too: the key centres give the area's key to its members only.
   const keyFor = async (org: string, who: string, identity: string) => {
-    const connection = as(org, who)['connection'];
+    const { connection } = as(org, who);
     return extractKey(await loadConsortium(connection), identity, connection);
   };
   await expect(keyFor('HospitalB', 'doctor1', 'area:own-hospital@HospitalAMSP')).rejects.toThrow(/need 2 verified partial keys .* got 0 .*'doctor1@HospitalBMSP' may not get the key of 'area:own-hospital@HospitalAMSP'/);

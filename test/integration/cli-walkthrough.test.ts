@@ -65,7 +65,7 @@ describe('the README walk-through, from the shell', () => {
   it('the researcher who forgets --consent is told what to pass', async () => {
     const r = await emr('ResearchInstitute', 'researcher1', ['fetch', RECORD, '--purpose', 'research'], false);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^emr: UsageError: fetch as a researcher needs --consent <consentId> .* or --grant <grantId>/);
+    expect(r.stderr).toMatch(/^emr: UsageError: fetch as a researcher needs --consent <consentId> .*, --grant <grantId> .* or --area/);
   });
 
   it('the researcher reads the record under the consent: the same bytes', async () => {

@@ -19,6 +19,12 @@ describe('callerOf', () => {
   it('rejects a certificate without an enrollment id', () => {
     expect(() => callerOf(identity({ role: 'doctor' }))).toThrow(/^UNAUTHORIZED: .*hf\.EnrollmentID/);
   });
+
+  it("rejects an enrollment id of a group party's form, or any the parties' rule refuses", () => {
+    for (const id of ['area:research', 'role:doctor', 'org:members', 'a b', '-x']) {
+      expect(() => callerOf(identity({ 'hf.EnrollmentID': id, role: 'doctor' }))).toThrow(/^UNAUTHORIZED: certificate from HospitalAMSP has enrollment id .* which is not an enrollment id/);
+    }
+  });
 });
 
 describe('authorize', () => {
