@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       patient.grantConsent({
         patientPseudonym: pseudonym,
         grantee: { kind: 'identity', mspId: 'HospitalAMSP', enrollmentId: 'doctor1' },
-        scope: { type: 'sharable' },
+        scope: { category: 'cardiology' }, // a hospital's approval policy could hold a consent on every category pending
         purpose: 'treatment',
         validFrom: new Date(Date.now() - hour).toISOString(),
         validUntil: new Date(Date.now() + 24 * hour).toISOString(),

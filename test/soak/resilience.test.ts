@@ -33,8 +33,8 @@ jest.setTimeout(900_000);
 const t = runningTopology();
 const CONCURRENCY = 2;
 /** Load before the fault, and how long a killed node stays down. */
-const BEFORE_MS = 2_000;
-const HOLD_MS = 5_000;
+const BEFORE_MS = 1_000;
+const HOLD_MS = 3_000;
 /** After the node is back: every kind of operation must succeed again within this. */
 const RECOVERY_LIMIT_MS = 90_000;
 const AFTER_MS = 1_000;
