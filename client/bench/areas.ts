@@ -10,24 +10,14 @@
  *    same doctor's read under an identity consent, keys cached as in steady use.
  * A fresh patient (enrolled at HospitalA's CA) per run of the script.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { ready } from '@emr/crypto';
 import { fmtMs, median, timed } from './e2e-measure';
+import { enrollPatient, liveOptions } from './live-options';
 import { loadModules } from './sdk-modules';
 
-const argv = process.argv.slice(2);
-const runsAt = argv.indexOf('--runs');
-const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 9;
-if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got '${argv[runsAt + 1]}'`);
-const json = argv.includes('--json');
-const ROOT = path.resolve(__dirname, '..', '..');
-const profileIndex = argv.indexOf('--profile');
-const networkDir = path.resolve(profileIndex >= 0 ? argv[profileIndex + 1]! : (process.env.EMR_NETWORK_DIR ?? path.join(ROOT, 'network', '.run')));
-const log = (line: string) => {
-  if (!json) console.log(line);
-};
+const { json, networkDir, intOption, log } = liveOptions();
+const runs = intOption('runs', 9);
 const hour = 3_600_000;
 
 /** Medians of two alternated measurements. */
@@ -45,7 +35,7 @@ async function main(): Promise<void> {
   const { sdk } = await loadModules();
   await ready();
   const user = `bench-areas-${randomUUID().slice(0, 8)}`;
-  execFileSync(process.execPath, [path.join(ROOT, 'network/dist/cli.js'), 'enroll', '--org', 'HospitalA', '--user', user, '--role', 'patient'], { cwd: ROOT, env: { ...process.env, EMR_NETWORK_DIR: networkDir }, stdio: 'pipe' });
+  enrollPatient(networkDir, user);
   const profile = sdk.loadProfile(networkDir);
   const doctor = sdk.EmrClient.connect({ org: 'HospitalA', user: 'doctor1', profile });
   const patient = sdk.EmrClient.connect({ org: 'HospitalA', user, profile });

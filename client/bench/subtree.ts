@@ -13,34 +13,19 @@
  *    per leaf (a consent naming one record per leaf, as every category consent was made before).
  * A fresh patient (enrolled at HospitalA's CA) per run of the script.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { encodeCapsule, encrypt, ready, toBase64url } from '@emr/crypto';
 import type { ConsentInput } from '@emr/protocol';
 import type { EmrClient } from '../src';
 import { fmtMs, median, timed } from './e2e-measure';
+import { enrollPatient, liveOptions } from './live-options';
 import { loadModules } from './sdk-modules';
 
-const argv = process.argv.slice(2);
-function intOption(name: string, fallback: number): number {
-  const i = argv.findIndex((a) => a === `--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(argv[i + 1]);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${argv[i + 1]}'`);
-  return n;
-}
-const json = argv.includes('--json');
+const { json, networkDir, intOption, log } = liveOptions();
 const records = intOption('records', 500);
 const leaves = intOption('leaves', 20);
 const maxDepth = intOption('depth', 5);
 const runs = intOption('runs', 5);
-const ROOT = path.resolve(__dirname, '..', '..');
-const profileIndex = argv.indexOf('--profile');
-const networkDir = path.resolve(profileIndex >= 0 ? argv[profileIndex + 1]! : (process.env.EMR_NETWORK_DIR ?? path.join(ROOT, 'network', '.run')));
-const log = (line: string) => {
-  if (!json) console.log(line);
-};
 const hour = 3_600_000;
 
 /** `depth` segments under a prefix: d1/d2/…/dN. */
@@ -59,7 +44,7 @@ async function main(): Promise<void> {
   const { sdk } = await loadModules();
   await ready();
   const profileUser = `bench-subtree-${randomUUID().slice(0, 8)}`;
-  execFileSync(process.execPath, [path.join(ROOT, 'network/dist/cli.js'), 'enroll', '--org', 'HospitalA', '--user', profileUser, '--role', 'patient'], { cwd: ROOT, env: { ...process.env, EMR_NETWORK_DIR: networkDir }, stdio: 'pipe' });
+  enrollPatient(networkDir, profileUser);
   const profile = sdk.loadProfile(networkDir);
   const doctor = sdk.EmrClient.connect({ org: 'HospitalA', user: 'doctor1', profile });
   const patient = sdk.EmrClient.connect({ org: 'HospitalA', user: profileUser, profile });
