@@ -196,8 +196,8 @@ const cases: { name: string; run: () => Promise<CaseResult> }[] = [
 beforeAll(async () => {
   if (!setting) throw new Error(`no network runs (no recorded setting in ${stateDir}): the global setup should have started one`);
   if (!setting.deliverProxies) throw new Error('the network runs without deliver proxies; the faults project needs `up --deliver-proxies`');
-  // A transaction the killed orderer had taken may be lost: its client learns it at this deadline (the channel recovers in 20 s at most).
-  connections = t.members.map((m) => connectGateway({ org: m.name, user: 'admin', profile: stateDir, timeouts: { submit: 15_000, commitStatus: 45_000 } }));
+  // A transaction the killed orderer had taken may be lost: its client learns it at this deadline (the channel recovers in 20 s at most; a later commit still counts on the peers).
+  connections = t.members.map((m) => connectGateway({ org: m.name, user: 'admin', profile: stateDir, timeouts: { submit: 15_000, commitStatus: 25_000 } }));
   orderers = new OrdererLedgers(t);
   // The blocks this suite's transactions can be in: from the newest when it starts (the
   // network may hold a long history of the projects before it).
