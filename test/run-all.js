@@ -49,7 +49,7 @@ async function main() {
   const checks = [
     run('build and type-check', bin('tsc'), ['-b', 'protocol', 'chaincode', 'client', 'network', 'consensus-plugin']) &&
       run('type-check tests', bin('tsc'), ['-p', 'test', '--noEmit']) &&
-      ['crypto/bench', 'client/bench', 'consensus-plugin/bench', 'network/bench'].every((bench) => run(`type-check ${bench}`, bin('tsc'), ['-p', bench, '--noEmit'])),
+      ['crypto/bench', 'client/bench', 'client/privacy', 'consensus-plugin/bench', 'network/bench'].every((bench) => run(`type-check ${bench}`, bin('tsc'), ['-p', bench, '--noEmit'])),
     // The DRKPBFT consenter inside Fabric's orderer (Go): block assembly, signatures, the patch script, real replicas.
     run('go vet + go test (fabric-orderer)', 'bash', ['-c', 'cd consensus-plugin/fabric-orderer && go vet ./... && go test -count=1 ./...']),
     await lint,

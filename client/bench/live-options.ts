@@ -26,7 +26,7 @@ export function liveOptions(argv = process.argv.slice(2)) {
   };
 }
 
-/** Enrolls a patient at HospitalA's CA (`network enroll`). */
-export function enrollPatient(networkDir: string, user: string): void {
-  execFileSync(process.execPath, [path.join(ROOT, 'network/dist/cli.js'), 'enroll', '--org', 'HospitalA', '--user', user, '--role', 'patient'], { cwd: ROOT, env: { ...process.env, EMR_NETWORK_DIR: networkDir }, stdio: 'pipe' });
+/** Enrolls a patient at an org's CA, HospitalA's unless named (`network enroll`). */
+export function enrollPatient(networkDir: string, user: string, org = 'HospitalA'): void {
+  execFileSync(process.execPath, [path.join(ROOT, 'network/dist/cli.js'), 'enroll', '--org', org, '--user', user, '--role', 'patient'], { cwd: ROOT, env: { ...process.env, EMR_NETWORK_DIR: networkDir }, stdio: 'pipe' });
 }

@@ -42,7 +42,7 @@ export class NonceCache {
 }
 
 /** Fabric CA writes the enrollment attributes as JSON in a certificate extension. */
-function attributesOf(cert: X509Certificate): Record<string, string> {
+export function attributesOf(cert: X509Certificate): Record<string, string> {
   const raw = cert.raw.toString('latin1');
   const start = raw.indexOf('{"attrs":');
   if (start < 0) return {};

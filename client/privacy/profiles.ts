@@ -1,0 +1,226 @@
+/**
+ * What a curious member org reconstructs from the channel's blocks (ledger-view.ts), per
+ * patient pseudonym: the identity behind it, the home hospital, categories, hospitals,
+ * requesters, purposes, consent grantees, a timeline and record sizes; which records it can
+ * tie to one patient; and what sizes and timing add. Each fact is marked as one the auditor
+ * is a party to (its own org created the record, asked, was granted, or is the patient's
+ * home hospital) or not: only the latter is a leak. Pure: the blocks in, the report out.
+ */
+import type { SeenTx } from './ledger-view';
+
+/** What the report counts per pseudonym. */
+export const FIELDS = ['identity', 'home hospital', 'categories', 'hospitals', 'requesters', 'purposes', 'consent grantees', 'timeline', 'record sizes'] as const;
+export type Field = (typeof FIELDS)[number];
+
+interface Fact {
+  field: Field;
+  value: string;
+  at: Date;
+  /** The auditor's org is a party to it. */
+  party: boolean;
+}
+
+export interface PatientProfile {
+  pseudonym: string;
+  /** Per field, the distinct values a non-party learns, and those it learns as a party. */
+  nonParty: Partial<Record<Field, string[]>>;
+  party: Partial<Record<Field, string[]>>;
+  records: number;
+  firstSeen: string;
+  lastSeen: string;
+  /** Bursts of records created by one hospital within an hour: visits. */
+  visits: number;
+}
+
+export interface PrivacyReport {
+  auditor: string;
+  transactions: number;
+  pseudonyms: number;
+  /** Per field: how many pseudonyms a non-party learns it for. */
+  fieldsRecovered: Record<Field, number>;
+  /** Mean number of fields a non-party recovers per pseudonym (of FIELDS.length). */
+  meanFieldsPerPseudonym: number;
+  linkage: {
+    records: number;
+    /** Pairs of records the auditor ties to one patient, though it is a party to at most one of them. */
+    linkablePairs: number;
+    /** Of those, pairs created by two different hospitals. */
+    crossHospitalPairs: number;
+    /** Pseudonyms whose patient's enrollment id (a name) sits in the blocks, from his own transactions. */
+    pseudonymsWithIdentity: number;
+  };
+  sizesAndTiming: {
+    /** Record sizes the blocks give in the clear (the ciphertext's). */
+    recordsWithSize: number;
+    /** Records over 1 MiB: imaging rather than notes, whatever the category says. */
+    largeRecords: number;
+    /** Visits inferred from bursts of uploads. */
+    visits: number;
+  };
+  profiles: PatientProfile[];
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const partyText = (p: unknown) => {
+  const o = obj(p);
+  return o ? `${String(o.enrollmentId)}@${String(o.mspId)}${o.role ? ` (${String(o.role)})` : ''}` : '?';
+};
+const granteeText = (g: Json): string =>
+  g.kind === 'identity' ? `${String(g.enrollmentId)}@${String(g.mspId)}` : g.kind === 'role' ? `role ${String(g.role)} at ${String(g.mspId)}` : g.kind === 'org' ? `org ${String(g.mspId)}` : `area ${String(g.area)}`;
+
+const HOUR = 3_600_000;
+
+export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
+  const homes = new Map<string, string>();
+  const recordOwner = new Map<string, { pseudonym: string; owner: string }>();
+  const facts = new Map<string, Fact[]>();
+  const records = new Map<string, { pseudonym: string; owner: string; at: Date; size: number }>();
+  const add = (pseudonym: string | undefined, field: Field, value: string, at: Date, party: boolean) => {
+    if (!pseudonym) return;
+    let list = facts.get(pseudonym);
+    if (!list) facts.set(pseudonym, (list = []));
+    list.push({ field, value, at, party });
+  };
+
+  // Homes first (the home hospital is a party to every fact of its patients), and whose each consent is.
+  const consentPatient = new Map<string, string>();
+  for (const tx of txs) {
+    for (const w of tx.writes) {
+      if (w.objectType === 'emr.patient') homes.set(w.attributes[0]!, str(obj(w.value)?.homeMsp) ?? '');
+      const patient = str(obj(w.value)?.patientPseudonym);
+      if (w.objectType === 'emr.consent' && patient) consentPatient.set(w.attributes[0]!, patient);
+    }
+  }
+  const isHome = (pseudonym: string) => homes.get(pseudonym) === auditor;
+
+  for (const tx of txs) {
+    const at = tx.timestamp;
+    for (const w of tx.writes) {
+      if (w.objectType === 'emr.area-policy' && Array.isArray(w.value)) {
+        // A patient's own area rules: one value, every area's rule.
+        const p = w.attributes[0]!;
+        for (const rule of w.value) if (obj(rule)?.category) add(p, 'categories', String(obj(rule)!.category), at, isHome(p));
+        continue;
+      }
+      const v = obj(w.value);
+      if (!v) continue;
+      switch (w.objectType) {
+        case 'emr.patient': {
+          const p = w.attributes[0]!;
+          add(p, 'home hospital', String(v.homeMsp), at, isHome(p));
+          // The patient registers himself: his certificate, with its enrollment id, is the creator.
+          if (tx.creator.role === 'patient') add(p, 'identity', `${tx.creator.enrollmentId}@${tx.creator.mspId}`, at, isHome(p));
+          break;
+        }
+        case 'emr.record': {
+          const p = str(v.patientPseudonym);
+          if (!p) break;
+          const owner = String(v.ownerMsp);
+          const party = owner === auditor || isHome(p);
+          recordOwner.set(String(v.recordId), { pseudonym: p, owner });
+          if (!records.has(String(v.recordId))) records.set(String(v.recordId), { pseudonym: p, owner, at, size: Number(v.size) });
+          add(p, 'categories', String(v.category), at, party);
+          add(p, 'hospitals', owner, at, party);
+          add(p, 'timeline', `${at.toISOString()} record at ${owner}`, at, party);
+          if (typeof v.size === 'number') add(p, 'record sizes', String(v.size), at, party);
+          break;
+        }
+        case 'emr.consent': {
+          const p = str(v.patientPseudonym);
+          if (!p || !obj(v.grantee)) break;
+          const grantee = obj(v.grantee)!;
+          const party = isHome(p) || grantee.mspId === auditor;
+          add(p, 'consent grantees', granteeText(grantee), at, party);
+          add(p, 'purposes', String(v.purpose), at, party);
+          const scope = obj(v.scope);
+          if (scope?.category) add(p, 'categories', String(scope.category), at, party);
+          break;
+        }
+        case 'emr.log': {
+          const p = str(v.patientPseudonym);
+          const agent = obj(v.agent);
+          if (!p || !agent) break;
+          const record = str(v.recordId) ? recordOwner.get(String(v.recordId)) : undefined;
+          const party = isHome(p) || agent.mspId === auditor || record?.owner === auditor;
+          if (v.action === 'access-request' || v.action === 'emergency-access') add(p, 'requesters', partyText(agent), at, party);
+          if (v.purpose) add(p, 'purposes', String(v.purpose), at, party);
+          add(p, 'timeline', `${at.toISOString()} ${String(v.action)} ${String(v.outcome)} by ${String(agent.mspId)}`, at, party);
+          break;
+        }
+        case 'emr.registration': {
+          // A hop-1 grant names its delegator: the patient himself, by enrollment id.
+          const delegator = obj(v.delegator);
+          if (v.hop === 1 && delegator && tx.creator.role === 'patient') {
+            const p = consentPatient.get(String(v.consentId));
+            if (p) add(p, 'identity', `${String(delegator.enrollmentId)}@${String(delegator.mspId)}`, at, isHome(p));
+          }
+          break;
+        }
+        case 'emr.emergency': {
+          const p = str(v.patientPseudonym);
+          const requester = obj(v.requester);
+          const party = !!p && (isHome(p) || requester?.mspId === auditor);
+          if (requester) add(p, 'requesters', partyText(requester), at, party);
+          if (v.category) add(p, 'categories', String(v.category), at, party);
+          break;
+        }
+      }
+    }
+  }
+
+  const profiles: PatientProfile[] = [];
+  for (const [pseudonym, list] of facts) {
+    const nonParty: PatientProfile['nonParty'] = {};
+    const party: PatientProfile['party'] = {};
+    for (const f of list) {
+      const into = f.party ? party : nonParty;
+      const values = (into[f.field] ??= []);
+      if (!values.includes(f.value)) values.push(f.value);
+    }
+    const mine = [...records.values()].filter((r) => r.pseudonym === pseudonym).sort((a, b) => a.at.getTime() - b.at.getTime());
+    let visits = 0;
+    const lastAt = new Map<string, number>();
+    for (const r of mine) {
+      const last = lastAt.get(r.owner);
+      if (last === undefined || r.at.getTime() - last > HOUR) visits++;
+      lastAt.set(r.owner, r.at.getTime());
+    }
+    const times = list.map((f) => f.at.getTime());
+    profiles.push({ pseudonym, nonParty, party, records: mine.length, firstSeen: new Date(Math.min(...times)).toISOString(), lastSeen: new Date(Math.max(...times)).toISOString(), visits });
+  }
+
+  const fieldsRecovered = Object.fromEntries(FIELDS.map((f) => [f, profiles.filter((p) => p.nonParty[f]?.length).length])) as Record<Field, number>;
+  const byPatient = new Map<string, { owner: string; party: boolean }[]>();
+  for (const r of records.values()) {
+    const list = byPatient.get(r.pseudonym) ?? [];
+    list.push({ owner: r.owner, party: r.owner === auditor || isHome(r.pseudonym) });
+    byPatient.set(r.pseudonym, list);
+  }
+  let linkablePairs = 0;
+  let crossHospitalPairs = 0;
+  for (const list of byPatient.values()) {
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        if (list[i]!.party && list[j]!.party) continue;
+        linkablePairs++;
+        if (list[i]!.owner !== list[j]!.owner) crossHospitalPairs++;
+      }
+    }
+  }
+  return {
+    auditor,
+    transactions: txs.length,
+    pseudonyms: profiles.length,
+    fieldsRecovered,
+    meanFieldsPerPseudonym: profiles.length ? profiles.reduce((n, p) => n + FIELDS.filter((f) => p.nonParty[f]?.length).length, 0) / profiles.length : 0,
+    linkage: { records: records.size, linkablePairs, crossHospitalPairs, pseudonymsWithIdentity: profiles.filter((p) => p.nonParty.identity?.length).length },
+    sizesAndTiming: {
+      recordsWithSize: [...records.values()].filter((r) => Number.isFinite(r.size)).length,
+      largeRecords: [...records.values()].filter((r) => r.size > 1024 * 1024).length,
+      visits: profiles.reduce((n, p) => n + p.visits, 0),
+    },
+    profiles,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The privacy audit's reconstruction (client/privacy/profiles.ts) on a hand-made ledger: a
+ * patient of HospitalA with records at A and B, a consent to a researcher, requests. What a
+ * member learns is split by whether its org is a party to each fact.
+ */
+import type { SeenTx, Write } from '../../../client/privacy/ledger-view';
+import { buildReport } from '../../../client/privacy/profiles';
+
+const A = 'HospitalAMSP';
+const B = 'HospitalBMSP';
+const RI = 'ResearchInstituteMSP';
+const P = 'a1'.repeat(32);
+let n = 0;
+const tx = (creator: SeenTx['creator'], writes: Write[], minutes: number): SeenTx => ({
+  block: ++n,
+  txId: `tx${n}`,
+  timestamp: new Date(Date.UTC(2026, 11, 1, 8, minutes)),
+  creator,
+  fn: 'x',
+  args: [],
+  writes,
+  privateWrites: [],
+  events: [],
+  envelopeBytes: 1000,
+});
+const write = (objectType: string, attributes: string[], value: unknown): Write => ({ objectType, attributes, value, bytes: 1 });
+const patient = { mspId: A, enrollmentId: 'alice', role: 'patient' };
+const doctorA = { mspId: A, enrollmentId: 'doctor1', role: 'doctor' };
+const doctorB = { mspId: B, enrollmentId: 'doctor1', role: 'doctor' };
+const researcher = { mspId: RI, enrollmentId: 'researcher1', role: 'researcher' };
+const record = (recordId: string, ownerMsp: string, category: string, size: number) => write('emr.record', [recordId], { recordId, patientPseudonym: P, ownerMsp, category, size });
+
+const ledger: SeenTx[] = [
+  tx(patient, [write('emr.patient', [P], { patientPseudonym: P, homeMsp: A })], 0),
+  tx(doctorA, [record('r1', A, 'cardiology/ecg', 2_000)], 1),
+  tx(doctorA, [record('r2', A, 'cardiology/echo', 5_000_000)], 2),
+  tx(doctorB, [record('r3', B, 'oncology/biopsy', 3_000)], 200),
+  tx(patient, [write('emr.consent', ['c1'], { consentId: 'c1', patientPseudonym: P, grantee: { kind: 'identity', mspId: RI, enrollmentId: 'researcher1' }, scope: { category: 'cardiology' }, purpose: 'research' })], 210),
+  tx(patient, [write('emr.registration', ['g1'], { grantId: 'g1', consentId: 'c1', hop: 1, delegator: { mspId: A, enrollmentId: 'alice' } })], 211),
+  tx(researcher, [write('emr.log', ['e1'], { entryId: 'e1', action: 'access-request', outcome: 'success', agent: researcher, patientPseudonym: P, recordId: 'r1', purpose: 'research' })], 220),
+  tx(doctorB, [write('emr.log', ['e2'], { entryId: 'e2', action: 'access-request', outcome: 'denied', agent: doctorB, patientPseudonym: P, recordId: 'r2', purpose: 'treatment' })], 230),
+];
+
+describe('the privacy audit', () => {
+  it('a member that is party to nothing learns the whole profile, the identity and every link', () => {
+    const r = buildReport(ledger, 'OutsiderMSP');
+    expect(r.pseudonyms).toBe(1);
+    const p = r.profiles[0]!;
+    expect(p.party).toEqual({});
+    expect(p.nonParty.identity).toEqual(['alice@HospitalAMSP']);
+    expect(p.nonParty['home hospital']).toEqual([A]);
+    expect(p.nonParty.categories).toEqual(['cardiology/ecg', 'cardiology/echo', 'oncology/biopsy', 'cardiology']);
+    expect(p.nonParty.hospitals).toEqual([A, B]);
+    expect(p.nonParty.requesters).toEqual(['researcher1@ResearchInstituteMSP (researcher)', 'doctor1@HospitalBMSP (doctor)']);
+    expect(p.nonParty.purposes).toEqual(['research', 'treatment']);
+    expect(p.visits).toBe(2); // A's two uploads a minute apart, B's hours later
+    expect(r.linkage).toEqual({ records: 3, linkablePairs: 3, crossHospitalPairs: 2, pseudonymsWithIdentity: 1 });
+    expect(r.sizesAndTiming).toEqual({ recordsWithSize: 3, largeRecords: 1, visits: 2 });
+    expect(r.meanFieldsPerPseudonym).toBe(9);
+  });
+
+  it('splits what a member learns as a party from the leak', () => {
+    const home = buildReport(ledger, A);
+    expect(home.profiles[0]!.nonParty).toEqual({}); // the home hospital is a party to all of it
+    expect(home.linkage.linkablePairs).toBe(0);
+    const b = buildReport(ledger, B).profiles[0]!;
+    expect(b.party.categories).toEqual(['oncology/biopsy']); // its own record
+    expect(b.nonParty.categories).toEqual(['cardiology/ecg', 'cardiology/echo', 'cardiology']);
+    expect(b.party.requesters).toEqual(['doctor1@HospitalBMSP (doctor)']);
+    expect(buildReport(ledger, B).linkage.linkablePairs).toBe(3); // party to r3 only: r1–r2, r1–r3, r2–r3
+    const ri = buildReport(ledger, RI).profiles[0]!;
+    expect(ri.party['consent grantees']).toEqual(['researcher1@ResearchInstituteMSP']);
+    expect(ri.nonParty.requesters).toEqual(['doctor1@HospitalBMSP (doctor)']);
+  });
+});
