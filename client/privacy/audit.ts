@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   if (argv.includes('--workload')) {
     const clients: EmrClient[] = [];
     const as = (o: string, user: string) => {
-      const c = sdk.EmrClient.connect({ org: o, user, profile });
+      const c = sdk.EmrClient.connect({ org: o, user, profile: networkDir }); // read again: the workload enrolls patients
       clients.push(c);
       return c;
     };

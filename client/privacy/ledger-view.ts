@@ -8,7 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
-import { attributesOf } from '../src/services/auth';
+import { certificateAttributes } from '../src/fabric/certificates';
 import type { EmrConnection } from '../src';
 
 export interface Creator {
@@ -62,7 +62,7 @@ function splitKey(key: string): { objectType: string; attributes: string[] } {
 function creatorOf(bytes: Uint8Array): Creator {
   const identity = msp.SerializedIdentity.deserializeBinary(bytes);
   const cert = new X509Certificate(Buffer.from(identity.getIdBytes_asU8()));
-  const attrs = attributesOf(cert);
+  const attrs = certificateAttributes(cert);
   const cn = /CN=([^\n,]+)/.exec(cert.subject)?.[1] ?? '';
   return { mspId: identity.getMspid(), enrollmentId: attrs['hf.EnrollmentID'] ?? cn, role: attrs.role };
 }

@@ -9,6 +9,7 @@
 import type { SeenTx } from './ledger-view';
 
 /** What the report counts per pseudonym. */
+/** `identity`: a name the patient is enrolled under; an opaque enrollment id does not count (OPAQUE_ID). */
 export const FIELDS = ['identity', 'home hospital', 'categories', 'hospitals', 'requesters', 'purposes', 'consent grantees', 'timeline', 'record sizes'] as const;
 export type Field = (typeof FIELDS)[number];
 
@@ -71,6 +72,12 @@ const granteeText = (g: Json): string =>
   g.kind === 'identity' ? `${String(g.enrollmentId)}@${String(g.mspId)}` : g.kind === 'role' ? `role ${String(g.role)} at ${String(g.mspId)}` : g.kind === 'org' ? `org ${String(g.mspId)}` : `area ${String(g.area)}`;
 
 const HOUR = 3_600_000;
+/**
+ * A patient's opaque enrollment id (network ca.ts): random, one per enrollment, like the
+ * pseudonym itself, so it names nobody and links nothing the pseudonym does not.
+ */
+const OPAQUE_ID = /^pt-[0-9a-f]{24}$/;
+const identifying = (enrollmentId: string) => !OPAQUE_ID.test(enrollmentId);
 
 export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
   const homes = new Map<string, string>();
@@ -111,7 +118,7 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
           const p = w.attributes[0]!;
           add(p, 'home hospital', String(v.homeMsp), at, isHome(p));
           // The patient registers himself: his certificate, with its enrollment id, is the creator.
-          if (tx.creator.role === 'patient') add(p, 'identity', `${tx.creator.enrollmentId}@${tx.creator.mspId}`, at, isHome(p));
+          if (tx.creator.role === 'patient' && identifying(tx.creator.enrollmentId)) add(p, 'identity', `${tx.creator.enrollmentId}@${tx.creator.mspId}`, at, isHome(p));
           break;
         }
         case 'emr.record': {
@@ -152,7 +159,7 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
         case 'emr.registration': {
           // A hop-1 grant names its delegator: the patient himself, by enrollment id.
           const delegator = obj(v.delegator);
-          if (v.hop === 1 && delegator && tx.creator.role === 'patient') {
+          if (v.hop === 1 && delegator && tx.creator.role === 'patient' && identifying(String(delegator.enrollmentId))) {
             const p = consentPatient.get(String(v.consentId));
             if (p) add(p, 'identity', `${String(delegator.enrollmentId)}@${String(delegator.mspId)}`, at, isHome(p));
           }

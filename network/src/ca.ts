@@ -99,13 +99,14 @@ function normalizeMsp(mspDir: string): void {
 /** Registers and enrols one identity; only users get a `role` attribute (nodes and services never act as users). */
 async function registerAndEnroll(org: OrgSpec, user: Omit<UserSpec, 'role'> & { role?: UserSpec['role'] }, tlsHosts?: string[]): Promise<void> {
   const secret = randomBytes(12).toString('base64url');
+  const name = user.enrollmentId ?? user.id;
   await client(org, registrarHome(org), [
     'register', '-u', caUrl(org),
-    '--id.name', user.id, '--id.secret', secret, '--id.type', user.type,
+    '--id.name', name, '--id.secret', secret, '--id.type', user.type,
     ...(user.role ? ['--id.attrs', `role=${user.role}:ecert`] : []),
   ]);
   const home = identityDir(org, user.id);
-  await client(org, home, ['enroll', '-u', caUrl(org, `${user.id}:${secret}@`), '-M', mspDirOf(org, user.id), '--csr.cn', user.id]);
+  await client(org, home, ['enroll', '-u', caUrl(org, `${name}:${secret}@`), '-M', mspDirOf(org, user.id), '--csr.cn', name]);
   normalizeMsp(mspDirOf(org, user.id));
   // Admins also get a TLS client certificate (the orderer admin API requires mutual TLS).
   const hosts = tlsHosts ?? (user.type === 'admin' ? [user.id] : undefined);
@@ -122,9 +123,15 @@ async function registerAndEnroll(org: OrgSpec, user: Omit<UserSpec, 'role'> & { 
   }
 }
 
+/** A patient's enrollment id: random, so it names nobody. The home hospital's CA keeps who it is. */
+export const opaquePatientId = (): string => `pt-${randomBytes(12).toString('hex')}`;
+
 /** Registers a user at the org's CA (its registrar enrolled by `up`), enrolls him, and puts him in the SDK wallet. */
 export async function enrollUser(org: OrgSpec, user: UserSpec): Promise<void> {
-  await registerAndEnroll(org, user);
+  // A patient's certificate is in every transaction he submits, and his pseudonym derives from
+  // its key: a name as its enrollment id would tie the pseudonym to him (docs/privacy.md). So a
+  // patient is enrolled under an opaque id; his wallet entry keeps the name he goes by.
+  await registerAndEnroll(org, user.role === 'patient' ? { ...user, enrollmentId: opaquePatientId() } : user);
   const wallet = walletEntryDir(org, user.id);
   copyKey(path.join(mspDirOf(org, user.id), 'keystore', 'key.pem'), path.join(wallet, 'key.pem'));
   copyFileSync(path.join(mspDirOf(org, user.id), 'signcerts', 'cert.pem'), path.join(wallet, 'cert.pem'));

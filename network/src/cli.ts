@@ -118,7 +118,8 @@ async function main(argv: string[]): Promise<number> {
       const done = await enroll(opt('org'), opt('user'), opt('role'));
       if (rest.includes('--json')) console.log(JSON.stringify(done, null, 2));
       else {
-        console.log(`${done.user}@${done.mspId} enrolled at ${done.org}'s CA as ${done.role}${done.listed ? ', listed in the directory' : ''}; in the wallet as --org ${done.org} --user ${done.user}`);
+        const as = done.role === 'patient' ? `${done.user} (under an opaque enrollment id, so that his transactions name nobody)` : `${done.user}@${done.mspId}`;
+        console.log(`${as} enrolled at ${done.org}'s CA as ${done.role}${done.listed ? ', listed in the directory' : ''}; in the wallet as --org ${done.org} --user ${done.user}`);
         if (done.role === 'patient') console.log(`next: npm run -s emr -- --org ${done.org} --user ${done.user} patient register`);
       }
       return 0;

@@ -10,8 +10,10 @@ import { DEFAULT_ORDERING, type Ordering, type OrderingSetting } from './orderin
 export type IdentityType = 'admin' | 'client' | 'peer' | 'orderer';
 
 export interface UserSpec {
-  /** Enrollment id at the org's CA; also the wallet entry name. */
+  /** The wallet entry name; also the enrollment id at the org's CA unless `enrollmentId` says otherwise. */
   id: string;
+  /** The enrollment id at the CA when it is not the wallet name (a patient's is opaque: ca.ts enrollUser). */
+  enrollmentId?: string;
   type: IdentityType;
   /** Value of the `role` attribute in the enrollment certificate. */
   role: Role;

@@ -43,7 +43,7 @@ beforeAll(async () => {
 describe('consent, request, revoke, log', () => {
   it('the grantee reads under the consent, others are denied and logged, revocation stops the next request', async () => {
     const consent = await patientA.grantConsent(consentFor());
-    expect(consent).toMatchObject({ status: 'active', accessCount: 0, createdBy: patientUser });
+    expect(consent).toMatchObject({ status: 'active', accessCount: 0, createdBy: net.connection('HospitalA', patientUser).enrollmentId }); // his opaque enrollment id
     // The researcher endorses on his own org's peer, which may not have the consent's block yet.
     await readUntil(() => researcher.readConsent(consent.consentId).catch(() => undefined), (c) => c !== undefined);
 

@@ -187,7 +187,7 @@ describe('the flows', () => {
     const { record } = await doctor.uploadRecord({ patientPseudonym: p, category: cat, source: fhir('Mole, benign.') });
     const { consent } = await patient.grantConsent(researchConsent(cat.split('/')[0]!));
     const erased = await patient.eraseRecord(record.recordId);
-    expect(erased.record.erased).toMatchObject({ erasedBy: patientUser });
+    expect(erased.record.erased).toMatchObject({ erasedBy: patient.connection.enrollmentId }); // his opaque enrollment id
     expect(erased.record.encapsulatedKey).toBe('');
     expect(erased.record.ciphertextSha256).toBe(record.ciphertextSha256); // the chain keeps hashes
     expect(erased.unreachable).toEqual([]);

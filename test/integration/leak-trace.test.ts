@@ -53,7 +53,7 @@ describe('a leaked grant key', () => {
     writeFileSync(file, `${Buffer.from(grantKey).toString('hex')}\n`);
     const { doc } = await emrJson('HospitalB', 'admin', ['trace', file]);
     expect(doc).toMatchObject({ kind: 'grant-key', grantId, consentId, hop: 1, delegatee: researcherParty, reportedBefore: null });
-    expect(encodeParty(doc.delegator)).toBe(`patient1@HospitalAMSP`);
+    expect(encodeParty(doc.delegator)).toBe(patient.identity); // his opaque enrollment id
     expect(doc.searched).toBeGreaterThanOrEqual(1);
     expect(doc.entry).toMatchObject({ action: 'key-leak', grantId, consentId, agent: { mspId: 'HospitalBMSP', enrollmentId: 'admin' }, leak: { kind: 'grant-key', proven: true, hop: 1 } });
     const log = await patient.auditTrail(pseudonym);

@@ -149,6 +149,6 @@ describe('denial reasons and the audit trail (issue 15, section 4)', () => {
     const about = (recordId: string) => trail.filter((e) => e.recordId === recordId && e.action !== 're-encryption').map((e) => `${e.action}:${e.agent.enrollmentId}@${e.agent.mspId}`);
     expect(about(cardio.record.recordId)).toEqual(['record-upload:doctor1@HospitalBMSP']);
     expect(about(v2.record.recordId)).toEqual(['access-request:researcher1@ResearchInstituteMSP', 'access-request:researcher1@ResearchInstituteMSP', 'record-version:doctor1@HospitalBMSP']);
-    expect(about(onco.record.recordId)).toEqual([`type-switch:${fresh.user}@HospitalAMSP`, 'access-request:researcher1@ResearchInstituteMSP', 'record-upload:doctor1@HospitalAMSP']);
+    expect(about(onco.record.recordId)).toEqual([`type-switch:${patient.identity}`, 'access-request:researcher1@ResearchInstituteMSP', 'record-upload:doctor1@HospitalAMSP']);
   });
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
 describe('patient-signed records', () => {
   it('the patient indexes his own record signed; approves a doctor\'s record; switches a type; others cannot', async () => {
     const own = await net.as(A, patient).createRecordAsPatient(recordInput({ patientPseudonym: p }));
-    expect(own).toMatchObject({ createdBy: patient, ownerMsp: 'HospitalAMSP', patientApproval: { signature: expect.any(String) } });
+    expect(own).toMatchObject({ createdBy: net.connection(A, patient).enrollmentId, ownerMsp: 'HospitalAMSP', patientApproval: { signature: expect.any(String) } }); // his opaque enrollment id
     await expect(net.as('HospitalB', 'patient1').approveRecord(recordId)).rejects.toBeInstanceOf(UnauthorizedError); // same name, another person
     await expect(net.as(A, 'doctor2').approveRecord(recordId)).rejects.toBeInstanceOf(UnauthorizedError);
     expect((await net.as(A, patient).approveRecord(recordId)).patientApproval).not.toBeNull();

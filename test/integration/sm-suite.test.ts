@@ -78,7 +78,7 @@ it('end to end as the patient: upload under SM with his SM2 signature checked on
   const registration = await patient.consents.readPatient(pseudonym);
   expect(registration.sm2PublicKey).toBe(patient.connection.sm2PublicKey());
   const record = await patient.index.readRecord(doc.recordId);
-  expect(record).toMatchObject({ cipherSuite: 'sm4-ctr-hmac-sm3-stream.v1', createdBy: user });
+  expect(record).toMatchObject({ cipherSuite: 'sm4-ctr-hmac-sm3-stream.v1', createdBy: patient.connection.enrollmentId });
   expect(sm2Verify(Buffer.from(recordSigningPayload(record), 'utf8'), Buffer.from(record.patientApproval!.signature, 'base64url'), Buffer.from(registration.sm2PublicKey!, 'hex'))).toBe(true);
 
   // The chain refuses his ECDSA signature on a record of the SM suite, naming the suite.

@@ -2,7 +2,7 @@
  * Connects to an org's Fabric Gateway peer as an enrolled identity from the wallet.
  * One gRPC channel per connection; every call has an explicit deadline.
  */
-import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { deriveSm2Secret, sm2PublicKey, sm2Sign } from '@emr/crypto';
 import type { SignatureScheme } from '@emr/protocol';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, type Contract, type Gateway, type Identity, type Signer } from '@hyperledger/fabric-gateway';
 import { UnknownIdentityError } from './errors';
 import { loadProfile, type ConnectionProfile, type OrgProfile } from './profile';
+import { certificateAttributes } from './certificates';
 
 export interface ConnectOptions {
   /** Org name from the topology, e.g. `HospitalA`. */
@@ -35,7 +36,10 @@ export const DEFAULT_TIMEOUTS: Timeouts = { evaluate: 5_000, endorse: 15_000, su
 /** An open gateway connection; close it when done. */
 export interface EmrConnection {
   org: string;
+  /** The wallet entry's name (what `--user` names). */
   user: string;
+  /** The enrollment id in the certificate, as the chain reads it: the wallet name, except for a patient (an opaque id; docs/privacy.md). */
+  enrollmentId: string;
   mspId: string;
   gateway: Gateway;
   /** The channel the contract is on. */
@@ -102,14 +106,16 @@ export function connectGateway(options: ConnectOptions): EmrConnection {
   });
   const contract = gateway.getNetwork(profile.channel).getContract(profile.chaincode);
   const sm2 = sm2KeyOf(privateKey);
+  const certificate = Buffer.from(identity.credentials).toString('utf8');
   return {
     org: options.org,
     user: options.user,
+    enrollmentId: certificateAttributes(new X509Certificate(certificate))['hf.EnrollmentID'] ?? options.user,
     mspId: orgProfile.mspId,
     gateway,
     channel: profile.channel,
     contract,
-    certificate: Buffer.from(identity.credentials).toString('utf8'),
+    certificate,
     sign: (payload, scheme = 'ecdsa-p256-sha256') =>
       (scheme === 'sm2-sm3' ? Buffer.from(sm2Sign(Buffer.from(payload, 'utf8'), sm2.secret())) : sign('sha256', Buffer.from(payload, 'utf8'), privateKey)).toString('base64url'),
     sm2PublicKey: () => sm2.publicKey(),

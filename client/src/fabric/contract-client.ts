@@ -122,7 +122,7 @@ export async function allPages<P extends { bookmark: string }, T>(page: (options
 }
 
 /** What the typed clients need of a connection: the contract, the caller (org, enrollment id) and his signing key. */
-export type ContractConnection = Pick<EmrConnection, 'gateway' | 'channel' | 'contract' | 'mspId' | 'user' | 'certificate' | 'sign'> & Partial<Pick<EmrConnection, 'commitStatusMs' | 'sm2PublicKey'>>;
+export type ContractConnection = Pick<EmrConnection, 'gateway' | 'channel' | 'contract' | 'mspId' | 'enrollmentId' | 'certificate' | 'sign'> & Partial<Pick<EmrConnection, 'commitStatusMs' | 'sm2PublicKey'>>;
 
 /** A transaction's canonical JSON answer, typed by @emr/protocol's table. */
 const decode = <N extends TransactionName>(bytes: Uint8Array): TransactionResult<N> => JSON.parse(utf8.decode(bytes)) as TransactionResult<N>;

@@ -27,7 +27,7 @@ export class ProxyRegistry extends ContractClient {
    */
   async registerSm2Key(): Promise<Proxy> {
     if (!this.connection.sm2PublicKey) throw new Error('this connection has no SM2 key');
-    const me = { mspId: this.connection.mspId, enrollmentId: this.connection.user };
+    const me = { mspId: this.connection.mspId, enrollmentId: this.connection.enrollmentId };
     const publicKey = this.connection.sm2PublicKey();
     const registered = await this.read(me);
     if (registered.sm2PublicKey === publicKey) return registered;
@@ -55,7 +55,7 @@ export class ProxyRegistry extends ContractClient {
   /** A proxy signs the fragment it made from a capsule, so a bad one is provable on chain: ECDSA, or SM2 for a record of the SM suite. */
   signFragment(grantId: string, capsule: Uint8Array, fragment: Uint8Array, scheme: SignatureScheme = 'ecdsa-p256-sha256'): SignedFragment {
     const signature = this.connection.sign(fragmentSigningPayload({ grantId, capsuleSha256: sha256(capsule), fragmentSha256: sha256(fragment) }), scheme);
-    return { grantId, proxy: { mspId: this.connection.mspId, enrollmentId: this.connection.user }, capsule, fragment, signature };
+    return { grantId, proxy: { mspId: this.connection.mspId, enrollmentId: this.connection.enrollmentId }, capsule, fragment, signature };
   }
 
   /** Reports a signed fragment that fails its proof; the proxy loses reputation (and may be suspended). */

@@ -7,6 +7,7 @@
 import { X509Certificate, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Caller, Role } from '@emr/protocol';
+import { certificateAttributes } from '../fabric/certificates';
 import type { ConnectionProfile } from '../fabric/profile';
 import { MAX_SKEW_MS, NONCE, REPLY_KEY, requestPayload } from '../wire/signed-requests';
 
@@ -39,19 +40,6 @@ export class NonceCache {
   get size(): number {
     return this.seen.size;
   }
-}
-
-/** Fabric CA writes the enrollment attributes as JSON in a certificate extension. */
-export function attributesOf(cert: X509Certificate): Record<string, string> {
-  const raw = cert.raw.toString('latin1');
-  const start = raw.indexOf('{"attrs":');
-  if (start < 0) return {};
-  let depth = 0;
-  for (let i = start; i < raw.length; i++) {
-    if (raw[i] === '{') depth++;
-    else if (raw[i] === '}' && --depth === 0) return (JSON.parse(raw.slice(start, i + 1)) as { attrs: Record<string, string> }).attrs;
-  }
-  return {};
 }
 
 /** The org CAs a service trusts: MSP id → CA certificate. */
@@ -100,7 +88,7 @@ export function verifySigned(headers: Record<string, string | string[] | undefin
   if (!verify('sha256', Buffer.from(requestPayload(method, target, body, timestamp, nonce, replyKey ?? '')), cert.publicKey, Buffer.from(h('x-emr-signature'), 'base64url'))) {
     throw new AuthenticationError('the request signature does not verify with the certificate');
   }
-  const attrs = attributesOf(cert);
+  const attrs = certificateAttributes(cert);
   const enrollmentId = attrs['hf.EnrollmentID'];
   if (!enrollmentId) throw new AuthenticationError('the certificate has no enrollment id');
   if (nonces && !nonces.use(nonce, now)) throw new AuthenticationError('this request was already received (replayed nonce)');

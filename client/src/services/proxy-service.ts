@@ -93,7 +93,7 @@ export class ProxyService {
 
   constructor(
     private readonly config: ProxyConfig,
-    private readonly connection: Pick<EmrConnection, 'mspId' | 'user'> & Partial<EmrConnection>,
+    private readonly connection: Pick<EmrConnection, 'mspId' | 'enrollmentId'> & Partial<EmrConnection>,
     /** This proxy's identity key, from the key centres. */
     private readonly identityKey: G2Point,
     private readonly log: (line: string) => void,
@@ -103,7 +103,7 @@ export class ProxyService {
     this.ledger = deps.ledger ?? new ConsentLedger(full);
     this.records = deps.records ?? new EmrIndex(full);
     this.registry = deps.registry ?? new ProxyRegistry(full);
-    this.me = { mspId: connection.mspId, enrollmentId: connection.user };
+    this.me = { mspId: connection.mspId, enrollmentId: connection.enrollmentId };
     for (const dir of ['', 'shares', 'served']) privateDir(path.join(config.stateDir, dir));
     tightenFiles(path.join(config.stateDir, 'shares'));
   }

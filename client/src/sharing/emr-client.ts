@@ -237,7 +237,7 @@ export class EmrClient {
   }
 
   get identity(): string {
-    return encodeParty({ mspId: this.connection.mspId, enrollmentId: this.connection.user });
+    return encodeParty({ mspId: this.connection.mspId, enrollmentId: this.connection.enrollmentId });
   }
 
   /** The pseudonym of the caller's own enrollment key: a patient's, once he registered it. */

@@ -315,6 +315,11 @@ describe('output', () => {
       '2026-03-01T12:00:00.000Z  consent-grant   denied   patient1@HospitalAMSP             -         -       consent-1  expired',
     ]);
     expect(auditLines([])).toEqual([]);
+    // The reader's own entries name him by his wallet name, not by his opaque enrollment id on chain.
+    const opaque = { enrollmentId: 'pt-0123456789abcdef01234567', mspId: 'HospitalAMSP', role: 'patient' as const };
+    const mine = auditLines([entry({ agent: opaque })], { party: opaque, name: 'alice' });
+    expect(mine[1]).toMatch(/ alice@HospitalAMSP /);
+    expect(auditLines([entry({ agent: opaque })])[1]).toMatch(/ pt-0123456789abcdef01234567@HospitalAMSP /);
   });
 
   it('lists records under a header row, oldest first, marking erased and superseded ones', () => {
@@ -450,6 +455,7 @@ describe('main, with a connection profile and a fake client', () => {
   beforeEach(() => {
     fake = {
       close: jest.fn(),
+      connection: { mspId: 'HospitalAMSP', enrollmentId: 'pt-0123456789abcdef01234567', user: 'patient1' },
       ownPseudonym: () => PSEUDONYM,
       registerPatient: jest.fn(async () => reg),
       fetchRecord: jest.fn(async () => {

@@ -43,7 +43,7 @@ function recording(answer: unknown = { ok: true }, submitted: () => Promise<unkn
   const gateway = {
     newCommit: (request: Uint8Array) => (commits.push(request), { getStatus: async () => ({ successful: true, transactionId: 'tx-1', code: 0 }) }),
   } as unknown as Gateway;
-  const connection: ContractConnection = { gateway, channel: 'emr', contract, mspId: 'HospitalAMSP', user: 'doctor1', certificate: 'PEM', sign: (payload) => `signed(${payload.length})` };
+  const connection: ContractConnection = { gateway, channel: 'emr', contract, mspId: 'HospitalAMSP', enrollmentId: 'doctor1', certificate: 'PEM', sign: (payload) => `signed(${payload.length})` };
   return { calls, commits, connection };
 }
 

@@ -59,6 +59,17 @@ describe('the privacy audit', () => {
     expect(r.meanFieldsPerPseudonym).toBe(9);
   });
 
+  it('an opaque enrollment id is no identity', () => {
+    const opaque = { mspId: A, enrollmentId: 'pt-0123456789abcdef01234567', role: 'patient' };
+    const renamed = ledger.map((t) => (t.creator === patient ? { ...t, creator: opaque } : t)).map((t) => ({
+      ...t,
+      writes: t.writes.map((w) => (w.objectType === 'emr.registration' ? { ...w, value: { ...(w.value as object), delegator: opaque } } : w)),
+    }));
+    const r = buildReport(renamed, 'OutsiderMSP');
+    expect(r.profiles[0]!.nonParty.identity).toBeUndefined();
+    expect(r.linkage.pseudonymsWithIdentity).toBe(0);
+  });
+
   it('splits what a member learns as a party from the leak', () => {
     const home = buildReport(ledger, A);
     expect(home.profiles[0]!.nonParty).toEqual({}); // the home hospital is a party to all of it

@@ -82,7 +82,7 @@ describe('a proxy receiving key shares', () => {
   const logged: string[] = [];
   const log = (line: string) => void logged.push(line);
   const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation((...args: unknown[]) => log(args.map(String).join(' '))));
-  const service = new ProxyService(config, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), log, {
+  const service = new ProxyService(config, { mspId: 'HospitalAMSP', enrollmentId: 'proxy' }, keyOf('proxy@HospitalAMSP'), log, {
     ledger,
     records: { readRecord: unused },
     registry: { register: unused, registerSm2Key: unused, signFragment: unused, logReEncryptionAsync: unused, logReEncryption: unused },
@@ -223,7 +223,7 @@ describe('a proxy receiving key shares', () => {
       chmodSync(path.join(dir, 'shares', 'grant-old.json'), 0o644);
       chmodSync(path.join(dir, 'shares'), 0o755);
       chmodSync(dir, 0o755);
-      new ProxyService({ ...config, stateDir: dir }, { mspId: 'HospitalAMSP', user: 'proxy' }, keyOf('proxy@HospitalAMSP'), log, { ledger });
+      new ProxyService({ ...config, stateDir: dir }, { mspId: 'HospitalAMSP', enrollmentId: 'proxy' }, keyOf('proxy@HospitalAMSP'), log, { ledger });
       expect([mode(dir), mode(path.join(dir, 'shares')), mode(path.join(dir, 'served')), mode(path.join(dir, 'shares', 'grant-old.json'))]).toEqual([0o700, 0o700, 0o700, 0o600]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -277,7 +277,7 @@ describe("the SDK's makeGrant against real proxies", () => {
     dirs.push(dir);
     return { port: 0, endpoint: '', stateDir: dir, channel: 'emr', trust: trustOf(...cas) };
   });
-  const services = proxies.map((p, i) => new ProxyService(configs[i]!, { mspId: p.mspId, user: 'proxy' }, keyOf(idOf(p)), () => undefined, { ledger }));
+  const services = proxies.map((p, i) => new ProxyService(configs[i]!, { mspId: p.mspId, enrollmentId: 'proxy' }, keyOf(idOf(p)), () => undefined, { ledger }));
   const endpoints: string[] = [];
   beforeAll(async () => {
     for (const [i, s] of services.entries()) endpoints.push((configs[i]!.endpoint = `http://127.0.0.1:${((await s.listen()).address() as AddressInfo).port}`));

@@ -1,0 +1,69 @@
+/**
+ * Issue 21 on the live network: a curious member (ResearchInstitute's admin, its own peer,
+ * nothing else) tries to recover who a patient is from the blocks. The patient is enrolled
+ * under an opaque id, so the name his hospital knows him by appears nowhere in any block,
+ * though he registered, was treated at two hospitals, consented and set an area rule; the
+ * audit finds no identity for his pseudonym. His own audit trail still names him by his name.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { common } from '@hyperledger/fabric-protos';
+import { readChannel } from '../../client/privacy/ledger-view';
+import { buildReport } from '../../client/privacy/profiles';
+import { connectGateway } from '../../client/src';
+import { stateDir } from '../../network/src/paths';
+import { emr } from '../support/cli';
+import { emrClients, newPatient } from '../support/network';
+
+jest.setTimeout(180_000);
+const as = emrClients();
+
+it("a curious member finds the patient's name in no block, and no identity for his pseudonym", async () => {
+  const { user, pseudonym } = await newPatient('HospitalA', 'privacy-victim');
+  const patient = as('HospitalA', user);
+  await as('HospitalB', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'psychiatry/inpatient', source: randomBytes(512) });
+  await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'oncology/biopsy', source: randomBytes(512) });
+  const hour = 3_600_000;
+  const { consent } = await patient.grantConsent({
+    consentId: `privacy-${randomUUID()}`,
+    patientPseudonym: pseudonym,
+    grantee: { kind: 'identity', mspId: 'HospitalBMSP', enrollmentId: 'doctor1' },
+    scope: { category: 'psychiatry' },
+    purpose: 'treatment',
+    validFrom: new Date(Date.now() - hour).toISOString(),
+    validUntil: new Date(Date.now() + hour).toISOString(),
+    maxAccesses: 1,
+    hopLimit: 1,
+  });
+  await patient.consents.setAreaPolicy({ patientPseudonym: pseudonym, area: 'research', purposes: [] });
+  expect(patient.connection.enrollmentId).toMatch(/^pt-[0-9a-f]{24}$/);
+
+  const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
+  try {
+    const { txs } = await readChannel(curious, curious.channel, curious.contract.getChaincodeName());
+    const his = txs.filter((t) => t.creator.role === 'patient' && t.creator.enrollmentId === patient.connection.enrollmentId);
+    expect(his.map((t) => t.fn).sort()).toEqual(expect.arrayContaining(['consent:GrantConsent', 'consent:RegisterGrant', 'consent:RegisterPatient', 'consent:SetAreaPolicy']));
+    expect(his.some((t) => t.writes.some((w) => JSON.stringify(w.value ?? '').includes(consent.consentId)))).toBe(true);
+    // Not in any transaction's decoded form, and not in the raw bytes of any block.
+    expect(JSON.stringify(txs).includes(user)).toBe(false);
+    const events = await curious.gateway.getNetwork(curious.channel).getBlockEvents({ startBlock: BigInt(his[0]!.block) });
+    try {
+      const last = Math.max(...his.map((t) => t.block));
+      for await (const block of events) {
+        expect(Buffer.from((block as unknown as common.Block).serializeBinary()).includes(Buffer.from(user))).toBe(false);
+        if ((block as unknown as common.Block).getHeader()!.getNumber() >= last) break;
+      }
+    } finally {
+      events.close();
+    }
+    const report = buildReport(txs, 'ResearchInstituteMSP');
+    const profile = report.profiles.find((p) => p.pseudonym === pseudonym)!;
+    expect(profile.nonParty.identity).toBeUndefined();
+    expect(profile.nonParty.categories).toEqual(expect.arrayContaining(['psychiatry/inpatient', 'oncology/biopsy'])); // what is still public (docs/privacy.md)
+  } finally {
+    curious.close();
+  }
+
+  // The patient's own audit trail names him as he knows himself.
+  const audit = (await emr('HospitalA', user, ['audit', pseudonym])).stdout;
+  expect(audit).toMatch(new RegExp(`consent-grant\\s+success\\s+${user}@HospitalAMSP\\s+treatment`));
+});
