@@ -7,6 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
+import { blindCategory } from '@emr/protocol';
 import { readChannel } from '../../client/privacy/ledger-view';
 import { buildReport } from '../../client/privacy/profiles';
 import { connectGateway } from '../../client/src';
@@ -62,6 +63,11 @@ it("a curious member finds the patient's name in no block, and no identity for h
   } finally {
     curious.close();
   }
+
+  // The blinding key his hospital's key centre keeps for him, and the same blinding for another hospital's doctor (docs/privacy.md, "Categories").
+  const key = await patient.blindingKey();
+  expect(await as('HospitalB', 'doctor1').blindCategories(pseudonym, ['psychiatry/inpatient'])).toEqual([blindCategory(key, 'psychiatry/inpatient')]);
+  await expect(as('HospitalB', 'doctor1').blindingKey()).rejects.toThrow(/only a patient of HospitalBMSP gets his blinding key here/);
 
   // The patient's own audit trail names him as he knows himself.
   const audit = (await emr('HospitalA', user, ['audit', pseudonym])).stdout;

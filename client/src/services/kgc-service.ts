@@ -7,11 +7,12 @@
  * their request with their Fabric key: for their own identity, and for slot identities of
  * records they own. Nobody, this service included, ever holds the master secret.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { extractPartial, toBase64url, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
-import { decodeParty, encodeParty, groupOf, inGroup, isGroupParty, pseudonymOf, type Caller, type Group, type GroupSettings } from '@emr/protocol';
+import { blindCategory, checkCategory, decodeParty, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, type Caller, type Group, type GroupSettings } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
@@ -49,6 +50,10 @@ export interface KgcDeps {
   registry: Pick<KeyCentreRegistry, 'list' | 'register'> & DkgBoardClient;
   settings: () => Promise<GroupSettings>;
 }
+
+/** Who gets paths blinded for a patient: staff who file records. */
+const BLINDING_ROLES = ['doctor', 'admin'] as const;
+const MAX_BLIND = 16;
 
 /** How long a centre trusts the settings it read for group keys: a change of areas reaches it within this. */
 const SETTINGS_TTL_MS = 10_000;
@@ -111,6 +116,8 @@ export class KeyGenerationCentreService {
   private readonly nonces = new NonceCache();
   /** Per caller: 600 key extractions a minute (each a hash to G2 and a multiplication, done synchronously). */
   private readonly limiter = new CallerLimiter({ inFlight: 4, perWindow: 600, windowMs: 60_000 });
+  /** Per caller: 60 blinding requests a minute; a prober guessing departments is slowed and logged. */
+  private readonly blindLimiter = new CallerLimiter({ inFlight: 2, perWindow: 60, windowMs: 60_000 });
 
   constructor(
     private readonly config: KgcConfig,
@@ -196,6 +203,38 @@ export class KeyGenerationCentreService {
         if (!share) throw new HttpError(409, 'NOT_READY', this.round ? 'no share for you' : 'not dealt yet');
         return sealedAnswer(req, signed, { s: share.s.toString(16), b: share.b.toString(16) });
       },
+      // The home hospital's blinding secret (docs/privacy.md): a patient gets his own key; staff get paths blinded.
+      'POST /v1/blinding-key': async (req: Request) => {
+        const signed = this.authenticate(req);
+        onlyFields(req.json<Record<string, unknown>>(), [], '{}');
+        const { caller } = signed;
+        if (caller.role !== 'patient' || caller.mspId !== this.mspId) throw new HttpError(403, 'UNAUTHORIZED', `only a patient of ${this.mspId} gets his blinding key here`);
+        const patientPseudonym = pseudonymOf(caller.mspId, signed.certificate);
+        return sealedAnswer(req, signed, { patientPseudonym, key: Buffer.from(patientBlindingKey(this.blindingSecret(), patientPseudonym)).toString('hex') });
+      },
+      'POST /v1/blind': async (req: Request) => {
+        const signed = this.authenticate(req);
+        const body = req.json<{ patientPseudonym?: unknown; categories?: unknown }>();
+        onlyFields(body, ['patientPseudonym', 'categories'], '{patientPseudonym, categories}');
+        const { caller } = signed;
+        if (!(BLINDING_ROLES as readonly string[]).includes(caller.role)) throw new HttpError(403, 'UNAUTHORIZED', `a ${caller.role} does not file records: only ${BLINDING_ROLES.join(', ')}s get categories blinded`);
+        if (typeof body.patientPseudonym !== 'string' || !/^[0-9a-f]{64}$/.test(body.patientPseudonym)) throw new HttpError(400, 'INVALID_ARGUMENT', 'patientPseudonym must be 64 lowercase hex characters');
+        const { categories } = body;
+        if (!Array.isArray(categories) || categories.length < 1 || categories.length > MAX_BLIND) throw new HttpError(400, 'INVALID_ARGUMENT', `categories must be 1 to ${MAX_BLIND} department paths`);
+        for (const c of categories) {
+          try {
+            checkCategory(String(c));
+          } catch (err) {
+            throw new HttpError(400, 'INVALID_ARGUMENT', `categories: ${(err as Error).message}`);
+          }
+        }
+        return this.blindLimiter.run(encodeParty(caller), async () => {
+          const key = patientBlindingKey(this.blindingSecret(), body.patientPseudonym as string);
+          // The home hospital's record of who asked about which patient (a prober shows here).
+          this.log(`blinded ${categories.length} path(s) for patient ${(body.patientPseudonym as string).slice(0, 16)}… at the request of ${encodeParty(caller)} (${caller.role})`);
+          return sealedAnswer(req, signed, { blinded: (categories as string[]).map((c) => blindCategory(key, c)) });
+        });
+      },
       'POST /v1/keys': async (req: Request) => {
         const signed = this.authenticate(req);
         const { caller } = signed;
@@ -225,6 +264,22 @@ export class KeyGenerationCentreService {
     return this.settingsRead.settings;
   }
   private settingsRead?: { at: number; settings: GroupSettings };
+
+  /** This org's MSP id: the org of the centre's own kgc identity. */
+  private get mspId(): string {
+    return decodeParty(this.config.memberOf.get(this.config.index) ?? '@').mspId;
+  }
+
+  /** The org's blinding secret: made on first use, kept on disk (owner-only) beside the share, never changed. */
+  private blindingSecret(): Uint8Array {
+    if (this.secret) return this.secret;
+    const file = path.join(this.config.stateDir, `blinding-${this.config.index}.json`);
+    if (!existsSync(file)) writePrivate(file, { secret: randomBytes(32).toString('hex') });
+    const { secret } = readPrivate<{ secret: string }>(file);
+    if (!/^[0-9a-f]{64}$/.test(secret)) throw new Error(`${file}: secret is not 32 bytes of hex`);
+    return (this.secret = Buffer.from(secret, 'hex'));
+  }
+  private secret?: Uint8Array;
 
   private authenticate(req: Request) {
     return authenticate(req, this.config.trust, this.nonces, this.config.endpoint);

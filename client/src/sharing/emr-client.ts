@@ -48,7 +48,7 @@ import { ConflictError, EmrError, InvalidArgumentError, NotFoundError } from '..
 import { settleWrite } from '../fabric/outcome';
 import { loadProfile, type ConnectionProfile } from '../fabric/profile';
 import { ProxyRegistry } from '../fabric/proxy-registry';
-import { proxyClient } from '../wire/call';
+import { keyCentreClient, proxyClient } from '../wire/call';
 import { extractKey, loadConsortium, type Consortium } from '../wire/key-centres';
 import { ContentUnavailableError, IndexOutcomeUnknownError, InsufficientFragmentsError, IntegrityError } from './errors';
 import { collectFragments } from './fragments';
@@ -270,6 +270,32 @@ export class EmrClient {
     return this.sm2KeyRegistered;
   }
   private sm2KeyRegistered: Promise<unknown> | undefined;
+
+  /**
+   * The connected patient's key for blinding his categories, from his home hospital's key
+   * centre (docs/privacy.md, "Categories"); checked to be for his own pseudonym.
+   */
+  async blindingKey(): Promise<Uint8Array> {
+    const centre = this.homeCentre(this.connection.mspId);
+    const answer = await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blinding-key', {});
+    if (answer.patientPseudonym !== this.ownPseudonym()) throw new FlowError(`the key centre at ${centre.endpoint} answered a blinding key for pseudonym ${answer.patientPseudonym.slice(0, 12)}…, not yours`);
+    return Buffer.from(answer.key, 'hex');
+  }
+
+  /** Department paths blinded for a patient by his home hospital's key centre, which logs the request. */
+  async blindCategories(patientPseudonym: string, categories: string[]): Promise<string[]> {
+    const { homeMsp } = await this.consents.readPatient(patientPseudonym);
+    const centre = this.homeCentre(homeMsp);
+    return (await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blind', { patientPseudonym, categories })).blinded;
+  }
+
+  /** The key centre of a hospital: its position in the connection profile is its index. */
+  private homeCentre(mspId: string): { index: number; endpoint: string } {
+    const orgs = Object.values(this.profile.orgs);
+    const index = orgs.findIndex((o) => o.mspId === mspId);
+    if (index < 0) throw new FlowError(`no org of the connection profile is ${mspId}`);
+    return { index: index + 1, endpoint: orgs[index]!.kgcEndpoint };
+  }
 
   /** The caller, a doctor, researcher or admin, lists himself in the directory so consents can name him; idempotent. */
   registerIdentity() {

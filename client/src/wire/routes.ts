@@ -30,6 +30,10 @@ export interface KeyCentreRoutes {
   'GET /v1/dkg/share': Route<undefined, DkgShare, true>;
   /** A partial key of an identity the (signed) caller may hold, sealed. */
   'POST /v1/keys': Route<{ identity: string }, PartialKeyAnswer, true>;
+  /** A patient of this centre's org: his key for blinding categories (docs/privacy.md), sealed. */
+  'POST /v1/blinding-key': Route<Record<string, never>, { patientPseudonym: string; key: string }, true>;
+  /** Staff of a member org: department paths blinded for a patient of this centre's org, sealed; each request is logged. */
+  'POST /v1/blind': Route<{ patientPseudonym: string; categories: string[] }, { blinded: string[] }, true>;
 }
 
 /** A re-encryption fragment as a proxy serves it (and keeps it, to serve the same again). */
@@ -62,6 +66,8 @@ export const KEY_CENTRE_SEALED: SealedFlags<KeyCentreRoutes> = {
   'GET /v1/health': false,
   'GET /v1/dkg/share': true,
   'POST /v1/keys': true,
+  'POST /v1/blinding-key': true,
+  'POST /v1/blind': true,
 };
 
 export const PROXY_SEALED: SealedFlags<ProxyRoutes> = { 'GET /v1/health': false, 'POST /v1/shares': false, 'POST /v1/fragments': false };

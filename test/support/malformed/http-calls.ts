@@ -19,7 +19,7 @@ import type { World } from './world';
 
 export const HTTP_CLASSES = ['malformed-body', 'wrong-signature', 'replayed-request', 'oversized-payload', 'other-identity'] as const;
 export type HttpClass = (typeof HTTP_CLASSES)[number];
-export const HTTP_ROUTES = ['kgc POST /v1/keys', 'kgc GET /v1/dkg/share', 'proxy POST /v1/shares', 'proxy POST /v1/fragments'] as const;
+export const HTTP_ROUTES = ['kgc POST /v1/keys', 'kgc GET /v1/dkg/share', 'kgc POST /v1/blinding-key', 'kgc POST /v1/blind', 'proxy POST /v1/shares', 'proxy POST /v1/fragments'] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number];
 
 export interface Service {
@@ -238,6 +238,50 @@ const ROUTES: Record<HttpRoute, RouteSpec> = {
           const identity = hugeString(c.r).slice(0, c.r.pick([1_025, 4_096, 64 * 1024, 1024 * 1024]));
           return { what: `an identity of ${identity.length} characters`, request: signedRequest(c.signer(keyCaller(c)), s, 'POST', '/v1/keys', JSON.stringify({ identity }), { replyKey: true }), expect: INVALID };
         },
+      ])(),
+  },
+  'kgc POST /v1/blinding-key': {
+    kind: 'kgc',
+    'malformed-body': (c, s) => {
+      const [what, text] = c.r.pick<() => [string, string]>([
+        () => ['a body that is no JSON object', c.r.pick(NOT_AN_OBJECT.filter((b) => b !== ''))],
+        () => [`a field where none is taken`, withField({}, c.r.pick(UNKNOWN_FIELDS), c.r.pick<unknown>([true, 'x', c.w.victim.pseudonym]))],
+      ])();
+      return { what, request: signedRequest(c.signer(c.r.pick([c.w.victim, c.w.attacker])), s, 'POST', '/v1/blinding-key', text, { replyKey: true }), expect: INVALID };
+    },
+    'other-identity': (c, s) => ({ what: 'staff ask for a patient\'s blinding key', request: signedRequest(c.signer(c.r.pick([doctorA, doctorB, researcher, adminB])), s, 'POST', '/v1/blinding-key', '{}', { replyKey: true }), expect: FORBIDDEN }),
+    'wrong-signature': (c, s) => brokenSignature(c, s, c.w.victim, 'POST', '/v1/blinding-key', '{}', true),
+    'oversized-payload': (c) => c.r.pick([() => announcedTooLarge(c, '/v1/blinding-key'), () => hugeHeaders(c, 'POST', '/v1/blinding-key')])(),
+  },
+  'kgc POST /v1/blind': {
+    kind: 'kgc',
+    'malformed-body': (c, s) => {
+      const patientPseudonym = c.w.victim.pseudonym;
+      const [what, text] = c.r.pick<() => [string, string]>([
+        () => ['a body that is no JSON object', c.r.pick(NOT_AN_OBJECT)],
+        () => ['categories of another JSON type', JSON.stringify({ patientPseudonym, categories: wrongTypeJson('id', c.r) })],
+        () => ['no categories', JSON.stringify({ patientPseudonym, categories: [] })],
+        () => ['a category that is no department path', JSON.stringify({ patientPseudonym, categories: [c.r.pick(['Oncology', 'a//b', '/x', 'x/', '../etc', unicodeVariant('oncology', c.r)])] })],
+        () => ['a pseudonym that is none', JSON.stringify({ patientPseudonym: c.r.pick(['', 'abc', patientPseudonym.toUpperCase(), unicodeVariant(patientPseudonym, c.r)]), categories: ['oncology'] })],
+        () => [`unknown field`, withField({ patientPseudonym, categories: ['oncology'] }, c.r.pick(UNKNOWN_FIELDS), 1)],
+      ])();
+      return { what, request: signedRequest(c.signer(c.r.pick([doctorA, doctorB, adminB])), s, 'POST', '/v1/blind', text, { replyKey: true }), expect: INVALID };
+    },
+    'other-identity': (c, s) => ({
+      what: 'a patient or a researcher asks to blind paths (they file no records)',
+      request: signedRequest(c.signer(c.r.pick([c.w.victim, c.w.attacker, researcher])), s, 'POST', '/v1/blind', JSON.stringify({ patientPseudonym: c.w.victim.pseudonym, categories: ['oncology'] }), { replyKey: true }),
+      expect: FORBIDDEN,
+    }),
+    'wrong-signature': (c, s) => brokenSignature(c, s, doctorB, 'POST', '/v1/blind', JSON.stringify({ patientPseudonym: c.w.victim.pseudonym, categories: ['oncology'] }), true),
+    'oversized-payload': (c, s) =>
+      c.r.pick([
+        () => announcedTooLarge(c, '/v1/blind'),
+        () => hugeHeaders(c, 'POST', '/v1/blind'),
+        () => ({
+          what: 'more paths than a request takes',
+          request: signedRequest(c.signer(doctorA), s, 'POST', '/v1/blind', JSON.stringify({ patientPseudonym: c.w.victim.pseudonym, categories: Array.from({ length: c.r.int(17, 2000) }, () => 'oncology') }), { replyKey: true }),
+          expect: INVALID,
+        }),
       ])(),
   },
   'kgc GET /v1/dkg/share': {

@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { G1, fromBase64url, slotIdentity } from '@emr/crypto';
-import { pseudonymOf, type KeyCentre, type KeyCentreInput } from '@emr/protocol';
+import { blindCategory, patientBlindingKey, pseudonymOf, type KeyCentre, type KeyCentreInput } from '@emr/protocol';
 import { KeyExtractionError, ServiceError } from '../../../client/src';
-import { callService } from '../../../client/src/wire/call';
+import { callService, keyCentreClient } from '../../../client/src/wire/call';
 import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../../client/src/wire/signed-requests';
 import { KeyGenerationCentreService, type KgcConfig } from '../../../client/src/services/kgc-service';
 import { extractKey, type Consortium } from '../../../client/src/wire/key-centres';
@@ -105,6 +105,35 @@ describe('key centres over HTTP', () => {
     expect((stolen as Error).message).toMatch(/may not get the key/);
   });
 
+  describe('blinding categories (docs/privacy.md)', () => {
+    const centre = (i: number) => keyCentreClient(i, peers.get(i)!, undefined, 5000);
+    const as = (i: number, signer: typeof doctor) => keyCentreClient(i, peers.get(i)!, signer, 5000);
+    const secretOf = (i: number) => Buffer.from(JSON.parse(readFileSync(path.join(stateDir, `blinding-${i}.json`), 'utf8')).secret, 'hex');
+
+    it("a patient gets his own key from his hospital's centre only; staff get paths blinded under it, and each request is logged", async () => {
+      const pseudonym = pseudonymOf('HospitalAMSP', patient.certificate);
+      const { patientPseudonym, key } = await as(1, patient).post('POST /v1/blinding-key', {});
+      expect(patientPseudonym).toBe(pseudonym);
+      expect(key).toBe(Buffer.from(patientBlindingKey(secretOf(1), pseudonym)).toString('hex'));
+      await expect(as(2, patient).post('POST /v1/blinding-key', {})).rejects.toThrow(/only a patient of HospitalBMSP gets his blinding key here/);
+      await expect(as(1, doctor).post('POST /v1/blinding-key', {})).rejects.toThrow(/only a patient of HospitalAMSP/);
+      await expect(as(1, otherPatient).post('POST /v1/blinding-key', {})).rejects.toThrow(/only a patient of HospitalAMSP/);
+      const { blinded } = await as(1, B.enroll('doctor9', 'doctor')).post('POST /v1/blind', { patientPseudonym: pseudonym, categories: ['oncology/biopsy', 'oncology'] });
+      expect(blinded).toEqual(['oncology/biopsy', 'oncology'].map((c) => blindCategory(Buffer.from(key, 'hex'), c)));
+      expect(logged.some((l) => l.includes(`for patient ${pseudonym.slice(0, 16)}… at the request of doctor9@HospitalBMSP`))).toBe(true);
+      expect(logged.some((l) => l.includes(key))).toBe(false);
+    });
+
+    it('refuses what does not file records, malformed paths and unsigned asks', async () => {
+      const pseudonym = pseudonymOf('HospitalAMSP', patient.certificate);
+      await expect(as(1, patient).post('POST /v1/blind', { patientPseudonym: pseudonym, categories: ['oncology'] })).rejects.toThrow(/a patient does not file records/);
+      await expect(as(1, doctor).post('POST /v1/blind', { patientPseudonym: pseudonym, categories: ['Oncology!'] })).rejects.toThrow(/categories: .*department path/);
+      await expect(as(1, doctor).post('POST /v1/blind', { patientPseudonym: pseudonym, categories: [] })).rejects.toThrow(/categories must be 1 to 16/);
+      await expect(as(1, doctor).post('POST /v1/blind', { patientPseudonym: 'not-hex', categories: ['oncology'] })).rejects.toThrow(/patientPseudonym must be 64/);
+      await expect(centre(1).post('POST /v1/blind', { patientPseudonym: pseudonym, categories: ['oncology'] })).rejects.toThrow();
+    });
+  });
+
   it('a replayed request is refused (401) and its answer is useless to whoever overheard it', async () => {
     const body = JSON.stringify({ identity: 'doctor1@HospitalAMSP' });
     const mine = newReplyKey();
@@ -157,7 +186,8 @@ describe('key centres over HTTP', () => {
 
   it('each centre keeps its share 0600, in a 0700 directory', () => {
     expect([mode(stateDir), mode(path.dirname(stateDir))]).toEqual([0o700, 0o700]);
-    expect(readdirSync(stateDir).sort()).toEqual(['kgc-1.json', 'kgc-2.json', 'kgc-3.json']);
+    expect(readdirSync(stateDir).filter((f) => f.startsWith('kgc-')).sort()).toEqual(['kgc-1.json', 'kgc-2.json', 'kgc-3.json']);
+    expect(mode(path.join(stateDir, 'blinding-1.json'))).toBe(0o600); // the blinding secret too
     for (const f of readdirSync(stateDir)) expect([f, mode(path.join(stateDir, f))]).toEqual([f, 0o600]);
   });
 
