@@ -11,6 +11,7 @@ import {
   checkRecordId,
   encodeParty,
   evaluateAreaAccess,
+  isBlindedCategory,
   isGroupParty,
   parseAreaKeysId,
   AREA_NAME,
@@ -108,7 +109,12 @@ export class ConsentContract extends BatchingContract {
     const patient = await patients.requirePatient(input.patientPseudonym, 'grant consent over these records');
     await directory.requireGrantee(input.grantee);
     const reach = await this.categoriesReached(input, records);
-    const required = requiredApprovals((await policies.get(patient.homeMsp)).policies, reach);
+    const homePolicies = (await policies.get(patient.homeMsp)).policies;
+    // A blinded path cannot be matched against the policies' clear ones: refused rather than let past them (docs/privacy.md).
+    if (homePolicies.length > 0 && reach !== 'all' && reach.some(isBlindedCategory)) {
+      throw invalid(input.scope.category !== undefined ? 'scope.category' : 'scope.recordIds', `reaches a blinded category, which ${patient.homeMsp}'s approval policies cannot be checked against yet; consent on the clear category`);
+    }
+    const required = requiredApprovals(homePolicies, reach);
     const consent = await consents.create(input, required, patient.homeMsp, caller, tx);
     await log.append({ action: 'consent-grant', outcome: 'success', reason: null, agent: caller, patientPseudonym: input.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: consent.purpose });
     event('consent.granted', { consentId: consent.consentId, status: consent.status });

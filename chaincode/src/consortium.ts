@@ -10,6 +10,7 @@ import {
   ErrorCode,
   NO_SETTINGS,
   checkCategory,
+  isBlindedCategory,
   checkMspId,
   checkProposalId,
   invalid,
@@ -93,9 +94,12 @@ export function requireArea(settings: ConsortiumSettings, name: string, field: s
   if (!settings.areas.some((a) => a.name === name)) throw invalid(field, unknownArea(settings.areas, name));
 }
 
-/** Throws INVALID_ARGUMENT[field] unless the category is in the consortium's tree. */
+/**
+ * Throws INVALID_ARGUMENT[field] unless the category is in the consortium's tree. A blinded
+ * path (docs/privacy.md) cannot be checked here: the SDK checked its clear form before blinding.
+ */
 export function requireCategory(settings: ConsortiumSettings, category: string, field: string): void {
-  if (!categoryKnown(settings, category)) throw invalid(field, unknownCategory(settings, category));
+  if (!isBlindedCategory(category) && !categoryKnown(settings, category)) throw invalid(field, unknownCategory(settings, category));
 }
 
 /** Why an area is unknown, naming the consortium's areas. */

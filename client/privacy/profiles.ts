@@ -6,6 +6,7 @@
  * is a party to (its own org created the record, asked, was granted, or is the patient's
  * home hospital) or not: only the latter is a leak. Pure: the blocks in, the report out.
  */
+import { isBlindedCategory } from '@emr/protocol';
 import type { SeenTx } from './ledger-view';
 
 /** What the report counts per pseudonym. */
@@ -85,7 +86,8 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
   const facts = new Map<string, Fact[]>();
   const records = new Map<string, { pseudonym: string; owner: string; at: Date; size: number }>();
   const add = (pseudonym: string | undefined, field: Field, value: string, at: Date, party: boolean) => {
-    if (!pseudonym) return;
+    // A blinded path names no department without the patient's key (docs/privacy.md); it shows only a depth.
+    if (!pseudonym || (field === 'categories' && isBlindedCategory(value))) return;
     let list = facts.get(pseudonym);
     if (!list) facts.set(pseudonym, (list = []));
     list.push({ field, value, at, party });

@@ -4,6 +4,8 @@
  * under an opaque id, so the name his hospital knows him by appears nowhere in any block,
  * though he registered, was treated at two hospitals, consented and set an area rule; the
  * audit finds no identity for his pseudonym. His own audit trail still names him by his name.
+ * A record filed with its category blinded, and a consent on the blinded category, work end
+ * to end, and the curious member reads no department of them.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
@@ -72,4 +74,43 @@ it("a curious member finds the patient's name in no block, and no identity for h
   // The patient's own audit trail names him as he knows himself.
   const audit = (await emr('HospitalA', user, ['audit', pseudonym])).stdout;
   expect(audit).toMatch(new RegExp(`consent-grant\\s+success\\s+${user}@HospitalAMSP\\s+treatment`));
+});
+
+it('a record filed under a blinded category, and a consent on it, work end to end; the curious member reads no department', async () => {
+  // A patient of HospitalB: the runs set no approval policy there, and a blinded consent is refused under one.
+  const { user, pseudonym } = await newPatient('HospitalB', 'privacy-blinded');
+  const patient = as('HospitalB', user);
+  const researcher = as('ResearchInstitute', 'researcher1');
+  await researcher.registerIdentity();
+  const { record } = await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'psychiatry/inpatient', source: Buffer.from('blinded note'), blindCategory: true });
+  const key = await patient.blindingKey();
+  expect(record.category).toBe(blindCategory(key, 'psychiatry/inpatient'));
+  const hour = 3_600_000;
+  const { consent, grants } = await patient.grantConsent({
+    patientPseudonym: pseudonym,
+    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+    scope: { category: 'psychiatry' },
+    blindCategory: true,
+    purpose: 'research',
+    validFrom: new Date(Date.now() - hour).toISOString(),
+    validUntil: new Date(Date.now() + hour).toISOString(),
+    maxAccesses: 2,
+    hopLimit: 1,
+  });
+  expect(consent.scope.category).toBe(blindCategory(key, 'psychiatry'));
+  expect(grants).toHaveLength(1);
+  const read = await researcher.fetchRecord(record.recordId, { consentId: consent.consentId }, { purpose: 'research' });
+  expect(read.data?.toString()).toBe('blinded note');
+
+  const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
+  try {
+    const { txs } = await readChannel(curious, curious.channel, curious.contract.getChaincodeName());
+    const about = txs.filter((t) => JSON.stringify(t.writes).includes(pseudonym) || JSON.stringify(t.args).includes(pseudonym));
+    expect(about.length).toBeGreaterThan(3);
+    expect(JSON.stringify(about).includes('psychiatry')).toBe(false);
+    const profile = buildReport(txs, 'HospitalAMSP').profiles.find((p) => p.pseudonym === pseudonym)!; // as a member that filed the record: party to it, not to the consent
+    expect(profile.nonParty.categories).toBeUndefined();
+  } finally {
+    curious.close();
+  }
 });

@@ -37,7 +37,7 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { areaKeysId, areaOfRule, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { areaKeysId, areaOfRule, blindCategory, categoryKnown, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../fabric/record-capsules';
@@ -71,6 +71,12 @@ export interface UploadInput {
   supersedes?: string;
   /** The record's content suite (default: the consortium's, on chain; `sm4-ctr-hmac-sm3-stream.v1` is the SM suite). */
   cipherSuite?: CipherSuite;
+  /**
+   * File it under its category blinded for the patient (docs/privacy.md, "Categories"): the
+   * chain and the key centres see only the blinded path. The clear one is checked against the
+   * consortium's tree first.
+   */
+  blindCategory?: boolean;
   /** A file path, the bytes, or a stream (e.g. a FHIR R4 bundle as JSON). */
   source: string | Uint8Array | Readable;
   onProgress?: (p: Progress) => void;
@@ -289,6 +295,18 @@ export class EmrClient {
     return (await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blind', { patientPseudonym, categories })).blinded;
   }
 
+  /**
+   * A department path blinded for a patient, once its clear form passed the consortium's
+   * tree (the chain cannot check a blinded one): with the patient's own key when he is the
+   * caller, else by his home hospital's key centre.
+   */
+  private async blinded(patientPseudonym: string, category: string, field: string): Promise<string> {
+    const settings = await this.settings.read();
+    if (!categoryKnown(settings, category)) throw new InvalidArgumentError('INVALID_ARGUMENT', unknownCategory(settings, category), field);
+    if (this.isPatient() && patientPseudonym === this.ownPseudonym()) return blindCategory(await this.blindingKey(), category);
+    return (await this.blindCategories(patientPseudonym, [category]))[0]!;
+  }
+
   /** The key centre of a hospital: its position in the connection profile is its index. */
   private homeCentre(mspId: string): { index: number; endpoint: string } {
     const orgs = Object.values(this.profile.orgs);
@@ -335,8 +353,9 @@ export class EmrClient {
     const type = input.type ?? 'sharable';
     const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), this.cipherSuiteFor(input)]));
     const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
+    const category = input.blindCategory ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category')) : input.category;
     const dataKey = newDataKey();
-    const capsules = encapsulateForCategory(params, input.patientPseudonym, type, input.category, dataKey);
+    const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey);
 
     const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
     const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
@@ -349,7 +368,7 @@ export class EmrClient {
     const fields = {
       recordId,
       patientPseudonym: input.patientPseudonym,
-      category: input.category,
+      category,
       type,
       cid: stored.cid,
       ciphertextSha256: encryptor.sha256(),
@@ -401,9 +420,11 @@ export class EmrClient {
    * for a role, org or area to the group's party, whose key the key centres give its members.
    * If a grant cannot be made, the consent is revoked again so no half-made consent stays usable.
    */
-  async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string }): Promise<GrantResult> {
+  async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string; blindCategory?: boolean }): Promise<GrantResult> {
     if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
-    const consent = await this.consents.grantConsent({ ...input, consentId: input.consentId ?? `consent-${randomUUID()}` });
+    const { blindCategory: blind, ...fields } = input;
+    const scope = blind && fields.scope.category !== undefined ? { ...fields.scope, category: await this.blinded(fields.patientPseudonym, fields.scope.category, 'scope.category') } : fields.scope;
+    const consent = await this.consents.grantConsent({ ...fields, scope, consentId: input.consentId ?? `consent-${randomUUID()}` });
     try {
       return { consent, grants: await this.makeGrants(consent, await this.consentSlots(consent)) };
     } catch (err) {

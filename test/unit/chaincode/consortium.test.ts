@@ -5,7 +5,7 @@
  * nothing. The quorum rule itself is property-tested against a direct count.
  */
 import fc from 'fast-check';
-import { NO_SETTINGS, missingApprovals, type ConsortiumSettings } from '@emr/protocol';
+import { NO_SETTINGS, blindCategory, missingApprovals, type ConsortiumSettings } from '@emr/protocol';
 import { ConsortiumContract } from '../../../chaincode/src/consortium-contract';
 import { chaincodeContext } from '../../support/chaincode-context';
 import { MemoryState } from '../../support/memory-state';
@@ -102,6 +102,27 @@ describe("the consortium's department tree", () => {
     expect(state.data).toEqual(before);
     for (const category of ['cardiology/ecg', 'cardiology', 'oncology/biopsy']) await contracts.emr.CreateRecord(as(A, doctor1), JSON.stringify(recordInput({ category })));
     await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { category: 'oncology' } })));
+  });
+
+  it('a blinded path is taken by its shape (the SDK checked the clear one), and never gets past an approval policy', async () => {
+    const { state, as } = await unitLedger();
+    const settings = { members: [A, B, RI], defaultCipherSuite: AES, categories: ['oncology/biopsy'], areas: [], areaDefaults: [] };
+    await consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'tree', settings }));
+    await consortium.ApproveSettings(as(B, admin), 'tree');
+    await consortium.ApproveSettings(as(RI, admin), 'tree');
+    const key = new Uint8Array(32).fill(3);
+    const blinded = blindCategory(key, 'oncology/biopsy');
+    const record = recordInput({ category: blinded });
+    expect(JSON.parse(await contracts.emr.CreateRecord(as(A, doctor1), JSON.stringify(record))).recordId).toBe(record.recordId);
+    const scope = { category: blindCategory(key, 'oncology') };
+    expect(JSON.parse(await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope })))).status).toBe('active');
+    // Once HospitalA has a policy, a consent reaching a blinded path is refused, by category or by record; one on every category still gets the policy.
+    await contracts.consent.SetApprovalPolicy(as(A, admin), JSON.stringify({ category: 'psychiatry', approvals: [{ role: 'doctor', count: 1 }] }));
+    const before = new Map(state.data);
+    await expect(contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope })))).rejects.toThrow(/^INVALID_ARGUMENT\[scope.category\]: reaches a blinded category, which HospitalAMSP's approval policies cannot be checked against yet/);
+    await expect(contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { recordIds: [record.recordId] } })))).rejects.toThrow(/^INVALID_ARGUMENT\[scope.recordIds\]: reaches a blinded category/);
+    expect(state.data).toEqual(before);
+    expect(JSON.parse(await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { type: 'sharable' } })))).status).toBe('pending');
   });
 });
 

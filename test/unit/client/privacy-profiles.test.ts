@@ -59,6 +59,11 @@ describe('the privacy audit', () => {
     expect(r.meanFieldsPerPseudonym).toBe(9);
   });
 
+  it('a blinded category is no category', () => {
+    const blinded = ledger.map((t) => ({ ...t, writes: t.writes.map((w) => (w.objectType === 'emr.record' ? { ...w, value: { ...(w.value as object), category: `${'ab'.repeat(16)}/${'cd'.repeat(16)}` } } : w)) }));
+    expect(buildReport(blinded, 'OutsiderMSP').profiles[0]!.nonParty.categories).toEqual(['cardiology']); // only the consent's clear scope is left
+  });
+
   it('an opaque enrollment id is no identity', () => {
     const opaque = { mspId: A, enrollmentId: 'pt-0123456789abcdef01234567', role: 'patient' };
     const renamed = ledger.map((t) => (t.creator === patient ? { ...t, creator: opaque } : t)).map((t) => ({

@@ -7,9 +7,9 @@ import type { Sessions } from '../session';
 export function addGrant(program: Command, session: Sessions): void {
   program
     .command('grant')
-    .description('the patient grants a consent to one identity (with re-encryption grants for his records in scope)')
+    .description('the patient grants a consent to an identity or an area, with its re-encryption grant (one for the category: later records below it are covered)')
     .requiredOption('--patient <pseudonym>', "the patient's pseudonym")
-    .requiredOption('--grantee <grantee>', "<enrollmentId>@<MSPID>, e.g. researcher1@ResearchInstituteMSP, or area:<name> for an area of the consortium (authorized on chain; keys for an area come later)")
+    .requiredOption('--grantee <grantee>', "<enrollmentId>@<MSPID>, e.g. researcher1@ResearchInstituteMSP, or area:<name> for an area of the consortium (its members get the area's key from the key centres)")
     .requiredOption('--purpose <purpose>', 'treatment, research, emergency, payment or audit')
     .option('--category <category>', 'scope: a department subtree')
     .option('--type <type>', 'scope: sharable or non-sharable')
@@ -18,9 +18,10 @@ export function addGrant(program: Command, session: Sessions): void {
     .option('--valid-until <iso>', 'end (default: 24 hours from now)')
     .option('--max-accesses <n>', 'how many accesses it allows (default 10)')
     .option('--hop-limit <n>', 'how far it may be re-delegated; 1 = the grantee only (default 1)')
-    .action(async (o: GrantOptions) => {
+    .option('--blind', 'the --category blinded with your key, for records filed with upload --blind (docs/privacy.md)')
+    .action(async (o: GrantOptions & { blind?: boolean }) => {
       const s = session();
-      const input = grantInput(o);
+      const input = { ...grantInput(o), ...(o.blind ? { blindCategory: true } : {}) };
       const { consent, grants } = await s.connect((c) => c.grantConsent(input));
       s.emit({ consentId: consent.consentId, status: consent.status, grantIds: grants.map((g) => g.grantId), consent, grants }, () =>
         [

@@ -57,7 +57,8 @@ export function addUpload(program: Command, session: Sessions): void {
     .option('--record-id <id>', 'the record id (default a fresh rec-<uuid>)')
     .option('--supersedes <id>', 'the record this one is a new version of')
     .option('--suite <suite>', "the content cipher: aes (AES-256-GCM) or sm (SM4-CTR with HMAC-SM3, the patient signs with SM2); default: the consortium's (emr consortium show)")
-    .action(async (file: string, o: { patient: string; category: string; type?: string; recordId?: string; supersedes?: string; suite?: string }) => {
+    .option('--blind', "file it under its category blinded for the patient: the chain sees no department name (docs/privacy.md)")
+    .action(async (file: string, o: { patient: string; category: string; type?: string; recordId?: string; supersedes?: string; suite?: string; blind?: boolean }) => {
       const s = session();
       const input = {
         patientPseudonym: parsePseudonym(o.patient),
@@ -66,6 +67,7 @@ export function addUpload(program: Command, session: Sessions): void {
         ...(o.recordId !== undefined ? { recordId: parseRecordId(o.recordId, '--record-id') } : {}),
         ...(o.supersedes !== undefined ? { supersedes: parseRecordId(o.supersedes, '--supersedes') } : {}),
         ...(o.suite !== undefined ? { cipherSuite: parseSuite(o.suite) } : {}),
+        ...(o.blind ? { blindCategory: true } : {}),
       };
       const size = regularFileSize(file, '<file>');
       const result = await s.connect(async (c) => {
