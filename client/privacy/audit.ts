@@ -1,11 +1,12 @@
 /**
- * npm run privacy:audit [-- --org HospitalB] [--workload] [--json] [--out FILE] [--profile DIR]
+ * npm run privacy:audit [-- --org HospitalB] [--workload [--blind]] [--json] [--out FILE] [--profile DIR]
  *
  * Plays a curious member of the consortium (docs/privacy.md): with nothing but its own
  * org's admin identity and its own peer, it reads every block of the channel and reports
  * what it reconstructs per patient pseudonym, which records it ties to one patient, and what
  * sizes and timing add. Facts its org is a party to are counted apart from the leak.
- * `--workload` first runs workload.ts, a fixed clinical workload, on the network.
+ * `--workload` first runs workload.ts, a fixed clinical workload, on the network; with
+ * `--blind`, its records and consents have their categories blinded.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
       return c;
     };
     try {
-      await runWorkload({ as, enrollPatient: (o, user) => enrollPatient(networkDir, user, o) }, (line) => console.error(line));
+      await runWorkload({ as, enrollPatient: (o, user) => enrollPatient(networkDir, user, o) }, (line) => console.error(line), argv.includes('--blind'));
     } finally {
       for (const c of clients) c.close();
     }

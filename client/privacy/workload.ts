@@ -22,8 +22,8 @@ export interface WorkloadClients {
   enrollPatient(org: string, user: string): void;
 }
 
-/** Runs the workload; answers the pseudonyms it made. */
-export async function runWorkload(c: WorkloadClients, log: (line: string) => void): Promise<string[]> {
+/** Runs the workload (`blind`: records and consents with their categories blinded); answers the pseudonyms it made. */
+export async function runWorkload(c: WorkloadClients, log: (line: string) => void, blind = false): Promise<string[]> {
   const researcher = c.as('ResearchInstitute', 'researcher1');
   await researcher.registerIdentity();
   const pseudonyms: string[] = [];
@@ -39,13 +39,13 @@ export async function runWorkload(c: WorkloadClients, log: (line: string) => voi
       pseudonyms.push(pseudonym);
       const records: { recordId: string; category: string; at: 'home' | 'other' }[] = [];
       for (const v of visits) {
-        const { record } = await doctors[v.at].uploadRecord({ patientPseudonym: pseudonym, category: v.category, source: randomBytes(v.size) });
+        const { record } = await doctors[v.at].uploadRecord({ patientPseudonym: pseudonym, category: v.category, source: randomBytes(v.size), blindCategory: blind });
         records.push({ recordId: record.recordId, category: v.category, at: v.at });
       }
       await patient.makeAreaGrants();
       const window = { validFrom: new Date(Date.now() - hour).toISOString(), validUntil: new Date(Date.now() + 24 * hour).toISOString(), maxAccesses: 5, hopLimit: 1 };
       const first = records[0]!;
-      const research = await patient.grantConsent({ patientPseudonym: pseudonym, grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' }, scope: { category: first.category.split('/')[0]! }, purpose: 'research', ...window });
+      const research = await patient.grantConsent({ patientPseudonym: pseudonym, grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' }, scope: { category: first.category.split('/')[0]! }, blindCategory: blind, purpose: 'research', ...window });
       await researcher.fetchRecord(first.recordId, { consentId: research.consent.consentId }, { purpose: 'research' });
       const treatment = await patient.grantConsent({ patientPseudonym: pseudonym, grantee: { kind: 'identity', mspId: `${other}MSP`, enrollmentId: 'doctor1' }, scope: { recordIds: [first.recordId] }, purpose: 'treatment', ...window });
       await doctors.other.fetchRecord(first.recordId, { consentId: treatment.consent.consentId }, { purpose: 'treatment' });

@@ -282,11 +282,19 @@ export class EmrClient {
    * centre (docs/privacy.md, "Categories"); checked to be for his own pseudonym.
    */
   async blindingKey(): Promise<Uint8Array> {
-    const centre = this.homeCentre(this.connection.mspId);
-    const answer = await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blinding-key', {});
-    if (answer.patientPseudonym !== this.ownPseudonym()) throw new FlowError(`the key centre at ${centre.endpoint} answered a blinding key for pseudonym ${answer.patientPseudonym.slice(0, 12)}…, not yours`);
-    return Buffer.from(answer.key, 'hex');
+    // It never changes: asked once per client.
+    this.ownBlindingKey ??= (async () => {
+      const centre = this.homeCentre(this.connection.mspId);
+      const answer = await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blinding-key', {});
+      if (answer.patientPseudonym !== this.ownPseudonym()) throw new FlowError(`the key centre at ${centre.endpoint} answered a blinding key for pseudonym ${answer.patientPseudonym.slice(0, 12)}…, not yours`);
+      return Buffer.from(answer.key, 'hex');
+    })().catch((err: unknown) => {
+      this.ownBlindingKey = undefined;
+      throw err;
+    });
+    return this.ownBlindingKey;
   }
+  private ownBlindingKey: Promise<Uint8Array> | undefined;
 
   /** Department paths blinded for a patient by his home hospital's key centre, which logs the request. */
   async blindCategories(patientPseudonym: string, categories: string[]): Promise<string[]> {
