@@ -35,8 +35,14 @@ export interface StoredContent {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const kubo = (): typeof import('kubo-rpc-client') => require('kubo-rpc-client');
 
-/** Kubo's add options for records: CIDv1, raw leaves, 1 MiB chunks, pinned. */
-const ADD_QUERY = 'cid-version=1&raw-leaves=true&chunker=size-1048576&pin=true&quieter=true&progress=false';
+/**
+ * Kubo's add options for records: CIDv1, raw leaves, 1 MiB chunks, not pinned yet. The pin
+ * follows once the CID is known, so a node killed mid-add leaves no pin the uploader cannot
+ * name and remove (unpinned blocks go at the next garbage collection).
+ */
+const ADD_QUERY = 'cid-version=1&raw-leaves=true&chunker=size-1048576&pin=false&quieter=true&progress=false';
+/** How long an upload that failed after its pin keeps asking the own node to remove it (the node may be restarting). */
+const UNPIN_SETTLE_MS = 30_000;
 
 /**
  * `add` as a streamed multipart upload with back-pressure: memory stays bounded whatever
@@ -103,13 +109,21 @@ export class IpfsStore {
   }
 
   /**
-   * Streams the content into the own org's node (pinned there) and starts replicating it to
+   * Streams the content into the own org's node, pins it there by its CID, and starts replicating it to
    * the first reachable other org's node, which pins it by CID over bitswap. `replicated`
    * settles when the replica is pinned (never rejects: a failure is in its `error`).
    */
   async add(source: Readable): Promise<StoredContent & { replicated: Promise<Replication> }> {
     const [own, ...others] = this.nodes;
     const cid = await streamAdd(own!, source);
+    try {
+      // Local blocks: fast. An erasure's garbage collection on this node between the add and the pin would take them; then this times out and the upload fails (retry it).
+      await this.client(own!).pin.add(cid as never, { timeout: 120_000 });
+    } catch (err) {
+      // The pin may have been made before the answer was lost: remove it once the node answers again.
+      await this.unpinWhenBack(own!, cid);
+      throw new ServiceUnavailableError(`ipfs-${own!.org}`, `ipfs pin of ${cid} on ${own!.org} failed: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    }
     const replicated = (async (): Promise<Replication> => {
       const failures: string[] = [];
       for (const o of others) {
@@ -150,6 +164,17 @@ export class IpfsStore {
       await this.client(node).pin.rm(cid as never);
     } catch (err) {
       if (!/not pinned/i.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** Unpins on a node, retrying while it does not answer, for up to UNPIN_SETTLE_MS; a node that stays away keeps the pin (and the content). */
+  private async unpinWhenBack(node: IpfsNode, cid: string): Promise<void> {
+    for (const deadline = Date.now() + UNPIN_SETTLE_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      try {
+        return await this.unpinOn(node, cid);
+      } catch {
+        // not back yet
+      }
     }
   }
 
