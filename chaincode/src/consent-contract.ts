@@ -214,7 +214,7 @@ export class ConsentContract extends BatchingContract {
     if (typeof raw.area !== 'string' || !AREA_NAME.test(raw.area)) throw invalid('area', 'must be an area name: 1-32 characters of a-z 0-9 - starting with a letter');
     const settings = await s.consortium.settings();
     requireArea(settings, raw.area, 'area');
-    const rule = parseAreaRule(raw, '', settings.categories);
+    const rule = parseAreaRule(raw, '', settings.categories, true);
     await s.patients.requirePatient(patientPseudonym, 'set his own area rules');
     const policy = await s.areaPolicies.set({ patientPseudonym, area: raw.area, ...rule }, s.tx);
     await s.log.append({ action: 'area-policy', outcome: 'success', reason: null, agent: s.caller, patientPseudonym, recordId: null, consentId: null, areaRule: `${raw.area}:patient`, purpose: null });

@@ -40,15 +40,20 @@ export const MAX_MEMBERS = 32;
 export const MAX_CATEGORIES = 512;
 export const MAX_AREAS = 16;
 
-/** One area rule's purposes and category, under `field` (settings defaults and patients' own rules alike). */
-export function parseAreaRule(raw: Record<string, unknown>, field: string, categories: string[]): Omit<AreaRule, 'area'> {
+/**
+ * One area rule's purposes and category, under `field` (settings defaults and patients' own
+ * rules alike). Only a patient's own rule may name a blinded path: his key blinded it as it
+ * blinded his records (docs/privacy.md); a consortium default names the tree's clear paths.
+ */
+export function parseAreaRule(raw: Record<string, unknown>, field: string, categories: string[], blindedAllowed = false): Omit<AreaRule, 'area'> {
   const { purposes, category } = raw;
   if (!Array.isArray(purposes) || purposes.some((p) => !(PURPOSES as readonly unknown[]).includes(p)) || new Set(purposes).size !== purposes.length) {
     throw invalid(`${field}purposes`, `must list distinct purposes of ${PURPOSES.join(', ')} (none: nothing)`);
   }
   if (category === undefined) return { purposes: purposes as Purpose[] };
   const checked = checkCategory(category, `${field}category`);
-  if (!categoryKnown({ categories }, checked)) throw invalid(`${field}category`, unknownCategory({ categories }, checked));
+  if (isBlindedCategory(checked) && !blindedAllowed) throw invalid(`${field}category`, "is a blinded path; a consortium default names a clear one (a blinded path means something only for one patient's records)");
+  if (!isBlindedCategory(checked) && !categoryKnown({ categories }, checked)) throw invalid(`${field}category`, unknownCategory({ categories }, checked));
   return { purposes: purposes as Purpose[], category: checked };
 }
 

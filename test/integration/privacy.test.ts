@@ -76,7 +76,7 @@ it("a curious member finds the patient's name in no block, and no identity for h
   expect(audit).toMatch(new RegExp(`consent-grant\\s+success\\s+${user}@HospitalAMSP\\s+treatment`));
 });
 
-it('a record filed under a blinded category, and a consent on it, work end to end; the curious member reads no department', async () => {
+it('a record filed under a blinded category, a consent and an area rule on it, work end to end; the curious member reads no department', async () => {
   // A patient of HospitalB: the runs set no approval policy there, and a blinded consent is refused under one.
   const { user, pseudonym } = await newPatient('HospitalB', 'privacy-blinded');
   const patient = as('HospitalB', user);
@@ -101,6 +101,10 @@ it('a record filed under a blinded category, and a consent on it, work end to en
   expect(grants).toHaveLength(1);
   const read = await researcher.fetchRecord(record.recordId, { consentId: consent.consentId }, { purpose: 'research' });
   expect(read.data?.toString()).toBe('blinded note');
+  // His own rule for the research area, on the blinded path too, decides the same record.
+  const policy = await patient.setAreaPolicy({ patientPseudonym: pseudonym, area: 'research', purposes: ['research'], category: 'psychiatry', blindCategory: true });
+  expect(policy.category).toBe(blindCategory(key, 'psychiatry'));
+  expect(await researcher.requestAccess(record.recordId, { area: true }, 'research')).toMatchObject({ outcome: 'success', areaRule: 'research:patient' });
 
   const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
   try {

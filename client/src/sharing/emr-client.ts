@@ -37,7 +37,7 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { areaKeysId, areaOfRule, blindCategory, categoryKnown, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { areaKeysId, areaOfRule, blindCategory, categoryKnown, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../fabric/record-capsules';
@@ -321,6 +321,16 @@ export class EmrClient {
     const index = orgs.findIndex((o) => o.mspId === mspId);
     if (index < 0) throw new FlowError(`no org of the connection profile is ${mspId}`);
     return { index: index + 1, endpoint: orgs[index]!.kgcEndpoint };
+  }
+
+  /**
+   * The connected patient sets his own rule for an area (it replaces the consortium's default);
+   * with `blindCategory`, its category blinded with his key, to match his blinded records.
+   */
+  async setAreaPolicy(input: { patientPseudonym: string; area: string; purposes: Purpose[]; category?: string; blindCategory?: boolean }): Promise<AreaPolicy> {
+    const { blindCategory: blind, category, ...rule } = input;
+    const scoped = category === undefined ? {} : { category: blind ? await this.blinded(rule.patientPseudonym, category, 'category') : category };
+    return this.consents.setAreaPolicy({ ...rule, ...scoped });
   }
 
   /** The caller, a doctor, researcher or admin, lists himself in the directory so consents can name him; idempotent. */

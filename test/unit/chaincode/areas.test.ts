@@ -5,7 +5,7 @@
  * grantee; every decision's log entry names the area rule; an unknown area is named.
  */
 import { ConsortiumContract } from '../../../chaincode/src/consortium-contract';
-import { areaKeysId, type Grantee, type Party } from '@emr/protocol';
+import { areaKeysId, blindCategory, type Grantee, type Party } from '@emr/protocol';
 import { consentInput, recordInput } from '../../support/fixtures';
 import { A, B, RI, admin, contracts, doctor1, p1, patient1, proxyId, researcher1, unitLedger } from '../../support/unit-ledger';
 
@@ -78,6 +78,21 @@ describe('RequestAreaAccess', () => {
     await expect(consent.SetAreaPolicy(as(A, doctor1), JSON.stringify({ patientPseudonym: p1, area: 'research', purposes: [] }))).rejects.toThrow(/^UNAUTHORIZED: role 'doctor'/);
     await expect(consent.SetAreaPolicy(as(B, patient1), JSON.stringify({ patientPseudonym: p1, area: 'research', purposes: [] }))).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]/);
     expect(state.data).toEqual(before);
+  });
+});
+
+describe('area rules over blinded categories (docs/privacy.md)', () => {
+  it("a patient's own rule may name a blinded path and then decides his blinded records; a consortium default may not", async () => {
+    const { as, setPolicy, request } = await withAreas([]);
+    const key = new Uint8Array(32).fill(9);
+    const record = recordInput({ category: blindCategory(key, 'oncology/biopsy') });
+    await emr.CreateRecord(as(A, doctor1), JSON.stringify(record));
+    await setPolicy({ area: 'research', purposes: ['research'], category: blindCategory(key, 'oncology') });
+    expect((await request(RI, researcher1, 'research', record.recordId)).entry).toMatchObject({ outcome: 'success', areaRule: 'research:patient' });
+    await setPolicy({ area: 'research', purposes: ['research'], category: blindCategory(key, 'cardiology') });
+    expect((await request(RI, researcher1, 'research', record.recordId)).entry).toMatchObject({ outcome: 'denied', reason: 'out-of-scope' });
+    const settings = { members: [A, B, RI], defaultCipherSuite: 'aes-256-gcm-stream.v1', categories: [], areas: AREAS, areaDefaults: [{ area: 'research', purposes: ['research'], category: blindCategory(key, 'oncology') }] };
+    await expect(consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'blinded-default', settings }))).rejects.toThrow(/^INVALID_ARGUMENT\[settings.areaDefaults\[0\].category\]: is a blinded path; a consortium default names a clear one/);
   });
 });
 

@@ -19,13 +19,15 @@ export function addArea(program: Command, session: Sessions): void {
     .option('--purposes <purposes>', 'comma-separated purposes the area may read for (treatment, research, emergency, payment, audit)')
     .option('--deny', 'the area gets nothing (withdraws its default)')
     .option('--category <category>', 'only records of this category subtree')
-    .action(async (name: string, o: { patient: string; purposes?: string; deny?: boolean; category?: string }) => {
+    .option('--blind', 'the --category blinded with your key, for records filed with upload --blind (docs/privacy.md)')
+    .action(async (name: string, o: { patient: string; purposes?: string; deny?: boolean; category?: string; blind?: boolean }) => {
       const s = session();
       requirePatient(s, 'area set');
       if (!o.deny === (o.purposes === undefined)) throw new UsageError('area set: give --purposes or --deny (one of them)', o.deny ? '--deny' : '--purposes');
+      if (o.blind && o.category === undefined) throw new UsageError('area set: --blind blinds the --category; give one', '--blind');
       const purposes = o.deny ? [] : o.purposes!.split(',').map((p) => parsePurpose(p.trim(), '--purposes'));
-      const input = { patientPseudonym: parsePseudonym(o.patient), area: name, purposes, ...(o.category !== undefined ? { category: parseCategory(o.category) } : {}) };
-      const policy = await s.connect((c) => c.consents.setAreaPolicy(input));
+      const input = { patientPseudonym: parsePseudonym(o.patient), area: name, purposes, ...(o.category !== undefined ? { category: parseCategory(o.category) } : {}), ...(o.blind ? { blindCategory: true } : {}) };
+      const policy = await s.connect((c) => c.setAreaPolicy(input));
       s.emit(policy, () => policyText(policy));
     });
 
