@@ -9,8 +9,7 @@
  * `--blind`, its records and consents have their categories blinded.
  */
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { enrollPatient } from '../bench/live-options';
+import { enrollPatient, liveOptions } from '../bench/live-options';
 import { loadModules } from '../bench/sdk-modules';
 import type { EmrClient } from '../src';
 import { readChannel } from './ledger-view';
@@ -22,7 +21,6 @@ const option = (name: string): string | undefined => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const ROOT = path.resolve(__dirname, '..', '..');
 
 function text(r: PrivacyReport): string {
   const pct = (n: number) => (r.pseudonyms ? `${((100 * n) / r.pseudonyms).toFixed(0)}%` : '-');
@@ -49,7 +47,7 @@ function text(r: PrivacyReport): string {
 
 async function main(): Promise<void> {
   const org = option('org') ?? 'HospitalB';
-  const networkDir = path.resolve(option('profile') ?? process.env.EMR_NETWORK_DIR ?? path.join(ROOT, 'network', '.run'));
+  const { networkDir, json } = liveOptions(argv);
   const { sdk } = await loadModules();
   const profile = sdk.loadProfile(networkDir);
   const mspId = profile.orgs[org]?.mspId;
@@ -73,7 +71,7 @@ async function main(): Promise<void> {
     const report = buildReport(txs, mspId);
     const out = option('out');
     if (out) writeFileSync(out, `${JSON.stringify({ height, ...report }, null, 2)}\n`);
-    if (argv.includes('--json')) console.log(JSON.stringify({ height, ...report }, null, 2));
+    if (json) console.log(JSON.stringify({ height, ...report }, null, 2));
     else console.log(`${text(report)}\n\n(${height} blocks read from ${org}'s peer${out ? `; the full report is in ${out}` : ''})`);
   } finally {
     connection.close();

@@ -14,6 +14,7 @@
  * allowed by that area's rules (docs/sharing.md, "Keys for groups").
  */
 import { AREA_NAME, AREA_ROLES, inArea, type Area } from './areas';
+import { isPseudonym } from './ids';
 import type { Party } from './party';
 import { isRole, type Caller, type Role } from './roles';
 import type { Grantee } from './scopes';
@@ -82,7 +83,7 @@ export const areaKeysId = (area: string, patientPseudonym: string): string => `$
 /** The area and patient of a standing grants id, or undefined for any other id (a consent's). */
 export function parseAreaKeysId(id: string): { area: string; patientPseudonym: string } | undefined {
   const [prefix, area, patientPseudonym, ...rest] = id.split('.');
-  if (prefix !== AREA_KEYS || rest.length > 0 || !area || !AREA_NAME.test(area) || !patientPseudonym || !/^[0-9a-f]{64}$/.test(patientPseudonym)) return undefined;
+  if (prefix !== AREA_KEYS || rest.length > 0 || !area || !AREA_NAME.test(area) || !isPseudonym(patientPseudonym)) return undefined;
   return { area, patientPseudonym };
 }
 

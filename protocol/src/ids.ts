@@ -42,6 +42,9 @@ export function checkEntryId(value: string, field = 'entryId'): string {
   return value;
 }
 
+/** True for a well-formed patient pseudonym. */
+export const isPseudonym = (value: unknown): value is string => typeof value === 'string' && PSEUDONYM.test(value);
+
 /** A patient's pseudonym (pseudonyms.ts): no name or other PHI ever stands in its place. */
 export function checkPseudonym(value: string, field = 'patientPseudonym'): string {
   if (!PSEUDONYM.test(value)) throw invalid(field, PSEUDONYM_RULE);

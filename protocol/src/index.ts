@@ -4,7 +4,7 @@
  */
 export { canonicalJson } from './canonical-json';
 export { ChaincodeError, ErrorCode, invalid } from './errors';
-export { ID_RULE, isId, checkRecordId, checkConsentId, checkGrantId, checkDkgId, checkEmergencyId, checkEntryId, checkProposalId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
+export { ID_RULE, isId, isPseudonym, checkRecordId, checkConsentId, checkGrantId, checkDkgId, checkEmergencyId, checkEntryId, checkProposalId, checkPseudonym, checkCategory, checkEnrollmentId, checkMspId } from './ids';
 export { encodeParty, decodeParty, sameParty, distinctParties, type Party } from './party';
 export { TIME_RULE, checkTime } from './times';
 export { PSEUDONYM_DOMAIN, pseudonymOf } from './pseudonyms';

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { extractPartial, toBase64url, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
-import { blindCategory, checkCategory, decodeParty, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, type Caller, type Group, type GroupSettings } from '@emr/protocol';
+import { blindCategory, checkCategory, decodeParty, isPseudonym, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, type Caller, type Group, type GroupSettings } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
@@ -218,7 +218,8 @@ export class KeyGenerationCentreService {
         onlyFields(body, ['patientPseudonym', 'categories'], '{patientPseudonym, categories}');
         const { caller } = signed;
         if (!(BLINDING_ROLES as readonly string[]).includes(caller.role)) throw new HttpError(403, 'UNAUTHORIZED', `a ${caller.role} does not file records: only ${BLINDING_ROLES.join(', ')}s get categories blinded`);
-        if (typeof body.patientPseudonym !== 'string' || !/^[0-9a-f]{64}$/.test(body.patientPseudonym)) throw new HttpError(400, 'INVALID_ARGUMENT', 'patientPseudonym must be 64 lowercase hex characters');
+        const { patientPseudonym } = body;
+        if (!isPseudonym(patientPseudonym)) throw new HttpError(400, 'INVALID_ARGUMENT', 'patientPseudonym must be 64 lowercase hex characters');
         const { categories } = body;
         if (!Array.isArray(categories) || categories.length < 1 || categories.length > MAX_BLIND) throw new HttpError(400, 'INVALID_ARGUMENT', `categories must be 1 to ${MAX_BLIND} department paths`);
         for (const c of categories) {
@@ -229,9 +230,9 @@ export class KeyGenerationCentreService {
           }
         }
         return this.blindLimiter.run(encodeParty(caller), async () => {
-          const key = patientBlindingKey(this.blindingSecret(), body.patientPseudonym as string);
+          const key = patientBlindingKey(this.blindingSecret(), patientPseudonym);
           // The home hospital's record of who asked about which patient (a prober shows here).
-          this.log(`blinded ${categories.length} path(s) for patient ${(body.patientPseudonym as string).slice(0, 16)}… at the request of ${encodeParty(caller)} (${caller.role})`);
+          this.log(`blinded ${categories.length} path(s) for patient ${patientPseudonym.slice(0, 16)}… at the request of ${encodeParty(caller)} (${caller.role})`);
           return sealedAnswer(req, signed, { blinded: (categories as string[]).map((c) => blindCategory(key, c)) });
         });
       },

@@ -37,7 +37,7 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { areaKeysId, areaOfRule, blindCategory, categoryKnown, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { areaKeysId, areaOfRule, blindCategory, categoryKnown, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type ConsortiumSettings, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../fabric/record-capsules';
@@ -308,8 +308,8 @@ export class EmrClient {
    * tree (the chain cannot check a blinded one): with the patient's own key when he is the
    * caller, else by his home hospital's key centre.
    */
-  private async blinded(patientPseudonym: string, category: string, field: string): Promise<string> {
-    const settings = await this.settings.read();
+  private async blinded(patientPseudonym: string, category: string, field: string, settingsRead: Promise<ConsortiumSettings> = this.settings.read()): Promise<string> {
+    const settings = await settingsRead;
     if (!categoryKnown(settings, category)) throw new InvalidArgumentError('INVALID_ARGUMENT', unknownCategory(settings, category), field);
     if (this.isPatient() && patientPseudonym === this.ownPseudonym()) return blindCategory(await this.blindingKey(), category);
     return (await this.blindCategories(patientPseudonym, [category]))[0]!;
@@ -369,9 +369,11 @@ export class EmrClient {
     const time = timer(timings);
     const recordId = input.recordId ?? `rec-${randomUUID()}`;
     const type = input.type ?? 'sharable';
-    const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), this.cipherSuiteFor(input)]));
+    let settings: Promise<ConsortiumSettings> | undefined;
+    const settingsOnce = () => (settings ??= this.settings.read());
+    const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), input.cipherSuite ?? settingsOnce().then((x) => x.defaultCipherSuite as CipherSuite)]));
     const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
-    const category = input.blindCategory ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category')) : input.category;
+    const category = input.blindCategory ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : input.category;
     const dataKey = newDataKey();
     const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey);
 
@@ -409,11 +411,6 @@ export class EmrClient {
       await this.ipfs.unpinEverywhere(stored.cid);
       throw err;
     }
-  }
-
-  /** The suite a new record uses: the uploader's choice, else the consortium's default (read each time: it can change). */
-  private async cipherSuiteFor(input: UploadInput): Promise<CipherSuite> {
-    return input.cipherSuite ?? ((await this.settings.read()).defaultCipherSuite as CipherSuite);
   }
 
   /**
