@@ -9,6 +9,8 @@ import { Readable } from 'node:stream';
 import { ServiceUnavailableError } from '../../../client/src';
 import { IpfsStore } from '../../../client/src/sharing/ipfs-store';
 
+jest.setTimeout(60_000); // the first load of kubo-rpc-client takes seconds under load
+
 const CID = 'bafkreie3gt2idzbjzglsn2lvj5xqwdraxyjpkllhkpfmo4nsjicmkqkasm';
 
 /** A Kubo node that pins when asked (or with `pin=true` on add) and drops the connection the first time it has pinned. */
