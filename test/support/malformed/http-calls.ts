@@ -259,7 +259,7 @@ const ROUTES: Record<HttpRoute, RouteSpec> = {
       const patientPseudonym = c.w.victim.pseudonym;
       const [what, text] = c.r.pick<() => [string, string]>([
         () => ['a body that is no JSON object', c.r.pick(NOT_AN_OBJECT)],
-        () => ['categories of another JSON type', JSON.stringify({ patientPseudonym, categories: wrongTypeJson('id', c.r) })],
+        () => ['categories of another JSON type', JSON.stringify({ patientPseudonym, categories: wrongTypeJson('array', c.r) })],
         () => ['no categories', JSON.stringify({ patientPseudonym, categories: [] })],
         () => ['a category that is no department path', JSON.stringify({ patientPseudonym, categories: [c.r.pick(['Oncology', 'a//b', '/x', 'x/', '../etc', unicodeVariant('oncology', c.r)])] })],
         () => ['a pseudonym that is none', JSON.stringify({ patientPseudonym: c.r.pick(['', 'abc', patientPseudonym.toUpperCase(), unicodeVariant(patientPseudonym, c.r)]), categories: ['oncology'] })],
