@@ -2,7 +2,7 @@
  * The record index on the world state: input validation and the store. The record's shape
  * and its ids are the shared vocabulary's (@emr/protocol).
  */
-import { ChaincodeError, ErrorCode, SIGNATURE_PATTERN, MAX_PAGE_SIZE, RECORD_TYPES, categoryAncestors, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
+import { CATEGORY_LABEL, ChaincodeError, ErrorCode, SIGNATURE_PATTERN, isBlindedCategory, MAX_PAGE_SIZE, RECORD_TYPES, categoryAncestors, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
 import { CIPHER_SUITES } from '@emr/crypto';
 import { encode, found, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 
@@ -14,7 +14,7 @@ const PATTERNS: Record<string, [RegExp, string]> = {
   cipherSuite: [new RegExp(`^(${CIPHER_SUITES.map((x) => x.replace(/\./g, '\\.')).join('|')})$`), `must be one of ${CIPHER_SUITES.join(', ')}`],
   encapsulatedKey: [/^[A-Za-z0-9_-]{1,8192}$/, 'must be base64url without padding, at most 8192 characters'],
 };
-const INPUT_FIELDS = new Set(['recordId', 'patientPseudonym', 'category', ...Object.keys(PATTERNS), 'ancestorKeys', 'type', 'size', 'supersedes', 'patientSignature']);
+const INPUT_FIELDS = new Set(['recordId', 'patientPseudonym', 'category', ...Object.keys(PATTERNS), 'ancestorKeys', 'type', 'size', 'supersedes', 'patientSignature', 'categoryLabel']);
 
 function requireString(obj: Record<string, unknown>, field: string): string {
   const value = obj[field];
@@ -46,6 +46,7 @@ export function parseRecordInput(json: string): EmrRecordInput {
   let patientSignature: string | undefined;
   if (obj.patientSignature !== undefined) patientSignature = checkSignature(obj.patientSignature, 'patientSignature');
   const category = checkCategory(requireString(obj, 'category'));
+  const categoryLabel = checkCategoryLabel(obj.categoryLabel, category);
   return {
     recordId: checkRecordId(requireString(obj, 'recordId')),
     patientPseudonym: checkPseudonym(requireString(obj, 'patientPseudonym')),
@@ -59,7 +60,16 @@ export function parseRecordInput(json: string): EmrRecordInput {
     ancestorKeys: checkAncestorKeys(obj.ancestorKeys, category),
     ...(supersedes !== undefined ? { supersedes } : {}),
     ...(patientSignature !== undefined ? { patientSignature } : {}),
+    ...(categoryLabel !== undefined ? { categoryLabel } : {}),
   };
+}
+
+/** A sealed label goes only with a blinded path: a clear one names itself. */
+function checkCategoryLabel(value: unknown, category: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isBlindedCategory(category)) throw invalid('categoryLabel', 'goes only with a blinded category (the category is in the clear)');
+  if (typeof value !== 'string' || !CATEGORY_LABEL.test(value)) throw invalid('categoryLabel', 'must be a sealed label: 39-732 base64url characters');
+  return value;
 }
 
 export const checkEncapsulatedKey = (value: unknown): string => checkString({ encapsulatedKey: value }, 'encapsulatedKey');

@@ -62,4 +62,4 @@ export { agreedKeyCentres, type Proxy, type KeyCentreInput, type KeyCentre } fro
 export { AREA_NAME, AREA_ROLES, HOME_ORG, OTHER_MEMBERS, effectiveRules, evaluateAreaAccess, inArea, type Area, type AreaContext, type AreaDecision, type AreaMember, type AreaPolicy, type AreaRule, type EffectiveRule } from './areas';
 export { accessGoesThrough } from './access';
 export { areaKeysId, areaOfRule, groupOf, groupPartyOf, inGroup, isGroupParty, isReservedConsentId, parseAreaKeysId, type Group, type GroupSettings } from './groups';
-export { blindCategory, isBlindedCategory, patientBlindingKey, unblindCategory } from './blinding';
+export { CATEGORY_LABEL, blindCategory, isBlindedCategory, openCategoryLabel, patientBlindingKey, sealCategoryLabel, unblindCategory } from './blinding';

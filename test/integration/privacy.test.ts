@@ -4,8 +4,9 @@
  * under an opaque id, so the name his hospital knows him by appears nowhere in any block,
  * though he registered, was treated at two hospitals, consented and set an area rule; the
  * audit finds no identity for his pseudonym. His own audit trail still names him by his name.
- * A record filed with its category blinded, and a consent on the blinded category, work end
- * to end, and the curious member reads no department of them.
+ * A record filed with its category blinded, a consent, an area rule and a break-glass on the
+ * blinded category, work end to end; the patient's listings name the department to him alone,
+ * and the curious member reads no department of them.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
@@ -68,7 +69,7 @@ it("a curious member finds the patient's name in no block, and no identity for h
 
   // The blinding key his hospital's key centre keeps for him, and the same blinding for another hospital's doctor (docs/privacy.md, "Categories").
   const key = await patient.blindingKey();
-  expect(await as('HospitalB', 'doctor1').blindCategories(pseudonym, ['psychiatry/inpatient'])).toEqual([blindCategory(key, 'psychiatry/inpatient')]);
+  expect((await as('HospitalB', 'doctor1').blindCategories(pseudonym, ['psychiatry/inpatient'])).blinded).toEqual([blindCategory(key, 'psychiatry/inpatient')]);
   await expect(as('HospitalB', 'doctor1').blindingKey()).rejects.toThrow(/only a patient of HospitalBMSP gets his blinding key here/);
 
   // The patient's own audit trail names him as he knows himself.
@@ -76,7 +77,7 @@ it("a curious member finds the patient's name in no block, and no identity for h
   expect(audit).toMatch(new RegExp(`consent-grant\\s+success\\s+${user}@HospitalAMSP\\s+treatment`));
 });
 
-it('a record filed under a blinded category, a consent and an area rule on it, work end to end; the curious member reads no department', async () => {
+it('a record filed under a blinded category, a consent, an area rule and a break-glass on it, work end to end; the patient alone sees its name; the curious member reads no department', async () => {
   // A patient of HospitalB: the runs set no approval policy there, and a blinded consent is refused under one.
   const { user, pseudonym } = await newPatient('HospitalB', 'privacy-blinded');
   const patient = as('HospitalB', user);
@@ -105,6 +106,22 @@ it('a record filed under a blinded category, a consent and an area rule on it, w
   const policy = await patient.setAreaPolicy({ patientPseudonym: pseudonym, area: 'research', purposes: ['research'], category: 'psychiatry', blindCategory: true });
   expect(policy.category).toBe(blindCategory(key, 'psychiatry'));
   expect(await researcher.requestAccess(record.recordId, { area: true }, 'research')).toMatchObject({ outcome: 'success', areaRule: 'research:patient' });
+  // Break-glass at another hospital, on the blinded department, reaches the blinded record.
+  const emergencyId = `eg-${randomUUID()}`;
+  const emergency = await as('HospitalA', 'doctor1').breakGlass({ emergencyId, patientPseudonym: pseudonym, category: 'psychiatry', blindCategory: true, durationMinutes: 30, justification: 'Acute crisis in the emergency room; psychiatric history needed now.' });
+  expect(emergency.category).toBe(blindCategory(key, 'psychiatry'));
+  await as('HospitalA', 'doctor2').emergency.approve(emergencyId);
+  await expect(as('HospitalA', 'doctor1').emergency.requestAccess(record.recordId, emergencyId)).resolves.toMatchObject({ outcome: 'success', emergencyId });
+
+  // To the patient, and to him only, his listings name the blinded departments (the record's sealed label).
+  expect(record.categoryLabel).toMatch(/^[A-Za-z0-9_-]+$/);
+  expect(Object.fromEntries(await patient.clearCategories(pseudonym, [record]))).toEqual({ [record.category]: 'psychiatry/inpatient', [blindCategory(key, 'psychiatry')]: 'psychiatry' });
+  expect((await as('HospitalA', 'doctor1').clearCategories(pseudonym, [record])).size).toBe(0);
+  expect((await emr('HospitalB', user, ['records', '--patient', pseudonym])).stdout).toMatch(/psychiatry\/inpatient \(blinded\)/);
+  expect((await emr('HospitalB', user, ['consents', '--patient', pseudonym])).stdout).toMatch(/scope\s+category psychiatry \(blinded\)/);
+  const asDoctor = (await emr('HospitalA', 'doctor1', ['records', '--patient', pseudonym])).stdout;
+  expect(asDoctor).toContain(record.category);
+  expect(asDoctor).not.toContain('psychiatry');
 
   const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
   try {

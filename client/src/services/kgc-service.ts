@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { extractPartial, toBase64url, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
-import { blindCategory, checkCategory, decodeParty, isPseudonym, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, type Caller, type Group, type GroupSettings } from '@emr/protocol';
+import { blindCategory, checkCategory, decodeParty, isPseudonym, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, sealCategoryLabel, type Caller, type Group, type GroupSettings } from '@emr/protocol';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
@@ -233,7 +233,7 @@ export class KeyGenerationCentreService {
           const key = patientBlindingKey(this.blindingSecret(), patientPseudonym);
           // The home hospital's record of who asked about which patient (a prober shows here).
           this.log(`blinded ${categories.length} path(s) for patient ${patientPseudonym.slice(0, 16)}… at the request of ${encodeParty(caller)} (${caller.role})`);
-          return sealedAnswer(req, signed, { blinded: (categories as string[]).map((c) => blindCategory(key, c)) });
+          return sealedAnswer(req, signed, { blinded: (categories as string[]).map((c) => blindCategory(key, c)), labels: (categories as string[]).map((c) => sealCategoryLabel(key, c)) });
         });
       },
       'POST /v1/keys': async (req: Request) => {

@@ -37,11 +37,12 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { areaKeysId, areaOfRule, blindCategory, categoryKnown, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type ConsortiumSettings, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { areaKeysId, areaOfRule, blindCategory, categoryAncestors, categoryKnown, isBlindedCategory, openCategoryLabel, sealCategoryLabel, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type ConsortiumSettings, type Emergency, type EmergencyInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../fabric/record-capsules';
 import { ConsentLedger } from '../fabric/consent-ledger';
+import { EmergencyAccess } from '../fabric/emergency-access';
 import { DirectoryClient } from '../fabric/directory-client';
 import { EmrIndex } from '../fabric/emr-index';
 import { ConflictError, EmrError, InvalidArgumentError, NotFoundError } from '../fabric/errors';
@@ -207,6 +208,7 @@ function counter(phase: Progress['phase'], total: number | undefined, onProgress
 export class EmrClient {
   readonly index: EmrIndex;
   readonly consents: ConsentLedger;
+  readonly emergency: EmergencyAccess;
   readonly proxies: ProxyRegistry;
   readonly directory: DirectoryClient;
   readonly ipfs: IpfsStore;
@@ -223,6 +225,7 @@ export class EmrClient {
   ) {
     this.index = new EmrIndex(connection);
     this.consents = new ConsentLedger(connection);
+    this.emergency = new EmergencyAccess(connection);
     this.proxies = new ProxyRegistry(connection);
     this.directory = new DirectoryClient(connection);
     this.settings = new ConsortiumSettingsClient(connection);
@@ -296,23 +299,62 @@ export class EmrClient {
   }
   private ownBlindingKey: Promise<Uint8Array> | undefined;
 
-  /** Department paths blinded for a patient by his home hospital's key centre, which logs the request. */
-  async blindCategories(patientPseudonym: string, categories: string[]): Promise<string[]> {
+  /**
+   * Department paths blinded for a patient by his home hospital's key centre, which logs the
+   * request, each with its label sealed for the patient (his listings name it).
+   */
+  async blindCategories(patientPseudonym: string, categories: string[]): Promise<{ blinded: string[]; labels: string[] }> {
     const { homeMsp } = await this.consents.readPatient(patientPseudonym);
     const centre = this.homeCentre(homeMsp);
-    return (await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blind', { patientPseudonym, categories })).blinded;
+    return keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blind', { patientPseudonym, categories });
   }
 
   /**
-   * A department path blinded for a patient, once its clear form passed the consortium's
-   * tree (the chain cannot check a blinded one): with the patient's own key when he is the
-   * caller, else by his home hospital's key centre.
+   * A department path blinded for a patient, with its sealed label, once its clear form passed
+   * the consortium's tree (the chain cannot check a blinded one): with the patient's own key
+   * when he is the caller, else by his home hospital's key centre.
    */
-  private async blinded(patientPseudonym: string, category: string, field: string, settingsRead: Promise<ConsortiumSettings> = this.settings.read()): Promise<string> {
+  private async blinded(patientPseudonym: string, category: string, field: string, settingsRead: Promise<ConsortiumSettings> = this.settings.read()): Promise<{ category: string; categoryLabel: string }> {
     const settings = await settingsRead;
     if (!categoryKnown(settings, category)) throw new InvalidArgumentError('INVALID_ARGUMENT', unknownCategory(settings, category), field);
-    if (this.isPatient() && patientPseudonym === this.ownPseudonym()) return blindCategory(await this.blindingKey(), category);
-    return (await this.blindCategories(patientPseudonym, [category]))[0]!;
+    if (this.isPatient() && patientPseudonym === this.ownPseudonym()) {
+      const key = await this.blindingKey();
+      return { category: blindCategory(key, category), categoryLabel: sealCategoryLabel(key, category) };
+    }
+    const { blinded, labels } = await this.blindCategories(patientPseudonym, [category]);
+    return { category: blinded[0]!, categoryLabel: labels[0]! };
+  }
+
+  /**
+   * For the patient himself, the clear names of his blinded paths: from the labels of his
+   * records, then against the consortium's tree and those records' ancestors (a consent or an
+   * area rule on a blinded path carries no label). Anyone else, and any path not found, gets
+   * nothing: the listing shows the blinded form.
+   */
+  async clearCategories(patientPseudonym: string, records: readonly Pick<EmrRecord, 'category' | 'categoryLabel'>[]): Promise<Map<string, string>> {
+    const clear = new Map<string, string>();
+    const blinded = records.filter((r) => isBlindedCategory(r.category));
+    if (!this.isPatient() || patientPseudonym !== this.ownPseudonym() || blinded.length === 0) return clear;
+    const key = await this.blindingKey();
+    for (const r of blinded) {
+      const name = r.categoryLabel === undefined ? undefined : openCategoryLabel(key, r.category, r.categoryLabel);
+      if (name === undefined) continue;
+      clear.set(r.category, name);
+      for (const a of categoryAncestors(name)) if (a !== ROOT_CATEGORY) clear.set(blindCategory(key, a), a);
+    }
+    const settings = await this.settings.read();
+    for (const path of settings.categories.flatMap((c) => [c, ...categoryAncestors(c)])) if (path !== ROOT_CATEGORY) clear.set(blindCategory(key, path), path);
+    return clear;
+  }
+
+  /**
+   * A doctor breaks the glass (EmergencyAccess.breakGlass). With `blindCategory`, its category
+   * goes on chain blinded by the patient's home hospital, to match his blinded records.
+   */
+  async breakGlass(input: EmergencyInput & { justification: string; blindCategory?: boolean }): Promise<Emergency> {
+    const { blindCategory: blind, ...request } = input;
+    if (!blind || request.category === undefined) return this.emergency.breakGlass(request);
+    return this.emergency.breakGlass({ ...request, category: (await this.blinded(request.patientPseudonym, request.category, 'category')).category });
   }
 
   /** The key centre of a hospital: its position in the connection profile is its index. */
@@ -329,7 +371,7 @@ export class EmrClient {
    */
   async setAreaPolicy(input: { patientPseudonym: string; area: string; purposes: Purpose[]; category?: string; blindCategory?: boolean }): Promise<AreaPolicy> {
     const { blindCategory: blind, category, ...rule } = input;
-    const scoped = category === undefined ? {} : { category: blind ? await this.blinded(rule.patientPseudonym, category, 'category') : category };
+    const scoped = category === undefined ? {} : { category: blind ? (await this.blinded(rule.patientPseudonym, category, 'category')).category : category };
     return this.consents.setAreaPolicy({ ...rule, ...scoped });
   }
 
@@ -373,7 +415,7 @@ export class EmrClient {
     const settingsOnce = () => (settings ??= this.settings.read());
     const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), input.cipherSuite ?? settingsOnce().then((x) => x.defaultCipherSuite as CipherSuite)]));
     const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
-    const category = input.blindCategory ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : input.category;
+    const { category, categoryLabel } = input.blindCategory ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
     const dataKey = newDataKey();
     const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey);
 
@@ -389,6 +431,7 @@ export class EmrClient {
       recordId,
       patientPseudonym: input.patientPseudonym,
       category,
+      ...(categoryLabel !== undefined ? { categoryLabel } : {}),
       type,
       cid: stored.cid,
       ciphertextSha256: encryptor.sha256(),
@@ -438,7 +481,7 @@ export class EmrClient {
   async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string; blindCategory?: boolean }): Promise<GrantResult> {
     if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
     const { blindCategory: blind, ...fields } = input;
-    const scope = blind && fields.scope.category !== undefined ? { ...fields.scope, category: await this.blinded(fields.patientPseudonym, fields.scope.category, 'scope.category') } : fields.scope;
+    const scope = blind && fields.scope.category !== undefined ? { ...fields.scope, category: (await this.blinded(fields.patientPseudonym, fields.scope.category, 'scope.category')).category } : fields.scope;
     const consent = await this.consents.grantConsent({ ...fields, scope, consentId: input.consentId ?? `consent-${randomUUID()}` });
     try {
       return { consent, grants: await this.makeGrants(consent, await this.consentSlots(consent)) };

@@ -32,8 +32,8 @@ export interface KeyCentreRoutes {
   'POST /v1/keys': Route<{ identity: string }, PartialKeyAnswer, true>;
   /** A patient of this centre's org: his key for blinding categories (docs/privacy.md), sealed. */
   'POST /v1/blinding-key': Route<Record<string, never>, { patientPseudonym: string; key: string }, true>;
-  /** Staff of a member org: department paths blinded for a patient of this centre's org, sealed; each request is logged. */
-  'POST /v1/blind': Route<{ patientPseudonym: string; categories: string[] }, { blinded: string[] }, true>;
+  /** Staff of a member org: department paths blinded for a patient of this centre's org, with their labels sealed for him (blinding.ts), sealed; each request is logged. */
+  'POST /v1/blind': Route<{ patientPseudonym: string; categories: string[] }, { blinded: string[]; labels: string[] }, true>;
 }
 
 /** A re-encryption fragment as a proxy serves it (and keeps it, to serve the same again). */

@@ -7,8 +7,14 @@ export interface EmrRecordInput {
   recordId: string;
   /** Keyed hash (hex SHA-256 HMAC) of the patient's identity: no names or PHI on chain. */
   patientPseudonym: string;
-  /** Department path, e.g. `cardiology/ecg`. */
+  /** Department path, e.g. `cardiology/ecg`, or its blinded form (blinding.ts). */
   category: string;
+  /**
+   * With a blinded category only: the clear path sealed for the patient (blinding.ts,
+   * sealCategoryLabel), so that his own listings name it. Outside the patient's signature:
+   * it opens only to a path that blinds to `category`.
+   */
+  categoryLabel?: string;
   type: RecordType;
   /** IPFS CIDv1 (base32) of the ciphertext. */
   cid: string;

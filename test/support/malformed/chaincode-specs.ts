@@ -46,6 +46,7 @@ const RECORD_FIELDS: Record<string, Field> = {
   ancestorKeys: { kind: 'array', refusedAs: ['ancestorKeys', 'ancestorKeys[0]', 'ancestorKeys[1]'] },
   supersedes: { kind: 'id', optional: true },
   patientSignature: { kind: 'signature', optional: true },
+  categoryLabel: { kind: 'base64url', optional: true },
 };
 
 /** An SM2 key and its proof of possession for an owner, under a key derived from the owner (the same key every time). */

@@ -1,4 +1,4 @@
-import { MAX_PAGE_SIZE, type Caller } from '@emr/protocol';
+import { MAX_PAGE_SIZE, blindCategory, sealCategoryLabel, type Caller } from '@emr/protocol';
 import { parsePageSize, parseRecordInput, RecordStore } from '../../../chaincode/src/records';
 import { pseudonym, recordInput } from '../../support/fixtures';
 import { MemoryState } from '../../support/memory-state';
@@ -36,6 +36,18 @@ describe('parseRecordInput', () => {
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.field).toBe(named);
     expect(err.message).toMatch(new RegExp(`^INVALID_ARGUMENT\\[${named}\\]: `));
+  });
+
+  it('keeps a sealed category label only next to a blinded category, naming the field otherwise', () => {
+    const key = new Uint8Array(32).fill(7);
+    const blinded = recordInput({ category: blindCategory(key, 'psychiatry/inpatient') });
+    const categoryLabel = sealCategoryLabel(key, 'psychiatry/inpatient');
+    expect(parseRecordInput(JSON.stringify({ ...blinded, categoryLabel })).categoryLabel).toBe(categoryLabel);
+    const clear = rejection(() => parseRecordInput(JSON.stringify({ ...recordInput(), categoryLabel })));
+    expect(clear.message).toBe('INVALID_ARGUMENT[categoryLabel]: goes only with a blinded category (the category is in the clear)');
+    for (const bad of ['psychiatry', 'x'.repeat(733), 42, 'not base64url!'.repeat(4)]) {
+      expect(rejection(() => parseRecordInput(JSON.stringify({ ...blinded, categoryLabel: bad }))).field).toBe('categoryLabel');
+    }
   });
 
   it('names a missing field', () => {

@@ -4,7 +4,7 @@
  * blinded form passes the category rule; another key, or another path, gives another form.
  */
 import fc from 'fast-check';
-import { ROOT_CATEGORY, blindCategory, categoryAncestors, checkCategory, inCategory, isBlindedCategory, patientBlindingKey, unblindCategory } from '@emr/protocol';
+import { CATEGORY_LABEL, ROOT_CATEGORY, blindCategory, categoryAncestors, checkCategory, inCategory, isBlindedCategory, openCategoryLabel, patientBlindingKey, sealCategoryLabel, unblindCategory } from '@emr/protocol';
 
 const segment = fc.constantFrom('cardiology', 'oncology', 'psychiatry', 'echo', 'ecg', 'biopsy', 'inpatient', 'stress', 'a', 'b');
 const path = fc.array(segment, { minLength: 1, maxLength: 8 }).map((s) => s.join('/'));
@@ -45,5 +45,36 @@ describe('blindCategory', () => {
     const tree = ['cardiology', 'cardiology/echo', 'oncology', 'oncology/biopsy'];
     expect(unblindCategory(k1!, blindCategory(k1!, 'oncology/biopsy'), tree)).toBe('oncology/biopsy');
     expect(unblindCategory(k2!, blindCategory(k1!, 'oncology/biopsy'), tree)).toBeUndefined();
+  });
+});
+
+describe('sealCategoryLabel', () => {
+  it('opens to the clear path for the key, within the label shape, and to nothing under another key', () => {
+    fc.assert(
+      fc.property(key, key, path, (k1, k2, a) => {
+        const label = sealCategoryLabel(k1, a);
+        expect(label).toMatch(CATEGORY_LABEL);
+        expect(openCategoryLabel(k1, blindCategory(k1, a), label)).toBe(a);
+        if (Buffer.compare(Buffer.from(k1), Buffer.from(k2)) !== 0) expect(openCategoryLabel(k2, blindCategory(k2, a), label)).toBeUndefined();
+      }),
+    );
+  });
+
+  it('does not open next to another blinded path (a copied label), nor once a byte changed', () => {
+    fc.assert(
+      fc.property(key, path, path, fc.nat(), (k, a, b, at) => {
+        const label = sealCategoryLabel(k, a);
+        if (a !== b) expect(openCategoryLabel(k, blindCategory(k, b), label)).toBeUndefined();
+        const bytes = Buffer.from(label, 'base64url');
+        bytes[at % bytes.length] ^= 1;
+        expect(openCategoryLabel(k, blindCategory(k, a), bytes.toString('base64url'))).toBeUndefined();
+      }),
+    );
+  });
+
+  it('fits the label shape for the longest path the category rule allows', () => {
+    const longest = Array.from({ length: 8 }, () => 'a'.repeat(64)).join('/');
+    expect(sealCategoryLabel(new Uint8Array(32), longest)).toMatch(CATEGORY_LABEL);
+    expect(sealCategoryLabel(new Uint8Array(32), 'a')).toMatch(CATEGORY_LABEL);
   });
 });

@@ -1,6 +1,6 @@
 /** `emr consents`: a patient's consents with their state, uses left and grants. */
 import type { Command } from 'commander';
-import { encodeParty, registrationActive, type Consent, type Registration } from '@emr/protocol';
+import { encodeParty, isBlindedCategory, registrationActive, type Consent, type Registration } from '@emr/protocol';
 import { allPages } from '../../fabric/contract-client';
 import { granteeText, scopeText } from '../format';
 import { parsePseudonym } from '../options';
@@ -38,12 +38,14 @@ export interface ListedGrant {
   active: boolean;
 }
 
-/** A consent as `emr consents` lists it. */
-export type ListedConsent = Consent & { state: ConsentState; usesLeft: number; grants: ListedGrant[] };
+/** A consent as `emr consents` lists it; to the patient himself, a blinded category by its name. */
+export type ListedConsent = Consent & { state: ConsentState; usesLeft: number; grants: ListedGrant[]; clearCategory?: string };
 
-export function listedConsent(c: Consent, grants: Registration[], now: Date): ListedConsent {
+export function listedConsent(c: Consent, grants: Registration[], now: Date, clear: ReadonlyMap<string, string> = new Map()): ListedConsent {
+  const name = c.scope.category === undefined ? undefined : clear.get(c.scope.category);
   return {
     ...c,
+    ...(name !== undefined ? { clearCategory: name } : {}),
     state: consentState(c, now),
     usesLeft: Math.max(0, c.maxAccesses - c.accessCount),
     grants: grants
@@ -83,7 +85,7 @@ export function consentBlock(c: ListedConsent): string {
     ['uses left', `${c.usesLeft} of ${c.maxAccesses}`],
     ['grantee', granteeText(c.grantee)],
     ['purpose', c.purpose],
-    ['scope', scopeText(c.scope)],
+    ['scope', scopeText(c.scope, c.clearCategory)],
     ['valid', `${c.validFrom} to ${c.validUntil}`],
     ['hop limit', c.hopLimit],
     ['grants', grantLines[0] ?? 'none'],
@@ -103,7 +105,7 @@ export function addConsents(program: Command, session: Sessions): void {
         '',
         'state: active, pending (approvals needed), revoked, not-yet-valid, expired or exhausted (no uses left), as of now.',
         'Each grant: id, hop (and parent grant), delegatee, record type, active (usable now) or inactive, expiry.',
-        '--json: the consents as an array, each with state, usesLeft and grants [{grantId, hop, parentGrantId, delegator, delegatee, type, threshold, proxies, expiresAt, createdAt, active}].',
+        '--json: the consents as an array, each with state, usesLeft, clearCategory (to the patient, for a blinded category) and grants [{grantId, hop, parentGrantId, delegator, delegatee, type, threshold, proxies, expiresAt, createdAt, active}].',
       ].join('\n'),
     )
     .action(async (o: { patient: string }) => {
@@ -112,7 +114,9 @@ export function addConsents(program: Command, session: Sessions): void {
       const listed = await s.connect(async (c) => {
         const consents = await allPages((page) => c.consents.listConsents(p, page), (page) => page.consents);
         const now = new Date();
-        return Promise.all(consents.map(async (consent) => listedConsent(consent, await c.consents.allGrants(consent.consentId), now)));
+        const blinded = consents.some((x) => x.scope.category !== undefined && isBlindedCategory(x.scope.category));
+        const clear = blinded ? await c.clearCategories(p, await c.index.allRecordsByPatient(p)) : new Map<string, string>();
+        return Promise.all(consents.map(async (consent) => listedConsent(consent, await c.consents.allGrants(consent.consentId), now, clear)));
       });
       listed.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       s.emit(listed, () => listed.map(consentBlock).join('\n\n'));
