@@ -1,12 +1,13 @@
 /**
  * npm run bench:privacy [-- --runs 9] [--json] [--profile DIR]
  *
- * What blinded categories cost (docs/privacy.md), on the live network (`network up`), each
- * beside the clear flow in the same run, alternated:
+ * What metadata privacy costs (docs/privacy.md), on the live network (`network up`), each
+ * flow with blinded categories and padded content beside today's flow (clear path, no
+ * padding) in the same run, alternated:
  *  - a 1 KiB upload by another hospital's doctor, the path blinded by the patient's home
- *    hospital's key centre, against the same upload in the clear;
- *  - a consent with its grant, the category blinded with the patient's own key, against the clear one;
- *  - the researcher's 1 KiB read of the blinded record under the blinded consent, against the clear pair.
+ *    hospital's key centre and the content padded to its 4 KiB class;
+ *  - a consent with its grant, the category blinded with the patient's own key;
+ *  - the researcher's read of that record under that consent.
  * A fresh patient of HospitalB per run of the script (HospitalB has no approval policies on a fresh network).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -33,34 +34,34 @@ async function main(): Promise<void> {
     await researcher.registerIdentity();
     const pseudonym = patient.ownPseudonym();
     log(`network ${networkDir}; patient ${user} of HospitalB (${pseudonym.slice(0, 12)}…); ${runs} runs each`);
-    const upload = (blindCategory: boolean, category: string) => doctor.uploadRecord({ patientPseudonym: pseudonym, category, source: randomBytes(1024), blindCategory });
-    const consent = (blindCategory: boolean, category: string) =>
+    const upload = (hidden: boolean, category: string) => doctor.uploadRecord({ patientPseudonym: pseudonym, category, source: randomBytes(1024), blindCategory: hidden, padSize: hidden });
+    const consent = (hidden: boolean, category: string) =>
       patient.grantConsent({
         patientPseudonym: pseudonym,
         grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
         scope: { category },
-        blindCategory,
+        blindCategory: hidden,
         purpose: 'research',
         validFrom: new Date(Date.now() - hour).toISOString(),
         validUntil: new Date(Date.now() + 24 * hour).toISOString(),
         maxAccesses: 10 * runs,
         hopLimit: 1,
       });
-    const m = { upload: { blinded: [] as number[], clear: [] as number[] }, grant: { blinded: [] as number[], clear: [] as number[] }, read: { blinded: [] as number[], clear: [] as number[] } };
+    const m = { upload: { private: [] as number[], today: [] as number[] }, grant: { private: [] as number[], today: [] as number[] }, read: { private: [] as number[], today: [] as number[] } };
     for (let i = 0; i < runs; i++) {
       const category = `dept${i}/notes`;
-      for (const blind of [true, false] as const) {
-        const key = blind ? 'blinded' : 'clear';
-        const up = await timed(() => upload(blind, category));
-        const granted = await timed(() => consent(blind, `dept${i}`));
+      for (const hidden of [true, false] as const) {
+        const key = hidden ? 'private' : 'today';
+        const up = await timed(() => upload(hidden, category));
+        const granted = await timed(() => consent(hidden, `dept${i}`));
         const read = await timed(() => researcher.fetchRecord(up.value.record.recordId, { consentId: granted.value.consent.consentId }, { purpose: 'research' }));
         m.upload[key].push(up.ms);
         m.grant[key].push(granted.ms);
         m.read[key].push(read.ms);
       }
     }
-    const rows = (['upload', 'grant', 'read'] as const).map((k) => ({ what: k, blindedMs: median(m[k].blinded), clearMs: median(m[k].clear), ratio: median(m[k].blinded) / median(m[k].clear) }));
-    for (const r of rows) log(`${r.what.padEnd(6)} blinded ${fmtMs(r.blindedMs)} ms, clear ${fmtMs(r.clearMs)} ms (${r.ratio.toFixed(2)}×)`);
+    const rows = (['upload', 'grant', 'read'] as const).map((k) => ({ what: k, privateMs: median(m[k].private), todayMs: median(m[k].today), ratio: median(m[k].private) / median(m[k].today) }));
+    for (const r of rows) log(`${r.what.padEnd(6)} blinded and padded ${fmtMs(r.privateMs)} ms, today's ${fmtMs(r.todayMs)} ms (${r.ratio.toFixed(2)}×)`);
     if (json) console.log(JSON.stringify({ runs, rows }, null, 2));
   } finally {
     for (const c of clients) c.close();

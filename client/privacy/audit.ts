@@ -1,12 +1,13 @@
 /**
- * npm run privacy:audit [-- --org HospitalB] [--workload [--blind]] [--json] [--out FILE] [--profile DIR]
+ * npm run privacy:audit [-- --org HospitalB] [--workload [--blind] [--pad]] [--json] [--out FILE] [--profile DIR]
  *
  * Plays a curious member of the consortium (docs/privacy.md): with nothing but its own
  * org's admin identity and its own peer, it reads every block of the channel and reports
  * what it reconstructs per patient pseudonym, which records it ties to one patient, and what
  * sizes and timing add. Facts its org is a party to are counted apart from the leak.
  * `--workload` first runs workload.ts, a fixed clinical workload, on the network; with
- * `--blind`, its records and consents have their categories blinded.
+ * `--blind`, its records and consents have their categories blinded; with `--pad`, its
+ * contents are padded to their size classes.
  */
 import { writeFileSync } from 'node:fs';
 import { enrollPatient, liveOptions } from '../bench/live-options';
@@ -32,7 +33,7 @@ function text(r: PrivacyReport): string {
     `  mean fields per pseudonym: ${r.meanFieldsPerPseudonym.toFixed(2)} of ${FIELDS.length}`,
     '',
     `linkage: ${r.linkage.records} records; ${r.linkage.linkablePairs} pairs tied to one patient that it is not a party to both of (${r.linkage.crossHospitalPairs} across two hospitals); ${r.linkage.pseudonymsWithIdentity} pseudonyms tied to the patient's enrollment id`,
-    `sizes and timing: ${r.sizesAndTiming.recordsWithSize} record sizes in the clear (${r.sizesAndTiming.largeRecords} over 1 MiB), ${r.sizesAndTiming.visits} visits inferred from bursts of uploads`,
+    `sizes and timing: ${r.sizesAndTiming.recordsWithSize} record sizes in the clear (${r.sizesAndTiming.distinctSizes} distinct, ${r.sizesAndTiming.largeRecords} over 1 MiB), ${r.sizesAndTiming.visits} visits inferred from bursts of uploads`,
   ];
   const sample = [...r.profiles].sort((a, b) => Object.keys(b.nonParty).length - Object.keys(a.nonParty).length).slice(0, 3);
   for (const p of sample) {
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
       return c;
     };
     try {
-      await runWorkload({ as, enrollPatient: (o, user) => enrollPatient(networkDir, user, o) }, (line) => console.error(line), argv.includes('--blind'));
+      await runWorkload({ as, enrollPatient: (o, user) => enrollPatient(networkDir, user, o) }, (line) => console.error(line), { blind: argv.includes('--blind'), pad: argv.includes('--pad') });
     } finally {
       for (const c of clients) c.close();
     }

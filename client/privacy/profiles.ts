@@ -54,6 +54,8 @@ export interface PrivacyReport {
   sizesAndTiming: {
     /** Record sizes the blocks give in the clear (the ciphertext's). */
     recordsWithSize: number;
+    /** How many different sizes they show: padded records show a size class each. */
+    distinctSizes: number;
     /** Records over 1 MiB: imaging rather than notes, whatever the category says. */
     largeRecords: number;
     /** Visits inferred from bursts of uploads. */
@@ -227,6 +229,7 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
     linkage: { records: records.size, linkablePairs, crossHospitalPairs, pseudonymsWithIdentity: profiles.filter((p) => p.nonParty.identity?.length).length },
     sizesAndTiming: {
       recordsWithSize: [...records.values()].filter((r) => Number.isFinite(r.size)).length,
+      distinctSizes: new Set([...records.values()].map((r) => r.size).filter(Number.isFinite)).size,
       largeRecords: [...records.values()].filter((r) => r.size > 1024 * 1024).length,
       visits: profiles.reduce((n, p) => n + p.visits, 0),
     },

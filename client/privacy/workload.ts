@@ -22,8 +22,11 @@ export interface WorkloadClients {
   enrollPatient(org: string, user: string): void;
 }
 
-/** Runs the workload (`blind`: records and consents with their categories blinded); answers the pseudonyms it made. */
-export async function runWorkload(c: WorkloadClients, log: (line: string) => void, blind = false): Promise<string[]> {
+/**
+ * Runs the workload; answers the pseudonyms it made. `blind`: records and consents with their
+ * categories blinded; `pad`: contents padded to their size classes (today's flow: neither).
+ */
+export async function runWorkload(c: WorkloadClients, log: (line: string) => void, { blind = false, pad = false } = {}): Promise<string[]> {
   const researcher = c.as('ResearchInstitute', 'researcher1');
   await researcher.registerIdentity();
   const pseudonyms: string[] = [];
@@ -39,7 +42,7 @@ export async function runWorkload(c: WorkloadClients, log: (line: string) => voi
       pseudonyms.push(pseudonym);
       const records: { recordId: string; category: string; at: 'home' | 'other' }[] = [];
       for (const v of visits) {
-        const { record } = await doctors[v.at].uploadRecord({ patientPseudonym: pseudonym, category: v.category, source: randomBytes(v.size), blindCategory: blind });
+        const { record } = await doctors[v.at].uploadRecord({ patientPseudonym: pseudonym, category: v.category, source: randomBytes(v.size), blindCategory: blind, padSize: pad });
         records.push({ recordId: record.recordId, category: v.category, at: v.at });
       }
       await patient.makeAreaGrants();

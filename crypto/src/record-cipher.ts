@@ -9,9 +9,15 @@
  * Layout: header = "EMRC" | suite version (1 AES-GCM, 2 SM4/SM3) | log2(segment size) |
  * 7-byte random nonce prefix, then segments of `segmentSize` plaintext bytes (the last may
  * be shorter, even empty), each followed by its tag (16 bytes GCM, 32 bytes HMAC-SM3).
- * Segment i uses nonce = prefix | i (4 bytes, BE) | last-flag (1 byte), and associated
- * data = header | record id | version, so segments cannot be reordered, dropped, truncated,
- * or moved to another record or version.
+ * Segment i uses nonce = prefix | i (4 bytes, BE) | flags (1 byte: 1 last, 2 data end), and
+ * associated data = header | record id | version, so segments cannot be reordered, dropped,
+ * truncated, or moved to another record or version.
+ *
+ * Padded (the high bit of the segment-size byte; docs/privacy.md, "Sizes"): the plaintext is
+ * data | 0x80 | zeros, to a length that Padmé (Nikitin et al., PETS 2019) allows, at least
+ * MIN_PADDED_BYTES, so the ciphertext shows a size class and not the record's size. The
+ * segment holding the 0x80 is flagged "data end"; every segment after it is padding. Every
+ * segment but the last is full, as unpadded.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -92,6 +98,26 @@ const suiteOfVersion = (v: number): CipherSuite | undefined => CIPHER_SUITES.fin
 const MAGIC = Buffer.from('EMRC');
 const HEADER_BYTES = 4 + 1 + 1 + 7;
 export const DEFAULT_SEGMENT_LOG2 = 20; // 1 MiB
+const PADDED = 0x80;
+const LAST = 1;
+const DATA_END = 2;
+/** A padded record's plaintext is at least this long: every note under it looks the same. */
+export const MIN_PADDED_BYTES = 4096;
+
+/**
+ * Padmé: the length L rounded up so that only its top ⌊log2 ⌊log2 L⌋⌋ + 1 bits vary (the
+ * rest are zero). It leaks O(log log L) bits of the size, for at most 12 % more bytes.
+ */
+export function padme(length: number): number {
+  if (length < 2) return length;
+  const e = Math.floor(Math.log2(length));
+  const s = Math.floor(Math.log2(e)) + 1;
+  const step = 2 ** (e - s);
+  return Math.ceil(length / step) * step;
+}
+
+/** The plaintext length of a padded record with `dataBytes` of content (the marker and zeros included). */
+export const paddedLength = (dataBytes: number): number => padme(Math.max(dataBytes + 1, MIN_PADDED_BYTES));
 
 export class RecordCipherError extends Error {
   constructor(message: string) {
@@ -119,12 +145,12 @@ function checkKey(key: Uint8Array): Buffer {
   return Buffer.from(key);
 }
 
-const nonceFor = (prefix: Buffer, index: number, last: boolean): Buffer => {
+const nonceFor = (prefix: Buffer, index: number, flags: number): Buffer => {
   if (index > 0xffffffff) throw new RecordCipherError('record has too many segments');
   const n = Buffer.alloc(12);
   prefix.copy(n, 0);
   n.writeUInt32BE(index, 7);
-  n[11] = last ? 1 : 0;
+  n[11] = flags;
   return n;
 };
 
@@ -171,14 +197,24 @@ export class RecordEncryptor extends Transform {
   private index = 0;
   private readonly hash: Hash = createHash('sha256');
   private digest?: string;
+  /** Plaintext bytes sealed so far, padding included. */
+  private sealed = 0;
 
-  constructor(dataKey: Uint8Array, binding: RecordBinding, segmentLog2 = DEFAULT_SEGMENT_LOG2, rng: Rng = systemRng, suite: CipherSuite = CIPHER_SUITE) {
+  /** `pad`: to a size class (paddedLength), the format's padded variant. */
+  constructor(
+    dataKey: Uint8Array,
+    binding: RecordBinding,
+    segmentLog2 = DEFAULT_SEGMENT_LOG2,
+    rng: Rng = systemRng,
+    suite: CipherSuite = CIPHER_SUITE,
+    private readonly pad = false,
+  ) {
     super();
     if (!Number.isInteger(segmentLog2) || segmentLog2 < 10 || segmentLog2 > 24) throw new RecordCipherError('segment size must be 2^10..2^24 bytes');
     this.aead = aeadOf(suite);
     this.keys = this.aead.keys(checkKey(dataKey));
     this.segmentSize = 2 ** segmentLog2;
-    this.header = Buffer.concat([MAGIC, Buffer.from([this.aead.version, segmentLog2]), rng(7)]);
+    this.header = Buffer.concat([MAGIC, Buffer.from([this.aead.version, segmentLog2 | (pad ? PADDED : 0)]), rng(7)]);
     this.aad = aadFor(this.header, binding);
     this.emit_(this.header);
   }
@@ -189,21 +225,47 @@ export class RecordEncryptor extends Transform {
   }
 
   /** Encrypts one segment from its parts without first copying them together. */
-  private seal(parts: Buffer[], last: boolean): void {
-    this.aead.seal(this.keys, nonceFor(this.header.subarray(6), this.index++, last), this.aad, parts, (b) => this.emit_(b));
+  private seal(parts: Buffer[], flags: number): void {
+    for (const p of parts) this.sealed += p.length;
+    this.aead.seal(this.keys, nonceFor(this.header.subarray(6), this.index++, flags), this.aad, parts, (b) => this.emit_(b));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.pending.push(chunk);
-    // Keep at least one byte back so the final segment is known to be last.
-    while (this.pending.bytes > this.segmentSize) this.seal(this.pending.take(this.segmentSize), false);
+    // Unpadded, keep at least one byte back so the final segment is known to be last;
+    // padded, keep room for the marker in the data-end segment.
+    const keep = this.pad ? this.segmentSize - 1 : this.segmentSize;
+    while (this.pending.bytes > keep) this.seal(this.pending.take(this.segmentSize), 0);
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.seal(this.pending.take(this.pending.bytes), true);
+    if (this.pad) this.sealPadded();
+    else this.seal(this.pending.take(this.pending.bytes), LAST);
     this.digest = this.hash.digest('hex');
     done();
+  }
+
+  /** The data-end segment (the tail, the 0x80 marker, zeros), then segments of zeros up to the size class. */
+  private sealPadded(): void {
+    const dataBytes = this.sealed + this.pending.bytes;
+    let left = paddedLength(dataBytes) - this.sealed;
+    const tail = this.pending.take(this.pending.bytes);
+    const first = Math.min(this.segmentSize, left);
+    const tailBytes = tail.reduce((n, p) => n + p.length, 0);
+    left -= first;
+    this.seal([...tail, Buffer.from([0x80]), Buffer.alloc(first - tailBytes - 1)], DATA_END | (left === 0 ? LAST : 0));
+    const zeros = Buffer.alloc(Math.min(this.segmentSize, left));
+    while (left > 0) {
+      const n = Math.min(this.segmentSize, left);
+      left -= n;
+      this.seal([zeros.subarray(0, n)], left === 0 ? LAST : 0);
+    }
+  }
+
+  /** Plaintext bytes sealed, padding included (after 'end': the size the index records). */
+  sealedBytes(): number {
+    return this.sealed;
   }
 
   /** Hex SHA-256 of every ciphertext byte produced (available after 'end'). */
@@ -224,6 +286,8 @@ export class RecordDecryptor extends Transform {
   private readonly pending = new ChunkQueue();
   private index = 0;
   private sawLast = false;
+  private padded = false;
+  private sawDataEnd = false;
 
   /** `suite`: the one the record's index names; a ciphertext of another suite is refused (no downgrade). */
   constructor(
@@ -235,16 +299,32 @@ export class RecordDecryptor extends Transform {
     this.key = checkKey(dataKey);
   }
 
-  /** Decrypts one sealed segment (ciphertext parts, then its tag) and releases it only if the tag verifies. */
+  /**
+   * Decrypts one sealed segment (ciphertext parts, then its tag) and releases it only if the
+   * tag verifies. Padded, a segment before the data end may be the data end: its flag is
+   * tried second, so only that one segment is opened twice.
+   */
   private open(parts: Buffer[], tag: Buffer, last: boolean): void {
-    let plain: Buffer[];
-    try {
-      plain = this.aead!.open(this.keys!, nonceFor(this.header!.subarray(6), this.index, last), this.aad!, parts, tag);
-    } catch {
-      throw new RecordCipherError(`segment ${this.index} failed authentication (tampered, truncated, reordered, wrong key or wrong record)`);
+    const base = last ? LAST : 0;
+    const tries = this.padded && !this.sawDataEnd ? (last ? [base | DATA_END] : [base, base | DATA_END]) : [base];
+    for (const flags of tries) {
+      let plain: Buffer[];
+      try {
+        plain = this.aead!.open(this.keys!, nonceFor(this.header!.subarray(6), this.index, flags), this.aad!, parts, tag);
+      } catch {
+        continue;
+      }
+      this.index++;
+      if (this.sawDataEnd) return; // padding
+      if (flags & DATA_END) {
+        this.sawDataEnd = true;
+        this.push(dataBeforeMarker(Buffer.concat(plain), this.index - 1));
+        return;
+      }
+      for (const p of plain) this.push(p);
+      return;
     }
-    this.index++;
-    for (const p of plain) this.push(p);
+    throw new RecordCipherError(`segment ${this.index} failed authentication (tampered, truncated, reordered, wrong key or wrong record)`);
   }
 
   private openNext(sealedBytes: number, last: boolean): void {
@@ -264,11 +344,13 @@ export class RecordDecryptor extends Transform {
         const suite = suiteOfVersion(header[4]!);
         if (!suite) throw new RecordCipherError(`unsupported record ciphertext version ${header[4]}`);
         if (suite !== this.suite) throw new RecordCipherError(`the ciphertext is ${suite}, the record's index names ${this.suite}`);
-        if (header[5]! < 10 || header[5]! > 24) throw new RecordCipherError('invalid segment size');
+        const log2 = header[5]! & ~PADDED;
+        if (log2 < 10 || log2 > 24) throw new RecordCipherError('invalid segment size');
         this.aead = SUITES[suite];
         this.keys = this.aead.keys(this.key);
         this.header = header;
-        this.segmentSize = 2 ** header[5]!;
+        this.padded = (header[5]! & PADDED) !== 0;
+        this.segmentSize = 2 ** log2;
         this.aad = aadFor(this.header, this.binding);
       }
       const sealedSize = this.segmentSize + this.aead!.tagBytes;
@@ -291,6 +373,14 @@ export class RecordDecryptor extends Transform {
       done(err as Error);
     }
   }
+}
+
+/** The data-end segment's content before its 0x80 marker (only zeros may follow it). */
+function dataBeforeMarker(plain: Buffer, index: number): Buffer {
+  let end = plain.length - 1;
+  while (end >= 0 && plain[end] === 0) end--;
+  if (end < 0 || plain[end] !== 0x80) throw new RecordCipherError(`segment ${index} ends the data without its padding marker`);
+  return plain.subarray(0, end);
 }
 
 /** Pushes one buffer through a transform and collects everything it outputs. */

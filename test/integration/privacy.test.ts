@@ -10,6 +10,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
+import { MIN_PADDED_BYTES } from '@emr/crypto';
 import { blindCategory } from '@emr/protocol';
 import { readChannel } from '../../client/privacy/ledger-view';
 import { buildReport } from '../../client/privacy/profiles';
@@ -86,6 +87,9 @@ it('a record filed under a blinded category, a consent, an area rule and a break
   const { record } = await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'psychiatry/inpatient', source: Buffer.from('blinded note'), blindCategory: true });
   const key = await patient.blindingKey();
   expect(record.category).toBe(blindCategory(key, 'psychiatry/inpatient'));
+  // Padded by default: the 12-byte note and a 3,000-byte letter show the same size class.
+  const letter = await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'psychiatry/outpatient', source: randomBytes(3_000), blindCategory: true });
+  expect([record.size, letter.record.size]).toEqual([MIN_PADDED_BYTES, MIN_PADDED_BYTES]);
   const hour = 3_600_000;
   const { consent, grants } = await patient.grantConsent({
     patientPseudonym: pseudonym,

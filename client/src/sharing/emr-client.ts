@@ -78,6 +78,11 @@ export interface UploadInput {
    * consortium's tree first.
    */
   blindCategory?: boolean;
+  /**
+   * Pad the content to its size class (default true; docs/privacy.md, "Sizes"): the ciphertext,
+   * and the index's `size`, then show a Padmé class of at least 4 KiB, not the record's size.
+   */
+  padSize?: boolean;
   /** A file path, the bytes, or a stream (e.g. a FHIR R4 bundle as JSON). */
   source: string | Uint8Array | Readable;
   onProgress?: (p: Progress) => void;
@@ -422,7 +427,8 @@ export class EmrClient {
     const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
     const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
     const progress = counter('encrypt+upload', total, input.onProgress);
-    const encryptor = new RecordEncryptor(dataKey, { recordId, version }, undefined, undefined, cipherSuite);
+    const pad = input.padSize ?? true;
+    const encryptor = new RecordEncryptor(dataKey, { recordId, version }, undefined, undefined, cipherSuite, pad);
     source.on('error', (e: Error) => encryptor.destroy(e));
     progress.on('error', (e) => encryptor.destroy(e));
     const stored = await time('ipfs', () => this.ipfs.add(source.pipe(progress).pipe(encryptor)));
@@ -435,7 +441,7 @@ export class EmrClient {
       type,
       cid: stored.cid,
       ciphertextSha256: encryptor.sha256(),
-      size: progress.bytes,
+      size: pad ? encryptor.sealedBytes() : progress.bytes,
       cipherSuite,
       ...capsules,
       ...(input.supersedes ? { supersedes: input.supersedes } : {}),

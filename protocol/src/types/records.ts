@@ -20,7 +20,7 @@ export interface EmrRecordInput {
   cid: string;
   /** Hex SHA-256 of the ciphertext bytes. */
   ciphertextSha256: string;
-  /** Ciphertext size in bytes. */
+  /** Content size in bytes: the plaintext's, or for a padded record its size class, which its ciphertext shows anyway (docs/privacy.md, "Sizes"). */
   size: number;
   cipherSuite: string;
   /** The data key encapsulated to the slot of the record's own category (its leaf), base64url; opaque to the chaincode. */

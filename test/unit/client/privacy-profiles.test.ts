@@ -55,7 +55,7 @@ describe('the privacy audit', () => {
     expect(p.nonParty.purposes).toEqual(['research', 'treatment']);
     expect(p.visits).toBe(2); // A's two uploads a minute apart, B's hours later
     expect(r.linkage).toEqual({ records: 3, linkablePairs: 3, crossHospitalPairs: 2, pseudonymsWithIdentity: 1 });
-    expect(r.sizesAndTiming).toEqual({ recordsWithSize: 3, largeRecords: 1, visits: 2 });
+    expect(r.sizesAndTiming).toEqual({ recordsWithSize: 3, distinctSizes: 3, largeRecords: 1, visits: 2 });
     expect(r.meanFieldsPerPseudonym).toBe(9);
   });
 

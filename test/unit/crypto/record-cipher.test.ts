@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CIPHER_SUITES, decryptRecord, encryptRecord, newDataKey, RecordDecryptor, RecordEncryptor, type CipherSuite } from '../../../crypto/src/record-cipher';
+import fc from 'fast-check';
+import { CIPHER_SUITES, MIN_PADDED_BYTES, decryptRecord, encryptRecord, newDataKey, padme, paddedLength, RecordDecryptor, RecordEncryptor, type CipherSuite } from '../../../crypto/src/record-cipher';
 import { systemRng } from '../../../crypto/src/group';
 
 jest.setTimeout(120_000);
@@ -110,5 +111,67 @@ describe.each(CIPHER_SUITES)('segmented record encryption, %s', (suite) => {
     await pipeline(source, new RecordEncryptor(key, binding, undefined, systemRng, suite), new RecordDecryptor(key, binding, suite), sink);
     expect(plainOut).toBe(total);
     expect(peakRss - before).toBeLessThan(128 * 1024 * 1024);
+  });
+});
+
+describe('padded records: the ciphertext shows a Padmé size class, not the size (docs/privacy.md, "Sizes")', () => {
+  async function encryptPadded(plain: Buffer, key: Uint8Array, suite: CipherSuite, chunks = 1) {
+    const enc = new RecordEncryptor(key, binding, SEG, systemRng, suite, true);
+    const parts: Buffer[] = [];
+    const step = Math.ceil(plain.length / chunks) || 1;
+    const pieces = Array.from({ length: Math.max(1, Math.ceil(plain.length / step)) }, (_, i) => plain.subarray(i * step, (i + 1) * step));
+    await pipeline(Readable.from(pieces), enc, new Writable({ write: (c, _e, cb) => (parts.push(c), cb()) }));
+    return { ciphertext: Buffer.concat(parts), sealed: enc.sealedBytes() };
+  }
+  const sealedSize = (plainBytes: number, suite: CipherSuite) => 13 + Math.ceil(plainBytes / 1024) * TAG[suite] + plainBytes;
+
+  it('Padmé: at least the length, at most 12 % more, monotone, and few classes', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 2 ** 40 }), fc.integer({ min: 2, max: 2 ** 40 }), (a, b) => {
+        expect(padme(a)).toBeGreaterThanOrEqual(a);
+        expect(padme(a)).toBeLessThanOrEqual(a * 1.125);
+        if (a <= b) expect(padme(a)).toBeLessThanOrEqual(padme(b));
+      }),
+    );
+    // Under 64 KiB: 16 classes per doubling from the 4 KiB minimum, where 61,440 sizes were.
+    expect(new Set(Array.from({ length: 1 << 16 }, (_, i) => paddedLength(i))).size).toBe(4 * 16 + 1);
+    expect(paddedLength(0)).toBe(MIN_PADDED_BYTES);
+    expect(paddedLength(MIN_PADDED_BYTES - 1)).toBe(MIN_PADDED_BYTES);
+  });
+
+  it.each(CIPHER_SUITES)('%s: round-trips at every segment edge, in any chunking, to the class size', async (suite) => {
+    for (const size of [0, 1, 1023, 1024, 1025, 4095, 4096, 5000, 9 * 1024 + 3, 20_000]) {
+      for (const chunks of [1, 7]) {
+        const key = newDataKey();
+        const plain = randomBytes(size);
+        const { ciphertext, sealed } = await encryptPadded(plain, key, suite, chunks);
+        expect(sealed).toBe(paddedLength(size));
+        expect(ciphertext.length).toBe(sealedSize(paddedLength(size), suite));
+        await expect(decryptRecord(ciphertext, key, binding, suite)).resolves.toEqual(plain);
+      }
+    }
+  });
+
+  it('a one-line note and a 4 KiB letter give ciphertexts of the same length', async () => {
+    const key = newDataKey();
+    const a = await encryptPadded(Buffer.from('BP 120/80'), key, CIPHER_SUITES[0]!);
+    const b = await encryptPadded(randomBytes(4000), key, CIPHER_SUITES[0]!);
+    expect(a.ciphertext.length).toBe(b.ciphertext.length);
+  });
+
+  it.each(CIPHER_SUITES)('%s: refuses a padded ciphertext cut before its last padding segment, with a segment dropped, or with its padded flag cleared', async (suite) => {
+    const key = newDataKey();
+    // 9 KiB + 3 and 5000 bytes: the data ends in the last segment; 1500: one data segment, the data end, then two of padding alone.
+    for (const p of [randomBytes(9 * 1024 + 3), randomBytes(5000), randomBytes(1500)]) {
+      const { ciphertext } = await encryptPadded(p, key, suite);
+      const seg = 1024 + TAG[suite];
+      const lastStart = 13 + Math.floor((ciphertext.length - 13 - 1) / seg) * seg;
+      await expect(decryptRecord(ciphertext.subarray(0, lastStart), key, binding, suite)).rejects.toThrow(/failed authentication/);
+      const dropped = Buffer.concat([ciphertext.subarray(0, 13 + seg), ciphertext.subarray(13 + 2 * seg)]);
+      await expect(decryptRecord(dropped, key, binding, suite)).rejects.toThrow(/failed authentication/);
+      const flag = Buffer.from(ciphertext);
+      flag[5] = flag[5]! & 0x7f;
+      await expect(decryptRecord(flag, key, binding, suite)).rejects.toThrow(/failed authentication/);
+    }
   });
 });
