@@ -18,10 +18,12 @@ import {
   invalid,
   registrationActive,
   sameParty,
+  type ApprovalRequirement,
   type ApproverRole,
   type Consent,
   type ConsentInput,
   type EmrRecord,
+  type PolicySet,
   type Purpose,
 } from '@emr/protocol';
 import { decodeGrant, fromBase64url, verifyKeyPossession } from '@emr/crypto';
@@ -33,7 +35,7 @@ import type { PatientStore } from './patients';
 import { checkSm2Key } from './sm2-keys';
 import { KeyCentreStore } from './key-centres';
 import { KeyLeakStore, decodeProof, parseKeyLeakReport } from './key-leaks';
-import { parseApprovalPolicy, requiredApprovals } from './policies';
+import { parseApprovalPolicy, parseReachAttestation, requiredApprovals, type PolicyStore } from './policies';
 import { electProxies, electionSeed, registryKey } from './proxies';
 import { parseRegistrationInput } from './registrations';
 import { parseJsonObject, rejectUnknownFields } from './ledger';
@@ -109,16 +111,45 @@ export class ConsentContract extends BatchingContract {
     const patient = await patients.requirePatient(input.patientPseudonym, 'grant consent over these records');
     await directory.requireGrantee(input.grantee);
     const reach = await this.categoriesReached(input, records);
-    const homePolicies = (await policies.get(patient.homeMsp)).policies;
-    // A blinded path cannot be matched against the policies' clear ones: refused rather than let past them (docs/privacy.md).
-    if (homePolicies.length > 0 && reach !== 'all' && reach.some(isBlindedCategory)) {
-      throw invalid(input.scope.category !== undefined ? 'scope.category' : 'scope.recordIds', `reaches a blinded category, which ${patient.homeMsp}'s approval policies cannot be checked against yet; consent on the clear category`);
-    }
-    const required = requiredApprovals(homePolicies, reach);
+    const policySet = await policies.get(patient.homeMsp);
+    const required = reach !== 'all' && reach.some(isBlindedCategory) && policySet.policies.length > 0 ? await this.attestedApprovals(input, policySet, policies) : requiredApprovals(policySet.policies, reach);
     const consent = await consents.create(input, required, patient.homeMsp, caller, tx);
     await log.append({ action: 'consent-grant', outcome: 'success', reason: null, agent: caller, patientPseudonym: input.patientPseudonym, recordId: null, consentId: consent.consentId, purpose: consent.purpose });
     event('consent.granted', { consentId: consent.consentId, status: consent.status });
     return canonicalJson(consent);
+  }
+
+  /**
+   * A blinded path cannot be matched against the policies' clear ones (docs/privacy.md): a
+   * consent on a blinded category takes the approvals the home hospital's key centre attested
+   * for it under the policies in force. Nothing else gets past a policy: a consent naming
+   * records that reach a blinded category is refused.
+   */
+  private async attestedApprovals(input: ConsentInput, policySet: PolicySet, policies: PolicyStore): Promise<ApprovalRequirement[]> {
+    const { category, recordIds } = input.scope;
+    if (recordIds !== undefined || category === undefined) {
+      throw invalid('scope.recordIds', `reaches a blinded category, which ${policySet.mspId}'s approval policies cannot be checked against; consent on the blinded category itself`);
+    }
+    const attested = await policies.attestation(input.patientPseudonym, category);
+    if (!attested) throw invalid('scope.category', `is blinded, and ${policySet.mspId}'s key centre has not attested what its approval policies require of it (the SDK asks it first)`);
+    if (attested.policiesTxId !== policySet.txId) throw new ChaincodeError(ErrorCode.Conflict, `${policySet.mspId}'s approval policies changed after its key centre attested this blinded category; attest again`, 'scope.category');
+    return attested.requiredApprovals;
+  }
+
+  /**
+   * The home hospital's key centre attests what its approval policies require of a consent on
+   * a patient's blinded category (it alone can unblind it). Argument: ReachAttestationInput as JSON.
+   */
+  @Transaction()
+  @Returns('string')
+  async AttestBlindedReach(ctx: Context, attestationJson: string): Promise<string> {
+    const { caller, tx, patients, policies } = session(ctx, 'consent:AttestBlindedReach');
+    const input = parseReachAttestation(attestationJson);
+    const patient = await patients.require(input.patientPseudonym);
+    if (caller.mspId !== patient.homeMsp) throw new ChaincodeError(ErrorCode.Unauthorized, `only ${patient.homeMsp}'s key centre, the patient's hospital's, attests his categories`, 'patientPseudonym');
+    const current = await policies.get(patient.homeMsp);
+    if (current.txId !== input.policiesTxId) throw new ChaincodeError(ErrorCode.Conflict, `${patient.homeMsp}'s approval policies are those of ${current.txId || 'no transaction (none set)'}, not ${input.policiesTxId}`, 'policiesTxId');
+    return canonicalJson(await policies.attest(input, caller, tx));
   }
 
   /** The patient revokes a consent; every later transaction sees it revoked. */

@@ -4,8 +4,28 @@
  * consent becomes active: e.g. one doctor for `psychiatry`. The patient's own grant is
  * always one approval; the others are separate transactions by the approvers themselves.
  */
-import { APPROVER_ROLES, ChaincodeError, ErrorCode, checkCategory, distinctParties, invalid, type Approval, type ApprovalPolicy, type ApprovalRequirement, type ApproverRole, type PolicySet } from '@emr/protocol';
+import {
+  APPROVER_ROLES,
+  ChaincodeError,
+  ErrorCode,
+  checkCategory,
+  checkPseudonym,
+  distinctParties,
+  encodeParty,
+  invalid,
+  isBlindedCategory,
+  type Approval,
+  type ApprovalPolicy,
+  type ApprovalRequirement,
+  type ApproverRole,
+  type Caller,
+  type PolicySet,
+  type ReachAttestation,
+  type ReachAttestationInput,
+} from '@emr/protocol';
 import { encode, isObject, parseJsonObject, readJson, rejectUnknownFields, type StateStore, type TxContext } from './ledger';
+
+export { requiredApprovals } from '@emr/protocol';
 
 export const MAX_POLICIES = 64;
 export const MAX_APPROVALS_PER_ROLE = 5;
@@ -14,33 +34,32 @@ export function parseApprovalPolicy(json: string): ApprovalPolicy {
   const raw = parseJsonObject(json, 'policy');
   rejectUnknownFields(raw, ['category', 'approvals']);
   const category = checkCategory(raw.category);
-  if (!Array.isArray(raw.approvals) || raw.approvals.length > APPROVER_ROLES.length) throw invalid('approvals', `must be a list of at most ${APPROVER_ROLES.length} {role, count}`);
-  const approvals = raw.approvals.map((a, i): ApprovalRequirement => {
-    if (!isObject(a)) throw invalid(`approvals[${i}]`, 'must be {role, count}');
-    rejectUnknownFields(a, ['role', 'count'], `approvals[${i}].`);
-    if (!(APPROVER_ROLES as readonly unknown[]).includes(a.role)) throw invalid(`approvals[${i}].role`, `must be one of ${APPROVER_ROLES.join(', ')}`);
-    const count = a.count;
-    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1 || count > MAX_APPROVALS_PER_ROLE) throw invalid(`approvals[${i}].count`, `must be an integer from 1 to ${MAX_APPROVALS_PER_ROLE}`);
-    return { role: a.role as ApproverRole, count };
-  });
-  if (new Set(approvals.map((a) => a.role)).size !== approvals.length) throw invalid('approvals', 'must name each role once');
-  return { category, approvals };
+  return { category, approvals: parseApprovals(raw.approvals, 'approvals') };
 }
 
-const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+/** A list of {role, count}, each role once. */
+function parseApprovals(value: unknown, field: string): ApprovalRequirement[] {
+  if (!Array.isArray(value) || value.length > APPROVER_ROLES.length) throw invalid(field, `must be a list of at most ${APPROVER_ROLES.length} {role, count}`);
+  const approvals = value.map((a, i): ApprovalRequirement => {
+    if (!isObject(a)) throw invalid(`${field}[${i}]`, 'must be {role, count}');
+    rejectUnknownFields(a, ['role', 'count'], `${field}[${i}].`);
+    if (!(APPROVER_ROLES as readonly unknown[]).includes(a.role)) throw invalid(`${field}[${i}].role`, `must be one of ${APPROVER_ROLES.join(', ')}`);
+    const count = a.count;
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1 || count > MAX_APPROVALS_PER_ROLE) throw invalid(`${field}[${i}].count`, `must be an integer from 1 to ${MAX_APPROVALS_PER_ROLE}`);
+    return { role: a.role as ApproverRole, count };
+  });
+  if (new Set(approvals.map((a) => a.role)).size !== approvals.length) throw invalid(field, 'must name each role once');
+  return approvals;
+}
 
-/**
- * The approvals a consent needs: for every policy whose category overlaps one the consent
- * can reach ('all' when its scope names no category and no records), the largest count per
- * role. Pure.
- */
-export function requiredApprovals(policies: ApprovalPolicy[], reach: string[] | 'all'): ApprovalRequirement[] {
-  const need = new Map<ApproverRole, number>();
-  for (const p of policies) {
-    if (reach !== 'all' && !reach.some((c) => overlaps(c, p.category))) continue;
-    for (const a of p.approvals) need.set(a.role, Math.max(need.get(a.role) ?? 0, a.count));
-  }
-  return APPROVER_ROLES.filter((r) => need.has(r)).map((role) => ({ role, count: need.get(role)! }));
+export function parseReachAttestation(json: string): ReachAttestationInput {
+  const raw = parseJsonObject(json, 'attestation');
+  rejectUnknownFields(raw, ['patientPseudonym', 'category', 'requiredApprovals', 'policiesTxId']);
+  const patientPseudonym = checkPseudonym(typeof raw.patientPseudonym === 'string' ? raw.patientPseudonym : '');
+  const category = checkCategory(raw.category);
+  if (!isBlindedCategory(category)) throw invalid('category', 'must be a blinded path: a clear one the chain checks against the policies itself');
+  if (typeof raw.policiesTxId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(raw.policiesTxId)) throw invalid('policiesTxId', 'must be the id of the transaction that last set the policies');
+  return { patientPseudonym, category, requiredApprovals: parseApprovals(raw.requiredApprovals, 'requiredApprovals'), policiesTxId: raw.policiesTxId };
 }
 
 /** True when every requirement has that many distinct approvers of its role. Pure. */
@@ -49,6 +68,7 @@ export function approvalsSatisfy(required: ApprovalRequirement[], approvals: Pic
 }
 
 const POLICIES = 'emr.policies';
+const REACH = 'emr.reach-attestation';
 
 export class PolicyStore {
   constructor(private readonly state: StateStore) {}
@@ -69,5 +89,16 @@ export class PolicyStore {
     const set: PolicySet = { mspId, policies, updatedBy, updatedAt: tx.timestamp.toISOString(), txId: tx.txId };
     await this.state.putState(this.state.createCompositeKey(POLICIES, [mspId]), encode(set));
     return set;
+  }
+
+  /** The key centre's attestation for a blinded category of a patient; a later one replaces it. */
+  async attest(input: ReachAttestationInput, centre: Caller, tx: TxContext): Promise<ReachAttestation> {
+    const attestation: ReachAttestation = { ...input, attestedBy: encodeParty(centre), attestedAt: tx.timestamp.toISOString(), txId: tx.txId };
+    await this.state.putState(this.state.createCompositeKey(REACH, [input.patientPseudonym, input.category]), encode(attestation));
+    return attestation;
+  }
+
+  attestation(patientPseudonym: string, category: string): Promise<ReachAttestation | undefined> {
+    return readJson<ReachAttestation>(this.state, REACH, [patientPseudonym, category]);
   }
 }

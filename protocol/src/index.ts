@@ -51,7 +51,8 @@ export {
 } from './transactions';
 export type { EmrRecordInput, EmrRecord, PatientApproval, Erasure, RecordCreation, RecordPage, InternalMetadata } from './types/records';
 export { createdRecord } from './types/records';
-export type { ConsentInput, Consent, ConsentPage, ApprovalRequirement, ApprovalPolicy, PolicySet, Approval } from './types/consents';
+export type { ConsentInput, Consent, ConsentPage, ApprovalRequirement, ApprovalPolicy, PolicySet, Approval, ReachAttestation, ReachAttestationInput } from './types/consents';
+export { requiredApprovals } from './approvals';
 export type { RegistrationInput, Registration, GrantPage } from './types/grants';
 export { EMERGENCY_STATUSES, type EmergencyInput, type Emergency, type EmergencyStatus, type Justification } from './types/emergencies';
 export { LOG_ACTIONS, type KeyLeak, type KeyLeakReport, type LogAction, type LogEntry, type LogPage } from './types/log';

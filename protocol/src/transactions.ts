@@ -14,7 +14,7 @@ import type { Party } from './party';
 import type { Caller } from './roles';
 import type { Purpose, RecordType } from './scopes';
 import type { ConsortiumSettings, ConsortiumSettingsInput, SettingsProposal } from './types/consortium';
-import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, PolicySet } from './types/consents';
+import type { ApprovalPolicy, Consent, ConsentInput, ConsentPage, PolicySet, ReachAttestation, ReachAttestationInput } from './types/consents';
 import type { DkgBoard, DkgMessage, DkgMessageInput, DkgPhase } from './types/dkg';
 import type { DirectoryEntry, PatientRegistration, Sm2KeyRegistration } from './types/directory';
 import type { Emergency, EmergencyInput, EmergencyStatus, Justification } from './types/emergencies';
@@ -100,6 +100,7 @@ export interface Transactions {
   'consent:ListConsentsByPatient': Evaluate<[patientPseudonym: string, ...Page], ConsentPage>;
   'consent:SetApprovalPolicy': Submit<[policy: ApprovalPolicy], PolicySet>;
   'consent:ReadApprovalPolicies': Evaluate<[mspId: string], PolicySet>;
+  'consent:AttestBlindedReach': Submit<[attestation: ReachAttestationInput], ReachAttestation>;
   'consent:ApproveConsent': Submit<[consentId: string], Consent>;
   'consent:RequestAccess': Submit<[recordId: string, consentId: string, purpose: Purpose], AccessDecision>;
   'consent:RequestDelegatedAccess': Submit<[recordId: string, grantId: string, purpose: Purpose], AccessDecision>;
@@ -186,6 +187,7 @@ export const TRANSACTIONS = {
   'consent:ListConsentsByPatient': 'evaluate',
   'consent:SetApprovalPolicy': 'submit',
   'consent:ReadApprovalPolicies': 'evaluate',
+  'consent:AttestBlindedReach': 'submit',
   'consent:ApproveConsent': 'submit',
   'consent:RequestAccess': 'submit',
   'consent:RequestDelegatedAccess': 'submit',

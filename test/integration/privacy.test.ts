@@ -139,3 +139,47 @@ it('a record filed under a blinded category, a consent, an area rule and a break
     curious.close();
   }
 });
+
+it("a blinded consent under the home hospital's approval policy: its key centre attests what the policy requires, the consent waits for it, then works", async () => {
+  const category = `prv${randomUUID().slice(0, 8)}`;
+  await as('HospitalA', 'admin').consents.setApprovalPolicy({ category, approvals: [{ role: 'doctor', count: 1 }] });
+  const { user, pseudonym } = await newPatient('HospitalA', 'privacy-policy');
+  const patient = as('HospitalA', user);
+  const researcher = as('ResearchInstitute', 'researcher1');
+  await researcher.registerIdentity();
+  const { record } = await as('HospitalB', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: `${category}/notes`, source: Buffer.from('under a policy'), blindCategory: true });
+  const hour = 3_600_000;
+  const consentFor = (scope: string) =>
+    patient.grantConsent({
+      patientPseudonym: pseudonym,
+      grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+      scope: { category: scope },
+      blindCategory: true,
+      purpose: 'research',
+      validFrom: new Date(Date.now() - hour).toISOString(),
+      validUntil: new Date(Date.now() + hour).toISOString(),
+      maxAccesses: 2,
+      hopLimit: 1,
+    });
+  const { consent, grants } = await consentFor(category);
+  expect([consent.status, consent.requiredApprovals, grants]).toEqual(['pending', [{ role: 'doctor', count: 1 }], []]);
+  await expect(researcher.fetchRecord(record.recordId, { consentId: consent.consentId }, { purpose: 'research' })).rejects.toMatchObject({ reason: 'pending-approval' });
+  expect((await as('HospitalA', 'doctor2').consents.approveConsent(consent.consentId)).status).toBe('active');
+  expect(await patient.extendGrants(consent.consentId)).toHaveLength(1);
+  expect((await researcher.fetchRecord(record.recordId, { consentId: consent.consentId }, { purpose: 'research' })).data?.toString()).toBe('under a policy');
+  // A blinded category no policy covers: attested as needing nothing, active at once.
+  expect((await consentFor('dermatology')).consent).toMatchObject({ status: 'active', requiredApprovals: [] });
+
+  const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
+  try {
+    const { txs } = await readChannel(curious, curious.channel, curious.contract.getChaincodeName());
+    const attestations = txs.filter((t) => t.fn === 'consent:AttestBlindedReach' && JSON.stringify(t.args).includes(pseudonym));
+    expect(attestations).toHaveLength(2);
+    expect(attestations.every((t) => t.creator.role === 'kgc' && t.creator.mspId === 'HospitalAMSP')).toBe(true);
+    const about = txs.filter((t) => JSON.stringify(t.writes).includes(pseudonym) || JSON.stringify(t.args).includes(pseudonym));
+    expect(JSON.stringify(about).includes(category)).toBe(false);
+    expect(JSON.stringify(about).includes('dermatology')).toBe(false);
+  } finally {
+    curious.close();
+  }
+});

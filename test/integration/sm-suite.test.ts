@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sm2Verify } from '@emr/crypto';
+import { paddedLength, sm2Verify } from '@emr/crypto';
 import { fragmentSigningPayload, recordSigningPayload } from '@emr/protocol';
 import { state } from '../../network/src/paths';
 import { topology } from '../../network/src/topology';
@@ -44,7 +44,8 @@ it('a record under the SM suite is stored with its suite and read back by a gran
   for await (const c of await doctor.ipfs.cat(record.cid)) chunks.push(c);
   const stored = Buffer.concat(chunks);
   expect([stored.subarray(0, 4).toString(), stored[4]]).toEqual(['EMRC', 2]); // the SM suite's version byte
-  expect(stored.length).toBe(13 + 32 + content.length); // one segment, a 32-byte HMAC-SM3 tag
+  expect(stored.length).toBe(13 + 32 + paddedLength(content.length)); // one segment padded to its size class, a 32-byte HMAC-SM3 tag
+  expect(record.size).toBe(paddedLength(content.length));
 
   const { consentId, grant } = await researchConsent(patient, category, 2);
   const read = await researcher.fetchRecord(doc.recordId, { consentId }, { purpose: 'research' });

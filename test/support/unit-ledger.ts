@@ -19,6 +19,7 @@ export const doctor1 = identity('doctor1', 'doctor');
 export const doctor2 = identity('doctor2', 'doctor');
 export const researcher1 = identity('researcher1', 'researcher');
 export const proxyId = identity('proxy', 'proxy');
+export const kgc = identity('kgc', 'kgc');
 export const p1 = patient1Pseudonym();
 
 export const contracts = { emr: new EmrContract(), consent: new ConsentContract(), directory: new DirectoryContract(), emergency: new EmergencyContract(), proxy: new ProxyContract() };

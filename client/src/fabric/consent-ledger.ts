@@ -1,5 +1,5 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
-import type { AccessDecision, AreaPolicy, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, Registration, RegistrationInput } from '@emr/protocol';
+import type { AccessDecision, AreaPolicy, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, ReachAttestation, ReachAttestationInput, Registration, RegistrationInput } from '@emr/protocol';
 import { sm2KeyPayload } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
@@ -132,6 +132,11 @@ export class ConsentLedger extends ContractClient {
 
   readApprovalPolicies(mspId: string): Promise<PolicySet> {
     return this.evaluate('consent:ReadApprovalPolicies', mspId);
+  }
+
+  /** The home hospital's key centre attests what its policies require of a patient's blinded category. */
+  attestBlindedReach(attestation: ReachAttestationInput): Promise<ReachAttestation> {
+    return this.submit('consent:AttestBlindedReach', attestation);
   }
 
   /** A doctor or admin of the patient's hospital approves a pending consent. */

@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { extractPartial, toBase64url, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
-import { blindCategory, checkCategory, decodeParty, isPseudonym, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, sealCategoryLabel, type Caller, type Group, type GroupSettings } from '@emr/protocol';
+import { blindCategory, checkCategory, decodeParty, isPseudonym, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, requiredApprovals, sealCategoryLabel, type Caller, type Group, type GroupSettings } from '@emr/protocol';
+import type { ConsentLedger } from '../fabric/consent-ledger';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
@@ -49,6 +50,8 @@ export interface KgcDeps {
   signer: RequestSigner;
   registry: Pick<KeyCentreRegistry, 'list' | 'register'> & DkgBoardClient;
   settings: () => Promise<GroupSettings>;
+  /** Its hospital's approval policies, and the attestations of what they require of blinded categories. */
+  consents: Pick<ConsentLedger, 'readApprovalPolicies' | 'attestBlindedReach'>;
 }
 
 /** Who gets paths blinded for a patient: staff who file records. */
@@ -234,6 +237,30 @@ export class KeyGenerationCentreService {
           // The home hospital's record of who asked about which patient (a prober shows here).
           this.log(`blinded ${categories.length} path(s) for patient ${patientPseudonym.slice(0, 16)}… at the request of ${encodeParty(caller)} (${caller.role})`);
           return sealedAnswer(req, signed, { blinded: (categories as string[]).map((c) => blindCategory(key, c)), labels: (categories as string[]).map((c) => sealCategoryLabel(key, c)) });
+        });
+      },
+      // What this hospital's approval policies require of a consent on one of its patient's blinded categories, attested on chain (docs/privacy.md).
+      'POST /v1/attest-reach': async (req: Request) => {
+        const signed = this.authenticate(req);
+        const body = req.json<{ category?: unknown }>();
+        onlyFields(body, ['category'], '{category}');
+        const { caller } = signed;
+        if (caller.role !== 'patient' || caller.mspId !== this.mspId) throw new HttpError(403, 'UNAUTHORIZED', `only a patient of ${this.mspId} has his categories attested here`);
+        let category: string;
+        try {
+          category = checkCategory(body.category);
+        } catch (err) {
+          throw new HttpError(400, 'INVALID_ARGUMENT', `category: ${(err as Error).message}`);
+        }
+        return this.blindLimiter.run(encodeParty(caller), async () => {
+          const patientPseudonym = pseudonymOf(caller.mspId, signed.certificate);
+          const blinded = blindCategory(patientBlindingKey(this.blindingSecret(), patientPseudonym), category);
+          const set = await this.deps.consents.readApprovalPolicies(this.mspId);
+          const required = requiredApprovals(set.policies, [category]);
+          if (set.policies.length === 0) return { category: blinded, requiredApprovals: required, attestationTxId: null };
+          const attestation = await retryMvcc(() => this.deps.consents.attestBlindedReach({ patientPseudonym, category: blinded, requiredApprovals: required, policiesTxId: set.txId }));
+          this.log(`attested ${required.map((r) => `${r.count} ${r.role}`).join(', ') || 'no approvals'} for a blinded category of patient ${patientPseudonym.slice(0, 16)}… (policies of ${set.txId.slice(0, 12)}…)`);
+          return { category: blinded, requiredApprovals: required, attestationTxId: attestation.txId };
         });
       },
       'POST /v1/keys': async (req: Request) => {

@@ -487,14 +487,31 @@ export class EmrClient {
   async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string; blindCategory?: boolean }): Promise<GrantResult> {
     if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
     const { blindCategory: blind, ...fields } = input;
-    const scope = blind && fields.scope.category !== undefined ? { ...fields.scope, category: (await this.blinded(fields.patientPseudonym, fields.scope.category, 'scope.category')).category } : fields.scope;
+    const scope = blind && fields.scope.category !== undefined ? { ...fields.scope, category: await this.blindedConsentCategory(fields.patientPseudonym, fields.scope.category) } : fields.scope;
     const consent = await this.consents.grantConsent({ ...fields, scope, consentId: input.consentId ?? `consent-${randomUUID()}` });
+    // Proxies take no share of a consent awaiting its hospital's approvals: its grants are made once it is active (extendGrants).
+    if (consent.status === 'pending') return { consent, grants: [] };
     try {
       return { consent, grants: await this.makeGrants(consent, await this.consentSlots(consent)) };
     } catch (err) {
       await this.consents.revokeConsent(consent.consentId).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * A consent's category blinded with the patient's key. When his hospital has approval
+   * policies, its key centre blinds it and attests on chain what they require of it, which
+   * the chain then holds the consent to (docs/privacy.md, "Approval policies").
+   */
+  private async blindedConsentCategory(patientPseudonym: string, category: string): Promise<string> {
+    const { category: blinded } = await this.blinded(patientPseudonym, category, 'scope.category');
+    const home = this.connection.mspId;
+    if ((await this.consents.readApprovalPolicies(home)).policies.length === 0) return blinded;
+    const centre = this.homeCentre(home);
+    const attested = await keyCentreClient(centre.index, centre.endpoint, this.connection, 30_000).post('POST /v1/attest-reach', { category });
+    if (attested.category !== blinded) throw new FlowError(`the key centre at ${centre.endpoint} attested another blinded path than your key gives`);
+    return blinded;
   }
 
   /**
@@ -551,7 +568,8 @@ export class EmrClient {
   }
 
   /**
-   * Makes the grants a consent lacks for records in its scope that no grant of it opens:
+   * Makes the grants a consent lacks: all of them for a consent granted pending (once its
+   * approvals made it active); else for records in its scope that no grant of it opens:
    * records indexed before ancestor capsules existed (they carry their own category's capsule
    * only), or grants lost to a failure. A consent granted on a category needs nothing more for
    * records indexed later. Lists the patient's records.
@@ -560,6 +578,8 @@ export class EmrClient {
     await ready(); // the crypto backend, chosen once before the first point
     const consent = typeof consentOrId === 'string' ? await this.consents.readConsent(consentOrId) : consentOrId;
     const existing = await this.consents.allGrants(consent.consentId);
+    // A consent that was pending when granted has none yet: its own grants first.
+    if (!existing.some((g) => g.hop === 1)) return this.makeGrants(consent, await this.consentSlots(consent));
     const covered = new Set(existing.filter((g) => g.hop === 1).map((g) => `${g.type}|${g.conditionHash}`));
     const slots = new Map<string, Slot>();
     for (const record of await this.index.allRecordsByPatient(consent.patientPseudonym)) {

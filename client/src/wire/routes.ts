@@ -3,6 +3,7 @@
  * with its request body and its answer. The services implement these tables (`Served`) and
  * the SDK calls them (`ServiceClient`), so both ends are checked against the same types.
  */
+import type { ApprovalRequirement } from '@emr/protocol';
 import type { SealedReply } from './signed-requests';
 
 /** A route: its JSON body (`undefined` for a GET), its answer, and whether the answer is sealed to the requester. */
@@ -34,6 +35,8 @@ export interface KeyCentreRoutes {
   'POST /v1/blinding-key': Route<Record<string, never>, { patientPseudonym: string; key: string }, true>;
   /** Staff of a member org: department paths blinded for a patient of this centre's org, with their labels sealed for him (blinding.ts), sealed; each request is logged. */
   'POST /v1/blind': Route<{ patientPseudonym: string; categories: string[] }, { blinded: string[]; labels: string[] }, true>;
+  /** A patient of this centre's org: what its approval policies require of a consent on his category, blinded; attested on chain when it has policies. */
+  'POST /v1/attest-reach': Route<{ category: string }, { category: string; requiredApprovals: ApprovalRequirement[]; attestationTxId: string | null }>;
 }
 
 /** A re-encryption fragment as a proxy serves it (and keeps it, to serve the same again). */
@@ -68,6 +71,7 @@ export const KEY_CENTRE_SEALED: SealedFlags<KeyCentreRoutes> = {
   'POST /v1/keys': true,
   'POST /v1/blinding-key': true,
   'POST /v1/blind': true,
+  'POST /v1/attest-reach': false,
 };
 
 export const PROXY_SEALED: SealedFlags<ProxyRoutes> = { 'GET /v1/health': false, 'POST /v1/shares': false, 'POST /v1/fragments': false };

@@ -64,3 +64,25 @@ export interface Approval {
   approvedAt: string;
   txId: string;
 }
+
+/**
+ * What a patient's home hospital's approval policies require of a consent on one of his
+ * blinded categories, attested by that hospital's key centre: the chain cannot match a blinded
+ * path against the clear policies (docs/privacy.md, "Approval policies"). Bound to the policy
+ * set it was computed under.
+ */
+export interface ReachAttestationInput {
+  patientPseudonym: string;
+  /** The blinded path. */
+  category: string;
+  requiredApprovals: ApprovalRequirement[];
+  /** The transaction that last set the hospital's policies (PolicySet.txId). */
+  policiesTxId: string;
+}
+
+export interface ReachAttestation extends ReachAttestationInput {
+  /** The key centre's identity, `enrollmentId@MSP`. */
+  attestedBy: string;
+  attestedAt: string;
+  txId: string;
+}

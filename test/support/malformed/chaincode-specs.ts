@@ -7,7 +7,7 @@
  * it apart from the base's own outcome.
  */
 import { G2, deriveSm2Secret, encodeKeyPossession, sm2PublicKey, sm2Sign, toBase64url } from '@emr/crypto';
-import { recordSigningPayload, sm2KeyPayload, type TransactionName } from '@emr/protocol';
+import { blindCategory, recordSigningPayload, sm2KeyPayload, type TransactionName } from '@emr/protocol';
 import { compositeKey, entryId, enrollmentId, id, int, invalid, json, mspId, page, pseudonym, purpose, time, unauthorized, type Context, type Field, type Spec } from './chaincode-shapes';
 import type { Identity } from './gateways';
 import type { World } from './world';
@@ -55,6 +55,14 @@ function sm2Key(owner: string) {
   const publicKey = Buffer.from(sm2PublicKey(d)).toString('hex');
   return { publicKey, proof: toBase64url(sm2Sign(Buffer.from(sm2KeyPayload(owner, publicKey), 'utf8'), d)) };
 }
+/** An attestation for a blinded path of the victim's (under a key that is not his: the chain cannot tell). */
+const reachAttestation = (w: World) => ({ patientPseudonym: w.victim.pseudonym, category: blindCategory(new Uint8Array(32).fill(9), w.freshCategory), requiredApprovals: [{ role: 'doctor', count: 1 }], policiesTxId: 'f'.repeat(64) });
+const REACH_FIELDS: Record<string, Field> = {
+  patientPseudonym: { kind: 'pseudonym' },
+  category: { kind: 'category' },
+  requiredApprovals: { kind: 'array', refusedAs: ['requiredApprovals', 'requiredApprovals[0]'] },
+  policiesTxId: { kind: 'id' },
+};
 const sm2KeyInput = (patientPseudonym: string) => ({ patientPseudonym, ...sm2Key(patientPseudonym) });
 const SM2_KEY_FIELDS: Record<string, Field> = {
   patientPseudonym: { kind: 'pseudonym', refusedAs: ['patientPseudonym', 'proof'] },
@@ -298,6 +306,11 @@ export const SPECS: { [N in TransactionName]: Spec } = {
   },
   // valid
   'consent:ReadApprovalPolicies': { base: () => ({ caller: doctorA, args: [mspId('HospitalAMSP')] }) },
+  // CONFLICT: attested under policies of another transaction than HospitalA's last
+  'consent:AttestBlindedReach': {
+    base: (c) => ({ caller: kgcA, args: [json('attestation', reachAttestation(c.w), REACH_FIELDS)] }),
+    otherPatient: (c) => ({ caller: c.r.pick([HB('kgc'), RI('kgc')]), args: [JSON.stringify(reachAttestation(c.w))], what: "another hospital's key centre attests for the victim", expect: unauthorized('patientPseudonym') }),
+  },
   // CONFLICT: the consent is active, not awaiting approval
   'consent:ApproveConsent': {
     base: (c) => ({ caller: doctorA, args: [id('consentId', c.w.consent.consentId)] }),

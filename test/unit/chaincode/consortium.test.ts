@@ -5,12 +5,12 @@
  * nothing. The quorum rule itself is property-tested against a direct count.
  */
 import fc from 'fast-check';
-import { NO_SETTINGS, blindCategory, missingApprovals, type ConsortiumSettings } from '@emr/protocol';
+import { NO_SETTINGS, blindCategory, missingApprovals, type Consent, type ConsortiumSettings, type PolicySet } from '@emr/protocol';
 import { ConsortiumContract } from '../../../chaincode/src/consortium-contract';
 import { chaincodeContext } from '../../support/chaincode-context';
 import { MemoryState } from '../../support/memory-state';
 import { consentInput, recordInput } from '../../support/fixtures';
-import { A, B, RI, admin, contracts, doctor1, patient1, unitLedger } from '../../support/unit-ledger';
+import { A, B, RI, admin, contracts, doctor1, kgc, p1, patient1, unitLedger } from '../../support/unit-ledger';
 
 const consortium = new ConsortiumContract();
 const AES = 'aes-256-gcm-stream.v1';
@@ -104,7 +104,7 @@ describe("the consortium's department tree", () => {
     await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { category: 'oncology' } })));
   });
 
-  it('a blinded path is taken by its shape (the SDK checked the clear one), and never gets past an approval policy', async () => {
+  it('a blinded path is taken by its shape (the SDK checked the clear one), and gets past an approval policy only with the home key centre\'s attestation', async () => {
     const { state, as } = await unitLedger();
     const settings = { members: [A, B, RI], defaultCipherSuite: AES, categories: ['oncology/biopsy'], areas: [], areaDefaults: [] };
     await consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'tree', settings }));
@@ -116,12 +116,25 @@ describe("the consortium's department tree", () => {
     expect(JSON.parse(await contracts.emr.CreateRecord(as(A, doctor1), JSON.stringify(record))).recordId).toBe(record.recordId);
     const scope = { category: blindCategory(key, 'oncology') };
     expect(JSON.parse(await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope })))).status).toBe('active');
-    // Once HospitalA has a policy, a consent reaching a blinded path is refused, by category or by record; one on every category still gets the policy.
-    await contracts.consent.SetApprovalPolicy(as(A, admin), JSON.stringify({ category: 'psychiatry', approvals: [{ role: 'doctor', count: 1 }] }));
+    // Once HospitalA has a policy, a consent on a blinded path needs its key centre's attestation; by record it is refused; one on every category still gets the policy.
+    const set = JSON.parse(await contracts.consent.SetApprovalPolicy(as(A, admin), JSON.stringify({ category: 'oncology', approvals: [{ role: 'doctor', count: 1 }] }))) as PolicySet;
     const before = new Map(state.data);
-    await expect(contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope })))).rejects.toThrow(/^INVALID_ARGUMENT\[scope.category\]: reaches a blinded category, which HospitalAMSP's approval policies cannot be checked against yet/);
+    await expect(contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope })))).rejects.toThrow(/^INVALID_ARGUMENT\[scope.category\]: is blinded, and HospitalAMSP's key centre has not attested what its approval policies require of it/);
     await expect(contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { recordIds: [record.recordId] } })))).rejects.toThrow(/^INVALID_ARGUMENT\[scope.recordIds\]: reaches a blinded category/);
+    const attestation = { patientPseudonym: p1, category: scope.category, requiredApprovals: [{ role: 'doctor', count: 1 }], policiesTxId: set.txId };
+    // Only the home hospital's key centre attests, for the policies in force, and only a blinded path.
+    await expect(contracts.consent.AttestBlindedReach(as(B, kgc), JSON.stringify(attestation))).rejects.toThrow(/^UNAUTHORIZED\[patientPseudonym\]: only HospitalAMSP's key centre/);
+    await expect(contracts.consent.AttestBlindedReach(as(A, admin), JSON.stringify(attestation))).rejects.toThrow(/^UNAUTHORIZED/);
+    await expect(contracts.consent.AttestBlindedReach(as(A, patient1), JSON.stringify(attestation))).rejects.toThrow(/^UNAUTHORIZED/);
+    await expect(contracts.consent.AttestBlindedReach(as(A, kgc), JSON.stringify({ ...attestation, policiesTxId: 'tx-1' }))).rejects.toThrow(/^CONFLICT\[policiesTxId\]/);
+    await expect(contracts.consent.AttestBlindedReach(as(A, kgc), JSON.stringify({ ...attestation, category: 'oncology' }))).rejects.toThrow(/^INVALID_ARGUMENT\[category\]: must be a blinded path/);
     expect(state.data).toEqual(before);
+    await contracts.consent.AttestBlindedReach(as(A, kgc), JSON.stringify(attestation));
+    const pending = JSON.parse(await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope })))) as Consent;
+    expect([pending.status, pending.requiredApprovals]).toEqual(['pending', [{ role: 'doctor', count: 1 }]]);
+    // A policy change voids the attestation until the centre attests again.
+    await contracts.consent.SetApprovalPolicy(as(A, admin), JSON.stringify({ category: 'psychiatry', approvals: [{ role: 'admin', count: 1 }] }));
+    await expect(contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope })))).rejects.toThrow(/^CONFLICT\[scope.category\]: HospitalAMSP's approval policies changed after its key centre attested this blinded category/);
     expect(JSON.parse(await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { type: 'sharable' } })))).status).toBe('pending');
   });
 });

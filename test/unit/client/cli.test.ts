@@ -337,6 +337,16 @@ describe('output', () => {
     ]);
   });
 
+  it('names a blinded category to whom the clear names were given, and shows the blinded form otherwise', () => {
+    const blinded = `${'a'.repeat(32)}/${'b'.repeat(32)}`;
+    const [named] = listedRecords([record({ category: blinded })], new Map([[blinded, 'psychiatry/inpatient']]));
+    expect(named!.clearCategory).toBe('psychiatry/inpatient');
+    expect(recordLines([named!])[1]).toMatch(/ psychiatry\/inpatient \(blinded\) /);
+    const [plain] = listedRecords([record({ category: blinded })]);
+    expect(plain).not.toHaveProperty('clearCategory');
+    expect(recordLines([plain!])[1]).toContain(blinded);
+  });
+
   it("states what a consent allows now, in the chaincode's order of checks", () => {
     expect(consentState(consent(), NOW)).toBe('active');
     expect(consentState(consent({ status: 'revoked' }), NOW)).toBe('revoked');
@@ -463,6 +473,7 @@ describe('main, with a connection profile and a fake client', () => {
       }),
       auditTrail: jest.fn(async () => [entry({})]),
       index: { allRecordsByPatient: jest.fn(async () => [record({})]) },
+      clearCategories: jest.fn(async () => new Map<string, string>()),
       consents: {
         readPatient: jest.fn(async () => reg),
         listConsents: jest.fn(async () => ({ consents: [consent({ validFrom: '2020-01-01T00:00:00.000Z', validUntil: '2100-01-01T00:00:00.000Z' })], bookmark: '' })),

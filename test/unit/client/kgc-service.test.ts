@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { G1, fromBase64url, slotIdentity } from '@emr/crypto';
-import { blindCategory, patientBlindingKey, pseudonymOf, type KeyCentre, type KeyCentreInput } from '@emr/protocol';
+import { blindCategory, patientBlindingKey, pseudonymOf, type KeyCentre, type KeyCentreInput, type PolicySet, type ReachAttestationInput } from '@emr/protocol';
 import { KeyExtractionError, ServiceError } from '../../../client/src';
 import { callService, keyCentreClient } from '../../../client/src/wire/call';
 import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../../client/src/wire/signed-requests';
@@ -51,6 +51,9 @@ describe('key centres over HTTP', () => {
     limits: { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000, checkIntervalMs: 200 },
   }));
   const board = memoryDkgBoard();
+  // Each org's approval policies, and the attestations its centre submits.
+  const policySets = new Map<string, PolicySet>();
+  const attested: ReachAttestationInput[] = [];
   const services = configs.map(
     (config, i) =>
       new KeyGenerationCentreService(
@@ -59,6 +62,10 @@ describe('key centres over HTTP', () => {
           signer: cas[i]!.enroll('kgc', 'kgc'),
           registry: { ...board(orgs[i]!), list: async () => registered as unknown as KeyCentre[], register: async (input) => (registered.push(input), input as unknown as KeyCentre) },
           settings: async () => ({ areas: [], members: orgs }),
+          consents: {
+            readApprovalPolicies: async (mspId: string) => policySets.get(mspId) ?? { mspId, policies: [], updatedBy: '', updatedAt: '', txId: '' },
+            attestBlindedReach: async (a: ReachAttestationInput) => (attested.push(a), { ...a, attestedBy: `kgc@${orgs[i]}`, attestedAt: new Date().toISOString(), txId: `attest-${attested.length}` }),
+          },
         },
         log,
       ),
@@ -131,6 +138,29 @@ describe('key centres over HTTP', () => {
       await expect(as(1, doctor).post('POST /v1/blind', { patientPseudonym: pseudonym, categories: [] })).rejects.toThrow(/categories must be 1 to 16/);
       await expect(as(1, doctor).post('POST /v1/blind', { patientPseudonym: 'not-hex', categories: ['oncology'] })).rejects.toThrow(/patientPseudonym must be 64/);
       await expect(centre(1).post('POST /v1/blind', { patientPseudonym: pseudonym, categories: ['oncology'] })).rejects.toThrow();
+    });
+  });
+
+  describe("attesting a blinded consent category for the hospital's approval policies (docs/privacy.md)", () => {
+    const as = (i: number, signer: typeof doctor) => keyCentreClient(i, peers.get(i)!, signer, 5000);
+
+    it("blinds the patient's category; with policies, attests what they require of it, bound to the policies' transaction", async () => {
+      const pseudonym = pseudonymOf('HospitalAMSP', patient.certificate);
+      const key = patientBlindingKey(Buffer.from(JSON.parse(readFileSync(path.join(stateDir, 'blinding-1.json'), 'utf8')).secret, 'hex'), pseudonym);
+      expect(await as(1, patient).post('POST /v1/attest-reach', { category: 'oncology' })).toEqual({ category: blindCategory(key, 'oncology'), requiredApprovals: [], attestationTxId: null });
+      expect(attested).toEqual([]);
+      policySets.set('HospitalAMSP', { mspId: 'HospitalAMSP', policies: [{ category: 'oncology/biopsy', approvals: [{ role: 'doctor', count: 2 }] }, { category: 'psychiatry', approvals: [{ role: 'admin', count: 1 }] }], updatedBy: 'admin', updatedAt: '', txId: 'policies-tx' });
+      const answer = await as(1, patient).post('POST /v1/attest-reach', { category: 'oncology' });
+      expect(answer).toEqual({ category: blindCategory(key, 'oncology'), requiredApprovals: [{ role: 'doctor', count: 2 }], attestationTxId: 'attest-1' });
+      expect(attested).toEqual([{ patientPseudonym: pseudonym, category: blindCategory(key, 'oncology'), requiredApprovals: [{ role: 'doctor', count: 2 }], policiesTxId: 'policies-tx' }]);
+      expect(logged.some((l) => l.includes('oncology'))).toBe(false); // the log names no clear category
+    });
+
+    it("refuses anyone but the centre's own patients, and a path that is none", async () => {
+      await expect(as(1, doctor).post('POST /v1/attest-reach', { category: 'oncology' })).rejects.toThrow(/only a patient of HospitalAMSP has his categories attested here/);
+      await expect(as(2, patient).post('POST /v1/attest-reach', { category: 'oncology' })).rejects.toThrow(/only a patient of HospitalBMSP/);
+      await expect(as(1, patient).post('POST /v1/attest-reach', { category: '../etc' })).rejects.toThrow(/category: .*department path/);
+      await expect(as(1, patient).post('POST /v1/attest-reach', { category: 'oncology', patientPseudonym: 'x' } as { category: string })).rejects.toThrow(/unknown field|not a field|patientPseudonym/);
     });
   });
 
