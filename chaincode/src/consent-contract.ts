@@ -30,7 +30,7 @@ import { decodeGrant, fromBase64url, verifyKeyPossession } from '@emr/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { evaluateConsent, granteeMatches, parseConsentInput, type AreaMembership, type Decision } from './consents';
-import { parseAreaRule, requireArea, requireCategory } from './consortium';
+import { parseAreaRule, requireArea, requireBlindedIfBlinding, requireCategory } from './consortium';
 import type { PatientStore } from './patients';
 import { checkSm2Key } from './sm2-keys';
 import { KeyCentreStore } from './key-centres';
@@ -246,6 +246,7 @@ export class ConsentContract extends BatchingContract {
     const settings = await s.consortium.settings();
     requireArea(settings, raw.area, 'area');
     const rule = parseAreaRule(raw, '', settings.categories, true);
+    if (rule.category !== undefined) requireBlindedIfBlinding(settings, rule.category, 'category');
     await s.patients.requirePatient(patientPseudonym, 'set his own area rules');
     const policy = await s.areaPolicies.set({ patientPseudonym, area: raw.area, ...rule }, s.tx);
     await s.log.append({ action: 'area-policy', outcome: 'success', reason: null, agent: s.caller, patientPseudonym, recordId: null, consentId: null, areaRule: `${raw.area}:patient`, purpose: null });

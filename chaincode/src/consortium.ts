@@ -9,6 +9,7 @@ import {
   ChaincodeError,
   ErrorCode,
   NO_SETTINGS,
+  ROOT_CATEGORY,
   checkCategory,
   isBlindedCategory,
   checkMspId,
@@ -104,20 +105,31 @@ export function requireArea(settings: ConsortiumSettings, name: string, field: s
  * path (docs/privacy.md) cannot be checked here: the SDK checked its clear form before blinding.
  */
 export function requireCategory(settings: ConsortiumSettings, category: string, field: string): void {
-  if (!isBlindedCategory(category) && !categoryKnown(settings, category)) throw invalid(field, unknownCategory(settings, category));
+  if (isBlindedCategory(category)) return;
+  if (!categoryKnown(settings, category)) throw invalid(field, unknownCategory(settings, category));
+  requireBlindedIfBlinding(settings, category, field);
+}
+
+/** While the consortium blinds categories, a new clear one (the root aside) is refused. */
+export function requireBlindedIfBlinding(settings: Pick<ConsortiumSettings, 'blindCategories'>, category: string, field: string): void {
+  if (settings.blindCategories && category !== ROOT_CATEGORY && !isBlindedCategory(category)) {
+    throw invalid(field, "is a clear category, and the consortium blinds categories (emr consortium show): the SDK blinds it for the patient by default");
+  }
 }
 
 /** Why an area is unknown, naming the consortium's areas. */
 export const unknownArea = (areas: Area[], name: string): string =>
   `'${name}' is not an area of the consortium (emr consortium show); its areas: ${areas.map((a) => a.name).join(', ') || 'none'}`;
 
-/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite, categories, areas, areaDefaults}}. */
+/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories?}}. */
 export function parseSettingsProposal(json: string): { proposalId: string; settings: ConsortiumSettingsInput } {
   const raw = parseJsonObject(json, 'proposal');
   rejectUnknownFields(raw, ['proposalId', 'settings']);
   const proposalId = checkProposalId(typeof raw.proposalId === 'string' ? raw.proposalId : '');
-  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite, categories, areas, areaDefaults}');
-  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite', 'categories', 'areas', 'areaDefaults'], 'settings.');
+  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories?}');
+  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite', 'categories', 'areas', 'areaDefaults', 'blindCategories'], 'settings.');
+  const { blindCategories = false } = raw.settings;
+  if (typeof blindCategories !== 'boolean') throw invalid('settings.blindCategories', 'must be true or false');
   const { members, defaultCipherSuite, categories } = raw.settings;
   if (!Array.isArray(members) || members.length === 0 || members.length > MAX_MEMBERS) throw invalid('settings.members', `must list 1 to ${MAX_MEMBERS} MSP ids`);
   members.forEach((m, i) => checkMspId(m, `settings.members[${i}]`));
@@ -131,7 +143,9 @@ export function parseSettingsProposal(json: string): { proposalId: string; setti
   const tree = [...(categories as string[])].sort();
   const areas = parseAreas(raw.settings.areas, members as string[]);
   const areaDefaults = parseAreaDefaults(raw.settings.areaDefaults, areas, tree);
-  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite, categories: tree, areas, areaDefaults } };
+  const clearDefault = areaDefaults.findIndex((d) => d.category !== undefined);
+  if (blindCategories && clearDefault >= 0) throw invalid(`settings.areaDefaults[${clearDefault}].category`, "names a category, which matches no blinded record: while the consortium blinds categories, defaults name none (a patient's own rule may)");
+  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite, categories: tree, areas, areaDefaults, blindCategories } };
 }
 
 export class ConsortiumStore {

@@ -2,6 +2,7 @@ import { ChaincodeError, ErrorCode, canonicalJson, checkEmergencyId, checkRecord
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { MAX_JUSTIFICATION_BYTES, emergencyStatus, evaluateEmergency, parseEmergencyInput } from './emergencies';
+import { requireBlindedIfBlinding } from './consortium';
 import { transientText } from './ledger';
 import { PatientStore } from './patients';
 import { session } from './session';
@@ -34,6 +35,7 @@ export class EmergencyContract extends BatchingContract {
   async RequestBreakGlass(ctx: Context, emergencyJson: string): Promise<string> {
     const s = session(ctx, 'emergency:RequestBreakGlass');
     const input = parseEmergencyInput(emergencyJson);
+    if (input.category !== undefined) requireBlindedIfBlinding(await s.consortium.settings(), input.category, 'category');
     await s.patients.require(input.patientPseudonym);
     const e = await s.emergencies.request(input, s.caller, s.tx);
     await s.log.append({ action: 'break-glass-request', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: e.patientPseudonym, recordId: null, consentId: null, purpose: 'emergency', emergencyId: e.emergencyId });

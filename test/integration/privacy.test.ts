@@ -183,3 +183,29 @@ it("a blinded consent under the home hospital's approval policy: its key centre 
     curious.close();
   }
 });
+
+it('a consortium that blinds categories: the SDK blinds by default, and the chain refuses a clear one', async () => {
+  const settingsWith = async (blindCategories: boolean) => {
+    const current = await as('HospitalA', 'admin').settings.read();
+    const id = `blind-${randomUUID().slice(0, 8)}`;
+    const { members, defaultCipherSuite, categories, areas, areaDefaults } = current;
+    await as('HospitalA', 'admin').settings.propose(id, { members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories });
+    await as('HospitalB', 'admin').settings.approve(id);
+    expect((await as('HospitalA', 'doctor1').settings.read()).blindCategories).toBe(blindCategories);
+  };
+  const { user, pseudonym } = await newPatient('HospitalB', 'privacy-default');
+  await settingsWith(true);
+  try {
+    const key = await as('HospitalB', user).blindingKey();
+    const { record } = await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'oncology/biopsy', source: Buffer.from('blinded by default') });
+    expect(record.category).toBe(blindCategory(key, 'oncology/biopsy'));
+    // A client that does not blind is refused by the chain, naming why.
+    const { type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys } = record;
+    const clear = { recordId: `rec-${randomUUID()}`, patientPseudonym: pseudonym, category: 'oncology/biopsy', type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys };
+    await expect(as('HospitalA', 'doctor1').index.createRecord(clear)).rejects.toThrow(/is a clear category, and the consortium blinds categories/);
+    expect((await emr('HospitalA', 'admin', ['consortium', 'show'])).stdout).toMatch(/blind categories\s+yes/);
+  } finally {
+    await settingsWith(false);
+  }
+});
+

@@ -75,7 +75,7 @@ export interface UploadInput {
   /**
    * File it under its category blinded for the patient (docs/privacy.md, "Categories"): the
    * chain and the key centres see only the blinded path. The clear one is checked against the
-   * consortium's tree first.
+   * consortium's tree first. Default: the consortium's `blindCategories` setting.
    */
   blindCategory?: boolean;
   /**
@@ -357,9 +357,14 @@ export class EmrClient {
    * goes on chain blinded by the patient's home hospital, to match his blinded records.
    */
   async breakGlass(input: EmergencyInput & { justification: string; blindCategory?: boolean }): Promise<Emergency> {
-    const { blindCategory: blind, ...request } = input;
-    if (!blind || request.category === undefined) return this.emergency.breakGlass(request);
+    const { blindCategory, ...request } = input;
+    if (request.category === undefined || !(await this.blinding(blindCategory))) return this.emergency.breakGlass(request);
     return this.emergency.breakGlass({ ...request, category: (await this.blinded(request.patientPseudonym, request.category, 'category')).category });
+  }
+
+  /** Whether to blind: as asked, else as the consortium's settings say (docs/privacy.md). */
+  private async blinding(asked: boolean | undefined, settingsRead?: Promise<ConsortiumSettings>): Promise<boolean> {
+    return asked ?? (await (settingsRead ?? this.settings.read())).blindCategories ?? false;
   }
 
   /** The key centre of a hospital: its position in the connection profile is its index. */
@@ -375,8 +380,8 @@ export class EmrClient {
    * with `blindCategory`, its category blinded with his key, to match his blinded records.
    */
   async setAreaPolicy(input: { patientPseudonym: string; area: string; purposes: Purpose[]; category?: string; blindCategory?: boolean }): Promise<AreaPolicy> {
-    const { blindCategory: blind, category, ...rule } = input;
-    const scoped = category === undefined ? {} : { category: blind ? (await this.blinded(rule.patientPseudonym, category, 'category')).category : category };
+    const { blindCategory, category, ...rule } = input;
+    const scoped = category === undefined ? {} : { category: (await this.blinding(blindCategory)) ? (await this.blinded(rule.patientPseudonym, category, 'category')).category : category };
     return this.consents.setAreaPolicy({ ...rule, ...scoped });
   }
 
@@ -420,7 +425,8 @@ export class EmrClient {
     const settingsOnce = () => (settings ??= this.settings.read());
     const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), input.cipherSuite ?? settingsOnce().then((x) => x.defaultCipherSuite as CipherSuite)]));
     const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
-    const { category, categoryLabel } = input.blindCategory ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
+    const blind = input.category !== ROOT_CATEGORY && (await this.blinding(input.blindCategory, settingsOnce()));
+    const { category, categoryLabel } = blind ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
     const dataKey = newDataKey();
     const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey);
 
@@ -486,8 +492,8 @@ export class EmrClient {
    */
   async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string; blindCategory?: boolean }): Promise<GrantResult> {
     if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
-    const { blindCategory: blind, ...fields } = input;
-    const scope = blind && fields.scope.category !== undefined ? { ...fields.scope, category: await this.blindedConsentCategory(fields.patientPseudonym, fields.scope.category) } : fields.scope;
+    const { blindCategory, ...fields } = input;
+    const scope = fields.scope.category !== undefined && fields.scope.category !== ROOT_CATEGORY && (await this.blinding(blindCategory)) ? { ...fields.scope, category: await this.blindedConsentCategory(fields.patientPseudonym, fields.scope.category) } : fields.scope;
     const consent = await this.consents.grantConsent({ ...fields, scope, consentId: input.consentId ?? `consent-${randomUUID()}` });
     // Proxies take no share of a consent awaiting its hospital's approvals: its grants are made once it is active (extendGrants).
     if (consent.status === 'pending') return { consent, grants: [] };

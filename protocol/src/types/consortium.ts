@@ -22,6 +22,12 @@ export interface ConsortiumSettingsInput {
   areas: Area[];
   /** What each area may do when the patient has set nothing for it. */
   areaDefaults: AreaRule[];
+  /**
+   * Categories go on chain blinded for their patient (docs/privacy.md): the chain then refuses
+   * a clear one on a new record, consent, area rule or break-glass, and the SDK blinds by
+   * default. Absent in a proposal: false.
+   */
+  blindCategories?: boolean;
 }
 
 /** The settings in force; version 0 until the first proposal is adopted. */
@@ -54,7 +60,7 @@ export interface SettingsProposal {
 /** The suite records use when nothing was adopted yet. */
 export const DEFAULT_CIPHER_SUITE = 'aes-256-gcm-stream.v1';
 
-export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [], areas: [], areaDefaults: [], proposalId: null, adoptedAt: null };
+export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [], areas: [], areaDefaults: [], blindCategories: false, proposalId: null, adoptedAt: null };
 
 /** The category is in the consortium's tree: declared, or an ancestor of a declared one (any, when none are declared). */
 export const categoryKnown = (settings: Pick<ConsortiumSettings, 'categories'>, category: string): boolean =>

@@ -139,6 +139,32 @@ describe("the consortium's department tree", () => {
   });
 });
 
+describe('a consortium that blinds categories (docs/privacy.md)', () => {
+  it('refuses a new clear category on records, consents, area rules and break-glass, and defaults that name one', async () => {
+    const { state, as } = await unitLedger();
+    const areas = [{ name: 'research', members: [{ org: RI, roles: ['researcher'] }] }];
+    const settings = { members: [A, B, RI], defaultCipherSuite: AES, categories: [], areas, areaDefaults: [{ area: 'research', purposes: ['research'], category: 'oncology' }], blindCategories: true };
+    await expect(consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'blind', settings }))).rejects.toThrow(/^INVALID_ARGUMENT\[settings.areaDefaults\[0\].category\]: names a category, which matches no blinded record/);
+    await expect(consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'blind', settings: { ...settings, blindCategories: 'yes' } }))).rejects.toThrow(/^INVALID_ARGUMENT\[settings.blindCategories\]: must be true or false/);
+    await consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'blind', settings: { ...settings, areaDefaults: [{ area: 'research', purposes: ['research'] }] } }));
+    await consortium.ApproveSettings(as(B, admin), 'blind');
+    await consortium.ApproveSettings(as(RI, admin), 'blind');
+    const before = new Map(state.data);
+    const clear = /: is a clear category, and the consortium blinds categories/;
+    await expect(contracts.emr.CreateRecord(as(A, doctor1), JSON.stringify(recordInput({ category: 'oncology/biopsy' })))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[category\\]${clear.source}`));
+    await expect(contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { category: 'oncology' } })))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[scope.category\\]${clear.source}`));
+    await expect(contracts.consent.SetAreaPolicy(as(A, patient1), JSON.stringify({ patientPseudonym: p1, area: 'research', purposes: ['research'], category: 'oncology' }))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[category\\]${clear.source}`));
+    await expect(contracts.emergency.RequestBreakGlass(as(A, doctor1), JSON.stringify({ emergencyId: 'eg-1', patientPseudonym: p1, category: 'oncology', durationMinutes: 30 }))).rejects.toThrow(new RegExp(`^INVALID_ARGUMENT\\[category\\]${clear.source}`));
+    expect(state.data).toEqual(before);
+    // The blinded forms, and a consent with no category, go through.
+    const key = new Uint8Array(32).fill(5);
+    await contracts.emr.CreateRecord(as(A, doctor1), JSON.stringify(recordInput({ category: blindCategory(key, 'oncology/biopsy') })));
+    await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { category: blindCategory(key, 'oncology') } })));
+    await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { type: 'sharable' } })));
+    await contracts.consent.SetAreaPolicy(as(A, patient1), JSON.stringify({ patientPseudonym: p1, area: 'research', purposes: ['research'], category: blindCategory(key, 'oncology') }));
+  });
+});
+
 describe('missingApprovals (the quorum rule), property-tested', () => {
   const orgs = ['O1', 'O2', 'O3', 'O4', 'O5', 'O6', 'O7'];
   const subset = fc.subarray(orgs);
