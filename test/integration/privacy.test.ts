@@ -8,7 +8,7 @@
  * blinded category, work end to end; the patient's listings name the department to him alone,
  * and the curious member reads no department of them.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { common } from '@hyperledger/fabric-protos';
 import { MIN_PADDED_BYTES } from '@emr/crypto';
 import { blindCategory } from '@emr/protocol';
@@ -104,6 +104,10 @@ it('a record filed under a blinded category, a consent, an area rule and a break
   });
   expect(consent.scope.category).toBe(blindCategory(key, 'psychiatry'));
   expect(grants).toHaveLength(1);
+  // The grant's condition hash on chain is of the blinded path: a dictionary of department names, which inverts a clear one, finds nothing.
+  const sha = (x: string) => createHash('sha256').update(x).digest('hex');
+  expect(grants[0]!.conditionHash).toBe(sha(blindCategory(key, 'psychiatry')));
+  expect(['psychiatry', 'psychiatry/inpatient', 'oncology', 'cardiology'].map(sha)).not.toContain(grants[0]!.conditionHash);
   const read = await researcher.fetchRecord(record.recordId, { consentId: consent.consentId }, { purpose: 'research' });
   expect(read.data?.toString()).toBe('blinded note');
   // His own rule for the research area, on the blinded path too, decides the same record.
@@ -123,6 +127,7 @@ it('a record filed under a blinded category, a consent, an area rule and a break
   expect((await as('HospitalA', 'doctor1').clearCategories(pseudonym, [record])).size).toBe(0);
   expect((await emr('HospitalB', user, ['records', '--patient', pseudonym])).stdout).toMatch(/psychiatry\/inpatient \(blinded\)/);
   expect((await emr('HospitalB', user, ['consents', '--patient', pseudonym])).stdout).toMatch(/scope\s+category psychiatry \(blinded\)/);
+  expect((await emr('HospitalB', user, ['area', 'list', '--patient', pseudonym])).stdout).toMatch(/rule\s+research: research in psychiatry \(blinded\)/);
   const asDoctor = (await emr('HospitalA', 'doctor1', ['records', '--patient', pseudonym])).stdout;
   expect(asDoctor).toContain(record.category);
   expect(asDoctor).not.toContain('psychiatry');

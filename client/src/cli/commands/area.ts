@@ -1,12 +1,16 @@
 /** `emr area set|clear|list|keys`: the patient's own rules for the consortium's areas (they replace the defaults), and his standing grants to them. */
 import type { Command } from 'commander';
-import type { AreaPolicy } from '@emr/protocol';
+import { isBlindedCategory, type AreaPolicy } from '@emr/protocol';
 import { grantText, table } from '../format';
 import { UsageError, parseCategory, parsePseudonym, parsePurpose } from '../options';
 import { requirePatient, type Sessions } from '../session';
 import { ruleText } from './consortium';
 
-const policyText = (p: AreaPolicy) => table([['area', p.area], ['rule', ruleText(p)], ['set at', p.setAt], ['tx', p.txId]]);
+/** A rule; `clear` names a blinded category to the patient himself. */
+const policyText = (p: AreaPolicy, clear: ReadonlyMap<string, string> = new Map()) => {
+  const name = p.category === undefined ? undefined : clear.get(p.category);
+  return table([['area', p.area], ['rule', ruleText(name === undefined ? p : { ...p, category: `${name} (blinded)` })], ['set at', p.setAt], ['tx', p.txId]]);
+};
 
 export function addArea(program: Command, session: Sessions): void {
   const area = program.command('area').description("the patient's own rules for the consortium's areas (emr consortium show lists the areas and their defaults)");
@@ -62,7 +66,12 @@ export function addArea(program: Command, session: Sessions): void {
     .requiredOption('--patient <pseudonym>', 'the pseudonym')
     .action(async (o: { patient: string }) => {
       const s = session();
-      const policies = await s.connect((c) => c.consents.listAreaPolicies(parsePseudonym(o.patient)));
-      s.emit(policies, () => policies.map(policyText).join('\n\n') || "no rules of the patient's own: the consortium's defaults apply");
+      const pseudonym = parsePseudonym(o.patient);
+      const { policies, clear } = await s.connect(async (c) => {
+        const listed = await c.consents.listAreaPolicies(pseudonym);
+        const blinded = listed.some((p) => p.category !== undefined && isBlindedCategory(p.category));
+        return { policies: listed, clear: blinded ? await c.clearCategories(pseudonym, await c.index.allRecordsByPatient(pseudonym)) : new Map<string, string>() };
+      });
+      s.emit(policies, () => policies.map((p) => policyText(p, clear)).join('\n\n') || "no rules of the patient's own: the consortium's defaults apply");
     });
 }
