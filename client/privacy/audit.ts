@@ -33,6 +33,7 @@ function text(r: PrivacyReport): string {
     `  mean fields per pseudonym: ${r.meanFieldsPerPseudonym.toFixed(2)} of ${FIELDS.length}`,
     '',
     `linkage: ${r.linkage.records} records; ${r.linkage.linkablePairs} pairs tied to one patient that it is not a party to both of (${r.linkage.crossHospitalPairs} across two hospitals); ${r.linkage.pseudonymsWithIdentity} pseudonyms tied to the patient's enrollment id`,
+    `  if records named per-hospital pseudonyms (what-if): ${r.linkage.perHospitalPseudonyms.linkablePairs} pairs still tied (${r.linkage.perHospitalPseudonyms.crossHospitalPairs} across two hospitals); per-record ones: ${r.linkage.perRecordPseudonyms.linkablePairs} (${r.linkage.perRecordPseudonyms.crossHospitalPairs}), by the patient's own transactions and the accesses`,
     `sizes and timing: ${r.sizesAndTiming.recordsWithSize} record sizes in the clear (${r.sizesAndTiming.distinctSizes} distinct, ${r.sizesAndTiming.largeRecords} over 1 MiB), ${r.sizesAndTiming.visits} visits inferred from bursts of uploads`,
   ];
   const sample = [...r.profiles].sort((a, b) => Object.keys(b.nonParty).length - Object.keys(a.nonParty).length).slice(0, 3);

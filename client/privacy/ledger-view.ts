@@ -34,6 +34,8 @@ export interface SeenTx {
   /** `contract:Transaction`, as the proposal named it. */
   fn: string;
   args: string[];
+  /** The public keys it read (the read set is in the block too). */
+  reads: { objectType: string; attributes: string[] }[];
   writes: Write[];
   /** Private writes: collection and the key's hash only (the value stays on the collection's peers). */
   privateWrites: { collection: string; keyHash: string }[];
@@ -88,11 +90,13 @@ export function transactionsOf(block: common.Block, chaincode: string): SeenTx[]
       const response = peer.ProposalResponsePayload.deserializeBinary(actionPayload.getAction()!.getProposalResponsePayload_asU8());
       const chaincodeAction = peer.ChaincodeAction.deserializeBinary(response.getExtension_asU8());
       const rwset = ledger.rwset.TxReadWriteSet.deserializeBinary(chaincodeAction.getResults_asU8());
+      const reads: SeenTx['reads'] = [];
       const writes: Write[] = [];
       const privateWrites: SeenTx['privateWrites'] = [];
       for (const ns of rwset.getNsRwsetList()) {
         if (ns.getNamespace() !== chaincode) continue;
         const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
+        for (const r of kv.getReadsList()) reads.push(splitKey(r.getKey()));
         for (const w of kv.getWritesList()) {
           const value = w.getValue_asU8();
           writes.push({ ...splitKey(w.getKey()), value: w.getIsDelete() ? undefined : jsonOr(value), bytes: value.length });
@@ -110,6 +114,7 @@ export function transactionsOf(block: common.Block, chaincode: string): SeenTx[]
         creator: creatorOf(signatureHeader.getCreator_asU8()),
         fn,
         args,
+        reads,
         writes,
         privateWrites,
         events: event && event.getEventName() ? [{ name: event.getEventName(), payload: jsonOr(event.getPayload_asU8()) }] : [],

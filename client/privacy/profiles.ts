@@ -50,6 +50,14 @@ export interface PrivacyReport {
     crossHospitalPairs: number;
     /** Pseudonyms whose patient's enrollment id (a name) sits in the blocks, from his own transactions. */
     pseudonymsWithIdentity: number;
+    /**
+     * What if each record named a per-hospital pseudonym instead of the patient's (docs/privacy.md,
+     * "Linkability")? The pairs still tied: same patient at the same hospital, or through
+     * transactions (the patient's own certificate, an access reading the record and a consent).
+     */
+    perHospitalPseudonyms: { linkablePairs: number; crossHospitalPairs: number };
+    /** The same what-if with one pseudonym per record: tied through transactions only. */
+    perRecordPseudonyms: { linkablePairs: number; crossHospitalPairs: number };
   };
   sizesAndTiming: {
     /** Record sizes the blocks give in the clear (the ciphertext's). */
@@ -220,13 +228,16 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
       }
     }
   }
+  const isParty = (r: IndexedRecord) => r.owner === auditor || isHome(r.pseudonym);
+  const perHospitalPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, true);
+  const perRecordPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, false);
   return {
     auditor,
     transactions: txs.length,
     pseudonyms: profiles.length,
     fieldsRecovered,
     meanFieldsPerPseudonym: profiles.length ? profiles.reduce((n, p) => n + FIELDS.filter((f) => p.nonParty[f]?.length).length, 0) / profiles.length : 0,
-    linkage: { records: records.size, linkablePairs, crossHospitalPairs, pseudonymsWithIdentity: profiles.filter((p) => p.nonParty.identity?.length).length },
+    linkage: { records: records.size, linkablePairs, crossHospitalPairs, pseudonymsWithIdentity: profiles.filter((p) => p.nonParty.identity?.length).length, perHospitalPseudonyms, perRecordPseudonyms },
     sizesAndTiming: {
       recordsWithSize: [...records.values()].filter((r) => Number.isFinite(r.size)).length,
       distinctSizes: new Set([...records.values()].map((r) => r.size).filter(Number.isFinite)).size,
@@ -235,4 +246,66 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
     },
     profiles,
   };
+}
+
+type IndexedRecord = { pseudonym: string; owner: string };
+/** Keys whose first attribute is a patient's pseudonym, or an id the patient's writes name. */
+const PATIENT_KEYS = new Set(['emr.patient', 'emr.area-policy', 'emr.consent~patient', 'emr.log~patient', 'emr.log~patient-override']);
+/** Transactions that file a record: under the what-if they carry its per-hospital pseudonym, and the link only as transient data. */
+const FILING = new Set(['emr:CreateRecord']);
+
+/**
+ * The pairs of records still tied to one patient if no record named him (the what-ifs): with
+ * `perHospital`, records of one patient at one hospital share a pseudonym; every transaction ties
+ * together the records, consents, registrations and patient certificate it touches. A filing
+ * transaction's own keys (the record's index, its upload entry, the registration it checks)
+ * would name the per-hospital pseudonym, so they tie nothing more.
+ */
+function linkedThroughTransactions(txs: SeenTx[], records: Map<string, IndexedRecord>, consentPatient: Map<string, string>, isParty: (r: IndexedRecord) => boolean, perHospital: boolean): { linkablePairs: number; crossHospitalPairs: number } {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    const up = parent.get(x) ?? x;
+    if (up === x) return x;
+    const root = find(up);
+    parent.set(x, root);
+    return root;
+  };
+  const union = (nodes: string[]) => nodes.slice(1).forEach((n) => parent.set(find(n), find(nodes[0]!)));
+  const emergencyPatient = new Map<string, string>();
+  for (const tx of txs) for (const w of tx.writes) if (w.objectType === 'emr.emergency') emergencyPatient.set(w.attributes[0]!, str(obj(w.value)?.patientPseudonym) ?? '');
+  if (perHospital) for (const [id, r] of records) union([`record:${id}`, `hospital-pseudonym:${r.pseudonym}/${r.owner}`]);
+  for (const tx of txs) {
+    const nodes = new Set<string>();
+    if (tx.creator.role === 'patient') nodes.add(`cert:${tx.creator.mspId}/${tx.creator.enrollmentId}`);
+    const filing = FILING.has(tx.fn);
+    for (const k of [...tx.reads, ...tx.writes]) {
+      const first = k.attributes[0];
+      if (first === undefined) continue;
+      if (k.objectType === 'emr.record' && records.has(first)) nodes.add(`record:${first}`);
+      if (filing) continue;
+      if (PATIENT_KEYS.has(k.objectType)) nodes.add(`patient:${first}`);
+      if (k.objectType === 'emr.consent' && consentPatient.has(first)) nodes.add(`patient:${consentPatient.get(first)}`);
+      if (k.objectType === 'emr.emergency' && emergencyPatient.get(first)) nodes.add(`patient:${emergencyPatient.get(first)}`);
+    }
+    // A log entry names the patient and the record it is about.
+    for (const w of filing ? [] : tx.writes) {
+      const entry = w.objectType === 'emr.log' ? obj(w.value) : undefined;
+      if (str(entry?.patientPseudonym)) nodes.add(`patient:${str(entry!.patientPseudonym)}`);
+      if (str(entry?.recordId) && records.has(str(entry!.recordId)!)) nodes.add(`record:${str(entry!.recordId)}`);
+    }
+    union([...nodes]);
+  }
+  const list = [...records.entries()];
+  let linkablePairs = 0;
+  let crossHospitalPairs = 0;
+  for (let i = 0; i < list.length; i++) {
+    for (let j = i + 1; j < list.length; j++) {
+      const [a, b] = [list[i]![1], list[j]![1]];
+      if (a.pseudonym !== b.pseudonym || (isParty(a) && isParty(b))) continue;
+      if (find(`record:${list[i]![0]}`) !== find(`record:${list[j]![0]}`)) continue;
+      linkablePairs++;
+      if (a.owner !== b.owner) crossHospitalPairs++;
+    }
+  }
+  return { linkablePairs, crossHospitalPairs };
 }

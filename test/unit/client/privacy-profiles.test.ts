@@ -11,13 +11,14 @@ const B = 'HospitalBMSP';
 const RI = 'ResearchInstituteMSP';
 const P = 'a1'.repeat(32);
 let n = 0;
-const tx = (creator: SeenTx['creator'], writes: Write[], minutes: number): SeenTx => ({
+const tx = (creator: SeenTx['creator'], writes: Write[], minutes: number, fn = 'x', reads: SeenTx['reads'] = []): SeenTx => ({
   block: ++n,
   txId: `tx${n}`,
   timestamp: new Date(Date.UTC(2026, 11, 1, 8, minutes)),
   creator,
-  fn: 'x',
+  fn,
   args: [],
+  reads,
   writes,
   privateWrites: [],
   events: [],
@@ -32,9 +33,9 @@ const record = (recordId: string, ownerMsp: string, category: string, size: numb
 
 const ledger: SeenTx[] = [
   tx(patient, [write('emr.patient', [P], { patientPseudonym: P, homeMsp: A })], 0),
-  tx(doctorA, [record('r1', A, 'cardiology/ecg', 2_000)], 1),
-  tx(doctorA, [record('r2', A, 'cardiology/echo', 5_000_000)], 2),
-  tx(doctorB, [record('r3', B, 'oncology/biopsy', 3_000)], 200),
+  tx(doctorA, [record('r1', A, 'cardiology/ecg', 2_000), write('emr.record~patient', [P, 'r1'], 0)], 1, 'emr:CreateRecord', [{ objectType: 'emr.patient', attributes: [P] }]),
+  tx(doctorA, [record('r2', A, 'cardiology/echo', 5_000_000)], 2, 'emr:CreateRecord'),
+  tx(doctorB, [record('r3', B, 'oncology/biopsy', 3_000)], 200, 'emr:CreateRecord'),
   tx(patient, [write('emr.consent', ['c1'], { consentId: 'c1', patientPseudonym: P, grantee: { kind: 'identity', mspId: RI, enrollmentId: 'researcher1' }, scope: { category: 'cardiology' }, purpose: 'research' })], 210),
   tx(patient, [write('emr.registration', ['g1'], { grantId: 'g1', consentId: 'c1', hop: 1, delegator: { mspId: A, enrollmentId: 'alice' } })], 211),
   tx(researcher, [write('emr.log', ['e1'], { entryId: 'e1', action: 'access-request', outcome: 'success', agent: researcher, patientPseudonym: P, recordId: 'r1', purpose: 'research' })], 220),
@@ -42,6 +43,18 @@ const ledger: SeenTx[] = [
 ];
 
 describe('the privacy audit', () => {
+  it("the per-hospital what-if: an access that reads a record and the patient's consent ties the record to him; so does his own certificate", () => {
+    const read = tx(doctorB, [], 240, 'consent:RequestAccess', [{ objectType: 'emr.record', attributes: ['r3'] }, { objectType: 'emr.consent', attributes: ['c1'] }]);
+    expect(buildReport([...ledger, read], 'OutsiderMSP').linkage.perHospitalPseudonyms).toEqual({ linkablePairs: 3, crossHospitalPairs: 2 });
+    const approval = tx(patient, [write('emr.record', ['r3'], { recordId: 'r3', patientPseudonym: P, ownerMsp: B, category: 'oncology/biopsy', size: 3_000 })], 250, 'emr:ApproveRecord');
+    expect(buildReport([...ledger, approval], 'OutsiderMSP').linkage.perHospitalPseudonyms).toEqual({ linkablePairs: 3, crossHospitalPairs: 2 });
+    // One pseudonym per record: A's two records are tied only because both were accessed; an unread third at A would not be.
+    const unread = tx(doctorA, [write('emr.record', ['r4'], { recordId: 'r4', patientPseudonym: P, ownerMsp: A, category: 'cardiology/ecg', size: 10 })], 260, 'emr:CreateRecord');
+    expect(buildReport([...ledger, unread], 'OutsiderMSP').linkage).toMatchObject({ linkablePairs: 6, perHospitalPseudonyms: { linkablePairs: 3 }, perRecordPseudonyms: { linkablePairs: 1 } });
+    // A member party to every record links nothing it is not entitled to.
+    expect(buildReport([...ledger, read], A).linkage.perHospitalPseudonyms).toEqual({ linkablePairs: 0, crossHospitalPairs: 0 });
+  });
+
   it('a member that is party to nothing learns the whole profile, the identity and every link', () => {
     const r = buildReport(ledger, 'OutsiderMSP');
     expect(r.pseudonyms).toBe(1);
@@ -54,7 +67,8 @@ describe('the privacy audit', () => {
     expect(p.nonParty.requesters).toEqual(['researcher1@ResearchInstituteMSP (researcher)', 'doctor1@HospitalBMSP (doctor)']);
     expect(p.nonParty.purposes).toEqual(['research', 'treatment']);
     expect(p.visits).toBe(2); // A's two uploads a minute apart, B's hours later
-    expect(r.linkage).toEqual({ records: 3, linkablePairs: 3, crossHospitalPairs: 2, pseudonymsWithIdentity: 1 });
+    // With per-hospital pseudonyms, A's two records would still be tied (and through their accesses); B's record, never accessed, not.
+    expect(r.linkage).toEqual({ records: 3, linkablePairs: 3, crossHospitalPairs: 2, pseudonymsWithIdentity: 1, perHospitalPseudonyms: { linkablePairs: 1, crossHospitalPairs: 0 }, perRecordPseudonyms: { linkablePairs: 1, crossHospitalPairs: 0 } });
     expect(r.sizesAndTiming).toEqual({ recordsWithSize: 3, distinctSizes: 3, largeRecords: 1, visits: 2 });
     expect(r.meanFieldsPerPseudonym).toBe(9);
   });
