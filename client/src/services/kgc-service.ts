@@ -244,14 +244,14 @@ export class KeyGenerationCentreService {
         const signed = this.authenticate(req);
         const body = req.json<{ category?: unknown }>();
         onlyFields(body, ['category'], '{category}');
-        const { caller } = signed;
-        if (caller.role !== 'patient' || caller.mspId !== this.mspId) throw new HttpError(403, 'UNAUTHORIZED', `only a patient of ${this.mspId} has his categories attested here`);
         let category: string;
         try {
           category = checkCategory(body.category);
         } catch (err) {
           throw new HttpError(400, 'INVALID_ARGUMENT', `category: ${(err as Error).message}`);
         }
+        const { caller } = signed;
+        if (caller.role !== 'patient' || caller.mspId !== this.mspId) throw new HttpError(403, 'UNAUTHORIZED', `only a patient of ${this.mspId} has his categories attested here`);
         return this.blindLimiter.run(encodeParty(caller), async () => {
           const patientPseudonym = pseudonymOf(caller.mspId, signed.certificate);
           const blinded = blindCategory(patientBlindingKey(this.blindingSecret(), patientPseudonym), category);

@@ -19,7 +19,7 @@ import type { World } from './world';
 
 export const HTTP_CLASSES = ['malformed-body', 'wrong-signature', 'replayed-request', 'oversized-payload', 'other-identity'] as const;
 export type HttpClass = (typeof HTTP_CLASSES)[number];
-export const HTTP_ROUTES = ['kgc POST /v1/keys', 'kgc GET /v1/dkg/share', 'kgc POST /v1/blinding-key', 'kgc POST /v1/blind', 'proxy POST /v1/shares', 'proxy POST /v1/fragments'] as const;
+export const HTTP_ROUTES = ['kgc POST /v1/keys', 'kgc GET /v1/dkg/share', 'kgc POST /v1/blinding-key', 'kgc POST /v1/blind', 'kgc POST /v1/attest-reach', 'proxy POST /v1/shares', 'proxy POST /v1/fragments'] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number];
 
 export interface Service {
@@ -283,6 +283,25 @@ const ROUTES: Record<HttpRoute, RouteSpec> = {
           expect: INVALID,
         }),
       ])(),
+  },
+  'kgc POST /v1/attest-reach': {
+    kind: 'kgc',
+    'malformed-body': (c, s) => {
+      const [what, text] = c.r.pick<() => [string, string]>([
+        () => ['a body that is no JSON object', c.r.pick(NOT_AN_OBJECT)],
+        () => ['a category of another JSON type', JSON.stringify({ category: wrongTypeJson('id', c.r) })],
+        () => ['a category that is no department path', JSON.stringify({ category: c.r.pick(['', 'Oncology', 'a//b', '/x', '../etc', unicodeVariant('oncology', c.r)]) })],
+        () => [`unknown field`, withField({ category: 'oncology' }, c.r.pick(UNKNOWN_FIELDS), c.w.victim.pseudonym)],
+      ])();
+      return { what, request: signedRequest(c.signer(c.r.pick([c.w.victim, c.w.attacker])), s, 'POST', '/v1/attest-reach', text), expect: INVALID };
+    },
+    'other-identity': (c, s) => ({
+      what: "staff ask a centre to attest a patient's category",
+      request: signedRequest(c.signer(c.r.pick([doctorA, doctorB, researcher, adminB])), s, 'POST', '/v1/attest-reach', JSON.stringify({ category: 'oncology' })),
+      expect: FORBIDDEN,
+    }),
+    'wrong-signature': (c, s) => brokenSignature(c, s, c.w.victim, 'POST', '/v1/attest-reach', JSON.stringify({ category: 'oncology' }), false),
+    'oversized-payload': (c) => c.r.pick([() => announcedTooLarge(c, '/v1/attest-reach'), () => hugeHeaders(c, 'POST', '/v1/attest-reach')])(),
   },
   'kgc GET /v1/dkg/share': {
     kind: 'kgc',
