@@ -14,20 +14,34 @@ import { MIN_PADDED_BYTES } from '@emr/crypto';
 import { blindCategory } from '@emr/protocol';
 import { readChannel } from '../../client/privacy/ledger-view';
 import { buildReport } from '../../client/privacy/profiles';
-import { connectGateway } from '../../client/src';
+import { connectGateway, type EmrClient } from '../../client/src';
 import { stateDir } from '../../network/src/paths';
 import { emr } from '../support/cli';
 import { emrClients, newPatient } from '../support/network';
 
 jest.setTimeout(180_000);
 const as = emrClients();
+const hour = 3_600_000;
+
+/** The patient's consent for researcher1@ResearchInstitute on a category, blinded, for an hour. */
+const blindedResearchConsent = (patient: EmrClient, patientPseudonym: string, category: string) =>
+  patient.grantConsent({
+    patientPseudonym,
+    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
+    scope: { category },
+    blindCategory: true,
+    purpose: 'research',
+    validFrom: new Date(Date.now() - hour).toISOString(),
+    validUntil: new Date(Date.now() + hour).toISOString(),
+    maxAccesses: 2,
+    hopLimit: 1,
+  });
 
 it("a curious member finds the patient's name in no block, and no identity for his pseudonym", async () => {
   const { user, pseudonym } = await newPatient('HospitalA', 'privacy-victim');
   const patient = as('HospitalA', user);
   await as('HospitalB', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'psychiatry/inpatient', source: randomBytes(512) });
   await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'oncology/biopsy', source: randomBytes(512) });
-  const hour = 3_600_000;
   const { consent } = await patient.grantConsent({
     consentId: `privacy-${randomUUID()}`,
     patientPseudonym: pseudonym,
@@ -90,18 +104,7 @@ it('a record filed under a blinded category, a consent, an area rule and a break
   // Padded by default: the 12-byte note and a 3,000-byte letter show the same size class.
   const letter = await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'psychiatry/outpatient', source: randomBytes(3_000), blindCategory: true });
   expect([record.size, letter.record.size]).toEqual([MIN_PADDED_BYTES, MIN_PADDED_BYTES]);
-  const hour = 3_600_000;
-  const { consent, grants } = await patient.grantConsent({
-    patientPseudonym: pseudonym,
-    grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-    scope: { category: 'psychiatry' },
-    blindCategory: true,
-    purpose: 'research',
-    validFrom: new Date(Date.now() - hour).toISOString(),
-    validUntil: new Date(Date.now() + hour).toISOString(),
-    maxAccesses: 2,
-    hopLimit: 1,
-  });
+  const { consent, grants } = await blindedResearchConsent(patient, pseudonym, 'psychiatry');
   expect(consent.scope.category).toBe(blindCategory(key, 'psychiatry'));
   expect(grants).toHaveLength(1);
   // The grant's condition hash on chain is of the blinded path: a dictionary of department names, which inverts a clear one, finds nothing.
@@ -153,27 +156,14 @@ it("a blinded consent under the home hospital's approval policy: its key centre 
   const researcher = as('ResearchInstitute', 'researcher1');
   await researcher.registerIdentity();
   const { record } = await as('HospitalB', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: `${category}/notes`, source: Buffer.from('under a policy'), blindCategory: true });
-  const hour = 3_600_000;
-  const consentFor = (scope: string) =>
-    patient.grantConsent({
-      patientPseudonym: pseudonym,
-      grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' },
-      scope: { category: scope },
-      blindCategory: true,
-      purpose: 'research',
-      validFrom: new Date(Date.now() - hour).toISOString(),
-      validUntil: new Date(Date.now() + hour).toISOString(),
-      maxAccesses: 2,
-      hopLimit: 1,
-    });
-  const { consent, grants } = await consentFor(category);
+  const { consent, grants } = await blindedResearchConsent(patient, pseudonym, category);
   expect([consent.status, consent.requiredApprovals, grants]).toEqual(['pending', [{ role: 'doctor', count: 1 }], []]);
   await expect(researcher.fetchRecord(record.recordId, { consentId: consent.consentId }, { purpose: 'research' })).rejects.toMatchObject({ reason: 'pending-approval' });
   expect((await as('HospitalA', 'doctor2').consents.approveConsent(consent.consentId)).status).toBe('active');
   expect(await patient.extendGrants(consent.consentId)).toHaveLength(1);
   expect((await researcher.fetchRecord(record.recordId, { consentId: consent.consentId }, { purpose: 'research' })).data?.toString()).toBe('under a policy');
   // A blinded category no policy covers: attested as needing nothing, active at once.
-  expect((await consentFor('dermatology')).consent).toMatchObject({ status: 'active', requiredApprovals: [] });
+  expect((await blindedResearchConsent(patient, pseudonym, 'dermatology')).consent).toMatchObject({ status: 'active', requiredApprovals: [] });
 
   const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
   try {
