@@ -7,6 +7,7 @@ import { auditLines } from '../../../client/src/cli/commands/audit';
 import { consentBlock, consentState, listedConsent } from '../../../client/src/cli/commands/consents';
 import { registrationText } from '../../../client/src/cli/commands/patient';
 import { listedRecords, recordLines } from '../../../client/src/cli/commands/records';
+import { noGrantsYet } from '../../../client/src/cli/commands/grant';
 import { main } from '../../../client/src/cli/emr';
 import { errorDocument, errorText } from '../../../client/src/cli/errors';
 import {
@@ -345,6 +346,12 @@ describe('output', () => {
     const [plain] = listedRecords([record({ category: blinded })]);
     expect(plain).not.toHaveProperty('clearCategory');
     expect(recordLines([plain!])[1]).toContain(blinded);
+  });
+
+  it('says why a new consent has no grant yet, and what makes them', () => {
+    const pending = consent({ status: 'pending', requiredApprovals: [{ role: 'doctor', count: 1 }] });
+    expect(noGrantsYet(pending)).toBe(`the consent waits for its hospital's approvals (1 doctor); once they are given, run \`emr extend ${pending.consentId}\``);
+    expect(noGrantsYet(consent())).toMatch(/^no sharable record of the patient is in scope; after uploading one, run `emr extend /);
   });
 
   it("states what a consent allows now, in the chaincode's order of checks", () => {

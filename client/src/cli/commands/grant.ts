@@ -1,5 +1,6 @@
 /** `emr grant`: the patient's consent to one identity, with the re-encryption grants for his records in scope. */
 import type { Command } from 'commander';
+import type { Consent } from '@emr/protocol';
 import { consentText, grantText } from '../format';
 import { grantInput, type GrantOptions } from '../options';
 import type { Sessions } from '../session';
@@ -26,10 +27,15 @@ export function addGrant(program: Command, session: Sessions): void {
       s.emit({ consentId: consent.consentId, status: consent.status, grantIds: grants.map((g) => g.grantId), consent, grants }, () =>
         [
           consentText(consent),
-          ...(grants.length > 0
-            ? grants.map((g) => `grant      ${grantText(g)}`)
-            : ['grants     none yet: no sharable record of the patient is in scope; after uploading one, run `emr extend ' + consent.consentId + '`']),
+          ...(grants.length > 0 ? grants.map((g) => `grant      ${grantText(g)}`) : [`grants     none yet: ${noGrantsYet(consent)}`]),
         ].join('\n'),
       );
     });
+}
+
+/** Why a new consent has no grant yet, and what makes them. */
+export function noGrantsYet(consent: Consent): string {
+  return consent.status === 'pending'
+    ? `the consent waits for its hospital's approvals (${consent.requiredApprovals.map((r) => `${r.count} ${r.role}`).join(', ')}); once they are given, run \`emr extend ${consent.consentId}\``
+    : `no sharable record of the patient is in scope; after uploading one, run \`emr extend ${consent.consentId}\``;
 }
