@@ -9,7 +9,6 @@ import {
   ChaincodeError,
   ErrorCode,
   NO_SETTINGS,
-  ROOT_CATEGORY,
   checkCategory,
   isBlindedCategory,
   checkMspId,
@@ -110,9 +109,9 @@ export function requireCategory(settings: ConsortiumSettings, category: string, 
   requireBlindedIfBlinding(settings, category, field);
 }
 
-/** While the consortium blinds categories, a new clear one (the root aside) is refused. */
+/** While the consortium blinds categories, a new clear one is refused. */
 export function requireBlindedIfBlinding(settings: Pick<ConsortiumSettings, 'blindCategories'>, category: string, field: string): void {
-  if (settings.blindCategories && category !== ROOT_CATEGORY && !isBlindedCategory(category)) {
+  if (settings.blindCategories && !isBlindedCategory(category)) {
     throw invalid(field, "is a clear category, and the consortium blinds categories (emr consortium show): the SDK blinds it for the patient by default");
   }
 }

@@ -10,11 +10,9 @@
  *    same doctor's read under an identity consent, keys cached as in steady use.
  * A fresh patient (enrolled at HospitalA's CA) per run of the script.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { ready } from '@emr/crypto';
+import { randomBytes } from 'node:crypto';
 import { fmtMs, median, timed } from './e2e-measure';
-import { enrollPatient, liveOptions } from './live-options';
-import { loadModules } from './sdk-modules';
+import { freshPatient, liveOptions } from './live-options';
 
 const { json, networkDir, intOption, log } = liveOptions();
 const runs = intOption('runs', 9);
@@ -32,13 +30,9 @@ async function sideBySide(a: () => Promise<unknown>, b: () => Promise<unknown>):
 }
 
 async function main(): Promise<void> {
-  const { sdk } = await loadModules();
-  await ready();
-  const user = `bench-areas-${randomUUID().slice(0, 8)}`;
-  enrollPatient(networkDir, user);
-  const profile = sdk.loadProfile(networkDir);
-  const doctor = sdk.EmrClient.connect({ org: 'HospitalA', user: 'doctor1', profile });
-  const patient = sdk.EmrClient.connect({ org: 'HospitalA', user, profile });
+  const { sdk, user, connect } = await freshPatient(networkDir, 'bench-areas');
+  const doctor = connect('HospitalA', 'doctor1');
+  const patient = connect('HospitalA', user);
   try {
     await patient.registerPatient();
     await doctor.registerIdentity();

@@ -1,6 +1,9 @@
 /** What the benchmarks on a live network share: their options, where the network is, and a fresh patient. */
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { ready } from '@emr/crypto';
+import { loadModules } from './sdk-modules';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,4 +32,17 @@ export function liveOptions(argv = process.argv.slice(2)) {
 /** Enrolls a patient at an org's CA, HospitalA's unless named (`network enroll`). */
 export function enrollPatient(networkDir: string, user: string, org = 'HospitalA'): void {
   execFileSync(process.execPath, [path.join(ROOT, 'network/dist/cli.js'), 'enroll', '--org', org, '--user', user, '--role', 'patient'], { cwd: ROOT, env: { ...process.env, EMR_NETWORK_DIR: networkDir }, stdio: 'pipe' });
+}
+
+/**
+ * The SDK loaded with its crypto backend ready, a fresh patient `<prefix>-<random>` enrolled
+ * at `org`, and a way to connect anyone of the network (its profile read once).
+ */
+export async function freshPatient(networkDir: string, prefix: string, org = 'HospitalA') {
+  const { sdk } = await loadModules();
+  await ready();
+  const user = `${prefix}-${randomUUID().slice(0, 8)}`;
+  enrollPatient(networkDir, user, org);
+  const profile = sdk.loadProfile(networkDir);
+  return { sdk, user, connect: (atOrg: string, who: string) => sdk.EmrClient.connect({ org: atOrg, user: who, profile }) };
 }

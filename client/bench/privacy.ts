@@ -10,23 +10,17 @@
  *  - the researcher's read of that record under that consent.
  * A fresh patient of HospitalB per run of the script (HospitalB has no approval policies on a fresh network).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { ready } from '@emr/crypto';
+import { randomBytes } from 'node:crypto';
 import type { EmrClient } from '../src';
 import { fmtMs, median, timed } from './e2e-measure';
-import { enrollPatient, liveOptions } from './live-options';
-import { loadModules } from './sdk-modules';
+import { freshPatient, liveOptions } from './live-options';
 
 const { json, networkDir, intOption, log } = liveOptions();
 const runs = intOption('runs', 9);
 const hour = 3_600_000;
 
 async function main(): Promise<void> {
-  const { sdk } = await loadModules();
-  await ready();
-  const user = `bench-privacy-${randomUUID().slice(0, 8)}`;
-  enrollPatient(networkDir, user, 'HospitalB');
-  const connect = (org: string, who: string) => sdk.EmrClient.connect({ org, user: who, profile: networkDir });
+  const { user, connect } = await freshPatient(networkDir, 'bench-privacy', 'HospitalB');
   const clients: EmrClient[] = [connect('HospitalA', 'doctor1'), connect('HospitalB', user), connect('ResearchInstitute', 'researcher1')];
   const [doctor, patient, researcher] = clients as [EmrClient, EmrClient, EmrClient];
   try {

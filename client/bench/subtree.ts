@@ -14,12 +14,11 @@
  * A fresh patient (enrolled at HospitalA's CA) per run of the script.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { encodeCapsule, encrypt, ready, toBase64url } from '@emr/crypto';
+import { encodeCapsule, encrypt, toBase64url } from '@emr/crypto';
 import type { ConsentInput } from '@emr/protocol';
 import type { EmrClient } from '../src';
 import { fmtMs, median, timed } from './e2e-measure';
-import { enrollPatient, liveOptions } from './live-options';
-import { loadModules } from './sdk-modules';
+import { freshPatient, liveOptions } from './live-options';
 
 const { json, networkDir, intOption, log } = liveOptions();
 const records = intOption('records', 500);
@@ -41,14 +40,10 @@ async function uploadAll(doctor: EmrClient, patientPseudonym: string, categories
 }
 
 async function main(): Promise<void> {
-  const { sdk } = await loadModules();
-  await ready();
-  const profileUser = `bench-subtree-${randomUUID().slice(0, 8)}`;
-  enrollPatient(networkDir, profileUser);
-  const profile = sdk.loadProfile(networkDir);
-  const doctor = sdk.EmrClient.connect({ org: 'HospitalA', user: 'doctor1', profile });
-  const patient = sdk.EmrClient.connect({ org: 'HospitalA', user: profileUser, profile });
-  const researcher = sdk.EmrClient.connect({ org: 'ResearchInstitute', user: 'researcher1', profile });
+  const { sdk, user, connect } = await freshPatient(networkDir, 'bench-subtree');
+  const doctor = connect('HospitalA', 'doctor1');
+  const patient = connect('HospitalA', user);
+  const researcher = connect('ResearchInstitute', 'researcher1');
   try {
     await patient.registerPatient();
     await researcher.registerIdentity();
@@ -63,7 +58,7 @@ async function main(): Promise<void> {
       maxAccesses: 10,
       hopLimit: 1,
     });
-    log(`network ${networkDir}; patient ${profileUser} (${pseudonym.slice(0, 12)}…)`);
+    log(`network ${networkDir}; patient ${user} (${pseudonym.slice(0, 12)}…)`);
 
     // 1. Upload against depth.
     const { params } = await sdk.loadConsortium(doctor.connection);

@@ -126,8 +126,8 @@ it('a record filed under a blinded category, a consent, an area rule and a break
 
   // To the patient, and to him only, his listings name the blinded departments (the record's sealed label).
   expect(record.categoryLabel).toMatch(/^[A-Za-z0-9_-]+$/);
-  expect(Object.fromEntries(await patient.clearCategories(pseudonym, [record]))).toEqual({ [record.category]: 'psychiatry/inpatient', [blindCategory(key, 'psychiatry')]: 'psychiatry' });
-  expect((await as('HospitalA', 'doctor1').clearCategories(pseudonym, [record])).size).toBe(0);
+  expect(Object.fromEntries(await patient.clearCategories(pseudonym, [record.category], [record]))).toEqual({ [record.category]: 'psychiatry/inpatient', [blindCategory(key, 'psychiatry')]: 'psychiatry' });
+  expect((await as('HospitalA', 'doctor1').clearCategories(pseudonym, [record.category], [record])).size).toBe(0);
   expect((await emr('HospitalB', user, ['records', '--patient', pseudonym])).stdout).toMatch(/psychiatry\/inpatient \(blinded\)/);
   expect((await emr('HospitalB', user, ['consents', '--patient', pseudonym])).stdout).toMatch(/scope\s+category psychiatry \(blinded\)/);
   expect((await emr('HospitalB', user, ['area', 'list', '--patient', pseudonym])).stdout).toMatch(/rule\s+research: research in psychiatry \(blinded\)/);

@@ -25,9 +25,12 @@ export function columns(header: string[], rows: string[][]): string[] {
 
 export const granteeText = (g: Consent['grantee']): string => (g.kind === 'identity' ? encodeParty(g) : g.kind === 'role' ? `role ${g.role} at ${g.mspId}` : g.kind === 'org' ? `org ${g.mspId}` : `area ${g.area}`);
 
+/** A category as listed: by its clear name, marked, when the reader has it for a blinded one (the patient himself). */
+export const categoryText = (category: string, clear?: string): string => (clear !== undefined ? `${clear} (blinded)` : category);
+
 /** A consent's scope; `clearCategory` names a blinded category to the patient himself. */
 export const scopeText = (s: Consent['scope'], clearCategory?: string): string =>
-  [s.category && `category ${clearCategory !== undefined ? `${clearCategory} (blinded)` : s.category}`, s.type && `type ${s.type}`, s.recordIds && `records ${s.recordIds.join(', ')}`].filter(Boolean).join('; ');
+  [s.category && `category ${categoryText(s.category, clearCategory)}`, s.type && `type ${s.type}`, s.recordIds && `records ${s.recordIds.join(', ')}`].filter(Boolean).join('; ');
 
 export function consentText(c: Consent): string {
   const scope = scopeText(c.scope);

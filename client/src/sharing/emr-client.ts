@@ -331,17 +331,16 @@ export class EmrClient {
   }
 
   /**
-   * For the patient himself, the clear names of his blinded paths: from the labels of his
-   * records, then against the consortium's tree and those records' ancestors (a consent or an
-   * area rule on a blinded path carries no label). Anyone else, and any path not found, gets
-   * nothing: the listing shows the blinded form.
+   * For the patient himself, the clear names of the blinded ones among `categories`: from the
+   * labels of his records (listed unless given), then against the consortium's tree and those
+   * records' ancestors (a consent or an area rule on a blinded path carries no label). Anyone
+   * else, and any path not found, gets nothing: the listing shows the blinded form.
    */
-  async clearCategories(patientPseudonym: string, records: readonly Pick<EmrRecord, 'category' | 'categoryLabel'>[]): Promise<Map<string, string>> {
+  async clearCategories(patientPseudonym: string, categories: readonly string[], records?: readonly Pick<EmrRecord, 'category' | 'categoryLabel'>[]): Promise<Map<string, string>> {
     const clear = new Map<string, string>();
-    const blinded = records.filter((r) => isBlindedCategory(r.category));
-    if (!this.isPatient() || patientPseudonym !== this.ownPseudonym() || blinded.length === 0) return clear;
+    if (!this.isPatient() || patientPseudonym !== this.ownPseudonym() || !categories.some(isBlindedCategory)) return clear;
     const key = await this.blindingKey();
-    for (const r of blinded) {
+    for (const r of records ?? (await this.index.allRecordsByPatient(patientPseudonym))) {
       const name = r.categoryLabel === undefined ? undefined : openCategoryLabel(key, r.category, r.categoryLabel);
       if (name === undefined) continue;
       clear.set(r.category, name);
@@ -425,7 +424,7 @@ export class EmrClient {
     const settingsOnce = () => (settings ??= this.settings.read());
     const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), input.cipherSuite ?? settingsOnce().then((x) => x.defaultCipherSuite as CipherSuite)]));
     const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
-    const blind = input.category !== ROOT_CATEGORY && (await this.blinding(input.blindCategory, settingsOnce()));
+    const blind = await this.blinding(input.blindCategory, settingsOnce());
     const { category, categoryLabel } = blind ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
     const dataKey = newDataKey();
     const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey);
@@ -493,7 +492,7 @@ export class EmrClient {
   async grantConsent(input: Omit<ConsentInput, 'consentId'> & { consentId?: string; blindCategory?: boolean }): Promise<GrantResult> {
     if (input.grantee.kind === 'identity') await this.directory.readIdentity(input.grantee); // NotFoundError names an unknown grantee before anything is made
     const { blindCategory, ...fields } = input;
-    const scope = fields.scope.category !== undefined && fields.scope.category !== ROOT_CATEGORY && (await this.blinding(blindCategory)) ? { ...fields.scope, category: await this.blindedConsentCategory(fields.patientPseudonym, fields.scope.category) } : fields.scope;
+    const scope = fields.scope.category !== undefined && (await this.blinding(blindCategory)) ? { ...fields.scope, category: await this.blindedConsentCategory(fields.patientPseudonym, fields.scope.category) } : fields.scope;
     const consent = await this.consents.grantConsent({ ...fields, scope, consentId: input.consentId ?? `consent-${randomUUID()}` });
     // Proxies take no share of a consent awaiting its hospital's approvals: its grants are made once it is active (extendGrants).
     if (consent.status === 'pending') return { consent, grants: [] };

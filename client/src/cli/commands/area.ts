@@ -1,16 +1,14 @@
 /** `emr area set|clear|list|keys`: the patient's own rules for the consortium's areas (they replace the defaults), and his standing grants to them. */
 import type { Command } from 'commander';
-import { isBlindedCategory, type AreaPolicy } from '@emr/protocol';
-import { grantText, table } from '../format';
+import type { AreaPolicy } from '@emr/protocol';
+import { categoryText, grantText, table } from '../format';
 import { UsageError, parseCategory, parsePseudonym, parsePurpose } from '../options';
 import { requirePatient, type Sessions } from '../session';
 import { ruleText } from './consortium';
 
 /** A rule; `clear` names a blinded category to the patient himself. */
-const policyText = (p: AreaPolicy, clear: ReadonlyMap<string, string> = new Map()) => {
-  const name = p.category === undefined ? undefined : clear.get(p.category);
-  return table([['area', p.area], ['rule', ruleText(name === undefined ? p : { ...p, category: `${name} (blinded)` })], ['set at', p.setAt], ['tx', p.txId]]);
-};
+const policyText = (p: AreaPolicy, clear: ReadonlyMap<string, string> = new Map()) =>
+  table([['area', p.area], ['rule', ruleText(p.category === undefined ? p : { ...p, category: categoryText(p.category, clear.get(p.category)) })], ['set at', p.setAt], ['tx', p.txId]]);
 
 export function addArea(program: Command, session: Sessions): void {
   const area = program.command('area').description("the patient's own rules for the consortium's areas (emr consortium show lists the areas and their defaults)");
@@ -69,8 +67,7 @@ export function addArea(program: Command, session: Sessions): void {
       const pseudonym = parsePseudonym(o.patient);
       const { policies, clear } = await s.connect(async (c) => {
         const listed = await c.consents.listAreaPolicies(pseudonym);
-        const blinded = listed.some((p) => p.category !== undefined && isBlindedCategory(p.category));
-        return { policies: listed, clear: blinded ? await c.clearCategories(pseudonym, await c.index.allRecordsByPatient(pseudonym)) : new Map<string, string>() };
+        return { policies: listed, clear: await c.clearCategories(pseudonym, listed.flatMap((p) => p.category ?? [])) };
       });
       s.emit(policies, () => policies.map((p) => policyText(p, clear)).join('\n\n') || "no rules of the patient's own: the consortium's defaults apply");
     });

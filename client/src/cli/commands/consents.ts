@@ -1,6 +1,6 @@
 /** `emr consents`: a patient's consents with their state, uses left and grants. */
 import type { Command } from 'commander';
-import { encodeParty, isBlindedCategory, registrationActive, type Consent, type Registration } from '@emr/protocol';
+import { encodeParty, registrationActive, type Consent, type Registration } from '@emr/protocol';
 import { allPages } from '../../fabric/contract-client';
 import { granteeText, scopeText } from '../format';
 import { parsePseudonym } from '../options';
@@ -114,8 +114,7 @@ export function addConsents(program: Command, session: Sessions): void {
       const listed = await s.connect(async (c) => {
         const consents = await allPages((page) => c.consents.listConsents(p, page), (page) => page.consents);
         const now = new Date();
-        const blinded = consents.some((x) => x.scope.category !== undefined && isBlindedCategory(x.scope.category));
-        const clear = blinded ? await c.clearCategories(p, await c.index.allRecordsByPatient(p)) : new Map<string, string>();
+        const clear = await c.clearCategories(p, consents.flatMap((x) => x.scope.category ?? []));
         return Promise.all(consents.map(async (consent) => listedConsent(consent, await c.consents.allGrants(consent.consentId), now, clear)));
       });
       listed.sort((a, b) => b.createdAt.localeCompare(a.createdAt));

@@ -1,7 +1,7 @@
 /** `emr records`: a patient's records as indexed on chain. */
 import type { Command } from 'commander';
 import type { EmrRecord } from '@emr/protocol';
-import { columns } from '../format';
+import { categoryText, columns } from '../format';
 import { parsePseudonym } from '../options';
 import { formatBytes } from '../progress';
 import type { Sessions } from '../session';
@@ -28,7 +28,7 @@ export function recordLines(records: ListedRecord[]): string[] {
     records.map((r) => [
       r.recordId,
       String(r.version),
-      r.clearCategory !== undefined ? `${r.clearCategory} (blinded)` : r.category,
+      categoryText(r.category, r.clearCategory),
       r.type,
       r.ownerMsp,
       formatBytes(r.size),
@@ -52,7 +52,7 @@ export function addRecords(program: Command, session: Sessions): void {
       const p = parsePseudonym(o.patient);
       const records = await s.connect(async (c) => {
         const all = await c.index.allRecordsByPatient(p);
-        return listedRecords(all, await c.clearCategories(p, all));
+        return listedRecords(all, await c.clearCategories(p, all.map((r) => r.category), all));
       });
       s.emit(records, () => recordLines(records).join('\n'));
       if (records.length === 0) s.note('emr: no records are indexed for this pseudonym');
