@@ -34,6 +34,7 @@ export const PERMISSIONS = {
   'emr:CreateRecord': ['doctor', 'patient'],
   'emr:ReadRecord': ['doctor', 'patient', 'researcher', 'proxy', 'admin'],
   'emr:ListRecordsByPatient': ['doctor', 'patient', 'proxy', 'admin'],
+  'emr:FindUnlinkedRecords': ['doctor', 'patient', 'kgc', 'admin'],
   'emr:ApproveRecord': ['patient'],
   'emr:SwitchType': ['patient'],
   'emr:EraseRecord': ['patient', 'admin'],

@@ -16,6 +16,11 @@ import {
   parseAreaKeysId,
   AREA_NAME,
   invalid,
+  evaluateConsent,
+  granteeMatches,
+  type AreaMembership,
+  type Decision,
+  isRecordPseudonym,
   registrationActive,
   sameParty,
   type ApprovalRequirement,
@@ -29,7 +34,7 @@ import {
 import { decodeGrant, fromBase64url, verifyKeyPossession } from '@emr/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
-import { evaluateConsent, granteeMatches, parseConsentInput, type AreaMembership, type Decision } from './consents';
+import { parseConsentInput } from './consents';
 import { parseAreaRule, requireArea, requireBlindedIfBlinding, requireCategory } from './consortium';
 import type { PatientStore } from './patients';
 import { checkSm2Key } from './sm2-keys';
@@ -204,7 +209,7 @@ export class ConsentContract extends BatchingContract {
     checkRecordId(recordId);
     checkConsentId(consentId);
     checkPurpose(purpose);
-    const record = await s.records.require(recordId);
+    const record = s.asPatients(await s.records.require(recordId));
     const consent = await s.consents.require(consentId);
     const areas = consent.grantee.kind === 'area' ? await this.areaMembership(s, (await s.patients.require(consent.patientPseudonym)).homeMsp) : undefined;
     const decision = evaluateConsent(consent, { requester: s.caller, record, purpose, at: s.tx.timestamp, hop: 1, ...(areas ? { areas } : {}) });
@@ -223,7 +228,7 @@ export class ConsentContract extends BatchingContract {
     const s = session(ctx, 'consent:RequestAreaAccess');
     checkRecordId(recordId);
     checkPurpose(purpose);
-    const record = await s.records.require(recordId);
+    const record = s.asPatients(await s.records.require(recordId));
     const { homeMsp } = await s.patients.require(record.patientPseudonym);
     const settings = await s.consortium.settings();
     const policies = await s.areaPolicies.list(record.patientPseudonym);
@@ -294,7 +299,7 @@ export class ConsentContract extends BatchingContract {
     checkRecordId(recordId);
     checkGrantId(grantId);
     checkPurpose(purpose);
-    const record = await s.records.require(recordId);
+    const record = s.asPatients(await s.records.require(recordId));
     const reg = await s.grants.require(grantId);
     if (!sameParty(reg.delegatee, s.caller)) throw new ChaincodeError(ErrorCode.Unauthorized, `grant '${grantId}' is for ${registryKey(reg.delegatee)}${isGroupParty(reg.delegatee) ? ' (a group: its members request under its consent, or by area)' : ''}`, 'grantId');
     const consent = await s.consents.requireForGrants(reg.consentId);
@@ -450,7 +455,7 @@ export class ConsentContract extends BatchingContract {
   @Transaction()
   @Returns('string')
   async ReportKeyLeak(ctx: Context, reportJson: string): Promise<string> {
-    const { caller, tx, stub, patients, consents, records, grants, log, event } = session(ctx, 'consent:ReportKeyLeak');
+    const { caller, tx, stub, patients, consents, records, grants, log, event, asPatients } = session(ctx, 'consent:ReportKeyLeak');
     const report = parseKeyLeakReport(reportJson);
     const leaks = new KeyLeakStore(stub);
     if (report.kind === 'grant-key') {
@@ -467,9 +472,11 @@ export class ConsentContract extends BatchingContract {
       event('key.leaked', { entryId: entry.entryId, grantId: reg.grantId, consentId: consent.consentId });
       return canonicalJson(entry);
     }
-    const record = await records.require(report.recordId);
+    const stored = await records.require(report.recordId);
+    const ownerAdmin = caller.role === 'admin' && caller.mspId === stored.ownerMsp;
+    const record = ownerAdmin ? stored : asPatients(stored);
     const registration = await patients.get(record.patientPseudonym);
-    if (!((registration && patients.isPatient(registration)) || (caller.role === 'admin' && caller.mspId === record.ownerMsp))) {
+    if (!((registration && patients.isPatient(registration)) || ownerAdmin)) {
       throw new ChaincodeError(ErrorCode.Unauthorized, `only the record's patient or an admin of ${record.ownerMsp} reports its data key leaked`, 'recordId');
     }
     await leaks.mark('data-key', record.recordId, 'recordId', tx);
@@ -493,13 +500,14 @@ export class ConsentContract extends BatchingContract {
   @Transaction(false)
   @Returns('string')
   async ListRecordLog(ctx: Context, recordId: string, pageSize: string, bookmark: string): Promise<string> {
-    const { caller, patients, records, log } = session(ctx, 'consent:ListRecordLog');
+    const { caller, patients, records, log, asPatients } = session(ctx, 'consent:ListRecordLog');
     checkRecordId(recordId);
     const size = parsePageSize(pageSize);
-    const record = await records.require(recordId);
-    const registration = await patients.get(record.patientPseudonym);
-    const allowed = (registration && patients.isPatient(registration)) || (caller.role === 'admin' && caller.mspId === record.ownerMsp);
-    if (!allowed) throw new ChaincodeError(ErrorCode.Unauthorized, `only the record's patient or an admin of ${record.ownerMsp} may read its log`, 'recordId');
+    const stored = await records.require(recordId);
+    const ownerAdmin = caller.role === 'admin' && caller.mspId === stored.ownerMsp;
+    const registration = ownerAdmin ? undefined : await patients.get(asPatients(stored).patientPseudonym);
+    const allowed = (registration && patients.isPatient(registration)) || ownerAdmin;
+    if (!allowed) throw new ChaincodeError(ErrorCode.Unauthorized, `only the record's patient or an admin of ${stored.ownerMsp} may read its log`, 'recordId');
     return canonicalJson(await log.listByRecord(recordId, size, bookmark));
   }
 
@@ -514,6 +522,7 @@ export class ConsentContract extends BatchingContract {
     for (const [i, id] of input.scope.recordIds.entries()) {
       const record = await records.get(id);
       if (!record) throw new ChaincodeError(ErrorCode.NotFound, `record '${id}' does not exist`, `scope.recordIds[${i}]`);
+      if (isRecordPseudonym(record.patientPseudonym)) throw invalid(`scope.recordIds[${i}]`, 'names an unlinked record: a consent reaches unlinked records through its category, so that it names none of them');
       if (record.patientPseudonym !== input.patientPseudonym) throw invalid(`scope.recordIds[${i}]`, "names another patient's record");
       categories.push(record.category);
     }

@@ -21,7 +21,7 @@ import {
   type EmrRecord,
   type Justification,
 } from '@emr/protocol';
-import type { Decision } from './consents';
+import type { Decision } from '@emr/protocol';
 import { encode, found, implicitCollection, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
 
 export const MIN_DURATION_MINUTES = 5;

@@ -61,7 +61,7 @@ export class EmergencyContract extends BatchingContract {
     const s = session(ctx, 'emergency:RequestEmergencyAccess');
     checkRecordId(recordId);
     checkEmergencyId(emergencyId);
-    const record = await s.records.require(recordId);
+    const record = s.asPatients(await s.records.require(recordId));
     const e = await s.emergencies.require(emergencyId);
     const decision = evaluateEmergency(e, { requester: s.caller, record, at: s.tx.timestamp });
     const entry = await s.log.append({

@@ -1,4 +1,4 @@
-import { ChaincodeError, ErrorCode, canonicalJson, checkPseudonym, checkRecordId, invalid, type EmrRecord, type PatientRegistration, type RecordCreation } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, MAX_PAGE_SIZE, canonicalJson, checkPseudonym, checkRecordId, invalid, isRecordPseudonym, type EmrRecord, type PatientRegistration, type RecordCreation } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
 import { authorize, callerOf } from './access';
@@ -32,10 +32,15 @@ export class EmrContract extends BatchingContract {
   async CreateRecord(ctx: Context, recordJson: string): Promise<string> {
     const s = session(ctx, 'emr:CreateRecord');
     const input = parseRecordInput(recordJson);
-    await s.stub.prefetch([s.patients.keyOf(input.patientPseudonym), s.consortium.key(), ...s.records.keysToCreate(input)]);
+    const unlinked = isRecordPseudonym(input.patientPseudonym);
+    await s.stub.prefetch([...(unlinked ? [] : [s.patients.keyOf(input.patientPseudonym)]), s.consortium.key(), ...s.records.keysToCreate(input)]);
     requireCategory(await s.consortium.settings(), input.category, 'category');
     let signer: PatientRegistration | undefined;
-    if (s.caller.role === 'patient') {
+    if (unlinked) {
+      // Nothing here may read the patient's keys: the read set is public, and would tie the record to him.
+      if (s.caller.role === 'patient') throw invalid('patientPseudonym', "is a record pseudonym: a patient files his own records under his pseudonym, since his certificate names him in the transaction anyway");
+      if (input.patientSignature) throw invalid('patientSignature', 'is not taken on an unlinked record: the signature would name its patient');
+    } else if (s.caller.role === 'patient') {
       signer = await s.patients.requirePatient(input.patientPseudonym, 'index records under this pseudonym');
       if (!input.patientSignature) throw invalid('patientSignature', 'is required when the patient creates the record');
     } else {
@@ -67,6 +72,27 @@ export class EmrContract extends BatchingContract {
     return canonicalJson(await records.listByPatient(patientPseudonym, size, bookmark));
   }
 
+  /**
+   * The records filed under these record pseudonyms, for a holder of the patient's key walking
+   * his unlinked records (@emr/protocol linking.ts). Argument: JSON {recordPseudonyms: 1 to
+   * 100 of them}. A pseudonym names nobody, so this lists only what the caller can already name.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async FindUnlinkedRecords(ctx: Context, queryJson: string): Promise<string> {
+    const { records } = session(ctx, 'emr:FindUnlinkedRecords');
+    const query = parseJsonObject(queryJson, 'query');
+    rejectUnknownFields(query, ['recordPseudonyms']);
+    const pseudonyms = query.recordPseudonyms;
+    if (!Array.isArray(pseudonyms) || pseudonyms.length < 1 || pseudonyms.length > MAX_PAGE_SIZE) throw invalid('recordPseudonyms', `must be a JSON array of 1 to ${MAX_PAGE_SIZE} record pseudonyms`);
+    pseudonyms.forEach((p, i) => {
+      if (!isRecordPseudonym(p)) throw invalid(`recordPseudonyms[${i}]`, 'must be a record pseudonym: "rp-" and 64 lowercase hex characters');
+    });
+    const found: EmrRecord[] = [];
+    for (const p of pseudonyms as string[]) found.push(...(await records.listByPatient(p, MAX_PAGE_SIZE, '')).records);
+    return canonicalJson(found);
+  }
+
   /** The patient signs the index fields of a record a doctor created. */
   @Transaction()
   @Returns('string')
@@ -75,9 +101,10 @@ export class EmrContract extends BatchingContract {
     checkRecordId(recordId);
     checkSignature(signature);
     const record = await s.records.require(recordId);
-    const patient = await s.patients.requirePatient(record.patientPseudonym, 'approve this record');
+    const { patientPseudonym } = s.asPatients(record);
+    const patient = await s.patients.requirePatient(patientPseudonym, 'approve this record');
     const approved = await s.records.approve(record, signature, (r) => s.requirePatientSignature(r, 'signature', patient), s.tx);
-    await s.log.append({ action: 'record-approval', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
+    await s.log.append({ action: 'record-approval', outcome: 'success', reason: null, agent: s.caller, patientPseudonym, recordId, consentId: null, purpose: null });
     return canonicalJson(approved);
   }
 
@@ -103,9 +130,10 @@ export class EmrContract extends BatchingContract {
       throw invalid('ancestorKeys', `must be empty: record '${recordId}' was indexed before ancestor capsules and has none`);
     }
     const ancestorKeys = legacy ? [] : checkAncestorKeys(raw.ancestorKeys, record.category);
-    const patient = await s.patients.requirePatient(record.patientPseudonym, "switch this record's type");
+    const { patientPseudonym } = s.asPatients(record);
+    const patient = await s.patients.requirePatient(patientPseudonym, "switch this record's type");
     const switched = await s.records.switchType(record, { type, encapsulatedKey, ancestorKeys, signature }, (r) => s.requirePatientSignature(r, 'signature', patient), s.tx);
-    await s.log.append({ action: 'type-switch', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
+    await s.log.append({ action: 'type-switch', outcome: 'success', reason: null, agent: s.caller, patientPseudonym, recordId, consentId: null, purpose: null });
     s.event('record.type-switched', { recordId, type });
     return canonicalJson(switched);
   }
@@ -121,10 +149,11 @@ export class EmrContract extends BatchingContract {
     const s = session(ctx, 'emr:EraseRecord');
     checkRecordId(recordId);
     const record = await s.records.require(recordId);
+    let { patientPseudonym } = record;
     if (s.caller.role === 'admin') this.requireOwnerStaff(record, s.caller);
-    else await s.patients.requirePatient(record.patientPseudonym, 'erase this record');
+    else ({ patientPseudonym } = await s.patients.requirePatient(s.asPatients(record).patientPseudonym, 'erase this record'));
     const erased = await s.records.erase(record, s.caller, s.tx);
-    await s.log.append({ action: 'record-erasure', outcome: 'success', reason: null, agent: s.caller, patientPseudonym: record.patientPseudonym, recordId, consentId: null, purpose: null });
+    await s.log.append({ action: 'record-erasure', outcome: 'success', reason: null, agent: s.caller, patientPseudonym, recordId, consentId: null, purpose: null });
     s.event('record.erased', { recordId });
     return canonicalJson(erased);
   }

@@ -3,6 +3,7 @@ import {
   accessGoesThrough,
   ChaincodeError,
   ErrorCode,
+  isRecordPseudonym,
   canonicalJson,
   checkConsentId,
   checkEnrollmentId,
@@ -166,7 +167,9 @@ export class ProxyContract extends BatchingContract {
     if (!(await accessGoesThrough(access, reg, async (id) => (await s.grants.require(id)).parentGrantId))) throw invalid('entryId', `does not go through grant '${grantId}'`);
     const consent = await s.consents.requireForGrants(reg.consentId);
     if (!registrationActive(reg, consent, s.tx.timestamp)) throw new ChaincodeError(ErrorCode.Conflict, `grant '${grantId}' is not active (consent ${consent.status}, or expired)`, 'grantId');
-    const record = await s.records.require(access.recordId);
+    // An unlinked record is the access entry's patient's: the chain checked the link when it allowed the entry.
+    const stored = await s.records.require(access.recordId);
+    const record = isRecordPseudonym(stored.patientPseudonym) ? { ...stored, patientPseudonym: access.patientPseudonym } : stored;
     if (record.erased) throw new ChaincodeError(ErrorCode.Conflict, `record '${record.recordId}' was erased`, 'recordId');
     if (!recordInScope(consent, record) || record.type !== reg.type) throw invalid('entryId', `its record is outside grant '${grantId}'`);
     const earlier = await s.log.servedBy(entryId, grantId, registryKey(s.caller));

@@ -2,7 +2,7 @@
  * The record index on the world state: input validation and the store. The record's shape
  * and its ids are the shared vocabulary's (@emr/protocol).
  */
-import { CATEGORY_LABEL, ChaincodeError, ErrorCode, SIGNATURE_PATTERN, isBlindedCategory, MAX_PAGE_SIZE, RECORD_TYPES, categoryAncestors, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
+import { CATEGORY_LABEL, ChaincodeError, ErrorCode, SIGNATURE_PATTERN, isBlindedCategory, MAX_PAGE_SIZE, RECORD_TYPES, categoryAncestors, checkCategory, createdRecord, checkPseudonym, checkRecordId, invalid, isId, isRecordPseudonym, ID_RULE, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType } from '@emr/protocol';
 import { CIPHER_SUITES } from '@emr/crypto';
 import { encode, found, implicitCollection, indexPage, parseJsonObject, readJson, sha256Hex, type StateStore, type TxContext } from './ledger';
 
@@ -49,7 +49,7 @@ export function parseRecordInput(json: string): EmrRecordInput {
   const categoryLabel = checkCategoryLabel(obj.categoryLabel, category);
   return {
     recordId: checkRecordId(requireString(obj, 'recordId')),
-    patientPseudonym: checkPseudonym(requireString(obj, 'patientPseudonym')),
+    patientPseudonym: checkRecordOwner(requireString(obj, 'patientPseudonym')),
     category,
     type,
     cid: checkString(obj, 'cid'),
@@ -62,6 +62,13 @@ export function parseRecordInput(json: string): EmrRecordInput {
     ...(patientSignature !== undefined ? { patientSignature } : {}),
     ...(categoryLabel !== undefined ? { categoryLabel } : {}),
   };
+}
+
+/** A patient's pseudonym, or an unlinked record's own (@emr/protocol linking.ts). */
+function checkRecordOwner(value: string): string {
+  if (isRecordPseudonym(value)) return value;
+  if (value.startsWith('rp-')) throw invalid('patientPseudonym', 'must be a record pseudonym: "rp-" and 64 lowercase hex characters');
+  return checkPseudonym(value);
 }
 
 /** A sealed label goes only with a blinded path: a clear one names itself. */
@@ -108,6 +115,8 @@ const RECORD = 'emr.record';
 const BY_PATIENT = 'emr.record~patient';
 const SUCCESSOR = 'emr.record~successor';
 const INTERNAL = 'emr.internal';
+/** The first record filed under an unlinked record pseudonym: one pseudonym, one record and its versions. */
+const PSEUDONYM_CLAIM = 'emr.record~claim';
 /** Hospital-internal metadata (ward, local record number, ...): a JSON object of at most this many bytes. */
 export const MAX_INTERNAL_BYTES = 16 * 1024;
 
@@ -128,7 +137,8 @@ export class RecordStore {
   /** The keys `create` reads (for StateStore.prefetch). */
   keysToCreate(input: EmrRecordInput): string[] {
     const record = (id: string) => this.state.createCompositeKey(RECORD, [id]);
-    return input.supersedes === undefined ? [record(input.recordId)] : [record(input.recordId), record(input.supersedes), this.state.createCompositeKey(SUCCESSOR, [input.supersedes])];
+    const claim = isRecordPseudonym(input.patientPseudonym) ? [this.state.createCompositeKey(PSEUDONYM_CLAIM, [input.patientPseudonym])] : [];
+    return input.supersedes === undefined ? [record(input.recordId), ...claim] : [record(input.recordId), record(input.supersedes), this.state.createCompositeKey(SUCCESSOR, [input.supersedes])];
   }
 
   private put = (record: EmrRecord) => this.state.putState(this.state.createCompositeKey(RECORD, [record.recordId]), encode(record));
@@ -159,6 +169,12 @@ export class RecordStore {
         throw new ChaincodeError(ErrorCode.Conflict, `record '${previous.recordId}' is already superseded`, 'supersedes');
       }
       version = previous.version + 1;
+    } else if (isRecordPseudonym(input.patientPseudonym)) {
+      // A fresh record pseudonym per record: a reused one would tie two records together.
+      const claim = this.state.createCompositeKey(PSEUDONYM_CLAIM, [input.patientPseudonym]);
+      const holder = Buffer.from(await this.state.getState(claim)).toString('utf8');
+      if (holder) throw new ChaincodeError(ErrorCode.Conflict, `record pseudonym ${input.patientPseudonym} already names record '${holder}'; file under the patient's next one`, 'patientPseudonym');
+      await this.state.putState(claim, Buffer.from(input.recordId, 'utf8'));
     }
     const record = createdRecord(input, { recordId: input.recordId, version, ownerMsp: caller.mspId, createdBy: caller.enrollmentId, createdAt: tx.timestamp.toISOString(), txId: tx.txId });
     approve?.(record);

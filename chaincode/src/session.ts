@@ -2,6 +2,9 @@ import {
   SIGNATURE_SCHEME_NAMES,
   canonicalJson,
   invalid,
+  isRecordPseudonym,
+  parseRecordLink,
+  recordPseudonym,
   pseudonymOf,
   recordSigningPayload,
   signatureSchemeOf,
@@ -19,7 +22,7 @@ import { ConsentStore } from './consents';
 import { ConsortiumStore } from './consortium';
 import { Directory } from './directory';
 import { EmergencyStore } from './emergencies';
-import { txOf } from './ledger';
+import { parseJsonObject, transientText, txOf } from './ledger';
 import { PatientStore } from './patients';
 import { PolicyStore } from './policies';
 import { ProxyStore } from './proxies';
@@ -73,6 +76,20 @@ export function session(ctx: Context, transaction: TransactionName) {
       if (valid(other)) throw invalid(field, `is an ${SIGNATURE_SCHEME_NAMES[other]} signature, of the wrong suite: ${wanted}`);
       if (scheme === 'sm2-sm3' && !patient.sm2PublicKey) throw invalid(field, `cannot be checked: ${wanted}, and '${caller.enrollmentId}' has registered no SM2 key (consent:RegisterSm2Key)`);
       throw invalid(field, `is not a valid ${SIGNATURE_SCHEME_NAMES[scheme]} signature of '${caller.enrollmentId}' over the index fields`);
+    },
+    /**
+     * The record as its patient's (docs/privacy.md, "Linkability"). An unlinked record names a
+     * record pseudonym; the transient `link` {patientPseudonym, linkKey} proves whose it is,
+     * and the record comes back under his pseudonym for the rules to check. The link never
+     * reaches the ledger; what the transaction then writes under the patient is what ties the
+     * record to him, and only where a party acts on it. A linked record comes back as it is.
+     */
+    asPatients(record: EmrRecord): EmrRecord {
+      if (!isRecordPseudonym(record.patientPseudonym)) return record;
+      if (!stub.getTransient().has('link')) throw invalid('link', `is required as transient data: record '${record.recordId}' is unlinked, and its patient's link key ties it to him (the patient's hospital's key centre gives it to those the chain allows)`);
+      const link = parseRecordLink(parseJsonObject(transientText(stub, 'link', 512), 'link'));
+      if (recordPseudonym(link.patientPseudonym, link.linkKey) !== record.patientPseudonym) throw invalid('link', `does not tie record '${record.recordId}' to patient ${link.patientPseudonym}`);
+      return { ...record, patientPseudonym: link.patientPseudonym };
     },
     /** One event per transaction (Fabric keeps the last set); ids only, never PHI. */
     event: (name: string, payload: Record<string, string>): void => stub.setEvent(name, Buffer.from(canonicalJson(payload), 'utf8')),

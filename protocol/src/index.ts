@@ -64,3 +64,5 @@ export { AREA_NAME, AREA_ROLES, HOME_ORG, OTHER_MEMBERS, effectiveRules, evaluat
 export { accessGoesThrough } from './access';
 export { areaKeysId, areaOfRule, groupOf, groupPartyOf, inGroup, isGroupParty, isReservedConsentId, parseAreaKeysId, type Group, type GroupSettings } from './groups';
 export { CATEGORY_LABEL, blindCategory, isBlindedCategory, openCategoryLabel, patientBlindingKey, sealCategoryLabel, unblindCategory } from './blinding';
+export { LINK_GAP, MAX_LINK_INDEX, isRecordPseudonym, linkIndexOf, linkKey, parseRecordLink, recordPseudonym, type RecordLink } from './linking';
+export { evaluateConsent, granteeMatches, type AreaMembership, type ConsentRequest, type Decision } from './consent-rules';

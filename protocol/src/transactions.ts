@@ -80,6 +80,8 @@ export interface Transactions {
   'emr:CreateRecord': Submit<[record: EmrRecordInput], RecordCreation>;
   'emr:ReadRecord': Evaluate<[recordId: string], EmrRecord>;
   'emr:ListRecordsByPatient': Evaluate<[patientPseudonym: string, ...Page], RecordPage>;
+  /** The records filed under each of these record pseudonyms (at most MAX_PAGE_SIZE; linking.ts), in the order asked. */
+  'emr:FindUnlinkedRecords': Evaluate<[query: { recordPseudonyms: string[] }], EmrRecord[]>;
   'emr:ApproveRecord': Submit<[recordId: string, signature: string], EmrRecord>;
   'emr:SwitchType': Submit<[change: TypeSwitch], EmrRecord>;
   'emr:EraseRecord': Submit<[recordId: string], EmrRecord>;
@@ -169,6 +171,7 @@ export const TRANSACTIONS = {
   'emr:CreateRecord': 'submit',
   'emr:ReadRecord': 'evaluate',
   'emr:ListRecordsByPatient': 'evaluate',
+  'emr:FindUnlinkedRecords': 'evaluate',
   'emr:ApproveRecord': 'submit',
   'emr:SwitchType': 'submit',
   'emr:EraseRecord': 'submit',

@@ -332,7 +332,7 @@ export class ProxyService {
     if (record.erased) return;
     const entry = await this.ledger.readAccessEntry(entryId);
     const area = areaOfRule(entry.areaRule);
-    const under = consentId ?? (area && areaKeysId(area, record.patientPseudonym));
+    const under = consentId ?? (area && areaKeysId(area, entry.patientPseudonym));
     if (!under) return;
     const capsules = recordCapsules(record);
     for (const reg of await this.ledger.allGrants(under)) {

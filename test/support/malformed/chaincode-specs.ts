@@ -198,6 +198,10 @@ export const SPECS: { [N in TransactionName]: Spec } = {
     base: (c) => ({ caller: doctorA, args: [pseudonym('patientPseudonym', c.w.attacker.pseudonym), ...page()] }),
     otherPatient: (c) => ({ caller: doctorA, args: [c.w.attacker.pseudonym, '100', compositeKey('emr.record~patient', [c.w.victim.pseudonym])], what: "a bookmark in the victim's records", expect: invalid('bookmark') }),
   },
+  // valid: no record is filed under these
+  'emr:FindUnlinkedRecords': {
+    base: () => ({ caller: doctorA, args: [json('query', { recordPseudonyms: [`rp-${'0'.repeat(64)}`, `rp-${'1'.repeat(64)}`] }, { recordPseudonyms: { kind: 'array', refusedAs: ['recordPseudonyms', 'recordPseudonyms[0]', 'recordPseudonyms[1]'] } })] }),
+  },
   // valid: the attacker approves the record a doctor indexed for him
   'emr:ApproveRecord': {
     base: (c) => ({ caller: c.w.attacker, args: [id('recordId', c.w.attackerUnapproved.recordId), { name: 'signature', kind: 'signature', value: c.sign(c.w.attacker, recordSigningPayload(c.w.attackerUnapproved)) }] }),

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { DENY_REASONS, type Caller, type Consent, type DenyReason } from '@emr/protocol';
-import { evaluateConsent, parseConsentInput, type ConsentRequest } from '../../../chaincode/src/consents';
+import { evaluateConsent, type ConsentRequest } from '@emr/protocol';
+import { parseConsentInput } from '../../../chaincode/src/consents';
 import { consentInput, patient1Pseudonym, pseudonym } from '../../support/fixtures';
 
 jest.setTimeout(60_000); // thousands of property runs on a loaded 2-core machine
