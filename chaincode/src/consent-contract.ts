@@ -181,8 +181,8 @@ export class ConsentContract extends BatchingContract {
     const consent = await consents.require(consentId);
     const registration = await patients.require(consent.patientPseudonym);
     const areas = consent.grantee.kind === 'area' ? await this.areaMembership(s, registration.homeMsp) : undefined;
-    if (!(caller.role === 'proxy' || granteeMatches(consent.grantee, caller, areas) || patients.isPatientOrHomeAdmin(registration))) {
-      throw new ChaincodeError(ErrorCode.Unauthorized, `'${caller.enrollmentId}' (${caller.mspId}) is neither the patient, the patient's hospital admin, the grantee nor a proxy`, 'consentId');
+    if (!(caller.role === 'proxy' || granteeMatches(consent.grantee, caller, areas) || patients.isPatientOrHomeAdmin(registration) || patients.isHomeKeyCentre(registration))) {
+      throw new ChaincodeError(ErrorCode.Unauthorized, `'${caller.enrollmentId}' (${caller.mspId}) is neither the patient, the patient's hospital's admin or key centre, the grantee nor a proxy`, 'consentId');
     }
     return canonicalJson(consent);
   }
@@ -277,7 +277,9 @@ export class ConsentContract extends BatchingContract {
   async ListAreaPolicies(ctx: Context, patientPseudonym: string): Promise<string> {
     const s = session(ctx, 'consent:ListAreaPolicies');
     checkPseudonym(patientPseudonym);
-    await this.requirePatientOrHomeAdmin(s.patients, patientPseudonym);
+    if (s.caller.role === 'kgc') {
+      if (!s.patients.isHomeKeyCentre(await s.patients.require(patientPseudonym))) throw new ChaincodeError(ErrorCode.Unauthorized, "only the patient's hospital's key centre reads his area rules", 'patientPseudonym');
+    } else await this.requirePatientOrHomeAdmin(s.patients, patientPseudonym);
     return canonicalJson(await s.areaPolicies.list(patientPseudonym));
   }
 

@@ -63,6 +63,11 @@ export class PatientStore {
     return this.isPatient(registration) || (this.caller.role === 'admin' && this.caller.mspId === registration.homeMsp);
   }
 
+  /** The key centre of the patient's home hospital: it gives his unlinked records' links to those the chain allows. */
+  isHomeKeyCentre(registration: PatientRegistration): boolean {
+    return this.caller.role === 'kgc' && this.caller.mspId === registration.homeMsp;
+  }
+
   /** Throws UNAUTHORIZED unless the caller is the registered patient. */
   async requirePatient(patientPseudonym: string, action: string): Promise<PatientRegistration> {
     const registration = await this.require(patientPseudonym);

@@ -20,6 +20,7 @@ import type { DirectoryEntry, PatientRegistration, Sm2KeyRegistration } from './
 import type { Emergency, EmergencyInput, EmergencyStatus, Justification } from './types/emergencies';
 import type { GrantPage, Registration, RegistrationInput } from './types/grants';
 import type { KeyLeakReport, LogEntry, LogPage } from './types/log';
+import type { RecordLink } from './linking';
 import type { EmrRecord, EmrRecordInput, InternalMetadata, RecordCreation, RecordPage } from './types/records';
 import type { KeyCentre, KeyCentreInput, Proxy } from './types/services';
 
@@ -65,12 +66,14 @@ interface Submit<Args extends readonly Argument[], Result, Transient extends Rec
   transient: Transient;
   result: Result;
 }
-interface Evaluate<Args extends readonly Argument[], Result> {
+interface Evaluate<Args extends readonly Argument[], Result, Transient extends Record<string, Argument> = Record<string, never>> {
   kind: 'evaluate';
   args: Args;
-  transient: Record<string, never>;
+  transient: Transient;
   result: Result;
 }
+/** Transient `link`: what ties an unlinked record to its patient (linking.ts), where a rule needs it; absent for a linked record. */
+type Linked = { link?: RecordLink };
 type Page = [pageSize: number, bookmark: string];
 
 export interface Transactions {
@@ -82,9 +85,9 @@ export interface Transactions {
   'emr:ListRecordsByPatient': Evaluate<[patientPseudonym: string, ...Page], RecordPage>;
   /** The records filed under each of these record pseudonyms (at most MAX_PAGE_SIZE; linking.ts), in the order asked. */
   'emr:FindUnlinkedRecords': Evaluate<[query: { recordPseudonyms: string[] }], EmrRecord[]>;
-  'emr:ApproveRecord': Submit<[recordId: string, signature: string], EmrRecord>;
-  'emr:SwitchType': Submit<[change: TypeSwitch], EmrRecord>;
-  'emr:EraseRecord': Submit<[recordId: string], EmrRecord>;
+  'emr:ApproveRecord': Submit<[recordId: string, signature: string], EmrRecord, Linked>;
+  'emr:SwitchType': Submit<[change: TypeSwitch], EmrRecord, Linked>;
+  'emr:EraseRecord': Submit<[recordId: string], EmrRecord, Linked>;
   /** Transient `metadata`: endorsed by the caller's org only, it never leaves the org. */
   'emr:PutInternalMetadata': Submit<[recordId: string], { recordId: string; sha256: string }, { metadata: Record<string, unknown> }>;
   'emr:ReadInternalMetadata': Evaluate<[recordId: string], InternalMetadata>;
@@ -95,7 +98,7 @@ export interface Transactions {
   'consent:SetAreaPolicy': Submit<[policy: { patientPseudonym: string; area: string; purposes: Purpose[]; category?: string }], AreaPolicy>;
   'consent:ClearAreaPolicy': Submit<[patientPseudonym: string, area: string], { cleared: boolean }>;
   'consent:ListAreaPolicies': Evaluate<[patientPseudonym: string], AreaPolicy[]>;
-  'consent:RequestAreaAccess': Submit<[recordId: string, purpose: Purpose], AccessDecision>;
+  'consent:RequestAreaAccess': Submit<[recordId: string, purpose: Purpose], AccessDecision, Linked>;
   'consent:GrantConsent': Submit<[consent: ConsentInput], Consent>;
   'consent:RevokeConsent': Submit<[consentId: string], Consent>;
   'consent:ReadConsent': Evaluate<[consentId: string], Consent>;
@@ -104,24 +107,24 @@ export interface Transactions {
   'consent:ReadApprovalPolicies': Evaluate<[mspId: string], PolicySet>;
   'consent:AttestBlindedReach': Submit<[attestation: ReachAttestationInput], ReachAttestation>;
   'consent:ApproveConsent': Submit<[consentId: string], Consent>;
-  'consent:RequestAccess': Submit<[recordId: string, consentId: string, purpose: Purpose], AccessDecision>;
-  'consent:RequestDelegatedAccess': Submit<[recordId: string, grantId: string, purpose: Purpose], AccessDecision>;
+  'consent:RequestAccess': Submit<[recordId: string, consentId: string, purpose: Purpose], AccessDecision, Linked>;
+  'consent:RequestDelegatedAccess': Submit<[recordId: string, grantId: string, purpose: Purpose], AccessDecision, Linked>;
   'consent:ReadAccessEntry': Evaluate<[entryId: string], LogEntry>;
   'consent:ListGrantsByConsent': Evaluate<[consentId: string, ...Page], GrantPage>;
   'consent:ConfirmReceipt': Submit<[entryId: string], LogEntry>;
   'consent:ListPatientLog': Evaluate<[patientPseudonym: string, ...Page], LogPage>;
-  'consent:ListRecordLog': Evaluate<[recordId: string, ...Page], LogPage>;
+  'consent:ListRecordLog': Evaluate<[recordId: string, ...Page], LogPage, Linked>;
   'consent:RegisterGrant': Submit<[registration: RegistrationInput], Registration>;
   'consent:ReadGrant': Evaluate<[grantId: string], { registration: Registration; active: boolean }>;
   /** Every registered grant, for tracing a leaked key against all of them (admins). */
   'consent:ListGrants': Evaluate<[...Page], GrantPage>;
-  'consent:ReportKeyLeak': Submit<[report: KeyLeakReport], LogEntry>;
+  'consent:ReportKeyLeak': Submit<[report: KeyLeakReport], LogEntry, Linked>;
   // emergency: break-glass
   /** Transient `justification`: endorsed by the caller's org only, it may hold health details. */
   'emergency:RecordJustification': Submit<[emergencyId: string], { emergencyId: string; justificationHash: string }, { justification: string }>;
   'emergency:RequestBreakGlass': Submit<[request: EmergencyInput], Emergency>;
   'emergency:ApproveBreakGlass': Submit<[emergencyId: string], Emergency>;
-  'emergency:RequestEmergencyAccess': Submit<[recordId: string, emergencyId: string], AccessDecision>;
+  'emergency:RequestEmergencyAccess': Submit<[recordId: string, emergencyId: string], AccessDecision, Linked>;
   'emergency:ReadBreakGlass': Evaluate<[emergencyId: string], { emergency: Emergency; status: EmergencyStatus }>;
   'emergency:ReadJustification': Evaluate<[emergencyId: string], Justification>;
   // proxy: registry, stake, election, faults, re-encryption log

@@ -147,12 +147,13 @@ export function parseRecordIds(value: string | undefined, option = '--records'):
 }
 
 /** `--consent <id>` or `--grant <id>`, never both; `required` when the command needs one. */
-export function parseVia(options: { consent?: string; grant?: string; area?: boolean }, isRequired: boolean): Via | undefined {
-  const { consent, grant, area } = options;
+export function parseVia(options: { consent?: string; grant?: string; area?: boolean; patient?: string }, isRequired: boolean): Via | undefined {
+  const { consent, grant, area, patient } = options;
   if ([consent, grant, area || undefined].filter((v) => v !== undefined).length > 1) throw new UsageError('give one of --consent, --grant or --area', area ? '--area' : '--consent');
+  if (patient !== undefined && !area) throw new UsageError('--patient goes with --area (the patient of an unlinked record)', '--patient');
   if (consent !== undefined) return { consentId: parseRecordId(consent, '--consent') };
   if (grant !== undefined) return { grantId: parseRecordId(grant, '--grant') };
-  if (area) return { area: true };
+  if (area) return { area: true, ...(patient !== undefined ? { patientPseudonym: parsePseudonym(patient, '--patient') } : {}) };
   if (isRequired) throw new UsageError('one of --consent <consentId>, --grant <grantId> or --area is required', '--consent');
   return undefined;
 }

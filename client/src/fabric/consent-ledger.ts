@@ -1,5 +1,5 @@
 /** Typed access to patient registrations, consents, access requests and the access log. */
-import type { AccessDecision, AreaPolicy, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, ReachAttestation, ReachAttestationInput, Registration, RegistrationInput } from '@emr/protocol';
+import type { AccessDecision, AreaPolicy, ApprovalPolicy, Consent, ConsentInput, ConsentPage, DenyReason, GrantPage, KeyLeakReport, LogEntry, LogPage, PatientRegistration, PolicySet, Purpose, ReachAttestation, RecordLink, ReachAttestationInput, Registration, RegistrationInput } from '@emr/protocol';
 import { sm2KeyPayload } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 import { EmrError } from './errors';
@@ -63,8 +63,8 @@ export class ConsentLedger extends ContractClient {
    * log entry of the granted request; throws AccessDeniedError (after the denial is
    * committed to the log) when the consent does not authorize it.
    */
-  async requestAccess(recordId: string, consentId: string, purpose: Purpose): Promise<LogEntry> {
-    return allowedOrThrow(await this.submit('consent:RequestAccess', recordId, consentId, purpose));
+  async requestAccess(recordId: string, consentId: string, purpose: Purpose, link?: RecordLink): Promise<LogEntry> {
+    return allowedOrThrow(await this.submitTransient('consent:RequestAccess', [recordId, consentId, purpose], { link }));
   }
 
   /**
@@ -72,8 +72,8 @@ export class ConsentLedger extends ContractClient {
    * (the consortium's defaults or the patient's own); the entry names the rule. Throws
    * AccessDeniedError (logged, with the rule) when none allows it.
    */
-  async requestAreaAccess(recordId: string, purpose: Purpose): Promise<LogEntry> {
-    return allowedOrThrow(await this.submit('consent:RequestAreaAccess', recordId, purpose));
+  async requestAreaAccess(recordId: string, purpose: Purpose, link?: RecordLink): Promise<LogEntry> {
+    return allowedOrThrow(await this.submitTransient('consent:RequestAreaAccess', [recordId, purpose], { link }));
   }
 
   /** The patient sets his own rule for an area (no purposes: the area gets nothing); it replaces the consortium's default. */
@@ -91,8 +91,8 @@ export class ConsentLedger extends ContractClient {
   }
 
   /** A delegatee asks to use a record through the grant he holds (re-delegation chains included). */
-  async requestDelegatedAccess(recordId: string, grantId: string, purpose: Purpose): Promise<LogEntry> {
-    return allowedOrThrow(await this.submit('consent:RequestDelegatedAccess', recordId, grantId, purpose));
+  async requestDelegatedAccess(recordId: string, grantId: string, purpose: Purpose, link?: RecordLink): Promise<LogEntry> {
+    return allowedOrThrow(await this.submitTransient('consent:RequestDelegatedAccess', [recordId, grantId, purpose], { link }));
   }
 
   /** One access entry (for its requester, the proxies serving it, admins). */
@@ -171,8 +171,8 @@ export class ConsentLedger extends ContractClient {
   }
 
   /** Logs a leaked key in the patient's log (see EmrClient.traceLeakedGrantKey, traceLeakedDataKey). */
-  reportKeyLeak(report: KeyLeakReport): Promise<LogEntry> {
-    return this.submit('consent:ReportKeyLeak', report);
+  reportKeyLeak(report: KeyLeakReport, link?: RecordLink): Promise<LogEntry> {
+    return this.submitTransient('consent:ReportKeyLeak', [report], { link });
   }
 
   /** The patient's access log: emergency overrides first, then the rest; each newest first. */
@@ -181,12 +181,12 @@ export class ConsentLedger extends ContractClient {
   }
 
   /** One record's whole log, newest first. */
-  wholeRecordLog(recordId: string): Promise<LogEntry[]> {
-    return allPages((o) => this.recordLog(recordId, o), (p) => p.entries);
+  wholeRecordLog(recordId: string, link?: RecordLink): Promise<LogEntry[]> {
+    return allPages((o) => this.recordLog(recordId, o, link), (p) => p.entries);
   }
 
   /** One record's access log, newest first. */
-  recordLog(recordId: string, options: PageOptions = {}): Promise<LogPage> {
-    return this.evaluate('consent:ListRecordLog', recordId, ...ContractClient.page(options));
+  recordLog(recordId: string, options: PageOptions = {}, link?: RecordLink): Promise<LogPage> {
+    return this.evaluateTransient('consent:ListRecordLog', [recordId, ...ContractClient.page(options)], { link });
   }
 }

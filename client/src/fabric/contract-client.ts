@@ -157,6 +157,11 @@ export abstract class ContractClient {
     return this.submitWith(name, this.ownOrgOnly(args, transient));
   }
 
+  /** As submit, with transient data for every endorser (a record's link: never on the ledger). */
+  protected submitTransient<N extends SubmitName>(name: N, args: TransactionArgs<N>, transient: TransactionTransient<N>): Promise<TransactionResult<N>> {
+    return this.submitWith(name, { arguments: encodeArguments(args), transientData: transientData(transient) });
+  }
+
   private submitWith<N extends SubmitName>(name: N, options: ProposalOptions): Promise<TransactionResult<N>> {
     return retryWhilePeersDisagree(async () => {
       const ordered = await endorseAndOrder(this.connection, name, options);
@@ -195,6 +200,11 @@ export abstract class ContractClient {
     return this.evaluateWith(name, this.ownOrgOnly(args, {}));
   }
 
+  /** As evaluate, with transient data for the peer. */
+  protected evaluateTransient<N extends EvaluateName>(name: N, args: TransactionArgs<N>, transient: TransactionTransient<N>): Promise<TransactionResult<N>> {
+    return this.evaluateWith(name, { arguments: encodeArguments(args), transientData: transientData(transient) });
+  }
+
   private async evaluateWith<N extends EvaluateName>(name: N, options: ProposalOptions): Promise<TransactionResult<N>> {
     try {
       return decode<N>(await this.contract.evaluate(name, options));
@@ -204,11 +214,15 @@ export abstract class ContractClient {
   }
 
   private ownOrgOnly(args: readonly Argument[], transient: Record<string, Argument>): ProposalOptions {
-    const transientData = Object.fromEntries(Object.entries(transient).map(([k, v]) => [k, new TextEncoder().encode(encodeArgument(v))]));
-    return { arguments: encodeArguments(args), transientData, endorsingOrganizations: [this.connection.mspId] };
+    return { arguments: encodeArguments(args), transientData: transientData(transient), endorsingOrganizations: [this.connection.mspId] };
   }
 
   protected static page(options: PageOptions): [pageSize: number, bookmark: string] {
     return [options.pageSize ?? 20, options.bookmark ?? ''];
   }
+}
+
+/** Transient data as the gateway takes it; an absent (undefined) entry is left out. */
+function transientData(transient: Record<string, Argument | undefined>): Record<string, Uint8Array> {
+  return Object.fromEntries(Object.entries(transient).flatMap(([k, v]) => (v === undefined ? [] : [[k, new TextEncoder().encode(encodeArgument(v))]])));
 }

@@ -1,5 +1,5 @@
 /** Typed access to break-glass: justification, second-doctor approval, time-limited reads. */
-import type { Emergency, EmergencyInput, EmergencyStatus, Justification, LogEntry } from '@emr/protocol';
+import type { Emergency, EmergencyInput, EmergencyStatus, Justification, LogEntry, RecordLink } from '@emr/protocol';
 import { allowedOrThrow } from './consent-ledger';
 import { ContractClient } from './contract-client';
 
@@ -21,8 +21,8 @@ export class EmergencyAccess extends ContractClient {
   }
 
   /** The requester asks to read a record under the break-glass; AccessDeniedError when refused (logged). */
-  async requestAccess(recordId: string, emergencyId: string): Promise<LogEntry> {
-    return allowedOrThrow(await this.submit('emergency:RequestEmergencyAccess', recordId, emergencyId));
+  async requestAccess(recordId: string, emergencyId: string, link?: RecordLink): Promise<LogEntry> {
+    return allowedOrThrow(await this.submitTransient('emergency:RequestEmergencyAccess', [recordId, emergencyId], { link }));
   }
 
   read(emergencyId: string): Promise<{ emergency: Emergency; status: EmergencyStatus }> {

@@ -1,5 +1,5 @@
 /** Typed access to the chaincode's EMR index transactions. */
-import { createdRecord, recordSigningPayload, signatureSchemeOf, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType, type SignedRecordFields } from '@emr/protocol';
+import { createdRecord, recordSigningPayload, type RecordLink, signatureSchemeOf, type Caller, type EmrRecord, type EmrRecordInput, type InternalMetadata, type RecordPage, type RecordType, type SignedRecordFields } from '@emr/protocol';
 import { ContractClient, allPages, type PageOptions } from './contract-client';
 
 export class EmrIndex extends ContractClient {
@@ -22,8 +22,8 @@ export class EmrIndex extends ContractClient {
   }
 
   /** Erases a record (its patient, or an admin of its hospital): the capsule leaves the world state. */
-  eraseRecord(recordId: string): Promise<EmrRecord> {
-    return this.submit('emr:EraseRecord', recordId);
+  eraseRecord(recordId: string, link?: RecordLink): Promise<EmrRecord> {
+    return this.submitTransient('emr:EraseRecord', [recordId], { link });
   }
 
   readRecord(recordId: string): Promise<EmrRecord> {
@@ -35,15 +35,20 @@ export class EmrIndex extends ContractClient {
     return this.evaluate('emr:ListRecordsByPatient', patientPseudonym, ...ContractClient.page(options));
   }
 
+  /** The records filed under these record pseudonyms (at most MAX_PAGE_SIZE), for a holder of the patient's key. */
+  findUnlinkedRecords(recordPseudonyms: string[]): Promise<EmrRecord[]> {
+    return this.evaluate('emr:FindUnlinkedRecords', { recordPseudonyms });
+  }
+
   /** Every record of a patient. */
   allRecordsByPatient(patientPseudonym: string): Promise<EmrRecord[]> {
     return allPages((o) => this.listRecordsByPatient(patientPseudonym, o), (p) => p.records);
   }
 
   /** The patient signs the index fields of a record a doctor created. */
-  async approveRecord(recordId: string): Promise<EmrRecord> {
+  async approveRecord(recordId: string, link?: RecordLink): Promise<EmrRecord> {
     const record = await this.readRecord(recordId);
-    return this.submit('emr:ApproveRecord', recordId, this.patientSignature(record));
+    return this.submitTransient('emr:ApproveRecord', [recordId, this.patientSignature(record)], { link });
   }
 
   /**
@@ -51,10 +56,10 @@ export class EmrIndex extends ContractClient {
    * key re-encapsulated for the new type (crypto switchType), every capsule of the record. He
    * signs the fields as they become.
    */
-  async switchType(recordId: string, type: RecordType, encapsulatedKey: string, ancestorKeys: string[]): Promise<EmrRecord> {
+  async switchType(recordId: string, type: RecordType, encapsulatedKey: string, ancestorKeys: string[], link?: RecordLink): Promise<EmrRecord> {
     const record = await this.readRecord(recordId);
     const signature = this.patientSignature({ ...record, type, encapsulatedKey, ancestorKeys });
-    return this.submit('emr:SwitchType', { recordId, type, encapsulatedKey, ancestorKeys, signature });
+    return this.submitTransient('emr:SwitchType', [{ recordId, type, encapsulatedKey, ancestorKeys, signature }], { link });
   }
 
   /** The patient's signature over a record's index fields, in the scheme of its suite (ECDSA, or SM2 for the SM suite). */

@@ -12,8 +12,41 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { extractPartial, toBase64url, type PrivateShare } from '@emr/crypto';
 import type http from 'node:http';
-import { blindCategory, checkCategory, decodeParty, isPseudonym, encodeParty, groupOf, inGroup, isGroupParty, patientBlindingKey, pseudonymOf, requiredApprovals, sealCategoryLabel, type Caller, type Group, type GroupSettings } from '@emr/protocol';
+import {
+  PURPOSES,
+  blindCategory,
+  checkCategory,
+  decodeParty,
+  encodeParty,
+  evaluateAreaAccess,
+  evaluateConsent,
+  groupOf,
+  inGroup,
+  isGroupParty,
+  isId,
+  isPseudonym,
+  isRecordPseudonym,
+  linkIndexOf,
+  linkKey,
+  parseAreaKeysId,
+  patientBlindingKey,
+  pseudonymOf,
+  recordPseudonym,
+  requiredApprovals,
+  sameParty,
+  sealCategoryLabel,
+  type Caller,
+  type ConsortiumSettings,
+  type Consent,
+  type EmrRecord,
+  type Group,
+  type GroupSettings,
+  type Purpose,
+  type RecordLink,
+} from '@emr/protocol';
 import type { ConsentLedger } from '../fabric/consent-ledger';
+import type { EmrIndex } from '../fabric/emr-index';
+import { walkUnlinked } from '../fabric/unlinked-records';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { retryMvcc } from '../fabric/errors';
 import { keyCentreClient } from '../wire/call';
@@ -49,9 +82,43 @@ export interface KgcConfig {
 export interface KgcDeps {
   signer: RequestSigner;
   registry: Pick<KeyCentreRegistry, 'list' | 'register'> & DkgBoardClient;
-  settings: () => Promise<GroupSettings>;
-  /** Its hospital's approval policies, and the attestations of what they require of blinded categories. */
-  consents: Pick<ConsentLedger, 'readApprovalPolicies' | 'attestBlindedReach'>;
+  settings: () => Promise<GroupSettings & Pick<ConsortiumSettings, 'areaDefaults'>>;
+  /**
+   * Its hospital's approval policies, and the attestations of what they require of blinded
+   * categories; what deciding a link takes (consents, grants, patients, area rules).
+   */
+  consents: Pick<ConsentLedger, 'readApprovalPolicies' | 'attestBlindedReach' | 'readConsent' | 'readGrant' | 'readPatient' | 'listAreaPolicies'>;
+  /** The records it gives links to, and the walk over a patient's record pseudonyms. */
+  records: Pick<EmrIndex, 'readRecord' | 'findUnlinkedRecords'>;
+}
+
+/** What asking for an unlinked record's link takes: the record, the purpose, and what the request goes under. */
+interface LinkRequest {
+  recordId?: unknown;
+  purpose?: unknown;
+  consentId?: unknown;
+  grantId?: unknown;
+  patientPseudonym?: unknown;
+}
+interface CheckedLinkRequest {
+  recordId: string;
+  purpose: Purpose;
+  consentId?: string;
+  grantId?: string;
+  patientPseudonym?: string;
+}
+
+/** A link request's fields, each checked; exactly one of consentId, grantId, patientPseudonym. */
+function checkLinkRequest(body: LinkRequest): CheckedLinkRequest {
+  const bad = (detail: string) => new HttpError(400, 'INVALID_ARGUMENT', detail);
+  if (!isId(body.recordId)) throw bad('recordId must be a record id');
+  if (!(PURPOSES as readonly unknown[]).includes(body.purpose)) throw bad(`purpose must be one of ${PURPOSES.join(', ')}`);
+  const given = (['consentId', 'grantId', 'patientPseudonym'] as const).filter((f) => body[f] !== undefined);
+  if (given.length !== 1) throw bad('name exactly one of consentId, grantId and patientPseudonym (a request by area)');
+  const [via] = given;
+  const value = body[via!];
+  if (via === 'patientPseudonym' ? !isPseudonym(value) : !isId(value)) throw bad(`${via} is malformed`);
+  return { recordId: body.recordId, purpose: body.purpose as Purpose, [via!]: value as string };
 }
 
 /** Who gets paths blinded for a patient: staff who file records. */
@@ -263,6 +330,35 @@ export class KeyGenerationCentreService {
           return { category: blinded, requiredApprovals: required, attestationTxId: attestation.txId };
         });
       },
+      // Unlinked records (docs/privacy.md, "Linkability"): staff filing for a patient of this org get his next record pseudonym.
+      'POST /v1/record-pseudonym': async (req: Request) => {
+        const signed = this.authenticate(req);
+        const body = req.json<{ patientPseudonym?: unknown }>();
+        onlyFields(body, ['patientPseudonym'], '{patientPseudonym}');
+        const { caller } = signed;
+        if (!(BLINDING_ROLES as readonly string[]).includes(caller.role)) throw new HttpError(403, 'UNAUTHORIZED', `a ${caller.role} does not file records: only ${BLINDING_ROLES.join(', ')}s get record pseudonyms`);
+        const { patientPseudonym } = body;
+        if (!isPseudonym(patientPseudonym)) throw new HttpError(400, 'INVALID_ARGUMENT', 'patientPseudonym must be 64 lowercase hex characters');
+        return this.blindLimiter.run(encodeParty(caller), async () => {
+          await this.requireOwnPatient(patientPseudonym);
+          const key = patientBlindingKey(this.blindingSecret(), patientPseudonym);
+          const { next } = await walkUnlinked((rps) => this.deps.records.findUnlinkedRecords(rps), key, patientPseudonym);
+          this.log(`record pseudonym ${next} of patient ${patientPseudonym.slice(0, 16)}… to ${encodeParty(caller)} (${caller.role})`);
+          return { recordPseudonym: recordPseudonym(patientPseudonym, linkKey(key, next)) };
+        });
+      },
+      // The link of an unlinked record of a patient of this org, for a requester the chain would allow (the chain's own rule, on this org's peer).
+      'POST /v1/link': async (req: Request) => {
+        const signed = this.authenticate(req);
+        const body = req.json<LinkRequest>();
+        onlyFields(body, ['recordId', 'purpose', 'consentId', 'grantId', 'patientPseudonym'], '{recordId, purpose, and one of consentId, grantId, patientPseudonym (by area)}');
+        const ask = checkLinkRequest(body);
+        return this.blindLimiter.run(encodeParty(signed.caller), async () => {
+          const link = await this.linkFor(signed.caller, ask);
+          this.log(`link of record ${ask.recordId} to ${encodeParty(signed.caller)} (${ask.consentId ? `consent ${ask.consentId}` : ask.grantId ? `grant ${ask.grantId}` : 'by area'})`);
+          return sealedAnswer(req, signed, link);
+        });
+      },
       'POST /v1/keys': async (req: Request) => {
         const signed = this.authenticate(req);
         const { caller } = signed;
@@ -283,15 +379,67 @@ export class KeyGenerationCentreService {
     };
   }
 
-  /** The consortium's areas and members, read from this org's peer at most every SETTINGS_TTL_MS. */
-  private async groupSettings(): Promise<GroupSettings> {
+  /** The consortium's areas, their defaults and its members, read from this org's peer at most every SETTINGS_TTL_MS. */
+  private async groupSettings(): Promise<GroupSettings & Pick<ConsortiumSettings, 'areaDefaults'>> {
     if (!this.settingsRead || Date.now() - this.settingsRead.at > SETTINGS_TTL_MS) {
-      const { areas, members } = await this.deps.settings();
-      this.settingsRead = { at: Date.now(), settings: { areas, members } };
+      const { areas, members, areaDefaults } = await this.deps.settings();
+      this.settingsRead = { at: Date.now(), settings: { areas, members, areaDefaults } };
     }
     return this.settingsRead.settings;
   }
-  private settingsRead?: { at: number; settings: GroupSettings };
+  private settingsRead?: { at: number; settings: GroupSettings & Pick<ConsortiumSettings, 'areaDefaults'> };
+
+  /** Refuses a pseudonym that is not a patient of this org's: only his home hospital holds his key. */
+  private async requireOwnPatient(patientPseudonym: string): Promise<void> {
+    const { homeMsp } = await this.deps.consents.readPatient(patientPseudonym).catch(() => {
+      throw new HttpError(404, 'NOT_FOUND', `no patient is registered under pseudonym ${patientPseudonym.slice(0, 16)}…`);
+    });
+    if (homeMsp !== this.mspId) throw new HttpError(403, 'UNAUTHORIZED', `the patient is ${homeMsp}'s: ask its key centre`);
+  }
+
+  /**
+   * The link of an unlinked record, when the chain would allow the caller's request: under a
+   * consent (evaluateConsent at hop 1), through a grant he holds (at its hop), or by area for
+   * the patient he names (evaluateAreaAccess). The record must then be that patient's.
+   */
+  private async linkFor(caller: Caller, ask: CheckedLinkRequest): Promise<RecordLink> {
+    const record = await this.deps.records.readRecord(ask.recordId).catch(() => {
+      throw new HttpError(404, 'NOT_FOUND', `record '${ask.recordId}' does not exist`);
+    });
+    if (!isRecordPseudonym(record.patientPseudonym)) throw new HttpError(400, 'INVALID_ARGUMENT', `record '${ask.recordId}' is linked: a request for it needs no link`);
+    const consentOf = async (consentId: string): Promise<Consent> => {
+      if (parseAreaKeysId(consentId)) throw new HttpError(400, 'INVALID_ARGUMENT', 'a standing grant is used by area: name the patient instead');
+      return this.deps.consents.readConsent(consentId).catch(() => {
+        throw new HttpError(403, 'UNAUTHORIZED', `consent '${consentId}' does not exist, or is not for '${encodeParty(caller)}'`);
+      });
+    };
+    let patientPseudonym: string;
+    let decide: (asPatients: EmrRecord) => Promise<{ allow: boolean; detail?: string }>;
+    if (ask.consentId !== undefined || ask.grantId !== undefined) {
+      const reg = ask.grantId !== undefined ? (await this.deps.consents.readGrant(ask.grantId)).registration : undefined;
+      if (reg && !sameParty(reg.delegatee, caller)) throw new HttpError(403, 'UNAUTHORIZED', `grant '${ask.grantId}' is not '${encodeParty(caller)}''s`);
+      const consent = await consentOf(reg?.consentId ?? ask.consentId!);
+      patientPseudonym = consent.patientPseudonym;
+      decide = async (asPatients) => {
+        const { areas, members } = await this.groupSettings();
+        return evaluateConsent(consent, { requester: caller, record: asPatients, purpose: ask.purpose, at: new Date(), hop: reg?.hop ?? 1, areas: { areas, members, homeMsp: this.mspId } });
+      };
+    } else {
+      patientPseudonym = ask.patientPseudonym!;
+      decide = async (asPatients) => {
+        const { areas, members, areaDefaults } = await this.groupSettings();
+        const policies = await this.deps.consents.listAreaPolicies(patientPseudonym);
+        return evaluateAreaAccess({ areas, defaults: areaDefaults, policies, members, homeMsp: this.mspId }, caller, asPatients, ask.purpose);
+      };
+    }
+    await this.requireOwnPatient(patientPseudonym);
+    const decision = await decide({ ...record, patientPseudonym });
+    if (!decision.allow) throw new HttpError(403, 'DENIED', `the chain would refuse this request: ${decision.detail ?? 'no rule allows it'}`);
+    const key = patientBlindingKey(this.blindingSecret(), patientPseudonym);
+    const index = linkIndexOf(key, patientPseudonym, record.patientPseudonym);
+    if (index === undefined) throw new HttpError(403, 'UNAUTHORIZED', `record '${ask.recordId}' is not this patient's`);
+    return { patientPseudonym, linkKey: linkKey(key, index) };
+  }
 
   /** This org's MSP id: the org of the centre's own kgc identity. */
   private get mspId(): string {

@@ -248,8 +248,9 @@ export class ProxyService {
     const record = await this.records.readRecord(entry.recordId);
     if (record.erased) throw new HttpError(409, 'ERASED', `record '${record.recordId}' was erased`);
     if (record.type !== reg.type) throw new HttpError(409, 'OUT_OF_SCOPE', `record '${record.recordId}' is ${record.type}, grant '${grantId}' is for ${reg.type}`);
-    // One of the record's capsules (its category's or an ancestor's), as the chain has it.
-    const original = capsuleForSlot(record, capsule.slot);
+    // One of the record's capsules (its category's or an ancestor's), as the chain has it; an
+    // unlinked record's are the entry's patient's, since the chain checked the link to allow it.
+    const original = capsuleForSlot(recordCapsules(record, entry.patientPseudonym), capsule.slot);
     const sameCapsule = original !== undefined && original.u0.equals(capsule.u0) && Buffer.from(original.w).equals(Buffer.from(capsule.w)) && Buffer.from(original.v).equals(Buffer.from(capsule.v));
     if (!original || !sameCapsule) throw new HttpError(400, 'INVALID_ARGUMENT', `capsule is not one of record '${record.recordId}''s`);
     if (capsule.hops !== reg.hop - 1 || (reg.hop === 1 && !capsule.u.equals(original.u))) throw new HttpError(400, 'INVALID_ARGUMENT', `grant '${grantId}' re-encrypts capsules at hop ${reg.hop - 1}`);
@@ -334,7 +335,7 @@ export class ProxyService {
     const area = areaOfRule(entry.areaRule);
     const under = consentId ?? (area && areaKeysId(area, entry.patientPseudonym));
     if (!under) return;
-    const capsules = recordCapsules(record);
+    const capsules = recordCapsules(record, entry.patientPseudonym);
     for (const reg of await this.ledger.allGrants(under)) {
       const mine = reg.proxies.some((p) => sameParty(p, this.me)) && this.loadShare(reg.grantId);
       if (!mine || !(await accessGoesThrough(entry, reg, async () => null)) || reg.type !== record.type) continue;

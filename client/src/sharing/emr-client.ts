@@ -12,7 +12,6 @@ import { pipeline } from 'node:stream/promises';
 import {
   RecordDecryptor,
   RecordEncryptor,
-  decodeCapsule,
   decodeGrant,
   decrypt,
   decryptReEncrypted,
@@ -37,10 +36,11 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { areaKeysId, areaOfRule, blindCategory, categoryAncestors, categoryKnown, isBlindedCategory, openCategoryLabel, sealCategoryLabel, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type ConsortiumSettings, type Emergency, type EmergencyInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { MAX_LINK_INDEX, areaKeysId, areaOfRule, blindCategory, categoryAncestors, isRecordPseudonym, linkIndexOf, linkKey, type RecordLink, categoryKnown, isBlindedCategory, openCategoryLabel, sealCategoryLabel, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type ConsortiumSettings, type Emergency, type EmergencyInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
-import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../fabric/record-capsules';
+import { capsuleForSlot, encapsulateForCategory, recordCapsules, storedCapsule } from '../fabric/record-capsules';
+import { walkUnlinked } from '../fabric/unlinked-records';
 import { ConsentLedger } from '../fabric/consent-ledger';
 import { EmergencyAccess } from '../fabric/emergency-access';
 import { DirectoryClient } from '../fabric/directory-client';
@@ -83,6 +83,12 @@ export interface UploadInput {
    * and the index's `size`, then show a Padmé class of at least 4 KiB, not the record's size.
    */
   padSize?: boolean;
+  /**
+   * File it unlinked (docs/privacy.md, "Linkability"): under a record pseudonym of its own
+   * from the patient's home hospital's key centre, so that no member ties it to his other
+   * records unless a party acts on it. Staff only: a patient's own filing names him anyway.
+   */
+  unlinked?: boolean;
   /** A file path, the bytes, or a stream (e.g. a FHIR R4 bundle as JSON). */
   source: string | Uint8Array | Readable;
   onProgress?: (p: Progress) => void;
@@ -107,7 +113,8 @@ export interface GrantResult {
 }
 
 /** What a request goes through: a consent naming the requester (or his group), a grant delegated to him, or the rules of his areas. */
-export type Via = { consentId: string } | { grantId: string } | { area: true };
+/** What a request goes under. By area, an unlinked record needs its patient named (the treating doctor knows him). */
+export type Via = { consentId: string } | { grantId: string } | { area: true; patientPseudonym?: string };
 
 export interface FetchOptions {
   purpose: Purpose;
@@ -340,7 +347,7 @@ export class EmrClient {
     const clear = new Map<string, string>();
     if (!this.isPatient() || patientPseudonym !== this.ownPseudonym() || !categories.some(isBlindedCategory)) return clear;
     const key = await this.blindingKey();
-    for (const r of records ?? (await this.index.allRecordsByPatient(patientPseudonym))) {
+    for (const r of records ?? (await this.patientRecords(patientPseudonym))) {
       const name = r.categoryLabel === undefined ? undefined : openCategoryLabel(key, r.category, r.categoryLabel);
       if (name === undefined) continue;
       clear.set(r.category, name);
@@ -359,6 +366,54 @@ export class EmrClient {
     const { blindCategory, ...request } = input;
     if (request.category === undefined || !(await this.blinding(blindCategory))) return this.emergency.breakGlass(request);
     return this.emergency.breakGlass({ ...request, category: (await this.blinded(request.patientPseudonym, request.category, 'category')).category });
+  }
+
+  /** The next record pseudonym of a patient, from his home hospital's key centre, to file an unlinked record under. */
+  private async recordPseudonymFor(patientPseudonym: string): Promise<string> {
+    const { homeMsp } = await this.consents.readPatient(patientPseudonym);
+    const centre = this.homeCentre(homeMsp);
+    return (await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/record-pseudonym', { patientPseudonym })).recordPseudonym;
+  }
+
+  /**
+   * What ties an unlinked record to its patient, for a request that needs it (docs/privacy.md,
+   * "Linkability"); undefined for a linked record. The patient derives his own; a requester
+   * gets it from the patient's home hospital's key centre, which gives it only when the chain
+   * would allow his request.
+   */
+  async linkOf(record: Pick<EmrRecord, 'recordId' | 'patientPseudonym'>, via: Via | undefined, purpose: Purpose): Promise<RecordLink | undefined> {
+    if (!isRecordPseudonym(record.patientPseudonym)) return undefined;
+    if (!via) {
+      const own = this.ownPseudonym();
+      const key = await this.blindingKey();
+      const index = linkIndexOf(key, own, record.patientPseudonym, MAX_LINK_INDEX);
+      if (index === undefined) throw new FlowError(`record '${record.recordId}' is filed under a record pseudonym that is not yours`);
+      return { patientPseudonym: own, linkKey: linkKey(key, index) };
+    }
+    let homeMsp: string;
+    if ('grantId' in via) {
+      let reg = (await this.consents.readGrant(via.grantId)).registration;
+      while (reg.parentGrantId) reg = (await this.consents.readGrant(reg.parentGrantId)).registration;
+      homeMsp = reg.delegator.mspId; // the patient's, who made the hop-1 grant
+    } else {
+      const patientPseudonym = 'consentId' in via ? (await this.consents.readConsent(via.consentId)).patientPseudonym : via.patientPseudonym;
+      if (!patientPseudonym) throw new FlowError(`record '${record.recordId}' is unlinked: a request by area names its patient (patientPseudonym), whose hospital gives the link`);
+      homeMsp = (await this.consents.readPatient(patientPseudonym)).homeMsp;
+    }
+    const centre = this.homeCentre(homeMsp);
+    const under = 'consentId' in via ? { consentId: via.consentId } : 'grantId' in via ? { grantId: via.grantId } : { patientPseudonym: via.patientPseudonym! };
+    return keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/link', { recordId: record.recordId, purpose, ...under });
+  }
+
+  /**
+   * A patient's records. The patient himself also gets his unlinked ones, found with his key
+   * (walkUnlinked); anyone else sees only those filed under his pseudonym.
+   */
+  async patientRecords(patientPseudonym: string): Promise<EmrRecord[]> {
+    const linked = this.index.allRecordsByPatient(patientPseudonym);
+    if (!this.isPatient() || patientPseudonym !== this.ownPseudonym()) return linked;
+    const { found } = await walkUnlinked((rps) => this.index.findUnlinkedRecords(rps), await this.blindingKey(), patientPseudonym);
+    return [...(await linked), ...found.map((u) => u.record)].sort((a, b) => a.recordId.localeCompare(b.recordId));
   }
 
   /** Whether to blind: as asked, else as the consortium's settings say (docs/privacy.md). */
@@ -423,11 +478,16 @@ export class EmrClient {
     let settings: Promise<ConsortiumSettings> | undefined;
     const settingsOnce = () => (settings ??= this.settings.read());
     const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), input.cipherSuite ?? settingsOnce().then((x) => x.defaultCipherSuite as CipherSuite)]));
-    const version = input.supersedes ? (await time('chain', () => this.index.readRecord(input.supersedes!))).version + 1 : 1;
+    const previous = input.supersedes ? await time('chain', () => this.index.readRecord(input.supersedes!)) : undefined;
+    const version = previous ? previous.version + 1 : 1;
     const blind = await this.blinding(input.blindCategory, settingsOnce());
     const { category, categoryLabel } = blind ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
+    if (input.unlinked && this.isPatient()) throw new InvalidArgumentError('INVALID_ARGUMENT', 'a patient files his own records linked: his certificate names him in the transaction anyway', 'unlinked');
+    if (input.unlinked && input.supersedes) throw new InvalidArgumentError('INVALID_ARGUMENT', 'a new version keeps the pseudonym of the record it supersedes: leave unlinked out', 'unlinked');
+    const filedUnder = async () => (input.unlinked ? await time('keys', () => this.recordPseudonymFor(input.patientPseudonym)) : (previous?.patientPseudonym ?? input.patientPseudonym));
+    let patientPseudonym = await filedUnder();
     const dataKey = newDataKey();
-    const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey);
+    const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey, patientPseudonym);
 
     const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
     const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
@@ -440,7 +500,7 @@ export class EmrClient {
     dataKey.fill(0);
     const fields = {
       recordId,
-      patientPseudonym: input.patientPseudonym,
+      patientPseudonym,
       category,
       ...(categoryLabel !== undefined ? { categoryLabel } : {}),
       type,
@@ -456,7 +516,16 @@ export class EmrClient {
         if (signatureSchemeOf(cipherSuite) === 'sm2-sm3') await this.sm2KeyOnChain();
         return this.index.createRecordAsPatient(fields);
       };
-      const record = await time('chain', () => (this.isPatient() ? asPatient() : this.index.createRecord(fields)));
+      const create = () => (this.isPatient() ? asPatient() : this.index.createRecord(fields));
+      const record = await time('chain', () =>
+        create().catch(async (err: unknown) => {
+          // Another filing for the patient took this record pseudonym meanwhile: the next one.
+          if (!(input.unlinked && err instanceof ConflictError && err.field === 'patientPseudonym')) throw err;
+          fields.patientPseudonym = patientPseudonym = await filedUnder();
+          [fields.encapsulatedKey, ...fields.ancestorKeys] = recordCapsules(fields, input.patientPseudonym).map((c) => storedCapsule(c, patientPseudonym));
+          return create();
+        }),
+      );
       return { record, pinnedOn: stored.pinnedOn, replicated: stored.replicated, timings };
     } catch (err) {
       const record = await this.committedAfterAll(recordId, stored.cid, err);
@@ -587,9 +656,9 @@ export class EmrClient {
     if (!existing.some((g) => g.hop === 1)) return this.makeGrants(consent, await this.consentSlots(consent));
     const covered = new Set(existing.filter((g) => g.hop === 1).map((g) => `${g.type}|${g.conditionHash}`));
     const slots = new Map<string, Slot>();
-    for (const record of await this.index.allRecordsByPatient(consent.patientPseudonym)) {
-      if (record.erased || record.type !== 'sharable' || !recordInScope(consent, record)) continue;
-      const opens = recordCapsules(record).some((c) => covered.has(`${c.slot.type}|${sha256Hex(c.slot.condition)}`));
+    for (const record of await this.patientRecords(consent.patientPseudonym)) {
+      if (record.erased || record.type !== 'sharable' || !recordInScope(consent, { ...record, patientPseudonym: consent.patientPseudonym })) continue;
+      const opens = recordCapsules(record, consent.patientPseudonym).some((c) => covered.has(`${c.slot.type}|${sha256Hex(c.slot.condition)}`));
       const slot: Slot = { owner: consent.patientPseudonym, type: record.type, condition: record.category };
       if (!opens) slots.set(slotIdentity(slot), slot);
     }
@@ -646,9 +715,9 @@ export class EmrClient {
   }
 
   /** Asks on chain to use a record, under a consent (its grantee), through a grant (a delegatee), or by area. */
-  requestAccess(recordId: string, via: Via, purpose: Purpose): Promise<LogEntry> {
-    if ('area' in via) return this.consents.requestAreaAccess(recordId, purpose);
-    return 'grantId' in via ? this.consents.requestDelegatedAccess(recordId, via.grantId, purpose) : this.consents.requestAccess(recordId, via.consentId, purpose);
+  requestAccess(recordId: string, via: Via, purpose: Purpose, link?: RecordLink): Promise<LogEntry> {
+    if ('area' in via) return this.consents.requestAreaAccess(recordId, purpose, link);
+    return 'grantId' in via ? this.consents.requestDelegatedAccess(recordId, via.grantId, purpose, link) : this.consents.requestAccess(recordId, via.consentId, purpose, link);
   }
 
   /**
@@ -672,17 +741,18 @@ export class EmrClient {
     let record = await readRecord();
     let dataKey: Uint8Array;
     let entry: LogEntry | undefined;
+    const link = await time('keys', () => this.linkOf(record, via, options.purpose));
     if (!via) {
-      const capsule = decodeCapsule(fromBase64url(record.encapsulatedKey, 'encapsulatedKey'));
+      const capsule = recordCapsules(record, link?.patientPseudonym)[0]!;
       const slotKey = await time('keys', () => this.keyOf(slotIdentity(capsule.slot)));
       dataKey = await time('crypto', () => decrypt(capsule, slotKey));
     } else {
-      entry = await time('chain', () => this.requestAccess(recordId, via, options.purpose));
+      entry = await time('chain', () => this.requestAccess(recordId, via, options.purpose, link));
       // Read again: our peer has now committed the access request, so it holds every change
       // ordered before it; the first read may predate one another org's peer had already
       // committed (a type switch), and a stale capsule would match a stale grant.
       record = await readRecord();
-      const capsules = recordCapsules(record);
+      const capsules = recordCapsules(record, entry.patientPseudonym);
       const chain = await time('chain', () => this.grantChain(record, capsules, via, entry!));
       const first = chain[0]!;
       const capsule = capsuleForSlot(capsules, first.grant.slot);
@@ -716,13 +786,13 @@ export class EmrClient {
     // Under a consent: a grant to the caller, or to the group the consent names (the chain registers no other);
     // by area: the patient's standing grant to the area whose rule allowed the request.
     const area = 'area' in via ? areaOfRule(entry.areaRule) : undefined;
-    const under = 'consentId' in via ? via.consentId : area && areaKeysId(area, record.patientPseudonym);
+    const under = 'consentId' in via ? via.consentId : area && areaKeysId(area, entry.patientPseudonym);
     const now = Date.now();
     const found = (under ? await this.consents.allGrants(under) : [])
       .filter((r) => r.hop === 1 && (encodeParty(r.delegatee) === me || isGroupParty(r.delegatee)) && Date.parse(r.expiresAt) > now)
       .map(link)
       .find(({ grant }) => capsuleForSlot(capsules, grant.slot) !== undefined);
-    if (!found && area) throw new FlowError(`the ${area} area's rule allowed the request, but patient ${record.patientPseudonym.slice(0, 12)}… holds no standing grant to the area (his device makes them: makeAreaGrants)`);
+    if (!found && area) throw new FlowError(`the ${area} area's rule allowed the request, but patient ${entry.patientPseudonym.slice(0, 12)}… holds no standing grant to the area (his device makes them: makeAreaGrants)`);
     if (!found) throw new FlowError(`consent '${under}' has no grant for ${me} covering record '${record.recordId}' (${record.type}, ${record.category}); the patient can extend the consent's grants`);
     return [found];
   }
@@ -798,16 +868,27 @@ export class EmrClient {
     await ready(); // the crypto backend, chosen once before the first point
     const record = await this.index.readRecord(recordId);
     const { params } = await this.params();
+    const link = await this.linkOf(record, undefined, 'treatment');
     const switched: string[] = [];
-    for (const capsule of recordCapsules(record)) switched.push(toBase64url(encodeCapsule(switchCapsuleType(params, capsule, await this.keyOf(slotIdentity(capsule.slot)), type))));
+    for (const capsule of recordCapsules(record, link?.patientPseudonym)) switched.push(storedCapsule(switchCapsuleType(params, capsule, await this.keyOf(slotIdentity(capsule.slot)), type), record.patientPseudonym));
     if (signatureSchemeOf(record.cipherSuite) === 'sm2-sm3') await this.sm2KeyOnChain();
     const [encapsulatedKey, ...ancestorKeys] = switched;
-    return this.index.switchType(recordId, type, encapsulatedKey!, ancestorKeys);
+    return this.index.switchType(recordId, type, encapsulatedKey!, ancestorKeys, link);
   }
 
   /** The patient's whole log: emergency overrides first, then everything else, newest first. */
-  auditTrail(patientPseudonym: string): Promise<LogEntry[]> {
-    return this.consents.wholePatientLog(patientPseudonym);
+  async auditTrail(patientPseudonym: string): Promise<LogEntry[]> {
+    const log = await this.consents.wholePatientLog(patientPseudonym);
+    if (!this.isPatient() || patientPseudonym !== this.ownPseudonym()) return log;
+    // His unlinked records' filings are logged under their record pseudonyms: each record's log, with its link.
+    const { found } = await walkUnlinked((rps) => this.index.findUnlinkedRecords(rps), await this.blindingKey(), patientPseudonym);
+    const seen = new Set(log.map((e) => e.entryId));
+    const filings = (await Promise.all(found.map(({ record, link }) => this.consents.wholeRecordLog(record.recordId, link)))).flat().filter((e) => !seen.has(e.entryId) && (seen.add(e.entryId), true));
+    if (filings.length === 0) return log;
+    // In the log's order: emergency overrides first (no filing is one), then the rest newest first.
+    const overrides = log.filter((e) => e.emergencyId);
+    const rest = [...log.filter((e) => !e.emergencyId), ...filings].sort((a, b) => b.recorded.localeCompare(a.recorded) || a.entryId.localeCompare(b.entryId));
+    return [...overrides, ...rest];
   }
 
   /** The caller's own key X of a grant to him, compressed (96 bytes), for his own tools: whoever else shows it is traced to this grant. */
@@ -874,7 +955,8 @@ export class EmrClient {
    */
   async eraseRecord(recordId: string): Promise<{ record: EmrRecord; erasedOn: string[]; unreachable: string[] }> {
     const current = await this.index.readRecord(recordId);
-    const record = current.erased ? current : await this.index.eraseRecord(recordId);
+    const link = this.isPatient() ? await this.linkOf(current, undefined, 'treatment') : undefined;
+    const record = current.erased ? current : await this.index.eraseRecord(recordId, link);
     return { record, ...(await this.ipfs.erase(record.cid)) };
   }
 

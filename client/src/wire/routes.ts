@@ -3,7 +3,7 @@
  * with its request body and its answer. The services implement these tables (`Served`) and
  * the SDK calls them (`ServiceClient`), so both ends are checked against the same types.
  */
-import type { ApprovalRequirement } from '@emr/protocol';
+import type { ApprovalRequirement, Purpose, RecordLink } from '@emr/protocol';
 import type { SealedReply } from './signed-requests';
 
 /** A route: its JSON body (`undefined` for a GET), its answer, and whether the answer is sealed to the requester. */
@@ -37,6 +37,10 @@ export interface KeyCentreRoutes {
   'POST /v1/blind': Route<{ patientPseudonym: string; categories: string[] }, { blinded: string[]; labels: string[] }, true>;
   /** A patient of this centre's org: what its approval policies require of a consent on his category, blinded; attested on chain when it has policies. */
   'POST /v1/attest-reach': Route<{ category: string }, { category: string; requiredApprovals: ApprovalRequirement[]; attestationTxId: string | null }>;
+  /** Staff of a member org: the next record pseudonym of a patient of this centre's org, to file an unlinked record under (linking.ts). */
+  'POST /v1/record-pseudonym': Route<{ patientPseudonym: string }, { recordPseudonym: string }>;
+  /** A requester the chain would allow (under a consent, through a grant, or by area for the patient named): an unlinked record's link, sealed. */
+  'POST /v1/link': Route<{ recordId: string; purpose: Purpose } & ({ consentId: string } | { grantId: string } | { patientPseudonym: string }), RecordLink, true>;
 }
 
 /** A re-encryption fragment as a proxy serves it (and keeps it, to serve the same again). */
@@ -72,6 +76,8 @@ export const KEY_CENTRE_SEALED: SealedFlags<KeyCentreRoutes> = {
   'POST /v1/blinding-key': true,
   'POST /v1/blind': true,
   'POST /v1/attest-reach': false,
+  'POST /v1/record-pseudonym': false,
+  'POST /v1/link': true,
 };
 
 export const PROXY_SEALED: SealedFlags<ProxyRoutes> = { 'GET /v1/health': false, 'POST /v1/shares': false, 'POST /v1/fragments': false };

@@ -87,11 +87,12 @@ describe('delegated access, access entries, grants by consent', () => {
     expect(late.entry).toMatchObject({ outcome: 'denied', reason: 'expired' });
   });
 
-  it('the key centres read a pseudonym registration: the home hospital, no name', async () => {
+  it('the key centres and requesters read a pseudonym registration: the home hospital (whose centre gives links), no name', async () => {
     const { as } = await unitLedger();
     const reg = JSON.parse(await consent.ReadPatient(as(B, kgcId), p1));
     expect(reg).toEqual({ patientPseudonym: p1, homeMsp: A, registeredAt: '2026-01-01T06:00:00.000Z', txId: 'tx-1' });
-    await expect(consent.ReadPatient(as(RI, researcher1), p1)).rejects.toThrow(/^UNAUTHORIZED: /);
+    expect(JSON.parse(await consent.ReadPatient(as(RI, researcher1), p1))).toEqual(reg);
+    await expect(consent.ReadPatient(as(RI, proxyId), p1)).rejects.toThrow(/^UNAUTHORIZED: /);
   });
 });
 

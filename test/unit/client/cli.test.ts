@@ -480,6 +480,7 @@ describe('main, with a connection profile and a fake client', () => {
       }),
       auditTrail: jest.fn(async () => [entry({})]),
       index: { allRecordsByPatient: jest.fn(async () => [record({})]) },
+      patientRecords: jest.fn(async (p: string) => fake.index.allRecordsByPatient(p)),
       clearCategories: jest.fn(async () => new Map<string, string>()),
       consents: {
         readPatient: jest.fn(async () => reg),

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { G1, fromBase64url, slotIdentity } from '@emr/crypto';
-import { blindCategory, patientBlindingKey, pseudonymOf, type KeyCentre, type KeyCentreInput, type PolicySet, type ReachAttestationInput } from '@emr/protocol';
+import { HOME_ORG, blindCategory, linkKey, patientBlindingKey, pseudonymOf, recordPseudonym, type AreaPolicy, type Consent, type EmrRecord, type KeyCentre, type KeyCentreInput, type PolicySet, type ReachAttestationInput, type Registration } from '@emr/protocol';
+import { consentInput, recordInput } from '../../support/fixtures';
 import { KeyExtractionError, ServiceError } from '../../../client/src';
 import { callService, keyCentreClient } from '../../../client/src/wire/call';
 import { newReplyKey, openReply, signedHeaders, type SealedReply } from '../../../client/src/wire/signed-requests';
@@ -54,6 +55,13 @@ describe('key centres over HTTP', () => {
   // Each org's approval policies, and the attestations its centre submits.
   const policySets = new Map<string, PolicySet>();
   const attested: ReachAttestationInput[] = [];
+  // The ledger the link routes read: patients' homes, consents, grants, area rules, records.
+  const homes = new Map<string, string>();
+  const consents = new Map<string, Consent>();
+  const grants = new Map<string, Registration>();
+  const areaRules = new Map<string, AreaPolicy[]>();
+  const records = new Map<string, EmrRecord>();
+  const missing = (what: string) => Promise.reject(new Error(`${what} does not exist`));
   const services = configs.map(
     (config, i) =>
       new KeyGenerationCentreService(
@@ -61,10 +69,18 @@ describe('key centres over HTTP', () => {
         {
           signer: cas[i]!.enroll('kgc', 'kgc'),
           registry: { ...board(orgs[i]!), list: async () => registered as unknown as KeyCentre[], register: async (input) => (registered.push(input), input as unknown as KeyCentre) },
-          settings: async () => ({ areas: [], members: orgs }),
+          settings: async () => ({ areas: [{ name: 'own-hospital', members: [{ org: HOME_ORG, roles: ['doctor' as const] }] }], members: orgs, areaDefaults: [{ area: 'own-hospital', purposes: ['treatment' as const] }] }),
           consents: {
             readApprovalPolicies: async (mspId: string) => policySets.get(mspId) ?? { mspId, policies: [], updatedBy: '', updatedAt: '', txId: '' },
             attestBlindedReach: async (a: ReachAttestationInput) => (attested.push(a), { ...a, attestedBy: `kgc@${orgs[i]}`, attestedAt: new Date().toISOString(), txId: `attest-${attested.length}` }),
+            readPatient: async (p: string) => (homes.has(p) ? { patientPseudonym: p, homeMsp: homes.get(p)!, registeredAt: '', txId: '' } : missing(p)),
+            readConsent: async (id: string) => consents.get(id) ?? missing(id),
+            readGrant: async (id: string) => (grants.has(id) ? { registration: grants.get(id)!, active: true } : missing(id)),
+            listAreaPolicies: async (p: string) => areaRules.get(p) ?? [],
+          },
+          records: {
+            readRecord: async (id: string) => records.get(id) ?? missing(id),
+            findUnlinkedRecords: async (rps: string[]) => [...records.values()].filter((r) => rps.includes(r.patientPseudonym)),
           },
         },
         log,
@@ -161,6 +177,54 @@ describe('key centres over HTTP', () => {
       await expect(as(2, patient).post('POST /v1/attest-reach', { category: 'oncology' })).rejects.toThrow(/only a patient of HospitalBMSP/);
       await expect(as(1, patient).post('POST /v1/attest-reach', { category: '../etc' })).rejects.toThrow(/category: .*department path/);
       await expect(as(1, patient).post('POST /v1/attest-reach', { category: 'oncology', patientPseudonym: 'x' } as { category: string })).rejects.toThrow(/unknown field|not a field|patientPseudonym/);
+    });
+  });
+
+  describe('unlinked records (docs/privacy.md, "Linkability")', () => {
+    const as = (i: number, signer: typeof doctor) => keyCentreClient(i, peers.get(i)!, signer, 5000);
+    const pseudonym = pseudonymOf('HospitalAMSP', patient.certificate);
+    const key = () => patientBlindingKey(Buffer.from(JSON.parse(readFileSync(path.join(stateDir, 'blinding-1.json'), 'utf8')).secret, 'hex'), pseudonym);
+    const rp = (i: number) => recordPseudonym(pseudonym, linkKey(key(), i));
+    const researcher = cas[2]!.enroll('researcher1', 'researcher');
+    beforeAll(() => homes.set(pseudonym, 'HospitalAMSP'));
+
+    it("staff get the patient's next record pseudonym from his hospital's centre, walking past those in use", async () => {
+      const doctorB = B.enroll('doctor9', 'doctor');
+      expect(await as(1, doctorB).post('POST /v1/record-pseudonym', { patientPseudonym: pseudonym })).toEqual({ recordPseudonym: rp(0) });
+      const filed = recordInput({ patientPseudonym: rp(0), category: 'oncology/biopsy' });
+      records.set(filed.recordId, { ...filed, version: 1 } as EmrRecord);
+      expect(await as(1, doctorB).post('POST /v1/record-pseudonym', { patientPseudonym: pseudonym })).toEqual({ recordPseudonym: rp(1) });
+      expect(logged.some((l) => l.includes(`record pseudonym 1 of patient ${pseudonym.slice(0, 16)}… to doctor9@HospitalBMSP`))).toBe(true);
+      await expect(as(2, doctorB).post('POST /v1/record-pseudonym', { patientPseudonym: pseudonym })).rejects.toThrow(/the patient is HospitalAMSP's: ask its key centre/);
+      await expect(as(1, patient).post('POST /v1/record-pseudonym', { patientPseudonym: pseudonym })).rejects.toThrow(/a patient does not file records/);
+      await expect(as(1, doctorB).post('POST /v1/record-pseudonym', { patientPseudonym: 'f'.repeat(64) })).rejects.toThrow(/no patient is registered/);
+    });
+
+    it('gives the link only to a requester the chain would allow, and only for that patient\'s record', async () => {
+      const filed = [...records.values()].find((r) => r.patientPseudonym === rp(0))!;
+      const consent = consentInput({ patientPseudonym: pseudonym, scope: { category: 'oncology' }, validFrom: '2026-01-01T00:00:00.000Z', validUntil: '2099-01-01T00:00:00.000Z' });
+      consents.set(consent.consentId, { ...consent, status: 'active', accessCount: 0 } as unknown as Consent);
+      const ask = (signer: typeof doctor, body: Record<string, unknown>) => callService('kgc', peers.get(1)!, 'POST', '/v1/link', body, signer, 5_000, { sealed: true });
+      const link = await ask(researcher, { recordId: filed.recordId, purpose: 'research', consentId: consent.consentId });
+      expect(link).toEqual({ patientPseudonym: pseudonym, linkKey: linkKey(key(), 0) });
+      await expect(ask(doctor, { recordId: filed.recordId, purpose: 'research', consentId: consent.consentId })).rejects.toThrow(/the chain would refuse this request: .*not the grantee/);
+      await expect(ask(researcher, { recordId: filed.recordId, purpose: 'treatment', consentId: consent.consentId })).rejects.toThrow(/the chain would refuse this request: .*is for research/);
+      // A record of another patient's, under this patient's consent.
+      const other = recordInput({ patientPseudonym: recordPseudonym('e'.repeat(64), 'a'.repeat(64)), category: 'oncology/biopsy' });
+      records.set(other.recordId, { ...other, version: 1 } as EmrRecord);
+      await expect(ask(researcher, { recordId: other.recordId, purpose: 'research', consentId: consent.consentId })).rejects.toThrow(/is not this patient's/);
+      // By area: the patient named; the home hospital's doctors treat.
+      expect(await ask(doctor, { recordId: filed.recordId, purpose: 'treatment', patientPseudonym: pseudonym })).toEqual(link);
+      await expect(ask(B.enroll('doctor1', 'doctor'), { recordId: filed.recordId, purpose: 'treatment', patientPseudonym: pseudonym })).rejects.toThrow(/the chain would refuse/);
+      // A linked record needs none; malformed asks are named; the answer is sealed.
+      const linked = recordInput({ patientPseudonym: pseudonym });
+      records.set(linked.recordId, { ...linked, version: 1 } as EmrRecord);
+      await expect(ask(researcher, { recordId: linked.recordId, purpose: 'research', consentId: consent.consentId })).rejects.toThrow(/is linked: a request for it needs no link/);
+      await expect(ask(researcher, { recordId: filed.recordId, purpose: 'research' })).rejects.toThrow(/name exactly one of consentId, grantId and patientPseudonym/);
+      await expect(ask(researcher, { recordId: filed.recordId, purpose: 'fun', consentId: consent.consentId })).rejects.toThrow(/purpose must be one of/);
+      const unsealed = await callService('kgc', peers.get(1)!, 'POST', '/v1/link', { recordId: filed.recordId, purpose: 'research', consentId: consent.consentId }, researcher).catch((e: unknown) => e);
+      expect((unsealed as ServiceError).status).toBe(400);
+      expect(logged.some((l) => l.includes(linkKey(key(), 0)))).toBe(false);
     });
   });
 

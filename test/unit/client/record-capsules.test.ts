@@ -8,8 +8,8 @@
  */
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { CryptoError, combineFragments, decryptReEncrypted, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type Capsule, type G2Point, type GrantPublic, type PublicParams, type Slot } from '@emr/crypto';
-import { ROOT_CATEGORY, categoryAncestors, inCategory } from '@emr/protocol';
+import { CryptoError, combineFragments, decrypt, decryptReEncrypted, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type Capsule, type G2Point, type GrantPublic, type PublicParams, type Slot } from '@emr/crypto';
+import { ROOT_CATEGORY, categoryAncestors, inCategory, linkKey, recordPseudonym } from '@emr/protocol';
 import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../../../client/src/fabric/record-capsules';
 import { seededRng, testCentres } from '../../support/consortium';
 
@@ -85,5 +85,22 @@ describe('one grant on a category', () => {
     expect(throughRogueProxies(capsuleForSlot(encapsulateForCategory(params, owner, 'sharable', 'oncology/biopsy', k), grant.grant.slot)!, grant)).toEqual(k);
     const other = encapsulateForCategory(params, 'patient-pseudonym-2', 'sharable', 'oncology/biopsy', k);
     for (const capsule of recordCapsules(other)) expect(() => throughRogueProxies(capsule, grant)).toThrow(CryptoError);
+  });
+});
+
+describe("an unlinked record's capsules (docs/privacy.md, \"Linkability\")", () => {
+  it('name its record pseudonym, not the patient, and open only once the link puts him back', () => {
+    const k = new Uint8Array(randomBytes(32));
+    const rp = recordPseudonym('a'.repeat(64), linkKey(new Uint8Array(32), 0));
+    const index = { ...encapsulateForCategory(params, owner, 'sharable', 'oncology/biopsy', k, rp), patientPseudonym: rp };
+    const stored = recordCapsules({ encapsulatedKey: index.encapsulatedKey, ancestorKeys: index.ancestorKeys });
+    expect(stored.every((c) => c.slot.owner === rp)).toBe(true);
+    expect(JSON.stringify(index)).not.toContain(owner);
+    expect(() => decrypt(stored[0]!, keyOf(slotIdentity(stored[0]!.slot)))).toThrow(CryptoError);
+    const restored = recordCapsules(index, owner);
+    expect(restored.map((c) => c.slot.owner)).toEqual([owner, owner, owner]);
+    expect(decrypt(restored[0]!, keyOf(slotIdentity(restored[0]!.slot)))).toEqual(k);
+    const grant = grantOn('oncology');
+    expect(throughRogueProxies(capsuleForSlot(restored, grant.grant.slot)!, grant)).toEqual(k);
   });
 });

@@ -14,9 +14,10 @@ export function addFetch(program: Command, session: Sessions): void {
     .option('--consent <consentId>', 'the consent naming you (a doctor or researcher needs this or --grant)')
     .option('--grant <grantId>', 'the grant delegated to you')
     .option('--area', "without a consent: by the rules of the areas you are in (the patient's standing grants carry the keys)")
+    .option('--patient <pseudonym>', "with --area: the record's patient, when the record is unlinked (his hospital gives its link)")
     .option('--purpose <purpose>', 'treatment, research, emergency, payment or audit (required with --consent, --grant or --area)')
     .option('--out <file>', 'write the plaintext to this file (default: stdout; with --json only its size is reported)')
-    .action(async (recordId: string, o: { consent?: string; grant?: string; area?: boolean; purpose?: string; out?: string }) => {
+    .action(async (recordId: string, o: { consent?: string; grant?: string; area?: boolean; patient?: string; purpose?: string; out?: string }) => {
       const s = session();
       const id = parseRecordId(recordId, '<recordId>');
       const via = parseVia(o, false);

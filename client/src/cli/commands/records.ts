@@ -51,7 +51,7 @@ export function addRecords(program: Command, session: Sessions): void {
       const s = session();
       const p = parsePseudonym(o.patient);
       const records = await s.connect(async (c) => {
-        const all = await c.index.allRecordsByPatient(p);
+        const all = await c.patientRecords(p);
         return listedRecords(all, await c.clearCategories(p, all.map((r) => r.category), all));
       });
       s.emit(records, () => recordLines(records).join('\n'));

@@ -58,8 +58,9 @@ export function addUpload(program: Command, session: Sessions): void {
     .option('--supersedes <id>', 'the record this one is a new version of')
     .option('--suite <suite>', "the content cipher: aes (AES-256-GCM) or sm (SM4-CTR with HMAC-SM3, the patient signs with SM2); default: the consortium's (emr consortium show)")
     .option('--blind', "file it under its category blinded for the patient: the chain sees no department name (docs/privacy.md)")
+    .option('--unlinked', "file it under a record pseudonym of its own, so no member ties it to the patient's other records (staff only; docs/privacy.md)")
     .option('--no-pad', 'do not pad the content to its size class (by default the ciphertext and the index show a class of at least 4 KiB, not the size)')
-    .action(async (file: string, o: { patient: string; category: string; type?: string; recordId?: string; supersedes?: string; suite?: string; blind?: boolean; pad: boolean }) => {
+    .action(async (file: string, o: { patient: string; category: string; type?: string; recordId?: string; supersedes?: string; suite?: string; blind?: boolean; unlinked?: boolean; pad: boolean }) => {
       const s = session();
       const input = {
         patientPseudonym: parsePseudonym(o.patient),
@@ -69,6 +70,7 @@ export function addUpload(program: Command, session: Sessions): void {
         ...(o.supersedes !== undefined ? { supersedes: parseRecordId(o.supersedes, '--supersedes') } : {}),
         ...(o.suite !== undefined ? { cipherSuite: parseSuite(o.suite) } : {}),
         ...(o.blind ? { blindCategory: true } : {}),
+        ...(o.unlinked ? { unlinked: true } : {}),
         padSize: o.pad,
       };
       const size = regularFileSize(file, '<file>');
