@@ -2,12 +2,14 @@
  * npm run bench:privacy [-- --runs 9] [--json] [--profile DIR]
  *
  * What metadata privacy costs (docs/privacy.md), on the live network (`network up`), each
- * flow with blinded categories and padded content beside today's flow (clear path, no
- * padding) in the same run, alternated:
- *  - a 1 KiB upload by another hospital's doctor, the path blinded by the patient's home
- *    hospital's key centre and the content padded to its 4 KiB class;
+ * flow three ways in the same run, alternated: today's (clear path, no padding), private
+ * (blinded category, padded content) and private and unlinked (also filed under a record
+ * pseudonym):
+ *  - a 1 KiB upload by another hospital's doctor, the path blinded (and a record pseudonym
+ *    drawn) by the patient's home hospital's key centre, the content padded to its 4 KiB class;
  *  - a consent with its grant, the category blinded with the patient's own key;
- *  - the researcher's read of that record under that consent.
+ *  - the researcher's read of that record under that consent (for an unlinked record, with
+ *    its link from the home hospital's key centre).
  * A fresh patient of HospitalB per run of the script (HospitalB has no approval policies on a fresh network).
  */
 import { randomBytes } from 'node:crypto';
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
     await researcher.registerIdentity();
     const pseudonym = patient.ownPseudonym();
     log(`network ${networkDir}; patient ${user} of HospitalB (${pseudonym.slice(0, 12)}…); ${runs} runs each`);
-    const upload = (hidden: boolean, category: string) => doctor.uploadRecord({ patientPseudonym: pseudonym, category, source: randomBytes(1024), blindCategory: hidden, padSize: hidden });
+    const upload = (hidden: boolean, unlinked: boolean, category: string) => doctor.uploadRecord({ patientPseudonym: pseudonym, category, source: randomBytes(1024), blindCategory: hidden, padSize: hidden, unlinked });
     const consent = (hidden: boolean, category: string) =>
       patient.grantConsent({
         patientPseudonym: pseudonym,
@@ -41,21 +43,25 @@ async function main(): Promise<void> {
         maxAccesses: 10 * runs,
         hopLimit: 1,
       });
-    const m = { upload: { private: [] as number[], today: [] as number[] }, grant: { private: [] as number[], today: [] as number[] }, read: { private: [] as number[], today: [] as number[] } };
+    const modes = { private: { hidden: true, unlinked: false }, unlinked: { hidden: true, unlinked: true }, today: { hidden: false, unlinked: false } } as const;
+    const samples = () => ({ private: [] as number[], unlinked: [] as number[], today: [] as number[] });
+    const m = { upload: samples(), grant: samples(), read: samples() };
     for (let i = 0; i < runs; i++) {
-      const category = `dept${i}/notes`;
-      for (const hidden of [true, false] as const) {
-        const key = hidden ? 'private' : 'today';
-        const up = await timed(() => upload(hidden, category));
-        const granted = await timed(() => consent(hidden, `dept${i}`));
+      for (const [key, { hidden, unlinked }] of Object.entries(modes) as [keyof typeof modes, (typeof modes)[keyof typeof modes]][]) {
+        const dept = `dept${i}${key}`;
+        const up = await timed(() => upload(hidden, unlinked, `${dept}/notes`));
+        const granted = await timed(() => consent(hidden, dept));
         const read = await timed(() => researcher.fetchRecord(up.value.record.recordId, { consentId: granted.value.consent.consentId }, { purpose: 'research' }));
         m.upload[key].push(up.ms);
         m.grant[key].push(granted.ms);
         m.read[key].push(read.ms);
       }
     }
-    const rows = (['upload', 'grant', 'read'] as const).map((k) => ({ what: k, privateMs: median(m[k].private), todayMs: median(m[k].today), ratio: median(m[k].private) / median(m[k].today) }));
-    for (const r of rows) log(`${r.what.padEnd(6)} blinded and padded ${fmtMs(r.privateMs)} ms, today's ${fmtMs(r.todayMs)} ms (${r.ratio.toFixed(2)}×)`);
+    const rows = (['upload', 'grant', 'read'] as const).map((k) => {
+      const [privateMs, unlinkedMs, todayMs] = [median(m[k].private), median(m[k].unlinked), median(m[k].today)];
+      return { what: k, privateMs, unlinkedMs, todayMs, ratio: privateMs / todayMs, unlinkedRatio: unlinkedMs / todayMs };
+    });
+    for (const r of rows) log(`${r.what.padEnd(6)} blinded and padded ${fmtMs(r.privateMs)} ms (${r.ratio.toFixed(2)}×), also unlinked ${fmtMs(r.unlinkedMs)} ms (${r.unlinkedRatio.toFixed(2)}×), today's ${fmtMs(r.todayMs)} ms`);
     if (json) console.log(JSON.stringify({ runs, rows }, null, 2));
   } finally {
     for (const c of clients) c.close();

@@ -1,5 +1,5 @@
 /**
- * npm run privacy:audit [-- --org HospitalB] [--workload [--blind] [--pad]] [--json] [--out FILE] [--profile DIR]
+ * npm run privacy:audit [-- --org HospitalB] [--workload [--blind] [--pad] [--unlink]] [--json] [--out FILE] [--profile DIR]
  *
  * Plays a curious member of the consortium (docs/privacy.md): with nothing but its own
  * org's admin identity and its own peer, it reads every block of the channel and reports
@@ -7,7 +7,7 @@
  * sizes and timing add. Facts its org is a party to are counted apart from the leak.
  * `--workload` first runs workload.ts, a fixed clinical workload, on the network; with
  * `--blind`, its records and consents have their categories blinded; with `--pad`, its
- * contents are padded to their size classes.
+ * contents are padded to their size classes; with `--unlink`, its records are filed unlinked.
  */
 import { writeFileSync } from 'node:fs';
 import { enrollPatient, liveOptions } from '../bench/live-options';
@@ -33,6 +33,7 @@ function text(r: PrivacyReport): string {
     `  mean fields per pseudonym: ${r.meanFieldsPerPseudonym.toFixed(2)} of ${FIELDS.length}`,
     '',
     `linkage: ${r.linkage.records} records; ${r.linkage.linkablePairs} pairs tied to one patient that it is not a party to both of (${r.linkage.crossHospitalPairs} across two hospitals); ${r.linkage.pseudonymsWithIdentity} pseudonyms tied to the patient's enrollment id`,
+    `  records filed unlinked: ${r.linkage.unlinkedRecords}, of which ${r.linkage.unlinkedTied} tied to a patient (by an access, a consent or his own transaction)`,
     `  if records named per-hospital pseudonyms (what-if): ${r.linkage.perHospitalPseudonyms.linkablePairs} pairs still tied (${r.linkage.perHospitalPseudonyms.crossHospitalPairs} across two hospitals); per-record ones: ${r.linkage.perRecordPseudonyms.linkablePairs} (${r.linkage.perRecordPseudonyms.crossHospitalPairs}), by the patient's own transactions and the accesses`,
     `sizes and timing: ${r.sizesAndTiming.recordsWithSize} record sizes in the clear (${r.sizesAndTiming.distinctSizes} distinct, ${r.sizesAndTiming.largeRecords} over 1 MiB), ${r.sizesAndTiming.visits} visits inferred from bursts of uploads`,
   ];
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
       return c;
     };
     try {
-      await runWorkload({ as, enrollPatient: (o, user) => enrollPatient(networkDir, user, o) }, (line) => console.error(line), { blind: argv.includes('--blind'), pad: argv.includes('--pad') });
+      await runWorkload({ as, enrollPatient: (o, user) => enrollPatient(networkDir, user, o) }, (line) => console.error(line), { blind: argv.includes('--blind'), pad: argv.includes('--pad'), unlink: argv.includes('--unlink') });
     } finally {
       for (const c of clients) c.close();
     }

@@ -6,7 +6,7 @@
  * is a party to (its own org created the record, asked, was granted, or is the patient's
  * home hospital) or not: only the latter is a leak. Pure: the blocks in, the report out.
  */
-import { isBlindedCategory } from '@emr/protocol';
+import { isBlindedCategory, isRecordPseudonym } from '@emr/protocol';
 import type { SeenTx } from './ledger-view';
 
 /** What the report counts per pseudonym. */
@@ -44,12 +44,19 @@ export interface PrivacyReport {
   meanFieldsPerPseudonym: number;
   linkage: {
     records: number;
-    /** Pairs of records the auditor ties to one patient, though it is a party to at most one of them. */
+    /**
+     * Pairs of records the auditor ties to one patient, though it is a party to at most one of
+     * them: by the pseudonym they name, or through a transaction that touches both (the
+     * patient's certificate, an access reading a record and a consent, a log entry).
+     */
     linkablePairs: number;
     /** Of those, pairs created by two different hospitals. */
     crossHospitalPairs: number;
     /** Pseudonyms whose patient's enrollment id (a name) sits in the blocks, from his own transactions. */
     pseudonymsWithIdentity: number;
+    /** Records filed unlinked (under a record pseudonym, docs/privacy.md), and how many of them the auditor ties to a patient. */
+    unlinkedRecords: number;
+    unlinkedTied: number;
     /**
      * What if each record named a per-hospital pseudonym instead of the patient's (docs/privacy.md,
      * "Linkability")? The pairs still tied: same patient at the same hospital, or through
@@ -113,6 +120,14 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
     }
   }
   const isHome = (pseudonym: string) => homes.get(pseudonym) === auditor;
+  // An unlinked record's facts are nobody's until a transaction ties it to a patient; then they are his.
+  const unlinkedFacts = new Map<string, Omit<Fact, 'party'>[]>();
+  const tiedTo = new Map<string, string>();
+  const tie = (recordId: string, p: string, party: boolean) => {
+    if (tiedTo.has(recordId) || isRecordPseudonym(p)) return;
+    tiedTo.set(recordId, p);
+    for (const f of unlinkedFacts.get(recordId) ?? []) add(p, f.field, f.value, f.at, party);
+  };
 
   for (const tx of txs) {
     const at = tx.timestamp;
@@ -140,10 +155,14 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
           const party = owner === auditor || isHome(p);
           recordOwner.set(String(v.recordId), { pseudonym: p, owner });
           if (!records.has(String(v.recordId))) records.set(String(v.recordId), { pseudonym: p, owner, at, size: Number(v.size) });
-          add(p, 'categories', String(v.category), at, party);
-          add(p, 'hospitals', owner, at, party);
-          add(p, 'timeline', `${at.toISOString()} record at ${owner}`, at, party);
-          if (typeof v.size === 'number') add(p, 'record sizes', String(v.size), at, party);
+          const facts: Omit<Fact, 'party'>[] = [
+            { field: 'categories', value: String(v.category), at },
+            { field: 'hospitals', value: owner, at },
+            { field: 'timeline', value: `${at.toISOString()} record at ${owner}`, at },
+            ...(typeof v.size === 'number' ? [{ field: 'record sizes' as const, value: String(v.size), at }] : []),
+          ];
+          if (isRecordPseudonym(p)) unlinkedFacts.set(String(v.recordId), [...(unlinkedFacts.get(String(v.recordId)) ?? []), ...facts]);
+          else for (const f of facts) add(p, f.field, f.value, f.at, party);
           break;
         }
         case 'emr.consent': {
@@ -162,7 +181,9 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
           const agent = obj(v.agent);
           if (!p || !agent) break;
           const record = str(v.recordId) ? recordOwner.get(String(v.recordId)) : undefined;
+          if (isRecordPseudonym(p)) break; // an unlinked record's own entries (its filing) name nobody
           const party = isHome(p) || agent.mspId === auditor || record?.owner === auditor;
+          if (record && isRecordPseudonym(record.pseudonym)) tie(String(v.recordId), p, party);
           if (v.action === 'access-request' || v.action === 'emergency-access') add(p, 'requesters', partyText(agent), at, party);
           if (v.purpose) add(p, 'purposes', String(v.purpose), at, party);
           add(p, 'timeline', `${at.toISOString()} ${String(v.action)} ${String(v.outcome)} by ${String(agent.mspId)}`, at, party);
@@ -211,33 +232,26 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
   }
 
   const fieldsRecovered = Object.fromEntries(FIELDS.map((f) => [f, profiles.filter((p) => p.nonParty[f]?.length).length])) as Record<Field, number>;
-  const byPatient = new Map<string, { owner: string; party: boolean }[]>();
-  for (const r of records.values()) {
-    const list = byPatient.get(r.pseudonym) ?? [];
-    list.push({ owner: r.owner, party: r.owner === auditor || isHome(r.pseudonym) });
-    byPatient.set(r.pseudonym, list);
-  }
-  let linkablePairs = 0;
-  let crossHospitalPairs = 0;
-  for (const list of byPatient.values()) {
-    for (let i = 0; i < list.length; i++) {
-      for (let j = i + 1; j < list.length; j++) {
-        if (list[i]!.party && list[j]!.party) continue;
-        linkablePairs++;
-        if (list[i]!.owner !== list[j]!.owner) crossHospitalPairs++;
-      }
-    }
-  }
   const isParty = (r: IndexedRecord) => r.owner === auditor || isHome(r.pseudonym);
-  const perHospitalPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, true);
-  const perRecordPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, false);
+  const { linkablePairs, crossHospitalPairs, unlinkedTied } = linkedThroughTransactions(txs, records, consentPatient, isParty, 'as-filed');
+  const perHospitalPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, 'per-hospital');
+  const perRecordPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, 'per-record');
   return {
     auditor,
     transactions: txs.length,
     pseudonyms: profiles.length,
     fieldsRecovered,
     meanFieldsPerPseudonym: profiles.length ? profiles.reduce((n, p) => n + FIELDS.filter((f) => p.nonParty[f]?.length).length, 0) / profiles.length : 0,
-    linkage: { records: records.size, linkablePairs, crossHospitalPairs, pseudonymsWithIdentity: profiles.filter((p) => p.nonParty.identity?.length).length, perHospitalPseudonyms, perRecordPseudonyms },
+    linkage: {
+      records: records.size,
+      linkablePairs,
+      crossHospitalPairs,
+      pseudonymsWithIdentity: profiles.filter((p) => p.nonParty.identity?.length).length,
+      unlinkedRecords: [...records.values()].filter((r) => isRecordPseudonym(r.pseudonym)).length,
+      unlinkedTied,
+      perHospitalPseudonyms: { linkablePairs: perHospitalPseudonyms.linkablePairs, crossHospitalPairs: perHospitalPseudonyms.crossHospitalPairs },
+      perRecordPseudonyms: { linkablePairs: perRecordPseudonyms.linkablePairs, crossHospitalPairs: perRecordPseudonyms.crossHospitalPairs },
+    },
     sizesAndTiming: {
       recordsWithSize: [...records.values()].filter((r) => Number.isFinite(r.size)).length,
       distinctSizes: new Set([...records.values()].map((r) => r.size).filter(Number.isFinite)).size,
@@ -255,13 +269,21 @@ const PATIENT_KEYS = new Set(['emr.patient', 'emr.area-policy', 'emr.consent~pat
 const FILING = new Set(['emr:CreateRecord']);
 
 /**
- * The pairs of records still tied to one patient if no record named him (the what-ifs): with
- * `perHospital`, records of one patient at one hospital share a pseudonym; every transaction ties
- * together the records, consents, registrations and patient certificate it touches. A filing
- * transaction's own keys (the record's index, its upload entry, the registration it checks)
- * would name the per-hospital pseudonym, so they tie nothing more.
+ * The pairs of records tied to one patient. Every transaction ties together the records,
+ * consents, registrations and patient certificate it touches. `as-filed`: records are also
+ * tied by the pseudonym they name (a record pseudonym names one record and its versions).
+ * The what-ifs, for records filed under the patient's pseudonym: had they named a pseudonym
+ * per (patient, hospital) or per record instead. A filing transaction's own keys (the record's
+ * index, its upload entry, the registration it checks) would then name that pseudonym, so they
+ * tie nothing more.
  */
-function linkedThroughTransactions(txs: SeenTx[], records: Map<string, IndexedRecord>, consentPatient: Map<string, string>, isParty: (r: IndexedRecord) => boolean, perHospital: boolean): { linkablePairs: number; crossHospitalPairs: number } {
+function linkedThroughTransactions(
+  txs: SeenTx[],
+  records: Map<string, IndexedRecord>,
+  consentPatient: Map<string, string>,
+  isParty: (r: IndexedRecord) => boolean,
+  mode: 'as-filed' | 'per-hospital' | 'per-record',
+): { linkablePairs: number; crossHospitalPairs: number; unlinkedTied: number } {
   const parent = new Map<string, string>();
   const find = (x: string): string => {
     const up = parent.get(x) ?? x;
@@ -270,14 +292,21 @@ function linkedThroughTransactions(txs: SeenTx[], records: Map<string, IndexedRe
     parent.set(x, root);
     return root;
   };
-  const union = (nodes: string[]) => nodes.slice(1).forEach((n) => parent.set(find(n), find(nodes[0]!)));
+  const seen = new Set<string>();
+  const union = (nodes: string[]) => {
+    for (const n of nodes) seen.add(n);
+    nodes.slice(1).forEach((n) => parent.set(find(n), find(nodes[0]!)));
+  };
   const emergencyPatient = new Map<string, string>();
   for (const tx of txs) for (const w of tx.writes) if (w.objectType === 'emr.emergency') emergencyPatient.set(w.attributes[0]!, str(obj(w.value)?.patientPseudonym) ?? '');
-  if (perHospital) for (const [id, r] of records) union([`record:${id}`, `hospital-pseudonym:${r.pseudonym}/${r.owner}`]);
+  for (const [id, r] of records) {
+    if (mode === 'as-filed') union([`record:${id}`, `patient:${r.pseudonym}`]);
+    if (mode === 'per-hospital') union([`record:${id}`, `hospital-pseudonym:${r.pseudonym}/${r.owner}`]);
+  }
   for (const tx of txs) {
     const nodes = new Set<string>();
     if (tx.creator.role === 'patient') nodes.add(`cert:${tx.creator.mspId}/${tx.creator.enrollmentId}`);
-    const filing = FILING.has(tx.fn);
+    const filing = mode !== 'as-filed' && FILING.has(tx.fn);
     for (const k of [...tx.reads, ...tx.writes]) {
       const first = k.attributes[0];
       if (first === undefined) continue;
@@ -301,11 +330,15 @@ function linkedThroughTransactions(txs: SeenTx[], records: Map<string, IndexedRe
   for (let i = 0; i < list.length; i++) {
     for (let j = i + 1; j < list.length; j++) {
       const [a, b] = [list[i]![1], list[j]![1]];
-      if (a.pseudonym !== b.pseudonym || (isParty(a) && isParty(b))) continue;
+      // As filed, a tie is all the auditor has (an unlinked record names no patient); a what-if knows whose each record is.
+      if ((mode !== 'as-filed' && a.pseudonym !== b.pseudonym) || (isParty(a) && isParty(b))) continue;
       if (find(`record:${list[i]![0]}`) !== find(`record:${list[j]![0]}`)) continue;
       linkablePairs++;
       if (a.owner !== b.owner) crossHospitalPairs++;
     }
   }
-  return { linkablePairs, crossHospitalPairs };
+  // An unlinked record is tied when its group holds a patient's own pseudonym.
+  const patientRoots = new Set([...seen].filter((n) => /^patient:[0-9a-f]{64}$/.test(n)).map(find));
+  const unlinkedTied = [...records].filter(([id, r]) => isRecordPseudonym(r.pseudonym) && patientRoots.has(find(`record:${id}`))).length;
+  return { linkablePairs, crossHospitalPairs, unlinkedTied };
 }

@@ -24,9 +24,12 @@ export interface WorkloadClients {
 
 /**
  * Runs the workload; answers the pseudonyms it made. `blind`: records and consents with their
- * categories blinded; `pad`: contents padded to their size classes (today's flow: neither).
+ * categories blinded; `pad`: contents padded to their size classes; `unlink`: records filed
+ * unlinked, so the other hospital's doctor is granted the first record's category rather than
+ * the record (a consent names no unlinked record), and the refused request by area is refused
+ * by the patient's hospital's key centre before it reaches the chain (today's flow: none).
  */
-export async function runWorkload(c: WorkloadClients, log: (line: string) => void, { blind = false, pad = false } = {}): Promise<string[]> {
+export async function runWorkload(c: WorkloadClients, log: (line: string) => void, { blind = false, pad = false, unlink = false } = {}): Promise<string[]> {
   const researcher = c.as('ResearchInstitute', 'researcher1');
   await researcher.registerIdentity();
   const pseudonyms: string[] = [];
@@ -42,7 +45,7 @@ export async function runWorkload(c: WorkloadClients, log: (line: string) => voi
       pseudonyms.push(pseudonym);
       const records: { recordId: string; category: string; at: 'home' | 'other' }[] = [];
       for (const v of visits) {
-        const { record } = await doctors[v.at].uploadRecord({ patientPseudonym: pseudonym, category: v.category, source: randomBytes(v.size), blindCategory: blind, padSize: pad });
+        const { record } = await doctors[v.at].uploadRecord({ patientPseudonym: pseudonym, category: v.category, source: randomBytes(v.size), blindCategory: blind, padSize: pad, unlinked: unlink });
         records.push({ recordId: record.recordId, category: v.category, at: v.at });
       }
       await patient.makeAreaGrants();
@@ -50,10 +53,13 @@ export async function runWorkload(c: WorkloadClients, log: (line: string) => voi
       const first = records[0]!;
       const research = await patient.grantConsent({ patientPseudonym: pseudonym, grantee: { kind: 'identity', mspId: 'ResearchInstituteMSP', enrollmentId: 'researcher1' }, scope: { category: first.category.split('/')[0]! }, blindCategory: blind, purpose: 'research', ...window });
       await researcher.fetchRecord(first.recordId, { consentId: research.consent.consentId }, { purpose: 'research' });
-      const treatment = await patient.grantConsent({ patientPseudonym: pseudonym, grantee: { kind: 'identity', mspId: `${other}MSP`, enrollmentId: 'doctor1' }, scope: { recordIds: [first.recordId] }, purpose: 'treatment', ...window });
+      const scope = unlink ? { category: first.category } : { recordIds: [first.recordId] };
+      const treatment = await patient.grantConsent({ patientPseudonym: pseudonym, grantee: { kind: 'identity', mspId: `${other}MSP`, enrollmentId: 'doctor1' }, scope, blindCategory: blind, purpose: 'treatment', ...window });
       await doctors.other.fetchRecord(first.recordId, { consentId: treatment.consent.consentId }, { purpose: 'treatment' });
-      await doctors.home.fetchRecord(records[records.length - 1]!.recordId, { area: true }, { purpose: 'treatment' });
-      await doctors.other.requestAccess(first.recordId, { area: true }, 'treatment').catch(() => undefined); // refused: not his area, logged
+      const byArea = { area: true as const, patientPseudonym: pseudonym };
+      await doctors.home.fetchRecord(records[records.length - 1]!.recordId, byArea, { purpose: 'treatment' });
+      // Refused, not his area: logged on chain, or for an unlinked record refused its link by the key centre.
+      await doctors.other.fetchRecord(first.recordId, byArea, { purpose: 'treatment' }).catch(() => undefined);
       if (i === 1) await patient.consents.setAreaPolicy({ patientPseudonym: pseudonym, area: 'own-hospital', purposes: [] });
       log(`patient ${user} (${pseudonym.slice(0, 12)}…): ${records.length} records, 2 consents, 3 reads`);
     }

@@ -204,3 +204,61 @@ it('a consortium that blinds categories: the SDK blinds by default, and the chai
   }
 });
 
+
+it('records filed unlinked: nothing on chain ties them to the patient until a party acts on one; he lists, reads and audits them; a grantee and his hospital read them with a link', async () => {
+  // A patient of HospitalB (no approval policy there), seen at both hospitals.
+  const { user, pseudonym } = await newPatient('HospitalB', 'privacy-unlinked');
+  const patient = as('HospitalB', user);
+  const researcher = as('ResearchInstitute', 'researcher1');
+  await researcher.registerIdentity();
+  const filed = [];
+  for (const [org, category, text] of [['HospitalA', 'psychiatry/inpatient', 'unlinked note A'], ['HospitalB', 'oncology/biopsy', 'unlinked note B']] as const) {
+    filed.push((await as(org, 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category, source: Buffer.from(text), blindCategory: true, unlinked: true })).record);
+  }
+  const [atA, atB] = filed as [typeof filed[0], typeof filed[0]];
+  expect(atA.patientPseudonym).toMatch(/^rp-[0-9a-f]{64}$/);
+  expect(new Set([atA.patientPseudonym, atB.patientPseudonym, pseudonym]).size).toBe(3);
+  await expect(patient.uploadRecord({ patientPseudonym: pseudonym, category: 'oncology', source: Buffer.from('x'), unlinked: true })).rejects.toThrow(/a patient files his own records linked/);
+
+  // Before anyone shared them, the curious member finds nothing of them under the patient.
+  const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
+  const chain = async () => (await readChannel(curious, curious.channel, curious.contract.getChaincodeName())).txs;
+  try {
+    const filings = (await chain()).filter((t) => t.fn === 'emr:CreateRecord' && [atA, atB].some((r) => JSON.stringify(t.writes).includes(r.recordId)));
+    expect(filings).toHaveLength(2);
+    expect(JSON.stringify(filings).includes(pseudonym)).toBe(false); // not in the writes, reads, arguments or capsules
+    const before = buildReport(await chain(), 'ResearchInstituteMSP');
+    expect(before.profiles.find((p) => p.pseudonym === pseudonym)?.records ?? 0).toBe(0);
+    const mine = (r: typeof atA) => before.profiles.some((p) => p.nonParty.hospitals?.includes(r.ownerMsp) && p.pseudonym === pseudonym);
+    expect([mine(atA), mine(atB)]).toEqual([false, false]);
+
+    // The patient finds both with his key, reads one without any request, and sees their names and their filings in his audit.
+    const listed = await patient.patientRecords(pseudonym);
+    expect(listed.map((r) => r.recordId).sort()).toEqual([atA.recordId, atB.recordId].sort());
+    expect((await patient.fetchRecord(atA.recordId, undefined, { purpose: 'treatment' })).data?.toString()).toBe('unlinked note A');
+    expect((await emr('HospitalB', user, ['records', '--patient', pseudonym])).stdout).toMatch(/psychiatry\/inpatient \(blinded\)/);
+    const trail = await patient.auditTrail(pseudonym);
+    expect(trail.filter((e) => e.action === 'record-upload').map((e) => e.recordId).sort()).toEqual([atA.recordId, atB.recordId].sort());
+    // Another hospital's doctor lists the patient and sees neither.
+    expect((await as('HospitalA', 'doctor1').patientRecords(pseudonym)).map((r) => r.recordId)).toEqual([]);
+
+    // A consent on the category: the researcher gets the link from HospitalB's centre, and reads.
+    const { consent } = await blindedResearchConsent(patient, pseudonym, 'psychiatry');
+    expect((await researcher.fetchRecord(atA.recordId, { consentId: consent.consentId }, { purpose: 'research' })).data?.toString()).toBe('unlinked note A');
+    // Outside the consent's category the centre gives no link, and the chain would refuse one anyway.
+    await expect(researcher.fetchRecord(atB.recordId, { consentId: consent.consentId }, { purpose: 'research' })).rejects.toThrow(/the chain would refuse this request: .*outside the scope/);
+    await expect(researcher.consents.requestAccess(atB.recordId, consent.consentId, 'research')).rejects.toThrow(/INVALID_ARGUMENT\[link\]/);
+    // His own hospital's doctor reads by area, naming him.
+    await patient.makeAreaGrants();
+    expect((await as('HospitalB', 'doctor1').fetchRecord(atB.recordId, { area: true, patientPseudonym: pseudonym }, { purpose: 'treatment' })).data?.toString()).toBe('unlinked note B');
+    await expect(as('HospitalA', 'doctor1').fetchRecord(atB.recordId, { area: true, patientPseudonym: pseudonym }, { purpose: 'treatment' })).rejects.toThrow(/the chain would refuse this request/);
+
+    // What the reads tied, the curious member now ties; nothing else.
+    const after = buildReport(await chain(), 'ResearchInstituteMSP');
+    const profile = after.profiles.find((p) => p.pseudonym === pseudonym)!;
+    expect(profile.party.hospitals ?? []).toContain('HospitalAMSP'); // the record it read itself
+    expect(after.linkage.unlinkedTied).toBeGreaterThanOrEqual(2);
+  } finally {
+    curious.close();
+  }
+});

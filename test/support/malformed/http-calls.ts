@@ -19,7 +19,7 @@ import type { World } from './world';
 
 export const HTTP_CLASSES = ['malformed-body', 'wrong-signature', 'replayed-request', 'oversized-payload', 'other-identity'] as const;
 export type HttpClass = (typeof HTTP_CLASSES)[number];
-export const HTTP_ROUTES = ['kgc POST /v1/keys', 'kgc GET /v1/dkg/share', 'kgc POST /v1/blinding-key', 'kgc POST /v1/blind', 'kgc POST /v1/attest-reach', 'proxy POST /v1/shares', 'proxy POST /v1/fragments'] as const;
+export const HTTP_ROUTES = ['kgc POST /v1/keys', 'kgc GET /v1/dkg/share', 'kgc POST /v1/blinding-key', 'kgc POST /v1/blind', 'kgc POST /v1/attest-reach', 'kgc POST /v1/record-pseudonym', 'kgc POST /v1/link', 'proxy POST /v1/shares', 'proxy POST /v1/fragments'] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number];
 
 export interface Service {
@@ -302,6 +302,44 @@ const ROUTES: Record<HttpRoute, RouteSpec> = {
     }),
     'wrong-signature': (c, s) => brokenSignature(c, s, c.w.victim, 'POST', '/v1/attest-reach', JSON.stringify({ category: 'oncology' }), false),
     'oversized-payload': (c) => c.r.pick([() => announcedTooLarge(c, '/v1/attest-reach'), () => hugeHeaders(c, 'POST', '/v1/attest-reach')])(),
+  },
+  'kgc POST /v1/record-pseudonym': {
+    kind: 'kgc',
+    'malformed-body': (c, s) => {
+      const patientPseudonym = c.w.victim.pseudonym;
+      const [what, text] = c.r.pick<() => [string, string]>([
+        () => ['a body that is no JSON object', c.r.pick(NOT_AN_OBJECT)],
+        () => ['a pseudonym of another JSON type', JSON.stringify({ patientPseudonym: wrongTypeJson('id', c.r) })],
+        () => ['a pseudonym that is none', JSON.stringify({ patientPseudonym: c.r.pick(['', 'abc', patientPseudonym.toUpperCase(), `rp-${patientPseudonym}`, unicodeVariant(patientPseudonym, c.r)]) })],
+        () => [`unknown field`, withField({ patientPseudonym }, c.r.pick(UNKNOWN_FIELDS), 1)],
+      ])();
+      return { what, request: signedRequest(c.signer(c.r.pick([doctorA, doctorB, adminB])), s, 'POST', '/v1/record-pseudonym', text), expect: INVALID };
+    },
+    'other-identity': (c, s) => ({
+      what: 'a patient or a researcher asks for a record pseudonym (they file no records for others)',
+      request: signedRequest(c.signer(c.r.pick([c.w.victim, c.w.attacker, researcher])), s, 'POST', '/v1/record-pseudonym', JSON.stringify({ patientPseudonym: c.w.victim.pseudonym })),
+      expect: FORBIDDEN,
+    }),
+    'wrong-signature': (c, s) => brokenSignature(c, s, doctorB, 'POST', '/v1/record-pseudonym', JSON.stringify({ patientPseudonym: c.w.victim.pseudonym }), false),
+    'oversized-payload': (c) => c.r.pick([() => announcedTooLarge(c, '/v1/record-pseudonym'), () => hugeHeaders(c, 'POST', '/v1/record-pseudonym')])(),
+  },
+  'kgc POST /v1/link': {
+    kind: 'kgc',
+    'malformed-body': (c, s) => {
+      const base = { recordId: c.w.victimRecord.recordId, purpose: 'research', consentId: c.w.consent.consentId };
+      const [what, text] = c.r.pick<() => [string, string]>([
+        () => ['a body that is no JSON object', c.r.pick(NOT_AN_OBJECT)],
+        () => ['a record id of another JSON type', JSON.stringify({ ...base, recordId: wrongTypeJson('id', c.r) })],
+        () => ['a purpose that is none', JSON.stringify({ ...base, purpose: c.r.pick(['', 'Research', 'fun', unicodeVariant('research', c.r)]) })],
+        () => ['nothing the request goes under', JSON.stringify({ recordId: base.recordId, purpose: 'research' })],
+        () => ['a consent and a grant at once', JSON.stringify({ ...base, grantId: c.w.grant.grantId })],
+        () => ['a patient that is no pseudonym, by area', JSON.stringify({ recordId: base.recordId, purpose: 'treatment', patientPseudonym: c.r.pick(['abc', c.w.victim.pseudonym.toUpperCase()]) })],
+        () => [`unknown field`, withField(base, c.r.pick(UNKNOWN_FIELDS), 1)],
+      ])();
+      return { what, request: signedRequest(c.signer(c.r.pick([doctorA, doctorB, researcher])), s, 'POST', '/v1/link', text, { replyKey: true }), expect: INVALID };
+    },
+    'wrong-signature': (c, s) => brokenSignature(c, s, researcher, 'POST', '/v1/link', JSON.stringify({ recordId: c.w.victimRecord.recordId, purpose: 'research', consentId: c.w.consent.consentId }), true),
+    'oversized-payload': (c) => c.r.pick([() => announcedTooLarge(c, '/v1/link'), () => hugeHeaders(c, 'POST', '/v1/link')])(),
   },
   'kgc GET /v1/dkg/share': {
     kind: 'kgc',

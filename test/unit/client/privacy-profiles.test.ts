@@ -68,9 +68,29 @@ describe('the privacy audit', () => {
     expect(p.nonParty.purposes).toEqual(['research', 'treatment']);
     expect(p.visits).toBe(2); // A's two uploads a minute apart, B's hours later
     // With per-hospital pseudonyms, A's two records would still be tied (and through their accesses); B's record, never accessed, not.
-    expect(r.linkage).toEqual({ records: 3, linkablePairs: 3, crossHospitalPairs: 2, pseudonymsWithIdentity: 1, perHospitalPseudonyms: { linkablePairs: 1, crossHospitalPairs: 0 }, perRecordPseudonyms: { linkablePairs: 1, crossHospitalPairs: 0 } });
+    expect(r.linkage).toEqual({ records: 3, linkablePairs: 3, crossHospitalPairs: 2, pseudonymsWithIdentity: 1, unlinkedRecords: 0, unlinkedTied: 0, perHospitalPseudonyms: { linkablePairs: 1, crossHospitalPairs: 0 }, perRecordPseudonyms: { linkablePairs: 1, crossHospitalPairs: 0 } });
     expect(r.sizesAndTiming).toEqual({ recordsWithSize: 3, distinctSizes: 3, largeRecords: 1, visits: 2 });
     expect(r.meanFieldsPerPseudonym).toBe(9);
+  });
+
+  it("an unlinked record is nobody's until a transaction ties it to its patient; then its facts are his", () => {
+    const rp = (i: number) => `rp-${String(i).repeat(64)}`;
+    const unlinked = (recordId: string, pseudonym: string, ownerMsp: string, category: string, minutes: number) =>
+      tx(ownerMsp === A ? doctorA : doctorB, [write('emr.record', [recordId], { recordId, patientPseudonym: pseudonym, ownerMsp, category, size: 4096 }), write('emr.log', [`up-${recordId}`], { entryId: `up-${recordId}`, action: 'record-upload', outcome: 'success', agent: ownerMsp === A ? doctorA : doctorB, patientPseudonym: pseudonym, recordId })], minutes, 'emr:CreateRecord', [{ objectType: 'emr.record~claim', attributes: [pseudonym] }]);
+    const filed = [ledger[0]!, ledger[1]!, unlinked('u1', rp(1), B, 'oncology/biopsy', 300), unlinked('u2', rp(2), A, 'psychiatry', 301)];
+    const before = buildReport(filed, 'OutsiderMSP');
+    expect(before.pseudonyms).toBe(1); // the record pseudonyms are no patients
+    expect(before.profiles[0]!.nonParty.categories).toEqual(['cardiology/ecg']);
+    expect(before.profiles[0]!.nonParty.hospitals).toEqual([A]);
+    expect(before.linkage).toMatchObject({ records: 3, linkablePairs: 0, unlinkedRecords: 2, unlinkedTied: 0 });
+    // The researcher reads u1 under the patient's consent: the entry names both.
+    const read = tx(researcher, [write('emr.log', ['e9'], { entryId: 'e9', action: 'access-request', outcome: 'success', agent: researcher, patientPseudonym: P, recordId: 'u1', purpose: 'research' })], 310, 'consent:RequestAccess', [{ objectType: 'emr.record', attributes: ['u1'] }, { objectType: 'emr.consent', attributes: ['c1'] }]);
+    const after = buildReport([...filed, ledger[4]!, read], 'OutsiderMSP');
+    expect(after.profiles[0]!.nonParty.categories).toEqual(expect.arrayContaining(['cardiology/ecg', 'oncology/biopsy']));
+    expect(after.profiles[0]!.nonParty.categories).not.toContain('psychiatry');
+    expect(after.linkage).toMatchObject({ linkablePairs: 1, crossHospitalPairs: 1, unlinkedRecords: 2, unlinkedTied: 1 });
+    // The reader's own org is a party to what it read, not to the record nobody shared.
+    expect(buildReport([...filed, ledger[4]!, read], RI).profiles[0]!.party.categories).toContain('oncology/biopsy');
   });
 
   it('a blinded category is no category', () => {
