@@ -72,7 +72,7 @@ export const PERMISSIONS = {
   'emergency:RequestBreakGlass': ['doctor'],
   'emergency:ApproveBreakGlass': ['doctor'],
   'emergency:RequestEmergencyAccess': ['doctor'],
-  'emergency:ReadBreakGlass': ['patient', 'doctor', 'admin'],
+  'emergency:ReadBreakGlass': ['patient', 'doctor', 'kgc', 'admin'],
   'emergency:ReadJustification': ['doctor', 'admin'],
   // proxy: registry, stake, election, faults, re-encryption log
   'proxy:RegisterProxy': ['proxy'],

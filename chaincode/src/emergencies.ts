@@ -8,26 +8,20 @@
 import {
   ChaincodeError,
   ErrorCode,
+  emergencyStatus,
   checkCategory,
   checkEmergencyId,
   checkPseudonym,
-  inCategory,
   invalid,
-  sameParty,
   type Caller,
   type Emergency,
   type EmergencyInput,
-  type EmergencyStatus,
-  type EmrRecord,
   type Justification,
 } from '@emr/protocol';
-import type { Decision } from '@emr/protocol';
 import { encode, found, implicitCollection, parseJsonObject, readJson, rejectUnknownFields, sha256Hex, type StateStore, type TxContext } from './ledger';
 
 export const MIN_DURATION_MINUTES = 5;
 export const MAX_DURATION_MINUTES = 24 * 60;
-/** A request not approved within this time lapses. */
-export const APPROVAL_WINDOW_MINUTES = 60;
 export const MIN_JUSTIFICATION_CHARS = 20;
 export const MAX_JUSTIFICATION_BYTES = 8 * 1024;
 
@@ -43,27 +37,6 @@ export function parseEmergencyInput(json: string): EmergencyInput {
     throw invalid('durationMinutes', `must be an integer from ${MIN_DURATION_MINUTES} to ${MAX_DURATION_MINUTES}`);
   }
   return { emergencyId, patientPseudonym, ...(raw.category !== undefined ? { category: checkCategory(raw.category) } : {}), durationMinutes: d };
-}
-
-/** The status at a time. Pure. */
-export function emergencyStatus(e: Emergency, at: Date): EmergencyStatus {
-  // A transaction stamped before the approval (client clocks differ) does not see it.
-  if (e.expiresAt !== null && e.approvedAt !== null && at.getTime() >= Date.parse(e.approvedAt)) return at.getTime() < Date.parse(e.expiresAt) ? 'active' : 'expired';
-  return at.getTime() < Date.parse(e.requestedAt) + APPROVAL_WINDOW_MINUTES * MINUTE ? 'pending' : 'lapsed';
-}
-
-/** Decides an emergency read at the transaction time. Pure: no ledger, no clock. */
-export function evaluateEmergency(e: Emergency, req: { requester: Caller; record: Pick<EmrRecord, 'recordId' | 'patientPseudonym' | 'category'>; at: Date }): Decision {
-  const status = emergencyStatus(e, req.at);
-  if (status === 'pending' || status === 'lapsed') return { allow: false, reason: 'pending-approval', detail: `break-glass '${e.emergencyId}' was never approved by a second doctor` };
-  if (status === 'expired') return { allow: false, reason: 'expired', detail: `break-glass '${e.emergencyId}' expired at ${e.expiresAt}` };
-  if (!sameParty(req.requester, e.requester)) {
-    return { allow: false, reason: 'not-grantee', detail: `break-glass '${e.emergencyId}' is for '${e.requester.enrollmentId}' (${e.requester.mspId}) only` };
-  }
-  if (req.record.patientPseudonym !== e.patientPseudonym || (e.category !== null && !inCategory(req.record.category, e.category))) {
-    return { allow: false, reason: 'out-of-scope', detail: `record '${req.record.recordId}' is outside break-glass '${e.emergencyId}'` };
-  }
-  return { allow: true };
 }
 
 const EMERGENCY = 'emr.emergency';

@@ -1,7 +1,7 @@
-import { ChaincodeError, ErrorCode, canonicalJson, checkEmergencyId, checkRecordId, type Caller, type Emergency } from '@emr/protocol';
+import { ChaincodeError, ErrorCode, canonicalJson, checkEmergencyId, checkRecordId, emergencyStatus, evaluateEmergency, type Caller, type Emergency } from '@emr/protocol';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { BatchingContract } from './transaction-state';
-import { MAX_JUSTIFICATION_BYTES, emergencyStatus, evaluateEmergency, parseEmergencyInput } from './emergencies';
+import { MAX_JUSTIFICATION_BYTES, parseEmergencyInput } from './emergencies';
 import { requireBlindedIfBlinding } from './consortium';
 import { transientText } from './ledger';
 import { PatientStore } from './patients';
@@ -104,8 +104,8 @@ export class EmergencyContract extends BatchingContract {
   private async requireReader(e: Emergency, caller: Caller, patients: PatientStore): Promise<void> {
     if (caller.mspId === e.requester.mspId && caller.role !== 'patient') return;
     const registration = await patients.require(e.patientPseudonym);
-    if (!patients.isPatientOrHomeAdmin(registration)) {
-      throw new ChaincodeError(ErrorCode.Unauthorized, `only the patient, his hospital's admins or ${e.requester.mspId} may read this break-glass`, 'emergencyId');
+    if (!patients.isPatientOrHomeAdmin(registration) && !patients.isHomeKeyCentre(registration)) {
+      throw new ChaincodeError(ErrorCode.Unauthorized, `only the patient, his hospital's admins and key centre, or ${e.requester.mspId} may read this break-glass`, 'emergencyId');
     }
   }
 }

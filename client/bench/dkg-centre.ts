@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { G1, ready, toBase64url, type PrivateShare } from '@emr/crypto';
 import { connectGateway } from '../src/fabric/connection';
 import { ConsentLedger } from '../src/fabric/consent-ledger';
+import { EmergencyAccess } from '../src/fabric/emergency-access';
 import { EmrIndex } from '../src/fabric/emr-index';
 import { ConsortiumSettingsClient } from '../src/fabric/consortium-settings';
 import { KeyCentreRegistry } from '../src/fabric/key-centre-registry';
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
       stateDir: c.stateDir,
       trust: trustedCasOf(profile),
     },
-    { signer: connection, registry: { list: () => registry.list(), register: (input) => registry.register(input), ...board }, settings: () => new ConsortiumSettingsClient(connection).read(), consents: new ConsentLedger(connection), records: new EmrIndex(connection) },
+    { signer: connection, registry: { list: () => registry.list(), register: (input) => registry.register(input), ...board }, settings: () => new ConsortiumSettingsClient(connection).read(), consents: new ConsentLedger(connection), records: new EmrIndex(connection), emergencies: new EmergencyAccess(connection) },
     (line) => process.stderr.write(`[centre ${c.index}] ${line}\n`),
     c.cheat ? BEHAVIOURS[c.cheat] : HONEST,
   );

@@ -66,3 +66,4 @@ export { areaKeysId, areaOfRule, groupOf, groupPartyOf, inGroup, isGroupParty, i
 export { CATEGORY_LABEL, blindCategory, isBlindedCategory, openCategoryLabel, patientBlindingKey, sealCategoryLabel, unblindCategory } from './blinding';
 export { LINK_GAP, MAX_LINK_INDEX, isRecordPseudonym, linkIndexOf, linkKey, parseRecordLink, recordPseudonym, type RecordLink } from './linking';
 export { evaluateConsent, granteeMatches, type AreaMembership, type ConsentRequest, type Decision } from './consent-rules';
+export { APPROVAL_WINDOW_MINUTES, emergencyStatus, evaluateEmergency } from './emergency-rules';

@@ -219,13 +219,16 @@ it('records filed unlinked: nothing on chain ties them to the patient until a pa
   expect(atA.patientPseudonym).toMatch(/^rp-[0-9a-f]{64}$/);
   expect(new Set([atA.patientPseudonym, atB.patientPseudonym, pseudonym]).size).toBe(3);
   await expect(patient.uploadRecord({ patientPseudonym: pseudonym, category: 'oncology', source: Buffer.from('x'), unlinked: true })).rejects.toThrow(/a patient files his own records linked/);
+  // A new version keeps the record pseudonym of the one it supersedes.
+  const v2 = (await as('HospitalB', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'oncology/biopsy', source: Buffer.from('unlinked note B, v2'), blindCategory: true, supersedes: atB.recordId })).record;
+  expect([v2.version, v2.patientPseudonym]).toEqual([2, atB.patientPseudonym]);
 
   // Before anyone shared them, the curious member finds nothing of them under the patient.
   const curious = connectGateway({ org: 'ResearchInstitute', user: 'admin', profile: stateDir });
   const chain = async () => (await readChannel(curious, curious.channel, curious.contract.getChaincodeName())).txs;
   try {
-    const filings = (await chain()).filter((t) => t.fn === 'emr:CreateRecord' && [atA, atB].some((r) => JSON.stringify(t.writes).includes(r.recordId)));
-    expect(filings).toHaveLength(2);
+    const filings = (await chain()).filter((t) => t.fn === 'emr:CreateRecord' && [atA, atB, v2].some((r) => JSON.stringify(t.writes).includes(r.recordId)));
+    expect(filings).toHaveLength(3);
     expect(JSON.stringify(filings).includes(pseudonym)).toBe(false); // not in the writes, reads, arguments or capsules
     const before = buildReport(await chain(), 'ResearchInstituteMSP');
     expect(before.profiles.find((p) => p.pseudonym === pseudonym)?.records ?? 0).toBe(0);
@@ -234,11 +237,12 @@ it('records filed unlinked: nothing on chain ties them to the patient until a pa
 
     // The patient finds both with his key, reads one without any request, and sees their names and their filings in his audit.
     const listed = await patient.patientRecords(pseudonym);
-    expect(listed.map((r) => r.recordId).sort()).toEqual([atA.recordId, atB.recordId].sort());
+    expect(listed.map((r) => r.recordId).sort()).toEqual([atA.recordId, atB.recordId, v2.recordId].sort());
     expect((await patient.fetchRecord(atA.recordId, undefined, { purpose: 'treatment' })).data?.toString()).toBe('unlinked note A');
     expect((await emr('HospitalB', user, ['records', '--patient', pseudonym])).stdout).toMatch(/psychiatry\/inpatient \(blinded\)/);
     const trail = await patient.auditTrail(pseudonym);
     expect(trail.filter((e) => e.action === 'record-upload').map((e) => e.recordId).sort()).toEqual([atA.recordId, atB.recordId].sort());
+    expect(trail.filter((e) => e.action === 'record-version').map((e) => e.recordId)).toEqual([v2.recordId]);
     // Another hospital's doctor lists the patient and sees neither.
     expect((await as('HospitalA', 'doctor1').patientRecords(pseudonym)).map((r) => r.recordId)).toEqual([]);
 
@@ -252,6 +256,12 @@ it('records filed unlinked: nothing on chain ties them to the patient until a pa
     await patient.makeAreaGrants();
     expect((await as('HospitalB', 'doctor1').fetchRecord(atB.recordId, { area: true, patientPseudonym: pseudonym }, { purpose: 'treatment' })).data?.toString()).toBe('unlinked note B');
     await expect(as('HospitalA', 'doctor1').fetchRecord(atB.recordId, { area: true, patientPseudonym: pseudonym }, { purpose: 'treatment' })).rejects.toThrow(/the chain would refuse this request/);
+    // A break-glass at HospitalA reaches it too, through its link.
+    const emergencyId = `eg-${randomUUID()}`;
+    await as('HospitalA', 'doctor1').breakGlass({ emergencyId, patientPseudonym: pseudonym, durationMinutes: 30, justification: 'Unconscious on arrival; every part of the history may matter now.' });
+    await expect(as('HospitalA', 'doctor1').requestEmergencyAccess(v2.recordId, emergencyId)).rejects.toThrow(/the chain would refuse this request: .*never approved/);
+    await as('HospitalA', 'doctor2').emergency.approve(emergencyId);
+    expect(await as('HospitalA', 'doctor1').requestEmergencyAccess(v2.recordId, emergencyId)).toMatchObject({ outcome: 'success', patientPseudonym: pseudonym, recordId: v2.recordId });
 
     // What the reads tied, the curious member now ties; nothing else.
     const after = buildReport(await chain(), 'ResearchInstituteMSP');

@@ -20,6 +20,7 @@ import {
   encodeParty,
   evaluateAreaAccess,
   evaluateConsent,
+  evaluateEmergency,
   groupOf,
   inGroup,
   isGroupParty,
@@ -45,6 +46,7 @@ import {
   type RecordLink,
 } from '@emr/protocol';
 import type { ConsentLedger } from '../fabric/consent-ledger';
+import type { EmergencyAccess } from '../fabric/emergency-access';
 import type { EmrIndex } from '../fabric/emr-index';
 import { walkUnlinked } from '../fabric/unlinked-records';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
@@ -90,6 +92,8 @@ export interface KgcDeps {
   consents: Pick<ConsentLedger, 'readApprovalPolicies' | 'attestBlindedReach' | 'readConsent' | 'readGrant' | 'readPatient' | 'listAreaPolicies'>;
   /** The records it gives links to, and the walk over a patient's record pseudonyms. */
   records: Pick<EmrIndex, 'readRecord' | 'findUnlinkedRecords'>;
+  /** The break-glass requests it gives links under. */
+  emergencies: Pick<EmergencyAccess, 'read'>;
 }
 
 /** What asking for an unlinked record's link takes: the record, the purpose, and what the request goes under. */
@@ -98,6 +102,7 @@ interface LinkRequest {
   purpose?: unknown;
   consentId?: unknown;
   grantId?: unknown;
+  emergencyId?: unknown;
   patientPseudonym?: unknown;
 }
 interface CheckedLinkRequest {
@@ -105,16 +110,18 @@ interface CheckedLinkRequest {
   purpose: Purpose;
   consentId?: string;
   grantId?: string;
+  emergencyId?: string;
   patientPseudonym?: string;
 }
+const LINK_VIAS = ['consentId', 'grantId', 'emergencyId', 'patientPseudonym'] as const;
 
-/** A link request's fields, each checked; exactly one of consentId, grantId, patientPseudonym. */
+/** A link request's fields, each checked; exactly one of consentId, grantId, emergencyId, patientPseudonym. */
 function checkLinkRequest(body: LinkRequest): CheckedLinkRequest {
   const bad = (detail: string) => new HttpError(400, 'INVALID_ARGUMENT', detail);
   if (!isId(body.recordId)) throw bad('recordId must be a record id');
   if (!(PURPOSES as readonly unknown[]).includes(body.purpose)) throw bad(`purpose must be one of ${PURPOSES.join(', ')}`);
-  const given = (['consentId', 'grantId', 'patientPseudonym'] as const).filter((f) => body[f] !== undefined);
-  if (given.length !== 1) throw bad('name exactly one of consentId, grantId and patientPseudonym (a request by area)');
+  const given = LINK_VIAS.filter((f) => body[f] !== undefined);
+  if (given.length !== 1) throw bad('name exactly one of consentId, grantId, emergencyId and patientPseudonym (a request by area)');
   const [via] = given;
   const value = body[via!];
   if (via === 'patientPseudonym' ? !isPseudonym(value) : !isId(value)) throw bad(`${via} is malformed`);
@@ -351,11 +358,12 @@ export class KeyGenerationCentreService {
       'POST /v1/link': async (req: Request) => {
         const signed = this.authenticate(req);
         const body = req.json<LinkRequest>();
-        onlyFields(body, ['recordId', 'purpose', 'consentId', 'grantId', 'patientPseudonym'], '{recordId, purpose, and one of consentId, grantId, patientPseudonym (by area)}');
+        onlyFields(body, ['recordId', 'purpose', ...LINK_VIAS], '{recordId, purpose, and one of consentId, grantId, emergencyId, patientPseudonym (by area)}');
         const ask = checkLinkRequest(body);
         return this.blindLimiter.run(encodeParty(signed.caller), async () => {
           const link = await this.linkFor(signed.caller, ask);
-          this.log(`link of record ${ask.recordId} to ${encodeParty(signed.caller)} (${ask.consentId ? `consent ${ask.consentId}` : ask.grantId ? `grant ${ask.grantId}` : 'by area'})`);
+          const under = ask.consentId ? `consent ${ask.consentId}` : ask.grantId ? `grant ${ask.grantId}` : ask.emergencyId ? `break-glass ${ask.emergencyId}` : 'by area';
+          this.log(`link of record ${ask.recordId} to ${encodeParty(signed.caller)} (${under})`);
           return sealedAnswer(req, signed, link);
         });
       },
@@ -399,8 +407,9 @@ export class KeyGenerationCentreService {
 
   /**
    * The link of an unlinked record, when the chain would allow the caller's request: under a
-   * consent (evaluateConsent at hop 1), through a grant he holds (at its hop), or by area for
-   * the patient he names (evaluateAreaAccess). The record must then be that patient's.
+   * consent (evaluateConsent at hop 1), through a grant he holds (at its hop), under his
+   * break-glass (evaluateEmergency), or by area for the patient he names (evaluateAreaAccess).
+   * The record must then be that patient's.
    */
   private async linkFor(caller: Caller, ask: CheckedLinkRequest): Promise<RecordLink> {
     const record = await this.deps.records.readRecord(ask.recordId).catch(() => {
@@ -424,6 +433,12 @@ export class KeyGenerationCentreService {
         const { areas, members } = await this.groupSettings();
         return evaluateConsent(consent, { requester: caller, record: asPatients, purpose: ask.purpose, at: new Date(), hop: reg?.hop ?? 1, areas: { areas, members, homeMsp: this.mspId } });
       };
+    } else if (ask.emergencyId !== undefined) {
+      const { emergency } = await this.deps.emergencies.read(ask.emergencyId).catch(() => {
+        throw new HttpError(403, 'UNAUTHORIZED', `break-glass '${ask.emergencyId}' does not exist, or is not '${encodeParty(caller)}''s`);
+      });
+      patientPseudonym = emergency.patientPseudonym;
+      decide = async (asPatients) => evaluateEmergency(emergency, { requester: caller, record: asPatients, at: new Date() });
     } else {
       patientPseudonym = ask.patientPseudonym!;
       decide = async (asPatients) => {

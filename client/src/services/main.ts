@@ -9,6 +9,7 @@ import { backendFallback, ready } from '@emr/crypto';
 import { connectGateway } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { ConsentLedger } from '../fabric/consent-ledger';
+import { EmergencyAccess } from '../fabric/emergency-access';
 import { EmrIndex } from '../fabric/emr-index';
 import { KeyCentreRegistry } from '../fabric/key-centre-registry';
 import { loadProfile } from '../fabric/profile';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
         stateDir: arg('state'),
         trust,
       },
-      { signer: connection, registry: new KeyCentreRegistry(connection), settings: () => new ConsortiumSettingsClient(connection).read(), consents: new ConsentLedger(connection), records: new EmrIndex(connection) },
+      { signer: connection, registry: new KeyCentreRegistry(connection), settings: () => new ConsortiumSettingsClient(connection).read(), consents: new ConsentLedger(connection), records: new EmrIndex(connection), emergencies: new EmergencyAccess(connection) },
       log,
     );
     await service.start();

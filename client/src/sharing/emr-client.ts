@@ -381,7 +381,7 @@ export class EmrClient {
    * gets it from the patient's home hospital's key centre, which gives it only when the chain
    * would allow his request.
    */
-  async linkOf(record: Pick<EmrRecord, 'recordId' | 'patientPseudonym'>, via: Via | undefined, purpose: Purpose): Promise<RecordLink | undefined> {
+  async linkOf(record: Pick<EmrRecord, 'recordId' | 'patientPseudonym'>, via: Via | { emergencyId: string } | undefined, purpose: Purpose): Promise<RecordLink | undefined> {
     if (!isRecordPseudonym(record.patientPseudonym)) return undefined;
     if (!via) {
       const own = this.ownPseudonym();
@@ -396,12 +396,13 @@ export class EmrClient {
       while (reg.parentGrantId) reg = (await this.consents.readGrant(reg.parentGrantId)).registration;
       homeMsp = reg.delegator.mspId; // the patient's, who made the hop-1 grant
     } else {
-      const patientPseudonym = 'consentId' in via ? (await this.consents.readConsent(via.consentId)).patientPseudonym : via.patientPseudonym;
+      const patientPseudonym =
+        'consentId' in via ? (await this.consents.readConsent(via.consentId)).patientPseudonym : 'emergencyId' in via ? (await this.emergency.read(via.emergencyId)).emergency.patientPseudonym : via.patientPseudonym;
       if (!patientPseudonym) throw new FlowError(`record '${record.recordId}' is unlinked: a request by area names its patient (patientPseudonym), whose hospital gives the link`);
       homeMsp = (await this.consents.readPatient(patientPseudonym)).homeMsp;
     }
     const centre = this.homeCentre(homeMsp);
-    const under = 'consentId' in via ? { consentId: via.consentId } : 'grantId' in via ? { grantId: via.grantId } : { patientPseudonym: via.patientPseudonym! };
+    const under = 'consentId' in via ? { consentId: via.consentId } : 'grantId' in via ? { grantId: via.grantId } : 'emergencyId' in via ? { emergencyId: via.emergencyId } : { patientPseudonym: via.patientPseudonym! };
     return keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/link', { recordId: record.recordId, purpose, ...under });
   }
 
@@ -484,7 +485,8 @@ export class EmrClient {
     const { category, categoryLabel } = blind ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
     if (input.unlinked && this.isPatient()) throw new InvalidArgumentError('INVALID_ARGUMENT', 'a patient files his own records linked: his certificate names him in the transaction anyway', 'unlinked');
     if (input.unlinked && input.supersedes) throw new InvalidArgumentError('INVALID_ARGUMENT', 'a new version keeps the pseudonym of the record it supersedes: leave unlinked out', 'unlinked');
-    const filedUnder = async () => (input.unlinked ? await time('keys', () => this.recordPseudonymFor(input.patientPseudonym)) : (previous?.patientPseudonym ?? input.patientPseudonym));
+    // A new version of an unlinked record keeps its record pseudonym; the chain checks any other against the version before.
+    const filedUnder = async () => (input.unlinked ? await time('keys', () => this.recordPseudonymFor(input.patientPseudonym)) : previous && isRecordPseudonym(previous.patientPseudonym) ? previous.patientPseudonym : input.patientPseudonym);
     let patientPseudonym = await filedUnder();
     const dataKey = newDataKey();
     const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey, patientPseudonym);
@@ -718,6 +720,12 @@ export class EmrClient {
   requestAccess(recordId: string, via: Via, purpose: Purpose, link?: RecordLink): Promise<LogEntry> {
     if ('area' in via) return this.consents.requestAreaAccess(recordId, purpose, link);
     return 'grantId' in via ? this.consents.requestDelegatedAccess(recordId, via.grantId, purpose, link) : this.consents.requestAccess(recordId, via.consentId, purpose, link);
+  }
+
+  /** The requester of an approved break-glass asks to read a record under it (EmergencyAccess.requestAccess), with an unlinked record's link. */
+  async requestEmergencyAccess(recordId: string, emergencyId: string): Promise<LogEntry> {
+    const link = await this.linkOf(await this.index.readRecord(recordId), { emergencyId }, 'emergency');
+    return this.emergency.requestAccess(recordId, emergencyId, link);
   }
 
   /**

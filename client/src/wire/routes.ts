@@ -40,7 +40,7 @@ export interface KeyCentreRoutes {
   /** Staff of a member org: the next record pseudonym of a patient of this centre's org, to file an unlinked record under (linking.ts). */
   'POST /v1/record-pseudonym': Route<{ patientPseudonym: string }, { recordPseudonym: string }>;
   /** A requester the chain would allow (under a consent, through a grant, or by area for the patient named): an unlinked record's link, sealed. */
-  'POST /v1/link': Route<{ recordId: string; purpose: Purpose } & ({ consentId: string } | { grantId: string } | { patientPseudonym: string }), RecordLink, true>;
+  'POST /v1/link': Route<{ recordId: string; purpose: Purpose } & ({ consentId: string } | { grantId: string } | { emergencyId: string } | { patientPseudonym: string }), RecordLink, true>;
 }
 
 /** A re-encryption fragment as a proxy serves it (and keeps it, to serve the same again). */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { Emergency } from '@emr/protocol';
-import { APPROVAL_WINDOW_MINUTES, evaluateEmergency } from '../../../chaincode/src/emergencies';
+import { APPROVAL_WINDOW_MINUTES, evaluateEmergency } from '@emr/protocol';
 import { identity, pseudonymFor } from '../../support/chaincode-context';
 import { consentInput, recordInput, pseudonym } from '../../support/fixtures';
 import { A, B, admin, contracts, doctor1, doctor2, p1, patient1, researcher1, RI, unitLedger } from '../../support/unit-ledger';

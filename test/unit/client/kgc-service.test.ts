@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { G1, fromBase64url, slotIdentity } from '@emr/crypto';
-import { HOME_ORG, blindCategory, linkKey, patientBlindingKey, pseudonymOf, recordPseudonym, type AreaPolicy, type Consent, type EmrRecord, type KeyCentre, type KeyCentreInput, type PolicySet, type ReachAttestationInput, type Registration } from '@emr/protocol';
+import { HOME_ORG, blindCategory, linkKey, patientBlindingKey, pseudonymOf, recordPseudonym, type AreaPolicy, type Consent, type Emergency, type EmrRecord, type KeyCentre, type KeyCentreInput, type PolicySet, type ReachAttestationInput, type Registration } from '@emr/protocol';
 import { consentInput, recordInput } from '../../support/fixtures';
 import { KeyExtractionError, ServiceError } from '../../../client/src';
 import { callService, keyCentreClient } from '../../../client/src/wire/call';
@@ -61,6 +61,7 @@ describe('key centres over HTTP', () => {
   const grants = new Map<string, Registration>();
   const areaRules = new Map<string, AreaPolicy[]>();
   const records = new Map<string, EmrRecord>();
+  const emergencies = new Map<string, Emergency>();
   const missing = (what: string) => Promise.reject(new Error(`${what} does not exist`));
   const services = configs.map(
     (config, i) =>
@@ -82,6 +83,7 @@ describe('key centres over HTTP', () => {
             readRecord: async (id: string) => records.get(id) ?? missing(id),
             findUnlinkedRecords: async (rps: string[]) => [...records.values()].filter((r) => rps.includes(r.patientPseudonym)),
           },
+          emergencies: { read: async (id: string) => (emergencies.has(id) ? { emergency: emergencies.get(id)!, status: 'active' as const } : missing(id)) },
         },
         log,
       ),
@@ -216,11 +218,18 @@ describe('key centres over HTTP', () => {
       // By area: the patient named; the home hospital's doctors treat.
       expect(await ask(doctor, { recordId: filed.recordId, purpose: 'treatment', patientPseudonym: pseudonym })).toEqual(link);
       await expect(ask(B.enroll('doctor1', 'doctor'), { recordId: filed.recordId, purpose: 'treatment', patientPseudonym: pseudonym })).rejects.toThrow(/the chain would refuse/);
+      // Under an approved break-glass of the asking doctor's, and no other.
+      const now = Date.now();
+      const glass = (requester: string, minutes: number): Emergency => ({ emergencyId: `eg-${requester}-${minutes}`, patientPseudonym: pseudonym, category: null, durationMinutes: 30, requester: { mspId: 'HospitalAMSP', enrollmentId: requester }, justificationHash: '0'.repeat(64), requestedAt: new Date(now - 60_000).toISOString(), txId: 't', approver: { mspId: 'HospitalAMSP', enrollmentId: 'doctor2' }, approvedAt: new Date(now - 30_000).toISOString(), expiresAt: new Date(now + minutes * 60_000).toISOString(), approveTxId: 't' });
+      for (const e of [glass('doctor1', 30), glass('doctor1', -1), glass('doctor7', 30)]) emergencies.set(e.emergencyId, e);
+      expect(await ask(doctor, { recordId: filed.recordId, purpose: 'emergency', emergencyId: 'eg-doctor1-30' })).toEqual(link);
+      await expect(ask(doctor, { recordId: filed.recordId, purpose: 'emergency', emergencyId: 'eg-doctor1--1' })).rejects.toThrow(/the chain would refuse this request: .*expired/);
+      await expect(ask(doctor, { recordId: filed.recordId, purpose: 'emergency', emergencyId: 'eg-doctor7-30' })).rejects.toThrow(/the chain would refuse this request: .*is for 'doctor7'/);
       // A linked record needs none; malformed asks are named; the answer is sealed.
       const linked = recordInput({ patientPseudonym: pseudonym });
       records.set(linked.recordId, { ...linked, version: 1 } as EmrRecord);
       await expect(ask(researcher, { recordId: linked.recordId, purpose: 'research', consentId: consent.consentId })).rejects.toThrow(/is linked: a request for it needs no link/);
-      await expect(ask(researcher, { recordId: filed.recordId, purpose: 'research' })).rejects.toThrow(/name exactly one of consentId, grantId and patientPseudonym/);
+      await expect(ask(researcher, { recordId: filed.recordId, purpose: 'research' })).rejects.toThrow(/name exactly one of consentId, grantId, emergencyId and patientPseudonym/);
       await expect(ask(researcher, { recordId: filed.recordId, purpose: 'fun', consentId: consent.consentId })).rejects.toThrow(/purpose must be one of/);
       const unsealed = await callService('kgc', peers.get(1)!, 'POST', '/v1/link', { recordId: filed.recordId, purpose: 'research', consentId: consent.consentId }, researcher).catch((e: unknown) => e);
       expect((unsealed as ServiceError).status).toBe(400);
