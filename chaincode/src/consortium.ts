@@ -120,15 +120,16 @@ export function requireBlindedIfBlinding(settings: Pick<ConsortiumSettings, 'bli
 export const unknownArea = (areas: Area[], name: string): string =>
   `'${name}' is not an area of the consortium (emr consortium show); its areas: ${areas.map((a) => a.name).join(', ') || 'none'}`;
 
-/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories?}}. */
+/** A proposal as submitted: {proposalId, settings: {members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories?, unlinkRecords?}}. */
 export function parseSettingsProposal(json: string): { proposalId: string; settings: ConsortiumSettingsInput } {
   const raw = parseJsonObject(json, 'proposal');
   rejectUnknownFields(raw, ['proposalId', 'settings']);
   const proposalId = checkProposalId(typeof raw.proposalId === 'string' ? raw.proposalId : '');
-  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories?}');
-  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite', 'categories', 'areas', 'areaDefaults', 'blindCategories'], 'settings.');
-  const { blindCategories = false } = raw.settings;
+  if (!isObject(raw.settings)) throw invalid('settings', 'must be {members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories?, unlinkRecords?}');
+  rejectUnknownFields(raw.settings, ['members', 'defaultCipherSuite', 'categories', 'areas', 'areaDefaults', 'blindCategories', 'unlinkRecords'], 'settings.');
+  const { blindCategories = false, unlinkRecords = false } = raw.settings;
   if (typeof blindCategories !== 'boolean') throw invalid('settings.blindCategories', 'must be true or false');
+  if (typeof unlinkRecords !== 'boolean') throw invalid('settings.unlinkRecords', 'must be true or false');
   const { members, defaultCipherSuite, categories } = raw.settings;
   if (!Array.isArray(members) || members.length === 0 || members.length > MAX_MEMBERS) throw invalid('settings.members', `must list 1 to ${MAX_MEMBERS} MSP ids`);
   members.forEach((m, i) => checkMspId(m, `settings.members[${i}]`));
@@ -144,7 +145,7 @@ export function parseSettingsProposal(json: string): { proposalId: string; setti
   const areaDefaults = parseAreaDefaults(raw.settings.areaDefaults, areas, tree);
   const clearDefault = areaDefaults.findIndex((d) => d.category !== undefined);
   if (blindCategories && clearDefault >= 0) throw invalid(`settings.areaDefaults[${clearDefault}].category`, "names a category, which matches no blinded record: while the consortium blinds categories, defaults name none (a patient's own rule may)");
-  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite, categories: tree, areas, areaDefaults, blindCategories } };
+  return { proposalId, settings: { members: [...(members as string[])].sort(), defaultCipherSuite, categories: tree, areas, areaDefaults, blindCategories, unlinkRecords } };
 }
 
 export class ConsortiumStore {

@@ -34,7 +34,11 @@ export class EmrContract extends BatchingContract {
     const input = parseRecordInput(recordJson);
     const unlinked = isRecordPseudonym(input.patientPseudonym);
     await s.stub.prefetch([...(unlinked ? [] : [s.patients.keyOf(input.patientPseudonym)]), s.consortium.key(), ...s.records.keysToCreate(input)]);
-    requireCategory(await s.consortium.settings(), input.category, 'category');
+    const settings = await s.consortium.settings();
+    requireCategory(settings, input.category, 'category');
+    if (settings.unlinkRecords && !unlinked && s.caller.role !== 'patient' && input.supersedes === undefined) {
+      throw invalid('patientPseudonym', "is the patient's own pseudonym, and the consortium files records unlinked (emr consortium show): file it under a record pseudonym from his hospital's key centre, as the SDK does by default");
+    }
     let signer: PatientRegistration | undefined;
     if (unlinked) {
       // Nothing here may read the patient's keys: the read set is public, and would tie the record to him.
@@ -88,9 +92,7 @@ export class EmrContract extends BatchingContract {
     pseudonyms.forEach((p, i) => {
       if (!isRecordPseudonym(p)) throw invalid(`recordPseudonyms[${i}]`, 'must be a record pseudonym: "rp-" and 64 lowercase hex characters');
     });
-    const found: EmrRecord[] = [];
-    for (const p of pseudonyms as string[]) found.push(...(await records.listByPatient(p, MAX_PAGE_SIZE, '')).records);
-    return canonicalJson(found);
+    return canonicalJson(await records.findByRecordPseudonyms(pseudonyms as string[]));
   }
 
   /** The patient signs the index fields of a record a doctor created. */

@@ -243,6 +243,32 @@ export class RecordStore {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as InternalMetadata;
   }
 
+  /**
+   * The records filed under these record pseudonyms, each with its later versions, in the order
+   * asked: point reads of the pseudonyms' claims, then of the records and their successors, a
+   * round trip per version depth (a range query per pseudonym would cost one each).
+   */
+  async findByRecordPseudonyms(pseudonyms: string[]): Promise<EmrRecord[]> {
+    const claims = pseudonyms.map((p) => this.state.createCompositeKey(PSEUDONYM_CLAIM, [p]));
+    await this.state.prefetch(claims);
+    let ids = (await Promise.all(claims.map(async (k) => Buffer.from(await this.state.getState(k)).toString('utf8')))).filter(Boolean);
+    const found: EmrRecord[][] = ids.map(() => []);
+    let owners = ids.map((_, i) => i);
+    while (ids.length > 0) {
+      const successors = ids.map((id) => this.state.createCompositeKey(SUCCESSOR, [id]));
+      await this.state.prefetch([...ids.map((id) => this.state.createCompositeKey(RECORD, [id])), ...successors]);
+      const next: string[] = [];
+      const nextOwners: number[] = [];
+      for (const [i, id] of ids.entries()) {
+        found[owners[i]!]!.push(await this.require(id));
+        const successor = Buffer.from(await this.state.getState(successors[i]!)).toString('utf8');
+        if (successor) (next.push(successor), nextOwners.push(owners[i]!));
+      }
+      [ids, owners] = [next, nextOwners];
+    }
+    return found.flat();
+  }
+
   /** One page of a patient's records, in record-id order. */
   async listByPatient(patientPseudonym: string, pageSize: number, bookmark: string): Promise<RecordPage> {
     const { items, bookmark: next } = await indexPage(this.state, BY_PATIENT, [patientPseudonym], pageSize, bookmark, (id) => this.require(id));

@@ -232,7 +232,8 @@ export function buildReport(txs: SeenTx[], auditor: string): PrivacyReport {
   }
 
   const fieldsRecovered = Object.fromEntries(FIELDS.map((f) => [f, profiles.filter((p) => p.nonParty[f]?.length).length])) as Record<Field, number>;
-  const isParty = (r: IndexedRecord) => r.owner === auditor || isHome(r.pseudonym);
+  // An unlinked record tied to a patient is his: his home hospital is a party to it.
+  const isParty = (id: string, r: IndexedRecord) => r.owner === auditor || isHome(tiedTo.get(id) ?? r.pseudonym);
   const { linkablePairs, crossHospitalPairs, unlinkedTied } = linkedThroughTransactions(txs, records, consentPatient, isParty, 'as-filed');
   const perHospitalPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, 'per-hospital');
   const perRecordPseudonyms = linkedThroughTransactions(txs, records, consentPatient, isParty, 'per-record');
@@ -281,7 +282,7 @@ function linkedThroughTransactions(
   txs: SeenTx[],
   records: Map<string, IndexedRecord>,
   consentPatient: Map<string, string>,
-  isParty: (r: IndexedRecord) => boolean,
+  isParty: (id: string, r: IndexedRecord) => boolean,
   mode: 'as-filed' | 'per-hospital' | 'per-record',
 ): { linkablePairs: number; crossHospitalPairs: number; unlinkedTied: number } {
   const parent = new Map<string, string>();
@@ -331,7 +332,7 @@ function linkedThroughTransactions(
     for (let j = i + 1; j < list.length; j++) {
       const [a, b] = [list[i]![1], list[j]![1]];
       // As filed, a tie is all the auditor has (an unlinked record names no patient); a what-if knows whose each record is.
-      if ((mode !== 'as-filed' && a.pseudonym !== b.pseudonym) || (isParty(a) && isParty(b))) continue;
+      if ((mode !== 'as-filed' && a.pseudonym !== b.pseudonym) || (isParty(list[i]![0], a) && isParty(list[j]![0], b))) continue;
       if (find(`record:${list[i]![0]}`) !== find(`record:${list[j]![0]}`)) continue;
       linkablePairs++;
       if (a.owner !== b.owner) crossHospitalPairs++;

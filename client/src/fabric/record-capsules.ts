@@ -31,11 +31,8 @@ export function capsuleForSlot(record: Capsuled | Capsule[], slot: Slot): Capsul
   return (Array.isArray(record) ? record : recordCapsules(record)).find((c) => slotIdentity(c.slot) === wanted);
 }
 
-/**
- * Encapsulates a new record's data key to its category and to every ancestor: the index's
- * encapsulatedKey and ancestorKeys. `storedOwner` is the record pseudonym of an unlinked record.
- */
-export function encapsulateForCategory(params: PublicParams, owner: string, type: RecordType, category: string, dataKey: Uint8Array, storedOwner = owner): { encapsulatedKey: string; ancestorKeys: string[] } {
-  const [leaf, ...ancestors] = [category, ...categoryAncestors(category)].map((condition) => storedCapsule(encrypt(params, { owner, type, condition }, dataKey), storedOwner));
+/** Encapsulates a new record's data key to its category and to every ancestor: the index's encapsulatedKey and ancestorKeys. */
+export function encapsulateForCategory(params: PublicParams, owner: string, type: RecordType, category: string, dataKey: Uint8Array): { encapsulatedKey: string; ancestorKeys: string[] } {
+  const [leaf, ...ancestors] = [category, ...categoryAncestors(category)].map((condition) => toBase64url(encodeCapsule(encrypt(params, { owner, type, condition }, dataKey))));
   return { encapsulatedKey: leaf!, ancestorKeys: ancestors };
 }

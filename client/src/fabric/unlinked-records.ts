@@ -10,11 +10,14 @@ export interface UnlinkedRecord {
   link: RecordLink;
 }
 
-/** Every record filed under the patient's record pseudonyms (versions included), and the next unused index. */
-export async function walkUnlinked(find: (recordPseudonyms: string[]) => Promise<EmrRecord[]>, blindingKey: Uint8Array, patientPseudonym: string): Promise<{ found: UnlinkedRecord[]; next: number }> {
+/**
+ * Every record filed under the patient's record pseudonyms (versions included), and the next
+ * unused index. `from`: start there, every index below it known used (a key centre's hint).
+ */
+export async function walkUnlinked(find: (recordPseudonyms: string[]) => Promise<EmrRecord[]>, blindingKey: Uint8Array, patientPseudonym: string, from = 0): Promise<{ found: UnlinkedRecord[]; next: number }> {
   const found: UnlinkedRecord[] = [];
-  let next = 0;
-  for (let base = 0; base < MAX_LINK_INDEX; base += LINK_GAP) {
+  let next = from;
+  for (let base = from; base < MAX_LINK_INDEX; base += LINK_GAP) {
     const links = Array.from({ length: Math.min(LINK_GAP, MAX_LINK_INDEX - base) }, (_, i) => ({ patientPseudonym, linkKey: linkKey(blindingKey, base + i) }));
     const byPseudonym = new Map(links.map((link, i) => [recordPseudonym(patientPseudonym, link.linkKey), { link, index: base + i }]));
     const records = await find([...byPseudonym.keys()]);

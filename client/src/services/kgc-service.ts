@@ -132,6 +132,9 @@ function checkLinkRequest(body: LinkRequest): CheckedLinkRequest {
 const BLINDING_ROLES = ['doctor', 'admin'] as const;
 const MAX_BLIND = 16;
 
+/** How many patients' homes and link indexes a centre remembers. */
+const MAX_REMEMBERED = 100_000;
+
 /** How long a centre trusts the settings it read for group keys: a change of areas reaches it within this. */
 const SETTINGS_TTL_MS = 10_000;
 
@@ -349,7 +352,10 @@ export class KeyGenerationCentreService {
         return this.blindLimiter.run(encodeParty(caller), async () => {
           await this.requireOwnPatient(patientPseudonym);
           const key = patientBlindingKey(this.blindingSecret(), patientPseudonym);
-          const { next } = await walkUnlinked((rps) => this.deps.records.findUnlinkedRecords(rps), key, patientPseudonym);
+          // From the first index not known used: a filing that never happened leaves its index free.
+          const { next } = await walkUnlinked((rps) => this.deps.records.findUnlinkedRecords(rps), key, patientPseudonym, this.linkIndexHint.get(patientPseudonym) ?? 0);
+          if (this.linkIndexHint.size >= MAX_REMEMBERED && !this.linkIndexHint.has(patientPseudonym)) this.linkIndexHint.delete(this.linkIndexHint.keys().next().value!);
+          this.linkIndexHint.set(patientPseudonym, next);
           this.log(`record pseudonym ${next} of patient ${patientPseudonym.slice(0, 16)}… to ${encodeParty(caller)} (${caller.role})`);
           return { recordPseudonym: recordPseudonym(patientPseudonym, linkKey(key, next)) };
         });
@@ -399,11 +405,20 @@ export class KeyGenerationCentreService {
 
   /** Refuses a pseudonym that is not a patient of this org's: only his home hospital holds his key. */
   private async requireOwnPatient(patientPseudonym: string): Promise<void> {
-    const { homeMsp } = await this.deps.consents.readPatient(patientPseudonym).catch(() => {
-      throw new HttpError(404, 'NOT_FOUND', `no patient is registered under pseudonym ${patientPseudonym.slice(0, 16)}…`);
-    });
+    // A registration's home never changes: each is read once (bounded, the oldest forgotten first).
+    let homeMsp = this.homes.get(patientPseudonym);
+    if (homeMsp === undefined) {
+      ({ homeMsp } = await this.deps.consents.readPatient(patientPseudonym).catch(() => {
+        throw new HttpError(404, 'NOT_FOUND', `no patient is registered under pseudonym ${patientPseudonym.slice(0, 16)}…`);
+      }));
+      if (this.homes.size >= MAX_REMEMBERED) this.homes.delete(this.homes.keys().next().value!);
+      this.homes.set(patientPseudonym, homeMsp);
+    }
     if (homeMsp !== this.mspId) throw new HttpError(403, 'UNAUTHORIZED', `the patient is ${homeMsp}'s: ask its key centre`);
   }
+  private readonly homes = new Map<string, string>();
+  /** Per patient of this org, the first record pseudonym index not known used (an index is used once a record is filed under it). */
+  private readonly linkIndexHint = new Map<string, number>();
 
   /**
    * The link of an unlinked record, when the chain would allow the caller's request: under a

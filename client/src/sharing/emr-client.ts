@@ -87,6 +87,7 @@ export interface UploadInput {
    * File it unlinked (docs/privacy.md, "Linkability"): under a record pseudonym of its own
    * from the patient's home hospital's key centre, so that no member ties it to his other
    * records unless a party acts on it. Staff only: a patient's own filing names him anyway.
+   * Default: the consortium's `unlinkRecords` setting, for a new record filed by staff.
    */
   unlinked?: boolean;
   /** A file path, the bytes, or a stream (e.g. a FHIR R4 bundle as JSON). */
@@ -316,8 +317,7 @@ export class EmrClient {
    * request, each with its label sealed for the patient (his listings name it).
    */
   async blindCategories(patientPseudonym: string, categories: string[]): Promise<{ blinded: string[]; labels: string[] }> {
-    const { homeMsp } = await this.consents.readPatient(patientPseudonym);
-    const centre = this.homeCentre(homeMsp);
+    const centre = this.homeCentre(await this.homeOf(patientPseudonym));
     return keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/blind', { patientPseudonym, categories });
   }
 
@@ -370,10 +370,21 @@ export class EmrClient {
 
   /** The next record pseudonym of a patient, from his home hospital's key centre, to file an unlinked record under. */
   private async recordPseudonymFor(patientPseudonym: string): Promise<string> {
-    const { homeMsp } = await this.consents.readPatient(patientPseudonym);
-    const centre = this.homeCentre(homeMsp);
+    const centre = this.homeCentre(await this.homeOf(patientPseudonym));
     return (await keyCentreClient(centre.index, centre.endpoint, this.connection, 10_000).post('POST /v1/record-pseudonym', { patientPseudonym })).recordPseudonym;
   }
+
+  /** A patient's home hospital: it never changes, so it is read once per client. */
+  private homeOf(patientPseudonym: string): Promise<string> {
+    let home = this.homes.get(patientPseudonym);
+    if (!home) {
+      home = this.consents.readPatient(patientPseudonym).then((r) => r.homeMsp);
+      home.catch(() => this.homes.delete(patientPseudonym));
+      this.homes.set(patientPseudonym, home);
+    }
+    return home;
+  }
+  private readonly homes = new Map<string, Promise<string>>();
 
   /**
    * What ties an unlinked record to its patient, for a request that needs it (docs/privacy.md,
@@ -399,7 +410,7 @@ export class EmrClient {
       const patientPseudonym =
         'consentId' in via ? (await this.consents.readConsent(via.consentId)).patientPseudonym : 'emergencyId' in via ? (await this.emergency.read(via.emergencyId)).emergency.patientPseudonym : via.patientPseudonym;
       if (!patientPseudonym) throw new FlowError(`record '${record.recordId}' is unlinked: a request by area names its patient (patientPseudonym), whose hospital gives the link`);
-      homeMsp = (await this.consents.readPatient(patientPseudonym)).homeMsp;
+      homeMsp = await this.homeOf(patientPseudonym);
     }
     const centre = this.homeCentre(homeMsp);
     const under = 'consentId' in via ? { consentId: via.consentId } : 'grantId' in via ? { grantId: via.grantId } : 'emergencyId' in via ? { emergencyId: via.emergencyId } : { patientPseudonym: via.patientPseudonym! };
@@ -481,15 +492,24 @@ export class EmrClient {
     const [{ params }, cipherSuite] = await time('keys', () => Promise.all([this.params(), input.cipherSuite ?? settingsOnce().then((x) => x.defaultCipherSuite as CipherSuite)]));
     const previous = input.supersedes ? await time('chain', () => this.index.readRecord(input.supersedes!)) : undefined;
     const version = previous ? previous.version + 1 : 1;
-    const blind = await this.blinding(input.blindCategory, settingsOnce());
-    const { category, categoryLabel } = blind ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
     if (input.unlinked && this.isPatient()) throw new InvalidArgumentError('INVALID_ARGUMENT', 'a patient files his own records linked: his certificate names him in the transaction anyway', 'unlinked');
     if (input.unlinked && input.supersedes) throw new InvalidArgumentError('INVALID_ARGUMENT', 'a new version keeps the pseudonym of the record it supersedes: leave unlinked out', 'unlinked');
+    const unlinked = input.unlinked ?? (!this.isPatient() && !input.supersedes && ((await settingsOnce()).unlinkRecords ?? false));
     // A new version of an unlinked record keeps its record pseudonym; the chain checks any other against the version before.
-    const filedUnder = async () => (input.unlinked ? await time('keys', () => this.recordPseudonymFor(input.patientPseudonym)) : previous && isRecordPseudonym(previous.patientPseudonym) ? previous.patientPseudonym : input.patientPseudonym);
-    let patientPseudonym = await filedUnder();
+    const filedUnder = async () => (unlinked ? await time('keys', () => this.recordPseudonymFor(input.patientPseudonym)) : previous && isRecordPseudonym(previous.patientPseudonym) ? previous.patientPseudonym : input.patientPseudonym);
+    // The home hospital's centre draws the record pseudonym while the path is blinded and the content stored.
+    const drawn = filedUnder();
+    drawn.catch(() => undefined); // awaited once the content is stored, which a failure then unpins
+    const blind = await this.blinding(input.blindCategory, settingsOnce());
+    const { category, categoryLabel } = blind ? await time('keys', () => this.blinded(input.patientPseudonym, input.category, 'category', settingsOnce())) : { category: input.category, categoryLabel: undefined };
     const dataKey = newDataKey();
-    const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey, patientPseudonym);
+    const capsules = encapsulateForCategory(params, input.patientPseudonym, type, category, dataKey);
+    // As stored: naming the record pseudonym of an unlinked record, not the patient.
+    const storedUnder = (pseudonym: string) => {
+      if (pseudonym === input.patientPseudonym) return capsules;
+      const [encapsulatedKey, ...ancestorKeys] = recordCapsules(capsules).map((c) => storedCapsule(c, pseudonym));
+      return { encapsulatedKey: encapsulatedKey!, ancestorKeys };
+    };
 
     const total = typeof input.source === 'string' ? statSync(input.source).size : input.source instanceof Uint8Array ? input.source.length : undefined;
     const source = typeof input.source === 'string' ? createReadStream(input.source, { highWaterMark: 1 << 20 }) : input.source instanceof Uint8Array ? Readable.from([Buffer.from(input.source)]) : input.source;
@@ -500,20 +520,21 @@ export class EmrClient {
     progress.on('error', (e) => encryptor.destroy(e));
     const stored = await time('ipfs', () => this.ipfs.add(source.pipe(progress).pipe(encryptor)));
     dataKey.fill(0);
-    const fields = {
-      recordId,
-      patientPseudonym,
-      category,
-      ...(categoryLabel !== undefined ? { categoryLabel } : {}),
-      type,
-      cid: stored.cid,
-      ciphertextSha256: encryptor.sha256(),
-      size: pad ? encryptor.sealedBytes() : progress.bytes,
-      cipherSuite,
-      ...capsules,
-      ...(input.supersedes ? { supersedes: input.supersedes } : {}),
-    };
     try {
+      let patientPseudonym = await drawn;
+      const fields = {
+        recordId,
+        patientPseudonym,
+        category,
+        ...(categoryLabel !== undefined ? { categoryLabel } : {}),
+        type,
+        cid: stored.cid,
+        ciphertextSha256: encryptor.sha256(),
+        size: pad ? encryptor.sealedBytes() : progress.bytes,
+        cipherSuite,
+        ...storedUnder(patientPseudonym),
+        ...(input.supersedes ? { supersedes: input.supersedes } : {}),
+      };
       const asPatient = async () => {
         if (signatureSchemeOf(cipherSuite) === 'sm2-sm3') await this.sm2KeyOnChain();
         return this.index.createRecordAsPatient(fields);
@@ -522,9 +543,9 @@ export class EmrClient {
       const record = await time('chain', () =>
         create().catch(async (err: unknown) => {
           // Another filing for the patient took this record pseudonym meanwhile: the next one.
-          if (!(input.unlinked && err instanceof ConflictError && err.field === 'patientPseudonym')) throw err;
-          fields.patientPseudonym = patientPseudonym = await filedUnder();
-          [fields.encapsulatedKey, ...fields.ancestorKeys] = recordCapsules(fields, input.patientPseudonym).map((c) => storedCapsule(c, patientPseudonym));
+          if (!(unlinked && err instanceof ConflictError && err.field === 'patientPseudonym')) throw err;
+          patientPseudonym = await filedUnder();
+          Object.assign(fields, { patientPseudonym }, storedUnder(patientPseudonym));
           return create();
         }),
       );

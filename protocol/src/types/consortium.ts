@@ -28,6 +28,13 @@ export interface ConsortiumSettingsInput {
    * default. Absent in a proposal: false.
    */
   blindCategories?: boolean;
+  /**
+   * Staff file new records unlinked, under a record pseudonym (docs/privacy.md, "Linkability"):
+   * the chain then refuses a doctor's new record under a patient's own pseudonym, and the SDK
+   * files unlinked by default. A patient's own filings and new versions are unaffected.
+   * Absent in a proposal: false.
+   */
+  unlinkRecords?: boolean;
 }
 
 /** The settings in force; version 0 until the first proposal is adopted. */
@@ -60,7 +67,7 @@ export interface SettingsProposal {
 /** The suite records use when nothing was adopted yet. */
 export const DEFAULT_CIPHER_SUITE = 'aes-256-gcm-stream.v1';
 
-export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [], areas: [], areaDefaults: [], blindCategories: false, proposalId: null, adoptedAt: null };
+export const NO_SETTINGS: ConsortiumSettings = { version: 0, members: [], defaultCipherSuite: DEFAULT_CIPHER_SUITE, categories: [], areas: [], areaDefaults: [], blindCategories: false, unlinkRecords: false, proposalId: null, adoptedAt: null };
 
 /** The category is in the consortium's tree: declared, or an ancestor of a declared one (any, when none are declared). */
 export const categoryKnown = (settings: Pick<ConsortiumSettings, 'categories'>, category: string): boolean =>

@@ -5,7 +5,7 @@
  * nothing. The quorum rule itself is property-tested against a direct count.
  */
 import fc from 'fast-check';
-import { NO_SETTINGS, blindCategory, missingApprovals, type Consent, type ConsortiumSettings, type PolicySet } from '@emr/protocol';
+import { NO_SETTINGS, blindCategory, linkKey, missingApprovals, recordPseudonym, type Consent, type ConsortiumSettings, type PolicySet } from '@emr/protocol';
 import { ConsortiumContract } from '../../../chaincode/src/consortium-contract';
 import { chaincodeContext } from '../../support/chaincode-context';
 import { MemoryState } from '../../support/memory-state';
@@ -162,6 +162,23 @@ describe('a consortium that blinds categories (docs/privacy.md)', () => {
     await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { category: blindCategory(key, 'oncology') } })));
     await contracts.consent.GrantConsent(as(A, patient1), JSON.stringify(consentInput({ scope: { type: 'sharable' } })));
     await contracts.consent.SetAreaPolicy(as(A, patient1), JSON.stringify({ patientPseudonym: p1, area: 'research', purposes: ['research'], category: blindCategory(key, 'oncology') }));
+  });
+});
+
+describe('a consortium that files records unlinked (docs/privacy.md, "Linkability")', () => {
+  it("refuses staff's new records under a patient's own pseudonym; takes record pseudonyms, versions and the patient's own filings", async () => {
+    const { state, as, record } = await unitLedger();
+    const settings = { members: [A, B, RI], defaultCipherSuite: AES, categories: [], areas: [], areaDefaults: [], unlinkRecords: true };
+    await expect(consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'unlink', settings: { ...settings, unlinkRecords: 1 } }))).rejects.toThrow(/^INVALID_ARGUMENT\[settings.unlinkRecords\]: must be true or false/);
+    await consortium.ProposeSettings(as(A, admin), JSON.stringify({ proposalId: 'unlink', settings }));
+    await consortium.ApproveSettings(as(B, admin), 'unlink');
+    await consortium.ApproveSettings(as(RI, admin), 'unlink');
+    expect(JSON.parse(await consortium.ReadSettings(as(RI, doctor1))).unlinkRecords).toBe(true);
+    const before = new Map(state.data);
+    await expect(contracts.emr.CreateRecord(as(B, doctor1), JSON.stringify(recordInput()))).rejects.toThrow(/^INVALID_ARGUMENT\[patientPseudonym\]: is the patient's own pseudonym, and the consortium files records unlinked/);
+    expect(state.data).toEqual(before);
+    await contracts.emr.CreateRecord(as(B, doctor1), JSON.stringify(recordInput({ patientPseudonym: recordPseudonym(p1, linkKey(new Uint8Array(32), 0)) })));
+    expect(JSON.parse(await contracts.emr.CreateRecord(as(A, doctor1), JSON.stringify(recordInput({ supersedes: record.recordId })))).version).toBe(2);
   });
 });
 

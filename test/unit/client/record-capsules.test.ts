@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { CryptoError, combineFragments, decrypt, decryptReEncrypted, openGrantKey, openShare, reEncrypt, reKeyGen, slotIdentity, type Capsule, type G2Point, type GrantPublic, type PublicParams, type Slot } from '@emr/crypto';
 import { ROOT_CATEGORY, categoryAncestors, inCategory, linkKey, recordPseudonym } from '@emr/protocol';
-import { capsuleForSlot, encapsulateForCategory, recordCapsules } from '../../../client/src/fabric/record-capsules';
+import { capsuleForSlot, encapsulateForCategory, recordCapsules, storedCapsule } from '../../../client/src/fabric/record-capsules';
 import { seededRng, testCentres } from '../../support/consortium';
 
 jest.setTimeout(120_000);
@@ -92,7 +92,8 @@ describe("an unlinked record's capsules (docs/privacy.md, \"Linkability\")", () 
   it('name its record pseudonym, not the patient, and open only once the link puts him back', () => {
     const k = new Uint8Array(randomBytes(32));
     const rp = recordPseudonym('a'.repeat(64), linkKey(new Uint8Array(32), 0));
-    const index = { ...encapsulateForCategory(params, owner, 'sharable', 'oncology/biopsy', k, rp), patientPseudonym: rp };
+    const [encapsulatedKey, ...ancestorKeys] = recordCapsules(encapsulateForCategory(params, owner, 'sharable', 'oncology/biopsy', k)).map((c) => storedCapsule(c, rp));
+    const index = { encapsulatedKey: encapsulatedKey!, ancestorKeys, patientPseudonym: rp };
     const stored = recordCapsules({ encapsulatedKey: index.encapsulatedKey, ancestorKeys: index.ancestorKeys });
     expect(stored.every((c) => c.slot.owner === rp)).toBe(true);
     expect(JSON.stringify(index)).not.toContain(owner);

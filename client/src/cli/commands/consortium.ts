@@ -20,6 +20,7 @@ export function settingsText(s: ConsortiumSettings): string {
     ['areas', s.areas.map(areaText).join('; ') || '(none)'],
     ['area defaults', s.areaDefaults.map(ruleText).join('; ') || '(none)'],
     ['blind categories', s.blindCategories ? 'yes (new records, consents, area rules and break-glass carry them blinded)' : 'no'],
+    ['unlink records', s.unlinkRecords ? "yes (staff file new records under record pseudonyms, not the patient's)" : 'no'],
     ['proposal', s.proposalId ?? '-'],
     ['adopted at', s.adoptedAt ?? '-'],
   ]);
@@ -37,6 +38,7 @@ async function proposalDoc(c: EmrClient, p: SettingsProposal) {
       ['default suite', p.settings.defaultCipherSuite],
       ['categories', p.settings.categories.join(', ') || '(any path)'],
       ['blind categories', p.settings.blindCategories ? 'yes' : 'no'],
+      ['unlink records', p.settings.unlinkRecords ? 'yes' : 'no'],
       ['approved by', p.approvals.map((a) => a.mspId).join(', ')],
       ['still needs', missing ? [...missing.orgs, ...(missing.moreMembers ? [`${missing.moreMembers} more of ${current.members.join(', ')}`] : [])].join('; ') || '-' : '-'],
     ]);
@@ -89,12 +91,17 @@ export function addConsortium(program: Command, session: Sessions): void {
     .option('--areas <file>', 'a JSON file {areas: [{name, members: [{org, roles}]}], areaDefaults: [{area, purposes, category?}]} (default: unchanged); org is an MSP id, $home or $others')
     .option('--categories <paths>', "the department tree records are filed under, comma-separated paths (ancestors implied), or 'any' for any path (default: unchanged)")
     .option('--blind-categories <yes|no>', 'whether new categories go on chain blinded for their patients (docs/privacy.md; default: unchanged)')
+    .option('--unlink-records <yes|no>', "whether staff file new records under record pseudonyms rather than the patient's (docs/privacy.md; default: unchanged)")
     .option('--id <proposalId>', 'the proposal id (default: a fresh one)')
     .addHelpText('after', '\nThe first settings need the approval of every org they name; later ones a majority of the members and every org they add.\nOther admins run: emr consortium approve <proposalId>.')
-    .action(async (o: { suite?: string; members?: string; categories?: string; areas?: string; blindCategories?: string; id?: string }) => {
+    .action(async (o: { suite?: string; members?: string; categories?: string; areas?: string; blindCategories?: string; unlinkRecords?: string; id?: string }) => {
       const s = session();
-      if (o.blindCategories !== undefined && !['yes', 'no'].includes(o.blindCategories)) throw new UsageError(`--blind-categories: ${JSON.stringify(o.blindCategories)} is neither yes nor no`, '--blind-categories');
-      const blindCategories = o.blindCategories === undefined ? undefined : o.blindCategories === 'yes';
+      const yesNo = (value: string | undefined, option: string): boolean | undefined => {
+        if (value !== undefined && !['yes', 'no'].includes(value)) throw new UsageError(`${option}: ${JSON.stringify(value)} is neither yes nor no`, option);
+        return value === undefined ? undefined : value === 'yes';
+      };
+      const blindCategories = yesNo(o.blindCategories, '--blind-categories');
+      const unlinkRecords = yesNo(o.unlinkRecords, '--unlink-records');
       const suite = o.suite === undefined ? undefined : parseSuite(o.suite);
       const members = o.members === undefined ? undefined : parseMembers(o.members);
       const areas = o.areas === undefined ? undefined : readAreas(o.areas);
@@ -115,6 +122,7 @@ export function addConsortium(program: Command, session: Sessions): void {
           areas: areas?.areas ?? current.areas,
           areaDefaults: areas?.areaDefaults ?? current.areaDefaults,
           blindCategories: blindCategories ?? current.blindCategories ?? false,
+          unlinkRecords: unlinkRecords ?? current.unlinkRecords ?? false,
         });
         return proposalDoc(c, proposal);
       });
