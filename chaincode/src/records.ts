@@ -262,7 +262,9 @@ export class RecordStore {
       for (const [i, id] of ids.entries()) {
         found[owners[i]!]!.push(await this.require(id));
         const successor = Buffer.from(await this.state.getState(successors[i]!)).toString('utf8');
-        if (successor) (next.push(successor), nextOwners.push(owners[i]!));
+        if (!successor) continue;
+        next.push(successor);
+        nextOwners.push(owners[i]!);
       }
       [ids, owners] = [next, nextOwners];
     }
