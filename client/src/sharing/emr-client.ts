@@ -971,10 +971,12 @@ export class EmrClient {
       if (err instanceof IntegrityError) throw new InvalidArgumentError('INVALID_ARGUMENT', `the key does not open record '${recordId}' (${err.message})`, 'key', { cause: err });
       throw err;
     }
-    const reads = (await this.consents.wholeRecordLog(recordId)).filter(HELD_KEY);
+    // The patient ties an unlinked record to himself to read its log and report on it; its hospital's admin needs no link.
+    const link = this.isPatient() ? await this.linkOf(record, undefined, 'audit') : undefined;
+    const reads = (await this.consents.wholeRecordLog(recordId, link)).filter(HELD_KEY);
     const holders = new Map<string, Party>();
     for (const e of reads) holders.set(encodeParty(e.agent), { mspId: e.agent.mspId, enrollmentId: e.agent.enrollmentId });
-    return { record, reads, holders: [...holders.values()], ...(await reported(() => this.consents.reportKeyLeak({ kind: 'data-key', recordId }))) };
+    return { record, reads, holders: [...holders.values()], ...(await reported(() => this.consents.reportKeyLeak({ kind: 'data-key', recordId }, link))) };
   }
 
   /**
