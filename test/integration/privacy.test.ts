@@ -179,14 +179,14 @@ it("a blinded consent under the home hospital's approval policy: its key centre 
   }
 });
 
-it('a consortium that blinds categories: the SDK blinds by default, and the chain refuses a clear one', async () => {
-  const settingsWith = async (blindCategories: boolean) => {
+it('a consortium that blinds categories and unlinks records: the SDK does both by default, and the chain refuses a clear category or a linked filing', async () => {
+  const settingsWith = async (on: boolean) => {
     const current = await as('HospitalA', 'admin').settings.read();
     const id = `blind-${randomUUID().slice(0, 8)}`;
     const { members, defaultCipherSuite, categories, areas, areaDefaults } = current;
-    await as('HospitalA', 'admin').settings.propose(id, { members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories });
+    await as('HospitalA', 'admin').settings.propose(id, { members, defaultCipherSuite, categories, areas, areaDefaults, blindCategories: on, unlinkRecords: on });
     await as('HospitalB', 'admin').settings.approve(id);
-    expect((await as('HospitalA', 'doctor1').settings.read()).blindCategories).toBe(blindCategories);
+    expect(await as('HospitalA', 'doctor1').settings.read()).toMatchObject({ blindCategories: on, unlinkRecords: on });
   };
   const { user, pseudonym } = await newPatient('HospitalB', 'privacy-default');
   await settingsWith(true);
@@ -194,11 +194,14 @@ it('a consortium that blinds categories: the SDK blinds by default, and the chai
     const key = await as('HospitalB', user).blindingKey();
     const { record } = await as('HospitalA', 'doctor1').uploadRecord({ patientPseudonym: pseudonym, category: 'oncology/biopsy', source: Buffer.from('blinded by default') });
     expect(record.category).toBe(blindCategory(key, 'oncology/biopsy'));
-    // A client that does not blind is refused by the chain, naming why.
+    expect(record.patientPseudonym).toMatch(/^rp-[0-9a-f]{64}$/);
+    expect((await as('HospitalB', user).patientRecords(pseudonym)).map((r) => r.recordId)).toContain(record.recordId);
+    // A client that does not blind, or does not unlink, is refused by the chain, naming why.
     const { type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys } = record;
     const clear = { recordId: `rec-${randomUUID()}`, patientPseudonym: pseudonym, category: 'oncology/biopsy', type, cid, ciphertextSha256, size, cipherSuite, encapsulatedKey, ancestorKeys };
     await expect(as('HospitalA', 'doctor1').index.createRecord(clear)).rejects.toThrow(/is a clear category, and the consortium blinds categories/);
-    expect((await emr('HospitalA', 'admin', ['consortium', 'show'])).stdout).toMatch(/blind categories\s+yes/);
+    await expect(as('HospitalA', 'doctor1').index.createRecord({ ...clear, category: record.category })).rejects.toThrow(/INVALID_ARGUMENT\[patientPseudonym\]: is the patient's own pseudonym, and the consortium files records unlinked/);
+    expect((await emr('HospitalA', 'admin', ['consortium', 'show'])).stdout).toMatch(/blind categories\s+yes[\s\S]*unlink records\s+yes/);
   } finally {
     await settingsWith(false);
   }
