@@ -252,6 +252,7 @@ it('records filed unlinked: nothing on chain ties them to the patient until a pa
     // A consent on the category: the researcher gets the link from HospitalB's centre, and reads.
     const { consent } = await blindedResearchConsent(patient, pseudonym, 'psychiatry');
     expect((await researcher.fetchRecord(atA.recordId, { consentId: consent.consentId }, { purpose: 'research' })).data?.toString()).toBe('unlinked note A');
+    expect((await emr('ResearchInstitute', 'researcher1', ['request', atA.recordId, '--consent', consent.consentId, '--purpose', 'research'])).stdout).toMatch(/outcome\s+success/);
     // Outside the consent's category the centre gives no link, and the chain would refuse one anyway.
     await expect(researcher.fetchRecord(atB.recordId, { consentId: consent.consentId }, { purpose: 'research' })).rejects.toThrow(/the chain would refuse this request: .*outside the scope/);
     await expect(researcher.consents.requestAccess(atB.recordId, consent.consentId, 'research')).rejects.toThrow(/INVALID_ARGUMENT\[link\]/);

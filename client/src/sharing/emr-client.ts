@@ -737,8 +737,15 @@ export class EmrClient {
     return this.consents.revokeConsent(consentId);
   }
 
-  /** Asks on chain to use a record, under a consent (its grantee), through a grant (a delegatee), or by area. */
-  requestAccess(recordId: string, via: Via, purpose: Purpose, link?: RecordLink): Promise<LogEntry> {
+  /**
+   * Asks on chain to use a record, under a consent (its grantee), through a grant (a delegatee),
+   * or by area; for an unlinked record, with its link from the patient's hospital (linkOf).
+   */
+  async requestAccess(recordId: string, via: Via, purpose: Purpose): Promise<LogEntry> {
+    return this.requestWith(recordId, via, purpose, await this.linkOf(await this.index.readRecord(recordId), via, purpose));
+  }
+
+  private requestWith(recordId: string, via: Via, purpose: Purpose, link: RecordLink | undefined): Promise<LogEntry> {
     if ('area' in via) return this.consents.requestAreaAccess(recordId, purpose, link);
     return 'grantId' in via ? this.consents.requestDelegatedAccess(recordId, via.grantId, purpose, link) : this.consents.requestAccess(recordId, via.consentId, purpose, link);
   }
@@ -776,7 +783,7 @@ export class EmrClient {
       const slotKey = await time('keys', () => this.keyOf(slotIdentity(capsule.slot)));
       dataKey = await time('crypto', () => decrypt(capsule, slotKey));
     } else {
-      entry = await time('chain', () => this.requestAccess(recordId, via, options.purpose, link));
+      entry = await time('chain', () => this.requestWith(recordId, via, options.purpose, link));
       // Read again: our peer has now committed the access request, so it holds every change
       // ordered before it; the first read may predate one another org's peer had already
       // committed (a type switch), and a stale capsule would match a stale grant.

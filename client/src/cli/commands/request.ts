@@ -30,8 +30,9 @@ export function addRequest(program: Command, session: Sessions): void {
     .option('--consent <consentId>', 'the consent naming you')
     .option('--grant <grantId>', 'the grant delegated to you')
     .option('--area', "without a consent: the consortium's default rules of the areas you are in, or the patient's own (emr consortium show)")
+    .option('--patient <pseudonym>', "with --area: the record's patient, when the record is unlinked (his hospital gives its link)")
     .requiredOption('--purpose <purpose>', 'treatment, research, emergency, payment or audit')
-    .action(async (recordId: string, o: { consent?: string; grant?: string; area?: boolean; purpose: string }) => {
+    .action(async (recordId: string, o: { consent?: string; grant?: string; area?: boolean; patient?: string; purpose: string }) => {
       const s = session();
       const id = parseRecordId(recordId, '<recordId>');
       const via = parseVia(o, true)!;
