@@ -244,31 +244,23 @@ export class RecordStore {
   }
 
   /**
-   * The records filed under these record pseudonyms, each with its later versions, in the order
-   * asked: point reads of the pseudonyms' claims, then of the records and their successors, a
-   * round trip per version depth (a range query per pseudonym would cost one each).
+   * The records filed under these record pseudonyms, with their later versions: point reads of
+   * the pseudonyms' claims, then of the records and their successors, one round trip per
+   * version depth (a range query per pseudonym would cost one each).
    */
   async findByRecordPseudonyms(pseudonyms: string[]): Promise<EmrRecord[]> {
+    const text = async (key: string) => Buffer.from(await this.state.getState(key)).toString('utf8');
     const claims = pseudonyms.map((p) => this.state.createCompositeKey(PSEUDONYM_CLAIM, [p]));
     await this.state.prefetch(claims);
-    let ids = (await Promise.all(claims.map(async (k) => Buffer.from(await this.state.getState(k)).toString('utf8')))).filter(Boolean);
-    const found: EmrRecord[][] = ids.map(() => []);
-    let owners = ids.map((_, i) => i);
+    let ids = (await Promise.all(claims.map(text))).filter(Boolean);
+    const found: EmrRecord[] = [];
     while (ids.length > 0) {
       const successors = ids.map((id) => this.state.createCompositeKey(SUCCESSOR, [id]));
       await this.state.prefetch([...ids.map((id) => this.state.createCompositeKey(RECORD, [id])), ...successors]);
-      const next: string[] = [];
-      const nextOwners: number[] = [];
-      for (const [i, id] of ids.entries()) {
-        found[owners[i]!]!.push(await this.require(id));
-        const successor = Buffer.from(await this.state.getState(successors[i]!)).toString('utf8');
-        if (!successor) continue;
-        next.push(successor);
-        nextOwners.push(owners[i]!);
-      }
-      [ids, owners] = [next, nextOwners];
+      for (const id of ids) found.push(await this.require(id));
+      ids = (await Promise.all(successors.map(text))).filter(Boolean);
     }
-    return found.flat();
+    return found;
   }
 
   /** One page of a patient's records, in record-id order. */

@@ -83,7 +83,7 @@ export interface Transactions {
   'emr:CreateRecord': Submit<[record: EmrRecordInput], RecordCreation>;
   'emr:ReadRecord': Evaluate<[recordId: string], EmrRecord>;
   'emr:ListRecordsByPatient': Evaluate<[patientPseudonym: string, ...Page], RecordPage>;
-  /** The records filed under each of these record pseudonyms (at most MAX_PAGE_SIZE; linking.ts), in the order asked. */
+  /** The records filed under these record pseudonyms, with their later versions (at most MAX_PAGE_SIZE pseudonyms; linking.ts). */
   'emr:FindUnlinkedRecords': Evaluate<[query: { recordPseudonyms: string[] }], EmrRecord[]>;
   'emr:ApproveRecord': Submit<[recordId: string, signature: string], EmrRecord, Linked>;
   'emr:SwitchType': Submit<[change: TypeSwitch], EmrRecord, Linked>;

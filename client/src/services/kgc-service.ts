@@ -135,6 +135,12 @@ const MAX_BLIND = 16;
 /** How many patients' homes and link indexes a centre remembers. */
 const MAX_REMEMBERED = 100_000;
 
+/** Sets a key of a bounded map, forgetting the oldest key when it is full. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_REMEMBERED && !map.has(key)) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
 /** How long a centre trusts the settings it read for group keys: a change of areas reaches it within this. */
 const SETTINGS_TTL_MS = 10_000;
 
@@ -354,8 +360,7 @@ export class KeyGenerationCentreService {
           const key = patientBlindingKey(this.blindingSecret(), patientPseudonym);
           // From the first index not known used: a filing that never happened leaves its index free.
           const { next } = await walkUnlinked((rps) => this.deps.records.findUnlinkedRecords(rps), key, patientPseudonym, this.linkIndexHint.get(patientPseudonym) ?? 0);
-          if (this.linkIndexHint.size >= MAX_REMEMBERED && !this.linkIndexHint.has(patientPseudonym)) this.linkIndexHint.delete(this.linkIndexHint.keys().next().value!);
-          this.linkIndexHint.set(patientPseudonym, next);
+          remember(this.linkIndexHint, patientPseudonym, next);
           this.log(`record pseudonym ${next} of patient ${patientPseudonym.slice(0, 16)}… to ${encodeParty(caller)} (${caller.role})`);
           return { recordPseudonym: recordPseudonym(patientPseudonym, linkKey(key, next)) };
         });
@@ -411,8 +416,7 @@ export class KeyGenerationCentreService {
       ({ homeMsp } = await this.deps.consents.readPatient(patientPseudonym).catch(() => {
         throw new HttpError(404, 'NOT_FOUND', `no patient is registered under pseudonym ${patientPseudonym.slice(0, 16)}…`);
       }));
-      if (this.homes.size >= MAX_REMEMBERED) this.homes.delete(this.homes.keys().next().value!);
-      this.homes.set(patientPseudonym, homeMsp);
+      remember(this.homes, patientPseudonym, homeMsp);
     }
     if (homeMsp !== this.mspId) throw new HttpError(403, 'UNAUTHORIZED', `the patient is ${homeMsp}'s: ask its key centre`);
   }

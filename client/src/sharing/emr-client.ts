@@ -36,7 +36,7 @@ import {
   type GrantPublic,
   type Slot,
 } from '@emr/crypto';
-import { MAX_LINK_INDEX, areaKeysId, areaOfRule, blindCategory, categoryAncestors, isRecordPseudonym, linkIndexOf, linkKey, type RecordLink, categoryKnown, isBlindedCategory, openCategoryLabel, sealCategoryLabel, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type ConsortiumSettings, type Emergency, type EmergencyInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
+import { areaKeysId, areaOfRule, blindCategory, categoryAncestors, isRecordPseudonym, linkIndexOf, linkKey, type RecordLink, categoryKnown, isBlindedCategory, openCategoryLabel, sealCategoryLabel, encodeParty, groupPartyOf, isGroupParty, pseudonymOf, unknownCategory, recordInScope, signatureSchemeOf, ROOT_CATEGORY, type AreaPolicy, type Consent, type ConsentInput, type ConsortiumSettings, type Emergency, type EmergencyInput, type EmrRecord, type LogEntry, type Party, type PatientRegistration, type Purpose, type Registration, type RecordType } from '@emr/protocol';
 import { connectGateway, type ConnectOptions, type EmrConnection } from '../fabric/connection';
 import { ConsortiumSettingsClient } from '../fabric/consortium-settings';
 import { capsuleForSlot, encapsulateForCategory, recordCapsules, storedCapsule } from '../fabric/record-capsules';
@@ -113,8 +113,11 @@ export interface GrantResult {
   grants: Registration[];
 }
 
-/** What a request goes through: a consent naming the requester (or his group), a grant delegated to him, or the rules of his areas. */
-/** What a request goes under. By area, an unlinked record needs its patient named (the treating doctor knows him). */
+/**
+ * What a request goes through: a consent naming the requester (or his group), a grant delegated
+ * to him, or the rules of his areas; by area, an unlinked record needs its patient named (the
+ * treating doctor knows him).
+ */
 export type Via = { consentId: string } | { grantId: string } | { area: true; patientPseudonym?: string };
 
 export interface FetchOptions {
@@ -397,7 +400,7 @@ export class EmrClient {
     if (!via) {
       const own = this.ownPseudonym();
       const key = await this.blindingKey();
-      const index = linkIndexOf(key, own, record.patientPseudonym, MAX_LINK_INDEX);
+      const index = linkIndexOf(key, own, record.patientPseudonym);
       if (index === undefined) throw new FlowError(`record '${record.recordId}' is filed under a record pseudonym that is not yours`);
       return { patientPseudonym: own, linkKey: linkKey(key, index) };
     }
