@@ -241,7 +241,8 @@ it('records filed unlinked: nothing on chain ties them to the patient until a pa
     // The patient finds both with his key, reads one without any request, and sees their names and their filings in his audit.
     const listed = await patient.patientRecords(pseudonym);
     expect(listed.map((r) => r.recordId).sort()).toEqual([atA.recordId, atB.recordId, v2.recordId].sort());
-    expect((await patient.fetchRecord(atA.recordId, undefined, { purpose: 'treatment' })).data?.toString()).toBe('unlinked note A');
+    const own = await patient.fetchRecord(atA.recordId, undefined, { purpose: 'treatment', keepDataKey: true });
+    expect(own.data?.toString()).toBe('unlinked note A');
     expect((await emr('HospitalB', user, ['records', '--patient', pseudonym])).stdout).toMatch(/psychiatry\/inpatient \(blinded\)/);
     const trail = await patient.auditTrail(pseudonym);
     expect(trail.filter((e) => e.action === 'record-upload').map((e) => e.recordId).sort()).toEqual([atA.recordId, atB.recordId].sort());
@@ -266,6 +267,11 @@ it('records filed unlinked: nothing on chain ties them to the patient until a pa
     await expect(as('HospitalA', 'doctor1').requestEmergencyAccess(v2.recordId, emergencyId)).rejects.toThrow(/the chain would refuse this request: .*never approved/);
     await as('HospitalA', 'doctor2').emergency.approve(emergencyId);
     expect(await as('HospitalA', 'doctor1').requestEmergencyAccess(v2.recordId, emergencyId)).toMatchObject({ outcome: 'success', patientPseudonym: pseudonym, recordId: v2.recordId });
+
+    // He traces a leaked data key of it: its record log and the report take its link.
+    const trace = await patient.traceLeakedDataKey(atA.recordId, own.dataKey!);
+    expect(trace.entry).toMatchObject({ action: 'key-leak', patientPseudonym: pseudonym, recordId: atA.recordId });
+    expect(trace.reads.map((e) => e.action)).toContain('record-upload');
 
     // What the reads tied, the curious member now ties; nothing else.
     const after = buildReport(await chain(), 'ResearchInstituteMSP');

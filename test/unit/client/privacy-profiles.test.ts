@@ -89,6 +89,8 @@ describe('the privacy audit', () => {
     expect(after.profiles[0]!.nonParty.categories).toEqual(expect.arrayContaining(['cardiology/ecg', 'oncology/biopsy']));
     expect(after.profiles[0]!.nonParty.categories).not.toContain('psychiatry');
     expect(after.linkage).toMatchObject({ linkablePairs: 1, crossHospitalPairs: 1, unlinkedRecords: 2, unlinkedTied: 1 });
+    // Once tied, the patient's home hospital is a party to the record, as to all his records: no pair is a leak to it.
+    expect(buildReport([...filed, ledger[4]!, read], A).linkage.linkablePairs).toBe(0);
     // The reader's own org is a party to what it read, not to the record nobody shared.
     expect(buildReport([...filed, ledger[4]!, read], RI).profiles[0]!.party.categories).toContain('oncology/biopsy');
   });
